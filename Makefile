@@ -1,0 +1,61 @@
+# PressTrack: set-up, build, demo and tests on a machine without a ROS install.
+# Every target creates or refreshes what it needs (.venv/ with the pinned wheels, the colcon build
+# installed into .venv/) and does nothing when nothing changed.
+
+PYTHON      ?= python3.11
+VENV        := $(CURDIR)/.venv
+PY          := $(VENV)/bin/python
+PACKAGES    := presstrack_msgs mat_driver pressure_tracker mesh_recovery launch
+# Python packages whose console scripts are linked into .venv/bin.
+PY_PACKAGES := mat_driver pressure_tracker mesh_recovery presstrack_bringup
+TF2_COMPAT  := presstrack_msgs/compat/tf2_msgs
+
+# rclpy needs a writable log directory; keep it inside the work tree.
+export ROS_LOG_DIR ?= $(CURDIR)/log/ros
+export HOME ?= $(CURDIR)
+
+BUILD_ENV := AMENT_PREFIX_PATH=$(VENV) CMAKE_PREFIX_PATH=$(VENV) PATH=$(VENV)/bin:$$PATH
+SOURCES   := $(shell find $(PACKAGES) -type f -not -path '*/__pycache__/*' -not -path '*/test/*' 2>/dev/null)
+
+REQUIREMENTS_STAMP := $(VENV)/.requirements-installed
+BUILD_STAMP        := $(VENV)/.workspace-built
+
+.PHONY: all setup build test demo clean
+all: build
+setup: $(REQUIREMENTS_STAMP)
+build: $(BUILD_STAMP)
+
+# The Kilted wheels hard-code the include paths of the machine they were built on into their exported
+# rosidl_generator_py cmake targets; point them at this venv's Python and numpy so interfaces build.
+# Whether tf2_msgs must be supplied by our compatibility package is decided here, before our own build
+# could install one.
+$(REQUIREMENTS_STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	py_include=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["include"])'); \
+	numpy_include=$$($(PY) -c 'import numpy; print(numpy.get_include())'); \
+	sed -i -e "s#/opt/python/cp311-cp311/include/python3.11#$$py_include#g" \
+	       -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$$numpy_include#g" \
+	       $(VENV)/share/*/cmake/*rosidl_generator_py*.cmake
+	if $(PY) -c 'import tf2_msgs' 2>/dev/null; then rm -f $(VENV)/.needs-tf2-compat; else touch $(VENV)/.needs-tf2-compat; fi
+	touch $(VENV)/COLCON_IGNORE
+	touch $@
+
+$(BUILD_STAMP): $(REQUIREMENTS_STAMP) $(SOURCES)
+	$(BUILD_ENV) $(VENV)/bin/colcon --log-base log build --merge-install --install-base $(VENV) --build-base build \
+	  --base-paths $(PACKAGES) $$(test -e $(VENV)/.needs-tf2-compat && echo $(TF2_COMPAT)) \
+	  --event-handlers console_direct- summary- \
+	  --cmake-args -DPython3_EXECUTABLE=$(PY) -DBUILD_TESTING=OFF
+	for pkg in $(PY_PACKAGES); do \
+	  for exe in $(VENV)/lib/$$pkg/*; do test -f "$$exe" && ln -sf "$$exe" $(VENV)/bin/; done; \
+	done; true
+	touch $@
+
+test: build
+	$(PY) -m pytest
+
+demo: build
+	$(VENV)/bin/presstrack demo
+
+clean:
+	rm -rf $(VENV) build log
