@@ -19,11 +19,12 @@ SOURCES   := $(shell find $(PACKAGES) -type f -not -path '*/__pycache__/*' -not 
 
 REQUIREMENTS_STAMP := $(VENV)/.requirements-installed
 BUILD_STAMP        := $(VENV)/.workspace-built
+DEFAULT_BODY       := $(VENV)/share/mesh_recovery/body_models/SMPL_NEUTRAL.npz
 
 .PHONY: all setup build test demo clean
 all: build
 setup: $(REQUIREMENTS_STAMP)
-build: $(BUILD_STAMP)
+build: $(BUILD_STAMP) $(DEFAULT_BODY)
 
 # The Kilted wheels hard-code the include paths of the machine they were built on into their exported
 # rosidl_generator_py cmake targets; point them at this venv's Python and numpy so interfaces build.
@@ -50,6 +51,10 @@ $(BUILD_STAMP): $(REQUIREMENTS_STAMP) $(SOURCES)
 	  for exe in $(VENV)/lib/$$pkg/*; do test -f "$$exe" && ln -sf "$$exe" $(VENV)/bin/; done; \
 	done; true
 	touch $@
+
+# The embedded default body, generated once from anny's free body model (about a minute).
+$(DEFAULT_BODY): $(BUILD_STAMP) mesh_recovery/mesh_recovery/body/default_body.py
+	$(VENV)/bin/presstrack-make-default-body --out $@
 
 test: build
 	$(PY) -m pytest

@@ -18,6 +18,8 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
+            "mesh_recovery = mesh_recovery.node:main",
+            "presstrack-make-default-body = mesh_recovery.body.default_body:main",
         ],
     },
 )

@@ -1,0 +1,230 @@
+"""ROS 2 node around mesh recovery: tracked people in, SMPL bodies and meshes in the world frame out.
+
+Subscribes  /presstrack/persons (PersonPressureArray), /mat/info (MatInfo, latched)
+Publishes   /presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
+            /presstrack/meshes  visualization_msgs/MarkerArray, one TRIANGLE_LIST per person, DELETE when it ends
+            /tf                 world -> person_<id>/pelvis, and person_<id>/<joint> when asked
+            /diagnostics
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from geometry_msgs.msg import Point, TransformStamped, Vector3
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile
+from std_msgs.msg import ColorRGBA, Header
+from tf2_msgs.msg import TFMessage
+from visualization_msgs.msg import Marker, MarkerArray
+
+from mesh_recovery.body.kinematics import JOINT_NAMES
+from mesh_recovery.body.model import BodyModel
+from mesh_recovery.estimators import make_estimator
+from mesh_recovery.meshes import decimated_faces, id_colour
+from presstrack_msgs.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
+from presstrack_msgs.mat_geometry import MatGeometry, geometry_from_pose
+from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
+
+PARAMETERS = {
+    "backend": "footprint", "checkpoint": "", "smpl_model_path": "", "window": 16, "output_mode": "online",
+    "world_frame": "world", "publish_meshes": True, "mesh_decimation": 1, "mesh_rate": 15.0,
+    "publish_joint_frames": False,
+}
+# Parameters the estimator is built from; they need a restart.
+ESTIMATOR_PARAMETERS = {"backend", "checkpoint", "smpl_model_path", "window", "output_mode"}
+BACKENDS = ("footprint", "learned")
+OUTPUT_MODES = ("online", "centred")
+
+
+def validate(values: dict) -> None:
+    """ValueError with the reason for the first invalid parameter."""
+    if values["backend"] not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {values['backend']!r}")
+    if values["backend"] == "learned" and not values["checkpoint"]:
+        raise ValueError("the learned backend needs a checkpoint")
+    if values["output_mode"] not in OUTPUT_MODES:
+        raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {values['output_mode']!r}")
+    if int(values["window"]) < 1:
+        raise ValueError(f"window must be >= 1 frame, got {values['window']}")
+    if int(values["mesh_decimation"]) < 1:
+        raise ValueError(f"mesh_decimation must be >= 1, got {values['mesh_decimation']}")
+    if not float(values["mesh_rate"]) > 0:
+        raise ValueError(f"mesh_rate must be > 0 Hz, got {values['mesh_rate']}")
+
+
+class MeshRecoveryNode(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("mesh_recovery", **kwargs)
+        for name, default in PARAMETERS.items():
+            self.declare_parameter(name, default)
+        values = self.parameter_values()
+        validate(values)
+        self.body_model = BodyModel(values["smpl_model_path"] or None)
+        self.geometry = MatGeometry()  # MIP layout until /mat/info says otherwise
+        self.estimator = make_estimator(values, self.body_model, self.geometry)
+        self.faces = decimated_faces(self.body_model.faces, int(values["mesh_decimation"]))
+        self.live_ids: set[int] = set()
+        self.last_mesh_time = -math.inf
+        self.counts: Counter[str] = Counter()
+        self.latency_ms: list[float] = []
+
+        self.bodies_pub = self.create_publisher(SmplBodyArray, "/presstrack/bodies", 10)
+        self.meshes_pub = self.create_publisher(MarkerArray, "/presstrack/meshes", 10)
+        self.tf_pub = self.create_publisher(TFMessage, "/tf", 100)
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_subscription(PersonPressureArray, "/presstrack/persons", self.on_persons, 10)
+        latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self.create_subscription(MatInfo, "/mat/info", self.on_mat_info, latched)
+        self.add_on_set_parameters_callback(self.on_set_parameters)
+        self.create_timer(1.0, self.publish_diagnostics)
+
+    def parameter_values(self) -> dict:
+        return {name: self.get_parameter(name).value for name in PARAMETERS}
+
+    def on_set_parameters(self, parameters) -> SetParametersResult:
+        changed = {p.name: p.value for p in parameters}
+        fixed = sorted(set(changed) & ESTIMATOR_PARAMETERS)
+        if fixed:
+            return SetParametersResult(successful=False, reason=f"{', '.join(fixed)} can only be set at start")
+        try:
+            validate(self.parameter_values() | changed)
+        except (TypeError, ValueError) as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        if "mesh_decimation" in changed:
+            self.faces = decimated_faces(self.body_model.faces, int(changed["mesh_decimation"]))
+        return SetParametersResult(successful=True)
+
+    def on_mat_info(self, info: MatInfo) -> None:
+        try:
+            self.geometry = geometry_from_pose(info.rows, info.cols, info.cell_pitch, info.mat_pose)
+        except ValueError as error:
+            self.counts["bad_mat_info"] += 1
+            self.get_logger().warning(f"ignored /mat/info: {error}", throttle_duration_sec=5.0)
+            return
+        self.estimator.set_geometry(self.geometry)
+
+    def on_persons(self, msg: PersonPressureArray) -> None:
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        seen: set[int] = set()
+        estimates = {}
+        bodies = SmplBodyArray(header=Header(stamp=msg.header.stamp, frame_id=self.get_parameter("world_frame").value))
+        for person in msg.persons:
+            if person.state == PersonPressure.STATE_TENTATIVE or person.track_id in seen:
+                continue
+            try:
+                crop = image_to_array(person.crop)
+            except ValueError as error:
+                self.counts["bad_crop"] += 1
+                self.get_logger().warning(f"person {person.track_id}: bad crop: {error}", throttle_duration_sec=5.0)
+                continue
+            seen.add(person.track_id)
+            heading = person.heading + self.geometry.yaw_world_from_mat if math.isfinite(person.heading) else None
+            box = (person.box.x_offset, person.box.y_offset, person.box.x_offset + person.box.width,
+                   person.box.y_offset + person.box.height)
+            estimate = self.estimator.update(person.track_id, crop, (person.crop_row0, person.crop_col0), box,
+                                             heading, stamp)
+            if estimate is not None:
+                estimates[person.track_id] = estimate
+                bodies.bodies.append(self.body_message(person.track_id, estimate))
+        for ended in self.live_ids - seen:
+            self.estimator.drop(ended)
+        self.publish(bodies, estimates, ended_ids=self.live_ids - seen)
+        self.live_ids = seen
+        self.counts["frames"] += 1
+        self.latency_ms.append((self.get_clock().now().nanoseconds * 1e-9 - stamp) * 1e3)
+        self.latency_ms = self.latency_ms[-300:]
+
+    def body_message(self, track_id: int, estimate) -> SmplBody:
+        return SmplBody(
+            track_id=track_id, betas=estimate.betas.astype(np.float32), pose=estimate.pose.astype(np.float32),
+            transl=Vector3(x=float(estimate.transl[0]), y=float(estimate.transl[1]), z=float(estimate.transl[2])),
+            joints=[Point(x=float(x), y=float(y), z=float(z)) for x, y, z in estimate.joints],
+            confidence=float(estimate.confidence), body_model=str(self.body_model.model_path),
+            backend=self.get_parameter("backend").value)
+
+    def publish(self, bodies: SmplBodyArray, estimates: dict, ended_ids: set[int]) -> None:
+        self.bodies_pub.publish(bodies)
+        self.publish_frames(bodies.header, estimates)
+        now = time.monotonic()
+        due = now - self.last_mesh_time >= 1.0 / self.get_parameter("mesh_rate").value
+        if self.get_parameter("publish_meshes").value and (due or ended_ids):
+            self.last_mesh_time = now if due else self.last_mesh_time
+            self.meshes_pub.publish(self.markers(bodies if due else SmplBodyArray(header=bodies.header), ended_ids))
+
+    def publish_frames(self, header: Header, estimates: dict) -> None:
+        """TF world -> person_<id>/pelvis (+ per-joint frames), each joint frame with its global rotation."""
+        joint_frames = self.get_parameter("publish_joint_frames").value
+        transforms = []
+        for track_id, estimate in estimates.items():
+            for index in range(len(JOINT_NAMES) if joint_frames else 1):
+                transform = TransformStamped()
+                transform.header = Header(stamp=header.stamp, frame_id=header.frame_id)
+                transform.child_frame_id = f"person_{track_id}/{JOINT_NAMES[index]}"
+                x, y, z = (float(v) for v in estimate.joints[index])
+                transform.transform.translation = Vector3(x=x, y=y, z=z)
+                transform.transform.rotation = quaternion_from_matrix(estimate.rotations[index])
+                transforms.append(transform)
+        if transforms:
+            self.tf_pub.publish(TFMessage(transforms=transforms))
+
+    def markers(self, bodies: SmplBodyArray, ended_ids: set[int]) -> MarkerArray:
+        markers = MarkerArray()
+        if bodies.bodies:
+            betas = np.stack([np.asarray(b.betas, dtype=np.float32) for b in bodies.bodies])
+            poses = np.stack([np.asarray(b.pose, dtype=np.float32) for b in bodies.bodies])
+            transl = np.array([[b.transl.x, b.transl.y, b.transl.z] for b in bodies.bodies], dtype=np.float32)
+            vertices = self.body_model(betas, poses, transl)[0].numpy()
+            for body, body_vertices in zip(bodies.bodies, vertices):
+                triangles = body_vertices[self.faces].reshape(-1, 3).astype(float)
+                markers.markers.append(Marker(
+                    header=bodies.header, ns="presstrack_meshes", id=int(body.track_id), type=Marker.TRIANGLE_LIST,
+                    action=Marker.ADD, scale=Vector3(x=1.0, y=1.0, z=1.0), color=id_colour(body.track_id),
+                    points=[Point(x=x, y=y, z=z) for x, y, z in triangles.tolist()]))
+                head = body.joints[JOINT_NAMES.index("head")]
+                markers.markers.append(Marker(
+                    header=bodies.header, ns="presstrack_ids", id=int(body.track_id), type=Marker.TEXT_VIEW_FACING,
+                    action=Marker.ADD, scale=Vector3(z=0.15), color=ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0),
+                    text=str(body.track_id)))
+                markers.markers[-1].pose.position = Point(x=head.x, y=head.y, z=head.z + 0.3)
+        for track_id in sorted(ended_ids):
+            for namespace in ("presstrack_meshes", "presstrack_ids"):
+                markers.markers.append(Marker(header=bodies.header, ns=namespace, id=int(track_id),
+                                              action=Marker.DELETE))
+        return markers
+
+    def publish_diagnostics(self) -> None:
+        values = {"frames": self.counts["frames"], "tracks_live": len(self.live_ids),
+                  "latency_p50_ms": float(np.percentile(self.latency_ms, 50)) if self.latency_ms else 0.0,
+                  **{f"dropped_{k}": v for k, v in self.counts.items() if k != "frames"}}
+        status = diagnostic_status("mesh_recovery: bodies", self.get_parameter("backend").value, values,
+                                   DiagnosticStatus.OK, "OK")
+        self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
+                                                     status=[status]))
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args)
+    try:
+        node = MeshRecoveryNode()
+    except (OSError, ValueError) as error:
+        rclpy.logging.get_logger("mesh_recovery").fatal(f"cannot start: {error}")
+        rclpy.try_shutdown()
+        raise SystemExit(2) from None
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

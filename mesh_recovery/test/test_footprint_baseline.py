@@ -1,0 +1,78 @@
+"""The training-free backend puts the feet where the pressure is."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mesh_recovery.body.kinematics import JOINT_NAMES
+from mesh_recovery.body.model import BodyModel
+from mesh_recovery.estimators import FootprintEstimator
+from presstrack_msgs.mat_geometry import MatGeometry
+
+J = {name: i for i, name in enumerate(JOINT_NAMES)}
+GEOMETRY = MatGeometry()  # MIP placement: columns along world -x, rows along world -y
+
+
+def stamp_foot(frame, centre_rc, heading_mat, length=24, width=9, kpa=150.0):
+    """A foot-shaped ellipse of pressure (cells) centred at centre_rc, its long axis along heading_mat."""
+    rows, cols = np.mgrid[: frame.shape[0], : frame.shape[1]]
+    d_col, d_row = cols - centre_rc[1], rows - centre_rc[0]
+    along = d_col * math.cos(heading_mat) + d_row * math.sin(heading_mat)
+    across = -d_col * math.sin(heading_mat) + d_row * math.cos(heading_mat)
+    inside = (along / (length / 2)) ** 2 + (across / (width / 2)) ** 2 <= 1
+    frame[inside] += kpa
+
+
+@pytest.fixture(scope="module")
+def estimator(default_body_path):
+    return FootprintEstimator(BodyModel(default_body_path), GEOMETRY)
+
+
+def crop_of(feet_rc, heading_mat, size=128, origin=(60, 0)):
+    crop = np.zeros((size, size), dtype=np.float32)
+    for centre in feet_rc:
+        stamp_foot(crop, (centre[0] - origin[0], centre[1] - origin[1]), heading_mat)
+    return crop, origin
+
+
+def world_heading(heading_mat):
+    return heading_mat + GEOMETRY.yaw_world_from_mat
+
+
+def test_two_feet_on_the_floor_are_where_the_pressure_is(estimator):
+    heading_mat = math.pi / 2  # walking along increasing rows
+    # Walking along +rows, the person's left is towards decreasing columns... in the mat frame (z up)
+    # left of +y is -x, i.e. smaller column indices.
+    feet = [(110.0, 50.0), (125.0, 70.0)]
+    crop, origin = crop_of(feet, heading_mat)
+    estimate = estimator.update(1, crop, origin, (0, 0, 0, 0), world_heading(heading_mat), stamp=0.0)
+    assert estimate is not None
+    joints = estimate.joints
+    footprint_world = GEOMETRY.cell_to_world(np.array(feet))
+    for side, index in (("left", 0), ("right", 1)):
+        ankle = joints[J[f"{side}_ankle"]]
+        # The ankle sits behind the middle of its footprint, along the walking direction, at ankle height.
+        assert np.linalg.norm(ankle[:2] - footprint_world[index]) < 0.08, side
+        assert 0.03 < ankle[2] < 0.15, side
+    pelvis = joints[J["pelvis"]]
+    assert 0.7 < pelvis[2] < 1.2
+    assert np.linalg.norm(pelvis[:2] - footprint_world.mean(axis=0)) < 0.15
+    assert joints[J["head"], 2] > pelvis[2] + 0.4, "upright"
+    assert np.all(np.isfinite(estimate.pose))
+
+
+def test_lifted_foot_swings_above_the_floor(estimator):
+    heading_mat = math.pi / 2
+    feet = [(110.0, 50.0), (125.0, 70.0)]
+    crop, origin = crop_of(feet, heading_mat)
+    estimator.update(2, crop, origin, (0, 0, 0, 0), world_heading(heading_mat), stamp=0.0)
+    crop, origin = crop_of(feet[1:], heading_mat)  # left foot lifts off
+    estimate = estimator.update(2, crop, origin, (0, 0, 0, 0), world_heading(heading_mat), stamp=0.2)
+    left, right = estimate.joints[J["left_ankle"]], estimate.joints[J["right_ankle"]]
+    assert left[2] > right[2] + 0.04, "the swing ankle is lifted at mid-swing"
+
+
+def test_no_pressure_and_no_memory_gives_no_body(estimator):
+    assert estimator.update(3, np.zeros((128, 128), np.float32), (0, 0), (0, 0, 0, 0), None, 0.0) is None
