@@ -18,6 +18,9 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
+            "mat_driver = mat_driver.node:main",
+            "presstrack-fake-mat = mat_driver.fake_device:main",
+            "presstrack-sim = mat_driver.sim.cli:main",
         ],
     },
 )

@@ -1,0 +1,112 @@
+"""Every pressure source behind one interface the driver node polls: ``read(timeout) -> FeedFrame | None``.
+
+Simulated and recorded frames are released at their recorded pace against a monotonic clock;
+hardware frames are released as they arrive. No ROS import.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mat_driver.replay import replay_bag, replay_mip
+from mat_driver.transports import FrameSource, SourceStats
+
+
+@dataclass(frozen=True)
+class FeedFrame:
+    raw: np.ndarray            # (rows, cols) in the source's units: kPa for sim and replays, raw for hardware
+    stamp_ns: int | None       # recorded acquisition stamp; None: stamp it when published
+    ground_truth: Any = None   # the simulator's SimFrame, for the /mat/sim topics
+    counter: int | None = None # hardware frame counter
+
+
+class EndOfFeed(Exception):
+    """A finite source (replay without loop) has no more frames."""
+
+
+class PacedFeed:
+    """Releases (offset_s, FeedFrame) pairs when ``offset_s`` has elapsed since the first read.
+
+    A reader that falls behind gets the overdue frames at once, none are skipped; ``late_frames``
+    counts frames released more than one period after their time.
+    """
+
+    def __init__(self, frames: Iterator[tuple[float, FeedFrame]], period_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._frames = frames
+        self._period_s = period_s
+        self._clock = clock
+        self._start: float | None = None
+        self._pending: tuple[float, FeedFrame] | None = None
+        self.late_frames = 0
+
+    def read(self, timeout: float) -> FeedFrame | None:
+        now = self._clock()
+        if self._start is None:
+            self._start = now
+        if self._pending is None:
+            try:
+                self._pending = next(self._frames)
+            except StopIteration:
+                raise EndOfFeed from None
+        offset, frame = self._pending
+        wait = self._start + offset - now
+        if wait > timeout:
+            time.sleep(max(timeout, 0.0))
+            return None
+        if wait > 0:
+            time.sleep(wait)
+        elif -wait > self._period_s:
+            self.late_frames += 1
+        self._pending = None
+        return frame
+
+    def stop(self) -> None:
+        pass
+
+
+class HardwareFeed:
+    """A serial or UDP mat (``transports.FrameSource``): frames as they arrive, with the link's health."""
+
+    def __init__(self, source: FrameSource) -> None:
+        self.source = source
+        self.late_frames = 0
+        source.start()
+
+    def read(self, timeout: float) -> FeedFrame | None:
+        frame = self.source.read(timeout)
+        if frame is None:
+            return None
+        return FeedFrame(frame.samples, None, counter=frame.counter)
+
+    @property
+    def stats(self) -> SourceStats:
+        return self.source.stats
+
+    def stop(self) -> None:
+        self.source.stop()
+
+
+def sim_feed(simulator, rate_hz: float) -> PacedFeed:
+    """The live simulator, one step per 1/rate_hz seconds, with its ground truth."""
+    def frames():
+        for index in itertools.count():
+            sim_frame = simulator.step()
+            yield index / rate_hz, FeedFrame(sim_frame.pressure, None, ground_truth=sim_frame)
+    return PacedFeed(frames(), 1.0 / rate_hz)
+
+
+def mip_feed(path: str, loop: bool) -> PacedFeed:
+    frames = ((f.offset_s, FeedFrame(f.pressure_kpa, None)) for f in replay_mip(path, loop))
+    return PacedFeed(frames, 1.0 / 15.0)
+
+
+def bag_feed(path: str, topic: str, loop: bool, keep_stamps: bool) -> PacedFeed:
+    frames = ((f.offset_s, FeedFrame(f.pressure_kpa, f.stamp_ns if keep_stamps else None))
+              for f in replay_bag(path, topic, loop))
+    return PacedFeed(frames, 1.0 / 15.0)

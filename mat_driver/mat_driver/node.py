@@ -1,0 +1,289 @@
+"""ROS 2 node that publishes the mat, whatever feeds it: simulator, MIP or bag replay, serial or UDP hardware.
+
+Publishes
+  /mat/pressure      sensor_msgs/Image 32FC1 [kPa], frame_id = the mat frame, stamp = acquisition time
+  /mat/info          presstrack_msgs/MatInfo, latched, again whenever the calibration changes
+  /tf_static         world -> mat from the configured mat pose
+  /diagnostics       frame rate, frames dropped, dead/stuck cells, saturation, source state
+  /mat/sim/persons   (sim only) ground-truth ids and boxes, as PersonPressureArray
+  /mat/sim/bodies    (sim only) ground-truth SMPL bodies, as SmplBodyArray
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from geometry_msgs.msg import Point, Pose, TransformStamped, Vector3
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
+from sensor_msgs.msg import Image, RegionOfInterest
+from std_msgs.msg import Header
+from tf2_msgs.msg import TFMessage
+
+from mat_driver.calibration import Calibration
+from mat_driver.feeds import EndOfFeed, HardwareFeed, bag_feed, mip_feed, sim_feed
+from mat_driver.transports import SerialSource, UdpSource
+from presstrack_msgs.conversions import array_to_image, diagnostic_status, quaternion_from_rpy
+from presstrack_msgs.mat_geometry import MatGeometry, world_from_mat_pose
+from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
+
+SOURCES = ("sim", "mip", "bag", "serial", "udp")
+
+PARAMETERS = {
+    "source": "sim", "frame_id": "mat", "world_frame": "world", "rate": 15.0,
+    "rows": 238, "cols": 120, "cell_pitch": 0.01,
+    "mat_pose": [1.17, 1.83, 0.0, 0.0, 0.0, float(np.pi)],
+    "people": 3, "seed": 1, "scenario": "random", "publish_ground_truth": True,
+    "mip_path": "", "loop": False,
+    "bag_path": "", "bag_topic": "/mat/pressure", "restamp": True,
+    "serial_port": "/dev/ttyUSB0", "baudrate": 921600, "udp_host": "0.0.0.0", "udp_port": 5600,
+    "calibration_file": "", "raw_to_kpa": 1.0, "noise_floor": 1.0, "full_scale": 600.0,
+}
+# What the running feed was built from; changing these needs a restart of the node.
+SOURCE_PARAMETERS = {"source", "rate", "rows", "cols", "cell_pitch", "people", "seed", "scenario", "mip_path",
+                     "loop", "bag_path", "bag_topic", "restamp", "serial_port", "baudrate", "udp_host", "udp_port"}
+CALIBRATION_PARAMETERS = {"calibration_file", "raw_to_kpa", "noise_floor", "full_scale"}
+
+
+def calibration_from(values: dict, shape: tuple[int, int]) -> Calibration:
+    """Calibration for ``shape`` frames from the node's parameters; ValueError with the reason if invalid."""
+    settings = dict(kpa_per_raw=float(values["raw_to_kpa"]), noise_floor_kpa=float(values["noise_floor"]),
+                    full_scale_kpa=float(values["full_scale"]))
+    if values["calibration_file"]:
+        calibration = Calibration.from_npz(values["calibration_file"], **settings)
+        if calibration.shape != shape:
+            raise ValueError(f"calibration file {values['calibration_file']} is for {calibration.shape} cells, "
+                             f"the mat has {shape}")
+        return calibration
+    return Calibration.identity(*shape, **settings)
+
+
+def mat_geometry_from(values: dict) -> MatGeometry:
+    if len(values["mat_pose"]) != 6:
+        raise ValueError(f"mat_pose must be [x, y, z, roll, pitch, yaw], got {values['mat_pose']}")
+    x, y, z, roll, pitch, yaw = (float(v) for v in values["mat_pose"])
+    if abs(roll) > 1e-9 or abs(pitch) > 1e-9 or abs(z) > 1e-9:
+        raise ValueError("mat_pose: the mat lies on the floor, so z, roll and pitch must be 0")
+    return MatGeometry(int(values["rows"]), int(values["cols"]), float(values["cell_pitch"]),
+                       world_from_mat_pose(x, y, yaw))
+
+
+class MatDriverNode(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("mat_driver", **kwargs)
+        # destroy_node must work even when the constructor stops half-way (rclpy shutdown calls it).
+        self.running, self.thread, self.feed = False, None, None
+        for name, default in PARAMETERS.items():
+            self.declare_parameter(name, default)
+        values = self.parameter_values()
+        if values["source"] not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, got {values['source']!r}")
+        self.geometry = mat_geometry_from(values)
+        self.calibration = calibration_from(values, (self.geometry.rows, self.geometry.cols))
+        self.calibration_lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+        self.source_state = "starting"
+        self.rate_window: list[float] = []
+
+        self.pressure_pub = self.create_publisher(Image, "/mat/pressure", qos_profile_sensor_data)
+        latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self.info_pub = self.create_publisher(MatInfo, "/mat/info", latched)
+        self.tf_static_pub = self.create_publisher(TFMessage, "/tf_static", latched)
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        if values["source"] == "sim" and values["publish_ground_truth"]:
+            self.gt_persons_pub = self.create_publisher(PersonPressureArray, "/mat/sim/persons", 10)
+            self.gt_bodies_pub = self.create_publisher(SmplBodyArray, "/mat/sim/bodies", 10)
+        else:
+            self.gt_persons_pub = self.gt_bodies_pub = None
+
+        self.feed = self.make_feed(values)
+        self.publish_mat_info(values)
+        self.publish_static_transform(values)
+        self.add_on_set_parameters_callback(self.on_set_parameters)
+        self.create_timer(1.0, self.publish_diagnostics)
+        self.running = True
+        self.thread = threading.Thread(target=self.publish_loop, name="mat_driver_feed", daemon=True)
+        self.thread.start()
+
+    # --- set-up -----------------------------------------------------------------------------------
+    def parameter_values(self) -> dict:
+        return {name: self.get_parameter(name).value for name in PARAMETERS}
+
+    def make_feed(self, values: dict):
+        source = values["source"]
+        if source == "sim":
+            from mat_driver.sim.simulator import SimConfig, Simulator  # loads the body model: only when used
+            config = SimConfig(scenario=values["scenario"], people=int(values["people"]), seed=int(values["seed"]),
+                               fps=float(values["rate"]), mat=self.geometry)
+            return sim_feed(Simulator(config), float(values["rate"]))
+        if source == "mip":
+            return mip_feed(values["mip_path"], bool(values["loop"]))
+        if source == "bag":
+            if values["loop"] and not values["restamp"]:
+                raise ValueError("loop with restamp false would send stamps back in time; set restamp true")
+            return bag_feed(values["bag_path"], values["bag_topic"], bool(values["loop"]),
+                            keep_stamps=not values["restamp"])
+        if source == "serial":
+            return HardwareFeed(SerialSource(values["serial_port"], int(values["baudrate"])))
+        return HardwareFeed(UdpSource(values["udp_host"], int(values["udp_port"])))
+
+    def on_set_parameters(self, parameters) -> SetParametersResult:
+        changed = {p.name: p.value for p in parameters}
+        fixed = sorted(set(changed) & SOURCE_PARAMETERS)
+        if fixed:
+            return SetParametersResult(successful=False, reason=f"{', '.join(fixed)} can only be set at start")
+        values = self.parameter_values() | changed
+        try:
+            geometry = mat_geometry_from(values)
+            calibration = calibration_from(values, (self.geometry.rows, self.geometry.cols))
+        except (OSError, TypeError, ValueError) as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        with self.calibration_lock:
+            self.geometry, self.calibration = geometry, calibration
+        self.publish_mat_info(values)
+        self.publish_static_transform(values)
+        return SetParametersResult(successful=True)
+
+    # --- publishing -------------------------------------------------------------------------------
+    def publish_mat_info(self, values: dict) -> None:
+        x, y, _, roll, pitch, yaw = (float(v) for v in values["mat_pose"])
+        with self.calibration_lock:
+            calibration = self.calibration
+        dead = 0 if calibration.dead_mask is None else int(calibration.dead_mask.sum())
+        self.info_pub.publish(MatInfo(
+            header=Header(stamp=self.get_clock().now().to_msg(), frame_id=values["frame_id"]),
+            rows=self.geometry.rows, cols=self.geometry.cols, cell_pitch=self.geometry.pitch,
+            pressure_unit="kPa", full_scale=calibration.full_scale_kpa, noise_floor=calibration.noise_floor_kpa,
+            world_frame=values["world_frame"],
+            mat_pose=Pose(position=Point(x=x, y=y, z=0.0), orientation=quaternion_from_rpy(roll, pitch, yaw)),
+            dead_cells=dead,
+        ))
+
+    def publish_static_transform(self, values: dict) -> None:
+        x, y, z, roll, pitch, yaw = (float(v) for v in values["mat_pose"])
+        transform = TransformStamped()
+        transform.header = Header(stamp=self.get_clock().now().to_msg(), frame_id=values["world_frame"])
+        transform.child_frame_id = values["frame_id"]
+        transform.transform.translation = Vector3(x=x, y=y, z=z)
+        transform.transform.rotation = quaternion_from_rpy(roll, pitch, yaw)
+        self.tf_static_pub.publish(TFMessage(transforms=[transform]))
+
+    def publish_loop(self) -> None:
+        """Runs in its own thread: waits for the feed's next frame and publishes it."""
+        frame_id = self.get_parameter("frame_id").value
+        while self.running and rclpy.ok(context=self.context):
+            try:
+                frame = self.feed.read(timeout=0.1)
+            except EndOfFeed:
+                self.source_state = "finished"
+                self.get_logger().info("replay finished; no more frames")
+                return
+            except (OSError, ValueError) as error:
+                self.source_state = f"failed: {error}"
+                self.get_logger().error(f"source failed: {error}")
+                return
+            if frame is None:
+                continue
+            self.source_state = "streaming"
+            with self.calibration_lock:
+                try:
+                    pressure = self.calibration.apply(frame.raw)
+                except ValueError as error:
+                    self.counts["frames_dropped_bad_shape"] += 1
+                    self.get_logger().warning(f"dropped a frame: {error}", throttle_duration_sec=5.0)
+                    continue
+                stats = self.calibration.last_stats
+            self.counts["nonfinite_cells"] += stats.nonfinite_cells
+            self.counts["saturated_cells"] += stats.saturated_cells
+            self.last_stats = stats
+            stamp = (self.get_clock().now().to_msg() if frame.stamp_ns is None
+                     else rclpy.time.Time(nanoseconds=frame.stamp_ns).to_msg())
+            header = Header(stamp=stamp, frame_id=frame_id)
+            self.pressure_pub.publish(array_to_image(pressure, header))
+            self.counts["frames_published"] += 1
+            self.rate_window.append(time.monotonic())
+            if frame.ground_truth is not None and self.gt_persons_pub is not None:
+                self.publish_ground_truth(header, frame.ground_truth)
+
+    def publish_ground_truth(self, header: Header, sim_frame) -> None:
+        persons = PersonPressureArray(header=header)
+        bodies = SmplBodyArray(header=Header(stamp=header.stamp, frame_id=self.get_parameter("world_frame").value))
+        for person in sim_frame.persons:
+            x1, y1, x2, y2 = (int(v) for v in person.box)
+            persons.persons.append(PersonPressure(
+                track_id=int(person.id), state=PersonPressure.STATE_CONFIRMED, confidence=1.0,
+                box=RegionOfInterest(x_offset=x1, y_offset=y1, width=x2 - x1, height=y2 - y1)))
+            bodies.bodies.append(SmplBody(
+                track_id=int(person.id), betas=np.asarray(person.betas, dtype=np.float32),
+                pose=np.asarray(person.pose, dtype=np.float32),
+                transl=Vector3(x=float(person.trans[0]), y=float(person.trans[1]), z=float(person.trans[2])),
+                joints=[Point(x=float(j[0]), y=float(j[1]), z=float(j[2])) for j in person.joints[:24]],
+                confidence=1.0, body_model="simulator", backend="ground_truth"))
+        self.gt_persons_pub.publish(persons)
+        self.gt_bodies_pub.publish(bodies)
+
+    def publish_diagnostics(self) -> None:
+        now = time.monotonic()
+        self.rate_window = [t for t in self.rate_window if now - t <= 5.0]
+        rate = (len(self.rate_window) - 1) / (self.rate_window[-1] - self.rate_window[0]) \
+            if len(self.rate_window) > 1 and self.rate_window[-1] > self.rate_window[0] else 0.0
+        stats = getattr(self, "last_stats", None)
+        values = {
+            "source": self.get_parameter("source").value, "source_state": self.source_state,
+            "frame_rate_hz": rate, "frames_published": self.counts["frames_published"],
+            "frames_late": self.feed.late_frames,
+            "frames_dropped": self.counts["frames_dropped_bad_shape"] + self._hardware_drops(),
+            "dead_cells": 0 if stats is None else stats.dead_cells,
+            "stuck_cells": 0 if stats is None else stats.stuck_cells,
+            "saturation_ratio": 0.0 if stats is None else stats.saturation_ratio,
+            "nonfinite_cells_total": self.counts["nonfinite_cells"],
+        }
+        if isinstance(self.feed, HardwareFeed):
+            link = self.feed.stats
+            values |= {"link_state": link.state.value, "reconnects": link.connects,
+                       "disconnects": link.disconnects, "corrupt_frames": link.parser.crc_errors
+                       if hasattr(link.parser, "crc_errors") else 0}
+        healthy = self.source_state == "streaming"
+        status = diagnostic_status("mat_driver: mat", self.get_parameter("frame_id").value, values,
+                                   DiagnosticStatus.OK if healthy else DiagnosticStatus.WARN,
+                                   "OK" if healthy else self.source_state)
+        self.diagnostics_pub.publish(DiagnosticArray(
+            header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
+
+    def _hardware_drops(self) -> int:
+        return self.feed.stats.counters.frames_lost if isinstance(self.feed, HardwareFeed) else 0
+
+    def destroy_node(self) -> None:
+        self.running = False
+        if self.thread is not None and self.thread.is_alive():
+            self.thread.join(timeout=2.0)
+        if self.feed is not None:
+            self.feed.stop()
+        super().destroy_node()
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args)
+    try:
+        node = MatDriverNode()
+    except (OSError, ValueError) as error:
+        rclpy.logging.get_logger("mat_driver").fatal(f"cannot start: {error}")
+        rclpy.try_shutdown()
+        raise SystemExit(2) from None
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Simulated scenes in the MIP .npz layout, and a validating reader.
+
+Keys (T frames, P = max people = person slots; a slot is one person for the whole file):
+- name: str, e.g. 'sim/crossing2/seed1'
+- pressure: (T, rows, cols) float32 in kPa (MIP stores raw sensor units; here 'pressure_unit' = 'kPa' and
+  'pressure_scale_kpa' = 1.0 say how to read it: kPa = pressure * pressure_scale_kpa)
+- box: (T, P, 4) float32 x1, y1, x2, y2 in cells (x = column, y = row; cell edges around the person's footprint),
+  all zero where the person is not on the mat
+- pose: (T, P, 72) float32 SMPL axis-angle, root orientation in the world (z up)
+- betas: (T, P, 10) float32
+- trans: (T, P, 3) float32 SMPL translation in the world (pelvis joint = rest pelvis joint + trans)
+- keypoints_3d: (T, P, 24, 3) float32 world positions of the 24 SMPL joints
+- segments: (P, K, 2) int64 [start, end) frame ranges in which each person is on the mat, padded with -1
+- present: (T, P) bool; contact: (T, P, 2) bool per foot (left, right) in stance
+- person_ids: (P,) int64; heights: (P,) float32 m; masses: (P,) float32 kg
+- fps: float; cell_pitch: float m; rows, cols: int; world_from_mat: (4, 4) float64; mat_corners_world: (4, 2)
+Per-person arrays are zero in frames where that person is absent, as in MIP.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from presstrack_msgs.mat_geometry import MatGeometry
+
+PRESSURE_UNIT = "kPa"
+
+
+@dataclass
+class Scene:
+    """An in-memory MIP-format scene; field meanings as in the module docstring."""
+
+    name: str
+    pressure: np.ndarray
+    box: np.ndarray
+    pose: np.ndarray
+    betas: np.ndarray
+    trans: np.ndarray
+    keypoints_3d: np.ndarray
+    present: np.ndarray
+    contact: np.ndarray
+    person_ids: np.ndarray
+    heights: np.ndarray
+    masses: np.ndarray
+    fps: float
+    mat: MatGeometry
+
+    @property
+    def segments(self) -> np.ndarray:
+        return present_segments(self.present)
+
+
+def present_segments(present: np.ndarray) -> np.ndarray:
+    """(T, P) bool -> (P, K, 2) int64 [start, end) runs of True per person, padded with -1 (K >= 1)."""
+    runs = []
+    for column in np.asarray(present, dtype=bool).T:
+        edges = np.diff(np.concatenate([[0], column.astype(np.int8), [0]]))
+        runs.append(np.stack([np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)], axis=1))
+    width = max([1] + [len(r) for r in runs])
+    segments = np.full((len(runs), width, 2), -1, dtype=np.int64)
+    for slot, r in enumerate(runs):
+        segments[slot, :len(r)] = r
+    return segments
+
+
+def write_scene(path: str | Path, scene: Scene) -> Path:
+    """Write `scene` to a compressed .npz at `path` (suffix .npz added if missing); returns the path."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_suffix(path.suffix + ".npz")
+    mat = scene.mat
+    np.savez_compressed(
+        path,
+        name=np.array(scene.name),
+        pressure=scene.pressure.astype(np.float32),
+        pressure_unit=np.array(PRESSURE_UNIT),
+        pressure_scale_kpa=np.array(1.0),
+        box=scene.box.astype(np.float32),
+        pose=scene.pose.astype(np.float32),
+        betas=scene.betas.astype(np.float32),
+        trans=scene.trans.astype(np.float32),
+        keypoints_3d=scene.keypoints_3d.astype(np.float32),
+        segments=present_segments(scene.present),
+        present=scene.present.astype(bool),
+        contact=scene.contact.astype(bool),
+        person_ids=scene.person_ids.astype(np.int64),
+        heights=scene.heights.astype(np.float32),
+        masses=scene.masses.astype(np.float32),
+        fps=np.array(float(scene.fps)),
+        cell_pitch=np.array(float(mat.pitch)),
+        rows=np.array(int(mat.rows)),
+        cols=np.array(int(mat.cols)),
+        world_from_mat=mat.world_from_mat.astype(np.float64),
+        mat_corners_world=mat.corners_world(),
+    )
+    return path
+
+
+# key -> (dtype kind(s), shape with 'T', 'P', 'R', 'C', 'K' symbols or ints)
+_SCHEMA: dict[str, tuple[str, tuple]] = {
+    "name": ("U", ()),
+    "pressure": ("f", ("T", "R", "C")),
+    "pressure_unit": ("U", ()),
+    "pressure_scale_kpa": ("f", ()),
+    "box": ("f", ("T", "P", 4)),
+    "pose": ("f", ("T", "P", 72)),
+    "betas": ("f", ("T", "P", 10)),
+    "trans": ("f", ("T", "P", 3)),
+    "keypoints_3d": ("f", ("T", "P", 24, 3)),
+    "segments": ("i", ("P", "K", 2)),
+    "present": ("b", ("T", "P")),
+    "contact": ("b", ("T", "P", 2)),
+    "person_ids": ("i", ("P",)),
+    "heights": ("f", ("P",)),
+    "masses": ("f", ("P",)),
+    "fps": ("f", ()),
+    "cell_pitch": ("f", ()),
+    "rows": ("i", ()),
+    "cols": ("i", ()),
+    "world_from_mat": ("f", (4, 4)),
+    "mat_corners_world": ("f", (4, 2)),
+}
+
+
+def load_scene(path: str | Path) -> Scene:
+    """Read and check a scene written by `write_scene`.
+
+    Raises:
+        ValueError naming the file and the problem: missing key, wrong dtype, wrong or inconsistent shape,
+        unknown pressure unit, or segments that disagree with `present`.
+    """
+    path = Path(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: not a readable .npz file ({error})") from error
+    with archive:
+        missing = [key for key in _SCHEMA if key not in archive.files]
+        if missing:
+            raise ValueError(f"{path}: missing key(s) {', '.join(missing)}")
+        data = {key: archive[key] for key in _SCHEMA}
+    sizes: dict[str, int] = {}
+    for key, (kind, shape) in _SCHEMA.items():
+        array = data[key]
+        if array.dtype.kind not in kind and not (kind == "i" and array.dtype.kind == "u"):
+            raise ValueError(f"{path}: key '{key}' has dtype {array.dtype}, expected kind '{kind}'")
+        if array.ndim != len(shape):
+            raise ValueError(f"{path}: key '{key}' has shape {array.shape}, expected {len(shape)} axes {shape}")
+        for axis, (expected, actual) in enumerate(zip(shape, array.shape)):
+            if isinstance(expected, int):
+                if actual != expected:
+                    raise ValueError(f"{path}: key '{key}' axis {axis} has size {actual}, expected {expected}")
+            elif sizes.setdefault(expected, actual) != actual:
+                raise ValueError(f"{path}: key '{key}' axis {axis} has size {actual}, but {expected} = "
+                                 f"{sizes[expected]} elsewhere in the file")
+    if str(data["pressure_unit"]) != PRESSURE_UNIT:
+        raise ValueError(f"{path}: pressure_unit is {data['pressure_unit']!r}, expected {PRESSURE_UNIT!r}")
+    if (int(data["rows"]), int(data["cols"])) != (sizes["R"], sizes["C"]):
+        raise ValueError(f"{path}: rows x cols = {int(data['rows'])} x {int(data['cols'])} but pressure frames are "
+                         f"{sizes['R']} x {sizes['C']}")
+    try:
+        mat = MatGeometry(int(data["rows"]), int(data["cols"]), float(data["cell_pitch"]), data["world_from_mat"])
+    except ValueError as error:
+        raise ValueError(f"{path}: bad mat geometry: {error}") from error
+    if not np.array_equal(present_segments(data["present"]), data["segments"]):
+        raise ValueError(f"{path}: segments disagree with present")
+    if not float(data["fps"]) > 0:
+        raise ValueError(f"{path}: fps must be positive, got {float(data['fps'])}")
+    scale = float(data["pressure_scale_kpa"])
+    return Scene(name=str(data["name"]), pressure=data["pressure"].astype(np.float32) * np.float32(scale),
+                 box=data["box"], pose=data["pose"], betas=data["betas"], trans=data["trans"],
+                 keypoints_3d=data["keypoints_3d"], present=data["present"], contact=data["contact"],
+                 person_ids=data["person_ids"], heights=data["heights"], masses=data["masses"],
+                 fps=float(data["fps"]), mat=mat)

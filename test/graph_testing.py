@@ -1,0 +1,74 @@
+"""Helpers for tests that run our nodes as real processes and listen to them over DDS."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import rclpy
+import yaml
+from rclpy.node import Node
+from rclpy.qos import QoSProfile
+
+
+def write_params(path: Path, node_name: str, params: dict) -> Path:
+    path.write_text(yaml.safe_dump({node_name: {"ros__parameters": params}}))
+    return path
+
+
+def start_node(executable: str, params: dict, tmp_path: Path, node_name: str | None = None) -> subprocess.Popen:
+    """Start ``.venv/bin/<executable>`` (the installed console script) with ``params``."""
+    node_name = node_name or executable
+    params_file = write_params(tmp_path / f"{node_name}.yaml", node_name, params)
+    command = [str(Path(sys.executable).parent / executable), "--ros-args", "--params-file", str(params_file)]
+    log = open(tmp_path / f"{node_name}.log", "w")
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_node(process: subprocess.Popen, timeout: float = 10.0) -> int:
+    """SIGINT, as Ctrl-C would; SIGKILL if it does not exit in time. Returns the exit code."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode
+
+
+class Listener:
+    """An independent rclpy node that records what arrives on the topics it is given."""
+
+    def __init__(self, name: str = "test_listener") -> None:
+        if not rclpy.ok():
+            rclpy.init()
+        self.node: Node = rclpy.create_node(name)
+        self.messages: dict[str, list] = defaultdict(list)
+        self.arrival: dict[str, list[float]] = defaultdict(list)
+
+    def listen(self, topic: str, msg_type, qos: QoSProfile | int = 10) -> None:
+        def record(msg, topic=topic):
+            self.messages[topic].append(msg)
+            self.arrival[topic].append(time.monotonic())
+        self.node.create_subscription(msg_type, topic, record, qos)
+
+    def spin_until(self, condition: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            rclpy.spin_once(self.node, timeout_sec=0.05)
+        return condition()
+
+    def spin_for(self, seconds: float) -> None:
+        self.spin_until(lambda: False, seconds)
+
+    def close(self) -> None:
+        self.node.destroy_node()
+        rclpy.try_shutdown()
