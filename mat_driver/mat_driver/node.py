@@ -238,7 +238,7 @@ class MatDriverNode(Node):
             "source": self.get_parameter("source").value, "source_state": self.source_state,
             "frame_rate_hz": rate, "frames_published": self.counts["frames_published"],
             "frames_late": self.feed.late_frames,
-            "frames_dropped": self.counts["frames_dropped_bad_shape"] + self._hardware_drops(),
+            "frames_dropped": self.counts["frames_dropped_bad_shape"],
             "dead_cells": 0 if stats is None else stats.dead_cells,
             "stuck_cells": 0 if stats is None else stats.stuck_cells,
             "saturation_ratio": 0.0 if stats is None else stats.saturation_ratio,
@@ -246,18 +246,15 @@ class MatDriverNode(Node):
         }
         if isinstance(self.feed, HardwareFeed):
             link = self.feed.stats
-            values |= {"link_state": link.state.value, "reconnects": link.connects,
-                       "disconnects": link.disconnects, "corrupt_frames": link.parser.crc_errors
-                       if hasattr(link.parser, "crc_errors") else 0}
+            values |= {"link_state": link.state.value, "connects": link.connects,
+                       "disconnects": link.disconnects, "frames_rejected": link.parser.frames_rejected,
+                       "frames_lost": link.counters.frames_lost, "device_resets": link.counters.device_resets}
         healthy = self.source_state == "streaming"
         status = diagnostic_status("mat_driver: mat", self.get_parameter("frame_id").value, values,
                                    DiagnosticStatus.OK if healthy else DiagnosticStatus.WARN,
                                    "OK" if healthy else self.source_state)
         self.diagnostics_pub.publish(DiagnosticArray(
             header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
-
-    def _hardware_drops(self) -> int:
-        return self.feed.stats.counters.frames_lost if isinstance(self.feed, HardwareFeed) else 0
 
     def destroy_node(self) -> None:
         self.running = False
