@@ -4,7 +4,6 @@ from __future__ import annotations
 import colorsys
 
 import numpy as np
-from std_msgs.msg import ColorRGBA
 
 GOLDEN_RATIO_CONJUGATE = 0.618033988749895
 
@@ -16,8 +15,7 @@ def decimated_faces(faces: np.ndarray, keep_every: int) -> np.ndarray:
     return np.ascontiguousarray(faces[::keep_every])
 
 
-def id_colour(track_id: int, alpha: float = 0.9) -> ColorRGBA:
-    """Well separated hues for consecutive ids (golden-ratio steps around the colour wheel)."""
+def id_colour(track_id: int, alpha: float = 0.9) -> tuple[float, float, float, float]:
+    """(r, g, b, a) in [0, 1]: well separated hues for consecutive ids (golden-ratio steps round the wheel)."""
     hue = (track_id * GOLDEN_RATIO_CONJUGATE) % 1.0
-    r, g, b = colorsys.hsv_to_rgb(hue, 0.65, 0.95)
-    return ColorRGBA(r=r, g=g, b=b, a=alpha)
+    return (*colorsys.hsv_to_rgb(hue, 0.65, 0.95), alpha)

@@ -20,13 +20,14 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile
-from std_msgs.msg import ColorRGBA, Header
+from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
-from visualization_msgs.msg import Marker, MarkerArray
+from visualization_msgs.msg import MarkerArray
 
 from mesh_recovery.body.kinematics import JOINT_NAMES
 from mesh_recovery.body.model import BodyModel
 from mesh_recovery.estimators import make_estimator
+from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
 from mesh_recovery.meshes import decimated_faces, id_colour
 from presstrack_msgs.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
 from presstrack_msgs.mat_geometry import MatGeometry, geometry_from_pose
@@ -174,30 +175,27 @@ class MeshRecoveryNode(Node):
         if transforms:
             self.tf_pub.publish(TFMessage(transforms=transforms))
 
-    def markers(self, bodies: SmplBodyArray, ended_ids: set[int]) -> MarkerArray:
-        markers = MarkerArray()
+    def markers(self, bodies: SmplBodyArray, ended_ids: set[int]) -> bytes:
+        """Serialised MarkerArray: a mesh and an id label per body, DELETEs for ended tracks."""
+        header = bodies.header
+        frame = (header.frame_id, header.stamp.sec, header.stamp.nanosec)
+        markers: list[MarkerSpec] = []
         if bodies.bodies:
             betas = np.stack([np.asarray(b.betas, dtype=np.float32) for b in bodies.bodies])
             poses = np.stack([np.asarray(b.pose, dtype=np.float32) for b in bodies.bodies])
             transl = np.array([[b.transl.x, b.transl.y, b.transl.z] for b in bodies.bodies], dtype=np.float32)
             vertices = self.body_model(betas, poses, transl)[0].numpy()
             for body, body_vertices in zip(bodies.bodies, vertices):
-                triangles = body_vertices[self.faces].reshape(-1, 3).astype(float)
-                markers.markers.append(Marker(
-                    header=bodies.header, ns="presstrack_meshes", id=int(body.track_id), type=Marker.TRIANGLE_LIST,
-                    action=Marker.ADD, scale=Vector3(x=1.0, y=1.0, z=1.0), color=id_colour(body.track_id),
-                    points=[Point(x=x, y=y, z=z) for x, y, z in triangles.tolist()]))
+                markers.append(MarkerSpec(*frame, "presstrack_meshes", body.track_id,
+                                          color=id_colour(body.track_id), points=body_vertices[self.faces].reshape(-1, 3)))
                 head = body.joints[JOINT_NAMES.index("head")]
-                markers.markers.append(Marker(
-                    header=bodies.header, ns="presstrack_ids", id=int(body.track_id), type=Marker.TEXT_VIEW_FACING,
-                    action=Marker.ADD, scale=Vector3(z=0.15), color=ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0),
-                    text=str(body.track_id)))
-                markers.markers[-1].pose.position = Point(x=head.x, y=head.y, z=head.z + 0.3)
+                markers.append(MarkerSpec(*frame, "presstrack_ids", body.track_id, type=TEXT_VIEW_FACING,
+                                          position=(head.x, head.y, head.z + 0.3), scale=(0.0, 0.0, 0.15),
+                                          text=str(body.track_id)))
         for track_id in sorted(ended_ids):
             for namespace in ("presstrack_meshes", "presstrack_ids"):
-                markers.markers.append(Marker(header=bodies.header, ns=namespace, id=int(track_id),
-                                              action=Marker.DELETE))
-        return markers
+                markers.append(MarkerSpec(*frame, namespace, track_id, action=DELETE))
+        return serialize_marker_array(markers)
 
     def publish_diagnostics(self) -> None:
         values = {"frames": self.counts["frames"], "tracks_live": len(self.live_ids),

@@ -1,0 +1,76 @@
+"""The mesh_recovery node over real DDS: bodies, meshes and TF frames per track, removed when a track ends."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point
+from sensor_msgs.msg import RegionOfInterest
+from std_msgs.msg import Header
+from tf2_msgs.msg import TFMessage
+from visualization_msgs.msg import Marker, MarkerArray
+
+from graph_testing import Listener, start_node, stop_node
+from presstrack_msgs.conversions import array_to_image
+from presstrack_msgs.msg import PersonPressure, PersonPressureArray, SmplBodyArray
+from test_footprint_baseline import stamp_foot
+
+
+def person(track_id: int, feet_rc, stamp: Time, origin=(40, 0)) -> PersonPressure:
+    crop = np.zeros((128, 128), dtype=np.float32)
+    for row, col in feet_rc:
+        stamp_foot(crop, (row - origin[0], col - origin[1]), math.pi / 2)
+    return PersonPressure(
+        track_id=track_id, state=PersonPressure.STATE_CONFIRMED, confidence=0.9,
+        box=RegionOfInterest(x_offset=int(min(c for _, c in feet_rc)) - 5, y_offset=int(min(r for r, _ in feet_rc)) - 12,
+                             width=40, height=50),
+        centroid=Point(), heading=math.pi / 2, total_force=700.0, contact_area=0.02,
+        crop=array_to_image(crop, Header(stamp=stamp, frame_id="mat")), crop_row0=origin[0], crop_col0=origin[1])
+
+
+@pytest.fixture
+def listener():
+    listener = Listener()
+    yield listener
+    listener.close()
+
+
+def test_bodies_meshes_and_frames_follow_the_tracks(tmp_path, listener, default_body_path):
+    listener.listen("/presstrack/bodies", SmplBodyArray)
+    listener.listen("/presstrack/meshes", MarkerArray)
+    listener.listen("/tf", TFMessage)
+    publisher = listener.node.create_publisher(PersonPressureArray, "/presstrack/persons", 10)
+    node = start_node("mesh_recovery", {"smpl_model_path": str(default_body_path), "mesh_decimation": 4,
+                                        "mesh_rate": 100.0}, tmp_path)
+    try:
+        assert listener.spin_until(lambda: publisher.get_subscription_count() > 0, 30.0), "node did not start"
+        for frame in range(40):
+            stamp = Time(sec=100, nanosec=frame * 50_000_000)
+            people = [person(4, [(90 + frame, 50), (110 + frame, 70)], stamp)]
+            if frame < 20:  # track 9 ends half-way
+                people.append(person(9, [(60, 20), (75, 35)], stamp, origin=(10, 0)))
+            publisher.publish(PersonPressureArray(header=Header(stamp=stamp, frame_id="mat"), persons=people))
+            listener.spin_for(0.05)
+        assert listener.spin_until(lambda: len(listener.messages["/presstrack/bodies"]) >= 35, 20.0)
+    finally:
+        assert stop_node(node) == 0
+
+    bodies = listener.messages["/presstrack/bodies"]
+    assert {b.track_id for b in bodies[5].bodies} == {4, 9}
+    assert {b.track_id for b in bodies[-1].bodies} == {4}
+    assert all(msg.header.frame_id == "world" for msg in bodies)
+    pelvis_z = [b.joints[0].z for msg in bodies for b in msg.bodies]
+    assert 0.7 < min(pelvis_z) and max(pelvis_z) < 1.2
+
+    markers = [m for msg in listener.messages["/presstrack/meshes"] for m in msg.markers]
+    meshes = [m for m in markers if m.ns == "presstrack_meshes" and m.action == Marker.ADD]
+    assert {m.id for m in meshes} == {4, 9}
+    assert all(m.type == Marker.TRIANGLE_LIST and len(m.points) % 3 == 0 and m.points for m in meshes)
+    deleted = {(m.ns, m.id) for m in markers if m.action == Marker.DELETE}
+    assert ("presstrack_meshes", 9) in deleted and ("presstrack_meshes", 4) not in deleted
+
+    frames = [t for msg in listener.messages["/tf"] for t in msg.transforms]
+    assert {t.child_frame_id for t in frames} == {"person_4/pelvis", "person_9/pelvis"}
+    assert all(t.header.frame_id == "world" for t in frames)
