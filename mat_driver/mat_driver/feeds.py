@@ -106,7 +106,8 @@ def mip_feed(path: str, loop: bool) -> PacedFeed:
     return PacedFeed(frames, 1.0 / 15.0)
 
 
-def bag_feed(path: str, topic: str, loop: bool, keep_stamps: bool) -> PacedFeed:
-    frames = ((f.offset_s, FeedFrame(f.pressure_kpa, f.stamp_ns if keep_stamps else None))
+def bag_feed(path: str, topic: str, loop: bool, keep_stamps: bool, rate: float = 1.0) -> PacedFeed:
+    """A recorded session at ``rate`` times its recorded speed."""
+    frames = ((f.offset_s / rate, FeedFrame(f.pressure_kpa, f.stamp_ns if keep_stamps else None))
               for f in replay_bag(path, topic, loop))
-    return PacedFeed(frames, 1.0 / 15.0)
+    return PacedFeed(frames, 1.0 / (15.0 * rate))

@@ -41,13 +41,13 @@ PARAMETERS = {
     "mat_pose": [1.17, 1.83, 0.0, 0.0, 0.0, float(np.pi)],
     "people": 3, "seed": 1, "scenario": "random", "publish_ground_truth": True,
     "mip_path": "", "loop": False,
-    "bag_path": "", "bag_topic": "/mat/pressure", "restamp": True,
+    "bag_path": "", "bag_topic": "/mat/pressure", "restamp": True, "bag_rate": 1.0,
     "serial_port": "/dev/ttyUSB0", "baudrate": 921600, "udp_host": "0.0.0.0", "udp_port": 5600,
     "calibration_file": "", "raw_to_kpa": 1.0, "noise_floor": 1.0, "full_scale": 600.0,
 }
 # What the running feed was built from; changing these needs a restart of the node.
 SOURCE_PARAMETERS = {"source", "rate", "rows", "cols", "cell_pitch", "people", "seed", "scenario", "mip_path",
-                     "loop", "bag_path", "bag_topic", "restamp", "serial_port", "baudrate", "udp_host", "udp_port"}
+                     "loop", "bag_path", "bag_topic", "restamp", "bag_rate", "serial_port", "baudrate", "udp_host", "udp_port"}
 CALIBRATION_PARAMETERS = {"calibration_file", "raw_to_kpa", "noise_floor", "full_scale"}
 
 
@@ -127,8 +127,10 @@ class MatDriverNode(Node):
         if source == "bag":
             if values["loop"] and not values["restamp"]:
                 raise ValueError("loop with restamp false would send stamps back in time; set restamp true")
+            if not float(values["bag_rate"]) > 0:
+                raise ValueError(f"bag_rate must be > 0, got {values['bag_rate']}")
             return bag_feed(values["bag_path"], values["bag_topic"], bool(values["loop"]),
-                            keep_stamps=not values["restamp"])
+                            keep_stamps=not values["restamp"], rate=float(values["bag_rate"]))
         if source == "serial":
             return HardwareFeed(SerialSource(values["serial_port"], int(values["baudrate"])))
         return HardwareFeed(UdpSource(values["udp_host"], int(values["udp_port"])))

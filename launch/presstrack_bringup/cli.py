@@ -1,0 +1,201 @@
+"""``presstrack``: run, record, replay and render the PressTrack graph where ``ros2 launch`` is not available.
+
+    presstrack up [--composed] [--record OUT] [--set node.param=value ...] [--duration S] [name:=value ...]
+    presstrack demo [same options as up]                 # up with the simulator and 3 people
+    presstrack record OUT [--topics T ...] [--duration S] [--split S]
+    presstrack replay BAG [--rate R] [--loop] [up options]
+    presstrack render BAG --out preview.png|gif|mp4 [--start S] [--duration S] [--fps F]
+
+Bad input (a missing or unreadable bag, a bag without the needed topic, a bad --set) ends with exit
+status 2 and one line naming the file and the problem.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from presstrack_bringup.bagfile import BagError, bag_directory, open_bag, require_topic
+from presstrack_bringup.graph import (
+    LAUNCH_ARGUMENT_NAMES,
+    SUITE_TOPICS,
+    GraphError,
+    GraphPlan,
+    NodeSpec,
+    default_rviz_path,
+    is_suite_topic,
+    parse_launch_arguments,
+    plan_graph,
+)
+from presstrack_bringup.processes import ProcessSpec, Supervisor
+from presstrack_bringup.render import RenderError, render_bag
+
+USAGE_ERROR = 2
+
+
+class UsageError(ValueError):
+    """Bad input the user can fix; printed as one line, exit status 2."""
+
+
+def find_executable(spec: NodeSpec) -> str:
+    """lib/<package>/<executable> of the install prefix (where colcon puts it), else PATH."""
+    for prefix in _package_prefixes(spec.package):
+        candidate = prefix / "lib" / spec.package / spec.executable
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which(spec.executable)
+    if found is None:
+        raise UsageError(f"{spec.package}/{spec.executable}: executable not found (run make build)")
+    return found
+
+
+def _package_prefixes(package: str) -> list[Path]:
+    prefixes = []
+    try:
+        from ament_index_python.packages import get_package_prefix
+
+        prefixes.append(Path(get_package_prefix(package)))
+    except (ImportError, LookupError, OSError):
+        pass
+    return prefixes + [Path(sys.prefix)]
+
+
+def process_specs(
+    plan: GraphPlan, params_file: Path, composed: bool, record_out: str | None
+) -> list[ProcessSpec]:
+    """The processes that run ``plan``: one per node (or one composed process), recorder and RViz2."""
+    if composed:
+        specs = [ProcessSpec("composed", (sys.executable, "-m", "presstrack_bringup.composed",
+                                          "--params-file", str(params_file), *(n.node_class for n in plan.nodes)))]
+    else:
+        specs = [
+            ProcessSpec(node.name, (find_executable(node), "--ros-args", "--params-file", str(params_file),
+                                    "-r", f"__node:={node.name}"),
+                        respawn=node.respawn, respawn_delay=node.respawn_delay, max_respawns=node.max_respawns)
+            for node in plan.nodes
+        ]
+    if record_out is not None:
+        specs.append(ProcessSpec("recorder", (sys.executable, "-m", "presstrack_bringup.cli", "record", record_out)))
+    if plan.rviz:
+        rviz = shutil.which("rviz2")
+        if rviz is None:
+            raise UsageError("rviz:=true: rviz2 is not installed here; use `presstrack render` for a headless view")
+        specs.append(ProcessSpec("rviz2", (rviz, "-d", str(default_rviz_path()))))
+    return specs
+
+
+def run_graph(
+    arguments: dict[str, str],
+    sets: Sequence[str],
+    composed: bool,
+    record_out: str | None,
+    duration: float | None,
+    config: str | None = None,
+) -> int:
+    plan = plan_graph(arguments, sets, config)
+    if plan.record and record_out is None:
+        record_out = time.strftime("presstrack_%Y%m%d-%H%M%S")
+    if record_out is not None and bag_directory(record_out).exists():
+        raise UsageError(f"{record_out}: exists already, not overwriting")
+    with tempfile.TemporaryDirectory(prefix="presstrack_") as folder:
+        params_file = Path(folder) / "params.yaml"
+        params_file.write_text(plan.params_file_text())
+        specs = process_specs(plan, params_file, composed, record_out)
+        print(f"[presstrack] starting {', '.join(s.name for s in specs)}"
+              f"{'' if duration is None else f' for {duration:g} s'}; Ctrl-C stops", file=sys.stderr, flush=True)
+        return Supervisor(specs).run(duration)
+
+
+def _add_up_options(parser: argparse.ArgumentParser, launch_arguments: bool = True) -> None:
+    parser.add_argument("--composed", action="store_true", help="all nodes in one process (MultiThreadedExecutor)")
+    parser.add_argument("--record", metavar="OUT", help="also record the suite's topics into bag OUT")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NODE.PARAM=VALUE",
+                        help="override one node parameter (repeatable)")
+    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    parser.add_argument("--config", metavar="YAML", help="parameter file (default: the installed presstrack.yaml)")
+    if launch_arguments:
+        parser.add_argument("arguments", nargs="*", metavar="NAME:=VALUE",
+                            help=f"launch arguments: {', '.join(LAUNCH_ARGUMENT_NAMES)}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="presstrack", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="start the graph (nodes as separate processes unless --composed)")
+    _add_up_options(up)
+    demo = commands.add_parser("demo", help="start the graph on a simulated 3-person mat")
+    _add_up_options(demo)
+
+    record = commands.add_parser("record", help="record the suite's topics into a rosbag2 MCAP bag")
+    record.add_argument("out", metavar="OUT", help="bag folder to create (a trailing .mcap is dropped)")
+    record.add_argument("--topics", nargs="+", metavar="TOPIC", help=f"only these topics (default: {len(SUITE_TOPICS)} "
+                        "suite topics and every /presstrack/persons/person_<id>/pressure)")
+    record.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    record.add_argument("--split", type=float, default=2.0, metavar="S",
+                        help="seconds per closed bag file; a killed recorder loses at most this much (default 2)")
+
+    replay = commands.add_parser("replay", help="drive the graph from a recorded bag (source:=bag)")
+    replay.add_argument("bag", metavar="BAG")
+    replay.add_argument("--rate", type=float, default=1.0, metavar="R", help="playback speed factor (default 1)")
+    replay.add_argument("--loop", action="store_true", help="start over at the end of the bag")
+    _add_up_options(replay, launch_arguments=False)
+
+    render = commands.add_parser("render", help="render a recorded session headless to png, gif or mp4")
+    render.add_argument("bag", metavar="BAG")
+    render.add_argument("--out", required=True, metavar="FILE", help="preview.png (middle frame), .gif or .mp4")
+    render.add_argument("--start", type=float, default=0.0, metavar="S", help="seconds after the first frame")
+    render.add_argument("--duration", type=float, metavar="S", help="seconds to render (default: to the end)")
+    render.add_argument("--fps", type=float, metavar="F", help="frames per second (default: recorded rate, at most 15)")
+    render.add_argument("--max-faces", type=int, default=1500, metavar="N", help="mesh triangles drawn per person")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    try:
+        return _dispatch(options)
+    except (UsageError, GraphError, BagError, RenderError) as error:
+        print(f"presstrack: error: {' '.join(str(error).split())}", file=sys.stderr)  # always one line
+        return USAGE_ERROR
+
+
+def _dispatch(options: argparse.Namespace) -> int:
+    if options.command in ("up", "demo"):
+        arguments = parse_launch_arguments(options.arguments)
+        if options.command == "demo":
+            arguments = {"source": "sim", "people": "3", **arguments}
+        return run_graph(arguments, options.sets, options.composed, options.record, options.duration, options.config)
+    if options.command == "record":
+        from presstrack_bringup.recorder import record  # rclpy only where ROS is needed
+
+        wanted = set(options.topics).__contains__ if options.topics else is_suite_topic
+        if bag_directory(options.out).exists():
+            raise UsageError(f"{options.out}: exists already, not overwriting")
+        record(options.out, wanted, options.duration, options.split)
+        return 0
+    if options.command == "replay":
+        if options.rate <= 0:
+            raise UsageError(f"--rate must be positive, got {options.rate:g}")
+        reader = open_bag(options.bag)
+        try:
+            require_topic(reader, options.bag, "/mat/pressure")
+            bag = str(Path(reader.path).resolve())
+        finally:
+            reader.close()
+        sets = [f"mat_driver.bag_path={bag}", f"mat_driver.loop={'true' if options.loop else 'false'}",
+                f"mat_driver.bag_rate={options.rate}", *options.sets]
+        return run_graph({"source": "bag"}, sets, options.composed, options.record, options.duration, options.config)
+    if options.command == "render":
+        count = render_bag(options.bag, options.out, options.start, options.duration, options.fps, options.max_faces)
+        print(f"[presstrack] wrote {count} frame{'s' if count != 1 else ''} to {options.out}", file=sys.stderr)
+        return 0
+    raise AssertionError(options.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

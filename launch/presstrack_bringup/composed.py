@@ -1,0 +1,63 @@
+"""The graph's nodes in one process with a MultiThreadedExecutor (``presstrack up --composed``).
+
+Run as ``python -m presstrack_bringup.composed --params-file FILE module:Class ...``. Parameters come
+from the same generated params file the separate processes get (passed as a global ``--params-file``,
+so each node picks its own block by name). Exits 0 on SIGINT/SIGTERM, 1 when a node fails.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+import traceback
+
+import rclpy
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
+
+
+def node_class(dotted: str) -> type[Node]:
+    """``package.module:Class`` -> the class."""
+    module, _, name = dotted.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def run_composed(params_file: str, classes: list[str]) -> int:
+    stop: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: stop.append(signum))
+    rclpy.init(args=[sys.argv[0], "--ros-args", "--params-file", params_file],
+               signal_handler_options=SignalHandlerOptions.NO)
+    nodes: list[Node] = []
+    executor = MultiThreadedExecutor()
+    status = 0
+    try:
+        for dotted in classes:
+            nodes.append(node_class(dotted)())
+            executor.add_node(nodes[-1])
+            print(f"[presstrack] composed {nodes[-1].get_name()} ({dotted})", file=sys.stderr, flush=True)
+        while not stop:
+            executor.spin_once(timeout_sec=0.1)
+    except Exception:  # a node failed: report it as the process's failure
+        traceback.print_exc()
+        status = 1
+    finally:
+        executor.shutdown()
+        for node in nodes:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="presstrack-composed", description=__doc__.splitlines()[0])
+    parser.add_argument("--params-file", required=True)
+    parser.add_argument("classes", nargs="+", help="node classes as package.module:Class")
+    options = parser.parse_args(argv)
+    return run_composed(options.params_file, options.classes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
