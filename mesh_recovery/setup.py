@@ -20,6 +20,8 @@ setup(
         "console_scripts": [
             "mesh_recovery = mesh_recovery.node:main",
             "presstrack-make-default-body = mesh_recovery.body.default_body:main",
+            "presstrack-train = mesh_recovery.train:main",
+            "presstrack-eval = mesh_recovery.evaluate:main",
         ],
     },
 )

@@ -8,13 +8,8 @@ then, in this order: non-finite results -> 0 (counted), dead cells -> 0, negativ
 values below ``noise_floor_kpa`` -> 0, stuck cells -> 0 (counted), values at or above
 ``full_scale_kpa`` clipped to it (counted as saturated).
 
-MIP scale. The MIP dataset stores raw pressure with no physical unit; the paper's preprocessing clips it
-at 1.5e7 raw units and divides by that range. We ASSUME that this clip level corresponds to
-``MIP_FULL_SCALE_KPA`` = 500 kPa (a plausible full scale for a floor mat with 1 cm cells: walking
-barefoot peaks around 200-600 kPa under heel and forefoot). Hence ``MIP_KPA_PER_RAW`` =
-500 / 1.5e7 = 3.33e-5 kPa per raw unit. Only ratios matter to the network, which sees
-``kpa / MIP_FULL_SCALE_KPA`` (= the paper's clip-and-divide, see ``normalise_like_mip``), so the
-assumption changes the published kPa numbers, never the model input.
+MIP files: ``Calibration.for_mip`` converts their raw units with the documented (assumed) scale of
+``presstrack_msgs.mip_format``.
 """
 from __future__ import annotations
 
@@ -23,16 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-MIP_RAW_FULL_SCALE = 1.5e7  # raw units where the paper's preprocessing clips
-MIP_FULL_SCALE_KPA = 500.0  # ASSUMPTION: MIP publishes no physical unit (see module docstring)
-MIP_KPA_PER_RAW = MIP_FULL_SCALE_KPA / MIP_RAW_FULL_SCALE  # kPa per MIP raw unit (assumed)
-MIP_ROWS = 238
-MIP_COLS = 120
-
-
-def normalise_like_mip(kpa: np.ndarray) -> np.ndarray:
-    """Network input as in the paper's preprocessing: pressure / full scale, clipped to [0, 1]; float32."""
-    return np.clip(np.asarray(kpa, dtype=np.float32) / np.float32(MIP_FULL_SCALE_KPA), 0.0, 1.0)
+from presstrack_msgs.mip_format import MIP_COLS, MIP_FULL_SCALE_KPA, MIP_KPA_PER_RAW, MIP_ROWS
 
 
 @dataclass

@@ -179,6 +179,11 @@ class MatDriverNode(Node):
     def publish_loop(self) -> None:
         """Runs in its own thread: waits for the feed's next frame and publishes it."""
         frame_id = self.get_parameter("frame_id").value
+        if self.get_parameter("source").value in ("mip", "bag"):
+            # A recording has no second chance: start it once someone listens, as `ros2 bag play` users expect.
+            self.source_state = "waiting for a /mat/pressure subscriber"
+            while self.running and self.pressure_pub.get_subscription_count() == 0:
+                time.sleep(0.05)
         while self.running and rclpy.ok(context=self.context):
             try:
                 frame = self.feed.read(timeout=0.1)

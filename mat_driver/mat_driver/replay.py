@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mat_driver.calibration import MIP_KPA_PER_RAW
+from presstrack_msgs.mip_format import MIP_FPS, MIP_KPA_PER_RAW
 from presstrack_msgs.conversions import image_to_array
 
-MIP_FPS = 15.0  # the MIP recordings' frame rate; our simulator files state theirs under 'fps'
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from presstrack_msgs.mip_format import MIP_RAW_FULL_SCALE, normalise_kpa
 from mat_driver.calibration import (
     MIP_FULL_SCALE_KPA,
     MIP_KPA_PER_RAW,
-    MIP_RAW_FULL_SCALE,
     Calibration,
-    normalise_like_mip,
 )
 
 
@@ -134,4 +133,4 @@ def test_mip_scale_reproduces_the_papers_clip_and_divide() -> None:
     assert calibration.shape == (238, 120)
     raw = np.random.default_rng(5).uniform(0, 3e7, (238, 120))
     paper_input = np.clip(raw, 0, MIP_RAW_FULL_SCALE) / MIP_RAW_FULL_SCALE
-    np.testing.assert_allclose(normalise_like_mip(calibration.apply(raw)), paper_input, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(normalise_kpa(calibration.apply(raw)), paper_input, rtol=1e-5, atol=1e-6)

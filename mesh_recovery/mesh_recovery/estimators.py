@@ -1,15 +1,29 @@
-"""The backends the node can run, behind one per-track interface.
+"""The backends the node can run, behind one per-frame interface.
 
-``update(track_id, crop, crop_origin, box, heading, stamp) -> BodyEstimate | None``, ``drop(track_id)``,
-``set_geometry(geometry)``. ``heading`` is in the world frame (rad), ``stamp`` in seconds.
+``update_frame(people: list[PersonInput]) -> {track_id: BodyEstimate}`` for the people of one mat
+frame, ``drop(track_id)`` when a track ends, ``set_geometry(geometry)`` when /mat/info changes.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from mesh_recovery.body.kinematics import forward_kinematics
 from mesh_recovery.body.model import BodyModel
 from mesh_recovery.footprint_baseline import BodyEstimate, FootprintBaseline, foot_geometry
 from presstrack_msgs.mat_geometry import MatGeometry
+from presstrack_msgs.mip_format import normalise_kpa
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    track_id: int
+    crop: np.ndarray                       # (S, S) float32 kPa, only this person's cells
+    crop_origin: tuple[int, int]           # mat cell (row, col) of crop pixel (0, 0)
+    box: tuple[int, int, int, int]         # x1, y1, x2, y2 cells, exclusive ends
+    heading: float | None                  # [rad] walking direction in the world frame, None if unknown
+    stamp: float                           # [s]
 
 
 class FootprintEstimator:
@@ -22,9 +36,14 @@ class FootprintEstimator:
         foot = foot_geometry(rest_vertices, rest_joints, body_model.sole_vertex_ids("left"))
         self.baseline = FootprintBaseline(rest_joints, foot, geometry, betas[0])
 
-    def update(self, track_id: int, crop: np.ndarray, crop_origin: tuple[int, int],
-               box: tuple[int, int, int, int], heading: float | None, stamp: float) -> BodyEstimate | None:
-        return self.baseline.update(track_id, crop, crop_origin, heading, stamp)
+    def update_frame(self, people: list[PersonInput]) -> dict[int, BodyEstimate]:
+        estimates = {}
+        for person in people:
+            estimate = self.baseline.update(person.track_id, person.crop, person.crop_origin, person.heading,
+                                            person.stamp)
+            if estimate is not None:
+                estimates[person.track_id] = estimate
+        return estimates
 
     def drop(self, track_id: int) -> None:
         self.baseline.drop(track_id)
@@ -33,10 +52,52 @@ class FootprintEstimator:
         self.baseline.geometry = geometry
 
 
+class LearnedEstimator:
+    """The paper's network with a per-track feature cache; one batched encoder pass per mat frame."""
+
+    def __init__(self, checkpoint: str, body_model: BodyModel, geometry: MatGeometry, window: int,
+                 output_mode: str) -> None:
+        from mesh_recovery.hmr.checkpoint import load_network  # torch network: only for this backend
+        from mesh_recovery.hmr.window import WindowBank
+
+        self.net, _ = load_network(checkpoint)
+        config = self.net.config
+        if config.window != window or config.mode != output_mode:
+            raise ValueError(f"{checkpoint} was trained for window {config.window} in {config.mode} mode; "
+                             f"the node asks for window {window} in {output_mode} mode")
+        self.bank = WindowBank(self.net)
+        self.body_model = body_model
+        self.geometry = geometry
+
+    def update_frame(self, people: list[PersonInput]) -> dict[int, BodyEstimate]:
+        from mesh_recovery.hmr.inputs import frame_numbers
+
+        corners = self.geometry.corners_world()
+        inputs = {p.track_id: (normalise_kpa(p.crop), frame_numbers(np.asarray(p.box), self.geometry.rows,
+                                                                   self.geometry.cols, corners))
+                  for p in people}
+        outputs = {track_id: out for track_id, out in self.bank.step_many(inputs).items() if out is not None}
+        if not outputs:
+            return {}
+        track_ids = list(outputs)
+        betas = np.stack([outputs[t].betas[0].cpu().numpy() for t in track_ids])
+        pose = np.stack([outputs[t].pose[0].cpu().numpy() for t in track_ids]).astype(np.float64)
+        transl = np.stack([outputs[t].transl[0].cpu().numpy() for t in track_ids]).astype(np.float64)
+        rest_joints = self.body_model.rest_joints(betas).cpu().numpy()
+        joints, rotations = forward_kinematics(rest_joints, pose, transl)
+        return {t: BodyEstimate(betas[i], pose[i], transl[i], joints[i], rotations[i], 1.0)
+                for i, t in enumerate(track_ids)}
+
+    def drop(self, track_id: int) -> None:
+        self.bank.remove(track_id)
+
+    def set_geometry(self, geometry: MatGeometry) -> None:
+        self.geometry = geometry
+
+
 def make_estimator(values: dict, body_model: BodyModel, geometry: MatGeometry):
     """The backend the node's parameters ask for."""
     if values["backend"] == "footprint":
         return FootprintEstimator(body_model, geometry)
-    from mesh_recovery.learned_backend import LearnedEstimator  # torch network, only when asked for
     return LearnedEstimator(values["checkpoint"], body_model, geometry, window=int(values["window"]),
                             output_mode=values["output_mode"])

@@ -26,7 +26,7 @@ from visualization_msgs.msg import MarkerArray
 
 from mesh_recovery.body.kinematics import JOINT_NAMES
 from mesh_recovery.body.model import BodyModel
-from mesh_recovery.estimators import make_estimator
+from mesh_recovery.estimators import PersonInput, make_estimator
 from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
 from mesh_recovery.meshes import decimated_faces, id_colour
 from presstrack_msgs.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
@@ -114,8 +114,7 @@ class MeshRecoveryNode(Node):
     def on_persons(self, msg: PersonPressureArray) -> None:
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         seen: set[int] = set()
-        estimates = {}
-        bodies = SmplBodyArray(header=Header(stamp=msg.header.stamp, frame_id=self.get_parameter("world_frame").value))
+        people: list[PersonInput] = []
         for person in msg.persons:
             if person.state == PersonPressure.STATE_TENTATIVE or person.track_id in seen:
                 continue
@@ -129,11 +128,10 @@ class MeshRecoveryNode(Node):
             heading = person.heading + self.geometry.yaw_world_from_mat if math.isfinite(person.heading) else None
             box = (person.box.x_offset, person.box.y_offset, person.box.x_offset + person.box.width,
                    person.box.y_offset + person.box.height)
-            estimate = self.estimator.update(person.track_id, crop, (person.crop_row0, person.crop_col0), box,
-                                             heading, stamp)
-            if estimate is not None:
-                estimates[person.track_id] = estimate
-                bodies.bodies.append(self.body_message(person.track_id, estimate))
+            people.append(PersonInput(person.track_id, crop, (person.crop_row0, person.crop_col0), box, heading, stamp))
+        estimates = self.estimator.update_frame(people)
+        bodies = SmplBodyArray(header=Header(stamp=msg.header.stamp, frame_id=self.get_parameter("world_frame").value),
+                               bodies=[self.body_message(track_id, e) for track_id, e in estimates.items()])
         for ended in self.live_ids - seen:
             self.estimator.drop(ended)
         self.publish(bodies, estimates, ended_ids=self.live_ids - seen)

@@ -8,7 +8,7 @@ import pytest
 
 from mesh_recovery.body.kinematics import JOINT_NAMES
 from mesh_recovery.body.model import BodyModel
-from mesh_recovery.estimators import FootprintEstimator
+from mesh_recovery.estimators import FootprintEstimator, PersonInput
 from presstrack_msgs.mat_geometry import MatGeometry
 
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
@@ -41,15 +41,20 @@ def world_heading(heading_mat):
     return heading_mat + GEOMETRY.yaw_world_from_mat
 
 
+def estimate(estimator, track_id, crop, origin, heading, stamp):
+    person = PersonInput(track_id, crop, origin, (0, 0, 0, 0), heading, stamp)
+    return estimator.update_frame([person]).get(track_id)
+
+
 def test_two_feet_on_the_floor_are_where_the_pressure_is(estimator):
     heading_mat = math.pi / 2  # walking along increasing rows
     # Walking along +rows, the person's left is towards decreasing columns... in the mat frame (z up)
     # left of +y is -x, i.e. smaller column indices.
     feet = [(110.0, 50.0), (125.0, 70.0)]
     crop, origin = crop_of(feet, heading_mat)
-    estimate = estimator.update(1, crop, origin, (0, 0, 0, 0), world_heading(heading_mat), stamp=0.0)
-    assert estimate is not None
-    joints = estimate.joints
+    body = estimate(estimator, 1, crop, origin, world_heading(heading_mat), stamp=0.0)
+    assert body is not None
+    joints = body.joints
     footprint_world = GEOMETRY.cell_to_world(np.array(feet))
     for side, index in (("left", 0), ("right", 1)):
         ankle = joints[J[f"{side}_ankle"]]
@@ -60,19 +65,19 @@ def test_two_feet_on_the_floor_are_where_the_pressure_is(estimator):
     assert 0.7 < pelvis[2] < 1.2
     assert np.linalg.norm(pelvis[:2] - footprint_world.mean(axis=0)) < 0.15
     assert joints[J["head"], 2] > pelvis[2] + 0.4, "upright"
-    assert np.all(np.isfinite(estimate.pose))
+    assert np.all(np.isfinite(body.pose))
 
 
 def test_lifted_foot_swings_above_the_floor(estimator):
     heading_mat = math.pi / 2
     feet = [(110.0, 50.0), (125.0, 70.0)]
     crop, origin = crop_of(feet, heading_mat)
-    estimator.update(2, crop, origin, (0, 0, 0, 0), world_heading(heading_mat), stamp=0.0)
+    estimate(estimator, 2, crop, origin, world_heading(heading_mat), stamp=0.0)
     crop, origin = crop_of(feet[1:], heading_mat)  # left foot lifts off
-    estimate = estimator.update(2, crop, origin, (0, 0, 0, 0), world_heading(heading_mat), stamp=0.2)
-    left, right = estimate.joints[J["left_ankle"]], estimate.joints[J["right_ankle"]]
+    body = estimate(estimator, 2, crop, origin, world_heading(heading_mat), stamp=0.2)
+    left, right = body.joints[J["left_ankle"]], body.joints[J["right_ankle"]]
     assert left[2] > right[2] + 0.04, "the swing ankle is lifted at mid-swing"
 
 
 def test_no_pressure_and_no_memory_gives_no_body(estimator):
-    assert estimator.update(3, np.zeros((128, 128), np.float32), (0, 0), (0, 0, 0, 0), None, 0.0) is None
+    assert estimate(estimator, 3, np.zeros((128, 128), np.float32), (0, 0), None, 0.0) is None

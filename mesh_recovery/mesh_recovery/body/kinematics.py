@@ -132,24 +132,32 @@ def matrix_to_axis_angle(rotation: np.ndarray) -> np.ndarray:
 
 
 def rotation_between(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Smallest rotation taking direction `source` (3,) onto direction `target` (3,) -> (3, 3)."""
+    """Smallest rotation taking direction `source` onto direction `target`.
+
+    Args:
+        source, target: (..., 3) non-zero directions; the leading axes broadcast.
+    Returns:
+        (..., 3, 3) rotation matrices.
+    """
     a = np.asarray(source, dtype=np.float64)
     b = np.asarray(target, dtype=np.float64)
-    a_norm, b_norm = np.linalg.norm(a), np.linalg.norm(b)
-    if a_norm < 1e-12 or b_norm < 1e-12:
+    _check_last_dims("source", a, (3,))
+    _check_last_dims("target", b, (3,))
+    a_norm = np.linalg.norm(a, axis=-1, keepdims=True)
+    b_norm = np.linalg.norm(b, axis=-1, keepdims=True)
+    if np.any(a_norm < 1e-12) or np.any(b_norm < 1e-12):
         raise ValueError("rotation_between needs two non-zero directions")
-    a, b = a / a_norm, b / b_norm
+    a, b = np.broadcast_arrays(a / a_norm, b / b_norm)
     axis = np.cross(a, b)
-    sin_angle = np.linalg.norm(axis)
-    cos_angle = float(np.clip(a @ b, -1.0, 1.0))
-    if sin_angle < 1e-12:
-        if cos_angle > 0:
-            return np.eye(3)
-        # Opposite directions: half turn about any axis perpendicular to a.
-        helper = np.eye(3)[np.argmin(np.abs(a))]
-        perpendicular = np.cross(a, helper)
-        return axis_angle_to_matrix(np.pi * perpendicular / np.linalg.norm(perpendicular))
-    return axis_angle_to_matrix(axis / sin_angle * np.arctan2(sin_angle, cos_angle))
+    sin_angle = np.linalg.norm(axis, axis=-1, keepdims=True)
+    cos_angle = np.clip(np.einsum("...i,...i->...", a, b), -1.0, 1.0)[..., None]
+    parallel = sin_angle < 1e-12
+    rotation = np.where(parallel, 0.0, axis / np.where(parallel, 1.0, sin_angle) * np.arctan2(sin_angle, cos_angle))
+    # Opposite directions: half turn about any axis perpendicular to a.
+    helper = np.eye(3)[np.argmin(np.abs(a), axis=-1)]
+    perpendicular = np.cross(a, helper)
+    half_turn = np.pi * perpendicular / np.linalg.norm(perpendicular, axis=-1, keepdims=True)
+    return axis_angle_to_matrix(np.where(parallel & (cos_angle <= 0), half_turn, rotation))
 
 
 def forward_kinematics(
@@ -205,61 +213,71 @@ def solve_leg_ik(
     straightest leg the rest geometry allows, pointing at the target; one too close gives the
     most flexed knee.
 
+    Vectorised: every argument may carry leading (batch) axes, which broadcast against each
+    other; each batch element is solved independently, exactly as a call on it alone.
+
     Args:
-        rest_joints: (24, 3) rest joints (SMPL canonical frame), metres.
-        pose: (72,) current pose; every joint but this leg's hip, knee (and ankle) is kept.
-        transl: (3,) body translation, metres.
+        rest_joints: (..., 24, 3) rest joints (SMPL canonical frame), metres.
+        pose: (..., 72) current pose; every joint but this leg's hip, knee (and ankle) is kept.
+        transl: (..., 3) body translation, metres.
         side: "left" or "right".
-        ankle_target: (3,) wanted ankle position in the output frame of `forward_kinematics`.
-        foot_rotation: optional (3, 3) wanted global rotation of the ankle joint (as in
+        ankle_target: (..., 3) wanted ankle position in the output frame of `forward_kinematics`.
+        foot_rotation: optional (..., 3, 3) wanted global rotation of the ankle joint (as in
             `forward_kinematics`'s global_rotations); sets the ankle's local rotation. When
             None the ankle keeps its local rotation from `pose`.
     Returns:
-        (72,) new pose.
+        (..., 72) new poses.
     """
     if side not in LEG_JOINTS:
         raise ValueError(f"side must be 'left' or 'right', got {side!r}")
     rest = np.asarray(rest_joints, dtype=np.float64)
     pose = np.asarray(pose, dtype=np.float64)
+    transl = np.asarray(transl, dtype=np.float64)
     target = np.asarray(ankle_target, dtype=np.float64)
-    for name, array, shape in (("rest_joints", rest, (NUM_JOINTS, 3)), ("pose", pose, (POSE_DIM,)), ("ankle_target", target, (3,))):
-        if array.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
-        _check_last_dims(name, array, shape)
+    _check_last_dims("rest_joints", rest, (NUM_JOINTS, 3))
+    _check_last_dims("pose", pose, (POSE_DIM,))
+    _check_last_dims("transl", transl, (3,))
+    _check_last_dims("ankle_target", target, (3,))
+    batch = np.broadcast_shapes(rest.shape[:-2], pose.shape[:-1], transl.shape[:-1], target.shape[:-1])
+    if foot_rotation is not None:
+        foot_rotation = np.asarray(foot_rotation, dtype=np.float64)
+        _check_last_dims("foot_rotation", foot_rotation, (3, 3))
+        batch = np.broadcast_shapes(batch, foot_rotation.shape[:-2])
     hip, knee, ankle = LEG_JOINTS[side]
 
     joints, rotations = forward_kinematics(rest, pose, transl)
-    pelvis_rotation = rotations[PARENTS[hip]]
-    thigh = rest[knee] - rest[hip]  # in the hip's frame, which is the rest frame at zero rotation
-    shank = rest[ankle] - rest[knee]
+    pelvis_rotation = rotations[..., PARENTS[hip], :, :]
+    thigh = rest[..., knee, :] - rest[..., hip, :]  # in the hip's frame, which is the rest frame at zero rotation
+    shank = rest[..., ankle, :] - rest[..., knee, :]
 
     # Knee flexion alpha about x solves |thigh + R_x(alpha) shank| = distance:
     # thigh . R_x(alpha) shank = thigh_x shank_x + c cos(alpha - phi).
-    a = thigh[1] * shank[1] + thigh[2] * shank[2]
-    b = thigh[2] * shank[1] - thigh[1] * shank[2]
+    a = thigh[..., 1] * shank[..., 1] + thigh[..., 2] * shank[..., 2]
+    b = thigh[..., 2] * shank[..., 1] - thigh[..., 1] * shank[..., 2]
     c = np.hypot(a, b)
-    if c < 1e-9:
+    if np.any(c < 1e-9):
         raise ValueError("rest leg is degenerate: thigh or shank has no extent across the knee hinge")
     phi = np.arctan2(b, a)
-    to_target = target - joints[hip]
-    distance = np.linalg.norm(to_target)
-    if distance < 1e-9:
+    to_target = target - joints[..., hip, :]
+    distance = np.linalg.norm(to_target, axis=-1)
+    if np.any(distance < 1e-9):
         raise ValueError("ankle_target coincides with the hip joint")
-    cos_term = ((distance**2 - thigh @ thigh - shank @ shank) / 2.0 - thigh[0] * shank[0]) / c
+    thigh_length2 = np.einsum("...i,...i->...", thigh, thigh)
+    shank_length2 = np.einsum("...i,...i->...", shank, shank)
+    cos_term = ((distance**2 - thigh_length2 - shank_length2) / 2.0 - thigh[..., 0] * shank[..., 0]) / c
     flexion = phi + np.arccos(np.clip(cos_term, -1.0, 1.0))
-    knee_rotation = axis_angle_to_matrix(np.array([flexion, 0.0, 0.0]))
+    knee_axis_angle = np.stack([flexion, np.zeros_like(flexion), np.zeros_like(flexion)], axis=-1)
+    knee_rotation = axis_angle_to_matrix(knee_axis_angle)
 
-    leg_in_hip_frame = thigh + knee_rotation @ shank
-    swing = rotation_between(pelvis_rotation @ leg_in_hip_frame, to_target)
-    hip_rotation = pelvis_rotation.T @ swing @ pelvis_rotation  # local: relative to the pelvis
+    leg_in_hip_frame = thigh + np.einsum("...ij,...j->...i", knee_rotation, shank)
+    swing = rotation_between(np.einsum("...ij,...j->...i", pelvis_rotation, leg_in_hip_frame), to_target)
+    pelvis_inverse = np.swapaxes(pelvis_rotation, -1, -2)
+    hip_rotation = pelvis_inverse @ swing @ pelvis_rotation  # local: relative to the pelvis
 
-    new_pose = pose.copy()
-    new_pose[3 * hip : 3 * hip + 3] = matrix_to_axis_angle(hip_rotation)
-    new_pose[3 * knee : 3 * knee + 3] = matrix_to_axis_angle(knee_rotation)
+    new_pose = np.array(np.broadcast_to(pose, batch + (POSE_DIM,)))
+    new_pose[..., 3 * hip : 3 * hip + 3] = matrix_to_axis_angle(hip_rotation)
+    new_pose[..., 3 * knee : 3 * knee + 3] = knee_axis_angle
     if foot_rotation is not None:
-        foot_rotation = np.asarray(foot_rotation, dtype=np.float64)
-        if foot_rotation.shape != (3, 3):
-            raise ValueError(f"foot_rotation must have shape (3, 3), got {foot_rotation.shape}")
         shank_rotation = pelvis_rotation @ hip_rotation @ knee_rotation
-        new_pose[3 * ankle : 3 * ankle + 3] = matrix_to_axis_angle(shank_rotation.T @ foot_rotation)
+        new_pose[..., 3 * ankle : 3 * ankle + 3] = matrix_to_axis_angle(np.swapaxes(shank_rotation, -1, -2) @ foot_rotation)
     return new_pose

@@ -1,4 +1,10 @@
-"""SMPL body model (user SMPL file or the embedded default body), batched, on torch via smplx."""
+"""SMPL body model (user SMPL file or the embedded default body), batched, on torch.
+
+smplx loads the model files; posing is done here with smplx's own rotation and kinematic-chain
+functions, leaner than `smplx.SMPL.forward`: pose blend shapes are skipped when the model has
+none (the default body's are all zero), a body whose shape is fixed is shaped once for all its
+frames (`pose_body`), and only the vertices asked for are skinned.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import pathlib
 import numpy as np
 import smplx
 import torch
-from smplx.lbs import blend_shapes, vertices2joints
+from smplx.lbs import batch_rigid_transform, batch_rodrigues, blend_shapes, vertices2joints
 from smplx.utils import Struct
 
 from mesh_recovery.body.default_body import default_model_path
@@ -61,6 +67,8 @@ class BodyModel:
         self.faces: np.ndarray = np.asarray(self.smpl.faces, dtype=np.int64)
         self.num_betas: int = int(self.smpl.num_betas)
         self.num_vertices: int = int(self.smpl.v_template.shape[0])
+        # (207, V * 3) in smplx's layout; None when every pose corrective is zero.
+        self._posedirs: torch.Tensor | None = self.smpl.posedirs if bool(self.smpl.posedirs.abs().max() > 0) else None
 
     def _as_batch(self, name: str, value: np.ndarray | torch.Tensor, width: int) -> torch.Tensor:
         if isinstance(value, torch.Tensor):
@@ -72,6 +80,59 @@ class BodyModel:
         if not torch.isfinite(tensor).all():
             raise ValueError(f"{name} contains NaN or infinite values")
         return tensor
+
+    def _vertex_index(self, vertex_ids: np.ndarray | None) -> torch.Tensor | None:
+        if vertex_ids is None:
+            return None
+        ids = np.asarray(vertex_ids)
+        if ids.ndim != 1 or ids.dtype.kind not in "iu":
+            raise ValueError(f"vertex_ids must be a 1-D integer array, got {ids.dtype} with shape {ids.shape}")
+        if ids.size and (ids.min() < 0 or ids.max() >= self.num_vertices):
+            raise ValueError(f"vertex_ids must lie in [0, {self.num_vertices}), got {ids.min()}..{ids.max()}")
+        return torch.as_tensor(ids, dtype=torch.long, device=self.device)
+
+    def _shape(self, betas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, num_betas) -> rest vertices (B, V, 3) and rest joints (B, 24, 3), canonical frame."""
+        shaped = self.smpl.v_template + blend_shapes(betas, self.smpl.shapedirs)
+        return shaped, vertices2joints(self.smpl.J_regressor, shaped)
+
+    def _skin(
+        self,
+        rest_vertices: torch.Tensor,
+        rest_joints: torch.Tensor,
+        pose: torch.Tensor,
+        transl: torch.Tensor,
+        vertex_index: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """SMPL's linear blend skinning of B posed bodies.
+
+        Args:
+            rest_vertices: (B or 1, V, 3) shaped rest vertices; rest_joints: (B or 1, 24, 3).
+            pose: (B, 72) axis-angle; transl: (B, 3); vertex_index: (K,) vertices to pose, None = all.
+        Returns:
+            vertices (B, K, 3) and joints (B, 24, 3).
+        """
+        batch = pose.shape[0]
+        rotations = batch_rodrigues(pose.reshape(-1, 3)).reshape(batch, NUM_JOINTS, 3, 3)
+        vertices = rest_vertices if vertex_index is None else rest_vertices[:, vertex_index]
+        weights = self.smpl.lbs_weights if vertex_index is None else self.smpl.lbs_weights[vertex_index]
+        if self._posedirs is not None:
+            posedirs = self._posedirs
+            if vertex_index is not None:
+                posedirs = posedirs.reshape(posedirs.shape[0], -1, 3)[:, vertex_index].reshape(posedirs.shape[0], -1)
+            pose_feature = (rotations[:, 1:] - torch.eye(3, dtype=rotations.dtype, device=self.device)).reshape(batch, -1)
+            vertices = vertices + (pose_feature @ posedirs).reshape(batch, -1, 3)
+        posed_joints, relative = batch_rigid_transform(rotations, rest_joints.expand(batch, -1, -1), self.smpl.parents)
+        # Per-vertex blend of the joints' 3x4 transforms, applied column by column (cheaper than a batched matmul).
+        blended = (weights @ relative[:, :, :3, :].reshape(batch, NUM_JOINTS, 12)).reshape(batch, -1, 3, 4)
+        posed = (
+            blended[..., 0] * vertices[..., 0:1]
+            + blended[..., 1] * vertices[..., 1:2]
+            + blended[..., 2] * vertices[..., 2:3]
+            + blended[..., 3]
+        )
+        offset = transl[:, None, :]
+        return posed + offset, posed_joints + offset
 
     @torch.no_grad()
     def forward(
@@ -92,17 +153,47 @@ class BodyModel:
             raise ValueError(
                 f"betas, pose and transl need the same batch size, got {betas.shape[0]}, {pose.shape[0]}, {transl.shape[0]}"
             )
-        output = self.smpl(betas=betas, global_orient=pose[:, :3], body_pose=pose[:, 3:], transl=transl)
-        return output.vertices, output.joints[:, :NUM_JOINTS]
+        rest_vertices, rest_joints = self._shape(betas)
+        return self._skin(rest_vertices, rest_joints, pose, transl, None)
 
     __call__ = forward
 
     @torch.no_grad()
+    def pose_body(
+        self,
+        betas: np.ndarray | torch.Tensor,
+        pose: np.ndarray | torch.Tensor,
+        transl: np.ndarray | torch.Tensor,
+        vertex_ids: np.ndarray | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One body in many poses: shaped once, then skinned per frame; optionally only some vertices.
+
+        Args:
+            betas: (num_betas,) shape of the body; pose: (B, 72) axis-angle; transl: (B, 3) metres;
+            vertex_ids: (K,) indices of the vertices wanted (e.g. the soles), None = all V.
+        Returns:
+            vertices (B, K, 3) and joints (B, 24, 3), float32; equal to `forward` with the betas repeated.
+        """
+        betas = betas if isinstance(betas, torch.Tensor) else np.asarray(betas)
+        if tuple(betas.shape) != (self.num_betas,):
+            raise ValueError(f"betas must have shape ({self.num_betas},), got {tuple(betas.shape)}")
+        betas = self._as_batch("betas", betas[None], self.num_betas)
+        pose = self._as_batch("pose", pose, POSE_DIM)
+        transl = self._as_batch("transl", transl, 3)
+        if pose.shape[0] != transl.shape[0]:
+            raise ValueError(f"pose and transl need the same batch size, got {pose.shape[0]} and {transl.shape[0]}")
+        rest_vertices, rest_joints = self._shape(betas)
+        return self._skin(rest_vertices, rest_joints, pose, transl, self._vertex_index(vertex_ids))
+
+    @torch.no_grad()
+    def rest_vertices(self, betas: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Vertices (B, V, 3) of the shaped body in its rest (T) pose, SMPL canonical frame, no translation."""
+        return self._shape(self._as_batch("betas", betas, self.num_betas))[0]
+
+    @torch.no_grad()
     def rest_joints(self, betas: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Joints (B, 24, 3) of the shaped body in its rest (T) pose, SMPL canonical frame, no translation."""
-        betas = self._as_batch("betas", betas, self.num_betas)
-        shaped = self.smpl.v_template + blend_shapes(betas, self.smpl.shapedirs)
-        return vertices2joints(self.smpl.J_regressor, shaped)
+        return self._shape(self._as_batch("betas", betas, self.num_betas))[1]
 
     def sole_vertex_ids(self, side: str) -> np.ndarray:
         """Vertex indices of one foot's sole, found on the mean rest mesh.

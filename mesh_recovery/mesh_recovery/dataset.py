@@ -1,0 +1,388 @@
+"""MIP-format recordings -> per-person windows of crops, frame numbers and SMPL targets.
+
+File format (``.npz``; MIP keys plus optional simulator keys):
+  name; pressure (T, rows, cols); box (T, P, 4) x1, y1, x2, y2 in cells, zero rows
+  for absent people; pose (T, P, 72); betas (T, P, 10); trans (T, P, 3);
+  keypoints_3d (T, P, J>=24, 3) world metres; segments (K, 2) valid [start, end) frames.
+  Optional: fps, cell_pitch, rows, cols, world_from_mat (4, 4), mat_corners_world (4, 2),
+  present (T, P) bool, pressure_unit, pressure_scale_kpa, cell_owner (T, rows, cols) int
+  (person slot owning each cell, -1 for none; used to mask other people out of a crop).
+
+Pressure normalisation to about 0..1:
+  * MIP raw values (no ``pressure_unit``): clipped at 1.5e7 and divided by 1.5e7 (the paper).
+  * Files with ``pressure_unit`` or ``pressure_scale_kpa``: converted to kPa
+    (stored x ``pressure_scale_kpa``, default 1 when the unit is already kPa), then
+    ``presstrack_msgs.mip_format.normalise_kpa``, which equals the paper's raw scaling under
+    the documented MIP kPa scale, so both kinds of file give the network the same numbers.
+
+Splits (``resolve_split``):
+  * ``unseen_sequence``: every file's valid frames cut in time at 80 % and 90 % of its
+    last valid frame (the authors' rule) into train / val / test ranges.
+  * ``subject_fold:K``: whole files.  With a ``corpus.json`` next to the files: its
+    ``"subject_folds": [{"train": [...], "val": [...], "test": [...]}, ...]``.  Otherwise MIP
+    (``data_N.npz``): the authors' two folds; test holds the groups made only of the fold's
+    four volunteers, training drops every file any of them appears in, and validation is
+    the last 10 % in time of each training file (the authors validate on the test groups;
+    we keep test unseen).
+  * ``corpus``: the ``"splits": {"train": [...], "val": [...], "test": [...]}`` of the
+    ``corpus.json`` next to the files (``presstrack-sim corpus`` writes subject-disjoint ones).
+  * a JSON file path: ``{"train": [...], "val": [...], "test": [...]}``.
+  File lists name files relative to the data directory; listed files are used whole.
+
+Segments: MIP stores the file's valid [start, end) ranges (K, 2); the simulator stores
+each person's presence runs (P, K, 2) padded with -1, whose union is taken as the file's
+valid ranges (presence itself comes from ``present``).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from presstrack_msgs.mip_format import MIP_MAT_CORNERS_WORLD, MIP_RAW_FULL_SCALE, normalise_kpa
+
+from .hmr.inputs import crop_person, frame_numbers
+from .hmr.losses import HMRTargets
+
+MIP_FPS = 15.0
+SPLIT_PARTS = ("train", "val", "test")
+REQUIRED_KEYS = ("pressure", "box", "pose", "betas", "trans", "keypoints_3d")
+
+# The authors' table: volunteer -> MIP file indices they appear in, and the two subject folds.
+MIP_PERSON_FILES = {
+    1: [1, 21, 22], 2: [2, 23, 24, 25, 34], 3: [3, 25, 26, 27, 43], 4: [4, 28, 42],
+    5: [5, 23, 26, 33, 35, 37, 41, 45, 47, 49, 50], 6: [6, 29, 30], 7: [7, 31, 32, 44], 8: [8, 29, 33],
+    9: [9, 34, 35], 10: [10, 28, 31, 36], 11: [11, 38, 39], 12: [12, 24, 27, 37], 13: [13, 40, 46, 50],
+    14: [14, 41, 49, 51, 52], 15: [15, 32, 36, 42], 16: [16, 43, 44], 17: [17, 45, 46, 50],
+    18: [18, 21, 30, 38, 40, 48, 49, 51, 52], 19: [19, 22, 47], 20: [20, 39, 48],
+}
+MIP_SUBJECT_FOLDS = (((1, 6, 8, 19), (1, 6, 8, 19, 22, 29)), ((7, 11, 16, 20), (7, 11, 16, 20, 39, 44)))
+MIP_FILE_COUNT = 52
+
+
+@dataclass
+class Recording:
+    """One loaded file, pressure normalised.  Shapes as in the module docstring; P person slots."""
+
+    path: Path
+    name: str
+    pressure: np.ndarray  # (T, rows, cols) float32, ~0..1
+    boxes: np.ndarray  # (T, P, 4) float64
+    present: np.ndarray  # (T, P) bool
+    pose: np.ndarray  # (T, P, 72) float32
+    betas: np.ndarray  # (T, P, 10) float32
+    transl: np.ndarray  # (T, P, 3) float32
+    joints: np.ndarray  # (T, P, J, 3) float32
+    segments: np.ndarray  # (K, 2) int, valid [start, end)
+    fps: float
+    mat_corners_world: np.ndarray  # (4, 2)
+    cell_owner: np.ndarray | None = None  # (T, rows, cols) int
+
+    @property
+    def num_frames(self) -> int:
+        return self.pressure.shape[0]
+
+    @property
+    def num_slots(self) -> int:
+        return self.boxes.shape[1]
+
+    def person_mask(self, frame: int, slot: int) -> np.ndarray | None:
+        return None if self.cell_owner is None else self.cell_owner[frame] == slot
+
+
+def normalise_pressure(pressure: np.ndarray, unit: str | None, scale_kpa: float | None) -> np.ndarray:
+    """Stored pressure -> float32 ~0..1 (see module docstring)."""
+    if unit is None and scale_kpa is None:
+        return (np.clip(pressure, 0.0, MIP_RAW_FULL_SCALE) / MIP_RAW_FULL_SCALE).astype(np.float32)
+    if scale_kpa is None:
+        if unit.lower() != "kpa":
+            raise ValueError(f"pressure_unit {unit!r} needs pressure_scale_kpa to convert to kPa")
+        scale_kpa = 1.0
+    return normalise_kpa(pressure.astype(np.float64) * float(scale_kpa))
+
+
+def _scalar(data: np.lib.npyio.NpzFile, key: str):
+    value = data[key]
+    return value.item() if value.shape == () else value
+
+
+def _valid_ranges(segments: np.ndarray) -> np.ndarray:
+    """MIP (K, 2) ranges as they are; per-person (P, K, 2) runs (-1 padded) -> their sorted union (K', 2)."""
+    if segments.ndim != 3:
+        return segments.reshape(-1, 2)
+    runs = sorted(tuple(r) for r in segments.reshape(-1, 2).tolist() if r[0] >= 0)
+    merged: list[list[int]] = []
+    for start, end in runs:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return np.array(merged, dtype=np.int64).reshape(-1, 2)
+
+
+def _name(data: np.lib.npyio.NpzFile, path: Path) -> str:
+    """The recording's name; object-array names (pickled) are not loaded, the file stem stands in."""
+    try:
+        return str(_scalar(data, "name")) if "name" in data.files else path.stem
+    except ValueError:
+        return path.stem
+
+
+def load_recording(path: str | Path) -> Recording:
+    """Load and check one ``.npz``; ValueError naming the file and the problem if it is unusable."""
+    path = Path(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: not a readable .npz file ({error})") from None
+    with data:
+        missing = [k for k in REQUIRED_KEYS if k not in data.files]
+        if missing:
+            raise ValueError(f"{path}: missing keys {missing}")
+        pressure = data["pressure"]
+        if pressure.ndim != 3 or pressure.shape[0] == 0:
+            raise ValueError(f"{path}: pressure must be (T, rows, cols) with T > 0, got {pressure.shape}")
+        frames, rows, cols = pressure.shape
+        boxes = np.asarray(data["box"], dtype=np.float64)
+        if boxes.ndim != 3 or boxes.shape[0] != frames or boxes.shape[2] != 4:
+            raise ValueError(f"{path}: box must be (T={frames}, P, 4), got {boxes.shape}")
+        slots = boxes.shape[1]
+        expected = {"pose": (frames, slots, 72), "betas": (frames, slots, 10), "trans": (frames, slots, 3)}
+        for key, shape in expected.items():
+            if data[key].shape != shape:
+                raise ValueError(f"{path}: {key} must be {shape}, got {data[key].shape}")
+        joints = data["keypoints_3d"]
+        if joints.ndim != 4 or joints.shape[:2] != (frames, slots) or joints.shape[2] < 24 or joints.shape[3] != 3:
+            raise ValueError(f"{path}: keypoints_3d must be (T={frames}, P={slots}, J>=24, 3), got {joints.shape}")
+        present = np.asarray(data["present"], dtype=bool) if "present" in data.files else np.any(boxes != 0, axis=-1)
+        if present.shape != (frames, slots):
+            raise ValueError(f"{path}: present must be ({frames}, {slots}), got {present.shape}")
+        segments = _valid_ranges(np.asarray(data["segments"], dtype=np.int64)) if "segments" in data.files \
+            else np.array([[0, frames]])
+        if len(segments) == 0 or np.any(segments[:, 0] < 0) or np.any(segments[:, 1] > frames) \
+                or np.any(segments[:, 1] <= segments[:, 0]) or np.any(segments[1:, 0] < segments[:-1, 1]):
+            raise ValueError(f"{path}: segments must be sorted, non-overlapping [start, end) ranges within 0..{frames}")
+        if "rows" in data.files and "cols" in data.files and (int(_scalar(data, "rows")), int(_scalar(data, "cols"))) != (rows, cols):
+            raise ValueError(f"{path}: rows/cols keys disagree with pressure shape {pressure.shape}")
+        corners = np.asarray(data["mat_corners_world"], dtype=np.float64) if "mat_corners_world" in data.files \
+            else MIP_MAT_CORNERS_WORLD
+        if corners.shape != (4, 2):
+            raise ValueError(f"{path}: mat_corners_world must be (4, 2), got {corners.shape}")
+        unit = str(_scalar(data, "pressure_unit")) if "pressure_unit" in data.files else None
+        scale = float(_scalar(data, "pressure_scale_kpa")) if "pressure_scale_kpa" in data.files else None
+        try:
+            normalised = normalise_pressure(pressure, unit, scale)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+        if not np.all(np.isfinite(normalised)):
+            raise ValueError(f"{path}: pressure contains NaN or infinite values")
+        owner = np.asarray(data["cell_owner"]) if "cell_owner" in data.files else None
+        if owner is not None and owner.shape != pressure.shape:
+            raise ValueError(f"{path}: cell_owner must match pressure shape {pressure.shape}, got {owner.shape}")
+        return Recording(
+            path=path,
+            name=_name(data, path),
+            pressure=normalised,
+            boxes=boxes,
+            present=present,
+            pose=np.asarray(data["pose"], dtype=np.float32),
+            betas=np.asarray(data["betas"], dtype=np.float32),
+            transl=np.asarray(data["trans"], dtype=np.float32),
+            joints=np.asarray(joints, dtype=np.float32),
+            segments=segments,
+            fps=float(_scalar(data, "fps")) if "fps" in data.files else MIP_FPS,
+            mat_corners_world=corners,
+            cell_owner=owner,
+        )
+
+
+def list_data_files(data: str | Path | list[str | Path]) -> list[Path]:
+    """Directories (their ``*.npz``, sorted naturally) and/or ``.npz`` files, in the order given."""
+    natural = lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]  # noqa: E731
+    files: list[Path] = []
+    for entry in [data] if isinstance(data, (str, Path)) else data:
+        entry = Path(entry)
+        if entry.is_dir():
+            found = sorted(entry.glob("*.npz"), key=natural)
+            if not found:
+                raise ValueError(f"{entry}: no .npz files in this directory")
+            files += found
+        elif entry.is_file():
+            files.append(entry)
+        else:
+            raise ValueError(f"{entry}: no such file or directory")
+    if not files:
+        raise ValueError("no data files given")
+    return files
+
+
+# A split assigns each file a list of [start, end) frame ranges per part.
+FrameRanges = dict[Path, list[tuple[int, int]]]
+Split = dict[str, FrameRanges]
+
+
+def time_split_ranges(segments: np.ndarray, train: float = 0.8, val: float = 0.1) -> dict[str, list[tuple[int, int]]]:
+    """The authors' unseen-sequence rule: cut at int(end*0.8) and int(end*0.9), end = last valid frame."""
+    end = int(segments[-1, 1])
+    cuts = {"train": (0, int(end * train)), "val": (int(end * train), int(end * (train + val))), "test": (int(end * (train + val)), end)}
+    parts: dict[str, list[tuple[int, int]]] = {}
+    for part, (low, high) in cuts.items():
+        parts[part] = [(max(int(s), low), min(int(e), high)) for s, e in segments if min(int(e), high) > max(int(s), low)]
+    return parts
+
+
+def _whole_files(files: list[Path], recordings_segments: dict[Path, np.ndarray]) -> FrameRanges:
+    return {f: [(int(s), int(e)) for s, e in recordings_segments[f]] for f in files}
+
+
+def _mip_index(path: Path) -> int | None:
+    match = re.fullmatch(r"data_(\d+)\.npz", path.name)
+    return int(match.group(1)) if match else None
+
+
+def _files_by_name(names: list[str], files: list[Path], where: str) -> list[Path]:
+    by_name = {f.name: f for f in files} | {str(f): f for f in files}
+    chosen = []
+    for name in names:
+        if name not in by_name and Path(name).name not in by_name:
+            raise ValueError(f"{where}: split lists {name!r}, which is not among the data files")
+        chosen.append(by_name.get(name, by_name.get(Path(name).name)))
+    return chosen
+
+
+def resolve_split(spec: str, files: list[Path], segments: dict[Path, np.ndarray]) -> Split:
+    """Frame ranges per part ('train', 'val', 'test') for the split ``spec`` (see module docstring)."""
+    if spec == "unseen_sequence":
+        split: Split = {part: {} for part in SPLIT_PARTS}
+        for f in files:
+            for part, ranges in time_split_ranges(segments[f]).items():
+                split[part][f] = ranges
+        return split
+    corpus_file = files[0].parent / "corpus.json"
+    corpus = _read_json(corpus_file) if corpus_file.is_file() else None
+    if spec == "corpus":
+        if corpus is None or "splits" not in corpus:
+            raise ValueError(f"split 'corpus' needs {corpus_file} with a 'splits' object")
+        return _explicit_split(corpus["splits"], files, segments, str(corpus_file))
+    fold_match = re.fullmatch(r"subject_fold:(\d+)", spec)
+    if fold_match:
+        fold = int(fold_match.group(1))
+        if corpus is not None:
+            folds = corpus.get("subject_folds", [])
+            if not 0 <= fold < len(folds):
+                raise ValueError(f"{corpus_file}: has {len(folds)} subject folds, fold {fold} requested"
+                                 + (" (its 'splits' are subject-disjoint: use --split corpus)" if "splits" in corpus else ""))
+            return _explicit_split(folds[fold], files, segments, str(corpus_file))
+        indices = {_mip_index(f): f for f in files}
+        if None in indices:
+            raise ValueError("subject_fold needs MIP file names data_N.npz or a corpus.json with 'subject_folds' next to the data")
+        if not 0 <= fold < len(MIP_SUBJECT_FOLDS):
+            raise ValueError(f"MIP has subject folds 0..{len(MIP_SUBJECT_FOLDS) - 1}, got {fold}")
+        people, test_indices = MIP_SUBJECT_FOLDS[fold]
+        held_out = {i for person in people for i in MIP_PERSON_FILES[person]}
+        train_files = [f for i, f in indices.items() if i not in held_out]
+        test_files = [indices[i] for i in test_indices if i in indices]
+        split = {"train": {}, "val": {}, "test": _whole_files(test_files, segments)}
+        for f in train_files:
+            parts = time_split_ranges(segments[f], train=0.9, val=0.1)
+            split["train"][f], split["val"][f] = parts["train"], parts["val"]
+        return split
+    spec_path = Path(spec)
+    if spec_path.is_file():
+        return _explicit_split(_read_json(spec_path), files, segments, str(spec_path))
+    raise ValueError(f"unknown split {spec!r}: use unseen_sequence, subject_fold:K, corpus or a split JSON file")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not readable JSON ({error})") from None
+
+
+def _explicit_split(content: dict, files: list[Path], segments: dict[Path, np.ndarray], where: str) -> Split:
+    if not isinstance(content, dict) or not all(isinstance(content.get(p, []), list) for p in SPLIT_PARTS):
+        raise ValueError(f"{where}: a split must be an object with 'train', 'val', 'test' lists of file names")
+    return {part: _whole_files(_files_by_name(content.get(part, []), files, where), segments) for part in SPLIT_PARTS}
+
+
+def interpolate_boxes(boxes: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Fill absent frames of one person's box track (T, 4) by linear interpolation between the
+    nearest present frames (constant beyond the ends), as the authors fill missing boxes."""
+    if present.all() or not present.any():
+        return boxes.copy()
+    frames = np.arange(len(boxes))
+    return np.stack([np.interp(frames, frames[present], boxes[present, k]) for k in range(4)], axis=1)
+
+
+@dataclass(frozen=True)
+class WindowRef:
+    recording: int
+    slot: int
+    start: int  # first frame of the window
+
+
+class WindowDataset(Dataset):
+    """Per-person windows of ``window`` frames inside the given frame ranges.
+
+    A window is kept when the person is present at its target frame; frames of the
+    window where the box is missing get an interpolated box.  Items: dict with
+    ``crops`` (T, 1, S, S), ``numbers`` (T, 10) and ``targets`` (HMRTargets fields of
+    the target frame, unbatched), plus ``recording``, ``slot``, ``frame`` indices.
+    """
+
+    def __init__(self, recordings: list[Recording], ranges: list[list[tuple[int, int]]], window: int,
+                 target_index: int, crop_size: int, stride: int = 1) -> None:
+        if stride < 1:
+            raise ValueError(f"stride must be >= 1, got {stride}")
+        self.recordings, self.window, self.target_index, self.crop_size = recordings, window, target_index, crop_size
+        self.refs: list[WindowRef] = []
+        for r, (recording, file_ranges) in enumerate(zip(recordings, ranges)):
+            for low, high in file_ranges:
+                if high - low < window:
+                    continue
+                starts = list(range(low, high - window + 1, stride))
+                if starts[-1] != high - window:
+                    starts.append(high - window)  # like the authors, end on the range's last frame
+                for slot in range(recording.num_slots):
+                    self.refs += [WindowRef(r, slot, s) for s in starts if recording.present[s + target_index, slot]]
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __getitem__(self, index: int) -> dict:
+        ref = self.refs[index]
+        rec = self.recordings[ref.recording]
+        frames = range(ref.start, ref.start + self.window)
+        boxes = interpolate_boxes(rec.boxes[frames.start:frames.stop, ref.slot], rec.present[frames.start:frames.stop, ref.slot])
+        rows, cols = rec.pressure.shape[1:]
+        crops = np.stack([crop_person(rec.pressure[f], b, self.crop_size, rec.person_mask(f, ref.slot)) for f, b in zip(frames, boxes)])
+        numbers = np.stack([frame_numbers(b, rows, cols, rec.mat_corners_world) for b in boxes])
+        target = ref.start + self.target_index
+        return {
+            "crops": torch.from_numpy(crops)[:, None],
+            "numbers": torch.from_numpy(numbers),
+            "joints": torch.from_numpy(rec.joints[target, ref.slot, :24]),
+            "pose": torch.from_numpy(rec.pose[target, ref.slot]),
+            "betas": torch.from_numpy(rec.betas[target, ref.slot]),
+            "transl": torch.from_numpy(rec.transl[target, ref.slot]),
+            "recording": ref.recording, "slot": ref.slot, "frame": target,
+        }
+
+
+def batch_targets(batch: dict) -> HMRTargets:
+    return HMRTargets(joints=batch["joints"], pose=batch["pose"], betas=batch["betas"], transl=batch["transl"])
+
+
+def load_split(data: str | Path | list[str | Path], spec: str) -> tuple[list[Recording], dict[str, list[list[tuple[int, int]]]]]:
+    """Load the files and resolve the split; returns recordings and, per part, each recording's ranges."""
+    files = list_data_files(data)
+    recordings = [load_recording(f) for f in files]
+    split = resolve_split(spec, files, {r.path: r.segments for r in recordings})
+    ranges = {part: [split[part].get(r.path, []) for r in recordings] for part in SPLIT_PARTS}
+    return recordings, ranges

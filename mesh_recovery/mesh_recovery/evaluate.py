@@ -1,0 +1,215 @@
+"""``presstrack-eval``: mesh-recovery metrics of a backend on MIP-format recordings.
+
+Backends produce, for each frame of a recording range, a list of person
+estimates (no identities needed); every frame's estimates are paired with the
+ground-truth people by the Hungarian algorithm on world MPJPE, and each
+ground-truth person's matched estimates form the sequences the temporal
+metrics (W/WA-MPJPE100, accelerations, RTE, jitter, foot sliding) run on.
+
+  presstrack-eval --checkpoint runs/hmr/best.pt --data corpus/ --split unseen_sequence --json out.json
+  presstrack-eval --backend footprint --data corpus/        # once a footprint backend is registered
+
+The HMR backend runs the network on each person's ground-truth box track (the
+paper's "ground-truth boxes" setting); a run of frames where the person is
+present is one track, estimated for every frame (edge-padded windows).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from .dataset import SPLIT_PARTS, Recording, load_split
+from .hmr.body_layer import BodyLayer, SMPLBodyLayer, posed_joints
+from .hmr.checkpoint import load_network, resolve_device
+from .hmr.inputs import crop_person, frame_numbers
+from .hmr.network import HMRNet
+from .hmr.rotations import axis_angle_to_matrix
+from .hmr.window import predict_track
+from .metrics import METRIC_UNITS, SMPL_FOOT_VERTEX_IDS, MetricAccumulator, PersonSequence, match_people
+
+
+@dataclass
+class PersonEstimate:
+    """One person in one frame: joints (24, 3) world metres; transl (3,); pose (72,) and betas (10,)
+    when the backend estimates a body (needed for PVE and foot sliding)."""
+
+    joints: np.ndarray
+    transl: np.ndarray
+    pose: np.ndarray | None = None
+    betas: np.ndarray | None = None
+
+
+class Backend(Protocol):
+    name: str
+
+    def predict(self, recording: Recording, start: int, stop: int) -> list[list[PersonEstimate]]:
+        """Estimates for frames start..stop-1 of the recording, one list per frame."""
+        ...
+
+
+# Factories for backends selected with --backend NAME (e.g. the footprint baseline registers here).
+BACKENDS: dict[str, Callable[[argparse.Namespace], Backend]] = {}
+
+
+def present_runs(present: np.ndarray, start: int, stop: int) -> list[tuple[int, int]]:
+    """Maximal [a, b) runs of True in present[start:stop], as absolute frame indices."""
+    runs, run_start = [], None
+    for frame in range(start, stop):
+        if present[frame] and run_start is None:
+            run_start = frame
+        elif not present[frame] and run_start is not None:
+            runs.append((run_start, frame))
+            run_start = None
+    if run_start is not None:
+        runs.append((run_start, stop))
+    return runs
+
+
+class HMRBackend:
+    """The network on ground-truth box tracks."""
+
+    name = "hmr"
+
+    def __init__(self, net: HMRNet, body: BodyLayer, batch_size: int = 64) -> None:
+        self.net, self.body, self.batch_size = net.eval(), body, batch_size
+        self.device = next(net.parameters()).device
+
+    def predict(self, recording: Recording, start: int, stop: int) -> list[list[PersonEstimate]]:
+        estimates: list[list[PersonEstimate]] = [[] for _ in range(stop - start)]
+        rows, cols = recording.pressure.shape[1:]
+        size = self.net.config.crop_size
+        for slot in range(recording.num_slots):
+            for low, high in present_runs(recording.present[:, slot], start, stop):
+                boxes = recording.boxes[low:high, slot]
+                crops = np.stack([crop_person(recording.pressure[f], b, size, recording.person_mask(f, slot)) for f, b in zip(range(low, high), boxes)])
+                numbers = np.stack([frame_numbers(b, rows, cols, recording.mat_corners_world) for b in boxes])
+                output = predict_track(self.net, torch.from_numpy(crops), torch.from_numpy(numbers), self.batch_size)
+                with torch.inference_mode():
+                    joints = posed_joints(self.body, output.betas, output.rotmats, output.transl).cpu().numpy()
+                for i, frame in enumerate(range(low, high)):
+                    estimates[frame - start].append(PersonEstimate(
+                        joints=joints[i], transl=output.transl[i].cpu().numpy(),
+                        pose=output.pose[i].cpu().numpy(), betas=output.betas[i].cpu().numpy()))
+        return estimates
+
+
+def _vertices(body: BodyLayer, pose: np.ndarray, betas: np.ndarray, transl: np.ndarray, batch: int = 256) -> np.ndarray:
+    chunks = []
+    with torch.inference_mode():
+        for i in range(0, len(pose), batch):
+            rotmats = axis_angle_to_matrix(torch.as_tensor(pose[i : i + batch], dtype=torch.float32).reshape(-1, 24, 3))
+            chunks.append(body.vertices(torch.as_tensor(betas[i : i + batch], dtype=torch.float32), rotmats,
+                                        torch.as_tensor(transl[i : i + batch], dtype=torch.float32)).cpu().numpy())
+    return np.concatenate(chunks)
+
+
+def foot_vertex_ids(body: BodyLayer | None) -> np.ndarray:
+    """The authors' SMPL heel/toe vertices for SMPL-topology bodies, else the body's sole vertices."""
+    if body is None:
+        return np.asarray(SMPL_FOOT_VERTEX_IDS)
+    with torch.inference_mode():
+        vertex_count = body.vertices(torch.zeros(1, 10), torch.eye(3).repeat(1, 24, 1, 1), torch.zeros(1, 3)).shape[1]
+    if vertex_count == 6890 or not hasattr(body, "sole_vertex_ids"):
+        return np.asarray(SMPL_FOOT_VERTEX_IDS)
+    return np.asarray(body.sole_vertex_ids())
+
+
+def evaluate_backend(backend: Backend, recordings: list[Recording], ranges: list[list[tuple[int, int]]],
+                     body: BodyLayer | None = None) -> tuple[dict[str, float], int]:
+    """Metric means (units in ``metrics.METRIC_UNITS``) and the number of matched person-frames."""
+    accumulator: MetricAccumulator | None = None
+    for recording, file_ranges in zip(recordings, ranges):
+        if accumulator is None:
+            accumulator = MetricAccumulator(fps=recording.fps, foot_vertex_ids=foot_vertex_ids(body))
+        for start, stop in file_ranges:
+            per_frame = backend.predict(recording, start, stop)
+            if len(per_frame) != stop - start:
+                raise ValueError(f"backend {backend.name} returned {len(per_frame)} frames for {stop - start}")
+            matched: dict[int, dict[int, PersonEstimate]] = {slot: {} for slot in range(recording.num_slots)}
+            for frame, estimates in zip(range(start, stop), per_frame):
+                slots = np.flatnonzero(recording.present[frame])
+                if not estimates or len(slots) == 0:
+                    continue
+                pairs = match_people(np.stack([e.joints for e in estimates]), recording.joints[frame, slots, :24])
+                for pred_index, gt_index in pairs:
+                    matched[int(slots[gt_index])][frame] = estimates[pred_index]
+            for slot, by_frame in matched.items():
+                for low, high in present_runs(np.isin(np.arange(recording.num_frames), list(by_frame)), start, stop):
+                    accumulator.add(_person_sequence(recording, slot, [by_frame[f] for f in range(low, high)], low, high, body))
+    if accumulator is None:
+        raise ValueError("no recordings to evaluate")
+    return accumulator.summary(), accumulator.person_frames
+
+
+def _person_sequence(recording: Recording, slot: int, estimates: list[PersonEstimate], low: int, high: int,
+                     body: BodyLayer | None) -> PersonSequence:
+    sequence = PersonSequence(
+        pred_joints=np.stack([e.joints for e in estimates]), gt_joints=recording.joints[low:high, slot, :24],
+        pred_transl=np.stack([e.transl for e in estimates]), gt_transl=recording.transl[low:high, slot])
+    if body is not None and all(e.pose is not None and e.betas is not None for e in estimates):
+        sequence.pred_vertices = _vertices(body, np.stack([e.pose for e in estimates]), np.stack([e.betas for e in estimates]), sequence.pred_transl)
+        sequence.gt_vertices = _vertices(body, recording.pose[low:high, slot], recording.betas[low:high, slot], sequence.gt_transl)
+    return sequence
+
+
+def format_table(summary: dict[str, float], person_frames: int) -> str:
+    lines = [f"{'metric':<20}{'value':>10}  unit", "-" * 40]
+    lines += [f"{name:<20}{value:>10.2f}  {METRIC_UNITS[name]}" for name, value in summary.items()]
+    lines.append(f"{'person-frames':<20}{person_frames:>10d}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="presstrack-eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", type=Path, help="HMR checkpoint (best.pt / last.pt)")
+    source.add_argument("--backend", help="a registered backend name, e.g. footprint")
+    p.add_argument("--data", nargs="+", required=True, help="directory of .npz recordings, or .npz files")
+    p.add_argument("--split", default="unseen_sequence", help="unseen_sequence | subject_fold:K | corpus | split JSON file")
+    p.add_argument("--part", choices=SPLIT_PARTS, default="test")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--body-model", type=Path, help="SMPL model file/folder (default: the embedded body)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
+    return p
+
+
+def run_evaluation(args: argparse.Namespace, body: BodyLayer | None = None) -> tuple[dict[str, float], int]:
+    device = resolve_device(args.device)
+    recordings, ranges = load_split(args.data, args.split)
+    body = body if body is not None else SMPLBodyLayer(args.body_model, device)
+    if args.checkpoint is not None:
+        net, _ = load_network(args.checkpoint, device)
+        backend: Backend = HMRBackend(net, body, args.batch_size)
+    else:
+        if args.backend not in BACKENDS:
+            raise ValueError(f"backend {args.backend!r} is not available (registered: {sorted(BACKENDS) or 'none'})")
+        backend = BACKENDS[args.backend](args)
+    return evaluate_backend(backend, recordings, ranges[args.part], body)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        summary, person_frames = run_evaluation(args)
+    except ValueError as error:
+        print(f"presstrack-eval: error: {error}", file=sys.stderr)
+        return 2
+    print(format_table(summary, person_frames))
+    if args.json:
+        clean = {k: (None if math.isnan(v) else v) for k, v in summary.items()}
+        args.json.write_text(json.dumps({"metrics": clean, "units": METRIC_UNITS, "person_frames": person_frames}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mesh_recovery import evaluate, train
+from mesh_recovery.dataset import WindowDataset, batch_targets, load_split
+from mesh_recovery.hmr.checkpoint import load_network, read_checkpoint
+from mesh_recovery.hmr.losses import HMRLoss
+from mesh_recovery.hmr.network import HMRNet
+from test_hmr_support import TINY, FakeBody, write_recording
+
+TINY_FLAGS = ["--window", "4", "--crop-size", "32", "--encoder-width", "8", "--encoder-features", "32", "--width", "64",
+              "--heads", "4", "--mlp-hidden", "32", "--regressor-hidden", "64"]
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    body = FakeBody()
+    (tmp_path / "data").mkdir()
+    write_recording(tmp_path / "data" / "a.npz", frames=40, body=body)
+    write_recording(tmp_path / "data" / "b.npz", frames=30, slots=1, seed=1, body=body)
+    return tmp_path / "data", body
+
+
+def test_loss_decreases_on_a_fixed_batch(corpus):
+    data, body = corpus
+    recordings, ranges = load_split(data, "unseen_sequence")
+    windows = WindowDataset(recordings, ranges["train"], TINY.window, TINY.target_index, TINY.crop_size)
+    batch = next(iter(torch.utils.data.DataLoader(windows, batch_size=8, shuffle=False)))
+    torch.manual_seed(0)
+    net, loss_fn = HMRNet(TINY), HMRLoss(body)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3)
+
+    def eval_loss() -> float:
+        net.eval()
+        with torch.no_grad():
+            return float(loss_fn(net(batch["crops"], batch["numbers"]), batch_targets(batch))[0])
+
+    before = eval_loss()
+    for _ in range(6):
+        report = train.train_step(net, loss_fn, optimizer, batch, torch.device("cpu"))
+    assert set(report) >= {"loss", "joints_3d", "body_rotations", "root_orientation", "betas", "transl", "world_mpjpe"}
+    assert eval_loss() < 0.9 * before
+
+
+def test_two_step_run_writes_and_resumes_checkpoints(corpus, tmp_path):
+    data, body = corpus
+    out = tmp_path / "run"
+    argv = ["--data", str(data), "--out", str(out), "--epochs", "1", "--batch-size", "4", "--steps-per-epoch", "2",
+            "--lr", "1e-4", "--warmup-epochs", "0.5", *TINY_FLAGS]
+    result = train.run_training(train.build_parser().parse_args(argv), body=body)
+    last, best = read_checkpoint(out / "last.pt"), read_checkpoint(out / "best.pt")
+    assert last["epoch"] == 1 and last["scheduler_step"] == 2 and "optimizer" in last
+    assert "optimizer" not in best and best["config"]["width"] == 64 and best["args"]["batch_size"] == 4
+    assert best["best_val_world_mpjpe"] == result["best_val_world_mpjpe"] < float("inf")
+    argv_resumed = [a if a != "1" else "2" for a in argv] + ["--resume", str(out / "last.pt")]
+    resumed = train.run_training(train.build_parser().parse_args(argv_resumed), body=body)
+    assert [h["epoch"] for h in resumed["history"]] == [2]
+    assert read_checkpoint(out / "last.pt")["scheduler_step"] == 4
+    net, _ = load_network(out / "best.pt")
+    assert net.config == TINY
+
+
+def test_half_weight_checkpoint_loads_as_float32(corpus, tmp_path):
+    data, body = corpus
+    argv = ["--data", str(data), "--out", str(tmp_path / "h"), "--epochs", "1", "--steps-per-epoch", "1",
+            "--half-weights", *TINY_FLAGS]
+    train.run_training(train.build_parser().parse_args(argv), body=body)
+    stored = read_checkpoint(tmp_path / "h" / "best.pt")["state_dict"]
+    assert all(v.dtype == torch.float16 for v in stored.values() if v.is_floating_point())
+    net, _ = load_network(tmp_path / "h" / "best.pt")
+    assert next(net.parameters()).dtype == torch.float32
+
+
+def test_evaluation_of_a_checkpoint(corpus, tmp_path):
+    data, body = corpus
+    argv = ["--data", str(data), "--out", str(tmp_path / "e"), "--epochs", "1", "--steps-per-epoch", "1", *TINY_FLAGS]
+    train.run_training(train.build_parser().parse_args(argv), body=body)
+    args = evaluate.build_parser().parse_args(["--checkpoint", str(tmp_path / "e" / "best.pt"), "--data", str(data)])
+    summary, person_frames = evaluate.run_evaluation(args, body=body)
+    assert person_frames == 4 * 2 + 3  # test parts: a.npz frames 36-39 x 2 people, b.npz frames 27-29 x 1
+    assert all(summary[k] > 0 for k in ("MPJPE", "PA-MPJPE", "PVE", "W-MPJPE100", "WA-MPJPE100"))
+    assert summary["PA-MPJPE"] <= summary["MPJPE"] + 1e-6
+
+
+def test_clis_report_bad_input_in_one_line(tmp_path, capsys):
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    assert train.main(["--data", str(tmp_path / "junk.npz"), "--out", str(tmp_path / "o")]) == 2
+    assert evaluate.main(["--checkpoint", str(tmp_path / "missing.pt"), "--data", str(tmp_path / "junk.npz")]) == 2
+    assert evaluate.main(["--backend", "footprint", "--data", str(tmp_path / "junk.npz")]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 3 and all(line.startswith("presstrack-") and "Traceback" not in line for line in errors)
+
+
+def test_registered_backend_is_used(corpus, tmp_path):
+    data, body = corpus
+
+    class GroundTruthBackend:
+        name = "oracle"
+
+        def predict(self, recording, start, stop):
+            return [[evaluate.PersonEstimate(recording.joints[f, s, :24], recording.transl[f, s], recording.pose[f, s], recording.betas[f, s])
+                     for s in range(recording.num_slots) if recording.present[f, s]] for f in range(start, stop)]
+
+    evaluate.BACKENDS["oracle"] = lambda args: GroundTruthBackend()
+    try:
+        args = evaluate.build_parser().parse_args(["--backend", "oracle", "--data", str(data), "--json", str(tmp_path / "m.json")])
+        summary, _ = evaluate.run_evaluation(args, body=body)
+    finally:
+        del evaluate.BACKENDS["oracle"]
+    assert summary["MPJPE"] == pytest.approx(0.0, abs=1e-4) and summary["PVE"] == pytest.approx(0.0, abs=1e-4)
