@@ -18,6 +18,10 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
+            "pressure_tracker = pressure_tracker.node:main",
+            "presstrack-track = pressure_tracker.cli:track_main",
+            "presstrack-track-eval = pressure_tracker.cli:eval_main",
+            "presstrack-track-bench = pressure_tracker.bench:main",
         ],
     },
 )

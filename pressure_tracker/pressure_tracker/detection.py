@@ -1,0 +1,548 @@
+"""Footprint detection and grouping of footprints into people, from one pressure frame.
+
+Conventions (shared by the whole package):
+- A frame is a float32 array (rows, cols) in kPa; cell (r, c) is row r, column c.
+- Boxes are (x1, y1, x2, y2) in cells with x = column and y = row as in MIP; x1, y1 inclusive and
+  x2, y2 exclusive, so width = x2 - x1 and the box covers columns x1..x2-1.
+- Mat frame (presstrack_msgs/MatInfo, REP-103): metres, x along increasing column, y along increasing
+  row, the centre of cell (r, c) at ((c + 0.5) * pitch, (r + 0.5) * pitch).
+- Angles are radians about +z from +x (towards +y). A foot axis is an undirected line, in (-pi/2, pi/2].
+
+Pipeline: `NoiseFloor` gives a contact threshold -> `detect_footprints` labels contact blobs and merges
+the separate pads of one foot (heel, ball, toes) into a `Footprint` -> `group_footprints` pairs feet
+into `PersonDetection`s (at most two feet per person), keeping feet with the tracks they belonged to in
+the previous frame (`GroupingPrior`), so two people close together are not merged.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+# 8-connectivity: diagonal neighbours belong to the same blob (thin toe and arch lines are often diagonal).
+_EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
+# Rows of the per-blob moment table: sums over a blob's cells.
+_N, _W, _WR, _WC, _R, _C, _RR, _CC, _RC = range(9)
+# Quantile one standard deviation above the median of a Gaussian, Phi(1).
+_ONE_SIGMA_QUANTILE = 0.5 * (1.0 + math.erf(1.0 / math.sqrt(2.0)))
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    """Parameters of footprint detection and grouping (distances in metres, pressures in kPa)."""
+
+    cell_pitch: float = 0.01
+    min_threshold_kpa: float = 4.0        # contact threshold never goes below this
+    noise_sigmas: float = 5.0             # contact threshold = background level + this many noise sigmas
+    noise_smoothing: float = 0.05         # per-frame EMA rate of the background estimate
+    noise_sample_stride: int = 3          # background is estimated on every n-th row and column ...
+    noise_update_interval: int = 4        # ... of every n-th frame (it drifts slowly; saves time)
+    min_blob_cells: int = 4               # smaller blobs are noise
+    min_foot_force_n: float = 15.0        # feet carrying less are noise / dust
+    pad_max_gap: float = 0.08             # heel, ball and toe pads of one foot are at most this far apart
+    foot_max_length: float = 0.32         # merged pads must fit a foot: extent along its axis ...
+    foot_max_width: float = 0.14          # ... and across it
+    stride_max: float = 0.90              # both feet of one person are within a stride of each other ...
+    round_feet_max_distance: float = 0.65  # ... and closer when neither foot shows its axis (heel strike, push-off)
+    feet_max_lateral: float = 0.32        # ... and at most this far apart across their common axis
+    feet_lateral_scale: float = 0.30      # lateral offset that costs as much as a full stride
+    feet_angle_scale: float = math.radians(45.0)  # axis difference that costs as much (no limit: people turn)
+    track_lateral_scale: float = 0.20     # a new foot lands within about this of its track's path line
+    track_backward_scale: float = 0.30    # landing this far behind the other foot costs as much
+    new_pair_penalty: float = 2.0         # pairing two unknown feet costs more than joining a known track
+    min_anchor_fraction: float = 0.25     # share of a foot's cells that must overlap a previous foot's cells
+    min_roll: float = 0.02                # a foot whose pressure centre moved less since touch-down has no roll direction
+    round_foot_elongation: float = 1.8    # below this a blob (heel or forefoot pad alone) has no reliable axis, ...
+    axis_min_length: float = 0.12         # ... nor when shorter than this (a toe pad is long across the foot)
+    force_confidence_scale_n: float = 150.0  # detection confidence = 1 - exp(-force / this)
+
+    @property
+    def cell_area(self) -> float:
+        """[m^2] area of one cell."""
+        return self.cell_pitch * self.cell_pitch
+
+
+class NoiseFloor:
+    """Running robust estimate of the unloaded-mat background, giving the contact threshold.
+
+    Each frame, the cells of a sparse grid that are below the current threshold are taken as
+    background; their median (level) and the distance from the median to the 84.13 % quantile (sigma, one
+    standard deviation for Gaussian noise) are blended into running estimates with an exponential moving
+    average. The threshold is level + noise_sigmas * sigma, never below min_threshold_kpa. Quantiles
+    ignore the few loaded cells that slip under the threshold, and the upper one stays right when the
+    mat clips negative readings to 0 (then half the background cells are exactly 0 and a MAD would be 0).
+    """
+
+    def __init__(self, config: DetectionConfig = DetectionConfig()) -> None:
+        self.config = config
+        self.level_kpa = 0.0
+        self.sigma_kpa = 0.0
+        self._initialised = False
+        self._frames = 0
+
+    @property
+    def threshold_kpa(self) -> float:
+        return max(self.config.min_threshold_kpa, self.level_kpa + self.config.noise_sigmas * self.sigma_kpa)
+
+    def update(self, frame: np.ndarray) -> float:
+        """Update the background estimate with `frame` (rows, cols) [kPa] (every noise_update_interval-th
+        frame); return the threshold [kPa]."""
+        self._frames += 1
+        if self._initialised and (self._frames - 1) % self.config.noise_update_interval:
+            return self.threshold_kpa
+        stride = self.config.noise_sample_stride
+        sample = frame[::stride, ::stride].ravel()
+        if self._initialised:
+            sample = sample[sample < self.threshold_kpa]
+        if sample.size >= 16:
+            level, one_sigma_up = np.quantile(sample, [0.5, _ONE_SIGMA_QUANTILE])
+            sigma = float(one_sigma_up - level)
+            level = float(level)
+            rate = min(1.0, self.config.noise_smoothing * self.config.noise_update_interval) if self._initialised else 1.0
+            self.level_kpa += rate * (level - self.level_kpa)
+            self.sigma_kpa += rate * (sigma - self.sigma_kpa)
+            self._initialised = True
+        return self.threshold_kpa
+
+
+@dataclass(frozen=True, eq=False)
+class Footprint:
+    """One foot's contact region (its pads merged).
+
+    cells: flat indices (row * cols + col) of its cells; box: x1,y1,x2,y2 [cells], exclusive ends;
+    centroid_rc: pressure-weighted centre (row, col) [cell index units]; axis: direction of the
+    foot's long axis [rad] in (-pi/2, pi/2] from the cell shape; elongation: sqrt of the ratio of the
+    shape's principal variances (>= 1); length [m]: extent along the axis of a uniform shape with the
+    same variance; force [N]; area [m^2]; origin_rc: pressure centre (row, col)
+    when the foot touched down (it rolls heel to toe from there); anchor_track_id: the track whose
+    previous-frame foot this one continues.
+    """
+
+    cells: np.ndarray
+    box: tuple[int, int, int, int]
+    centroid_rc: tuple[float, float]
+    axis: float
+    elongation: float
+    length: float
+    force: float
+    area: float
+    moments: np.ndarray = field(repr=False)   # (9,) sums used to merge pads and feet
+    origin_rc: tuple[float, float] = (math.nan, math.nan)
+    anchor_track_id: int | None = None
+
+    def centroid_m(self, pitch: float) -> np.ndarray:
+        """Pressure centre in the mat frame (x, y) [m]."""
+        return np.array([(self.centroid_rc[1] + 0.5) * pitch, (self.centroid_rc[0] + 0.5) * pitch])
+
+
+@dataclass(frozen=True, eq=False)
+class PersonDetection:
+    """One person's footprints in one frame (one or two feet).
+
+    box: x1,y1,x2,y2 [cells] around all their cells, exclusive ends; cells: flat indices of their cells
+    in a frame of shape `frame_shape`; centroid_rc (row, col) [cells] and centroid_m (x, y) [m]: centre
+    of pressure; foot_axis: mean axis of the feet [rad, mod pi] or None when no foot is elongated
+    enough; force [N]; contact_area [m^2]; confidence in [0, 1]; feet_centroids_m (n_feet, 2) [m]: each
+    foot's pressure centre; prior_track_id: the track the feet belonged to in the previous frame, if any.
+    """
+
+    feet: tuple[Footprint, ...]
+    box: tuple[int, int, int, int]
+    cells: np.ndarray
+    frame_shape: tuple[int, int]
+    centroid_rc: tuple[float, float]
+    centroid_m: tuple[float, float]
+    foot_axis: float | None
+    force: float
+    contact_area: float
+    confidence: float
+    feet_centroids_m: np.ndarray = field(repr=False)
+    prior_track_id: int | None = None
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(rows, cols) bool, True on this person's own cells."""
+        mask = np.zeros(self.frame_shape, dtype=bool)
+        mask.ravel()[self.cells] = True
+        return mask
+
+    @property
+    def feet_midpoint_m(self) -> np.ndarray:
+        """Mean of the feet's pressure centres (x, y) [m]: on the walking path when both feet are down."""
+        return self.feet_centroids_m.mean(axis=0)
+
+
+@dataclass(frozen=True)
+class TrackHint:
+    """What grouping knows about one track from the previous frame: its id, a point on its walking
+    path (x, y) [m] (midpoint of its last two-foot stance) and heading [rad] or None if unknown."""
+
+    track_id: int
+    path_point_m: tuple[float, float]
+    heading: float | None
+
+
+@dataclass(frozen=True)
+class FootHint:
+    """One foot of the previous frame: its track and where it touched down (row, col) [cells]."""
+
+    track_id: int
+    origin_rc: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class GroupingPrior:
+    """The previous frame's tracked feet: owner (rows, cols) int32 with 0 = nobody and k = the cells of
+    feet[k - 1]; hints: one per track."""
+
+    owner: np.ndarray
+    feet: tuple[FootHint, ...]
+    hints: tuple[TrackHint, ...]
+
+
+def _moment_table(frame: np.ndarray, labels: np.ndarray, n_labels: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-label sums (9, n_labels + 1); the flat cell indices sorted by label; where each label's cells
+    start in them (n_labels + 1,); and boxes (n_labels, 4) x1,y1,x2,y2."""
+    cols = frame.shape[1]
+    flat = np.flatnonzero(labels)
+    lab = labels.ravel()[flat]
+    order = np.argsort(lab, kind="stable")
+    flat, lab = flat[order], lab[order]
+    w = frame.ravel()[flat].astype(np.float64)
+    r, c = np.divmod(flat, cols)
+    r = r.astype(np.float64)
+    c = c.astype(np.float64)
+    size = n_labels + 1
+    table = np.stack([
+        np.bincount(lab, minlength=size).astype(np.float64),
+        np.bincount(lab, w, size), np.bincount(lab, w * r, size), np.bincount(lab, w * c, size),
+        np.bincount(lab, r, size), np.bincount(lab, c, size),
+        np.bincount(lab, r * r, size), np.bincount(lab, c * c, size), np.bincount(lab, r * c, size),
+    ])
+    starts = np.concatenate([[0], np.cumsum(table[_N, 1:]).astype(np.int64)])
+    first = starts[:-1]
+    boxes = np.stack([np.minimum.reduceat(c, first), np.minimum.reduceat(r, first),
+                      np.maximum.reduceat(c, first) + 1, np.maximum.reduceat(r, first) + 1], axis=1).astype(np.int64)
+    return table, flat, starts, boxes
+
+
+def _shape_from_moments(m: np.ndarray) -> tuple[float, float, float, float]:
+    """(axis [rad], elongation, major variance, minor variance) [cells^2] of the cell shape."""
+    n = m[_N]
+    mr, mc = m[_R] / n, m[_C] / n
+    var_r = m[_RR] / n - mr * mr
+    var_c = m[_CC] / n - mc * mc
+    cov = m[_RC] / n - mr * mc
+    # x = column, y = row: the angle of the major axis from +x towards +y.
+    axis = 0.5 * math.atan2(2.0 * cov, var_c - var_r)
+    half_trace = 0.5 * (var_r + var_c)
+    spread = math.sqrt(max(0.25 * (var_c - var_r) ** 2 + cov * cov, 0.0))
+    major = half_trace + spread
+    minor = max(half_trace - spread, 1.0 / 12.0)   # a single row of cells still has width
+    return _wrap_axis(axis), math.sqrt(major / minor), major, minor
+
+
+def _wrap_axis(angle: float) -> float:
+    """Undirected axis angle into (-pi/2, pi/2]."""
+    wrapped = (angle + math.pi / 2) % math.pi - math.pi / 2
+    return math.pi / 2 if wrapped == -math.pi / 2 else wrapped
+
+
+def _extents(cells: np.ndarray, cols: int, axis: float) -> tuple[float, float]:
+    """Extent of cells [cells] along `axis` and across it (cell centres, +1 for the cell size)."""
+    r, c = np.divmod(cells, cols)
+    cos_a, sin_a = math.cos(axis), math.sin(axis)
+    along = c * cos_a + r * sin_a
+    across = -c * sin_a + r * cos_a
+    return float(along.max() - along.min()) + 1.0, float(across.max() - across.min()) + 1.0
+
+
+def _box_gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Euclidean gap [cells] between two boxes (0 if they touch or overlap)."""
+    gap_x = max(0, a[0] - b[2], b[0] - a[2])
+    gap_y = max(0, a[1] - b[3], b[1] - a[3])
+    return math.hypot(gap_x, gap_y)
+
+
+def _union_box(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _make_footprint(cells: np.ndarray, moments: np.ndarray, box: tuple[int, int, int, int],
+                    config: DetectionConfig, previous: FootHint | None) -> Footprint:
+    axis, elongation, major, _ = _shape_from_moments(moments)
+    weight = moments[_W]
+    centroid = (moments[_WR] / weight, moments[_WC] / weight) if weight > 0 else (moments[_R] / moments[_N], moments[_C] / moments[_N])
+    centroid = (float(centroid[0]), float(centroid[1]))
+    return Footprint(cells=cells, box=box, centroid_rc=centroid, axis=axis, elongation=elongation,
+                     length=math.sqrt(12.0 * major) * config.cell_pitch,
+                     force=float(weight) * config.cell_area * 1000.0, area=float(moments[_N]) * config.cell_area,
+                     moments=moments, origin_rc=previous.origin_rc if previous else centroid,
+                     anchor_track_id=previous.track_id if previous else None)
+
+
+def _previous_foot(cells: np.ndarray, prior: GroupingPrior | None, config: DetectionConfig) -> FootHint | None:
+    """The previous-frame foot whose cells cover at least min_anchor_fraction of `cells`, if any."""
+    if prior is None or not prior.feet:
+        return None
+    counts = np.bincount(prior.owner.ravel()[cells], minlength=len(prior.feet) + 1)
+    counts[0] = 0
+    best = int(np.argmax(counts))
+    if best == 0 or counts[best] < config.min_anchor_fraction * cells.size:
+        return None
+    return prior.feet[best - 1]
+
+
+def detect_blobs(frame: np.ndarray, threshold_kpa: float, config: DetectionConfig = DetectionConfig()) -> list[Footprint]:
+    """Raw contact blobs of `frame` (rows, cols) [kPa]: 8-connected cells above `threshold_kpa` with at
+    least min_blob_cells cells, each as an unmerged `Footprint` (a pad, or a whole foot)."""
+    if frame.ndim != 2:
+        raise ValueError(f"frame must be 2-D (rows, cols), got shape {frame.shape}")
+    labels, n_labels = ndimage.label(frame > threshold_kpa, structure=_EIGHT_CONNECTED)
+    if n_labels == 0:
+        return []
+    table, flat, starts, boxes = _moment_table(frame, labels, n_labels)
+    return [_make_footprint(flat[starts[k - 1]:starts[k]], table[:, k], tuple(int(v) for v in boxes[k - 1]), config, None)
+            for k in np.flatnonzero(table[_N, 1:] >= config.min_blob_cells) + 1]
+
+
+def _grows_forward(pads: list[Footprint], tracked: list[int], new: list[int], previous: FootHint, min_roll_cells: float) -> bool:
+    """Whether new pads may join a tracked foot: a foot in stance rolls heel to toe, so once it has
+    rolled (pressure centre moved from where it touched down) its contact only grows ahead. A new
+    pad behind it is the heel of someone stepping where this foot was."""
+    tracked_m = np.sum([pads[k].moments for k in tracked], axis=0)
+    new_m = np.sum([pads[k].moments for k in new], axis=0)
+    roll_r = tracked_m[_WR] / tracked_m[_W] - previous.origin_rc[0]
+    roll_c = tracked_m[_WC] / tracked_m[_W] - previous.origin_rc[1]
+    if math.hypot(roll_r, roll_c) < min_roll_cells:
+        return True
+    ahead = (new_m[_R] / new_m[_N] - tracked_m[_R] / tracked_m[_N]) * roll_r + (new_m[_C] / new_m[_N] - tracked_m[_C] / tracked_m[_N]) * roll_c
+    return ahead >= 0.0
+
+
+def _first(previous: list[FootHint | None], group: list[int]) -> FootHint | None:
+    return next((previous[k] for k in group if previous[k] is not None), None)
+
+
+def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: DetectionConfig = DetectionConfig(),
+                      prior: GroupingPrior | None = None) -> list[Footprint]:
+    """Feet in `frame` (rows, cols) [kPa]: `detect_blobs`, then the pads of one foot merged.
+
+    Pads are merged greedily, closest first, while the merged region still fits a foot (pad gap <=
+    pad_max_gap, extent <= foot_max_length x foot_max_width along/across its own axis), the pads do
+    not continue feet of two different tracks of `prior`, and new pads join a tracked foot only ahead of
+    it (`_grows_forward`; a pad kept apart this way that belongs to the foot after all is merged in the
+    next frame, when it is tracked too). Feet lighter than min_foot_force_n are dropped.
+    """
+    pads = detect_blobs(frame, threshold_kpa, config)
+    cols = frame.shape[1]
+    pitch = config.cell_pitch
+    previous = [_previous_foot(pad.cells, prior, config) for pad in pads]
+    min_roll_cells = config.min_roll / pitch
+
+    # Union-find over pads; a group is a candidate foot.
+    group_of = list(range(len(pads)))
+    members = {i: [i] for i in range(len(pads))}
+    max_gap = config.pad_max_gap / pitch
+    candidates = sorted((_box_gap(pads[a].box, pads[b].box), a, b)
+                        for a in range(len(pads)) for b in range(a + 1, len(pads)))
+    for gap, a, b in candidates:
+        if gap > max_gap:
+            break
+        ga, gb = group_of[a], group_of[b]
+        if ga == gb:
+            continue
+        merged = members[ga] + members[gb]
+        tracks_a = {previous[k].track_id for k in members[ga] if previous[k] is not None}
+        tracks_b = {previous[k].track_id for k in members[gb] if previous[k] is not None}
+        if tracks_a and tracks_b and tracks_a != tracks_b:
+            continue   # pads of two different tracks' feet stay apart
+        if tracks_a and not tracks_b and not _grows_forward(pads, members[ga], members[gb], _first(previous, members[ga]), min_roll_cells):
+            continue
+        if tracks_b and not tracks_a and not _grows_forward(pads, members[gb], members[ga], _first(previous, members[gb]), min_roll_cells):
+            continue
+        axis = _shape_from_moments(np.sum([pads[k].moments for k in merged], axis=0))[0]
+        length, width = _extents(np.concatenate([pads[k].cells for k in merged]), cols, axis)
+        if length * pitch > config.foot_max_length or width * pitch > config.foot_max_width:
+            continue
+        for k in members[gb]:
+            group_of[k] = ga
+        members[ga] = merged
+        del members[gb]
+
+    feet = []
+    for group in members.values():
+        if len(group) == 1:
+            pad, hint = pads[group[0]], previous[group[0]]
+            foot = dataclasses.replace(pad, origin_rc=hint.origin_rc, anchor_track_id=hint.track_id) if hint else pad
+        else:
+            cells = np.concatenate([pads[k].cells for k in group])
+            hint = _first(previous, group) or _previous_foot(cells, prior, config)
+            foot = _make_footprint(cells, np.sum([pads[k].moments for k in group], axis=0),
+                                   _union_box([pads[k].box for k in group]), config, hint)
+        if foot.force >= config.min_foot_force_n:
+            feet.append(foot)
+    return feet
+
+
+def _axis_difference(a: float, b: float) -> float:
+    """Angle between two undirected axes, in [0, pi/2]."""
+    d = abs(a - b) % math.pi
+    return min(d, math.pi - d)
+
+
+def _has_axis(foot: Footprint, config: DetectionConfig) -> bool:
+    """Whether the foot is elongated and long enough for its shape axis to be the foot's axis."""
+    return foot.elongation >= config.round_foot_elongation and foot.length >= config.axis_min_length
+
+
+def _mean_axis(feet: tuple[Footprint, ...] | list[Footprint], config: DetectionConfig) -> float | None:
+    """Circular mean of the elongated feet's axes (doubled angles), or None if all are round."""
+    sx = sy = 0.0
+    for foot in feet:
+        if _has_axis(foot, config):
+            weight = foot.elongation - 1.0
+            sx += weight * math.cos(2.0 * foot.axis)
+            sy += weight * math.sin(2.0 * foot.axis)
+    if sx == 0.0 and sy == 0.0:
+        return None
+    return _wrap_axis(0.5 * math.atan2(sy, sx))
+
+
+def feet_pair_cost(a: Footprint, b: Footprint, config: DetectionConfig = DetectionConfig()) -> float:
+    """Cost that feet a and b belong to one person; inf when they cannot.
+
+    cost = (d / stride_max)^2 + (lateral / feet_lateral_scale)^2 + (axis difference / feet_angle_scale)^2,
+    where d is the distance between the feet's pressure centres and lateral its component across their
+    mean axis (a person's feet are about a step width apart sideways, people walking side by side more).
+    Infeasible when d > stride_max or lateral > feet_max_lateral, and, when neither foot has an axis
+    (lateral unknown), when d > round_feet_max_distance. Round feet (heel strike, push-off) have no
+    axis; the other foot's axis is used for `lateral`. Axes are not gated: people turn on a small mat.
+    """
+    pitch = config.cell_pitch
+    delta = b.centroid_m(pitch) - a.centroid_m(pitch)
+    distance = float(np.hypot(*delta))
+    if distance > config.stride_max:
+        return math.inf
+    cost = (distance / config.stride_max) ** 2
+    if _has_axis(a, config) and _has_axis(b, config):
+        cost += (_axis_difference(a.axis, b.axis) / config.feet_angle_scale) ** 2
+    axis = _mean_axis([a, b], config)
+    if axis is None and distance > config.round_feet_max_distance:
+        return math.inf
+    if axis is not None:
+        lateral = abs(-delta[0] * math.sin(axis) + delta[1] * math.cos(axis))
+        if lateral > config.feet_max_lateral:
+            return math.inf
+        cost += (lateral / config.feet_lateral_scale) ** 2
+    return cost
+
+
+def _path_cost(foot: Footprint, stance: Footprint, hint: TrackHint, config: DetectionConfig) -> float:
+    """Extra cost for `foot` joining the track of `hint`, whose one foot on the ground is `stance`:
+    (sideways distance from the track's path line / track_lateral_scale)^2, plus
+    (distance behind the stance foot along the heading / track_backward_scale)^2 (people step forwards;
+    a turn on the spot costs a little)."""
+    if hint.heading is None:
+        return 0.0
+    pitch = config.cell_pitch
+    cos_h, sin_h = math.cos(hint.heading), math.sin(hint.heading)
+    delta = foot.centroid_m(pitch) - np.asarray(hint.path_point_m)
+    lateral = abs(-delta[0] * sin_h + delta[1] * cos_h)
+    step = foot.centroid_m(pitch) - stance.centroid_m(pitch)
+    behind = max(0.0, -(step[0] * cos_h + step[1] * sin_h))
+    return (lateral / config.track_lateral_scale) ** 2 + (behind / config.track_backward_scale) ** 2
+
+
+def person_from_feet(feet: list[Footprint], frame_shape: tuple[int, int], config: DetectionConfig = DetectionConfig(),
+                     prior_track_id: int | None = None) -> PersonDetection:
+    """One person made of `feet` (one or two, or any blobs for the baseline tracker)."""
+    moments = np.sum([foot.moments for foot in feet], axis=0)
+    cells = np.concatenate([foot.cells for foot in feet]) if len(feet) > 1 else feet[0].cells
+    weight = moments[_W]
+    row, col = moments[_WR] / weight, moments[_WC] / weight
+    force = float(weight) * config.cell_area * 1000.0
+    pitch = config.cell_pitch
+    return PersonDetection(
+        feet=tuple(feet), box=_union_box([foot.box for foot in feet]), cells=cells, frame_shape=frame_shape,
+        centroid_rc=(float(row), float(col)), centroid_m=((col + 0.5) * pitch, (row + 0.5) * pitch),
+        foot_axis=_mean_axis(feet, config), force=force, contact_area=float(moments[_N]) * config.cell_area,
+        confidence=1.0 - math.exp(-force / config.force_confidence_scale_n),
+        feet_centroids_m=np.array([foot.centroid_m(pitch) for foot in feet]), prior_track_id=prior_track_id)
+
+
+def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config: DetectionConfig = DetectionConfig(),
+                     prior: GroupingPrior | None = None) -> list[PersonDetection]:
+    """Group feet into people: at most two feet each; a lone foot is a person (the other is swinging).
+
+    1. Feet anchored to a previous track stay with it (at most its two largest feet; extra ones are
+       treated as unanchored).
+    2. Remaining feet are paired greedily by ascending cost: joining a track that has one foot costs
+       feet_pair_cost + how far it is off the track's path (`_path_cost`); pairing two
+       unanchored feet costs feet_pair_cost + new_pair_penalty.
+    3. Feet still alone become single-foot people.
+    """
+    by_track: dict[int, list[Footprint]] = {}
+    free: list[Footprint] = []
+    for foot in feet:
+        if foot.anchor_track_id is None:
+            free.append(foot)
+        else:
+            by_track.setdefault(foot.anchor_track_id, []).append(foot)
+    for track_id, anchored in by_track.items():
+        if len(anchored) > 2:
+            anchored.sort(key=lambda f: f.area, reverse=True)
+            free.extend(anchored[2:])
+            del anchored[2:]
+
+    hints = {hint.track_id: hint for hint in prior.hints} if prior is not None else {}
+    edges: list[tuple[float, int, int | None, int]] = []   # (cost, free index, track id, other free index)
+    for i, foot in enumerate(free):
+        for track_id, anchored in by_track.items():
+            if len(anchored) == 1:
+                cost = feet_pair_cost(foot, anchored[0], config)
+                if math.isfinite(cost):
+                    hint = hints.get(track_id)
+                    edges.append((cost + (_path_cost(foot, anchored[0], hint, config) if hint else 0.0), i, track_id, -1))
+        for j in range(i + 1, len(free)):
+            cost = feet_pair_cost(foot, free[j], config)
+            if math.isfinite(cost):
+                edges.append((cost + config.new_pair_penalty, i, None, j))
+    edges.sort(key=lambda e: e[0])
+
+    used: set[int] = set()
+    new_pairs: list[list[Footprint]] = []
+    for _, i, track_id, j in edges:
+        if i in used or j in used:
+            continue
+        if track_id is not None:
+            if len(by_track[track_id]) != 1:
+                continue
+            by_track[track_id].append(free[i])
+        else:
+            new_pairs.append([free[i], free[j]])
+            used.add(j)
+        used.add(i)
+
+    people = [person_from_feet(anchored, frame_shape, config, track_id) for track_id, anchored in by_track.items()]
+    people += [person_from_feet(pair, frame_shape, config, None) for pair in new_pairs]
+    people += [person_from_feet([foot], frame_shape, config, None) for i, foot in enumerate(free) if i not in used]
+    return people
+
+
+class FootprintDetector:
+    """Frame -> people: noise floor, footprint detection and grouping with an optional track prior."""
+
+    def __init__(self, config: DetectionConfig = DetectionConfig()) -> None:
+        self.config = config
+        self.noise_floor = NoiseFloor(config)
+
+    def __call__(self, frame: np.ndarray, prior: GroupingPrior | None = None) -> list[PersonDetection]:
+        """People in `frame` (rows, cols) [kPa]."""
+        threshold = self.noise_floor.update(frame)
+        feet = detect_footprints(frame, threshold, self.config, prior)
+        return group_footprints(feet, frame.shape, self.config, prior)

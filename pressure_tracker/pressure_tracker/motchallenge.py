@@ -1,0 +1,322 @@
+"""MIP scene files, MOTChallenge track files, and tracking metrics (CLEAR-MOT, IDF1, HOTA).
+
+Scene file (.npz, MIP layout): 'pressure' (T, rows, cols) numeric, raw units; optional 'box'
+(T, max_people, 4) x1,y1,x2,y2 [cells] with all-zero rows for absent people (slot index = identity);
+optional 'pressure_scale_kpa' (kPa per raw unit), 'fps', 'cell_pitch' [m]; other keys are ignored.
+Without 'pressure_scale_kpa' the values are taken as MIP raw units, converted with the suite's documented
+MIP scale (presstrack_msgs.mip_format.MIP_KPA_PER_RAW). Pass an explicit scale when the mat is calibrated.
+
+Track file (MOTChallenge): one row per person and frame, `frame,id,left,top,width,height,conf,-1,-1,-1`,
+frame 1-based, box in cells with x = column and y = row (left = x1, width = x2 - x1).
+
+Metrics: MOTA, IDF1 and id switches from motmetrics with IoU matching at IoU >= 0.5; MOTP is reported
+as mean IoU of matched pairs (1 - motmetrics' mean IoU distance), so higher is better as in the paper;
+HOTA following Luiten et al. 2020 (`hota`), IoU similarity, averaged over alpha = 0.05 ... 0.95.
+"""
+from __future__ import annotations
+
+import math
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from presstrack_msgs.mip_format import MIP_FPS, MIP_KPA_PER_RAW, MIP_PITCH_M
+
+from .tracking import TrackState
+
+HOTA_ALPHAS = np.linspace(0.05, 0.95, 19)
+
+
+class SceneError(ValueError):
+    """A scene or track file that cannot be used; the message names the file and the problem."""
+
+
+@dataclass
+class Scene:
+    """pressure (T, rows, cols) float32 [kPa], non-finite cells already set to 0 (nonfinite_cells
+    counts them); boxes (T, max_people, 4) float64 or None; fps [Hz]; cell_pitch [m]."""
+
+    path: Path
+    pressure: np.ndarray
+    boxes: np.ndarray | None
+    fps: float
+    cell_pitch: float
+    nonfinite_cells: int
+
+
+def _scalar(data: np.lib.npyio.NpzFile, key: str, default: float, path: Path) -> float:
+    if key not in data.files:
+        return default
+    value = np.asarray(data[key])
+    if value.size != 1 or not np.issubdtype(value.dtype, np.number) or not np.isfinite(value).all() or value.item() <= 0:
+        raise SceneError(f"{path}: key '{key}' must be one positive number, got {value.dtype} {value.shape}")
+    return float(value.item())
+
+
+def load_scene(path: str | Path, need_boxes: bool = False, pressure_scale_kpa: float | None = None) -> Scene:
+    """Read a MIP-layout scene; SceneError on a missing key, wrong shape or dtype, or unreadable file.
+
+    pressure_scale_kpa overrides the file's scale (kPa per raw unit).
+    """
+    path = Path(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise SceneError(f"{path}: cannot read as .npz ({error})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise SceneError(f"{path}: not an .npz archive")
+    with data:
+        try:
+            if "pressure" not in data.files:
+                raise SceneError(f"{path}: missing key 'pressure'")
+            raw = data["pressure"]
+            if raw.ndim != 3 or 0 in raw.shape:
+                raise SceneError(f"{path}: 'pressure' must have shape (T, rows, cols), got {raw.shape}")
+            if not (np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)):
+                raise SceneError(f"{path}: 'pressure' must be numeric, got dtype {raw.dtype}")
+            scale = pressure_scale_kpa if pressure_scale_kpa is not None else _scalar(
+                data, "pressure_scale_kpa", MIP_KPA_PER_RAW, path)
+            boxes = None
+            if "box" in data.files:
+                boxes = data["box"]
+                if boxes.ndim != 3 or boxes.shape[0] != raw.shape[0] or boxes.shape[2] != 4:
+                    raise SceneError(f"{path}: 'box' must have shape ({raw.shape[0]}, max_people, 4), got {boxes.shape}")
+                if not (np.issubdtype(boxes.dtype, np.floating) or np.issubdtype(boxes.dtype, np.integer)):
+                    raise SceneError(f"{path}: 'box' must be numeric, got dtype {boxes.dtype}")
+                boxes = boxes.astype(np.float64)
+                if not np.isfinite(boxes).all():
+                    raise SceneError(f"{path}: 'box' contains NaN or Inf")
+            elif need_boxes:
+                raise SceneError(f"{path}: missing key 'box' (ground truth needed for evaluation)")
+            fps = _scalar(data, "fps", MIP_FPS, path)
+            pitch = _scalar(data, "cell_pitch", MIP_PITCH_M, path)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+            if isinstance(error, SceneError):
+                raise
+            raise SceneError(f"{path}: cannot read ({error})") from None
+    pressure = raw.astype(np.float32) * np.float32(scale)
+    finite = np.isfinite(pressure)
+    nonfinite = int(pressure.size - np.count_nonzero(finite))
+    if nonfinite:
+        pressure[~finite] = 0.0
+    return Scene(path, pressure, boxes, fps, pitch, nonfinite)
+
+
+@dataclass(frozen=True)
+class MotRow:
+    """One MOTChallenge row: frame (1-based), id, box left/top/width/height [cells], confidence."""
+
+    frame: int
+    track_id: int
+    left: float
+    top: float
+    width: float
+    height: float
+    confidence: float
+
+
+def track_scene(scene: Scene, tracker, confirmed_only: bool = True) -> list[MotRow]:
+    """Run `tracker` (PressureTracker or BaselineTracker) over the scene; rows of the people seen in
+    each frame (lost tracks are never written; tentative ones only if confirmed_only is False)."""
+    rows = []
+    for index, frame in enumerate(scene.pressure):
+        for person in tracker.update(frame, index / scene.fps):
+            if person.state == TrackState.LOST or (confirmed_only and person.state != TrackState.CONFIRMED):
+                continue
+            x1, y1, x2, y2 = person.box
+            rows.append(MotRow(index + 1, person.track_id, x1, y1, x2 - x1, y2 - y1, person.confidence))
+    return rows
+
+
+def write_mot(rows: Sequence[MotRow], path: str | Path) -> None:
+    """Write rows as MOTChallenge text (`frame,id,left,top,width,height,conf,-1,-1,-1`)."""
+    with open(path, "w", encoding="ascii") as stream:
+        for row in rows:
+            stream.write(f"{row.frame},{row.track_id},{row.left:g},{row.top:g},{row.width:g},{row.height:g},"
+                         f"{row.confidence:.4f},-1,-1,-1\n")
+
+
+def read_mot(path: str | Path) -> list[MotRow]:
+    """Parse a MOTChallenge file (at least 7 comma-separated numbers per non-empty line); SceneError
+    naming the file and line on anything else."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="ascii").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise SceneError(f"{path}: cannot read ({error})") from None
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        fields = line.split(",")
+        try:
+            values = [float(v) for v in fields[:7]]
+        except ValueError:
+            values = []
+        if len(values) < 7 or not all(math.isfinite(v) for v in values) or values[0] < 1 or values[0] != int(values[0]) \
+                or values[4] < 0 or values[5] < 0:
+            raise SceneError(f"{path}:{number}: expected 'frame,id,left,top,width,height,conf,...' "
+                             f"with frame >= 1 and non-negative size, got {line.strip()!r}")
+        rows.append(MotRow(int(values[0]), int(values[1]), *values[2:7]))
+    return rows
+
+
+def iou_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) IoU of x1,y1,x2,y2 boxes (exclusive ends)."""
+    a = np.asarray(boxes_a, dtype=float).reshape(-1, 4)[:, None, :]
+    b = np.asarray(boxes_b, dtype=float).reshape(-1, 4)[None, :, :]
+    inter = (np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+             * np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None))
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    union = area_a + area_b - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+@dataclass(frozen=True)
+class HotaResult:
+    """HOTA, DetA, AssA averaged over alphas, plus per-alpha TP/FN/FP counts and AssA (for combining)."""
+
+    hota: float
+    deta: float
+    assa: float
+    tp: np.ndarray
+    fn: np.ndarray
+    fp: np.ndarray
+    assa_per_alpha: np.ndarray
+
+
+def _hota_from_counts(tp: np.ndarray, fn: np.ndarray, fp: np.ndarray, assa: np.ndarray) -> HotaResult:
+    deta = tp / np.maximum(1.0, tp + fn + fp)
+    hota_alpha = np.sqrt(deta * assa)
+    return HotaResult(float(hota_alpha.mean()), float(deta.mean()), float(assa.mean()), tp, fn, fp, assa)
+
+
+def hota(gt_ids: Sequence[Sequence[int]], tracker_ids: Sequence[Sequence[int]],
+         similarities: Sequence[np.ndarray]) -> HotaResult:
+    """HOTA (Luiten et al., IJCV 2020), implemented as in TrackEval.
+
+    Per frame t: gt_ids[t] (n_gt,), tracker_ids[t] (n_tr,), similarities[t] (n_gt, n_tr) in [0, 1].
+    1. Global alignment score A(g, k) = sum_t S_t(g, k) / (n_g + n_k - sum_t S_t(g, k)), where S_t is
+       the frame's similarity normalised as an IoU over rows and columns and n_g, n_k count the frames
+       each id appears in.
+    2. Each frame, Hungarian assignment maximising A(g, k) * sim(g, k); for each alpha, a matched pair
+       with sim >= alpha is a TP, other gt are FN, other tracker dets FP; TPA counts per (g, k).
+    3. Per alpha: DetA = TP / (TP + FN + FP), AssA = sum over TPs of TPA / (TPA + FNA + FPA) / TP,
+       HOTA = sqrt(DetA * AssA); the result is the mean over alpha = 0.05, 0.10, ..., 0.95.
+    """
+    if not len(gt_ids) == len(tracker_ids) == len(similarities):
+        raise ValueError("gt_ids, tracker_ids and similarities must have one entry per frame")
+    gt_index = {g: i for i, g in enumerate(sorted({int(g) for ids in gt_ids for g in ids}))}
+    tr_index = {k: i for i, k in enumerate(sorted({int(k) for ids in tracker_ids for k in ids}))}
+    potential = np.zeros((len(gt_index), len(tr_index)))
+    gt_count = np.zeros((len(gt_index), 1))
+    tr_count = np.zeros((1, len(tr_index)))
+    frames = []
+    for g_ids, k_ids, sim in zip(gt_ids, tracker_ids, similarities):
+        g = np.array([gt_index[int(i)] for i in g_ids], dtype=int)
+        k = np.array([tr_index[int(i)] for i in k_ids], dtype=int)
+        sim = np.asarray(sim, dtype=float).reshape(len(g), len(k))
+        frames.append((g, k, sim))
+        if len(g) and len(k):
+            denominator = sim.sum(0, keepdims=True) + sim.sum(1, keepdims=True) - sim
+            potential[np.ix_(g, k)] += np.divide(sim, denominator, out=np.zeros_like(sim), where=denominator > 1e-12)
+        gt_count[g, 0] += 1
+        tr_count[0, k] += 1
+    alignment = potential / np.maximum(1e-12, gt_count + tr_count - potential)
+
+    alphas = HOTA_ALPHAS
+    tp, fn, fp = np.zeros(len(alphas)), np.zeros(len(alphas)), np.zeros(len(alphas))
+    matches = np.zeros((len(alphas), len(gt_index), len(tr_index)))
+    for g, k, sim in frames:
+        if len(g) == 0 or len(k) == 0:
+            fn += len(g)
+            fp += len(k)
+            continue
+        rows, cols = linear_sum_assignment(-(alignment[np.ix_(g, k)] * sim))
+        for a, alpha in enumerate(alphas):
+            ok = sim[rows, cols] >= alpha - 1e-9
+            tp[a] += ok.sum()
+            fn[a] += len(g) - ok.sum()
+            fp[a] += len(k) - ok.sum()
+            matches[a, g[rows[ok]], k[cols[ok]]] += 1
+    assa = np.array([np.sum(m * m / np.maximum(1.0, gt_count + tr_count - m)) / max(1.0, t) for m, t in zip(matches, tp)])
+    return _hota_from_counts(tp, fn, fp, assa)
+
+
+def combine_hota(results: Sequence[HotaResult]) -> HotaResult:
+    """HOTA over several sequences (TrackEval's combination: counts summed, AssA weighted by TP)."""
+    tp = np.sum([r.tp for r in results], axis=0)
+    fn = np.sum([r.fn for r in results], axis=0)
+    fp = np.sum([r.fp for r in results], axis=0)
+    assa = np.sum([r.assa_per_alpha * r.tp for r in results], axis=0) / np.maximum(1.0, tp)
+    return _hota_from_counts(tp, fn, fp, assa)
+
+
+def ground_truth_frames(boxes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per frame (ids, boxes): slot s with a non-zero row is identity s + 1."""
+    frames = []
+    for frame_boxes in boxes:
+        present = np.flatnonzero(np.any(frame_boxes != 0, axis=1))
+        frames.append((present + 1, frame_boxes[present]))
+    return frames
+
+
+def hypothesis_frames(rows: Sequence[MotRow], n_frames: int, path: Path | str = "tracks") -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per frame (ids, x1,y1,x2,y2 boxes) from MOT rows; SceneError for frames beyond the scene."""
+    ids: list[list[int]] = [[] for _ in range(n_frames)]
+    boxes: list[list[tuple[float, float, float, float]]] = [[] for _ in range(n_frames)]
+    for row in rows:
+        if row.frame > n_frames:
+            raise SceneError(f"{path}: frame {row.frame} is beyond the scene's {n_frames} frames")
+        ids[row.frame - 1].append(row.track_id)
+        boxes[row.frame - 1].append((row.left, row.top, row.left + row.width, row.top + row.height))
+    return [(np.array(i, dtype=int), np.array(b, dtype=float).reshape(-1, 4)) for i, b in zip(ids, boxes)]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """MOTA, MOTP (mean IoU of matches), IDF1 in [0, 1] (MOTA may be negative); HOTA result."""
+
+    frames: int
+    mota: float
+    motp: float
+    idf1: float
+    id_switches: int
+    hota: HotaResult
+
+
+def accumulate(gt: list[tuple[np.ndarray, np.ndarray]], hyp: list[tuple[np.ndarray, np.ndarray]]):
+    """motmetrics accumulator matching at IoU >= 0.5 (distance 1 - IoU, NaN beyond), and the HOTA result.
+    (motmetrics.distances.iou_matrix is not used: it calls np.asfarray, removed in NumPy 2.)"""
+    import motmetrics  # imported on use: it pulls in pandas, slow to import for the tracker alone
+
+    accumulator = motmetrics.MOTAccumulator(auto_id=True)
+    sims = []
+    for (g_ids, g_boxes), (h_ids, h_boxes) in zip(gt, hyp):
+        overlap = iou_matrix(g_boxes, h_boxes)
+        distance = np.where(overlap >= 0.5, 1.0 - overlap, np.nan)
+        accumulator.update(g_ids.tolist(), h_ids.tolist(), distance)
+        sims.append(overlap)
+    return accumulator, hota([g for g, _ in gt], [h for h, _ in hyp], sims)
+
+
+def scores_from(accumulator, hota_result: HotaResult, name: str) -> Scores:
+    import motmetrics
+
+    summary = motmetrics.metrics.create().compute(accumulator, metrics=["num_frames", "mota", "motp", "idf1", "num_switches"], name=name)
+    row = summary.iloc[0]
+    motp = float(row["motp"])
+    return Scores(int(row["num_frames"]), float(row["mota"]), 1.0 - motp if math.isfinite(motp) else 0.0,
+                  float(row["idf1"]) if math.isfinite(row["idf1"]) else 0.0, int(row["num_switches"]), hota_result)
+
+
+def evaluate(boxes: np.ndarray, rows: Sequence[MotRow], path: Path | str = "tracks") -> Scores:
+    """Scores of MOT rows against ground-truth boxes (T, max_people, 4) x1,y1,x2,y2."""
+    gt = ground_truth_frames(boxes)
+    accumulator, hota_result = accumulate(gt, hypothesis_frames(rows, len(gt), path))
+    return scores_from(accumulator, hota_result, str(path))

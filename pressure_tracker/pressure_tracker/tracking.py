@@ -1,0 +1,293 @@
+"""Multi-person tracking of footprint detections, in the spirit of SORT / ByteTrack.
+
+Per frame (`FootprintTracker.update`):
+1. every track predicts its centre of pressure with a constant-velocity Kalman filter;
+2. high-confidence detections are assigned to tracks by the Hungarian algorithm on a cost that
+   combines footprint continuity (the detection's feet overlap the track's cells of the previous
+   frame: feet do not move during stance), UoE box similarity (see `uoe`) weighted by detection
+   confidence, and distance to the predicted centre; pairs farther than a gate are never matched;
+3. ByteTrack second pass: low-confidence detections may continue still-unmatched tracks, never start one;
+4. unmatched confident detections start tentative tracks, confirmed after `min_hits` consecutive hits;
+   unmatched confirmed tracks become 'lost' (a swing phase or a short gap) and are deleted after
+   `max_age` frames; ids come from a monotonic counter and are never reused.
+
+Differences from PressTrack-HMR's tracker (identity "Kalman", UoE * confidence cost, 1-frame buffer):
+the motion model here is a real constant-velocity filter on the centre of pressure, which moves
+smoothly heel to toe and foot to foot even when the box jumps; the cost adds footprint continuity,
+which the paper's box-only tracker cannot see; lost tracks live max_age frames, not 1.
+
+Boxes are x1,y1,x2,y2 in cells with exclusive ends (see detection.py); centres are in metres.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .detection import PersonDetection
+
+Box = tuple[float, float, float, float]
+
+
+def box_area(box: Box) -> float:
+    """Area [cells^2] of x1,y1,x2,y2 (exclusive ends); 0 for an empty box."""
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def iou(box_a: Box, box_b: Box) -> float:
+    """Intersection over union of two x1,y1,x2,y2 boxes; 0 if both are empty."""
+    inter = box_area((max(box_a[0], box_b[0]), max(box_a[1], box_b[1]), min(box_a[2], box_b[2]), min(box_a[3], box_b[3])))
+    union = box_area(box_a) + box_area(box_b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def uoe(box_a: Box, box_b: Box) -> float:
+    """Union over Enclosure (PressTrack-HMR's box similarity) of two x1,y1,x2,y2 boxes, in [0, 1].
+
+    UoE = |A ∪ B| / |C|, with C the smallest axis-aligned box enclosing A and B and |A ∪ B| =
+    |A| + |B| - |A ∩ B|. Since GIoU = IoU - (|C| - |A ∪ B|) / |C|, UoE = 1 + GIoU - IoU.
+
+    Why not IoU: a walking person's box jumps between one foot and two feet. When a one-foot box grows
+    into a two-foot box that contains it, IoU falls (to the area ratio) but UoE stays 1 because the
+    enclosure is the union. Footprints of different people do not overlap, so their enclosing box is
+    mostly empty floor and UoE is low. Returns 0 when C is empty.
+    """
+    inter = box_area((max(box_a[0], box_b[0]), max(box_a[1], box_b[1]), min(box_a[2], box_b[2]), min(box_a[3], box_b[3])))
+    union = box_area(box_a) + box_area(box_b) - inter
+    enclosure = box_area((min(box_a[0], box_b[0]), min(box_a[1], box_b[1]), max(box_a[2], box_b[2]), max(box_a[3], box_b[3])))
+    return union / enclosure if enclosure > 0 else 0.0
+
+
+class TrackState(IntEnum):
+    """Values match presstrack_msgs/PersonPressure STATE_*."""
+
+    TENTATIVE = 0
+    CONFIRMED = 1
+    LOST = 2
+
+
+@dataclass(frozen=True)
+class AssociationConfig:
+    """Association and life-cycle parameters (frames, metres, seconds)."""
+
+    min_hits: int = 3                     # consecutive matched frames before a track is confirmed
+    max_age: int = 15                     # frames a confirmed track may stay unmatched ('lost') before deletion
+    first_id: int = 1                     # first id handed out (a restarted node starts above ids already used)
+    high_confidence: float = 0.5          # detections below take part only in the second pass
+    new_track_confidence: float = 0.6     # a detection must be at least this confident to start a track
+    min_similarity: float = 0.25          # pairs with combined similarity below are not matched
+    weight_overlap: float = 0.4           # similarity = w_o * continuity + w_u * UoE * conf + w_m * motion
+    weight_uoe: float = 0.3
+    weight_motion: float = 0.3
+    motion_scale: float = 0.35            # [m] distance to the prediction at which the motion term is exp(-1/2)
+    gate: float = 0.9                     # [m] never match farther than this from the prediction ...
+    gate_growth: float = 1.5              # [m/s] ... plus this much per second a track has been lost
+    default_dt: float = 1.0 / 15.0        # [s] frame period used when stamps are missing or not increasing
+    acceleration_noise: float = 4.0       # [m/s^2] Kalman process noise (white acceleration)
+    measurement_noise: float = 0.05       # [m] std of the measured centre of pressure
+    min_heading_speed: float = 0.15       # [m/s] slower than this, motion does not decide the heading
+
+
+@functools.lru_cache(maxsize=64)
+def _motion_model(dt: float, acceleration_noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Transition and process noise of the constant-velocity model over dt [s] (cached: dt repeats)."""
+    transition = np.eye(4)
+    transition[0, 2] = transition[1, 3] = dt
+    # Discrete white-noise acceleration model, per axis [[dt^4/4, dt^3/2], [dt^3/2, dt^2]] * q^2.
+    q = acceleration_noise**2
+    noise = np.zeros((4, 4))
+    noise[[0, 1], [0, 1]] = q * dt**4 / 4
+    noise[[2, 3], [2, 3]] = q * dt**2
+    noise[[0, 1, 2, 3], [2, 3, 0, 1]] = q * dt**3 / 2
+    transition.flags.writeable = False
+    noise.flags.writeable = False
+    return transition, noise
+
+
+class ConstantVelocityKalman:
+    """Kalman filter on state (x, y, vx, vy) [m, m/s] with position measurements (x, y) [m]."""
+
+    def __init__(self, position: np.ndarray, acceleration_noise: float, measurement_noise: float) -> None:
+        self.state = np.array([position[0], position[1], 0.0, 0.0])
+        self.covariance = np.diag([measurement_noise**2, measurement_noise**2, 1.0, 1.0])
+        self.acceleration_noise = acceleration_noise
+        self.measurement_variance = measurement_noise**2
+
+    def predict(self, dt: float) -> np.ndarray:
+        """Advance by dt [s]; return the predicted position (x, y)."""
+        transition, noise = _motion_model(dt, self.acceleration_noise)
+        self.state = transition @ self.state
+        self.covariance = transition @ self.covariance @ transition.T + noise
+        return self.state[:2].copy()
+
+    def update(self, position: np.ndarray) -> None:
+        """Correct with a measured position (x, y) [m]."""
+        innovation_cov = self.covariance[:2, :2] + np.eye(2) * self.measurement_variance
+        gain = self.covariance[:, :2] @ np.linalg.inv(innovation_cov)
+        self.state = self.state + gain @ (np.asarray(position) - self.state[:2])
+        self.covariance = self.covariance - gain @ self.covariance[:2, :]
+
+    @property
+    def position(self) -> np.ndarray:
+        return self.state[:2].copy()
+
+    @property
+    def velocity(self) -> np.ndarray:
+        return self.state[2:].copy()
+
+
+@dataclass(eq=False)
+class Track:
+    """One tracked person. `detection` is the last matched detection; `frames_since_update` counts
+    frames without a match (0 = matched this frame)."""
+
+    track_id: int
+    state: TrackState
+    kalman: ConstantVelocityKalman
+    detection: PersonDetection
+    hits: int = 1
+    frames_since_update: int = 0
+    seconds_since_update: float = 0.0
+    heading: float | None = None
+    path_point_m: np.ndarray = field(default_factory=lambda: np.zeros(2))
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return self.detection.box
+
+    @property
+    def confidence(self) -> float:
+        """Last detection confidence, halved for every frame the track has been unmatched."""
+        return self.detection.confidence * 0.5**self.frames_since_update
+
+
+def _heading(axis: float | None, velocity: np.ndarray, previous: float | None, min_speed: float) -> float | None:
+    """Walking direction [rad]: the feet axis pointed along the motion, or the previous heading when
+    slow; the motion direction when no foot is elongated enough to have an axis."""
+    speed = float(np.hypot(*velocity))
+    motion = math.atan2(velocity[1], velocity[0]) if speed >= min_speed else None
+    if axis is None:
+        return motion if motion is not None else previous
+    reference = motion if motion is not None else previous
+    if reference is None:
+        return axis
+    flipped = axis + math.pi if axis <= 0 else axis - math.pi
+    return axis if abs(math.remainder(axis - reference, 2 * math.pi)) <= math.pi / 2 else flipped
+
+
+class FootprintTracker:
+    """SORT/ByteTrack-style tracker of `PersonDetection`s (see the module docstring)."""
+
+    def __init__(self, config: AssociationConfig = AssociationConfig()) -> None:
+        self.config = config
+        self.tracks: list[Track] = []
+        self._next_id = config.first_id
+        self._first_id = config.first_id
+        self._last_stamp: float | None = None
+
+    @property
+    def next_id(self) -> int:
+        """The id the next new track will get (persist it to restart above the ids already used)."""
+        return self._next_id
+
+    @property
+    def first_id(self) -> int:
+        return self._first_id
+
+    def reserve_ids_below(self, first_id: int) -> None:
+        """Never hand out ids below first_id from now on (the counter only moves up)."""
+        self._next_id = max(self._next_id, first_id)
+
+    def _dt(self, stamp: float | None) -> float:
+        if stamp is None or self._last_stamp is None or not stamp > self._last_stamp:
+            dt = self.config.default_dt
+        else:
+            dt = stamp - self._last_stamp
+        if stamp is not None:
+            self._last_stamp = stamp
+        return dt
+
+    def similarity(self, track: Track, predicted: np.ndarray, detection: PersonDetection) -> float:
+        """Combined similarity in [0, 1] of `detection` to `track`; 0 outside the motion gate."""
+        cfg = self.config
+        distance = float(np.hypot(*(np.asarray(detection.centroid_m) - predicted)))
+        if distance > cfg.gate + cfg.gate_growth * track.seconds_since_update:
+            return 0.0
+        continuity = 1.0 if detection.prior_track_id == track.track_id else 0.0
+        motion = math.exp(-0.5 * (distance / cfg.motion_scale) ** 2)
+        return (cfg.weight_overlap * continuity + cfg.weight_uoe * uoe(detection.box, track.box) * detection.confidence
+                + cfg.weight_motion * motion)
+
+    def _assign(self, tracks: list[Track], predictions: list[np.ndarray], detections: list[PersonDetection]
+                ) -> tuple[list[tuple[Track, PersonDetection]], list[Track], list[PersonDetection]]:
+        """Hungarian assignment maximising similarity; pairs below min_similarity are rejected."""
+        if not tracks or not detections:
+            return [], list(tracks), list(detections)
+        sim = np.array([[self.similarity(t, p, d) for d in detections] for t, p in zip(tracks, predictions)])
+        rows, cols = linear_sum_assignment(-sim)
+        matches = [(tracks[r], detections[c]) for r, c in zip(rows, cols) if sim[r, c] >= self.config.min_similarity]
+        matched_tracks = {id(t) for t, _ in matches}
+        matched_detections = {id(d) for _, d in matches}
+        return (matches, [t for t in tracks if id(t) not in matched_tracks],
+                [d for d in detections if id(d) not in matched_detections])
+
+    def _apply(self, track: Track, detection: PersonDetection) -> None:
+        cfg = self.config
+        track.kalman.update(np.asarray(detection.centroid_m))
+        track.detection = detection
+        track.hits = track.hits + 1 if track.frames_since_update == 0 else 1
+        track.frames_since_update = 0
+        track.seconds_since_update = 0.0
+        if len(detection.feet) == 2:
+            track.path_point_m = detection.feet_midpoint_m
+        track.heading = _heading(detection.foot_axis, track.kalman.velocity, track.heading, cfg.min_heading_speed)
+        if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
+            track.state = TrackState.CONFIRMED
+
+    def update(self, detections: list[PersonDetection], stamp: float | None = None) -> list[Track]:
+        """Advance one frame with this frame's detections; `stamp` [s] (None: default_dt after the last).
+
+        Returns the live tracks (tentative, confirmed and lost), matched ones with frames_since_update 0.
+        """
+        cfg = self.config
+        dt = self._dt(stamp)
+        predictions = [track.kalman.predict(dt) for track in self.tracks]
+        prediction_of = {id(t): p for t, p in zip(self.tracks, predictions)}
+
+        high = [d for d in detections if d.confidence >= cfg.high_confidence]
+        low = [d for d in detections if d.confidence < cfg.high_confidence]
+        matches, unmatched_tracks, unmatched_high = self._assign(self.tracks, predictions, high)
+        # ByteTrack: weak detections (a light heel strike, a foot mostly off the mat) only continue tracks.
+        pending = [t for t in unmatched_tracks if t.state != TrackState.TENTATIVE]
+        second, _, _ = self._assign(pending, [prediction_of[id(t)] for t in pending], low)
+        for track, detection in matches + second:
+            self._apply(track, detection)
+        matched = {id(track) for track, _ in matches + second}
+
+        survivors = []
+        for track in self.tracks:
+            if id(track) in matched:
+                survivors.append(track)
+                continue
+            track.frames_since_update += 1
+            track.seconds_since_update += dt
+            if track.state == TrackState.TENTATIVE or track.frames_since_update > cfg.max_age:
+                continue
+            track.state = TrackState.LOST
+            survivors.append(track)
+
+        for detection in unmatched_high:
+            if detection.confidence < cfg.new_track_confidence:
+                continue
+            kalman = ConstantVelocityKalman(np.asarray(detection.centroid_m), cfg.acceleration_noise, cfg.measurement_noise)
+            track = Track(self._next_id, TrackState.CONFIRMED if cfg.min_hits <= 1 else TrackState.TENTATIVE,
+                          kalman, detection, path_point_m=detection.feet_midpoint_m,
+                          heading=detection.foot_axis)
+            self._next_id += 1
+            survivors.append(track)
+        self.tracks = survivors
+        return list(self.tracks)
