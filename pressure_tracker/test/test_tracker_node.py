@@ -1,0 +1,85 @@
+"""The pressure_tracker node over real DDS: people out, per-person topics that come and go, bad input counted."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+from graph_testing import Listener, start_node, stop_node
+from presstrack_msgs.conversions import array_to_image, image_to_array
+from presstrack_msgs.msg import PersonPressure, PersonPressureArray, TrackedIds
+from pressure_tracker.synthetic import Walker, walking_scene
+
+
+@pytest.fixture
+def listener():
+    listener = Listener()
+    yield listener
+    listener.close()
+
+
+def per_person_topics(listener) -> set[str]:
+    return {name for name, _ in listener.node.get_topic_names_and_types()
+            if name.startswith("/presstrack/persons/person_")}
+
+
+def test_tracks_people_and_counts_bad_frames(tmp_path, listener):
+    walkers = [Walker((0.40, 0.20), math.pi / 2, speed=0.6, step_length=0.5),
+               Walker((0.85, 2.20), -math.pi / 2, speed=0.6, step_length=0.5, start_time=0.1)]
+    scene = walking_scene(walkers, n_frames=60, seed=1)
+    listener.listen("/presstrack/persons", PersonPressureArray)
+    listener.listen("/presstrack/persons/tracked", TrackedIds)
+    listener.listen("/presstrack/debug_image", Image, qos_profile_sensor_data)
+    listener.listen("/diagnostics", DiagnosticArray)
+    publisher = listener.node.create_publisher(Image, "/mat/pressure", qos_profile_sensor_data)
+    node = start_node("pressure_tracker", {}, tmp_path)
+    try:
+        assert listener.spin_until(lambda: publisher.get_subscription_count() > 0, 20.0)
+        topics_seen = set()
+        for index, frame in enumerate(scene.pressure):
+            header = Header(stamp=Time(sec=50, nanosec=index * 66_000_000), frame_id="mat")
+            publisher.publish(array_to_image(frame, header))
+            if index == 30:  # bad input in the middle: wrong encoding, NaN cells, a stamp going back
+                publisher.publish(array_to_image(frame.astype(np.uint8), header, "mono8"))
+                nan_frame = frame.copy()
+                nan_frame[0, :5] = np.nan
+                publisher.publish(array_to_image(nan_frame, Header(stamp=Time(sec=50, nanosec=index * 66_000_000 + 1),
+                                                                   frame_id="mat")))
+                publisher.publish(array_to_image(frame, Header(stamp=Time(sec=1), frame_id="mat")))
+            listener.spin_for(0.03)
+            topics_seen |= per_person_topics(listener)
+        assert listener.spin_until(lambda: len(listener.messages["/presstrack/persons"]) >= 55, 10.0)
+        # Frames stop: the people's topics go away once their tracks end.
+        for index in range(60, 100):
+            header = Header(stamp=Time(sec=50, nanosec=index * 66_000_000 % 1_000_000_000 + 0), frame_id="mat")
+            header.stamp.sec = 50 + index * 66_000_000 // 1_000_000_000
+            publisher.publish(array_to_image(np.zeros_like(scene.pressure[0]), header))
+            listener.spin_for(0.02)
+        assert listener.spin_until(lambda: not per_person_topics(listener), 10.0), "per-person topics linger"
+        assert listener.spin_until(lambda: len(listener.messages["/diagnostics"]) >= 2, 5.0)
+    finally:
+        assert stop_node(node) == 0
+
+    confirmed = [{p.track_id for p in msg.persons if p.state == PersonPressure.STATE_CONFIRMED}
+                 for msg in listener.messages["/presstrack/persons"][:60]]
+    assert len(confirmed[40]) == 2, "both walkers tracked"
+    assert confirmed[40] == confirmed[55], "ids stay stable"
+    assert {f"/presstrack/persons/person_{i}/pressure" for i in confirmed[40]} <= topics_seen
+    tracked = [msg.ids.tolist() for msg in listener.messages["/presstrack/persons/tracked"]]
+    assert sorted(confirmed[40]) in tracked
+    person = listener.messages["/presstrack/persons"][40].persons[0]
+    crop = image_to_array(person.crop)
+    assert crop.shape == (128, 128) and crop.max() > 0
+    debug = listener.messages["/presstrack/debug_image"]
+    assert debug and debug[-1].encoding == "rgb8"
+
+    values = {kv.key: kv.value for kv in listener.messages["/diagnostics"][-1].status[0].values}
+    assert int(values["dropped_bad_encoding"]) == 1
+    assert int(values["dropped_stamp_not_increasing"]) == 1
+    assert int(values["dropped_non_finite_cells_sanitised"]) == 1
