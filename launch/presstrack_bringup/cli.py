@@ -1,7 +1,8 @@
 """``presstrack``: run, record, replay and render the PressTrack graph where ``ros2 launch`` is not available.
 
     presstrack up [--composed] [--record OUT] [--set node.param=value ...] [--duration S] [name:=value ...]
-    presstrack demo [same options as up]                 # up with the simulator and 3 people
+    presstrack demo [--duration S] [--out DIR] [...]     # 3 simulated people: run, record, score, render
+    presstrack score [--duration S] [--json FILE]        # score a running simulated graph against its truth
     presstrack record OUT [--topics T ...] [--duration S] [--split S]
     presstrack replay BAG [--rate R] [--loop] [up options]
     presstrack render BAG --out preview.png|gif|mp4 [--start S] [--duration S] [--fps F]
@@ -12,6 +13,7 @@ status 2 and one line naming the file and the problem.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -95,6 +97,7 @@ def run_graph(
     record_out: str | None,
     duration: float | None,
     config: str | None = None,
+    extra: Sequence[ProcessSpec] = (),
 ) -> int:
     plan = plan_graph(arguments, sets, config)
     if plan.record and record_out is None:
@@ -104,10 +107,35 @@ def run_graph(
     with tempfile.TemporaryDirectory(prefix="presstrack_") as folder:
         params_file = Path(folder) / "params.yaml"
         params_file.write_text(plan.params_file_text())
-        specs = process_specs(plan, params_file, composed, record_out)
+        specs = [*process_specs(plan, params_file, composed, record_out), *extra]
         print(f"[presstrack] starting {', '.join(s.name for s in specs)}"
               f"{'' if duration is None else f' for {duration:g} s'}; Ctrl-C stops", file=sys.stderr, flush=True)
         return Supervisor(specs).run(duration)
+
+
+def run_demo(options: argparse.Namespace) -> int:
+    """Run the simulated graph with a recorder and a scorer, then render the recording and summarise."""
+    out = Path(options.out)
+    if out.exists():
+        raise UsageError(f"{out}: exists already, not overwriting")
+    out.mkdir(parents=True)
+    bag, summary_file, preview = out / "session", out / "summary.json", out / "preview.gif"
+    from presstrack_bringup.live_score import Summary  # rclpy only where ROS is needed
+
+    arguments = {"source": "sim", "people": "3", **parse_launch_arguments(options.arguments)}
+    sets = ["mat_driver.scenario=wander3", *options.sets]
+    # The scorer starts with the graph and ends it: a process that exits 0 stops the graph cleanly.
+    scorer = ProcessSpec("score", (sys.executable, "-m", "presstrack_bringup.cli", "score",
+                                   "--duration", str(options.duration), "--json", str(summary_file)))
+    status = run_graph(arguments, sets, options.composed, str(bag), None, options.config, extra=[scorer])
+    if status != 0 or not summary_file.exists():
+        print("[presstrack] the demo graph did not finish cleanly", file=sys.stderr)
+        return status or 1
+    render_bag(str(bag), str(preview), 0.0, None, None, 1500)
+    summary = json.loads(summary_file.read_text())
+    print("\n".join(["PressTrack demo: 3 simulated people through the real node graph over DDS", *
+                     Summary(**summary).lines(), f"bag      {bag}", f"preview  {preview}"]))
+    return 0
 
 
 def _add_up_options(parser: argparse.ArgumentParser, launch_arguments: bool = True) -> None:
@@ -128,8 +156,15 @@ def _parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser("up", help="start the graph (nodes as separate processes unless --composed)")
     _add_up_options(up)
-    demo = commands.add_parser("demo", help="start the graph on a simulated 3-person mat")
+    demo = commands.add_parser("demo", help="3 simulated people through the real graph: record, score, render")
+    demo.add_argument("--out", default="presstrack_demo", metavar="DIR",
+                      help="where the bag, summary.json and preview.gif go (default presstrack_demo)")
     _add_up_options(demo)
+    demo.set_defaults(duration=20.0)
+
+    score = commands.add_parser("score", help="score a running simulated graph against the simulator's truth")
+    score.add_argument("--duration", type=float, default=20.0, metavar="S", help="seconds to listen (default 20)")
+    score.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
 
     record = commands.add_parser("record", help="record the suite's topics into a rosbag2 MCAP bag")
     record.add_argument("out", metavar="OUT", help="bag folder to create (a trailing .mcap is dropped)")
@@ -165,11 +200,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(options: argparse.Namespace) -> int:
-    if options.command in ("up", "demo"):
+    if options.command == "up":
         arguments = parse_launch_arguments(options.arguments)
-        if options.command == "demo":
-            arguments = {"source": "sim", "people": "3", **arguments}
         return run_graph(arguments, options.sets, options.composed, options.record, options.duration, options.config)
+    if options.command == "demo":
+        return run_demo(options)
+    if options.command == "score":
+        from presstrack_bringup.live_score import score  # rclpy only where ROS is needed
+
+        print("\n".join(score(options.duration, options.json).lines()))
+        return 0
     if options.command == "record":
         from presstrack_bringup.recorder import record  # rclpy only where ROS is needed
 

@@ -317,7 +317,7 @@ def check_output(out: str | Path) -> Path:
 def _progress(frames: list[PressureFrame]) -> Iterable[PressureFrame]:
     from tqdm import tqdm
 
-    return tqdm(frames, desc="rendering", unit="frame")
+    return tqdm(frames, desc="rendering", unit="frame", disable=None)  # no bar when not on a terminal
 
 
 def render_bag(

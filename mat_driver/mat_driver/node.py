@@ -212,11 +212,16 @@ class MatDriverNode(Node):
             stamp = (self.get_clock().now().to_msg() if frame.stamp_ns is None
                      else rclpy.time.Time(nanoseconds=frame.stamp_ns).to_msg())
             header = Header(stamp=stamp, frame_id=frame_id)
-            self.pressure_pub.publish(array_to_image(pressure, header))
+            try:
+                self.pressure_pub.publish(array_to_image(pressure, header))
+                if frame.ground_truth is not None and self.gt_persons_pub is not None:
+                    self.publish_ground_truth(header, frame.ground_truth)
+            except Exception:  # noqa: BLE001 - Ctrl-C can invalidate the context between two publishes
+                if rclpy.ok(context=self.context):
+                    raise
+                return
             self.counts["frames_published"] += 1
             self.rate_window.append(time.monotonic())
-            if frame.ground_truth is not None and self.gt_persons_pub is not None:
-                self.publish_ground_truth(header, frame.ground_truth)
 
     def publish_ground_truth(self, header: Header, sim_frame) -> None:
         persons = PersonPressureArray(header=header)
