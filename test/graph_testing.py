@@ -55,7 +55,7 @@ class Listener:
     def listen(self, topic: str, msg_type, qos: QoSProfile | int = 10) -> None:
         def record(msg, topic=topic):
             self.messages[topic].append(msg)
-            self.arrival[topic].append(time.monotonic())
+            self.arrival[topic].append(time.time())  # wall clock, comparable with header stamps
         self.node.create_subscription(msg_type, topic, record, qos)
 
     def spin_until(self, condition: Callable[[], bool], timeout: float) -> bool:

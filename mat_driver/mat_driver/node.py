@@ -20,6 +20,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Point, Pose, TransformStamped, Vector3
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException
+from rclpy.task import Future
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image, RegionOfInterest
@@ -107,6 +108,7 @@ class MatDriverNode(Node):
         self.publish_static_transform(values)
         self.add_on_set_parameters_callback(self.on_set_parameters)
         self.create_timer(1.0, self.publish_diagnostics)
+        self.finished = Future()  # done when a replay has no more frames: main() then exits 0
         self.running = True
         self.thread = threading.Thread(target=self.publish_loop, name="mat_driver_feed", daemon=True)
         self.thread.start()
@@ -190,6 +192,7 @@ class MatDriverNode(Node):
             except EndOfFeed:
                 self.source_state = "finished"
                 self.get_logger().info("replay finished; no more frames")
+                self.finished.set_result(True)
                 return
             except (OSError, ValueError) as error:
                 self.source_state = f"failed: {error}"
@@ -286,7 +289,7 @@ def main(args=None) -> None:
         rclpy.try_shutdown()
         raise SystemExit(2) from None
     try:
-        rclpy.spin(node)
+        rclpy.spin_until_future_complete(node, node.finished)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

@@ -78,7 +78,10 @@ def test_mip_replay_publishes_kpa_frames_latched_info_tf_and_diagnostics(tmp_pat
 
 def test_bad_start_parameters_exit_with_the_reason(tmp_path):
     driver = start_node("mat_driver", {"source": "mip", "mip_path": str(tmp_path / "missing.npz")}, tmp_path)
-    driver.wait(timeout=20)
+    try:
+        driver.wait(timeout=20)
+    finally:
+        stop_node(driver)
     log = (tmp_path / "mat_driver.log").read_text()
     assert driver.returncode == 2
     assert "missing.npz" in log and "Traceback" not in log
@@ -120,7 +123,11 @@ def test_bag_replay_keeps_or_restamps(tmp_path, listener):
         assert stop_node(driver) == 0
 
     bad_bag = start_node("mat_driver", {"source": "bag", "bag_path": str(bag), "bag_topic": "/nope"}, tmp_path)
-    assert bad_bag.wait(timeout=20) == 2
+    try:
+        bad_bag.wait(timeout=20)
+    finally:
+        stop_node(bad_bag)
+    assert bad_bag.returncode == 2
     assert "/nope" in (tmp_path / "mat_driver.log").read_text()
 
 

@@ -14,6 +14,7 @@ from collections import Counter
 
 import numpy as np
 import rclpy
+import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Point, TransformStamped, Vector3
 from rcl_interfaces.msg import SetParametersResult
@@ -206,6 +207,8 @@ class MeshRecoveryNode(Node):
 
 
 def main(args=None) -> None:
+    # One intra-op thread: the graph's processes share the host's cores, and per-person batches are small.
+    torch.set_num_threads(1)
     rclpy.init(args=args)
     try:
         node = MeshRecoveryNode()
