@@ -35,13 +35,13 @@ class DetectionConfig:
     """Parameters of footprint detection and grouping (distances in metres, pressures in kPa)."""
 
     cell_pitch: float = 0.01
-    min_threshold_kpa: float = 4.0        # contact threshold never goes below this
+    min_threshold_kpa: float = 1.5        # contact threshold never goes below this (low: toe-off and heel strike count)
     noise_sigmas: float = 5.0             # contact threshold = background level + this many noise sigmas
     noise_smoothing: float = 0.05         # per-frame EMA rate of the background estimate
     noise_sample_stride: int = 3          # background is estimated on every n-th row and column ...
     noise_update_interval: int = 4        # ... of every n-th frame (it drifts slowly; saves time)
     min_blob_cells: int = 4               # smaller blobs are noise
-    min_foot_force_n: float = 15.0        # feet carrying less are noise / dust
+    min_foot_force_n: float = 3.0         # feet carrying less are noise / dust
     pad_max_gap: float = 0.08             # heel, ball and toe pads of one foot are at most this far apart
     foot_max_length: float = 0.32         # merged pads must fit a foot: extent along its axis ...
     foot_max_width: float = 0.14          # ... and across it
@@ -328,6 +328,13 @@ def _first(previous: list[FootHint | None], group: list[int]) -> FootHint | None
     return next((previous[k] for k in group if previous[k] is not None), None)
 
 
+def _join(group_of: list[int], members: dict[int, list[int]], ga: int, gb: int) -> None:
+    """Union-find merge of pad group gb into ga."""
+    for k in members[gb]:
+        group_of[k] = ga
+    members[ga] += members.pop(gb)
+
+
 def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: DetectionConfig = DetectionConfig(),
                       prior: GroupingPrior | None = None) -> list[Footprint]:
     """Feet in `frame` (rows, cols) [kPa]: `detect_blobs`, then the pads of one foot merged.
@@ -369,10 +376,7 @@ def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: Detection
         length, width = _extents(np.concatenate([pads[k].cells for k in merged]), cols, axis)
         if length * pitch > config.foot_max_length or width * pitch > config.foot_max_width:
             continue
-        for k in members[gb]:
-            group_of[k] = ga
-        members[ga] = merged
-        del members[gb]
+        _join(group_of, members, ga, gb)
 
     feet = []
     for group in members.values():

@@ -34,7 +34,7 @@ class TrackerConfig:
 
     crop_size: int = 128
     min_hits: int = 3
-    max_age: int = 15
+    max_age: int = 45
     cell_pitch: float = 0.01
     first_id: int = 1
     report_lost: bool = True

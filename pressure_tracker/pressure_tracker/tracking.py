@@ -8,8 +8,10 @@ Per frame (`FootprintTracker.update`):
    confidence, and distance to the predicted centre; pairs farther than a gate are never matched;
 3. ByteTrack second pass: low-confidence detections may continue still-unmatched tracks, never start one;
 4. unmatched confident detections start tentative tracks, confirmed after `min_hits` consecutive hits;
-   unmatched confirmed tracks become 'lost' (a swing phase or a short gap) and are deleted after
-   `max_age` frames; ids come from a monotonic counter and are never reused.
+   unmatched confirmed tracks become 'lost' (a swing phase, a turn on the mat's edge, a foot below the
+   threshold) and are deleted after `max_age` frames; a lost track stops where it was last seen
+   (footprints do not coast) and matches on distance alone, on a scale growing with the time lost;
+   ids come from a monotonic counter and are never reused.
 
 Differences from PressTrack-HMR's tracker (identity "Kalman", UoE * confidence cost, 1-frame buffer):
 the motion model here is a real constant-velocity filter on the centre of pressure, which moves
@@ -75,7 +77,7 @@ class AssociationConfig:
     """Association and life-cycle parameters (frames, metres, seconds)."""
 
     min_hits: int = 3                     # consecutive matched frames before a track is confirmed
-    max_age: int = 15                     # frames a confirmed track may stay unmatched ('lost') before deletion
+    max_age: int = 45                     # frames a confirmed track may stay unmatched ('lost') before deletion
     first_id: int = 1                     # first id handed out (a restarted node starts above ids already used)
     high_confidence: float = 0.5          # detections below take part only in the second pass
     new_track_confidence: float = 0.6     # a detection must be at least this confident to start a track
@@ -90,6 +92,7 @@ class AssociationConfig:
     acceleration_noise: float = 4.0       # [m/s^2] Kalman process noise (white acceleration)
     measurement_noise: float = 0.05       # [m] std of the measured centre of pressure
     min_heading_speed: float = 0.15       # [m/s] slower than this, motion does not decide the heading
+    lost_similarity: float = 0.9          # similarity of a lost track to a detection where it was last seen
 
 
 @functools.lru_cache(maxsize=64)
@@ -130,6 +133,13 @@ class ConstantVelocityKalman:
         gain = self.covariance[:, :2] @ np.linalg.inv(innovation_cov)
         self.state = self.state + gain @ (np.asarray(position) - self.state[:2])
         self.covariance = self.covariance - gain @ self.covariance[:2, :]
+
+    def hold(self, position: np.ndarray) -> None:
+        """Stop at `position` (x, y) [m]: zero velocity, position kept as uncertain as it was."""
+        self.state = np.array([position[0], position[1], 0.0, 0.0])
+        self.covariance[2:, :] = 0.0
+        self.covariance[:, 2:] = 0.0
+        self.covariance[2, 2] = self.covariance[3, 3] = 1.0
 
     @property
     def position(self) -> np.ndarray:
@@ -219,8 +229,15 @@ class FootprintTracker:
             return 0.0
         continuity = 1.0 if detection.prior_track_id == track.track_id else 0.0
         motion = math.exp(-0.5 * (distance / cfg.motion_scale) ** 2)
-        return (cfg.weight_overlap * continuity + cfg.weight_uoe * uoe(detection.box, track.box) * detection.confidence
-                + cfg.weight_motion * motion)
+        similarity = (cfg.weight_overlap * continuity + cfg.weight_uoe * uoe(detection.box, track.box) * detection.confidence
+                      + cfg.weight_motion * motion)
+        if track.frames_since_update:
+            # A lost track has no footprints to continue and its box may be stale: distance to where it was
+            # last seen also counts, on a scale that grows with the time it has been gone; capped below a
+            # live track's best so that a track continuing its footprints keeps them.
+            scale = cfg.motion_scale + 0.5 * cfg.gate_growth * track.seconds_since_update
+            similarity = max(similarity, cfg.lost_similarity * math.exp(-0.5 * (distance / scale) ** 2))
+        return similarity
 
     def _assign(self, tracks: list[Track], predictions: list[np.ndarray], detections: list[PersonDetection]
                 ) -> tuple[list[tuple[Track, PersonDetection]], list[Track], list[PersonDetection]]:
@@ -273,6 +290,10 @@ class FootprintTracker:
             if id(track) in matched:
                 survivors.append(track)
                 continue
+            if not track.frames_since_update:
+                # Footprints do not glide: a person who left no footprint stopped, turned or stepped off,
+                # so the lost track waits where it was last seen instead of coasting on.
+                track.kalman.hold(track.kalman.position - track.kalman.velocity * dt)
             track.frames_since_update += 1
             track.seconds_since_update += dt
             if track.state == TrackState.TENTATIVE or track.frames_since_update > cfg.max_age:
