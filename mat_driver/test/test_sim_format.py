@@ -171,3 +171,59 @@ def test_corpus_splits_have_disjoint_subjects(tmp_path, model_available):
         for slot, expected in enumerate(betas):
             if loaded.present[:, slot].any():
                 np.testing.assert_allclose(loaded.betas[first[slot], slot], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_sensor_measures_a_batch_like_one_image_after_another():
+    model = SensorModel(dead_fraction=0.02, stuck_fraction=0.01)
+    rng = np.random.default_rng(3)
+    images = rng.uniform(0, 300, (5, 30, 20)) * (rng.uniform(size=(5, 30, 20)) < 0.2)
+    one_by_one = Sensor(model, (30, 20), np.random.default_rng(4))
+    batch = Sensor(model, (30, 20), np.random.default_rng(4))
+    np.testing.assert_array_equal(batch.measure(images), np.stack([one_by_one.measure(image) for image in images]))
+    with pytest.raises(ValueError, match="shape"):
+        batch.measure(np.zeros((20, 30)))
+
+
+def test_footprint_box_encloses_the_cells_above_threshold():
+    from mat_driver.sim.simulator import FOOTPRINT_THRESHOLD_KPA, footprint_box
+
+    rng = np.random.default_rng(6)
+    footprints = np.where(rng.uniform(size=(4, 3, 30, 20)) < 0.01, 10.0, 0.2)
+    footprints[0, 0] = 0.0
+    boxes = footprint_box(footprints)
+    assert boxes.shape == (4, 3, 4) and boxes.dtype == np.float32
+    for index in np.ndindex(4, 3):
+        cells = np.argwhere(footprints[index] > FOOTPRINT_THRESHOLD_KPA)
+        expected = [0, 0, 0, 0] if len(cells) == 0 else [cells[:, 1].min(), cells[:, 0].min(),
+                                                          cells[:, 1].max() + 1, cells[:, 0].max() + 1]
+        np.testing.assert_array_equal(boxes[index], expected)
+        np.testing.assert_array_equal(footprint_box(footprints[index]), expected)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--seconds", "abc"], "--seconds"),
+    (["--scenario", "nowhere"], "--scenario"),
+    (["corpus", "--scenes", "2"], "--scenes"),
+])
+def test_cli_argument_errors_are_one_line(tmp_path, capsys, arguments, message):
+    from mat_driver.sim.cli import main
+
+    argv = arguments + ["--out", str(tmp_path / "x.npz")]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and error.count("\n") == 1 and message in error and "usage" not in error
+
+
+def test_cli_refuses_an_unwritable_output_before_simulating(tmp_path, capsys):
+    from mat_driver.sim.cli import main
+
+    for argv, message in (
+        (["--out", str(tmp_path / "missing" / "x.npz")], "does not exist"),
+        (["--out", str(tmp_path)], "folder"),
+        (["--out", str(tmp_path / "x.npz"), "--picture", str(tmp_path / "missing" / "x.png")], "--picture"),
+    ):
+        assert main(argv + ["--seconds", "600"]) == 2  # would take long if it simulated first
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and message in error and "Traceback" not in error
+    assert not (tmp_path / "x.npz").exists()

@@ -146,9 +146,13 @@ def test_gait_timing_at_normal_speed(body):
     # Double support: from this heel strike to the other foot's toe-off, twice per cycle.
     double = 2 * (steps.toe_off[steady - 1] - steps.strike[steady]) / cycle
     assert np.all((double > 0.15) & (double < 0.25))
-    # Feet land half a hip width either side of the line of progression; steps grow with speed.
+    # Feet land half a step width (8-12 cm between heel centres) either side of the line of progression, and
+    # stand wider (15-20 cm) before the walk; steps grow with speed.
     lateral = steps.position[steady, 1] - 0.5
-    np.testing.assert_allclose(np.abs(lateral), body.hip_width / 2, atol=1e-6)
+    np.testing.assert_allclose(np.abs(lateral), body.step_width / 2, atol=1e-6)
+    assert 0.08 <= body.step_width <= 0.12
+    standing = np.abs(steps.position[:2, 1] - 0.5).sum()
+    assert 0.15 <= standing <= 0.20 and abs(standing - body.stance_width) < 1e-6
     assert np.all(np.sign(lateral) == np.where(steps.side[steady] == gait.LEFT, 1, -1))
     slow = gait.plan_footsteps(_straight_walk(0.6, 8.0), body)
     slow_steps = np.flatnonzero((slow.strike > 2.0) & (slow.strike < 6.0))
@@ -246,3 +250,57 @@ def test_mip_mat_geometry():
         tilted = np.eye(4)
         tilted[2, 3] = 0.1
         MatGeometry(world_from_mat=tilted)
+
+
+def test_gait_synthesised_in_blocks_equals_the_whole(body):
+    plan = _straight_walk(1.1, 6.0)
+    times = np.arange(0, 5.0, 1 / 30)
+    whole = gait.synthesise_gait(plan, body, times)
+    for block in (1, 17):
+        stream = gait.GaitStream(plan, body, times, block_frames=block)
+        stream.until(40)
+        assert stream.ready == (40 if block == 1 else 51)
+        blocked = stream.until(len(times))
+        for name in ("pose", "transl", "joints", "force"):
+            np.testing.assert_allclose(getattr(blocked, name), getattr(whole, name), rtol=0, atol=1e-9, err_msg=name)
+        np.testing.assert_array_equal(blocked.contact, whole.contact)
+
+
+def test_live_frames_equal_the_recorded_scene(model):
+    from mat_driver.sim.simulator import simulate_scene
+
+    config = SimConfig(scenario="crossing2", seconds=2.0, seed=5, chunk_frames=7)
+    scene = simulate_scene(config, model)
+    simulator = Simulator(config, model)
+    for index in range(config.frames):
+        frame = simulator.step()
+        np.testing.assert_array_equal(frame.pressure, scene.pressure[index])
+        assert [p.id for p in frame.persons] == list(np.flatnonzero(scene.present[index]))
+        for person in frame.persons:
+            np.testing.assert_array_equal(person.pose, scene.pose[index, person.id])
+            np.testing.assert_array_equal(person.box, scene.box[index, person.id])
+
+
+def test_live_steps_never_stall(model):
+    """Work is spread over the steps: no step waits for a whole episode to be planned (as the constructor does).
+    The bounds are loose on purpose (CI machines are slow and busy); pytest -s prints the real numbers."""
+    import time
+
+    # Few frames for a long plan (the crowd is integrated at 60 Hz whatever the frame rate): planning is late
+    # unless the steps catch up.
+    config = SimConfig(scenario="wander", people=5, seconds=40.0, fps=1.0, seed=2)
+    started = time.perf_counter()
+    simulator = Simulator(config, model)
+    setup = time.perf_counter() - started
+    durations = []
+    for _ in range(2 * config.frames + 20):  # crosses two episode boundaries
+        begin = time.perf_counter()
+        simulator.step()
+        durations.append(time.perf_counter() - begin)
+    first, rest = durations[0], np.array(durations[1:])
+    print(f"\nlive step, 5 people: constructor {setup:.2f} s, first step {first:.2f} s, then mean "
+          f"{rest.mean() * 1e3:.1f} ms, p99 {np.percentile(rest, 99) * 1e3:.1f} ms, max {rest.max() * 1e3:.1f} ms "
+          f"over {len(rest)} steps and {simulator.episode} new episodes")
+    assert simulator.episode == 2
+    assert setup + first < 10.0
+    assert rest.max() < min(2.0, setup / 2), "a step waited for an episode to be planned"

@@ -187,3 +187,43 @@ def test_leg_ik_rejects_bad_input():
         solve_leg_ik(REST_JOINTS, np.zeros(72), np.zeros(3), "left", np.array([np.nan, 0.0, 0.0]))
     with pytest.raises(ValueError, match="foot_rotation"):
         solve_leg_ik(REST_JOINTS, np.zeros(72), np.zeros(3), "left", np.array([0.1, -0.8, 0.0]), np.eye(4))
+
+
+def test_leg_ik_batched_equals_one_frame_at_a_time():
+    rng = np.random.default_rng(6)
+    frames = 40
+    poses = np.stack([random_body_pose(rng) for _ in range(frames)])
+    transl = rng.uniform(-1.0, 1.0, size=(frames, 3))
+    # Reachable, unreachable and too-close targets around each hip.
+    hips = forward_kinematics(REST_JOINTS, poses, transl)[0][:, LEG_JOINTS["left"][0]]
+    targets = hips + rng.normal(size=(frames, 3)) * rng.choice([0.1, 0.5, 2.0], size=(frames, 1))
+    foot_rotations = axis_angle_to_matrix(random_rotations(rng, frames))
+    rest = REST_JOINTS * rng.uniform(0.9, 1.1, size=(frames, 1, 1))  # a body per frame, too
+    for side in ("left", "right"):
+        for feet in (None, foot_rotations):
+            batched = solve_leg_ik(rest, poses, transl, side, targets, feet)
+            assert batched.shape == (frames, 72)
+            for frame in range(frames):
+                single = solve_leg_ik(rest[frame], poses[frame], transl[frame], side, targets[frame],
+                                      None if feet is None else feet[frame])
+                np.testing.assert_array_equal(batched[frame], single)
+    # Leading axes broadcast: one body and one target for a (2, 20) batch of poses.
+    grid = solve_leg_ik(REST_JOINTS, poses.reshape(2, 20, 72), transl[0], "left", targets[0])
+    assert grid.shape == (2, 20, 72)
+    np.testing.assert_array_equal(grid[1, 3], solve_leg_ik(REST_JOINTS, poses[23], transl[0], "left", targets[0]))
+
+
+def test_rotation_between_batches_and_handles_opposite_directions():
+    rng = np.random.default_rng(7)
+    source = rng.normal(size=(30, 3))
+    target = rng.normal(size=(30, 3))
+    target[:5] = -2.0 * source[:5]  # half turns
+    target[5:10] = 3.0 * source[5:10]  # no turn
+    rotations = rotation_between(source, target)
+    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(np.einsum("nij,nj->ni", rotations, unit(source)), unit(target), atol=1e-12)
+    np.testing.assert_allclose(rotations[5:10], np.broadcast_to(np.eye(3), (5, 3, 3)), atol=1e-15)
+    for k in range(30):
+        np.testing.assert_array_equal(rotations[k], rotation_between(source[k], target[k]))
+    with pytest.raises(ValueError, match="non-zero"):
+        rotation_between(source, np.zeros(3))

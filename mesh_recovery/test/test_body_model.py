@@ -194,3 +194,61 @@ def test_runs_on_gpu(default_body_path: pathlib.Path):
     body = BodyModel(default_body_path, device="cuda")
     vertices, joints = body.forward(np.zeros((2, 10)), np.zeros((2, 72)), np.zeros((2, 3)))
     assert vertices.device.type == "cuda" and torch.isfinite(vertices).all()
+
+
+def smplx_reference(
+    path: pathlib.Path, betas: np.ndarray, pose: np.ndarray, transl: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices and 24 joints from smplx.SMPL itself."""
+    with np.load(path) as arrays:
+        data = Struct(**{key: arrays[key] for key in arrays.files})
+    output = smplx.SMPL(str(path), data_struct=data)(
+        betas=torch.as_tensor(betas, dtype=torch.float32),
+        global_orient=torch.as_tensor(pose[:, :3], dtype=torch.float32),
+        body_pose=torch.as_tensor(pose[:, 3:], dtype=torch.float32),
+        transl=torch.as_tensor(transl, dtype=torch.float32),
+    )
+    return output.vertices.detach().numpy(), output.joints[:, :24].detach().numpy()
+
+
+@pytest.mark.parametrize("pose_correctives", [False, True], ids=["default", "with_pose_blend_shapes"])
+def test_forward_equals_smplx(default_body_path: pathlib.Path, tmp_path: pathlib.Path, pose_correctives: bool):
+    path = default_body_path
+    if pose_correctives:  # the default body has none: give it some, to exercise that path
+        with np.load(default_body_path) as arrays:
+            data = {key: arrays[key] for key in arrays.files}
+        data["posedirs"] = np.random.default_rng(8).normal(scale=0.01, size=data["posedirs"].shape).astype(np.float32)
+        path = tmp_path / "SMPL_NEUTRAL.npz"
+        np.savez(path, **data)
+    body = BodyModel(path)
+    rng = np.random.default_rng(9)
+    betas, pose, transl = rng.normal(size=(3, 10)), rng.normal(scale=0.4, size=(3, 72)), rng.normal(size=(3, 3))
+    vertices, joints = body.forward(betas, pose, transl)
+    expected_vertices, expected_joints = smplx_reference(path, betas, pose, transl)
+    np.testing.assert_allclose(vertices.numpy(), expected_vertices, atol=2e-5)
+    np.testing.assert_allclose(joints.numpy(), expected_joints, atol=2e-5)
+    # One body over many frames, and only some of its vertices.
+    ids = np.concatenate([body.sole_vertex_ids("left"), np.array([0, body.num_vertices - 1])])
+    for vertex_ids in (None, ids):
+        posed, posed_joints = body.pose_body(betas[1], pose, transl, vertex_ids)
+        reference, reference_joints = body.forward(np.repeat(betas[1:2], 3, axis=0), pose, transl)
+        reference = reference if vertex_ids is None else reference[:, vertex_ids]
+        np.testing.assert_allclose(posed.numpy(), reference.numpy(), atol=2e-5)
+        np.testing.assert_allclose(posed_joints.numpy(), reference_joints.numpy(), atol=2e-5)
+
+
+def test_rest_vertices_are_the_zero_pose(body: BodyModel):
+    betas = np.random.default_rng(10).normal(size=(2, 10))
+    posed, _ = body.forward(betas, np.zeros((2, 72)), np.zeros((2, 3)))
+    np.testing.assert_allclose(body.rest_vertices(betas).numpy(), posed.numpy(), atol=1e-6)
+
+
+def test_pose_body_rejects_bad_input(body: BodyModel):
+    with pytest.raises(ValueError, match="betas"):
+        body.pose_body(np.zeros((2, 10)), np.zeros((2, 72)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="batch size"):
+        body.pose_body(np.zeros(10), np.zeros((2, 72)), np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="vertex_ids"):
+        body.pose_body(np.zeros(10), np.zeros((1, 72)), np.zeros((1, 3)), np.array([body.num_vertices]))
+    with pytest.raises(ValueError, match="vertex_ids"):
+        body.pose_body(np.zeros(10), np.zeros((1, 72)), np.zeros((1, 3)), np.array([0.5]))

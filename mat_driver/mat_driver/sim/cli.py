@@ -11,21 +11,45 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
 from mesh_recovery.body.model import BodyModel
 
 from presstrack_msgs.mat_geometry import MatGeometry, mip_world_from_mat
-from .mip_format import write_scene
+from .mip_format import scene_path, write_scene
 from .people import sample_body
 from .pressure import SensorModel
 from .scenario import FIXED_PEOPLE, SCENARIOS
-from .simulator import SimConfig, Simulator, simulate_scene
+from .simulator import SimConfig, Simulator, simulate_scene, single_threaded_torch
 
 SPLITS = ("train", "val", "test")
 SUBJECTS_PER_SPLIT = {"train": 10, "val": 5, "test": 5}  # 20 volunteers, as in MIP
 SCENE_SHARE = {"train": 0.7, "val": 0.15, "test": 0.15}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message (and exit status 2) instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _check_writable(path: Path, what: str) -> None:
+    """Fail before the simulation, not after it, when `path` cannot be written."""
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise ValueError(f"cannot write {what} {path}: folder {path.parent} does not exist")
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot write {what} {path}: {error.strerror}") from None
+    if not existed:
+        path.unlink()
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -48,8 +72,7 @@ def _sensor(args: argparse.Namespace) -> SensorModel:
 
 
 def scene_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="presstrack-sim", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="presstrack-sim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, type=Path, help="output .npz")
     parser.add_argument("--scenario", default="random", choices=SCENARIOS)
     parser.add_argument("--people", type=int, default=None, help="number of people (1-5)")
@@ -58,6 +81,11 @@ def scene_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     config = SimConfig(scenario=args.scenario, people=args.people, seconds=args.seconds, fps=args.fps,
                        seed=args.seed, mat=_mat(args), sensor=_sensor(args), model_path=args.model)
+    if args.out.is_dir():
+        raise ValueError(f"--out {args.out} is a folder; give a file name")
+    _check_writable(scene_path(args.out), "--out")
+    if args.picture is not None:
+        _check_writable(args.picture, "--picture")
     started = time.perf_counter()
     model = BodyModel(args.model)
     scene = simulate_scene(config, model)
@@ -82,16 +110,18 @@ def render_scene_frame(config: SimConfig, model: BodyModel, frame: int, path: Pa
 
 
 def corpus_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="presstrack-sim corpus",
-                                     description="Write data_1.npz ... data_N.npz and corpus.json: scenes split "
-                                                 "train/val/test with disjoint subjects (body shapes).")
+    parser = _Parser(prog="presstrack-sim corpus",
+                     description="Write data_1.npz ... data_N.npz and corpus.json: scenes split "
+                                 "train/val/test with disjoint subjects (body shapes).")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--scenes", required=True, type=int, help="number of scenes (>= 3)")
     _common(parser)
     args = parser.parse_args(argv)
     if args.scenes < 3:
         parser.error("--scenes must be at least 3 (one per split)")
+    SimConfig(seconds=args.seconds, fps=args.fps, mat=_mat(args))  # checks them before any work
     args.out.mkdir(parents=True, exist_ok=True)
+    _check_writable(args.out / "corpus.json", "--out")
     rng = np.random.default_rng(args.seed)
     model = BodyModel(args.model)
     subjects: dict[str, list[np.ndarray]] = {}
@@ -136,12 +166,19 @@ def corpus_main(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] == "corpus":
-            return corpus_main(argv[1:])
-        return scene_main(argv)
-    except (ValueError, FileNotFoundError) as error:
+        with single_threaded_torch():
+            if argv and argv[0] == "corpus":
+                return corpus_main(argv[1:])
+            return scene_main(argv)
+    except (ValueError, OSError) as error:
         print(f"presstrack-sim: error: {error}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("presstrack-sim: error: out of memory; simulate fewer seconds or a smaller mat", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("presstrack-sim: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

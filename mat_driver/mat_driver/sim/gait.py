@@ -4,7 +4,8 @@ Gait model (numbers from clinical gait analysis of healthy adults):
 - cadence 112 steps/min at 1.3 m/s, scaling with speed^0.45 and with 1/sqrt(height) (pendulum legs), at least
   75 steps/min; step length = speed / cadence;
 - stance fraction 60 % of the cycle at 1.3 m/s (so 20 % double support), longer when slower;
-- each foot lands where the centre of mass will be at that foot's mid-stance, half a hip width to its side;
+- each foot lands where the centre of mass will be at that foot's mid-stance, half a step width to its side
+  (heel centres 8-12 cm apart, ~5.8 % of stature); standing, the feet are ~10 % of stature apart (15-20 cm);
 - stance: heel rocker (the foot rolls down about the heel from up to 20 deg dorsiflexion) for the first 15 % of
   stance, foot flat, then heel rise about the ball of the foot (toes stay flat, up to 35 deg) for the last 40 %;
   the pivot is fixed in the world, and the foot is lifted vertically so its lowest sole point touches the floor,
@@ -14,8 +15,8 @@ Gait model (numbers from clinical gait analysis of healthy adults):
 - vertical ground reaction force per foot: weight passes from the trailing to the leading foot during double
   support, and the total force oscillates during single support (peaks ~1.2 BW, valley ~0.75 BW at 1.3 m/s),
   averaging body weight over a cycle; standing splits body weight by the lever rule about the centre of mass;
-- pelvis: follows the centre of mass, sways a quarter of the way (~3 cm) towards the loaded foot, bobs +-1.5 cm (lowest in double
-  support), rotates +-4 deg with the stride; arms swing opposite to the legs.
+- pelvis: follows the centre of mass, sways 40 % of the way (~2 cm) towards the loaded foot, bobs +-1.5 cm (lowest in
+  double support), rotates +-4 deg with the stride; arms swing opposite to the legs.
 """
 from __future__ import annotations
 
@@ -44,6 +45,9 @@ HEEL_ROCKER_FRACTION = 0.15  # of stance
 HEEL_RISE_FRACTION = 0.40  # of stance
 TOE_OUT = np.deg2rad(5.0)
 REACH_FRACTION = 0.99  # the knee never locks completely straight
+STEP_WIDTH_PER_HEIGHT = 0.058  # walking: lateral distance of the heel centres, ~10 cm at 1.72 m
+STANCE_WIDTH_PER_HEIGHT = 0.10  # standing: ~17 cm at 1.72 m
+SWAY_FRACTION = 0.4  # of the way from the centre of mass to the centre of pressure
 
 
 def upright(yaw: np.ndarray | float) -> np.ndarray:
@@ -93,10 +97,18 @@ class BodyGeometry:
     heel_pivot: tuple[np.ndarray, np.ndarray]
     height: float  # m, top of head to sole
     mass: float  # kg
+    step_width_ratio: float = STEP_WIDTH_PER_HEIGHT  # walking step width / height
+    stance_width_ratio: float = STANCE_WIDTH_PER_HEIGHT  # standing feet distance / height
 
     @property
-    def hip_width(self) -> float:
-        return float(abs(self.rest_joints[HIP[0], 0] - self.rest_joints[HIP[1], 0]))
+    def step_width(self) -> float:
+        """Lateral distance (m) between the ankles of successive footsteps while walking."""
+        return self.step_width_ratio * self.height
+
+    @property
+    def stance_width(self) -> float:
+        """Lateral distance (m) between the ankles when standing."""
+        return self.stance_width_ratio * self.height
 
     def ankle_height(self, side: int) -> float:
         """Height of the ankle joint above the floor with the foot flat."""
@@ -195,12 +207,12 @@ class _PlanSampler:
 def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
     """Footsteps that carry the centre of mass along the plan: walking bouts separated by standing."""
     sample = _PlanSampler(plan)
-    half_width = body.hip_width / 2
+    half_step, half_stance = body.step_width / 2, body.stance_width / 2
     t_end = float(plan.times[-1])
     rows: list[dict] = []
     last = [0, 1]  # index of each foot's current stance step
 
-    def place(side: int, strike: float, t_mid: float, speed: float, fraction: float) -> None:
+    def place(side: int, strike: float, t_mid: float, speed: float, fraction: float, half_width: float) -> None:
         yaw = sample.facing(t_mid)
         lateral = np.array([-np.sin(yaw), np.cos(yaw)]) * SIDE_SIGN[side] * half_width
         position = sample.com(t_mid) + lateral
@@ -217,7 +229,7 @@ def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
 
     yaw0 = sample.facing(0.0)
     for side in (LEFT, RIGHT):
-        lateral = np.array([-np.sin(yaw0), np.cos(yaw0)]) * SIDE_SIGN[side] * half_width
+        lateral = np.array([-np.sin(yaw0), np.cos(yaw0)]) * SIDE_SIGN[side] * half_stance
         stance = 2 * 0.6 * 60.0 / float(cadence_steps_per_min(1.0, body.height))
         rows.append(dict(side=side, strike=-1.0, toe_off=np.inf, position=sample.com(0.0) + lateral,
                          yaw=yaw0 + SIDE_SIGN[side] * TOE_OUT, heel_pitch=0.0, toe_pitch=0.0,
@@ -233,7 +245,7 @@ def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
         start = float(upcoming[0])
         # The first foot to leave is the one farther from where the body is heading.
         ahead, yaw = sample.com(start + 0.5), sample.facing(start + 0.5)
-        lateral = np.array([-np.sin(yaw), np.cos(yaw)]) * half_width
+        lateral = np.array([-np.sin(yaw), np.cos(yaw)]) * half_step
         misplacement = [np.linalg.norm(rows[last[s]]["position"] - (ahead + SIDE_SIGN[s] * lateral)) for s in SIDES_I]
         side = int(np.argmax(misplacement))
         speed = sample.speed(start)
@@ -246,8 +258,9 @@ def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
             fraction = float(stance_fraction(speed))
             step_time = 60.0 / float(cadence_steps_per_min(speed, body.height))
             closing = not sample.stepping(strike) or strike > t_end + 1.0
-            # A closing step lands beside the other foot, under the (now still) centre of mass.
-            place(side, strike, strike + (0.3 if closing else fraction * step_time), speed, fraction)
+            # A closing step lands beside the other foot, under the (now still) centre of mass, in a standing stance.
+            place(side, strike, strike + (0.3 if closing else fraction * step_time), speed, fraction,
+                  half_stance if closing else half_step)
             if closing:
                 break
             rows[last[1 - side]]["toe_off"] = strike + (2 * fraction - 1) * step_time
@@ -307,6 +320,11 @@ class FootTrack:
     toe_rotation: np.ndarray
     stance: np.ndarray
     step: np.ndarray
+
+    def frames(self, index: slice | np.ndarray) -> FootTrack:
+        """The state at some of the frames."""
+        return FootTrack(self.ankle[index], self.ankle_rotation[index], self.toe_rotation[index], self.stance[index],
+                         self.step[index])
 
 
 def foot_track(body: BodyGeometry, side: int, steps: Footsteps, times: np.ndarray) -> FootTrack:
@@ -463,14 +481,72 @@ def _running_max(signal: np.ndarray, width: int) -> np.ndarray:
 def synthesise_gait(plan: MotionPlan, body: BodyGeometry, times: np.ndarray) -> GaitTrack:
     """Footsteps, foot paths, loads, pelvis, arms and leg IK for the frame times (T,) s."""
     times = np.asarray(times, dtype=float)
-    steps = plan_footsteps(plan, body)
+    return GaitStream(plan, body, times, block_frames=max(1, len(times))).until(len(times))
+
+
+def _smoothing_window(times: np.ndarray) -> int:
+    """Frames (odd) of the 0.25 s moving averages that ease the body in and out of a walk."""
+    dt = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / 15
+    return max(1, int(round(0.25 / dt)) | 1)
+
+
+class GaitStream:
+    """One person's gait synthesised block by block, as the frames are needed; the same track as `synthesise_gait`.
+
+    Each block is synthesised together with the neighbouring frames its moving averages reach (the chain of
+    averages and running maximum spans at most two windows either side), so a block's frames equal those of a
+    whole-track synthesis up to rounding.
+
+    Args:
+        plan, body: the person's motion plan and body.
+        times: (T,) frame times, s.
+        block_frames: frames synthesised per `advance()`.
+    """
+
+    def __init__(self, plan: MotionPlan, body: BodyGeometry, times: np.ndarray, block_frames: int):
+        if block_frames < 1:
+            raise ValueError(f"block_frames must be >= 1, got {block_frames}")
+        self.plan, self.body, self.block_frames = plan, body, int(block_frames)
+        self.times = np.asarray(times, dtype=float)
+        self.steps = plan_footsteps(plan, body)
+        self.window = _smoothing_window(self.times)
+        frames = len(self.times)
+        # Filled block by block: frames [0, ready) hold the gait.
+        self.track = GaitTrack(pose=np.zeros((frames, 72)), transl=np.zeros((frames, 3)),
+                               joints=np.zeros((frames, kinematics.NUM_JOINTS, 3)),
+                               contact=np.zeros((frames, 2), dtype=bool), force=np.zeros((frames, 2)),
+                               steps=self.steps)
+        self.ready = 0
+
+    def advance(self) -> None:
+        """Synthesise the next block of frames (nothing once all are done)."""
+        frames = len(self.times)
+        start, stop = self.ready, min(self.ready + self.block_frames, frames)
+        if start >= stop:
+            return
+        margin = 2 * self.window
+        first, last = max(0, start - margin), min(frames, stop + margin)
+        block = _synthesise(self.plan, self.body, self.steps, self.times[first:last], self.window,
+                            slice(start - first, stop - first))
+        for name in ("pose", "transl", "joints", "contact", "force"):
+            getattr(self.track, name)[start:stop] = getattr(block, name)
+        self.ready = stop
+
+    def until(self, stop: int) -> GaitTrack:
+        """The track, synthesised at least up to frame `stop` (exclusive)."""
+        while self.ready < min(stop, len(self.times)):
+            self.advance()
+        return self.track
+
+
+def _synthesise(plan: MotionPlan, body: BodyGeometry, steps: Footsteps, times: np.ndarray, window: int,
+                keep: slice) -> GaitTrack:
+    """Gait at the frames times[keep]; the frames around them only feed the moving averages."""
     feet = (foot_track(body, LEFT, steps, times), foot_track(body, RIGHT, steps, times))
     com = np.stack([np.interp(times, plan.times, plan.com_xy[:, k]) for k in range(2)], axis=1)
     facing = np.interp(times, plan.times, plan.facing)
     force = foot_forces(body, steps, feet, com, times)
     share = force / np.maximum(force.sum(axis=1, keepdims=True), 1e-9)
-    dt = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / 15
-    window = max(1, int(round(0.25 / dt)) | 1)
 
     # Walking intensity 0..1 from the planned step speeds, smoothed so the body eases in and out of a walk.
     stance_steps = np.stack([foot.step for foot in feet], axis=1)
@@ -481,7 +557,7 @@ def synthesise_gait(plan: MotionPlan, body: BodyGeometry, times: np.ndarray) -> 
     left_dir = np.stack([-np.sin(facing), np.cos(facing)], axis=1)
     forward_dir = np.stack([np.cos(facing), np.sin(facing)], axis=1)
     centre_of_pressure = share[:, :1] * feet[0].ankle[:, :2] + share[:, 1:] * feet[1].ankle[:, :2]
-    sway = 0.25 * np.einsum("ni,ni->n", centre_of_pressure - com, left_dir)
+    sway = SWAY_FRACTION * np.einsum("ni,ni->n", centre_of_pressure - com, left_dir)
     pelvis_xy = com + _smooth(sway, window)[:, None] * left_dir
     single_support = np.abs(share[:, 0] - share[:, 1])
     bob = 0.015 * walking * (2 * single_support - 1)
@@ -508,7 +584,11 @@ def synthesise_gait(plan: MotionPlan, body: BodyGeometry, times: np.ndarray) -> 
     pelvis = np.concatenate([pelvis_xy, (pelvis_z - drop)[:, None]], axis=1)
     transl = pelvis - joints_rest[0]
 
-    pose = np.zeros((len(times), 72))
+    # The rest is frame by frame: pose only the kept frames.
+    root, transl, stride, lean, walking, force = (
+        values[keep] for values in (root, transl, stride, lean, walking, force))
+    feet = (feet[0].frames(keep), feet[1].frames(keep))
+    pose = np.zeros((len(transl), 72))
     pose[:, :3] = kinematics.matrix_to_axis_angle(root)
     # Spine undoes part of the pelvis rotation (the thorax counter-rotates), torso stays upright.
     spine_twist = np.deg2rad(4.0) * stride / 3 * 1.5
@@ -527,10 +607,11 @@ def synthesise_gait(plan: MotionPlan, body: BodyGeometry, times: np.ndarray) -> 
         bend = np.deg2rad(15.0) + np.deg2rad(10.0) * walking
         pose[:, 3 * elbow + 1] = -sign * bend
 
-    for frame in range(len(times)):
-        for side in SIDES_I:
-            pose[frame] = kinematics.solve_leg_ik(joints_rest, pose[frame], transl[frame], SIDES[side],
-                                                  feet[side].ankle[frame], feet[side].ankle_rotation[frame])
+    # One leg's IK leaves the other leg's hip (and the pelvis) where they were, so each leg is solved for all
+    # frames at once.
+    for side in SIDES_I:
+        pose = kinematics.solve_leg_ik(joints_rest, pose, transl, SIDES[side], feet[side].ankle,
+                                       feet[side].ankle_rotation)
     for side in SIDES_I:
         toe_local = np.swapaxes(feet[side].ankle_rotation, 1, 2) @ feet[side].toe_rotation
         pose[:, 3 * TOE[side]:3 * TOE[side] + 3] = kinematics.matrix_to_axis_angle(toe_local)

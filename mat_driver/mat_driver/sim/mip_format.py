@@ -18,6 +18,7 @@ Per-person arrays are zero in frames where that person is absent, as in MIP.
 """
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import numpy as np
 from presstrack_msgs.mat_geometry import MatGeometry
 
 PRESSURE_UNIT = "kPa"
+ZIP_LEVEL = 1  # zlib level: ~3.5x faster to write than numpy's savez_compressed (level 6), files ~40 % larger
 
 
 @dataclass
@@ -65,13 +67,17 @@ def present_segments(present: np.ndarray) -> np.ndarray:
     return segments
 
 
-def write_scene(path: str | Path, scene: Scene) -> Path:
-    """Write `scene` to a compressed .npz at `path` (suffix .npz added if missing); returns the path."""
+def scene_path(path: str | Path) -> Path:
+    """Where `write_scene` writes for `path`: the path itself, with .npz added if it has another suffix."""
     path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_suffix(path.suffix + ".npz")
+    return path if path.suffix == ".npz" else path.with_suffix(path.suffix + ".npz")
+
+
+def write_scene(path: str | Path, scene: Scene) -> Path:
+    """Write `scene` to a compressed .npz at `scene_path(path)`; returns that path."""
+    path = scene_path(path)
     mat = scene.mat
-    np.savez_compressed(
+    _save_npz(
         path,
         name=np.array(scene.name),
         pressure=scene.pressure.astype(np.float32),
@@ -96,6 +102,14 @@ def write_scene(path: str | Path, scene: Scene) -> Path:
         mat_corners_world=mat.corners_world(),
     )
     return path
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    """Like np.savez_compressed, at compression level ZIP_LEVEL; np.load reads it."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as archive:
+        for key, value in arrays.items():
+            with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
 # key -> (dtype kind(s), shape with 'T', 'P', 'R', 'C', 'K' symbols or ints)

@@ -20,8 +20,7 @@ def mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
 
 
 def _rest_mesh(model: BodyModel, betas: np.ndarray) -> np.ndarray:
-    vertices, _ = model.forward(betas[None], np.zeros((1, 72)), np.zeros((1, 3)))
-    return vertices[0].double().numpy()
+    return model.rest_vertices(betas[None])[0].double().numpy()
 
 
 def body_geometry(model: BodyModel, betas: np.ndarray) -> BodyGeometry:

@@ -55,17 +55,21 @@ def splat_forces(points_world: np.ndarray, forces: np.ndarray, mat: MatGeometry,
     cells = mat.world_to_cell(np.asarray(points_world, dtype=float))  # (N, 2) continuous (row, col)
     base = np.floor(cells).astype(int)
     offsets = np.arange(-_SPLAT_RADIUS + 1, _SPLAT_RADIUS + 1)
-    rows = base[:, 0, None, None] + offsets[None, :, None]  # (N, k, 1)
-    cols = base[:, 1, None, None] + offsets[None, None, :]  # (N, 1, k)
-    distance2 = (rows - cells[:, 0, None, None]) ** 2 + (cols - cells[:, 1, None, None]) ** 2
-    sigma = np.broadcast_to(np.asarray(sigma_cells, dtype=float), forces.shape)[:, None, None]
-    kernel = np.exp(-distance2 / (2 * sigma ** 2))
-    kernel /= kernel.sum(axis=(1, 2), keepdims=True)
-    rows, cols = np.broadcast_arrays(rows, cols)
-    inside = (rows >= 0) & (rows < mat.rows) & (cols >= 0) & (cols < mat.cols)
-    deposit = (kernel * forces[:, None, None])[inside]
-    flat_index = (np.broadcast_to(frame[:, None, None], rows.shape) * cells_per_frame + rows * mat.cols + cols)[inside]
-    image = np.bincount(flat_index, weights=deposit, minlength=frames * cells_per_frame)
+    rows = base[:, 0, None] + offsets  # (N, k)
+    cols = base[:, 1, None] + offsets
+    sigma = np.broadcast_to(np.asarray(sigma_cells, dtype=float), forces.shape)[:, None]
+    # The Gaussian is separable: normalise along rows and columns apart, then take the outer product.
+    row_kernel = np.exp(-((rows - cells[:, 0, None]) ** 2) / (2 * sigma**2))
+    col_kernel = np.exp(-((cols - cells[:, 1, None]) ** 2) / (2 * sigma**2))
+    row_kernel *= (forces / row_kernel.sum(axis=1))[:, None]
+    col_kernel /= col_kernel.sum(axis=1, keepdims=True)
+    deposit = row_kernel[:, :, None] * col_kernel[:, None, :]  # (N, k, k)
+    flat_index = frame[:, None, None] * cells_per_frame + rows[:, :, None] * mat.cols + cols[:, None, :]
+    row_inside, col_inside = (rows >= 0) & (rows < mat.rows), (cols >= 0) & (cols < mat.cols)
+    if not (row_inside.all() and col_inside.all()):
+        inside = row_inside[:, :, None] & col_inside[:, None, :]
+        flat_index, deposit = flat_index[inside], deposit[inside]
+    image = np.bincount(flat_index.ravel(), weights=deposit.ravel(), minlength=frames * cells_per_frame)
     return image.reshape(frames, mat.rows, mat.cols) / mat.cell_area_m2 / 1000.0
 
 
@@ -133,11 +137,16 @@ class Sensor:
         self.dead, self.stuck, self.stuck_value = (a.reshape(shape) for a in (self.dead, self.stuck, self.stuck_value))
 
     def measure(self, pressure_kpa: np.ndarray) -> np.ndarray:
-        """(rows, cols) true kPa -> (rows, cols) float32 reading in kPa."""
+        """(rows, cols) true kPa -> (rows, cols) float32 reading in kPa; also (F, rows, cols) -> (F, rows, cols),
+        the same as measuring the F images one after another."""
         model = self.model
         reading = np.asarray(pressure_kpa, dtype=float)
+        if reading.shape[-2:] != self.dead.shape or reading.ndim not in (2, 3):
+            raise ValueError(f"pressure must have shape ([F,] {self.dead.shape[0]}, {self.dead.shape[1]}), "
+                             f"got {reading.shape}")
         if model.crosstalk_sigma > 0:
-            reading = gaussian_filter(reading, model.crosstalk_sigma, mode="constant", truncate=3.0)
+            sigma = (0.0,) * (reading.ndim - 2) + (model.crosstalk_sigma,) * 2  # no blur across frames
+            reading = gaussian_filter(reading, sigma, mode="constant", truncate=3.0)
         if model.noise_kpa > 0 or model.noise_fraction > 0:
             sigma = model.noise_kpa + model.noise_fraction * reading
             reading = reading + sigma * self.rng.standard_normal(reading.shape)
@@ -145,6 +154,8 @@ class Sensor:
         if model.bits < 32:
             step = model.full_scale_kpa / (2 ** model.bits - 1)
             reading = np.round(reading / step) * step
-        reading = np.where(self.dead, 0.0, reading)
-        reading = np.where(self.stuck, self.stuck_value, reading)
+        if self.dead.any():
+            reading = np.where(self.dead, 0.0, reading)
+        if self.stuck.any():
+            reading = np.where(self.stuck, self.stuck_value, reading)
         return reading.astype(np.float32)

@@ -12,6 +12,8 @@ import numpy as np
 
 from presstrack_msgs.mat_geometry import MatGeometry
 
+from .stepwise import Work, run_to_end
+
 PLAN_DT = 1.0 / 60.0  # s; fine enough for turns, coarse enough to integrate 10 minutes quickly
 SPEED_RANGE = (0.3, 1.6)  # m/s, preferred walking speeds
 EDGE_MARGIN = 0.28  # m; walkers turn back when they would step closer than this to an edge
@@ -20,6 +22,7 @@ MIN_SEPARATION = 0.5  # m between the centres of strangers; closer than that the
 MAX_ACCEL = 1.2  # m/s^2
 STEP_SPEED = 0.05  # m/s; slower than this and not turning, a person stands
 STEP_TURN_RATE = 0.35  # rad/s
+MAX_PEOPLE = 5  # on the mat at once
 
 SCENARIOS = ("crossing2", "wander3", "wander", "side_by_side", "face_to_face", "stand_and_pass", "enter_leave", "random")
 FIXED_PEOPLE = {"crossing2": 2, "wander3": 3, "side_by_side": 2, "face_to_face": 2, "stand_and_pass": 2,
@@ -176,8 +179,9 @@ class _Crowd:
         speed *= speed_factor * (1.0 - 0.5 * min(1.0, abs(turn) / max_turn))
         return turn, speed, False
 
-    def run(self, duration: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Integrate; returns positions (A, N, 2), headings (A, N), stepping (A, N), com offsets (A, N, 2)."""
+    def run(self, duration: float, block_steps: int) -> Work[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Integrate, yielding after every `block_steps` steps; returns positions (A, N, 2), headings (A, N),
+        stepping (A, N), com offsets (A, N, 2)."""
         steps = int(np.floor(duration / PLAN_DT + 1e-9)) + 1
         count = len(self.agents)
         positions = np.zeros((count, steps, 2))
@@ -188,6 +192,8 @@ class _Crowd:
             if self._segment(i).kind == "turn":
                 self.turn_goal[i] = self.agents[i].heading + self._segment(i).turn_angle
         for k in range(steps):
+            if k and k % block_steps == 0:
+                yield
             now = k * PLAN_DT
             for i, agent in enumerate(self.agents):
                 segment = self._segment(i)
@@ -365,9 +371,9 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
     if fixed is not None and people is not None and people != fixed:
         raise ValueError(f"scenario {name!r} has {fixed} people, but {people} were requested")
     count = fixed if fixed is not None else (people if people is not None else (3 if name == "wander" else
-                                                                                int(rng.integers(1, 6))))
-    if not 1 <= count <= 5:
-        raise ValueError(f"the simulator places 1 to 5 people on the mat, got {count}")
+                                                                                int(rng.integers(1, MAX_PEOPLE + 1))))
+    if not 1 <= count <= MAX_PEOPLE:
+        raise ValueError(f"the simulator places 1 to {MAX_PEOPLE} people on the mat, got {count}")
     width, length = mat.size_m
     if min(width, length) < 0.8:
         raise ValueError(f"the mat ({width:.2f} x {length:.2f} m) is too small to walk on; need at least 0.8 m")
@@ -445,10 +451,19 @@ def _spread(agents: list[Agent], rng: np.random.Generator, mat: MatGeometry) -> 
 def plan_motion(name: str, people: int | None, duration: float, mat: MatGeometry,
                 rng: np.random.Generator) -> list[MotionPlan]:
     """Motion plans (world frame) of the people of scenario `name` over `duration` seconds."""
+    return run_to_end(plan_motion_stepwise(name, people, duration, mat, rng))
+
+
+def plan_motion_stepwise(name: str, people: int | None, duration: float, mat: MatGeometry,
+                         rng: np.random.Generator, block_steps: int = 60) -> Work[list[MotionPlan]]:
+    """`plan_motion` in installments: yields after every `block_steps` integration steps (60: one second of
+    plan, some milliseconds per person) and returns the plans. Checks its arguments when first advanced."""
     if not (np.isfinite(duration) and duration > 0):
         raise ValueError(f"scenario duration must be positive seconds, got {duration}")
+    if block_steps < 1:
+        raise ValueError(f"block_steps must be >= 1, got {block_steps}")
     agents = build_agents(name, people, duration, mat, rng)
-    positions, headings, stepping, com_offsets = _Crowd(agents, mat, rng).run(duration)
+    positions, headings, stepping, com_offsets = yield from _Crowd(agents, mat, rng).run(duration, block_steps)
     times = np.arange(positions.shape[1]) * PLAN_DT
     plans = []
     for i, agent in enumerate(agents):

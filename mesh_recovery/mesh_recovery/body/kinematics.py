@@ -279,5 +279,6 @@ def solve_leg_ik(
     new_pose[..., 3 * knee : 3 * knee + 3] = knee_axis_angle
     if foot_rotation is not None:
         shank_rotation = pelvis_rotation @ hip_rotation @ knee_rotation
-        new_pose[..., 3 * ankle : 3 * ankle + 3] = matrix_to_axis_angle(np.swapaxes(shank_rotation, -1, -2) @ foot_rotation)
+        ankle_rotation = np.swapaxes(shank_rotation, -1, -2) @ foot_rotation
+        new_pose[..., 3 * ankle : 3 * ankle + 3] = matrix_to_axis_angle(ankle_rotation)
     return new_pose

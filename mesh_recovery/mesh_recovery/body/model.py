@@ -120,7 +120,8 @@ class BodyModel:
             posedirs = self._posedirs
             if vertex_index is not None:
                 posedirs = posedirs.reshape(posedirs.shape[0], -1, 3)[:, vertex_index].reshape(posedirs.shape[0], -1)
-            pose_feature = (rotations[:, 1:] - torch.eye(3, dtype=rotations.dtype, device=self.device)).reshape(batch, -1)
+            identity = torch.eye(3, dtype=rotations.dtype, device=self.device)
+            pose_feature = (rotations[:, 1:] - identity).reshape(batch, -1)
             vertices = vertices + (pose_feature @ posedirs).reshape(batch, -1, 3)
         posed_joints, relative = batch_rigid_transform(rotations, rest_joints.expand(batch, -1, -1), self.smpl.parents)
         # Per-vertex blend of the joints' 3x4 transforms, applied column by column (cheaper than a batched matmul).
