@@ -60,7 +60,10 @@ def session(tmp_path_factory):
                             ("/mat/sim/persons", PersonPressureArray)):
         listener.listen(topic, msg_type, 100)
     graph = run_presstrack(["up", "--duration", str(SESSION_S), "--record", str(bag), "source:=sim", "people:=2",
-                            "seed:=3", "--set", "mat_driver.scenario=enter_leave"], folder / "up.log", SESSION_S + 120)
+                            "seed:=3", "--set", "mat_driver.scenario=enter_leave",
+                            # Small meshes: deserialising full meshes in this Python listener would make
+                            # the listener, not the graph, the bottleneck.
+                            "--set", "mesh_recovery.mesh_decimation=40"], folder / "up.log", SESSION_S + 120)
     try:
         listener.spin_until(lambda: graph.poll() is not None, SESSION_S + 120)
     finally:
@@ -83,19 +86,27 @@ def test_bodies_meshes_and_frames_per_person_with_stable_ids(session):
               if m.ns == "presstrack_meshes" and m.action == 0}
     assert body_ids <= meshes
 
-    # Stable ids: each true person is covered mostly by one track id.
+    # Stable ids: each stay of a true person on the mat is covered mostly by one track id (ids are never
+    # reused, so someone who leaves and comes back is rightly a new track).
     tracked = confirmed_tracks(messages["/presstrack/persons"])
-    votes: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    votes: dict[tuple[int, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    last_seen: dict[int, int] = {}
+    stay: dict[int, int] = defaultdict(int)
     for msg in messages["/mat/sim/persons"]:
+        stamp = stamp_of(msg)
         for truth in msg.persons:
+            if stamp - last_seen.get(truth.track_id, stamp) > 1_000_000_000:
+                stay[truth.track_id] += 1
+            last_seen[truth.track_id] = stamp
             centre = np.array([truth.box.x_offset + truth.box.width / 2, truth.box.y_offset + truth.box.height / 2])
-            best = min(tracked.get(stamp_of(msg), ()), default=None,
+            best = min(tracked.get(stamp, ()), default=None,
                        key=lambda t: np.linalg.norm(centre - (t[1] + t[3] / 2, t[2] + t[4] / 2)))
             if best is not None and np.linalg.norm(centre - (best[1] + best[3] / 2, best[2] + best[4] / 2)) < 30:
-                votes[truth.track_id][best[0]] += 1
+                votes[truth.track_id, stay[truth.track_id]][best[0]] += 1
     assert votes, "tracks line up with the true people"
-    for truth_id, counts in votes.items():
-        assert max(counts.values()) >= 0.6 * sum(counts.values()), f"person {truth_id} split over {dict(counts)}"
+    for (truth_id, visit), counts in votes.items():
+        assert max(counts.values()) >= 0.8 * sum(counts.values()), \
+            f"person {truth_id} (stay {visit}) split over track ids {dict(counts)}"
 
 
 def test_ids_are_released_when_people_leave(session):
