@@ -21,7 +21,7 @@ REQUIREMENTS_STAMP := $(VENV)/.requirements-installed
 BUILD_STAMP        := $(VENV)/.workspace-built
 DEFAULT_BODY       := $(VENV)/share/mesh_recovery/body_models/SMPL_NEUTRAL.npz
 
-.PHONY: all setup build test demo clean
+.PHONY: all setup build test demo bench soak clean
 all: build
 setup: $(REQUIREMENTS_STAMP)
 build: $(BUILD_STAMP) $(DEFAULT_BODY)
@@ -59,8 +59,20 @@ $(DEFAULT_BODY): $(BUILD_STAMP) mesh_recovery/mesh_recovery/body/default_body.py
 test: build
 	$(PY) -m pytest
 
+# A fresh run each time: the previous demo's bag, summary and preview are replaced.
 demo: build
-	$(VENV)/bin/presstrack demo
+	rm -rf out/demo
+	$(VENV)/bin/presstrack demo --out out/demo
+
+# Speed per stage and end to end over DDS (1/3/5 people at 15/30/60 Hz): bench/bench.json and bench/bench.md.
+# BENCH_ARGS, e.g. --quick, --stages-only, --duration 120 --people 3 --rates 30.
+bench: build
+	$(VENV)/bin/presstrack-bench --out bench $(BENCH_ARGS)
+
+# 10 minutes of the simulated 3-person graph: memory growth per node, drops, id switches in soak/.
+# SOAK_ARGS, e.g. --duration 180.
+soak: build
+	$(VENV)/bin/presstrack-soak --out soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) build log

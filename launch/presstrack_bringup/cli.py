@@ -131,7 +131,7 @@ def run_demo(options: argparse.Namespace) -> int:
     if status != 0 or not summary_file.exists():
         print("[presstrack] the demo graph did not finish cleanly", file=sys.stderr)
         return status or 1
-    render_bag(str(bag), str(preview), 0.0, None, None, 1500)
+    render_bag(str(bag), str(preview), 0.0, None, 7.5, 6000)
     summary = json.loads(summary_file.read_text())
     print("\n".join(["PressTrack demo: 3 simulated people through the real node graph over DDS", *
                      Summary(**summary).lines(), f"bag      {bag}", f"preview  {preview}"]))

@@ -36,7 +36,7 @@ from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, Sm
 
 PARAMETERS = {
     "backend": "footprint", "checkpoint": "", "smpl_model_path": "", "window": 16, "output_mode": "online",
-    "world_frame": "world", "publish_meshes": True, "mesh_decimation": 1, "mesh_rate": 15.0,
+    "world_frame": "world", "publish_meshes": True, "mesh_decimation": 1, "mesh_rate": 5.0,
     "publish_joint_frames": False,
 }
 # Parameters the estimator is built from; they need a restart.
