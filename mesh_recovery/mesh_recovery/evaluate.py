@@ -7,7 +7,7 @@ ground-truth person's matched estimates form the sequences the temporal
 metrics (W/WA-MPJPE100, accelerations, RTE, jitter, foot sliding) run on.
 
   presstrack-eval --checkpoint runs/hmr/best.pt --data corpus/ --split unseen_sequence --json out.json
-  presstrack-eval --backend footprint --data corpus/        # once a footprint backend is registered
+  presstrack-eval --backend footprint --data corpus/        # the training-free baseline
 
 The HMR backend runs the network on each person's ground-truth box track (the
 paper's "ground-truth boxes" setting); a run of frames where the person is
@@ -35,6 +35,10 @@ from .hmr.network import HMRNet
 from .hmr.rotations import axis_angle_to_matrix
 from .hmr.window import predict_track
 from .metrics import METRIC_UNITS, SMPL_FOOT_VERTEX_IDS, MetricAccumulator, PersonSequence, match_people
+from presstrack_msgs.mat_geometry import MatGeometry, world_from_mat_pose
+from presstrack_msgs.mip_format import MIP_FULL_SCALE_KPA
+
+CROP_SIZE = 128
 
 
 @dataclass
@@ -100,6 +104,58 @@ class HMRBackend:
                         joints=joints[i], transl=output.transl[i].cpu().numpy(),
                         pose=output.pose[i].cpu().numpy(), betas=output.betas[i].cpu().numpy()))
         return estimates
+
+
+class FootprintBackend:
+    """The training-free baseline on ground-truth box tracks: each box's cells, in kPa, as its crop."""
+
+    name = "footprint"
+
+    def __init__(self, body_model_path: Path | None = None) -> None:
+        from .body.model import BodyModel
+        from .estimators import FootprintEstimator
+
+        self.estimator = FootprintEstimator(BodyModel(body_model_path), MatGeometry())
+
+    def predict(self, recording: Recording, start: int, stop: int) -> list[list[PersonEstimate]]:
+        from .estimators import PersonInput
+
+        rows, cols = recording.pressure.shape[1:]
+        self.estimator.set_geometry(_geometry_from_corners(recording.mat_corners_world, rows, cols))
+        estimates: list[list[PersonEstimate]] = [[] for _ in range(stop - start)]
+        for slot in range(recording.num_slots):
+            for low, high in present_runs(recording.present[:, slot], start, stop):
+                track_id = hash((recording.path, slot, low))
+                for frame in range(low, high):
+                    x1, y1, x2, y2 = (int(v) for v in recording.boxes[frame, slot])
+                    crop = crop_person(recording.pressure[frame], recording.boxes[frame, slot], CROP_SIZE,
+                                       recording.person_mask(frame, slot)) * MIP_FULL_SCALE_KPA
+                    person = PersonInput(track_id, crop, _crop_origin(recording.boxes[frame, slot], rows, cols),
+                                         (x1, y1, x2, y2), None, frame / recording.fps)
+                    body = self.estimator.update_frame([person]).get(track_id)
+                    if body is not None:
+                        estimates[frame - start].append(PersonEstimate(joints=body.joints, transl=body.transl,
+                                                                       pose=body.pose, betas=body.betas))
+                self.estimator.drop(track_id)
+        return estimates
+
+
+def _crop_origin(box: np.ndarray, rows: int, cols: int, size: int = CROP_SIZE) -> tuple[int, int]:
+    """Mat cell of crop pixel (0, 0) for ``crop_person``'s centred paste of ``box`` (clipped to the mat)."""
+    x1, y1, x2, y2 = (int(v) for v in box)
+    x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, cols), min(y2, rows)
+    return y1 - (size - (y2 - y1)) // 2, x1 - (size - (x2 - x1)) // 2
+
+
+def _geometry_from_corners(corners: np.ndarray, rows: int, cols: int) -> MatGeometry:
+    """The mat's placement from its corner list (origin corner, then along the columns)."""
+    along_columns = corners[1] - corners[0]
+    yaw = float(np.arctan2(along_columns[1], along_columns[0]))
+    pitch = float(np.linalg.norm(along_columns)) / cols
+    return MatGeometry(rows, cols, pitch, world_from_mat_pose(corners[0][0], corners[0][1], yaw))
+
+
+BACKENDS["footprint"] = lambda args: FootprintBackend(args.body_model)
 
 
 def _vertices(body: BodyLayer, pose: np.ndarray, betas: np.ndarray, transl: np.ndarray, batch: int = 256) -> np.ndarray:

@@ -25,6 +25,8 @@ KNEE_SOFTENING = 0.97       # the pelvis sits a little below straight-leg height
 ARM_DROP_RAD = 1.25         # T-pose arms lowered to hang beside the body
 ARM_SWING_RAD = 0.35        # shoulder swing at a full step
 FOOT_ROLL_RAD = 0.3         # heel-strike / toe-off pitch of a foot at the extremes of its centre of pressure
+PATH_WINDOW_S = 1.0         # without a heading from the tracker, the walking direction is read off this much path ...
+MIN_TRAVEL_M = 0.15         # ... once the feet have moved at least this far (less is standing or shuffling)
 
 _JOINT = {name: index for index, name in enumerate(JOINT_NAMES)}
 # SMPL's canonical frame is y-up, facing +z; this turns it into the world's z-up frame facing -y.
@@ -74,6 +76,7 @@ class BodyEstimate:
 @dataclass
 class _TrackMemory:
     heading: float | None = None
+    path: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (stamp, centre of pressure) recently
     last_stance: dict[str, np.ndarray] = field(default_factory=dict)   # side -> ankle xy of its last footprint
     last_contact: dict[str, float] = field(default_factory=dict)       # side -> when it last touched the floor
 
@@ -151,7 +154,7 @@ class FootprintBaseline:
         """Body for this frame, or None while the track has no footprint and no memory of one."""
         memory = self.tracks.setdefault(track_id, _TrackMemory())
         feet = find_footprints(crop, crop_origin, self.geometry)
-        heading = self._heading(memory, feet, heading)
+        heading = self._heading(memory, feet, heading, stamp)
         if heading is None:
             return None
         forward = np.array([math.cos(heading), math.sin(heading)])
@@ -190,11 +193,20 @@ class FootprintBaseline:
         confidence = 0.3 + 0.2 * len(stance)
         return BodyEstimate(self.betas.copy(), pose, transl, joints, rotations, confidence)
 
-    def _heading(self, memory: _TrackMemory, feet: list[Footprint], heading: float | None) -> float | None:
-        """The tracker's heading when it has one; else the foot axis closest to the last heading."""
+    def _heading(self, memory: _TrackMemory, feet: list[Footprint], heading: float | None,
+                 stamp: float) -> float | None:
+        """The tracker's heading when it has one. Else the direction the feet have travelled over the last
+        second, when they travelled far enough to tell; else the foot axis closest to the last heading."""
         if heading is not None and math.isfinite(heading):
             memory.heading = heading
-        elif feet:
+            return heading
+        if feet:
+            centre = np.average([f.centre for f in feet], axis=0, weights=[f.force_share for f in feet])
+            memory.path = [(t, c) for t, c in memory.path if stamp - t <= PATH_WINDOW_S] + [(stamp, centre)]
+            travelled = memory.path[-1][1] - memory.path[0][1]
+            if np.linalg.norm(travelled) >= MIN_TRAVEL_M:
+                memory.heading = math.atan2(travelled[1], travelled[0])
+                return memory.heading
             axis = feet[0].axis
             candidate = math.atan2(axis[1], axis[0])
             if memory.heading is not None and math.cos(candidate - memory.heading) < 0:
