@@ -252,3 +252,42 @@ def test_pose_body_rejects_bad_input(body: BodyModel):
         body.pose_body(np.zeros(10), np.zeros((1, 72)), np.zeros((1, 3)), np.array([body.num_vertices]))
     with pytest.raises(ValueError, match="vertex_ids"):
         body.pose_body(np.zeros(10), np.zeros((1, 72)), np.zeros((1, 3)), np.array([0.5]))
+
+
+def test_official_style_smpl_pickle_loads_without_chumpy(tmp_path, default_body_path, monkeypatch):
+    """The SMPL site's pickles keep some arrays in chumpy objects; they load with chumpy absent."""
+    import pickle
+    import sys
+    import types
+
+    fake = types.ModuleType("chumpy")
+
+    class Ch:  # what chumpy pickles: an object whose state holds the array as 'x'
+        def __init__(self, x):
+            self.x = x
+
+    Ch.__module__, Ch.__qualname__ = "chumpy.ch", "Ch"
+    fake.ch = types.SimpleNamespace(Ch=Ch)
+    monkeypatch.setitem(sys.modules, "chumpy", fake)
+    monkeypatch.setitem(sys.modules, "chumpy.ch", fake.ch)
+    with np.load(default_body_path) as arrays:
+        data = {key: arrays[key] for key in arrays.files}
+    data["shapedirs"] = Ch(data["shapedirs"])
+    data["v_template"] = Ch(data["v_template"])
+    path = tmp_path / "SMPL_NEUTRAL.pkl"
+    path.write_bytes(pickle.dumps(data, protocol=2))
+    monkeypatch.delitem(sys.modules, "chumpy")
+    monkeypatch.delitem(sys.modules, "chumpy.ch")
+
+    from_pickle, from_npz = BodyModel(tmp_path), BodyModel(default_body_path)
+    betas = np.full((1, 10), 0.5, dtype=np.float32)
+    pose = np.zeros((1, 72), dtype=np.float32)
+    np.testing.assert_allclose(from_pickle(betas, pose, np.zeros((1, 3)))[0].numpy(),
+                               from_npz(betas, pose, np.zeros((1, 3)))[0].numpy(), atol=1e-6)
+
+
+def test_a_pickle_that_is_not_smpl_is_refused(tmp_path):
+    path = tmp_path / "model.pkl"
+    path.write_bytes(b"not a pickle at all")
+    with pytest.raises(ValueError, match="model.pkl"):
+        BodyModel(path)

@@ -9,6 +9,7 @@ frames (`pose_body`), and only the vertices asked for are skinned.
 from __future__ import annotations
 
 import pathlib
+import pickle
 
 import numpy as np
 import smplx
@@ -43,8 +44,41 @@ def _load_smpl(model_path: pathlib.Path) -> smplx.SMPL:
             data = Struct(**{key: arrays[key] for key in arrays.files})
         return smplx.SMPL(str(model_path), data_struct=data)
     if model_path.suffix == ".pkl":
-        return smplx.SMPL(str(model_path))
+        return smplx.SMPL(str(model_path), data_struct=Struct(**read_smpl_pickle(model_path)))
     raise ValueError(f"SMPL model file must be .pkl or .npz, got {model_path}")
+
+
+class _ChumpyStandIn:
+    """Takes the pickled state of a chumpy object; its value is the array under 'x'."""
+
+    def __setstate__(self, state: dict) -> None:
+        self.state = state
+
+
+class _SmplUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        # The official SMPL pickles hold some arrays as chumpy objects; chumpy is unmaintained and
+        # breaks on current numpy, so its classes are read into a stand-in instead of being imported.
+        if module == "chumpy" or module.startswith("chumpy."):
+            return _ChumpyStandIn
+        return super().find_class(module, name)
+
+
+def read_smpl_pickle(path: pathlib.Path) -> dict:
+    """The arrays of an SMPL .pkl (Python 2 pickles from the SMPL site included), without chumpy."""
+    with open(path, "rb") as file:
+        try:
+            data = _SmplUnpickler(file, encoding="latin1").load()
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as error:
+            raise ValueError(f"{path}: not a readable SMPL pickle ({error})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not an SMPL model (the pickle holds a {type(data).__name__}, not a dict)")
+    for key, value in data.items():
+        if isinstance(value, _ChumpyStandIn):
+            if "x" not in value.state:
+                raise ValueError(f"{path}: chumpy value of {key!r} holds no array")
+            data[key] = np.asarray(value.state["x"])
+    return data
 
 
 class BodyModel:
