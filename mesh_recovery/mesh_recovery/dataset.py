@@ -36,6 +36,8 @@ valid ranges (presence itself comes from ``present``).
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,67 +140,74 @@ def load_recording(path: str | Path) -> Recording:
     path = Path(path)
     try:
         data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"{path}: not a readable .npz file ({error})") from None
-    with data:
-        missing = [k for k in REQUIRED_KEYS if k not in data.files]
-        if missing:
-            raise ValueError(f"{path}: missing keys {missing}")
-        pressure = data["pressure"]
-        if pressure.ndim != 3 or pressure.shape[0] == 0:
-            raise ValueError(f"{path}: pressure must be (T, rows, cols) with T > 0, got {pressure.shape}")
-        frames, rows, cols = pressure.shape
-        boxes = np.asarray(data["box"], dtype=np.float64)
-        if boxes.ndim != 3 or boxes.shape[0] != frames or boxes.shape[2] != 4:
-            raise ValueError(f"{path}: box must be (T={frames}, P, 4), got {boxes.shape}")
-        slots = boxes.shape[1]
-        expected = {"pose": (frames, slots, 72), "betas": (frames, slots, 10), "trans": (frames, slots, 3)}
-        for key, shape in expected.items():
-            if data[key].shape != shape:
-                raise ValueError(f"{path}: {key} must be {shape}, got {data[key].shape}")
-        joints = data["keypoints_3d"]
-        if joints.ndim != 4 or joints.shape[:2] != (frames, slots) or joints.shape[2] < 24 or joints.shape[3] != 3:
-            raise ValueError(f"{path}: keypoints_3d must be (T={frames}, P={slots}, J>=24, 3), got {joints.shape}")
-        present = np.asarray(data["present"], dtype=bool) if "present" in data.files else np.any(boxes != 0, axis=-1)
-        if present.shape != (frames, slots):
-            raise ValueError(f"{path}: present must be ({frames}, {slots}), got {present.shape}")
-        segments = _valid_ranges(np.asarray(data["segments"], dtype=np.int64)) if "segments" in data.files \
-            else np.array([[0, frames]])
-        if len(segments) == 0 or np.any(segments[:, 0] < 0) or np.any(segments[:, 1] > frames) \
-                or np.any(segments[:, 1] <= segments[:, 0]) or np.any(segments[1:, 0] < segments[:-1, 1]):
-            raise ValueError(f"{path}: segments must be sorted, non-overlapping [start, end) ranges within 0..{frames}")
-        if "rows" in data.files and "cols" in data.files and (int(_scalar(data, "rows")), int(_scalar(data, "cols"))) != (rows, cols):
-            raise ValueError(f"{path}: rows/cols keys disagree with pressure shape {pressure.shape}")
-        corners = np.asarray(data["mat_corners_world"], dtype=np.float64) if "mat_corners_world" in data.files \
-            else MIP_MAT_CORNERS_WORLD
-        if corners.shape != (4, 2):
-            raise ValueError(f"{path}: mat_corners_world must be (4, 2), got {corners.shape}")
-        unit = str(_scalar(data, "pressure_unit")) if "pressure_unit" in data.files else None
-        scale = float(_scalar(data, "pressure_scale_kpa")) if "pressure_scale_kpa" in data.files else None
-        try:
-            normalised = normalise_pressure(pressure, unit, scale)
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
-        if not np.all(np.isfinite(normalised)):
-            raise ValueError(f"{path}: pressure contains NaN or infinite values")
-        owner = np.asarray(data["cell_owner"]) if "cell_owner" in data.files else None
-        if owner is not None and owner.shape != pressure.shape:
-            raise ValueError(f"{path}: cell_owner must match pressure shape {pressure.shape}, got {owner.shape}")
-        return Recording(
-            path=path,
-            name=_name(data, path),
-            pressure=normalised,
-            boxes=boxes,
-            present=present,
-            pose=np.asarray(data["pose"], dtype=np.float32),
-            betas=np.asarray(data["betas"], dtype=np.float32),
-            transl=np.asarray(data["trans"], dtype=np.float32),
-            joints=np.asarray(joints, dtype=np.float32),
-            segments=segments,
-            fps=float(_scalar(data, "fps")) if "fps" in data.files else MIP_FPS,
-            mat_corners_world=corners,
-            cell_owner=owner,
-        )
+    try:
+        with data:
+            return _read_recording(path, data)
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:  # members cut off or damaged
+        raise ValueError(f"{path}: truncated or corrupt .npz file ({error})") from None
+
+
+def _read_recording(path: Path, data) -> Recording:
+    missing = [k for k in REQUIRED_KEYS if k not in data.files]
+    if missing:
+        raise ValueError(f"{path}: missing keys {missing}")
+    pressure = data["pressure"]
+    if pressure.ndim != 3 or pressure.shape[0] == 0:
+        raise ValueError(f"{path}: pressure must be (T, rows, cols) with T > 0, got {pressure.shape}")
+    frames, rows, cols = pressure.shape
+    boxes = np.asarray(data["box"], dtype=np.float64)
+    if boxes.ndim != 3 or boxes.shape[0] != frames or boxes.shape[2] != 4:
+        raise ValueError(f"{path}: box must be (T={frames}, P, 4), got {boxes.shape}")
+    slots = boxes.shape[1]
+    expected = {"pose": (frames, slots, 72), "betas": (frames, slots, 10), "trans": (frames, slots, 3)}
+    for key, shape in expected.items():
+        if data[key].shape != shape:
+            raise ValueError(f"{path}: {key} must be {shape}, got {data[key].shape}")
+    joints = data["keypoints_3d"]
+    if joints.ndim != 4 or joints.shape[:2] != (frames, slots) or joints.shape[2] < 24 or joints.shape[3] != 3:
+        raise ValueError(f"{path}: keypoints_3d must be (T={frames}, P={slots}, J>=24, 3), got {joints.shape}")
+    present = np.asarray(data["present"], dtype=bool) if "present" in data.files else np.any(boxes != 0, axis=-1)
+    if present.shape != (frames, slots):
+        raise ValueError(f"{path}: present must be ({frames}, {slots}), got {present.shape}")
+    segments = _valid_ranges(np.asarray(data["segments"], dtype=np.int64)) if "segments" in data.files \
+        else np.array([[0, frames]])
+    if len(segments) == 0 or np.any(segments[:, 0] < 0) or np.any(segments[:, 1] > frames) \
+            or np.any(segments[:, 1] <= segments[:, 0]) or np.any(segments[1:, 0] < segments[:-1, 1]):
+        raise ValueError(f"{path}: segments must be sorted, non-overlapping [start, end) ranges within 0..{frames}")
+    if "rows" in data.files and "cols" in data.files and (int(_scalar(data, "rows")), int(_scalar(data, "cols"))) != (rows, cols):
+        raise ValueError(f"{path}: rows/cols keys disagree with pressure shape {pressure.shape}")
+    corners = np.asarray(data["mat_corners_world"], dtype=np.float64) if "mat_corners_world" in data.files \
+        else MIP_MAT_CORNERS_WORLD
+    if corners.shape != (4, 2):
+        raise ValueError(f"{path}: mat_corners_world must be (4, 2), got {corners.shape}")
+    unit = str(_scalar(data, "pressure_unit")) if "pressure_unit" in data.files else None
+    scale = float(_scalar(data, "pressure_scale_kpa")) if "pressure_scale_kpa" in data.files else None
+    try:
+        normalised = normalise_pressure(pressure, unit, scale)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    if not np.all(np.isfinite(normalised)):
+        raise ValueError(f"{path}: pressure contains NaN or infinite values")
+    owner = np.asarray(data["cell_owner"]) if "cell_owner" in data.files else None
+    if owner is not None and owner.shape != pressure.shape:
+        raise ValueError(f"{path}: cell_owner must match pressure shape {pressure.shape}, got {owner.shape}")
+    return Recording(
+        path=path,
+        name=_name(data, path),
+        pressure=normalised,
+        boxes=boxes,
+        present=present,
+        pose=np.asarray(data["pose"], dtype=np.float32),
+        betas=np.asarray(data["betas"], dtype=np.float32),
+        transl=np.asarray(data["trans"], dtype=np.float32),
+        joints=np.asarray(joints, dtype=np.float32),
+        segments=segments,
+        fps=float(_scalar(data, "fps")) if "fps" in data.files else MIP_FPS,
+        mat_corners_world=corners,
+        cell_owner=owner,
+    )
 
 
 def list_data_files(data: str | Path | list[str | Path]) -> list[Path]:

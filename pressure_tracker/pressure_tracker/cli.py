@@ -19,6 +19,12 @@ from .tracker import BaselineTracker, PressureTracker, TrackerConfig
 EXIT_BAD_INPUT = 2
 
 
+def _fail(prog: str, message: object) -> int:
+    """One line on stderr, as argparse words its own errors, and the bad-input status."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
 def _report_nonfinite(path, count: int) -> None:
     if count:
         print(f"{path}: {count} NaN/Inf pressure cells treated as 0", file=sys.stderr)
@@ -35,21 +41,18 @@ def track_main(argv: Sequence[str] | None = None) -> int:
                         help="kPa per raw unit (default: the file's 'pressure_scale_kpa', else MIP raw units)")
     args = parser.parse_args(argv)
     if args.pressure_scale is not None and not (math.isfinite(args.pressure_scale) and args.pressure_scale > 0):
-        print(f"--pressure-scale must be a positive number, got {args.pressure_scale}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail("presstrack-track", f"--pressure-scale must be a positive number, got {args.pressure_scale}")
     try:
         scene = load_scene(args.scene, pressure_scale_kpa=args.pressure_scale)
     except SceneError as error:
-        print(error, file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail("presstrack-track", error)
     _report_nonfinite(scene.path, scene.nonfinite_cells)
     tracker = BaselineTracker() if args.baseline else PressureTracker(TrackerConfig(report_lost=False))
     rows = track_scene(scene, tracker)
     try:
         write_mot(rows, args.out)
     except OSError as error:
-        print(f"{args.out}: cannot write ({error.strerror})", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail("presstrack-track", f"{args.out}: cannot write ({error.strerror})")
     print(f"{args.out}: {len(rows)} rows, {len({r.track_id for r in rows})} ids, {len(scene.pressure)} frames")
     return 0
 
@@ -67,8 +70,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("pairs", nargs="+", metavar="SCENE.npz TRACKS.txt", help="scene and track file, repeated")
     args = parser.parse_args(argv)
     if len(args.pairs) % 2:
-        print("expected pairs of SCENE.npz TRACKS.txt, got an odd number of paths", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail("presstrack-track-eval", "expected pairs of SCENE.npz TRACKS.txt, got an odd number of paths")
     import motmetrics
 
     accumulators, hotas, names, lines = [], [], [], []
@@ -78,8 +80,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
             gt = ground_truth_frames(scene.boxes)
             hyp = hypothesis_frames(read_mot(tracks_path), len(gt), tracks_path)
         except SceneError as error:
-            print(error, file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return _fail("presstrack-track-eval", error)
         accumulator, hota_result = accumulate(gt, hyp)
         name = str(scene_path)
         accumulators.append(accumulator)
