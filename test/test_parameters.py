@@ -1,0 +1,75 @@
+"""Parameters set at run time: a bad value is refused with the reason and the old value stays."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rclpy
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import GetParameters, SetParameters
+
+from graph_testing import Listener, start_node, stop_node
+
+
+def value(v) -> ParameterValue:
+    if isinstance(v, bool):
+        return ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=v)
+    if isinstance(v, int):
+        return ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=v)
+    if isinstance(v, float):
+        return ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=v)
+    return ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=v)
+
+
+def call(listener: Listener, client, request, timeout=20.0):
+    assert client.wait_for_service(timeout_sec=timeout), f"{client.srv_name} not available"
+    future = client.call_async(request)
+    assert listener.spin_until(future.done, timeout)
+    return future.result()
+
+
+@pytest.fixture
+def listener():
+    listener = Listener("parameter_client")
+    yield listener
+    listener.close()
+
+
+def mip_file(path):
+    np.savez(path, pressure=np.zeros((5, 238, 120), np.float32), pressure_unit="kPa")
+    return path
+
+
+CASES = {
+    # node: (start parameters, parameter, bad value, expected words in the reason, good value)
+    "mat_driver": (lambda tmp: {"source": "mip", "mip_path": str(mip_file(tmp / "d.npz")), "loop": True},
+                   "noise_floor", -3.0, "noise_floor", 2.5),
+    "pressure_tracker": (lambda tmp: {}, "min_hits", 0, "min_hits", 4),
+    "mesh_recovery": (lambda tmp: {}, "mesh_decimation", 0, "mesh_decimation", 3),
+}
+
+
+START_ONLY = {"mat_driver": ("source", "udp"), "mesh_recovery": ("backend", "learned")}
+
+
+@pytest.mark.parametrize("node_name", sorted(CASES))
+def test_bad_value_refused_with_reason_and_old_value_kept(tmp_path, listener, node_name):
+    start_params, name, bad, reason_word, good = CASES[node_name]
+    node = start_node(node_name, start_params(tmp_path), tmp_path)
+    try:
+        setter = listener.node.create_client(SetParameters, f"/{node_name}/set_parameters")
+        getter = listener.node.create_client(GetParameters, f"/{node_name}/get_parameters")
+        before = call(listener, getter, GetParameters.Request(names=[name])).values[0]
+        refused = call(listener, setter, SetParameters.Request(parameters=[Parameter(name=name, value=value(bad))]))
+        assert not refused.results[0].successful
+        assert reason_word in refused.results[0].reason
+        assert call(listener, getter, GetParameters.Request(names=[name])).values[0] == before
+        accepted = call(listener, setter, SetParameters.Request(parameters=[Parameter(name=name, value=value(good))]))
+        assert accepted.results[0].successful, accepted.results[0].reason
+        assert call(listener, getter, GetParameters.Request(names=[name])).values[0] == value(good)
+        if node_name in START_ONLY:  # what a node was built from cannot change under it
+            parameter, new = START_ONLY[node_name]
+            fixed = call(listener, setter, SetParameters.Request(parameters=[Parameter(name=parameter,
+                                                                                       value=value(new))]))
+            assert not fixed.results[0].successful and "start" in fixed.results[0].reason
+    finally:
+        assert stop_node(node) == 0
