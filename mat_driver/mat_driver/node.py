@@ -19,7 +19,6 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Point, Pose, TransformStamped, Vector3
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.executors import ExternalShutdownException
 from rclpy.task import Future
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
@@ -33,6 +32,7 @@ from mat_driver.transports import SerialSource, UdpSource
 from presstrack_msgs.conversions import array_to_image, diagnostic_status, quaternion_from_rpy
 from presstrack_msgs.mat_geometry import MatGeometry, world_from_mat_pose
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
+from presstrack_msgs.node_main import run_node
 
 SOURCES = ("sim", "mip", "bag", "serial", "udp")
 
@@ -281,20 +281,7 @@ class MatDriverNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    try:
-        node = MatDriverNode()
-    except (OSError, ValueError) as error:
-        rclpy.logging.get_logger("mat_driver").fatal(f"cannot start: {error}")
-        rclpy.try_shutdown()
-        raise SystemExit(2) from None
-    try:
-        rclpy.spin_until_future_complete(node, node.finished)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(MatDriverNode, "mat_driver", args)
 
 
 if __name__ == "__main__":

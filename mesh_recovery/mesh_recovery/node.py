@@ -18,7 +18,6 @@ import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Point, TransformStamped, Vector3
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from std_msgs.msg import Header
@@ -33,6 +32,7 @@ from mesh_recovery.meshes import decimated_faces, id_colour
 from presstrack_msgs.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
 from presstrack_msgs.mat_geometry import MatGeometry, geometry_from_pose
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
+from presstrack_msgs.node_main import run_node
 
 PARAMETERS = {
     "backend": "footprint", "checkpoint": "", "smpl_model_path": "", "window": 16, "output_mode": "online",
@@ -183,7 +183,8 @@ class MeshRecoveryNode(Node):
             betas = np.stack([np.asarray(b.betas, dtype=np.float32) for b in bodies.bodies])
             poses = np.stack([np.asarray(b.pose, dtype=np.float32) for b in bodies.bodies])
             transl = np.array([[b.transl.x, b.transl.y, b.transl.z] for b in bodies.bodies], dtype=np.float32)
-            vertices = self.body_model(betas, poses, transl)[0].numpy()
+            # float64 before the face gather: the CDR points are float64, so marker_cdr copies no further.
+            vertices = self.body_model(betas, poses, transl)[0].numpy().astype(np.float64)
             for body, body_vertices in zip(bodies.bodies, vertices):
                 markers.append(MarkerSpec(*frame, "presstrack_meshes", body.track_id,
                                           color=id_colour(body.track_id), points=body_vertices[self.faces].reshape(-1, 3)))
@@ -209,20 +210,7 @@ class MeshRecoveryNode(Node):
 def main(args=None) -> None:
     # One intra-op thread: the graph's processes share the host's cores, and per-person batches are small.
     torch.set_num_threads(1)
-    rclpy.init(args=args)
-    try:
-        node = MeshRecoveryNode()
-    except (OSError, ValueError) as error:
-        rclpy.logging.get_logger("mesh_recovery").fatal(f"cannot start: {error}")
-        rclpy.try_shutdown()
-        raise SystemExit(2) from None
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(MeshRecoveryNode, "mesh_recovery", args)
 
 
 if __name__ == "__main__":

@@ -18,13 +18,14 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image, RegionOfInterest
+from std_msgs.msg import Header
 
 from presstrack_msgs.conversions import array_to_image, diagnostic_status, image_to_array
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, TrackedIds
+from presstrack_msgs.node_main import run_node
 from pressure_tracker.debug_view import render_debug_image
 from pressure_tracker.tracker import PressureTracker, TrackerConfig, TrackState
 
@@ -175,24 +176,12 @@ class PressureTrackerNode(Node):
         level = DiagnosticStatus.WARN if self.drops else DiagnosticStatus.OK
         status = diagnostic_status("pressure_tracker: tracking", "mat", values, level,
                                    "input frames dropped or sanitised" if self.drops else "OK")
-        self.diagnostics_pub.publish(DiagnosticArray(header=_now_header(self), status=[status]))
-
-
-def _now_header(node: Node):
-    from std_msgs.msg import Header
-    return Header(stamp=node.get_clock().now().to_msg())
+        self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
+                                                     status=[status]))
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = PressureTrackerNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(PressureTrackerNode, "pressure_tracker", args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,36 @@
+"""The ``main()`` every PressTrack node shares: start, spin, stop cleanly, say why it could not start."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+
+EXIT_CANNOT_START = 2
+
+
+def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = None) -> None:
+    """Spin the node until Ctrl-C or shutdown, or until its ``finished`` future (if it has one) is done.
+
+    A node whose constructor refuses its parameters or inputs (ValueError, OSError) logs the reason
+    and the process exits with status 2, without a traceback.
+    """
+    rclpy.init(args=args)
+    try:
+        node = make_node()
+    except (OSError, ValueError) as error:
+        rclpy.logging.get_logger(name).fatal(f"cannot start: {error}")
+        rclpy.try_shutdown()
+        raise SystemExit(EXIT_CANNOT_START) from None
+    try:
+        finished = getattr(node, "finished", None)
+        if finished is None:
+            rclpy.spin(node)
+        else:
+            rclpy.spin_until_future_complete(node, finished)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
