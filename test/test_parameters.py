@@ -51,6 +51,26 @@ CASES = {
 START_ONLY = {"mat_driver": ("source", "udp"), "mesh_recovery": ("backend", "learned")}
 
 
+def test_mat_info_is_republished_when_the_calibration_changes(tmp_path, listener):
+    from rclpy.qos import DurabilityPolicy, QoSProfile
+
+    from presstrack_msgs.msg import MatInfo
+
+    listener.listen("/mat/info", MatInfo, QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL))
+    node = start_node("mat_driver", {"source": "mip", "mip_path": str(mip_file(tmp_path / "d.npz")), "loop": True,
+                                     "full_scale": 400.0}, tmp_path)
+    try:
+        assert listener.spin_until(lambda: listener.messages["/mat/info"], 20.0)
+        assert listener.messages["/mat/info"][0].full_scale == 400.0
+        setter = listener.node.create_client(SetParameters, "/mat_driver/set_parameters")
+        result = call(listener, setter, SetParameters.Request(parameters=[Parameter(name="full_scale",
+                                                                                    value=value(550.0))]))
+        assert result.results[0].successful, result.results[0].reason
+        assert listener.spin_until(lambda: listener.messages["/mat/info"][-1].full_scale == 550.0, 10.0)
+    finally:
+        assert stop_node(node) == 0
+
+
 @pytest.mark.parametrize("node_name", sorted(CASES))
 def test_bad_value_refused_with_reason_and_old_value_kept(tmp_path, listener, node_name):
     start_params, name, bad, reason_word, good = CASES[node_name]

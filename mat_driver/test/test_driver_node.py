@@ -165,3 +165,32 @@ def test_hardware_source_survives_disconnect_and_corrupt_frames(tmp_path, listen
             assert image_to_array(listener.messages["/mat/pressure"][-1]).max() <= 700.0
         finally:
             assert stop_node(driver) == 0
+
+
+def test_sim_source_publishes_the_mat_and_its_ground_truth(tmp_path, listener):
+    from presstrack_msgs.msg import PersonPressureArray, SmplBodyArray
+
+    listener.listen("/mat/pressure", Image, qos_profile_sensor_data)
+    listener.listen("/mat/sim/persons", PersonPressureArray)
+    listener.listen("/mat/sim/bodies", SmplBodyArray)
+    driver = start_node("mat_driver", {"source": "sim", "people": 2, "seed": 4, "scenario": "crossing2",
+                                       "rate": 30.0}, tmp_path)
+    try:
+        frames, stamps = check_published_mat(listener, min_frames=60)
+        assert listener.spin_until(lambda: len(listener.messages["/mat/sim/bodies"]) >= 30, 10.0)
+    finally:
+        assert stop_node(driver) == 0
+    assert np.median(np.diff(stamps)) * 1e-9 == pytest.approx(1 / 30, rel=0.2)
+    truth = {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec: m for m in listener.messages["/mat/sim/persons"]}
+    bodies = listener.messages["/mat/sim/bodies"]
+    assert all(b.header.frame_id == "world" and len(b.bodies) <= 2 for b in bodies)
+    # Every true box encloses pressure in the frame it was published with.
+    checked = 0
+    for frame in frames:
+        stamp = frame.header.stamp.sec * 10**9 + frame.header.stamp.nanosec
+        for person in truth.get(stamp, PersonPressureArray()).persons:
+            box = person.box
+            region = image_to_array(frame)[box.y_offset:box.y_offset + box.height, box.x_offset:box.x_offset + box.width]
+            assert region.max() > 0
+            checked += 1
+    assert checked > 20
