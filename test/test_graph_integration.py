@@ -162,5 +162,9 @@ def test_bag_has_every_topic_and_replay_reproduces_the_tracks(session):
     original = confirmed_tracks(recorded["/presstrack/persons"])
     common = sorted(set(original) & set(replayed))
     assert len(common) >= 0.9 * len(original), "the replay covers the session"
-    same = sum(original[s] == replayed[s] for s in common)
-    assert same >= 0.95 * len(common), f"only {same} of {len(common)} frames have the same tracks"
+    # The same tracks: the same boxes frame by frame, and one replayed id for each recorded id. The ids'
+    # numbers may differ (a track born on a frame one run saw and the other did not shifts the counter).
+    same_boxes = [s for s in common if {t[1:] for t in original[s]} == {t[1:] for t in replayed[s]}]
+    assert len(same_boxes) >= 0.95 * len(common), f"only {len(same_boxes)} of {len(common)} frames have the same boxes"
+    pairs = {(a[0], b[0]) for s in same_boxes for a in original[s] for b in replayed[s] if a[1:] == b[1:]}
+    assert len({a for a, _ in pairs}) == len(pairs) == len({b for _, b in pairs}), f"ids do not map one to one: {pairs}"
