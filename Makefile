@@ -64,15 +64,15 @@ demo: build
 	rm -rf out/demo
 	$(VENV)/bin/presstrack demo --out out/demo
 
-# Speed per stage and end to end over DDS (1/3/5 people at 15/30/60 Hz): bench/bench.json and bench/bench.md.
+# Speed per stage and end to end over DDS (1/3/5 people at 15/30/60 Hz): out/bench/bench.json and bench.md.
 # BENCH_ARGS, e.g. --quick, --stages-only, --duration 120 --people 3 --rates 30.
 bench: build
-	$(VENV)/bin/presstrack-bench --out bench $(BENCH_ARGS)
+	$(VENV)/bin/presstrack-bench --out out/bench $(BENCH_ARGS)
 
-# 10 minutes of the simulated 3-person graph: memory growth per node, drops, id switches in soak/.
+# 10 minutes of the simulated 3-person graph: memory growth per node, drops, id switches in out/soak/.
 # SOAK_ARGS, e.g. --duration 180.
 soak: build
-	$(VENV)/bin/presstrack-soak --out soak $(SOAK_ARGS)
+	$(VENV)/bin/presstrack-soak --out out/soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) build log

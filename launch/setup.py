@@ -24,6 +24,8 @@ setup(
     entry_points={
         "console_scripts": [
             "presstrack = presstrack_bringup.cli:main",
+            "presstrack-bench = presstrack_bringup.bench:main",
+            "presstrack-soak = presstrack_bringup.soak:main",
         ],
     },
 )

@@ -31,6 +31,8 @@ MIN_TRAVEL_M = 0.15         # ... once the feet have moved at least this far (le
 _JOINT = {name: index for index, name in enumerate(JOINT_NAMES)}
 # SMPL's canonical frame is y-up, facing +z; this turns it into the world's z-up frame facing -y.
 _Y_UP_TO_Z_UP = axis_angle_to_matrix(np.array([math.pi / 2, 0.0, 0.0]))
+# (2, 3, 3) left and right T-pose arms lowered by ARM_DROP_RAD about the forward axis.
+_ARM_DROPS = axis_angle_to_matrix(np.array([[0.0, 0.0, -ARM_DROP_RAD], [0.0, 0.0, ARM_DROP_RAD]]))
 
 
 @dataclass(frozen=True)
@@ -258,16 +260,19 @@ class FootprintBaseline:
         pelvis_xy = weight_left * ankles["left"][:2] + (1 - weight_left) * ankles["right"][:2]
         pelvis = np.array([*pelvis_xy, self.foot.pelvis_height * KNEE_SOFTENING])
 
-        pose = np.zeros(72)
-        pose[:3] = matrix_to_axis_angle(body_orientation(heading))
         # Arms hang down and swing against the legs: left arm forward when the right foot is ahead.
         step = (ankles["right"][:2] - ankles["left"][:2]) @ forward
         swing = ARM_SWING_RAD * float(np.clip(step / 0.35, -1, 1))
-        # Lower the T-pose arm about the forward axis, then swing it about the lateral axis (-x: forward).
-        for side, drop, arm_swing in (("left", -ARM_DROP_RAD, swing), ("right", ARM_DROP_RAD, -swing)):
+        # The T-pose arm lowered about the forward axis, then swung about the lateral axis (-x: forward).
+        # Root and both shoulders go through one vectorised conversion: per call, the conversions' input
+        # checks cost more than the arithmetic (they were the node's top hot spot after the leg IK).
+        arms = axis_angle_to_matrix(np.array([[-swing, 0.0, 0.0], [swing, 0.0, 0.0]])) @ _ARM_DROPS
+        root_and_arms = matrix_to_axis_angle(np.concatenate([body_orientation(heading)[None], arms]))
+        pose = np.zeros(72)
+        pose[:3] = root_and_arms[0]
+        for row, side in enumerate(("left", "right"), start=1):
             shoulder = 3 * _JOINT[f"{side}_shoulder"]
-            pose[shoulder: shoulder + 3] = matrix_to_axis_angle(
-                axis_angle_to_matrix(np.array([-arm_swing, 0.0, 0.0])) @ axis_angle_to_matrix(np.array([0.0, 0.0, drop])))
+            pose[shoulder: shoulder + 3] = root_and_arms[row]
         transl = pelvis - self.rest_joints[0]
         for side in ("left", "right"):
             pose = solve_leg_ik(self.rest_joints, pose, transl, side, ankles[side], foot_rotations[side])

@@ -102,4 +102,4 @@ def serialize_marker_array(markers: list[MarkerSpec]) -> bytes:
     writer.pack("I", len(markers), alignment=4)
     for marker in markers:
         _write_marker(writer, marker)
-    return CDR_LE_HEADER + b"".join(writer.chunks)
+    return b"".join([CDR_LE_HEADER, *writer.chunks])  # one copy of the megabytes of points, not two

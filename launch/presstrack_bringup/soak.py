@@ -1,0 +1,155 @@
+"""``presstrack-soak``: run the simulated graph for a long time and report what grows or degrades.
+
+    presstrack-soak [--duration 600] [--warmup 30] [--people 3] [--rate 15] [--sample-every 5] [--out DIR]
+
+Per node process: RSS sampled every few seconds; growth = mean RSS of the last minute minus the mean of
+the first minute after the warm-up, and the least-squares slope over the measured time (MiB/min). Also
+dropped frames (/mat/pressure stamps without a /presstrack/bodies message), the driver's late frames,
+latency, and tracking scores with id switches from ``live_score.summarise`` against the simulator's truth.
+Writes DIR/soak.json and DIR/soak.md (default ./soak).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from presstrack_bringup.live_probe import (Graph, ProcessSampler, TopicProbe, isolate_ros, machine_description,
+                                           machine_markdown, markdown_table, spin_for)
+
+
+def memory_growth(sampler: ProcessSampler, name: str, start: float, stop: float, window_s: float) -> dict:
+    """RSS statistics of one process over [start, stop] (monotonic s); ``window_s`` is the averaging window."""
+    samples = sampler.between(name, start, stop)
+    if len(samples) < 2:
+        return {"samples": len(samples)}
+    t = np.array([s.t - start for s in samples])
+    rss_mib = np.array([s.rss_bytes / 2**20 for s in samples])
+    first, last = rss_mib[t <= window_s], rss_mib[t >= t[-1] - window_s]
+    slope_per_s = float(np.polyfit(t, rss_mib, 1)[0])
+    return {"samples": len(samples), "first_window_mean_mib": float(first.mean()), "last_window_mean_mib": float(last.mean()),
+            "growth_mib": float(last.mean() - first.mean()), "slope_mib_per_min": 60.0 * slope_per_s,
+            "min_mib": float(rss_mib.min()), "peak_mib": float(rss_mib.max()),
+            "cpu_percent": sampler.cpu_percent(name, start, stop)}
+
+
+def within(mapping: dict[int, object], start_ns: int, stop_ns: int) -> dict:
+    return {stamp: value for stamp, value in mapping.items() if start_ns <= stamp < stop_ns}
+
+
+def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sample_every_s: float, log_dir: Path,
+             extra_sets: Sequence[str] = ()) -> dict:
+    import rclpy
+
+    from presstrack_bringup.live_score import LiveScorer, summarise
+
+    rclpy.init()
+    scorer = LiveScorer()
+    probe = TopicProbe(scorer)
+    result: dict = {"people": people, "rate_hz": rate_hz, "warmup_s": warmup_s, "duration_s": duration_s,
+                    "sample_every_s": sample_every_s}
+    try:
+        with Graph(people, rate_hz, extra_sets, log_path=log_dir / "graph.log") as graph:
+            sampler = ProcessSampler(graph.node_processes())
+            if not spin_for(scorer, 60.0, sampler, sample_every_s, until=lambda: len(probe.bodies) > 0):
+                raise RuntimeError("no /presstrack/bodies within 60 s of start")
+            spin_for(scorer, warmup_s, sampler, sample_every_s)
+            start, start_ns = time.monotonic(), time.time_ns()
+            last_report = start
+            while time.monotonic() - start < duration_s:
+                spin_for(scorer, min(30.0, duration_s - (time.monotonic() - start)), sampler, sample_every_s)
+                if time.monotonic() - last_report >= 60.0:
+                    last_report = time.monotonic()
+                    rss = ", ".join(f"{n} {sampler.samples[n][-1].rss_bytes / 2**20:.0f}" for n in sampler.samples)
+                    print(f"[presstrack-soak] {last_report - start:.0f} s: RSS MiB {rss}", file=sys.stderr, flush=True)
+            stop, stop_ns = time.monotonic(), time.time_ns()
+            spin_for(scorer, 3.0, sampler, sample_every_s)
+            window_s = min(60.0, (stop - start) / 3)
+            result["memory_window_s"] = window_s
+            result["processes"] = {name: memory_growth(sampler, name, start, stop, window_s) for name in sampler.processes}
+            result["rss_series_mib"] = {name: [[round(s.t - start, 1), round(s.rss_bytes / 2**20, 2)]
+                                               for s in sampler.samples[name]] for name in sampler.processes}
+            result |= probe.frame_accounting(start_ns, stop_ns)
+            published, late = (probe.driver_counter(key, start, stop) for key in ("frames_published", "frames_late"))
+            result["published_rate_hz"] = published[0] / published[1] if published else float("nan")
+            result["driver_frames_late"] = late[0] if late else None
+            summary = summarise(within(dict.fromkeys(scorer.frames), start_ns, stop_ns),
+                                within(scorer.truth_boxes, start_ns, stop_ns), within(scorer.tracked_boxes, start_ns, stop_ns),
+                                within(scorer.truth_joints, start_ns, stop_ns), within(scorer.body_joints, start_ns, stop_ns),
+                                [(arrival - stamp * 1e-9) * 1e3 for stamp, arrival in probe.bodies.items()
+                                 if start_ns <= stamp < stop_ns])
+            result["score"] = asdict(summary)
+    except RuntimeError as error:
+        result["error"] = str(error)
+    finally:
+        scorer.destroy_node()
+        rclpy.try_shutdown()
+    return result
+
+
+def write_report(out: Path, report: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "soak.json").write_text(json.dumps(report, indent=2))
+    soak = report["soak"]
+    parts = ["# PressTrack soak", "", machine_markdown(report["machine"]), ""]
+    if "error" in soak:
+        parts += [f"**error**: {soak['error']}"]
+    else:
+        parts += [f"{soak['people']} simulated people at {soak['rate_hz']:g} Hz; {soak['warmup_s']:g} s warm-up after the "
+                  f"first body, then {soak['duration_s']:g} s measured; RSS every {soak['sample_every_s']:g} s; growth = "
+                  f"mean of the last {soak['memory_window_s']:.0f} s minus mean of the first {soak['memory_window_s']:.0f} s.",
+                  "", markdown_table(
+                      ["node", "RSS first MiB", "RSS last MiB", "growth MiB", "slope MiB/min", "peak MiB", "CPU %"],
+                      [[name, p.get("first_window_mean_mib", float("nan")), p.get("last_window_mean_mib", float("nan")),
+                        p.get("growth_mib", float("nan")), p.get("slope_mib_per_min", float("nan")),
+                        p.get("peak_mib", float("nan")), p.get("cpu_percent", float("nan"))]
+                       for name, p in soak["processes"].items()]), ""]
+        score = soak["score"]
+        parts += [markdown_table(["frames heard", "bodies", "frames without bodies", "driver late", "published Hz",
+                                  "latency p50 / p99 ms", "id switches", "track ids issued", "MOTA / IDF1 / HOTA", "MPJPE mm"],
+                                 [[soak["pressure_frames_heard"], soak["bodies_received"], soak["frames_without_bodies"],
+                                   soak["driver_frames_late"], soak["published_rate_hz"],
+                                   f"{soak['latency_p50_ms']:.1f} / {soak['latency_p99_ms']:.1f}", score["id_switches"],
+                                   score["tracked_ids"], f"{score['mota']:.3f} / {score['idf1']:.3f} / {score['hota']:.3f}",
+                                   score["mpjpe_mm"]]]), ""]
+    (out / "soak.md").write_text("\n".join(parts))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="presstrack-soak", description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=600.0, metavar="S", help="measured seconds (default 600)")
+    parser.add_argument("--warmup", type=float, default=30.0, metavar="S", help="seconds after the first body (default 30)")
+    parser.add_argument("--people", type=int, default=3, metavar="N", help="simulated people (default 3)")
+    parser.add_argument("--rate", type=float, default=15.0, metavar="HZ", help="mat rate (default 15)")
+    parser.add_argument("--sample-every", type=float, default=5.0, metavar="S", help="RSS sampling period (default 5)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NODE.PARAM=VALUE",
+                        help="extra parameter override for the graph (repeatable)")
+    parser.add_argument("--out", default="out/soak", metavar="DIR", help="where soak.json and soak.md go (default ./out/soak)")
+    options = parser.parse_args(argv)
+    for name in ("duration", "warmup", "rate", "sample_every"):
+        value = getattr(options, name)
+        if not (math.isfinite(value) and value > 0):
+            parser.error(f"--{name.replace('_', '-')} must be positive, got {value:g}")
+    if options.people < 1:
+        parser.error(f"--people must be >= 1, got {options.people}")
+    isolate_ros()
+    out = Path(options.out)
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    report: dict = {"machine": machine_description()}
+    report["soak"] = run_soak(options.people, options.rate, options.warmup, options.duration, options.sample_every,
+                              out / "logs", options.sets)
+    report["machine"]["load_average_at_end"] = machine_description()["load_average_1_5_15"]
+    write_report(out, report)
+    print((out / "soak.md").read_text())
+    return 0 if "error" not in report["soak"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
