@@ -21,6 +21,7 @@ setup(
             "mat_driver = mat_driver.node:main",
             "presstrack-fake-mat = mat_driver.fake_device:main",
             "presstrack-sim = mat_driver.sim.cli:main",
+            "presstrack-driver-rate = mat_driver.rate_bench:main",
         ],
     },
 )
