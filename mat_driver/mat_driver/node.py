@@ -44,18 +44,17 @@ PARAMETERS = {
     "mip_path": "", "loop": False,
     "bag_path": "", "bag_topic": "/mat/pressure", "restamp": True, "bag_rate": 1.0,
     "serial_port": "/dev/ttyUSB0", "baudrate": 921600, "udp_host": "0.0.0.0", "udp_port": 5600,
-    "calibration_file": "", "raw_to_kpa": 1.0, "noise_floor": 1.0, "full_scale": 600.0,
+    "calibration_file": "", "raw_to_kpa": 1.0, "noise_floor": 1.0, "full_scale": 600.0, "stuck_after_frames": 0,
 }
 # What the running feed was built from; changing these needs a restart of the node.
 SOURCE_PARAMETERS = {"source", "rate", "rows", "cols", "cell_pitch", "people", "seed", "scenario", "mip_path",
                      "loop", "bag_path", "bag_topic", "restamp", "bag_rate", "serial_port", "baudrate", "udp_host", "udp_port"}
-CALIBRATION_PARAMETERS = {"calibration_file", "raw_to_kpa", "noise_floor", "full_scale"}
 
 
 def calibration_from(values: dict, shape: tuple[int, int]) -> Calibration:
     """Calibration for ``shape`` frames from the node's parameters; ValueError with the reason if invalid."""
     settings = dict(kpa_per_raw=float(values["raw_to_kpa"]), noise_floor_kpa=float(values["noise_floor"]),
-                    full_scale_kpa=float(values["full_scale"]))
+                    full_scale_kpa=float(values["full_scale"]), stuck_after_frames=int(values["stuck_after_frames"]))
     if values["calibration_file"]:
         calibration = Calibration.from_npz(values["calibration_file"], **settings)
         if calibration.shape != shape:
