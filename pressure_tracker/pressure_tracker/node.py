@@ -11,7 +11,9 @@ Publishes
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import rclpy
@@ -45,12 +47,40 @@ PARAMETERS = {
 }
 
 
+def last_id_path() -> Path:
+    """Where the highest track id handed out is kept: $ROS_HOME/presstrack (ROS_HOME defaults to ~/.ros)."""
+    return Path(os.environ.get("ROS_HOME", Path.home() / ".ros")) / "presstrack" / "pressure_tracker_last_id"
+
+
+def read_last_id() -> int:
+    try:
+        return max(int(last_id_path().read_text()), 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def write_last_id(track_id: int) -> str | None:
+    """Keep ``track_id`` as the highest handed out; the reason if it cannot be written."""
+    path = last_id_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_text(str(track_id))
+        partial.replace(path)  # never a half-written id
+    except OSError as error:
+        return f"{path}: {error.strerror}"
+    return None
+
+
 class PressureTrackerNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("pressure_tracker", **kwargs)
         for name, default in PARAMETERS.items():
             self.declare_parameter(name, default)
-        self.config = self._config_from(self._parameter_values())
+        # A restarted tracker continues above the ids its predecessor handed out, so no id is ever reused
+        # while the rest of the graph (and anyone recording it) may still know the old ones.
+        self.last_id = read_last_id()
+        self.config = self._config_from(self._parameter_values(), first_id=self.last_id + 1)
         self.tracker = PressureTracker(self.config)
         self.drops: Counter[str] = Counter()
         self.frames = 0
@@ -74,14 +104,15 @@ class PressureTrackerNode(Node):
         return {name: self.get_parameter(name).value for name in PARAMETERS}
 
     @staticmethod
-    def _config_from(values: dict) -> TrackerConfig:
+    def _config_from(values: dict, first_id: int = 1) -> TrackerConfig:
         return TrackerConfig(crop_size=int(values["crop_size"]), min_hits=int(values["min_hits"]),
-                             max_age=int(values["max_age"]), cell_pitch=float(values["cell_pitch"]))
+                             max_age=int(values["max_age"]), cell_pitch=float(values["cell_pitch"]),
+                             first_id=first_id)
 
     def on_set_parameters(self, parameters) -> SetParametersResult:
         values = self._parameter_values() | {p.name: p.value for p in parameters}
         try:
-            config = self._config_from(values)
+            config = self._config_from(values, first_id=self.config.first_id)
         except (TypeError, ValueError) as error:
             return SetParametersResult(successful=False, reason=str(error))
         if config != self.config:
@@ -125,6 +156,13 @@ class PressureTrackerNode(Node):
         frame = np.where(finite & (frame > 0), frame, 0.0).astype(np.float32, copy=False)
 
         people = self.tracker.update(frame, stamp_ns * 1e-9)
+        newest = max((p.track_id for p in people), default=0)
+        if newest > self.last_id:
+            self.last_id = newest
+            problem = write_last_id(newest)
+            if problem:  # tracking goes on; only ids after a restart could repeat
+                self.drops["last_id_not_saved"] += 1
+                self.get_logger().warning(f"cannot keep the last track id ({problem})", throttle_duration_sec=60.0)
         self.frames += 1
         self.publish(msg, frame, people)
 

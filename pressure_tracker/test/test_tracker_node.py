@@ -83,3 +83,35 @@ def test_tracks_people_and_counts_bad_frames(tmp_path, listener):
     assert int(values["dropped_bad_encoding"]) == 1
     assert int(values["dropped_stamp_not_increasing"]) == 1
     assert int(values["dropped_non_finite_cells_sanitised"]) == 1
+
+
+def test_a_restarted_tracker_never_reuses_an_id(tmp_path, listener, monkeypatch):
+    import os
+    import signal
+
+    monkeypatch.setenv("ROS_HOME", str(tmp_path / "ros_home"))
+    walkers = [Walker((0.40, 0.20), math.pi / 2, speed=0.6, step_length=0.5)]
+    scene = walking_scene(walkers, n_frames=40, seed=2)
+    listener.listen("/presstrack/persons", PersonPressureArray)
+    publisher = listener.node.create_publisher(Image, "/mat/pressure", qos_profile_sensor_data)
+
+    def run_until_confirmed(first_stamp: int) -> set[int]:
+        node = start_node("pressure_tracker", {}, tmp_path)
+        try:
+            assert listener.spin_until(lambda: publisher.get_subscription_count() > 0, 20.0)
+            listener.messages["/presstrack/persons"].clear()
+            for index, frame in enumerate(scene.pressure):
+                publisher.publish(array_to_image(frame, Header(stamp=Time(sec=first_stamp + index), frame_id="mat")))
+                listener.spin_for(0.03)
+            listener.spin_for(0.5)
+            return {p.track_id for m in listener.messages["/presstrack/persons"] for p in m.persons
+                    if p.state == PersonPressure.STATE_CONFIRMED}
+        finally:
+            os.killpg(node.pid, signal.SIGKILL)  # a crash, not a clean stop
+            node.wait()
+            listener.spin_until(lambda: publisher.get_subscription_count() == 0, 10.0)
+
+    before = run_until_confirmed(100)
+    after = run_until_confirmed(1000)
+    assert before and after
+    assert min(after) > max(before), f"ids {sorted(after)} after the restart reuse {sorted(before)}"
