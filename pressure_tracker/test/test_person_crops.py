@@ -1,12 +1,11 @@
 """Person-centred crops (isolation, placement, clipping) and the 10 context numbers."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
 
-from pressure_tracker.crops import context_numbers, crop_origin, mat_corners_world, person_crop, pose_matrix
+from pressure_tracker.crops import crop_origin, person_crop
 
 
 def test_crop_holds_only_the_persons_cells_and_is_centred():
@@ -56,24 +55,3 @@ def test_other_crop_sizes_and_empty_person():
     with pytest.raises(ValueError, match="positive"):
         person_crop(frame, np.zeros(0, dtype=np.int64), (10, 10, 20, 30), size=(0, 32))
 
-
-def test_mat_corners_reproduce_the_mip_placement():
-    # MIP: pixel (row 0, col 0) at world (1.17, 1.83), columns along world -x, rows along world -y.
-    # Mat frame x (columns) -> world -x, mat y (rows) -> world -y: a rotation by pi about z.
-    transform = pose_matrix((1.17, 1.83, 0.0), (0.0, 0.0, 1.0, 0.0))
-    corners = mat_corners_world(transform, rows=238, cols=120, cell_pitch=0.01)
-    np.testing.assert_allclose(corners, [[1.17, 1.83], [-0.03, 1.83], [1.17, -0.55], [-0.03, -0.55]], atol=1e-9)
-    numbers = context_numbers((40, 100, 80, 125), corners)
-    assert numbers.shape == (10,) and numbers.dtype == np.float32
-    np.testing.assert_allclose(numbers[:2], [60.0, 112.5])
-    np.testing.assert_allclose(numbers[2:], corners.ravel(), rtol=1e-6)
-
-
-def test_pose_matrix_rotates_about_z():
-    half = math.pi / 4
-    transform = pose_matrix((1.0, 2.0, 0.0), (0.0, 0.0, math.sin(half), math.cos(half)))   # +90 deg about z
-    np.testing.assert_allclose(transform @ [1.0, 0.0, 0.0, 1.0], [1.0, 3.0, 0.0, 1.0], atol=1e-12)
-    with pytest.raises(ValueError, match="quaternion"):
-        pose_matrix((0, 0, 0), (0, 0, 0, 0))
-    with pytest.raises(ValueError, match="4x4"):
-        mat_corners_world(np.eye(3), 238, 120, 0.01)
