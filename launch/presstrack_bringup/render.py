@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from mesh_recovery.body.kinematics import PARENTS
+from mesh_recovery.marker_cdr import ADD, TRIANGLE_LIST
 from presstrack_bringup.bagfile import open_bag, require_topic, suite_typestore
 
 PRESSURE_TOPIC = "/mat/pressure"
@@ -26,10 +28,6 @@ PERSONS_TOPIC = "/presstrack/persons"
 MESHES_TOPIC = "/presstrack/meshes"
 BODIES_TOPIC = "/presstrack/bodies"
 OUTPUT_SUFFIXES = (".png", ".gif", ".mp4")
-TRIANGLE_LIST = 11  # visualization_msgs/Marker.TRIANGLE_LIST
-MARKER_ADD = 0
-# SMPL kinematic tree: parent of each of the 24 joints (-1: root).
-SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
 OVERLAY_MARGIN_NS = 1_000_000_000  # overlays arrive after their frame; read this far past the window
 
 
@@ -151,7 +149,7 @@ def load_session(
                     for p in msg.persons
                 ]))
             elif topic == MESHES_TOPIC:
-                adds = [m for m in msg.markers if m.type == TRIANGLE_LIST and m.action == MARKER_ADD]
+                adds = [m for m in msg.markers if m.type == TRIANGLE_LIST and m.action == ADD]
                 if adds:
                     meshes.append((max(_stamp_ns(m.header) for m in adds), [
                         Body(int(m.id), marker_triangles(m, max_faces), None) for m in adds
@@ -272,7 +270,7 @@ class FrameRenderer:
                 axes3d.add_collection3d(Poly3DCollection(body.triangles, facecolors=_shade(body.triangles, colour),
                                                          edgecolors="none"))
             else:
-                segments = [(body.joints[j], body.joints[p]) for j, p in enumerate(SMPL_PARENTS) if p >= 0]
+                segments = [(body.joints[j], body.joints[p]) for j, p in enumerate(PARENTS) if p >= 0]
                 axes3d.add_collection3d(Line3DCollection(segments, colors=[colour], linewidths=2))
                 axes3d.scatter(*body.joints.T, color=colour, s=6)
         axes3d.set_xlim(*self.limits[0])

@@ -6,11 +6,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mesh_recovery.body.kinematics import PARENTS
 from mesh_recovery.hmr.body_layer import forward_kinematics
 from mesh_recovery.hmr.network import HMRConfig
 from mesh_recovery.hmr.rotations import axis_angle_to_matrix
 
-SMPL_PARENTS = np.array([-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21])
+SMPL_PARENTS = np.asarray(PARENTS)  # the one skeleton, for the fake body
 TINY = HMRConfig(crop_size=32, encoder_width=8, encoder_features=32, width=64, depth=2, heads=4, mlp_hidden=32,
                  window=4, regressor_hidden=64)
 
