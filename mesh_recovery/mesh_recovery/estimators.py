@@ -37,13 +37,13 @@ class FootprintEstimator:
         self.baseline = FootprintBaseline(rest_joints, foot, geometry, betas[0])
 
     def update_frame(self, people: list[PersonInput]) -> dict[int, BodyEstimate]:
-        estimates = {}
+        placements = {}
         for person in people:
-            estimate = self.baseline.update(person.track_id, person.crop, person.crop_origin, person.heading,
+            placement = self.baseline.place(person.track_id, person.crop, person.crop_origin, person.heading,
                                             person.stamp)
-            if estimate is not None:
-                estimates[person.track_id] = estimate
-        return estimates
+            if placement is not None:
+                placements[person.track_id] = placement
+        return self.baseline.pose_bodies(placements)
 
     def drop(self, track_id: int) -> None:
         self.baseline.drop(track_id)

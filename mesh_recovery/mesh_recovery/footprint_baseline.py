@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from mesh_recovery.body.kinematics import (JOINT_NAMES, axis_angle_to_matrix, forward_kinematics,
-                                           matrix_to_axis_angle, solve_leg_ik)
+                                           matrix_to_axis_angle, solve_legs_ik)
 from presstrack_msgs.mat_geometry import MatGeometry
 
 SWING_DURATION_S = 0.4      # typical swing phase of walking (~40 % of a 1 s gait cycle)
@@ -29,6 +29,7 @@ PATH_WINDOW_S = 1.0         # without a heading from the tracker, the walking di
 MIN_TRAVEL_M = 0.15         # ... once the feet have moved at least this far (less is standing or shuffling)
 
 _JOINT = {name: index for index, name in enumerate(JOINT_NAMES)}
+_SIDES = ("left", "right")  # the order of the two legs in Placement and solve_legs_ik
 # SMPL's canonical frame is y-up, facing +z; this turns it into the world's z-up frame facing -y.
 _Y_UP_TO_Z_UP = axis_angle_to_matrix(np.array([math.pi / 2, 0.0, 0.0]))
 # (2, 3, 3) left and right T-pose arms lowered by ARM_DROP_RAD about the forward axis.
@@ -75,6 +76,19 @@ class BodyEstimate:
     confidence: float
 
 
+@dataclass(frozen=True)
+class Placement:
+    """One person's frame up to the leg IK, which `FootprintBaseline.pose_bodies` runs for all people at once."""
+
+    heading: float                # [rad] walking direction about +z from +x, world frame
+    ankles: np.ndarray            # (2, 3) left and right ankle targets, world [m]
+    foot_orientations: np.ndarray  # (2, 3, 3) left and right ankle global rotations before any roll, world frame
+    foot_rolls: tuple[float | None, float | None]  # [rad] pitch of a loaded foot about its lateral axis; None: no roll
+    pelvis: np.ndarray            # (3,) world [m]
+    arm_swing: float              # [rad] left shoulder forward (right shoulder back) when positive
+    confidence: float
+
+
 @dataclass
 class _TrackMemory:
     heading: float | None = None
@@ -91,12 +105,20 @@ def find_footprints(crop: np.ndarray, crop_origin: tuple[int, int], geometry: Ma
     more than two remaining blobs are merged pairwise by nearest centroids.
     """
     loaded = crop > threshold_kpa
-    if not loaded.any():
+    rows, cols = np.flatnonzero(loaded.any(axis=1)), np.flatnonzero(loaded.any(axis=0))
+    if not rows.size:
         return []
-    joined, count = ndimage.label(ndimage.binary_dilation(loaded, iterations=max_gap_cells),
+    # Dilate and label only the loaded cells' bounding box grown by the gap: nothing outside it can join.
+    top, left = max(rows[0] - max_gap_cells, 0), max(cols[0] - max_gap_cells, 0)
+    window = loaded[top:rows[-1] + max_gap_cells + 1, left:cols[-1] + max_gap_cells + 1]
+    joined, count = ndimage.label(ndimage.binary_dilation(window, iterations=max_gap_cells),
                                   structure=np.ones((3, 3)))
-    groups = [np.flatnonzero((joined.ravel() == k) & loaded.ravel()) for k in range(1, count + 1)]
-    groups = [g for g in groups if g.size]
+    # Every joined blob holds a loaded cell (a dilation grows from them); groups are flat crop indices in
+    # raster order, per blob in label order.
+    window_rows, window_cols = np.nonzero(window)
+    cells = (window_rows + top) * crop.shape[1] + window_cols + left
+    labels = joined[window_rows, window_cols]
+    groups = [cells[labels == k] for k in range(1, count + 1)]
     weights = crop.ravel()
     while len(groups) > 2:
         centres = np.array([np.average(np.column_stack(np.unravel_index(g, crop.shape)), axis=0,
@@ -151,9 +173,10 @@ class FootprintBaseline:
     def drop(self, track_id: int) -> None:
         self.tracks.pop(track_id, None)
 
-    def update(self, track_id: int, crop: np.ndarray, crop_origin: tuple[int, int], heading: float | None,
-               stamp: float) -> BodyEstimate | None:
-        """Body for this frame, or None while the track has no footprint and no memory of one."""
+    def place(self, track_id: int, crop: np.ndarray, crop_origin: tuple[int, int], heading: float | None,
+              stamp: float) -> Placement | None:
+        """This track's feet, pelvis and arms for this frame (its memory moves on), or None while it has no
+        footprint and no memory of one."""
         memory = self.tracks.setdefault(track_id, _TrackMemory())
         feet = find_footprints(crop, crop_origin, self.geometry)
         heading = self._heading(memory, feet, heading, stamp)
@@ -166,34 +189,83 @@ class FootprintBaseline:
             return None
 
         ankles: dict[str, np.ndarray] = {}
-        foot_rotations: dict[str, np.ndarray] = {}
+        foot_orientations: dict[str, np.ndarray] = {}
+        foot_rolls: dict[str, float] = {}
         for side, foot in stance.items():
-            direction = foot.axis if foot.axis @ forward >= 0 else -foot.axis
+            axis_sign = 1 if foot.axis @ forward >= 0 else -1  # +1: the footprint's axis points forward
+            direction = axis_sign * foot.axis
             xy = foot.centre - direction * self.foot.ankle_behind_centre
             ankles[side] = np.array([xy[0], xy[1], self.foot.ankle_height])
             # Centre of pressure ahead of the middle: heel lifting (toe-off); behind: toes up (heel strike).
-            roll = FOOT_ROLL_RAD * np.clip(2 * foot.cop_along * (1 if foot.axis @ forward >= 0 else -1), -1, 1)
-            foot_rotations[side] = body_orientation(math.atan2(direction[1], direction[0])) @ \
-                axis_angle_to_matrix(np.array([roll, 0.0, 0.0]))
+            foot_rolls[side] = FOOT_ROLL_RAD * np.clip(2 * foot.cop_along * axis_sign, -1, 1)
+            foot_orientations[side] = body_orientation(math.atan2(direction[1], direction[0]))
             memory.last_stance[side] = xy
             memory.last_contact[side] = stamp
-        for side in ("left", "right"):
+        for side in _SIDES:
             if side in ankles or side not in memory.last_stance:
                 continue
             ankles[side] = self._swing_ankle(memory, side, stance, forward, left_dir, stamp)
-            foot_rotations[side] = body_orientation(heading)
+            foot_orientations[side] = body_orientation(heading)
         if len(ankles) == 1:  # never seen the other foot: stand it beside the known one
             (side, ankle), = ankles.items()
             other = "right" if side == "left" else "left"
             hip_width = abs(self.rest_joints[_JOINT["left_hip"], 0] - self.rest_joints[_JOINT["right_hip"], 0])
             offset = left_dir * hip_width * (1 if other == "left" else -1)
             ankles[other] = ankle + np.array([offset[0], offset[1], 0.0])
-            foot_rotations[other] = body_orientation(heading)
+            foot_orientations[other] = body_orientation(heading)
 
-        pose, transl = self._pose(heading, ankles, foot_rotations, stance, forward)
+        # Weight shifts towards the loaded foot: the pelvis sits over the stance side in single support.
+        shares = {side: stance[side].force_share if side in stance else 0.0 for side in _SIDES}
+        total = shares["left"] + shares["right"]
+        weight_left = 0.5 if total == 0 else 0.3 + 0.4 * shares["left"] / total
+        pelvis_xy = weight_left * ankles["left"][:2] + (1 - weight_left) * ankles["right"][:2]
+        pelvis = np.array([*pelvis_xy, self.foot.pelvis_height * KNEE_SOFTENING])
+        # Arms hang down and swing against the legs: left arm forward when the right foot is ahead.
+        step = (ankles["right"][:2] - ankles["left"][:2]) @ forward
+        arm_swing = ARM_SWING_RAD * float(np.clip(step / 0.35, -1, 1))
+        return Placement(heading, np.stack([ankles[side] for side in _SIDES]),
+                         np.stack([foot_orientations[side] for side in _SIDES]),
+                         (foot_rolls.get("left"), foot_rolls.get("right")), pelvis, arm_swing, 0.3 + 0.2 * len(stance))
+
+    def pose_bodies(self, placements: dict[int, Placement]) -> dict[int, BodyEstimate]:
+        """Bodies of one frame's placed people (track id -> Placement), solved together: one rotation
+        conversion, one IK for all legs and one forward kinematics per frame, not per person (for a few
+        bodies, the numpy calls' overhead is the cost, not their arithmetic)."""
+        if not placements:
+            return {}
+        people = list(placements.values())
+        count = len(people)
+        # The T-pose arm lowered about the forward axis, then swung about the lateral axis (-x: forward).
+        arm_swings = np.zeros((count, 2, 3))
+        arm_swings[:, 0, 0] = [-p.arm_swing for p in people]
+        arm_swings[:, 1, 0] = [p.arm_swing for p in people]
+        arms = axis_angle_to_matrix(arm_swings) @ _ARM_DROPS
+        roots = np.stack([body_orientation(p.heading) for p in people])
+        root_and_arms = matrix_to_axis_angle(np.concatenate([roots[:, None], arms], axis=1))
+        pose = np.zeros((count, 72))
+        pose[:, :3] = root_and_arms[:, 0]
+        for row, side in enumerate(_SIDES, start=1):
+            shoulder = 3 * _JOINT[f"{side}_shoulder"]
+            pose[:, shoulder: shoulder + 3] = root_and_arms[:, row]
+        transl = np.stack([p.pelvis for p in people]) - self.rest_joints[0]
+        pose = solve_legs_ik(self.rest_joints, pose, transl, np.stack([p.ankles for p in people]),
+                             self._foot_rotations(people))
         joints, rotations = forward_kinematics(self.rest_joints, pose, transl)
-        confidence = 0.3 + 0.2 * len(stance)
-        return BodyEstimate(self.betas.copy(), pose, transl, joints, rotations, confidence)
+        return {track_id: BodyEstimate(self.betas.copy(), pose[i], transl[i], joints[i], rotations[i], p.confidence)
+                for i, (track_id, p) in enumerate(placements.items())}
+
+    @staticmethod
+    def _foot_rotations(people: list[Placement]) -> np.ndarray:
+        """(people, 2, 3, 3) ankle global rotations: each loaded foot's orientation rolled about its lateral axis."""
+        rotations = np.stack([p.foot_orientations for p in people])
+        rolled = [(person, side, roll) for person, p in enumerate(people) for side, roll in enumerate(p.foot_rolls)
+                  if roll is not None]
+        if rolled:
+            persons, sides, rolls = zip(*rolled)
+            roll_axis_angles = np.zeros((len(rolls), 3))
+            roll_axis_angles[:, 0] = rolls
+            rotations[persons, sides] = rotations[persons, sides] @ axis_angle_to_matrix(roll_axis_angles)
+        return rotations
 
     def _heading(self, memory: _TrackMemory, feet: list[Footprint], heading: float | None,
                  stamp: float) -> float | None:
@@ -250,31 +322,3 @@ class FootprintBaseline:
         xy = (1 - progress) * start + progress * landing
         lift = SWING_CLEARANCE_M * math.sin(math.pi * progress) if other in stance else 0.0
         return np.array([xy[0], xy[1], self.foot.ankle_height + lift])
-
-    def _pose(self, heading: float, ankles: dict[str, np.ndarray], foot_rotations: dict[str, np.ndarray],
-              stance: dict[str, Footprint], forward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # Weight shifts towards the loaded foot: the pelvis sits over the stance side in single support.
-        shares = {side: stance[side].force_share if side in stance else 0.0 for side in ("left", "right")}
-        total = shares["left"] + shares["right"]
-        weight_left = 0.5 if total == 0 else 0.3 + 0.4 * shares["left"] / total
-        pelvis_xy = weight_left * ankles["left"][:2] + (1 - weight_left) * ankles["right"][:2]
-        pelvis = np.array([*pelvis_xy, self.foot.pelvis_height * KNEE_SOFTENING])
-
-        # Arms hang down and swing against the legs: left arm forward when the right foot is ahead.
-        step = (ankles["right"][:2] - ankles["left"][:2]) @ forward
-        swing = ARM_SWING_RAD * float(np.clip(step / 0.35, -1, 1))
-        # The T-pose arm lowered about the forward axis, then swung about the lateral axis (-x: forward).
-        # Root and both shoulders go through one vectorised conversion: per call, the conversions' input
-        # checks cost more than the arithmetic (they were the node's top hot spot after the leg IK).
-        arms = axis_angle_to_matrix(np.array([[-swing, 0.0, 0.0], [swing, 0.0, 0.0]])) @ _ARM_DROPS
-        root_and_arms = matrix_to_axis_angle(np.concatenate([body_orientation(heading)[None], arms]))
-        pose = np.zeros(72)
-        pose[:3] = root_and_arms[0]
-        for row, side in enumerate(("left", "right"), start=1):
-            shoulder = 3 * _JOINT[f"{side}_shoulder"]
-            pose[shoulder: shoulder + 3] = root_and_arms[row]
-        transl = pelvis - self.rest_joints[0]
-        for side in ("left", "right"):
-            pose = solve_leg_ik(self.rest_joints, pose, transl, side, ankles[side], foot_rotations[side])
-        return pose, transl
-

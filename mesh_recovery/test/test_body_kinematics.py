@@ -14,6 +14,7 @@ from mesh_recovery.body.kinematics import (
     matrix_to_axis_angle,
     rotation_between,
     solve_leg_ik,
+    solve_legs_ik,
 )
 
 # An adult's rest joints in SMPL's canonical frame (y up, z forward), metres, pelvis at origin.
@@ -99,6 +100,18 @@ def test_forward_kinematics_rotates_about_the_pelvis_and_batches():
     for b in range(4):
         root = axis_angle_to_matrix(poses[b, :3])
         np.testing.assert_allclose(joints[b], (REST_JOINTS - REST_JOINTS[0]) @ root.T + REST_JOINTS[0] + transl[b], atol=1e-12)
+
+
+def test_forward_kinematics_batched_equals_one_body_at_a_time():
+    rng = np.random.default_rng(8)
+    poses = rng.normal(scale=0.5, size=(7, 72))
+    transl = rng.normal(size=(7, 3))
+    for rest in (REST_JOINTS, REST_JOINTS * rng.uniform(0.9, 1.1, size=(7, 1, 1))):  # one body, a body each
+        joints, rotations = forward_kinematics(rest, poses, transl)
+        for b in range(7):
+            single = forward_kinematics(rest if rest.ndim == 2 else rest[b], poses[b], transl[b])
+            np.testing.assert_array_equal(joints[b], single[0])
+            np.testing.assert_array_equal(rotations[b], single[1])
 
 
 def test_forward_kinematics_bends_the_knee_backwards_for_positive_x():
@@ -211,6 +224,28 @@ def test_leg_ik_batched_equals_one_frame_at_a_time():
     grid = solve_leg_ik(REST_JOINTS, poses.reshape(2, 20, 72), transl[0], "left", targets[0])
     assert grid.shape == (2, 20, 72)
     np.testing.assert_array_equal(grid[1, 3], solve_leg_ik(REST_JOINTS, poses[23], transl[0], "left", targets[0]))
+
+
+def test_both_legs_at_once_equal_one_leg_after_the_other():
+    rng = np.random.default_rng(9)
+    frames = 12
+    poses = np.stack([random_body_pose(rng) for _ in range(frames)])
+    transl = rng.uniform(-1.0, 1.0, size=(frames, 3))
+    hips = forward_kinematics(REST_JOINTS, poses, transl)[0][:, [LEG_JOINTS["left"][0], LEG_JOINTS["right"][0]]]
+    targets = hips + rng.normal(size=(frames, 2, 3)) * rng.choice([0.1, 0.5, 2.0], size=(frames, 2, 1))
+    foot_rotations = axis_angle_to_matrix(random_rotations(rng, 2 * frames)).reshape(frames, 2, 3, 3)
+    for feet in (None, foot_rotations):
+        both = solve_legs_ik(REST_JOINTS, poses, transl, targets, feet)
+        for frame in range(frames):
+            one_by_one = poses[frame]
+            for leg, side in enumerate(("left", "right")):
+                one_by_one = solve_leg_ik(REST_JOINTS, one_by_one, transl[frame], side, targets[frame, leg],
+                                          None if feet is None else feet[frame, leg])
+            np.testing.assert_array_equal(both[frame], one_by_one)
+    with pytest.raises(ValueError, match="ankle_targets"):
+        solve_legs_ik(REST_JOINTS, poses, transl, targets[:, 0])
+    with pytest.raises(ValueError, match="foot_rotations"):
+        solve_legs_ik(REST_JOINTS, poses, transl, targets, foot_rotations[:, 0])
 
 
 def test_rotation_between_batches_and_handles_opposite_directions():

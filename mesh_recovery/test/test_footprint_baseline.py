@@ -9,6 +9,7 @@ import pytest
 from mesh_recovery.body.kinematics import JOINT_NAMES
 from mesh_recovery.body.model import BodyModel
 from mesh_recovery.estimators import FootprintEstimator, PersonInput
+from mesh_recovery.footprint_baseline import find_footprints
 from presstrack_msgs.mat_geometry import MatGeometry
 
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
@@ -26,8 +27,13 @@ def stamp_foot(frame, centre_rc, heading_mat, length=24, width=9, kpa=150.0):
 
 
 @pytest.fixture(scope="module")
-def estimator(default_body_path):
-    return FootprintEstimator(BodyModel(default_body_path), GEOMETRY)
+def body_model(default_body_path):
+    return BodyModel(default_body_path)
+
+
+@pytest.fixture(scope="module")
+def estimator(body_model):
+    return FootprintEstimator(body_model, GEOMETRY)
 
 
 def crop_of(feet_rc, heading_mat, size=128, origin=(60, 0)):
@@ -81,3 +87,66 @@ def test_lifted_foot_swings_above_the_floor(estimator):
 
 def test_no_pressure_and_no_memory_gives_no_body(estimator):
     assert estimate(estimator, 3, np.zeros((128, 128), np.float32), (0, 0), None, 0.0) is None
+
+
+@pytest.mark.parametrize("corner", ["top left", "bottom right"])
+def test_footprint_at_the_crop_edge_is_the_same_foot(corner):
+    heading_mat, centre, origin = 0.3, np.array([60.0, 60.0]), np.array([100, 20])
+    inside = np.zeros((128, 128), np.float32)
+    stamp_foot(inside, centre, heading_mat)
+    rows, cols = np.nonzero(inside > 1.0)
+    # Shift the same foot so its loaded cells reach the crop's edge rows and columns (within the joining gap).
+    if corner == "top left":
+        shift = np.array([1 - rows.min(), -cols.min()])
+    else:
+        shift = np.array([127 - rows.max(), 126 - cols.max()])
+    at_edge = np.zeros((128, 128), np.float32)
+    stamp_foot(at_edge, centre + shift, heading_mat)
+    assert np.count_nonzero(at_edge > 1.0) == rows.size, "the whole foot is inside the crop"
+    (foot,) = find_footprints(inside, tuple(origin), GEOMETRY)
+    (edge_foot,) = find_footprints(at_edge, tuple(origin - shift), GEOMETRY)  # the same mat cells
+    np.testing.assert_allclose(edge_foot.centre, foot.centre, atol=1e-12)
+    np.testing.assert_allclose(abs(edge_foot.axis @ foot.axis), 1.0, atol=1e-12)
+    assert edge_foot.length == pytest.approx(foot.length)
+
+
+def walking_frames(people=4, frames=14):
+    """Per frame, PersonInputs of people walking side by side along increasing rows, feet alternately lifted,
+    one of them without a tracker heading; the last person only steps on the mat halfway through."""
+    heading_mat = math.pi / 2
+    out = []
+    for frame in range(frames):
+        inputs = []
+        for person in range(people):
+            if person == people - 1 and frame < frames // 2:
+                continue
+            origin = (40 + 3 * frame, 128 * person % 110)
+            row = origin[0] + 50 + 3 * frame
+            feet = [(row - 8 * (frame % 3 == 0), origin[1] + 50), (row + 8, origin[1] + 70)]
+            if frame % 4 == 1:
+                feet = feet[1:]  # left foot in the air
+            crop = np.zeros((128, 128), np.float32)
+            for centre in feet:
+                stamp_foot(crop, (centre[0] - origin[0], centre[1] - origin[1]), heading_mat, kpa=100.0 + 20 * person)
+            heading = None if person == 1 else world_heading(heading_mat)
+            inputs.append(PersonInput(10 + person, crop, origin, (0, 0, 0, 0), heading, frame / 15.0))
+        out.append(inputs)
+    return out
+
+
+def test_frame_batch_equals_one_person_at_a_time(body_model):
+    together = FootprintEstimator(body_model, GEOMETRY)
+    alone = FootprintEstimator(body_model, GEOMETRY)
+    bodies = 0
+    for inputs in walking_frames():
+        batched = together.update_frame(inputs)
+        single = {}
+        for person in inputs:
+            single.update(alone.update_frame([person]))
+        assert batched.keys() == single.keys()
+        for track_id, body in batched.items():
+            for name in ("betas", "pose", "transl", "joints", "rotations"):
+                np.testing.assert_array_equal(getattr(body, name), getattr(single[track_id], name), err_msg=name)
+            assert body.confidence == single[track_id].confidence
+            bodies += 1
+    assert bodies > 40
