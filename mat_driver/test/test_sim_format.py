@@ -141,10 +141,12 @@ def test_cli_writes_a_loadable_scene(tmp_path, model_available):
     scene = load_scene(out)
     assert scene.pressure.shape == (10, 120, 100) and scene.box.shape == (10, 2, 4)
     assert scene.present.any(axis=0).all()
-    # Every person with a box has pressure inside it.
+    # Every person with a box has pressure inside it, on cells the person owns.
+    assert scene.cell_owner.shape == scene.pressure.shape and scene.cell_owner.dtype == np.int8
     for frame, slot in zip(*np.nonzero(scene.present)):
         x1, y1, x2, y2 = scene.box[frame, slot].astype(int)
-        assert scene.pressure[frame, y1:y2, x1:x2].max() > 1.0
+        own = scene.cell_owner[frame, y1:y2, x1:x2] == slot
+        assert scene.pressure[frame, y1:y2, x1:x2][own].max() > 1.0
 
 
 def test_cli_rejects_bad_arguments(tmp_path, capsys):
@@ -159,6 +161,11 @@ def test_corpus_splits_have_disjoint_subjects(tmp_path, model_available):
 
     assert main(["corpus", "--out", str(tmp_path), "--scenes", "3", "--seconds", "0.5", "--seed", "2",
                  "--fps", "10"]) == 0
+    # Scenes simulated in parallel processes are the same files.
+    assert main(["corpus", "--out", str(tmp_path / "parallel"), "--scenes", "3", "--seconds", "0.5", "--seed", "2",
+                 "--fps", "10", "--jobs", "2"]) == 0
+    for name in ("data_1.npz", "data_2.npz", "data_3.npz"):
+        assert (tmp_path / name).read_bytes() == (tmp_path / "parallel" / name).read_bytes()
     corpus = json.loads((tmp_path / "corpus.json").read_text())
     assert sorted(sum(corpus["splits"].values(), [])) == ["data_1.npz", "data_2.npz", "data_3.npz"]
     subjects = {split: set(ids) for split, ids in corpus["subjects"].items()}
@@ -182,6 +189,18 @@ def test_sensor_measures_a_batch_like_one_image_after_another():
     np.testing.assert_array_equal(batch.measure(images), np.stack([one_by_one.measure(image) for image in images]))
     with pytest.raises(ValueError, match="shape"):
         batch.measure(np.zeros((20, 30)))
+
+
+def test_cell_owner_is_the_hardest_presser_within_one_cell():
+    from mat_driver.sim.simulator import cell_owner
+
+    true = np.zeros((1, 2, 6, 8), dtype=np.float32)
+    true[0, 0, 1, 1] = 5.0  # person 0 at (1, 1)
+    true[0, 1, 1, 4] = 9.0  # person 1 at (1, 4): (1, 2) is person 0's halo, (1, 3) person 1's
+    owner = cell_owner(true)[0]
+    assert owner.dtype == np.int8
+    assert (owner[0:3, 0:3] == 0).all() and (owner[0:3, 3:6] == 1).all()
+    assert (owner[3:] == -1).all() and (owner[:, 6:] == -1).all()
 
 
 def test_footprint_box_encloses_the_cells_above_threshold():

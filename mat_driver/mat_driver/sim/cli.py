@@ -2,7 +2,7 @@
 
   presstrack-sim --people 3 --seconds 60 --seed 1 --out scene.npz [--scenario NAME] [--fps 15]
                  [--rows 238 --cols 120 --pitch 0.01] [--model SMPL] [--ideal-sensor] [--picture frame.png]
-  presstrack-sim corpus --out DIR --scenes N --seconds S --seed K
+  presstrack-sim corpus --out DIR --scenes N --seconds S --seed K [--jobs J]
 """
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import NoReturn
 
@@ -109,16 +111,24 @@ def render_scene_frame(config: SimConfig, model: BodyModel, frame: int, path: Pa
                         model.faces, config.mat, title=f"{config.scenario}, seed {config.seed}, frame {frame}")
 
 
+def _write_corpus_scene(job: tuple[Path, SimConfig, str], model: BodyModel | None = None) -> Path:
+    path, config, name = job
+    return write_scene(path, simulate_scene(config, model, name=name))
+
+
 def corpus_main(argv: list[str]) -> int:
     parser = _Parser(prog="presstrack-sim corpus",
                      description="Write data_1.npz ... data_N.npz and corpus.json: scenes split "
                                  "train/val/test with disjoint subjects (body shapes).")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--scenes", required=True, type=int, help="number of scenes (>= 3)")
+    parser.add_argument("--jobs", type=int, default=1, help="scenes simulated at once, one process each")
     _common(parser)
     args = parser.parse_args(argv)
     if args.scenes < 3:
         parser.error("--scenes must be at least 3 (one per split)")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     SimConfig(seconds=args.seconds, fps=args.fps, mat=_mat(args))  # checks them before any work
     args.out.mkdir(parents=True, exist_ok=True)
     _check_writable(args.out / "corpus.json", "--out")
@@ -134,7 +144,7 @@ def corpus_main(argv: list[str]) -> int:
     counts = {split: max(1, int(round(SCENE_SHARE[split] * args.scenes))) for split in ("val", "test")}
     counts["train"] = args.scenes - counts["val"] - counts["test"]
     assignment = [split for split in SPLITS for _ in range(counts[split])]
-    scenes, files = [], {split: [] for split in SPLITS}
+    scenes, files, jobs = [], {split: [] for split in SPLITS}, []
     for index, split in enumerate(assignment, start=1):
         scenario = str(rng.choice([s for s in SCENARIOS if s != "wander"]))
         people = FIXED_PEOPLE.get(scenario, int(rng.integers(1, 6)))
@@ -144,12 +154,20 @@ def corpus_main(argv: list[str]) -> int:
                            seconds=args.seconds, fps=args.fps, seed=seed, mat=_mat(args), sensor=_sensor(args),
                            subjects=tuple(subjects[split][k] for k in chosen), model_path=args.model)
         name = f"data_{index}.npz"
-        scene = simulate_scene(config, model, name=f"sim_{len(chosen)}_person/{scenario}/{split}")
-        write_scene(args.out / name, scene)
+        jobs.append((args.out / name, config, f"sim_{len(chosen)}_person/{scenario}/{split}"))
         files[split].append(name)
         scenes.append(dict(file=name, split=split, scenario=scenario, seed=seed, seconds=args.seconds, fps=args.fps,
                            subjects=[subject_ids[split][k] for k in chosen]))
-        print(f"wrote {args.out / name} ({split}, {scenario}, {len(chosen)} people)")
+    # Every scene's configuration is drawn above, so the files do not depend on --jobs.
+    if args.jobs == 1:
+        outcomes = (_write_corpus_scene(job, model) for job in jobs)
+    else:
+        pool = ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn"))
+        outcomes = pool.map(_write_corpus_scene, jobs)
+    for scene in scenes:
+        next(outcomes)
+        print(f"wrote {args.out / scene['file']} ({scene['split']}, {scene['scenario']}, "
+              f"{len(scene['subjects'])} people)", flush=True)
     description = dict(
         description="Simulated PressTrack corpus in MIP layout; pressure in kPa. Subjects (body shapes) of the "
                     "train, val and test splits are disjoint.",

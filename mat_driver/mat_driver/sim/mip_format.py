@@ -14,6 +14,8 @@ Keys (T frames, P = max people = person slots; a slot is one person for the whol
 - present: (T, P) bool; contact: (T, P, 2) bool per foot (left, right) in stance
 - person_ids: (P,) int64; heights: (P,) float32 m; masses: (P,) float32 kg
 - fps: float; cell_pitch: float m; rows, cols: int; world_from_mat: (4, 4) float64; mat_corners_world: (4, 2)
+- cell_owner (optional): (T, rows, cols) int8 person slot whose feet press each cell, -1 for none (what a crop of
+  one person keeps when the others are masked out; MIP has no such key)
 Per-person arrays are zero in frames where that person is absent, as in MIP.
 """
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Scene:
     masses: np.ndarray
     fps: float
     mat: MatGeometry
+    cell_owner: np.ndarray | None = None
 
     @property
     def segments(self) -> np.ndarray:
@@ -100,6 +103,7 @@ def write_scene(path: str | Path, scene: Scene) -> Path:
         cols=np.array(int(mat.cols)),
         world_from_mat=mat.world_from_mat.astype(np.float64),
         mat_corners_world=mat.corners_world(),
+        **({} if scene.cell_owner is None else {"cell_owner": scene.cell_owner.astype(np.int8)}),
     )
     return path
 
@@ -155,6 +159,7 @@ def load_scene(path: str | Path) -> Scene:
         if missing:
             raise ValueError(f"{path}: missing key(s) {', '.join(missing)}")
         data = {key: archive[key] for key in _SCHEMA}
+        owner = archive["cell_owner"] if "cell_owner" in archive.files else None
     sizes: dict[str, int] = {}
     for key, (kind, shape) in _SCHEMA.items():
         array = data[key]
@@ -180,6 +185,9 @@ def load_scene(path: str | Path) -> Scene:
         raise ValueError(f"{path}: bad mat geometry: {error}") from error
     if not np.array_equal(present_segments(data["present"]), data["segments"]):
         raise ValueError(f"{path}: segments disagree with present")
+    if owner is not None and (owner.shape != data["pressure"].shape or owner.dtype.kind != "i"):
+        raise ValueError(f"{path}: key 'cell_owner' has {owner.dtype} shape {owner.shape}, expected integer "
+                         f"{data['pressure'].shape}")
     if not float(data["fps"]) > 0:
         raise ValueError(f"{path}: fps must be positive, got {float(data['fps'])}")
     scale = float(data["pressure_scale_kpa"])
@@ -187,4 +195,4 @@ def load_scene(path: str | Path) -> Scene:
                  box=data["box"], pose=data["pose"], betas=data["betas"], trans=data["trans"],
                  keypoints_3d=data["keypoints_3d"], present=data["present"], contact=data["contact"],
                  person_ids=data["person_ids"], heights=data["heights"], masses=data["masses"],
-                 fps=float(data["fps"]), mat=mat)
+                 fps=float(data["fps"]), mat=mat, cell_owner=owner)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy.ndimage import maximum_filter
 
 from mesh_recovery.body.model import BodyModel
 
@@ -141,6 +142,18 @@ class SceneChunk:
     box: np.ndarray
     present: np.ndarray
     vertices: np.ndarray | None
+
+
+def cell_owner(true_pressure: np.ndarray) -> np.ndarray:
+    """(F, P, rows, cols) true kPa per person -> (F, rows, cols) int8 person slot owning each cell, -1 for none.
+
+    A cell belongs to the person pressing hardest within one cell of it: the one-cell reach covers the sensor's
+    crosstalk halo, so a crop masked with this owner keeps what a tracker's footprint mask keeps.
+    """
+    reach = maximum_filter(true_pressure, size=(1, 1, 3, 3), mode="constant")
+    owner = np.argmax(reach, axis=1).astype(np.int8)
+    owner[reach.max(axis=1) <= 0] = -1
+    return owner
 
 
 def footprint_box(footprint: np.ndarray) -> np.ndarray:
@@ -369,10 +382,12 @@ def simulate_scene(config: SimConfig, model: BodyModel | None = None, name: str 
     pressure = np.zeros((frames, config.mat.rows, config.mat.cols), dtype=np.float32)
     box = np.zeros((frames, count, 4), dtype=np.float32)
     present = np.zeros((frames, count), dtype=bool)
+    owner = np.full((frames, config.mat.rows, config.mat.cols), -1, dtype=np.int8)
     for start in range(0, frames, config.chunk_frames):
         chunk = simulator.render_chunk(start, min(start + config.chunk_frames, frames))
         stop = start + len(chunk.pressure)
         pressure[start:stop], box[start:stop], present[start:stop] = chunk.pressure, chunk.box, chunk.present
+        owner[start:stop] = cell_owner(chunk.true_pressure)
 
     def per_person(values: list[np.ndarray]) -> np.ndarray:
         stacked = np.stack(values, axis=1).astype(np.float32)  # (T, P, ...)
@@ -391,5 +406,5 @@ def simulate_scene(config: SimConfig, model: BodyModel | None = None, name: str 
         person_ids=np.array([p.id for p in people], dtype=np.int64),
         heights=np.array([p.body.height for p in people], dtype=np.float32),
         masses=np.array([p.body.mass for p in people], dtype=np.float32),
-        fps=config.fps, mat=config.mat,
+        fps=config.fps, mat=config.mat, cell_owner=owner,
     )
