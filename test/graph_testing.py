@@ -72,3 +72,34 @@ class Listener:
     def close(self) -> None:
         self.node.destroy_node()
         rclpy.try_shutdown()
+
+
+def stamp_ns(header) -> int:
+    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+
+
+def answer_arrival(listener: Listener, topic: str, stamp: int, timeout: float = 10.0) -> float | None:
+    """Wall-clock arrival of the first message on ``topic`` whose header carries ``stamp`` [ns]; None if none
+    arrives within ``timeout``."""
+    def arrival() -> float | None:
+        arrivals = zip(listener.messages[topic], listener.arrival[topic])
+        return next((t for m, t in arrivals if stamp_ns(m.header) == stamp), None)
+    listener.spin_until(lambda: arrival() is not None, timeout)
+    return arrival()
+
+
+def diagnostics_after(listener: Listener, name_prefix: str, after: float, timeout: float = 5.0) -> dict[str, str]:
+    """Key/values of the first /diagnostics status named ``name_prefix``... published after wall-clock ``after``.
+
+    The node stamps /diagnostics with its clock (the wall clock), so what it reports then includes everything
+    it did before ``after``. The listener must listen to /diagnostics.
+    """
+    def values() -> dict[str, str] | None:
+        for msg in listener.messages["/diagnostics"]:
+            if stamp_ns(msg.header) * 1e-9 > after:
+                for status in msg.status:
+                    if status.name.startswith(name_prefix):
+                        return {kv.key: kv.value for kv in status.values}
+        return None
+    assert listener.spin_until(lambda: values() is not None, timeout), f"no {name_prefix} diagnostics after {after}"
+    return values()

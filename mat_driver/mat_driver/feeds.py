@@ -19,10 +19,11 @@ from mat_driver.transports import FrameSource, SourceStats
 
 @dataclass(frozen=True)
 class FeedFrame:
-    raw: np.ndarray            # (rows, cols) in the source's units: kPa for sim and replays, raw for hardware
-    stamp_ns: int | None       # recorded acquisition stamp; None: stamp it when published
-    ground_truth: Any = None   # the simulator's SimFrame, for the /mat/sim topics
-    counter: int | None = None # hardware frame counter
+    raw: np.ndarray                    # (rows, cols) in the source's units: kPa for sim and replays, raw for hardware
+    stamp_ns: int | None               # recorded acquisition stamp; None: stamp it when published
+    ground_truth: Any = None           # the simulator's SimFrame, for the /mat/sim topics
+    counter: int | None = None         # hardware frame counter
+    device_time_us: int | None = None  # hardware clock at acquisition
 
 
 class EndOfFeed(Exception):
@@ -82,7 +83,7 @@ class HardwareFeed:
         frame = self.source.read(timeout)
         if frame is None:
             return None
-        return FeedFrame(frame.samples, None, counter=frame.counter)
+        return FeedFrame(frame.samples, None, counter=frame.counter, device_time_us=frame.device_time_us)
 
     @property
     def stats(self) -> SourceStats:
@@ -101,13 +102,15 @@ def sim_feed(simulator, rate_hz: float) -> PacedFeed:
     return PacedFeed(frames(), 1.0 / rate_hz)
 
 
-def mip_feed(path: str, loop: bool) -> PacedFeed:
-    frames = ((f.offset_s, FeedFrame(f.pressure_kpa, None)) for f in replay_mip(path, loop))
+def mip_feed(path: str, loop: bool, report: Callable[[str], None] | None = None) -> PacedFeed:
+    """A MIP file or folder at its recorded rate; ``report`` as for ``replay_mip``."""
+    frames = ((f.offset_s, FeedFrame(f.pressure_kpa, None)) for f in replay_mip(path, loop, report))
     return PacedFeed(frames, 1.0 / 15.0)
 
 
-def bag_feed(path: str, topic: str, loop: bool, keep_stamps: bool, rate: float = 1.0) -> PacedFeed:
-    """A recorded session at ``rate`` times its recorded speed."""
+def bag_feed(path: str, topic: str, loop: bool, keep_stamps: bool, rate: float = 1.0,
+             report: Callable[[str, str], None] | None = None) -> PacedFeed:
+    """A recorded session at ``rate`` times its recorded speed; ``report`` as for ``replay_bag``."""
     frames = ((f.offset_s / rate, FeedFrame(f.pressure_kpa, f.stamp_ns if keep_stamps else None))
-              for f in replay_bag(path, topic, loop))
+              for f in replay_bag(path, topic, loop, report))
     return PacedFeed(frames, 1.0 / (15.0 * rate))

@@ -4,15 +4,18 @@ Publishes
   /mat/pressure      sensor_msgs/Image 32FC1 [kPa], frame_id = the mat frame, stamp = acquisition time
   /mat/info          presstrack_msgs/MatInfo, latched, again whenever the calibration changes
   /tf_static         world -> mat from the configured mat pose
-  /diagnostics       frame rate, frames dropped, dead/stuck cells, saturation, source state
+  /diagnostics       frame rate, dead/stuck cells, saturation, source state, bad input per kind (bad_input_<kind>)
   /mat/sim/persons   (sim only) ground-truth ids and boxes, as PersonPressureArray
   /mat/sim/bodies    (sim only) ground-truth SMPL bodies, as SmplBodyArray
+
+Bad input from a feed (frames the frame protocol rejects, frame counters going back or jumping, bursts,
+frames of another size, NaN/Inf, negative or saturated cells, unusable bag messages) is counted per kind,
+warned about (throttled per kind), and the frame dropped or sanitised; publishing goes on.
 """
 from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 
 import numpy as np
 import rclpy
@@ -27,14 +30,19 @@ from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
 from mat_driver.calibration import Calibration
-from mat_driver.feeds import EndOfFeed, HardwareFeed, bag_feed, mip_feed, sim_feed
-from mat_driver.transports import SerialSource, UdpSource
+from mat_driver.feeds import EndOfFeed, FeedFrame, HardwareFeed, bag_feed, mip_feed, sim_feed
+from mat_driver.transports import SerialSource, SourceStats, UdpSource
 from presstrack_msgs.conversions import array_to_image, diagnostic_status, quaternion_from_rpy
+from presstrack_msgs.input_checks import BadInputCounter, BurstCheck
 from presstrack_msgs.mat_geometry import MatGeometry, world_from_mat_pose
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
 from presstrack_msgs.node_main import run_node
 
 SOURCES = ("sim", "mip", "bag", "serial", "udp")
+# Frames the frame protocol rejects, by ParserStats field: bad-input kind rejected_<field without bad_>, and why.
+REJECTIONS = {"bad_version": "unknown protocol version", "bad_header_crc": "header CRC mismatch",
+              "bad_sample_type": "unknown sample type (encoding)", "bad_dimensions": "rows or cols 0 or too many",
+              "bad_length": "payload length does not match the header", "bad_crc": "frame CRC mismatch"}
 
 PARAMETERS = {
     "source": "sim", "frame_id": "mat", "world_frame": "world", "rate": 15.0,
@@ -87,7 +95,10 @@ class MatDriverNode(Node):
         self.geometry = mat_geometry_from(values)
         self.calibration = calibration_from(values, (self.geometry.rows, self.geometry.cols))
         self.calibration_lock = threading.Lock()
-        self.counts: Counter[str] = Counter()
+        self.frames_published = 0
+        self.bad_input = BadInputCounter(self.get_logger().warning)
+        self.bursts = BurstCheck()  # on the device clock of hardware frames
+        self.link_seen = SourceStats()  # the hardware link's totals at the last look
         self.source_state = "starting"
         self.rate_window: list[float] = []
 
@@ -124,14 +135,14 @@ class MatDriverNode(Node):
                                fps=float(values["rate"]), mat=self.geometry)
             return sim_feed(Simulator(config), float(values["rate"]))
         if source == "mip":
-            return mip_feed(values["mip_path"], bool(values["loop"]))
+            return mip_feed(values["mip_path"], bool(values["loop"]), report=self.get_logger().warning)
         if source == "bag":
             if values["loop"] and not values["restamp"]:
                 raise ValueError("loop with restamp false would send stamps back in time; set restamp true")
             if not float(values["bag_rate"]) > 0:
                 raise ValueError(f"bag_rate must be > 0, got {values['bag_rate']}")
             return bag_feed(values["bag_path"], values["bag_topic"], bool(values["loop"]),
-                            keep_stamps=not values["restamp"], rate=float(values["bag_rate"]))
+                            keep_stamps=not values["restamp"], rate=float(values["bag_rate"]), report=self.bad_input)
         if source == "serial":
             return HardwareFeed(SerialSource(values["serial_port"], int(values["baudrate"])))
         return HardwareFeed(UdpSource(values["udp_host"], int(values["udp_port"])))
@@ -197,20 +208,14 @@ class MatDriverNode(Node):
                 self.source_state = f"failed: {error}"
                 self.get_logger().error(f"source failed: {error}")
                 return
+            if isinstance(self.feed, HardwareFeed):
+                self.check_link(self.feed.stats)
             if frame is None:
                 continue
             self.source_state = "streaming"
-            with self.calibration_lock:
-                try:
-                    pressure = self.calibration.apply(frame.raw)
-                except ValueError as error:
-                    self.counts["frames_dropped_bad_shape"] += 1
-                    self.get_logger().warning(f"dropped a frame: {error}", throttle_duration_sec=5.0)
-                    continue
-                stats = self.calibration.last_stats
-            self.counts["nonfinite_cells"] += stats.nonfinite_cells
-            self.counts["saturated_cells"] += stats.saturated_cells
-            self.last_stats = stats
+            pressure = self.calibrated(frame)
+            if pressure is None:
+                continue
             stamp = (self.get_clock().now().to_msg() if frame.stamp_ns is None
                      else rclpy.time.Time(nanoseconds=frame.stamp_ns).to_msg())
             header = Header(stamp=stamp, frame_id=frame_id)
@@ -222,8 +227,50 @@ class MatDriverNode(Node):
                 if rclpy.ok(context=self.context):
                     raise
                 return
-            self.counts["frames_published"] += 1
+            self.frames_published += 1
             self.rate_window.append(time.monotonic())
+
+    def check_link(self, link: SourceStats) -> None:
+        """Report what the hardware link rejected or found missing since the last look."""
+        seen, self.link_seen = self.link_seen, link
+        for field, why in REJECTIONS.items():
+            rejected = getattr(link.parser, field) - getattr(seen.parser, field)
+            if rejected:
+                kind = f"rejected_{field.removeprefix('bad_')}"
+                self.bad_input(kind, f"{rejected} frame(s) rejected: {why}", rejected)
+        lost = link.counters.frames_lost - seen.counters.frames_lost
+        if link.counters.device_resets > seen.counters.device_resets:
+            self.bad_input("counter_backwards", f"the frame counter went back (device reset); {lost} frames lost")
+        elif lost:
+            self.bad_input("counter_jump", f"the frame counter jumped: {lost} frames lost")
+        if link.counters.duplicates > seen.counters.duplicates:
+            self.bad_input("counter_repeated", "a frame counter repeated; the frame is published again")
+
+    def calibrated(self, frame: FeedFrame) -> np.ndarray | None:
+        """The frame in kPa, its bad cells counted; None (counted) if it cannot be used."""
+        raw = np.asarray(frame.raw)
+        if frame.device_time_us is not None and self.bursts(frame.device_time_us * 1000):
+            self.bad_input("burst", "frames arrive much faster than the device clock advances; each is published")
+        if raw.dtype.kind == "f":
+            with np.errstate(invalid="ignore"):
+                negative = int(np.count_nonzero(raw < 0))
+            if negative:
+                self.bad_input("negative_cells", f"{negative} raw samples below zero treated as no pressure")
+        with self.calibration_lock:
+            try:
+                pressure = self.calibration.apply(raw)
+            except ValueError as error:
+                self.bad_input("wrong_size", f"{error}; frame dropped")
+                return None
+            stats = self.calibration.last_stats
+            full_scale = self.calibration.full_scale_kpa
+        if stats.nonfinite_cells:
+            self.bad_input("nonfinite_cells", f"{stats.nonfinite_cells} NaN/Inf cells treated as no pressure")
+        if stats.saturated_cells:
+            self.bad_input("saturated_cells", f"{stats.saturated_cells} cells at or above the full scale, "
+                                              f"clipped to {full_scale:g} kPa")
+        self.last_stats = stats
+        return pressure
 
     def publish_ground_truth(self, header: Header, sim_frame) -> None:
         persons = PersonPressureArray(header=header)
@@ -250,13 +297,12 @@ class MatDriverNode(Node):
         stats = getattr(self, "last_stats", None)
         values = {
             "source": self.get_parameter("source").value, "source_state": self.source_state,
-            "frame_rate_hz": rate, "frames_published": self.counts["frames_published"],
+            "frame_rate_hz": rate, "frames_published": self.frames_published,
             "frames_late": self.feed.late_frames,
-            "frames_dropped": self.counts["frames_dropped_bad_shape"],
             "dead_cells": 0 if stats is None else stats.dead_cells,
             "stuck_cells": 0 if stats is None else stats.stuck_cells,
             "saturation_ratio": 0.0 if stats is None else stats.saturation_ratio,
-            "nonfinite_cells_total": self.counts["nonfinite_cells"],
+            **self.bad_input.diagnostic_values(),
         }
         if isinstance(self.feed, HardwareFeed):
             link = self.feed.stats

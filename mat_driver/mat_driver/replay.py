@@ -2,20 +2,27 @@
 
 Both yield ``RecordedFrame``s in kPa with the time offset at which each was recorded, so the driver
 replays them at the recorded rate. No ROS import: bags are read with the ``rosbags`` library.
+
+Bad content inside a usable recording does not stop a replay: NaN/Inf cells of a MIP file are no pressure
+(counted and reported once per file), and bag messages that are not 32FC1, empty, malformed or stamped
+out of order are skipped and reported; a jump in the recorded stamps is replayed as one frame period.
 """
 from __future__ import annotations
 
 import itertools
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from presstrack_msgs.mip_format import MIP_FPS, MIP_KPA_PER_RAW
 from presstrack_msgs.conversions import image_to_array
+from presstrack_msgs.input_checks import StampCheck
+from presstrack_msgs.mip_format import MIP_FPS, MIP_KPA_PER_RAW
 
+# Recorded frames further apart than this are a jump in the stamps, not a pause in the recording.
+MAX_STAMP_GAP_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,9 @@ def mip_files(path: str | Path) -> list[Path]:
     return sorted(files, key=lambda p: (len(p.stem), p.stem))
 
 
-def load_mip_pressure(path: Path) -> tuple[np.ndarray, float, float]:
-    """(pressure (T, rows, cols) as stored, kPa per stored unit, fps) of one MIP-format file.
+def load_mip_pressure(path: Path) -> tuple[np.ndarray, float, float, int]:
+    """(pressure (T, rows, cols) as stored but NaN/Inf cells 0, kPa per stored unit, fps, NaN/Inf cells) of
+    one MIP-format file.
 
     Our simulator's files store kPa and say so ('pressure_unit'); the real MIP files store raw sensor
     units, converted with the documented MIP_KPA_PER_RAW.
@@ -65,23 +73,31 @@ def load_mip_pressure(path: Path) -> tuple[np.ndarray, float, float]:
         raise ReplayError(f"{path}: 'pressure' must be numeric, got dtype {pressure.dtype}")
     if not (np.isfinite(fps) and fps > 0):
         raise ReplayError(f"{path}: 'fps' must be a positive number, got {fps}")
-    return pressure, (1.0 if unit == "kPa" else MIP_KPA_PER_RAW), fps
+    finite = np.isfinite(pressure)
+    nonfinite = int(pressure.size - np.count_nonzero(finite))
+    if nonfinite:
+        pressure = np.where(finite, pressure, 0)
+    return pressure, (1.0 if unit == "kPa" else MIP_KPA_PER_RAW), fps, nonfinite
 
 
-def replay_mip(path: str | Path, loop: bool = False) -> Iterator[RecordedFrame]:
+def replay_mip(path: str | Path, loop: bool = False,
+               report: Callable[[str], None] | None = None) -> Iterator[RecordedFrame]:
     """Frames of one file or a folder of files, back to back; forever when ``loop``.
 
-    Every file is checked before the first frame is returned, so a bad one is reported at start.
+    Every file is checked before the first frame is returned, so a bad one is refused at start; ``report``
+    gets one line per file with NaN/Inf cells, naming the file and the count.
     """
     files = mip_files(path)
     for file in files:
-        load_mip_pressure(file)
+        nonfinite = load_mip_pressure(file)[3]
+        if nonfinite and report is not None:
+            report(f"{file}: {nonfinite} NaN/Inf pressure cells treated as 0")
 
     def frames() -> Iterator[RecordedFrame]:
         offset = 0.0
         while True:
             for file in files:
-                pressure, kpa_per_unit, fps = load_mip_pressure(file)
+                pressure, kpa_per_unit, fps, _ = load_mip_pressure(file)
                 for frame in pressure:
                     yield RecordedFrame(np.asarray(frame, dtype=np.float32) * np.float32(kpa_per_unit), offset, None)
                     offset += 1.0 / fps
@@ -90,28 +106,32 @@ def replay_mip(path: str | Path, loop: bool = False) -> Iterator[RecordedFrame]:
     return frames()
 
 
-def replay_bag(path: str | Path, topic: str = "/mat/pressure", loop: bool = False) -> Iterator[RecordedFrame]:
+def replay_bag(path: str | Path, topic: str = "/mat/pressure", loop: bool = False,
+               report: Callable[[str, str], None] | None = None) -> Iterator[RecordedFrame]:
     """sensor_msgs/Image frames of ``topic`` from a rosbag2 (MCAP or sqlite3), with their recorded stamps.
 
-    The bag is opened and its topic checked before the first frame is returned.
+    The bag is opened and its topic checked before the first frame is returned. Messages that cannot be
+    replayed are skipped and passed to ``report(kind, detail)``: kinds wrong_encoding, empty_frame,
+    malformed_image, and StampCheck's stamp_not_increasing and stamp_jump.
     """
     path = Path(path)
-    next_frame = _bag_frames(path, topic, loop)
+    next_frame = _bag_frames(path, topic, loop, (lambda kind, detail: None) if report is None else report)
     try:
         first = next(next_frame)
     except StopIteration:
-        raise ReplayError(f"{path}: {topic} holds no messages") from None
+        raise ReplayError(f"{path}: {topic} holds no usable messages") from None
     return itertools.chain([first], next_frame)
 
 
-def _bag_frames(path: Path, topic: str, loop: bool) -> Iterator[RecordedFrame]:
+def _bag_frames(path: Path, topic: str, loop: bool, report: Callable[[str, str], None]) -> Iterator[RecordedFrame]:
     from rosbags.highlevel import AnyReader, AnyReaderError  # heavy import, only for this source
 
     if not path.exists():
         raise ReplayError(f"{path}: no such bag")
     lap_start = 0.0
     while True:
-        first_stamp, last_offset, count = None, 0.0, 0
+        stamps = StampCheck(MAX_STAMP_GAP_S)
+        offset, period_s, count = 0.0, 1.0 / 15.0, 0
         try:
             with AnyReader([path]) as reader:
                 connections = [c for c in reader.connections if c.topic == topic]
@@ -121,16 +141,32 @@ def _bag_frames(path: Path, topic: str, loop: bool) -> Iterator[RecordedFrame]:
                 for connection, _, rawdata in reader.messages(connections=connections):
                     msg = reader.deserialize(rawdata, connection.msgtype)
                     if msg.encoding != "32FC1":
-                        raise ReplayError(f"{path}: {topic} encoding {msg.encoding!r}, expected 32FC1 (kPa)")
-                    # rosbags messages carry the same fields as rclpy's, so the shared converter reads them.
-                    frame = np.array(image_to_array(msg), dtype=np.float32)
+                        report("wrong_encoding", f"{path}: {topic} message encoded {msg.encoding!r}, "
+                                                 "expected 32FC1 (kPa); skipped")
+                        continue
+                    if msg.height == 0 or msg.width == 0:
+                        report("empty_frame", f"{path}: {topic} message of {msg.height} x {msg.width} cells; skipped")
+                        continue
+                    try:
+                        # rosbags messages carry the same fields as rclpy's, so the shared converter reads them.
+                        frame = np.array(image_to_array(msg), dtype=np.float32)
+                    except ValueError as error:
+                        report("malformed_image", f"{path}: {topic} message: {error}; skipped")
+                        continue
                     stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-                    first_stamp = stamp if first_stamp is None else first_stamp
-                    last_offset = max(last_offset, (stamp - first_stamp) * 1e-9)
+                    previous = stamps.last_ns
+                    stamp_problem = stamps(stamp)
+                    if stamp_problem:
+                        report(stamp_problem, f"{path}: {topic} message stamped {stamp * 1e-9:.3f} s, the one before "
+                                              f"{previous * 1e-9:.3f} s; skipped")
+                        continue
+                    if previous is not None and 0 < stamp - previous <= stamps.max_gap_ns:
+                        period_s = (stamp - previous) * 1e-9
+                    offset += period_s if count else 0.0  # the recorded gap; across a jump, one frame period
                     count += 1
-                    yield RecordedFrame(frame, lap_start + last_offset, stamp)
+                    yield RecordedFrame(frame, lap_start + offset, stamp)
         except AnyReaderError as error:
             raise ReplayError(f"{path}: unreadable bag ({error})") from None
         if not loop or count == 0:
             return
-        lap_start += last_offset + last_offset / max(count - 1, 1)  # one mean frame period between laps
+        lap_start += offset + period_s  # one frame period between laps

@@ -5,12 +5,16 @@ Publishes   /presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
             /presstrack/meshes  visualization_msgs/MarkerArray, one TRIANGLE_LIST per person, DELETE when it ends
             /tf                 world -> person_<id>/pelvis, and person_<id>/<joint> when asked
             /diagnostics
+
+Bad input (stamps going back or jumping, bursts, duplicate ids, more people than max_people, persons with
+non-finite or out-of-range fields, crops that are not 32FC1, empty, malformed or off the mat, NaN/Inf,
+negative or above-full-scale cells, a malformed /mat/info) is counted per kind in /diagnostics as
+bad_input_<kind>, warned about (throttled per kind), and dropped or sanitised; the node goes on.
 """
 from __future__ import annotations
 
 import math
 import time
-from collections import Counter
 
 import numpy as np
 import rclpy
@@ -30,19 +34,25 @@ from mesh_recovery.estimators import PersonInput, make_estimator
 from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
 from mesh_recovery.meshes import decimated_faces, id_colour
 from presstrack_msgs.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
-from presstrack_msgs.mat_geometry import MatGeometry, geometry_from_pose
+from presstrack_msgs.input_checks import (SANITISED_AS, BadInputCounter, BurstCheck, StampCheck, check_mat_info,
+                                          sanitise_pressure)
+from presstrack_msgs.mat_geometry import MatGeometry
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
 from presstrack_msgs.node_main import run_node
 
 PARAMETERS = {
     "backend": "footprint", "checkpoint": "", "smpl_model_path": "", "window": 16, "output_mode": "online",
     "world_frame": "world", "publish_meshes": True, "mesh_decimation": 1, "mesh_rate": 5.0,
-    "publish_joint_frames": False,
+    "publish_joint_frames": False, "max_people": 10,
 }
 # Parameters the estimator is built from; they need a restart.
 ESTIMATOR_PARAMETERS = {"backend", "checkpoint", "smpl_model_path", "window", "output_mode"}
 BACKENDS = ("footprint", "learned")
 OUTPUT_MODES = ("online", "centred")
+# Messages further apart than this are not a pause but a stamp that jumped.
+MAX_STAMP_GAP_S = 5.0
+# States of the people a body is recovered for (tentative ones are skipped, any other value is malformed).
+VALID_STATES = (PersonPressure.STATE_CONFIRMED, PersonPressure.STATE_LOST)
 
 
 def validate(values: dict) -> None:
@@ -59,6 +69,8 @@ def validate(values: dict) -> None:
         raise ValueError(f"mesh_decimation must be >= 1, got {values['mesh_decimation']}")
     if not float(values["mesh_rate"]) > 0:
         raise ValueError(f"mesh_rate must be > 0 Hz, got {values['mesh_rate']}")
+    if int(values["max_people"]) < 1:
+        raise ValueError(f"max_people must be >= 1, got {values['max_people']}")
 
 
 class MeshRecoveryNode(Node):
@@ -74,8 +86,12 @@ class MeshRecoveryNode(Node):
         self.faces = decimated_faces(self.body_model.faces, int(values["mesh_decimation"]))
         self.live_ids: set[int] = set()
         self.last_mesh_time = -math.inf
-        self.counts: Counter[str] = Counter()
+        self.frames = 0
         self.latency_ms: list[float] = []
+        self.bad_input = BadInputCounter(self.get_logger().warning)
+        self.stamps = StampCheck(MAX_STAMP_GAP_S)
+        self.bursts = BurstCheck()
+        self.full_scale = float("inf")  # [kPa] from /mat/info
 
         self.bodies_pub = self.create_publisher(SmplBodyArray, "/presstrack/bodies", 10)
         self.meshes_pub = self.create_publisher(MarkerArray, "/presstrack/meshes", 10)
@@ -105,31 +121,40 @@ class MeshRecoveryNode(Node):
 
     def on_mat_info(self, info: MatInfo) -> None:
         try:
-            self.geometry = geometry_from_pose(info.rows, info.cols, info.cell_pitch, info.mat_pose)
+            self.geometry = check_mat_info(info)
         except ValueError as error:
-            self.counts["bad_mat_info"] += 1
-            self.get_logger().warning(f"ignored /mat/info: {error}", throttle_duration_sec=5.0)
+            self.bad_input("bad_mat_info", f"/mat/info ignored: {error}")
             return
+        self.full_scale = float(info.full_scale)
         self.estimator.set_geometry(self.geometry)
 
     def on_persons(self, msg: PersonPressureArray) -> None:
-        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        seen: set[int] = set()
-        people: list[PersonInput] = []
+        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        stamp_problem = self.stamps(stamp_ns)
+        if stamp_problem:
+            self.bad_input(stamp_problem, f"stamp {stamp_ns * 1e-9:.3f} s, the previous message's "
+                                          f"{self.stamps.last_ns * 1e-9:.3f} s; message dropped")
+            return
+        if self.bursts(stamp_ns):
+            self.bad_input("burst", "messages arrive much faster than their stamps advance; each is used, "
+                                    "those the subscription queue could not hold are lost")
+        stamp = stamp_ns * 1e-9
+        candidates: dict[int, PersonPressure] = {}
         for person in msg.persons:
-            if person.state == PersonPressure.STATE_TENTATIVE or person.track_id in seen:
+            if person.state == PersonPressure.STATE_TENTATIVE:
                 continue
-            try:
-                crop = image_to_array(person.crop)
-            except ValueError as error:
-                self.counts["bad_crop"] += 1
-                self.get_logger().warning(f"person {person.track_id}: bad crop: {error}", throttle_duration_sec=5.0)
+            if person.track_id in candidates:
+                self.bad_input("duplicate_track_id", f"track {person.track_id} twice in one message; the first kept")
                 continue
-            seen.add(person.track_id)
-            heading = person.heading + self.geometry.yaw_world_from_mat if math.isfinite(person.heading) else None
-            box = (person.box.x_offset, person.box.y_offset, person.box.x_offset + person.box.width,
-                   person.box.y_offset + person.box.height)
-            people.append(PersonInput(person.track_id, crop, (person.crop_row0, person.crop_col0), box, heading, stamp))
+            candidates[person.track_id] = person
+        max_people = int(self.get_parameter("max_people").value)
+        if len(candidates) > max_people:
+            self.bad_input("too_many_people", f"{len(candidates)} people, at most {max_people} expected; "
+                                              f"the {max_people} most confident kept")
+            kept = sorted(candidates.values(), key=lambda p: p.confidence, reverse=True)[:max_people]
+            candidates = {p.track_id: p for p in kept}
+        people = [p for p in (self.person_input(person, stamp) for person in candidates.values()) if p is not None]
+        seen = {p.track_id for p in people}
         estimates = self.estimator.update_frame(people)
         bodies = SmplBodyArray(header=Header(stamp=msg.header.stamp, frame_id=self.get_parameter("world_frame").value),
                                bodies=[self.body_message(track_id, e) for track_id, e in estimates.items()])
@@ -137,9 +162,51 @@ class MeshRecoveryNode(Node):
             self.estimator.drop(ended)
         self.publish(bodies, estimates, ended_ids=self.live_ids - seen)
         self.live_ids = seen
-        self.counts["frames"] += 1
+        self.frames += 1
         self.latency_ms.append((self.get_clock().now().nanoseconds * 1e-9 - stamp) * 1e3)
         self.latency_ms = self.latency_ms[-300:]
+
+    def person_input(self, person: PersonPressure, stamp: float) -> PersonInput | None:
+        """The estimator's input for one person, its crop sanitised; None (counted) if the person is unusable."""
+        track_id = person.track_id
+        centroid = (person.centroid.x, person.centroid.y, person.centroid.z)
+        wrong = [name for name, right in (
+            ("state", person.state in VALID_STATES), ("confidence", 0.0 <= person.confidence <= 1.0),
+            ("centroid", all(math.isfinite(v) for v in centroid)),
+            ("total_force", 0.0 <= person.total_force < math.inf),
+            ("contact_area", 0.0 <= person.contact_area < math.inf)) if not right]  # NaN fails every comparison
+        if wrong:
+            self.bad_input("malformed_person", f"person {track_id}: {', '.join(wrong)} not finite or out of range; "
+                                               "dropped")
+            return None
+        crop = person.crop
+        if crop.encoding != "32FC1":
+            self.bad_input("crop_wrong_encoding", f"person {track_id}: crop encoding {crop.encoding!r}, expected "
+                                                  "32FC1 (kPa); dropped")
+            return None
+        if crop.height == 0 or crop.width == 0:
+            self.bad_input("crop_empty", f"person {track_id}: crop of {crop.height} x {crop.width} cells; dropped")
+            return None
+        try:
+            cells = image_to_array(crop)
+        except ValueError as error:
+            self.bad_input("crop_malformed", f"person {track_id}: crop {error}; dropped")
+            return None
+        rows, cols = self.geometry.rows, self.geometry.cols
+        box = (person.box.x_offset, person.box.y_offset, person.box.x_offset + person.box.width,
+               person.box.y_offset + person.box.height)
+        crop_on_mat = (person.crop_row0 < rows and person.crop_row0 + crop.height > 0
+                       and person.crop_col0 < cols and person.crop_col0 + crop.width > 0)
+        if box[2] > cols or box[3] > rows or not crop_on_mat:
+            self.bad_input("person_off_mat", f"person {track_id}: box {box} or crop at ({person.crop_row0}, "
+                                             f"{person.crop_col0}) off the {rows} x {cols} mat; dropped")
+            return None
+        cells, changed = sanitise_pressure(cells, self.full_scale)
+        for kind, count in changed.items():
+            if count:
+                self.bad_input(f"crop_{kind}", f"person {track_id}: {count} crop cells {SANITISED_AS[kind]}")
+        heading = person.heading + self.geometry.yaw_world_from_mat if math.isfinite(person.heading) else None
+        return PersonInput(track_id, cells, (person.crop_row0, person.crop_col0), box, heading, stamp)
 
     def body_message(self, track_id: int, estimate) -> SmplBody:
         return SmplBody(
@@ -198,11 +265,12 @@ class MeshRecoveryNode(Node):
         return serialize_marker_array(markers)
 
     def publish_diagnostics(self) -> None:
-        values = {"frames": self.counts["frames"], "tracks_live": len(self.live_ids),
+        values = {"frames": self.frames, "tracks_live": len(self.live_ids),
                   "latency_p50_ms": float(np.percentile(self.latency_ms, 50)) if self.latency_ms else 0.0,
-                  **{f"dropped_{k}": v for k, v in self.counts.items() if k != "frames"}}
+                  **self.bad_input.diagnostic_values()}
         status = diagnostic_status("mesh_recovery: bodies", self.get_parameter("backend").value, values,
-                                   DiagnosticStatus.OK, "OK")
+                                   DiagnosticStatus.WARN if self.bad_input.any_counted else DiagnosticStatus.OK,
+                                   "bad input dropped or sanitised" if self.bad_input.any_counted else "OK")
         self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
                                                      status=[status]))
 

@@ -6,13 +6,17 @@ Publishes
   /presstrack/persons/person_<id>/pressure  sensor_msgs/Image 32FC1, that person's crop, while the id is tracked
                                       (a topic name token may not start with a digit, hence person_<id>)
   /presstrack/debug_image             sensor_msgs/Image rgb8, pressure with coloured boxes and ids
-  /diagnostics                        diagnostic_msgs/DiagnosticArray, counters of frames and drops
+  /diagnostics                        diagnostic_msgs/DiagnosticArray, counters of frames and of bad input
+
+Bad input (wrong encoding, empty or malformed images, a size other than /mat/info's, stamps going back or
+jumping, bursts, NaN/Inf, negative cells or cells above full scale, more people than max_people, a
+malformed /mat/info) is counted per kind in /diagnostics as bad_input_<kind>, warned about (throttled per
+kind), and the frame dropped or sanitised; tracking goes on.
 """
 from __future__ import annotations
 
-import math
+import dataclasses
 import os
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +30,8 @@ from sensor_msgs.msg import Image, RegionOfInterest
 from std_msgs.msg import Header
 
 from presstrack_msgs.conversions import array_to_image, diagnostic_status, image_to_array
+from presstrack_msgs.input_checks import (SANITISED_AS, BadInputCounter, BurstCheck, StampCheck, check_mat_info,
+                                          sanitise_pressure)
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, TrackedIds
 from presstrack_msgs.node_main import run_node
 from pressure_tracker.debug_view import render_debug_image
@@ -44,7 +50,10 @@ PARAMETERS = {
     "max_age": 15,
     "publish_debug_image": True,
     "cell_pitch": 0.01,
+    "max_people": 10,
 }
+# Frames further apart than this are not a pause but a stamp that jumped.
+MAX_STAMP_GAP_S = 5.0
 
 
 def last_id_path() -> Path:
@@ -80,12 +89,19 @@ class PressureTrackerNode(Node):
         # A restarted tracker continues above the ids its predecessor handed out, so no id is ever reused
         # while the rest of the graph (and anyone recording it) may still know the old ones.
         self.last_id = read_last_id()
-        self.config = self._config_from(self._parameter_values(), first_id=self.last_id + 1)
+        values = self._parameter_values()
+        validate_max_people(values["max_people"])
+        self.config = self._config_from(values, first_id=self.last_id + 1)
+        self.first_id = self.config.first_id
         self.tracker = PressureTracker(self.config)
-        self.drops: Counter[str] = Counter()
+        self.bad_input = BadInputCounter(self.get_logger().warning)
+        self.stamps = StampCheck(MAX_STAMP_GAP_S)
+        self.bursts = BurstCheck()
+        self.last_id_not_saved = 0
         self.frames = 0
-        self.last_stamp_ns: int | None = None
-        self.expected_shape: tuple[int, int] | None = None
+        self.mat_shape: tuple[int, int] | None = None    # from /mat/info
+        self.frame_shape: tuple[int, int] | None = None  # of the frames the tracker core follows
+        self.full_scale = float("inf")                    # [kPa] from /mat/info
 
         self.persons_pub = self.create_publisher(PersonPressureArray, "/presstrack/persons", 10)
         self.tracked_pub = self.create_publisher(TrackedIds, "/presstrack/persons/tracked", 10)
@@ -112,6 +128,7 @@ class PressureTrackerNode(Node):
     def on_set_parameters(self, parameters) -> SetParametersResult:
         values = self._parameter_values() | {p.name: p.value for p in parameters}
         try:
+            validate_max_people(values["max_people"])
             config = self._config_from(values, first_id=self.config.first_id)
         except (TypeError, ValueError) as error:
             return SetParametersResult(successful=False, reason=str(error))
@@ -121,50 +138,83 @@ class PressureTrackerNode(Node):
         return SetParametersResult(successful=True)
 
     # --- input ------------------------------------------------------------------------------------
-    def drop(self, reason: str, detail: str) -> None:
-        self.drops[reason] += 1
-        self.get_logger().warning(f"dropped a /mat/pressure frame: {detail}", throttle_duration_sec=5.0)
-
     def on_mat_info(self, info: MatInfo) -> None:
-        if info.cell_pitch > 0 and math.isfinite(info.cell_pitch) and info.cell_pitch != self.config.cell_pitch:
+        try:
+            check_mat_info(info)
+        except ValueError as error:
+            self.bad_input("bad_mat_info", f"/mat/info ignored: {error}")
+            return
+        if info.cell_pitch != self.config.cell_pitch:
             self.set_parameters([rclpy.parameter.Parameter("cell_pitch", value=float(info.cell_pitch))])
-        self.expected_shape = (int(info.rows), int(info.cols))
+        self.full_scale = float(info.full_scale)
+        self.mat_shape = (int(info.rows), int(info.cols))
+        if self.frame_shape not in (None, self.mat_shape):
+            self.get_logger().warning(f"/mat/info: the mat is now {info.rows} x {info.cols} cells; tracking restarts")
+            self.restart_tracking()
+
+    def restart_tracking(self) -> None:
+        """A fresh tracker core, for frames the old tracks cannot continue; its ids start above every id issued."""
+        self.config = dataclasses.replace(self.config, first_id=self.tracker.tracker.next_id)
+        self.tracker = PressureTracker(self.config)
+        self.frame_shape = None
+        self.release_crop_publishers(set())
 
     def on_pressure(self, msg: Image) -> None:
+        if msg.encoding != "32FC1":
+            self.bad_input("wrong_encoding", f"encoding {msg.encoding!r}, expected 32FC1 (kPa); frame dropped")
+            return
+        if msg.height == 0 or msg.width == 0:
+            self.bad_input("empty_frame", f"{msg.height} x {msg.width} cells; frame dropped")
+            return
         try:
             frame = image_to_array(msg)
         except ValueError as error:
-            self.drop("bad_image", str(error))
+            self.bad_input("malformed_image", f"{error}; frame dropped")
             return
-        if msg.encoding != "32FC1":
-            self.drop("bad_encoding", f"encoding {msg.encoding!r}, expected 32FC1 (kPa)")
-            return
-        if self.expected_shape is not None and frame.shape != self.expected_shape:
-            self.drop("wrong_size", f"{frame.shape[0]} x {frame.shape[1]} cells, /mat/info says "
-                                    f"{self.expected_shape[0]} x {self.expected_shape[1]}")
+        expected_shape = self.mat_shape or self.frame_shape
+        if expected_shape is not None and frame.shape != expected_shape:
+            self.bad_input("wrong_size", f"{frame.shape[0]} x {frame.shape[1]} cells, expected "
+                                         f"{expected_shape[0]} x {expected_shape[1]}; frame dropped")
             return
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        if self.last_stamp_ns is not None and stamp_ns <= self.last_stamp_ns:
-            self.drop("stamp_not_increasing", "stamp not after the previous frame's")
+        stamp_problem = self.stamps(stamp_ns)
+        if stamp_problem:
+            self.bad_input(stamp_problem, f"stamp {stamp_ns * 1e-9:.3f} s, the previous frame's "
+                                          f"{self.stamps.last_ns * 1e-9:.3f} s; frame dropped")
             return
-        self.last_stamp_ns = stamp_ns
+        if self.bursts(stamp_ns):
+            self.bad_input("burst", "frames arrive much faster than their stamps advance; each is tracked, "
+                                    "those the subscription queue could not hold are lost")
 
-        finite = np.isfinite(frame)
-        if not finite.all():
-            self.drops["non_finite_cells_sanitised"] += 1
-            self.get_logger().warning("NaN/Inf cells treated as no pressure", throttle_duration_sec=5.0)
-        frame = np.where(finite & (frame > 0), frame, 0.0).astype(np.float32, copy=False)
-
+        frame = self.sanitised(frame)
         people = self.tracker.update(frame, stamp_ns * 1e-9)
-        newest = max((p.track_id for p in people), default=0)
-        if newest > self.last_id:
-            self.last_id = newest
-            problem = write_last_id(newest)
-            if problem:  # tracking goes on; only ids after a restart could repeat
-                self.drops["last_id_not_saved"] += 1
-                self.get_logger().warning(f"cannot keep the last track id ({problem})", throttle_duration_sec=60.0)
+        self.frame_shape = frame.shape
+        self.keep_last_id(max((p.track_id for p in people), default=0))
+        seen = sum(p.state is not TrackState.LOST for p in people)
+        max_people = self.get_parameter("max_people").value
+        if seen > max_people:
+            self.bad_input("too_many_people", f"{seen} people in one frame, at most {max_people} expected (a storm "
+                                              "of noise blobs?); frame dropped, tracking restarts")
+            self.restart_tracking()
+            return
         self.frames += 1
         self.publish(msg, frame, people)
+
+    def sanitised(self, frame: np.ndarray) -> np.ndarray:
+        clean, changed = sanitise_pressure(frame, self.full_scale)
+        for kind, count in changed.items():
+            if count:
+                self.bad_input(kind, f"{count} cells {SANITISED_AS[kind]}")
+        return clean
+
+    def keep_last_id(self, newest: int) -> None:
+        if newest <= self.last_id:
+            return
+        self.last_id = newest
+        problem = write_last_id(newest)
+        if problem:  # tracking goes on; only ids after a restart could repeat
+            self.last_id_not_saved += 1
+            self.get_logger().warning(f"cannot keep the last track id ({problem})", throttle_duration_sec=60.0)
 
     # --- output -----------------------------------------------------------------------------------
     def publish(self, source: Image, frame: np.ndarray, people) -> None:
@@ -210,12 +260,19 @@ class PressureTrackerNode(Node):
 
     def publish_diagnostics(self) -> None:
         values = {"frames": self.frames, "tracks_live": len(self.crop_pubs),
-                  "ids_issued": self.tracker.ids_issued, **{f"dropped_{k}": v for k, v in self.drops.items()}}
-        level = DiagnosticStatus.WARN if self.drops else DiagnosticStatus.OK
-        status = diagnostic_status("pressure_tracker: tracking", "mat", values, level,
-                                   "input frames dropped or sanitised" if self.drops else "OK")
+                  "ids_issued": self.tracker.tracker.next_id - self.first_id,
+                  "last_id_not_saved": self.last_id_not_saved, **self.bad_input.diagnostic_values()}
+        trouble = self.bad_input.any_counted or self.last_id_not_saved > 0
+        status = diagnostic_status("pressure_tracker: tracking", "mat", values,
+                                   DiagnosticStatus.WARN if trouble else DiagnosticStatus.OK,
+                                   "bad input dropped or sanitised, or last id not saved" if trouble else "OK")
         self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
                                                      status=[status]))
+
+
+def validate_max_people(value) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"max_people must be an integer >= 1, got {value!r}")
 
 
 def main(args=None) -> None:
