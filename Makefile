@@ -21,7 +21,7 @@ REQUIREMENTS_STAMP := $(VENV)/.requirements-installed
 BUILD_STAMP        := $(VENV)/.workspace-built
 DEFAULT_BODY       := $(VENV)/share/mesh_recovery/body_models/SMPL_NEUTRAL.npz
 
-.PHONY: all setup build test demo bench soak clean
+.PHONY: all setup build test demo bench soak hmr-eval clean
 all: build
 setup: $(REQUIREMENTS_STAMP)
 build: $(BUILD_STAMP) $(DEFAULT_BODY)
@@ -73,6 +73,14 @@ bench: build
 # SOAK_ARGS, e.g. --duration 180.
 soak: build
 	$(VENV)/bin/presstrack-soak --out out/soak $(SOAK_ARGS)
+
+# The README's mesh-recovery table: both backends, both output modes, on ground-truth boxes and on the
+# tracker's crops, over the test split of a simulated corpus whose people and scenes training never saw.
+HMR_TEST_CORPUS := out/hmr_test_corpus
+hmr-eval: build
+	test -f $(HMR_TEST_CORPUS)/corpus.json || \
+	  $(VENV)/bin/presstrack-sim corpus --out $(HMR_TEST_CORPUS) --scenes 40 --seconds 30 --seed 7 --jobs 2
+	$(VENV)/bin/presstrack-eval-table --data $(HMR_TEST_CORPUS) --out out/hmr_eval
 
 clean:
 	rm -rf $(VENV) build log

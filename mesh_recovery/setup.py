@@ -1,3 +1,5 @@
+from glob import glob
+
 from setuptools import find_packages, setup
 
 PACKAGE = "mesh_recovery"
@@ -9,6 +11,7 @@ setup(
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),
+        ("share/" + PACKAGE + "/checkpoints", sorted(glob("checkpoints/*.pt"))),
     ],
     install_requires=["setuptools"],
     zip_safe=True,
@@ -22,6 +25,7 @@ setup(
             "presstrack-make-default-body = mesh_recovery.body.default_body:main",
             "presstrack-train = mesh_recovery.train:main",
             "presstrack-eval = mesh_recovery.evaluate:main",
+            "presstrack-eval-table = mesh_recovery.eval_table:main",
         ],
     },
 )

@@ -39,12 +39,12 @@ import json
 import zipfile
 import zlib
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from presstrack_msgs.mip_format import MIP_MAT_CORNERS_WORLD, MIP_RAW_FULL_SCALE, normalise_kpa
 
@@ -136,7 +136,10 @@ def _name(data: np.lib.npyio.NpzFile, path: Path) -> str:
 
 
 def load_recording(path: str | Path) -> Recording:
-    """Load and check one ``.npz``; ValueError naming the file and the problem if it is unusable."""
+    """Load and check one ``.npz``; ValueError naming the file and the problem if it is unusable.
+
+    NaN/Inf pressure cells of a usable file are no pressure (0), reported in one line on stderr with the count.
+    """
     path = Path(path)
     try:
         data = np.load(path, allow_pickle=False)
@@ -156,6 +159,8 @@ def _read_recording(path: Path, data) -> Recording:
     pressure = data["pressure"]
     if pressure.ndim != 3 or pressure.shape[0] == 0:
         raise ValueError(f"{path}: pressure must be (T, rows, cols) with T > 0, got {pressure.shape}")
+    if not np.issubdtype(pressure.dtype, np.number):
+        raise ValueError(f"{path}: pressure must be numeric, got dtype {pressure.dtype}")
     frames, rows, cols = pressure.shape
     boxes = np.asarray(data["box"], dtype=np.float64)
     if boxes.ndim != 3 or boxes.shape[0] != frames or boxes.shape[2] != 4:
@@ -184,12 +189,15 @@ def _read_recording(path: Path, data) -> Recording:
         raise ValueError(f"{path}: mat_corners_world must be (4, 2), got {corners.shape}")
     unit = str(_scalar(data, "pressure_unit")) if "pressure_unit" in data.files else None
     scale = float(_scalar(data, "pressure_scale_kpa")) if "pressure_scale_kpa" in data.files else None
+    finite = np.isfinite(pressure)
+    nonfinite = int(pressure.size - np.count_nonzero(finite))
+    if nonfinite:  # a damaged cell is no pressure; the rest of the recording is good
+        pressure = np.where(finite, pressure, 0)
+        print(f"{path}: {nonfinite} NaN/Inf pressure cells treated as 0", file=sys.stderr)
     try:
         normalised = normalise_pressure(pressure, unit, scale)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
-    if not np.all(np.isfinite(normalised)):
-        raise ValueError(f"{path}: pressure contains NaN or infinite values")
     owner = np.asarray(data["cell_owner"]) if "cell_owner" in data.files else None
     if owner is not None and owner.shape != pressure.shape:
         raise ValueError(f"{path}: cell_owner must match pressure shape {pressure.shape}, got {owner.shape}")
@@ -336,20 +344,21 @@ class WindowRef:
     start: int  # first frame of the window
 
 
-class WindowDataset(Dataset):
-    """Per-person windows of ``window`` frames inside the given frame ranges.
+class WindowSet:
+    """Per-person windows of ``window`` frames inside the given frame ranges, held as tensors on one device.
 
-    A window is kept when the person is present at its target frame; frames of the
-    window where the box is missing get an interpolated box.  Items: dict with
-    ``crops`` (T, 1, S, S), ``numbers`` (T, 10) and ``targets`` (HMRTargets fields of
-    the target frame, unbatched), plus ``recording``, ``slot``, ``frame`` indices.
+    A window is kept when the person is present at its target frame; frames of the window where the box
+    is missing get an interpolated box.  ``batch(indices)`` cuts the crops where the network runs, by
+    gathering pressure cells (the same pixels as ``crop_person``): a batch is one gather instead of a
+    megabyte of crops per window copied through loader processes.  Recordings of different mat sizes are
+    zero-padded to the largest; each crop is clipped to its own mat.
     """
 
     def __init__(self, recordings: list[Recording], ranges: list[list[tuple[int, int]]], window: int,
-                 target_index: int, crop_size: int, stride: int = 1) -> None:
+                 target_index: int, crop_size: int, stride: int = 1, device: torch.device | str = "cpu") -> None:
         if stride < 1:
             raise ValueError(f"stride must be >= 1, got {stride}")
-        self.recordings, self.window, self.target_index, self.crop_size = recordings, window, target_index, crop_size
+        self.window, self.target_index, self.crop_size = window, target_index, crop_size
         self.refs: list[WindowRef] = []
         for r, (recording, file_ranges) in enumerate(zip(recordings, ranges)):
             for low, high in file_ranges:
@@ -360,32 +369,91 @@ class WindowDataset(Dataset):
                     starts.append(high - window)  # like the authors, end on the range's last frame
                 for slot in range(recording.num_slots):
                     self.refs += [WindowRef(r, slot, s) for s in starts if recording.present[s + target_index, slot]]
+        self.device = torch.device(device)
+        used = sorted({ref.recording for ref in self.refs})
+        rows = max((recordings[r].pressure.shape[1] for r in used), default=1)
+        cols = max((recordings[r].pressure.shape[2] for r in used), default=1)
+        first_frame, frames = {}, 0
+        pressure, owner = [], []
+        for r in used:
+            recording = recordings[r]
+            first_frame[r], frames = frames, frames + recording.num_frames
+            pad = ((0, 0), (0, rows - recording.pressure.shape[1]), (0, cols - recording.pressure.shape[2]))
+            pressure.append(torch.from_numpy(np.pad(recording.pressure, pad)).to(self.device))
+            cells = recording.cell_owner if recording.cell_owner is not None else np.full(recording.pressure.shape, -1)
+            owner.append(torch.from_numpy(np.pad(cells.astype(np.int8), pad, constant_values=-1)).to(self.device))
+        self.pressure = torch.cat(pressure) if pressure else torch.zeros(0, rows, cols, device=self.device)
+        self.cell_owner = torch.cat(owner) if owner else torch.zeros(0, rows, cols, dtype=torch.int8, device=self.device)
+
+        count = len(self.refs)
+        boxes = np.zeros((count, window, 4))
+        numbers = np.zeros((count, window, 10), dtype=np.float32)
+        limits = np.zeros((count, 2), dtype=np.int64)
+        targets = {key: [] for key in ("joints", "pose", "betas", "transl")}
+        for i, ref in enumerate(self.refs):
+            recording = recordings[ref.recording]
+            span = slice(ref.start, ref.start + window)
+            boxes[i] = interpolate_boxes(recording.boxes[span, ref.slot], recording.present[span, ref.slot])
+            limits[i] = recording.pressure.shape[1:]
+            numbers[i] = [frame_numbers(box, *limits[i], recording.mat_corners_world) for box in boxes[i]]
+            target = ref.start + target_index
+            targets["joints"].append(recording.joints[target, ref.slot, :24])
+            targets["pose"].append(recording.pose[target, ref.slot])
+            targets["betas"].append(recording.betas[target, ref.slot])
+            targets["transl"].append(recording.transl[target, ref.slot])
+        to_device = lambda array, dtype: torch.as_tensor(np.asarray(array), dtype=dtype, device=self.device)  # noqa: E731
+        self.boxes = to_device(np.trunc(boxes), torch.int64)  # int() of each coordinate, as crop_person
+        self.numbers = to_device(numbers, torch.float32)
+        self.limits = to_device(limits, torch.int64)
+        self.frames = to_device([first_frame.get(ref.recording, 0) + ref.start for ref in self.refs], torch.int64)
+        self.slots = to_device([ref.slot for ref in self.refs], torch.int8)
+        self.masked = to_device([recordings[ref.recording].cell_owner is not None for ref in self.refs], torch.bool)
+        self.targets = HMRTargets(**{key: to_device(np.reshape(values, (count, *shape)), torch.float32)
+                                     for (key, values), shape in zip(targets.items(), ((24, 3), (72,), (10,), (3,)))})
 
     def __len__(self) -> int:
         return len(self.refs)
 
-    def __getitem__(self, index: int) -> dict:
-        ref = self.refs[index]
-        rec = self.recordings[ref.recording]
-        frames = range(ref.start, ref.start + self.window)
-        boxes = interpolate_boxes(rec.boxes[frames.start:frames.stop, ref.slot], rec.present[frames.start:frames.stop, ref.slot])
-        rows, cols = rec.pressure.shape[1:]
-        crops = np.stack([crop_person(rec.pressure[f], b, self.crop_size, rec.person_mask(f, ref.slot)) for f, b in zip(frames, boxes)])
-        numbers = np.stack([frame_numbers(b, rows, cols, rec.mat_corners_world) for b in boxes])
-        target = ref.start + self.target_index
-        return {
-            "crops": torch.from_numpy(crops)[:, None],
-            "numbers": torch.from_numpy(numbers),
-            "joints": torch.from_numpy(rec.joints[target, ref.slot, :24]),
-            "pose": torch.from_numpy(rec.pose[target, ref.slot]),
-            "betas": torch.from_numpy(rec.betas[target, ref.slot]),
-            "transl": torch.from_numpy(rec.transl[target, ref.slot]),
-            "recording": ref.recording, "slot": ref.slot, "frame": target,
-        }
+    def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, HMRTargets]:
+        """Windows ``indices`` -> crops (B, T, 1, S, S), frame numbers (B, T, 10), targets of the target frames."""
+        indices = indices.to(self.device)
+        count, window = len(indices), self.window
+        frame_offsets = torch.arange(window, device=self.device)
+        frames = (self.frames[indices, None] + frame_offsets).reshape(-1)
+        crops = gather_crops(self.pressure, self.cell_owner, frames, self.boxes[indices].reshape(-1, 4),
+                             self.limits[indices].repeat_interleave(window, 0), self.crop_size,
+                             self.slots[indices].repeat_interleave(window), self.masked[indices].repeat_interleave(window))
+        targets = HMRTargets(*(getattr(self.targets, key)[indices] for key in ("joints", "pose", "betas", "transl")))
+        return crops.reshape(count, window, 1, self.crop_size, self.crop_size), self.numbers[indices], targets
 
 
-def batch_targets(batch: dict) -> HMRTargets:
-    return HMRTargets(joints=batch["joints"], pose=batch["pose"], betas=batch["betas"], transl=batch["transl"])
+def _crop_axis(low: torch.Tensor, high: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Source index and validity of each canvas pixel along one axis, for cells [low, high) centred as in
+    ``crop_person`` (an oversized span keeps its central ``size`` cells)."""
+    extent = (high - low).clamp(min=0)
+    skipped = ((extent - size) // 2).clamp(min=0)
+    kept = extent.clamp(max=size)
+    first = (size - kept) // 2
+    pixel = torch.arange(size, device=low.device)
+    source = low[:, None] + skipped[:, None] + pixel - first[:, None]
+    valid = (pixel >= first[:, None]) & (pixel < (first + kept)[:, None])
+    return source, valid
+
+
+def gather_crops(pressure: torch.Tensor, cell_owner: torch.Tensor, frames: torch.Tensor, boxes: torch.Tensor,
+                 limits: torch.Tensor, size: int, slots: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
+    """``crop_person`` for N crops at once: pressure (F, R, C), cell_owner (F, R, C) int8; per crop the frame
+    index, integer box x1, y1, x2, y2, its mat's (rows, cols), person slot and whether to mask by owner.
+    Returns (N, size, size)."""
+    rows, cols = limits[:, 0], limits[:, 1]
+    source_rows, valid_rows = _crop_axis(boxes[:, 1].clamp(min=0), torch.minimum(boxes[:, 3], rows), size)
+    source_cols, valid_cols = _crop_axis(boxes[:, 0].clamp(min=0), torch.minimum(boxes[:, 2], cols), size)
+    frame_index = frames[:, None, None]
+    row_index = source_rows.clamp(0, pressure.shape[1] - 1)[:, :, None]
+    col_index = source_cols.clamp(0, pressure.shape[2] - 1)[:, None, :]
+    keep = valid_rows[:, :, None] & valid_cols[:, None, :]
+    keep &= ~masked[:, None, None] | (cell_owner[frame_index, row_index, col_index] == slots[:, None, None])
+    return torch.where(keep, pressure[frame_index, row_index, col_index], 0.0)
 
 
 def load_split(data: str | Path | list[str | Path], spec: str) -> tuple[list[Recording], dict[str, list[list[tuple[int, int]]]]]:

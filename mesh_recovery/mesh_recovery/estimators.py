@@ -96,8 +96,12 @@ class LearnedEstimator:
 
 
 def make_estimator(values: dict, body_model: BodyModel, geometry: MatGeometry):
-    """The backend the node's parameters ask for."""
+    """The backend the node's parameters ask for; the learned one without a checkpoint uses the shipped one
+    for its output mode (trained on simulated data)."""
     if values["backend"] == "footprint":
         return FootprintEstimator(body_model, geometry)
-    return LearnedEstimator(values["checkpoint"], body_model, geometry, window=int(values["window"]),
+    from mesh_recovery.hmr.checkpoint import shipped_checkpoint
+
+    checkpoint = values["checkpoint"] or str(shipped_checkpoint(values["output_mode"]))
+    return LearnedEstimator(checkpoint, body_model, geometry, window=int(values["window"]),
                             output_mode=values["output_mode"])

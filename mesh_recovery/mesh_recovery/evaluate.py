@@ -9,9 +9,11 @@ metrics (W/WA-MPJPE100, accelerations, RTE, jitter, foot sliding) run on.
   presstrack-eval --checkpoint runs/hmr/best.pt --data corpus/ --split unseen_sequence --json out.json
   presstrack-eval --backend footprint --data corpus/        # the training-free baseline
 
-The HMR backend runs the network on each person's ground-truth box track (the
-paper's "ground-truth boxes" setting); a run of frames where the person is
-present is one track, estimated for every frame (edge-padded windows).
+People come from ``--people``: ``ground-truth`` cuts each person's crops with their
+ground-truth boxes (the paper's setting; a run of frames where the person is present is
+one track), ``tracker`` runs the pressure tracker on the frames and uses its crops, as the
+live graph does (end to end).  The HMR backend estimates every frame of a track
+(edge-padded windows); the footprint backend is fed frame by frame, as the node feeds it.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from .hmr.rotations import axis_angle_to_matrix
 from .hmr.window import predict_track
 from .metrics import METRIC_UNITS, SMPL_FOOT_VERTEX_IDS, MetricAccumulator, PersonSequence, match_people
 from presstrack_msgs.mat_geometry import MatGeometry, world_from_mat_pose
-from presstrack_msgs.mip_format import MIP_FULL_SCALE_KPA
+from presstrack_msgs.mip_format import MIP_FULL_SCALE_KPA, normalise_kpa
 
 CROP_SIZE = 128
 
@@ -78,65 +80,127 @@ def present_runs(present: np.ndarray, start: int, stop: int) -> list[tuple[int, 
     return runs
 
 
+@dataclass
+class PersonTrack:
+    """One person's consecutive frames as a backend sees them.
+
+    frames (N,) frame indices; crops (N, S, S) float32 kPa holding only this person's cells; boxes (N, 4)
+    x1, y1, x2, y2 cells; origins (N, 2) mat cell (row, col) of crop pixel (0, 0); headings (N,) world
+    walking direction, radians, NaN where unknown.
+    """
+
+    frames: np.ndarray
+    crops: np.ndarray
+    boxes: np.ndarray
+    origins: np.ndarray
+    headings: np.ndarray
+
+
+def ground_truth_tracks(recording: Recording, start: int, stop: int, size: int = CROP_SIZE) -> list[PersonTrack]:
+    """Each ground-truth person's runs of presence, cut by their ground-truth boxes (the paper's setting)."""
+    rows, cols = recording.pressure.shape[1:]
+    tracks = []
+    for slot in range(recording.num_slots):
+        for low, high in present_runs(recording.present[:, slot], start, stop):
+            boxes = recording.boxes[low:high, slot]
+            crops = np.stack([crop_person(recording.pressure[f], box, size, recording.person_mask(f, slot))
+                              for f, box in zip(range(low, high), boxes)]) * np.float32(MIP_FULL_SCALE_KPA)
+            tracks.append(PersonTrack(np.arange(low, high), crops, boxes,
+                                      np.array([_crop_origin(box, rows, cols, size) for box in boxes]),
+                                      np.full(high - low, np.nan)))
+    return tracks
+
+
+def tracker_tracks(recording: Recording, start: int, stop: int, size: int = CROP_SIZE) -> list[PersonTrack]:
+    """The pressure tracker run on the frames, as live: each confirmed track's runs of frames with its own
+    footprints, and its own crops, boxes and headings (end to end; identities are not needed)."""
+    from pressure_tracker.tracker import PressureTracker, TrackerConfig, TrackState
+
+    rows, cols = recording.pressure.shape[1:]
+    geometry = _geometry_from_corners(recording.mat_corners_world, rows, cols)
+    tracker = PressureTracker(TrackerConfig(crop_size=size, cell_pitch=geometry.pitch))
+    seen: dict[int, list] = {}
+    for frame in range(start, stop):
+        kpa = recording.pressure[frame] * np.float32(MIP_FULL_SCALE_KPA)
+        for person in tracker.update(kpa, frame / recording.fps):
+            if person.state is TrackState.CONFIRMED:
+                heading = person.heading + geometry.yaw_world_from_mat
+                seen.setdefault(person.track_id, []).append((frame, person.crop, person.box, person.crop_origin, heading))
+    tracks = []
+    for rows_of_track in seen.values():
+        frames = np.array([r[0] for r in rows_of_track])
+        for run in np.split(np.arange(len(frames)), np.flatnonzero(np.diff(frames) != 1) + 1):
+            pick = [rows_of_track[i] for i in run]
+            tracks.append(PersonTrack(frames[run], np.stack([p[1] for p in pick]), np.array([p[2] for p in pick], dtype=float),
+                                      np.array([p[3] for p in pick]), np.array([p[4] for p in pick], dtype=float)))
+    return tracks
+
+
+PEOPLE_SOURCES: dict[str, Callable[[Recording, int, int, int], list[PersonTrack]]] = {
+    "ground-truth": ground_truth_tracks, "tracker": tracker_tracks}
+
+
 class HMRBackend:
-    """The network on ground-truth box tracks."""
+    """The network on each person track, every frame estimated (edge-padded windows, as ``predict_track``)."""
 
     name = "hmr"
 
-    def __init__(self, net: HMRNet, body: BodyLayer, batch_size: int = 64) -> None:
+    def __init__(self, net: HMRNet, body: BodyLayer, batch_size: int = 64, people: str = "ground-truth") -> None:
         self.net, self.body, self.batch_size = net.eval(), body, batch_size
-        self.device = next(net.parameters()).device
+        self.people = PEOPLE_SOURCES[people]
 
     def predict(self, recording: Recording, start: int, stop: int) -> list[list[PersonEstimate]]:
         estimates: list[list[PersonEstimate]] = [[] for _ in range(stop - start)]
         rows, cols = recording.pressure.shape[1:]
-        size = self.net.config.crop_size
-        for slot in range(recording.num_slots):
-            for low, high in present_runs(recording.present[:, slot], start, stop):
-                boxes = recording.boxes[low:high, slot]
-                crops = np.stack([crop_person(recording.pressure[f], b, size, recording.person_mask(f, slot)) for f, b in zip(range(low, high), boxes)])
-                numbers = np.stack([frame_numbers(b, rows, cols, recording.mat_corners_world) for b in boxes])
-                output = predict_track(self.net, torch.from_numpy(crops), torch.from_numpy(numbers), self.batch_size)
-                with torch.inference_mode():
-                    joints = posed_joints(self.body, output.betas, output.rotmats, output.transl).cpu().numpy()
-                for i, frame in enumerate(range(low, high)):
-                    estimates[frame - start].append(PersonEstimate(
-                        joints=joints[i], transl=output.transl[i].cpu().numpy(),
-                        pose=output.pose[i].cpu().numpy(), betas=output.betas[i].cpu().numpy()))
+        for track in self.people(recording, start, stop, self.net.config.crop_size):
+            numbers = np.stack([frame_numbers(box, rows, cols, recording.mat_corners_world) for box in track.boxes])
+            output = predict_track(self.net, torch.from_numpy(normalise_kpa(track.crops)), torch.from_numpy(numbers),
+                                   self.batch_size)
+            with torch.inference_mode():
+                joints = posed_joints(self.body, output.betas, output.rotmats, output.transl).cpu().numpy()
+            for i, frame in enumerate(track.frames):
+                estimates[frame - start].append(PersonEstimate(
+                    joints=joints[i], transl=output.transl[i].cpu().numpy(),
+                    pose=output.pose[i].cpu().numpy(), betas=output.betas[i].cpu().numpy()))
         return estimates
 
 
 class FootprintBackend:
-    """The training-free baseline on ground-truth box tracks: each box's cells, in kPa, as its crop."""
+    """The training-free baseline, fed frame by frame with every person of the frame, as the node does."""
 
     name = "footprint"
 
-    def __init__(self, body_model_path: Path | None = None) -> None:
+    def __init__(self, body_model_path: Path | None = None, people: str = "ground-truth") -> None:
         from .body.model import BodyModel
         from .estimators import FootprintEstimator
 
         self.estimator = FootprintEstimator(BodyModel(body_model_path), MatGeometry())
+        self.people = PEOPLE_SOURCES[people]
 
     def predict(self, recording: Recording, start: int, stop: int) -> list[list[PersonEstimate]]:
         from .estimators import PersonInput
 
         rows, cols = recording.pressure.shape[1:]
         self.estimator.set_geometry(_geometry_from_corners(recording.mat_corners_world, rows, cols))
+        by_frame: dict[int, list[PersonInput]] = {}
+        last_frame: dict[int, int] = {}
+        for number, track in enumerate(self.people(recording, start, stop)):
+            track_id = number
+            last_frame[track_id] = int(track.frames[-1])
+            for i, frame in enumerate(track.frames):
+                heading = float(track.headings[i]) if np.isfinite(track.headings[i]) else None
+                by_frame.setdefault(int(frame), []).append(PersonInput(
+                    track_id, track.crops[i], tuple(int(v) for v in track.origins[i]),
+                    tuple(int(v) for v in track.boxes[i]), heading, frame / recording.fps))
         estimates: list[list[PersonEstimate]] = [[] for _ in range(stop - start)]
-        for slot in range(recording.num_slots):
-            for low, high in present_runs(recording.present[:, slot], start, stop):
-                track_id = hash((recording.path, slot, low))
-                for frame in range(low, high):
-                    x1, y1, x2, y2 = (int(v) for v in recording.boxes[frame, slot])
-                    crop = crop_person(recording.pressure[frame], recording.boxes[frame, slot], CROP_SIZE,
-                                       recording.person_mask(frame, slot)) * MIP_FULL_SCALE_KPA
-                    person = PersonInput(track_id, crop, _crop_origin(recording.boxes[frame, slot], rows, cols),
-                                         (x1, y1, x2, y2), None, frame / recording.fps)
-                    body = self.estimator.update_frame([person]).get(track_id)
-                    if body is not None:
-                        estimates[frame - start].append(PersonEstimate(joints=body.joints, transl=body.transl,
-                                                                       pose=body.pose, betas=body.betas))
-                self.estimator.drop(track_id)
+        for frame in range(start, stop):
+            people = by_frame.get(frame, [])
+            for body in self.estimator.update_frame(people).values():
+                estimates[frame - start].append(PersonEstimate(joints=body.joints, transl=body.transl,
+                                                               pose=body.pose, betas=body.betas))
+            for person in people:
+                if last_frame[person.track_id] == frame:
+                    self.estimator.drop(person.track_id)
         return estimates
 
 
@@ -155,7 +219,7 @@ def _geometry_from_corners(corners: np.ndarray, rows: int, cols: int) -> MatGeom
     return MatGeometry(rows, cols, pitch, world_from_mat_pose(corners[0][0], corners[0][1], yaw))
 
 
-BACKENDS["footprint"] = lambda args: FootprintBackend(args.body_model)
+BACKENDS["footprint"] = lambda args: FootprintBackend(args.body_model, args.people)
 
 
 def _vertices(body: BodyLayer, pose: np.ndarray, betas: np.ndarray, transl: np.ndarray, batch: int = 256) -> np.ndarray:
@@ -232,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", nargs="+", required=True, help="directory of .npz recordings, or .npz files")
     p.add_argument("--split", default="unseen_sequence", help="unseen_sequence | subject_fold:K | corpus | split JSON file")
     p.add_argument("--part", choices=SPLIT_PARTS, default="test")
+    p.add_argument("--people", choices=sorted(PEOPLE_SOURCES), default="ground-truth",
+                   help="whose crops: ground-truth boxes (the paper's setting) or the pressure tracker's, end to end")
     p.add_argument("--device", default="auto")
     p.add_argument("--body-model", type=Path, help="SMPL model file/folder (default: the embedded body)")
     p.add_argument("--batch-size", type=int, default=64)
@@ -245,7 +311,7 @@ def run_evaluation(args: argparse.Namespace, body: BodyLayer | None = None) -> t
     body = body if body is not None else SMPLBodyLayer(args.body_model, device)
     if args.checkpoint is not None:
         net, _ = load_network(args.checkpoint, device)
-        backend: Backend = HMRBackend(net, body, args.batch_size)
+        backend: Backend = HMRBackend(net, body, args.batch_size, args.people)
     else:
         if args.backend not in BACKENDS:
             raise ValueError(f"backend {args.backend!r} is not available (registered: {sorted(BACKENDS) or 'none'})")

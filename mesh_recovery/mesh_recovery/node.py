@@ -31,6 +31,7 @@ from visualization_msgs.msg import MarkerArray
 from mesh_recovery.body.kinematics import JOINT_NAMES
 from mesh_recovery.body.model import BodyModel
 from mesh_recovery.estimators import PersonInput, make_estimator
+from mesh_recovery.hmr.checkpoint import shipped_checkpoint
 from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
 from mesh_recovery.meshes import decimated_faces, id_colour
 from presstrack_msgs.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
@@ -60,7 +61,9 @@ def validate(values: dict) -> None:
     if values["backend"] not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {values['backend']!r}")
     if values["backend"] == "learned" and not values["checkpoint"]:
-        raise ValueError("the learned backend needs a checkpoint")
+        shipped = shipped_checkpoint(values["output_mode"])
+        if not shipped.is_file():
+            raise ValueError(f"the learned backend needs a checkpoint (none given, none installed at {shipped})")
     if values["output_mode"] not in OUTPUT_MODES:
         raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {values['output_mode']!r}")
     if int(values["window"]) < 1:

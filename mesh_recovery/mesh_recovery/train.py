@@ -16,18 +16,18 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from .dataset import WindowDataset, batch_targets, load_split
+from .dataset import WindowSet, load_split
 from .hmr.body_layer import BodyLayer, SMPLBodyLayer
 from .hmr.checkpoint import load_network, read_checkpoint, resolve_device, save_checkpoint
-from .hmr.losses import HMRLoss
-from .hmr.network import OUTPUT_MODES, HMRConfig, HMRNet
+from .hmr.losses import HMRLoss, HMRTargets
+from .hmr.network import OUTPUT_MODES, HMRConfig, HMRNet, SMPLOutput
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, default=0.02)
     p.add_argument("--warmup-epochs", type=float, default=5.0)
     p.add_argument("--stride", type=int, default=2, help="frames between training window starts")
+    p.add_argument("--val-stride", type=int, default=4, help="frames between validation window starts")
     p.add_argument("--steps-per-epoch", type=int, default=0, help="cap on batches per epoch (0: all)")
     p.add_argument("--mode", choices=OUTPUT_MODES, default=defaults.mode)
     p.add_argument("--window", type=int, default=defaults.window)
@@ -57,8 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", type=Path, help="a last.pt to continue from (its network config is used)")
     p.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:N")
     p.add_argument("--body-model", type=Path, help="SMPL model file/folder (default: the embedded body)")
-    p.add_argument("--workers", type=int, default=0, help="data-loader worker processes")
     p.add_argument("--half-weights", action="store_true", help="store best.pt weights as float16 (half the size)")
+    p.add_argument("--amp", action="store_true", help="on CUDA, run the crop encoder in bfloat16 (the head stays float32)")
+    p.add_argument("--time-budget", type=float, default=0.0,
+                   help="minutes for the whole run, loading included: after the first epoch the number of "
+                        "epochs (at most --epochs) is cut to what fits, and the schedule is fitted to it (0: no limit)")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -79,29 +83,34 @@ def cosine_lr(step: int, total_steps: int, warmup_steps: int, base_lr: float, mi
     return min_lr + (base_lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
 
-def _batch_to(batch: dict, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    return batch["crops"].to(device, non_blocking=True), batch["numbers"].to(device, non_blocking=True)
+def forward(net: HMRNet, crops: torch.Tensor, numbers: torch.Tensor, amp: bool) -> SMPLOutput:
+    """The network's output; with ``amp`` the encoder (nearly all the arithmetic) runs in bfloat16 on CUDA,
+    while the transformer, the regressor and the 6-D -> rotation step keep float32."""
+    with torch.autocast(crops.device.type, dtype=torch.bfloat16, enabled=amp and crops.device.type == "cuda"):
+        features = net.encode(crops, numbers)
+    return net.head(features.float())
 
 
-def train_step(net: HMRNet, loss_fn: HMRLoss, optimizer: torch.optim.Optimizer, batch: dict, device: torch.device) -> dict[str, float]:
+def train_step(net: HMRNet, loss_fn: HMRLoss, optimizer: torch.optim.Optimizer,
+               batch: tuple[torch.Tensor, torch.Tensor, HMRTargets], amp: bool = False) -> dict[str, float]:
     net.train()
-    crops, numbers = _batch_to(batch, device)
-    total, report = loss_fn(net(crops, numbers), batch_targets(batch).to(device))
+    crops, numbers, targets = batch
+    total, report = loss_fn(forward(net, crops, numbers, amp), targets)
     optimizer.zero_grad(set_to_none=True)
     total.backward()
     optimizer.step()
     return {"loss": float(total.detach()), **report}
 
 
-def validate(net: HMRNet, loss_fn: HMRLoss, loader: DataLoader, device: torch.device) -> dict[str, float]:
-    """Mean loss and world MPJPE (metres) over all windows of ``loader``."""
+def validate(net: HMRNet, loss_fn: HMRLoss, windows: WindowSet, batch_size: int, amp: bool = False) -> dict[str, float]:
+    """Mean loss and world MPJPE (metres) over all ``windows``."""
     net.eval()
     sums: dict[str, float] = {}
     count = 0
     with torch.inference_mode():
-        for batch in loader:
-            crops, numbers = _batch_to(batch, device)
-            total, report = loss_fn(net(crops, numbers), batch_targets(batch).to(device))
+        for indices in torch.arange(len(windows)).split(batch_size):
+            crops, numbers, targets = windows.batch(indices)
+            total, report = loss_fn(forward(net, crops, numbers, amp), targets)
             size = crops.shape[0]
             for key, value in {"loss": float(total), **report}.items():
                 sums[key] = sums.get(key, 0.0) + value * size
@@ -111,6 +120,7 @@ def validate(net: HMRNet, loss_fn: HMRLoss, loader: DataLoader, device: torch.de
 
 def run_training(args: argparse.Namespace, body: BodyLayer | None = None) -> dict[str, Any]:
     """Train as ``args`` say; returns {'epoch', 'best_val_world_mpjpe', 'history'}.  ``body`` overrides --body-model."""
+    started = time.monotonic()
     torch.manual_seed(args.seed)
     device = resolve_device(args.device)
     resume = read_checkpoint(args.resume) if args.resume else None
@@ -123,13 +133,13 @@ def run_training(args: argparse.Namespace, body: BodyLayer | None = None) -> dic
     recordings, ranges = load_split(args.data, args.split)
     body = body if body is not None else SMPLBodyLayer(args.body_model, device)
     loss_fn = HMRLoss(body)
-    make = lambda part, stride: WindowDataset(recordings, ranges[part], config.window, config.target_index, config.crop_size, stride)  # noqa: E731
-    train_set, val_set = make("train", args.stride), make("val", args.stride)
+    make = lambda part, stride: WindowSet(recordings, ranges[part], config.window, config.target_index,  # noqa: E731
+                                          config.crop_size, stride, device)
+    train_set, val_set = make("train", args.stride), make("val", args.val_stride)
     if len(train_set) == 0:
         raise ValueError(f"split {args.split!r} gives no training windows of {config.window} frames")
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, num_workers=args.workers, drop_last=len(train_set) > args.batch_size)
-    val_loader = DataLoader(val_set, batch_size=args.batch_size, num_workers=args.workers)
-    steps_per_epoch = len(train_loader) if args.steps_per_epoch <= 0 else min(args.steps_per_epoch, len(train_loader))
+    full_batches = max(len(train_set) // args.batch_size, 1)  # a last partial batch is dropped
+    steps_per_epoch = full_batches if args.steps_per_epoch <= 0 else min(args.steps_per_epoch, full_batches)
     total_steps, warmup_steps = steps_per_epoch * args.epochs, round(steps_per_epoch * args.warmup_epochs)
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     start_epoch, step, best = 0, 0, math.inf
@@ -140,32 +150,45 @@ def run_training(args: argparse.Namespace, body: BodyLayer | None = None) -> dic
     saved_args = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     saved_args["data"] = [str(d) for d in args.data]
     history = []
+    epochs = args.epochs
     print(f"train windows {len(train_set)}, val windows {len(val_set)}, device {device}, "
           f"{sum(p.numel() for p in net.parameters()) / 1e6:.1f} M parameters", file=sys.stderr)
-    for epoch in range(start_epoch, args.epochs):
-        bar = tqdm(train_loader, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False)
+    epoch = start_epoch
+    while epoch < epochs:
+        epoch_started = time.monotonic()
+        # Each epoch's order depends on the seed and the epoch alone, so a resumed run goes on as the first would.
+        order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(args.seed * 100_003 + epoch))
+        bar = tqdm(order.split(args.batch_size)[:steps_per_epoch], desc=f"epoch {epoch + 1}/{epochs}", leave=False)
         train_loss = 0.0
-        for index, batch in enumerate(bar):
-            if index >= steps_per_epoch:
-                break
+        for indices in bar:
             for group in optimizer.param_groups:
                 group["lr"] = cosine_lr(step, total_steps, warmup_steps, args.lr, args.min_lr)
-            report = train_step(net, loss_fn, optimizer, batch, device)
+            report = train_step(net, loss_fn, optimizer, train_set.batch(indices), args.amp)
             step += 1
             train_loss += report["loss"] / steps_per_epoch
             bar.set_postfix(loss=f"{report['loss']:.3f}", mpjpe_mm=f"{report['world_mpjpe'] * 1000:.0f}")
-        val = validate(net, loss_fn, val_loader, device)
+        val = validate(net, loss_fn, val_set, args.batch_size, args.amp)
         val_mpjpe = val.get("world_mpjpe", math.inf)
         history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_world_mpjpe": val_mpjpe})
-        improved = val_mpjpe < best or (not val and epoch == args.epochs - 1)
+        if args.time_budget > 0 and epoch == start_epoch:
+            epochs = fit_epochs(args, epoch + 1, time.monotonic() - started, time.monotonic() - epoch_started)
+            total_steps = steps_per_epoch * epochs
+        improved = val_mpjpe < best or (not val and epoch == epochs - 1)
         best = min(best, val_mpjpe)
         common = dict(args=saved_args, epoch=epoch + 1, best_val_world_mpjpe=best, val_world_mpjpe=val_mpjpe)
         if improved:
             save_checkpoint(args.out / "best.pt", net, half=args.half_weights, **common)
         save_checkpoint(args.out / "last.pt", net, optimizer=optimizer.state_dict(), scheduler_step=step, **common)
-        print(f"epoch {epoch + 1}: train loss {train_loss:.4f}, val world MPJPE {val_mpjpe * 1000:.1f} mm"
-              + (" (best)" if improved else ""), file=sys.stderr)
-    return {"epoch": args.epochs, "best_val_world_mpjpe": best, "history": history}
+        print(f"epoch {epoch + 1}/{epochs}: train loss {train_loss:.4f}, val world MPJPE {val_mpjpe * 1000:.1f} mm"
+              + (" (best)" if improved else ""), file=sys.stderr, flush=True)
+        epoch += 1
+    return {"epoch": epochs, "best_val_world_mpjpe": best, "history": history}
+
+
+def fit_epochs(args: argparse.Namespace, epochs_done: int, elapsed: float, epoch_seconds: float) -> int:
+    """Epochs (at most --epochs, at least those done) that end within --time-budget, from the first epoch's time."""
+    left = args.time_budget * 60.0 - elapsed
+    return max(epochs_done, min(args.epochs, epochs_done + int(left // max(epoch_seconds, 1e-6))))
 
 
 def main(argv: list[str] | None = None) -> int:

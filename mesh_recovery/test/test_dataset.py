@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from mesh_recovery import dataset
 from mesh_recovery.hmr.inputs import crop_person, frame_numbers
@@ -36,6 +37,7 @@ def test_mip_raw_pressure_clipped_at_1_5e7():
         (dict(segments=np.array([[10, 5]])), "segments"),
         (dict(present=np.ones((40, 3), dtype=bool)), "present"),
         (dict(pressure_unit=np.array("psi")), "pressure_scale_kpa"),
+        (dict(pressure=np.full((40, 60, 40), "x")), "pressure must be numeric"),
     ],
 )
 def test_bad_files_name_file_and_problem(tmp_path, change, message):
@@ -43,6 +45,21 @@ def test_bad_files_name_file_and_problem(tmp_path, change, message):
     with pytest.raises(ValueError, match=message) as error:
         dataset.load_recording(path)
     assert "bad.npz" in str(error.value)
+
+
+def test_nan_and_inf_cells_are_no_pressure_and_reported_once(tmp_path, capsys):
+    path = write_recording(tmp_path / "nan.npz")
+    clean = dataset.load_recording(path).pressure
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays["pressure"][0, 0, :3] = [np.nan, np.inf, -np.inf]
+    arrays["pressure"][5, 10, 10] = np.nan
+    np.savez(path, **arrays)
+    capsys.readouterr()
+    rec = dataset.load_recording(path)
+    assert capsys.readouterr().err.splitlines() == [f"{path}: 4 NaN/Inf pressure cells treated as 0"]
+    assert np.isfinite(rec.pressure).all() and rec.pressure[0, 0, :3].tolist() == [0.0, 0.0, 0.0]
+    assert rec.pressure[5, 10, 10] == 0.0 and np.array_equal(rec.pressure[1:5], clean[1:5])
 
 
 def test_missing_keys_and_garbage_file(tmp_path):
@@ -92,15 +109,40 @@ def test_windows_respect_ranges_presence_and_target(tmp_path):
     write_recording(tmp_path / "a.npz")
     recordings, ranges = dataset.load_split(tmp_path, "unseen_sequence")
     assert ranges["train"] == [[(0, 32)]] and ranges["test"] == [[(36, 40)]]
-    windows = dataset.WindowDataset(recordings, ranges["train"], window=4, target_index=1, crop_size=32, stride=2)
+    windows = dataset.WindowSet(recordings, ranges["train"], window=4, target_index=1, crop_size=32, stride=2)
     assert all(ref.start + 4 <= 32 for ref in windows.refs)
     assert all(recordings[0].present[ref.start + 1, ref.slot] for ref in windows.refs)
-    item = windows[0]
-    assert item["crops"].shape == (4, 1, 32, 32) and item["numbers"].shape == (4, 10)
-    assert item["joints"].shape == (24, 3) and item["frame"] == windows.refs[0].start + 1
-    assert np.allclose(item["transl"].numpy(), recordings[0].transl[item["frame"], item["slot"]])
+    crops, numbers, targets = windows.batch(torch.tensor([0, 3]))
+    assert crops.shape == (2, 4, 1, 32, 32) and numbers.shape == (2, 4, 10) and targets.joints.shape == (2, 24, 3)
+    ref = windows.refs[3]
+    assert np.allclose(targets.transl[1].numpy(), recordings[0].transl[ref.start + 1, ref.slot])
     # The last window of a range ends on its last frame even when the stride overshoots.
     assert max(ref.start for ref in windows.refs) == 32 - 4
+
+
+def test_window_crops_and_numbers_equal_the_per_frame_reference(tmp_path):
+    """The batched device path cuts the same pixels as crop_person (the live path), masks included."""
+    write_recording(tmp_path / "a.npz", frames=24)
+    recording = dataset.load_recording(tmp_path / "a.npz")
+    rng = np.random.default_rng(3)
+    rows, cols = recording.pressure.shape[1:]
+    recording.cell_owner = rng.integers(-1, recording.num_slots, size=recording.pressure.shape).astype(np.int8)
+    # Boxes of every kind: inside, over the edges, larger than the crop, empty, fractional.
+    xs = np.sort(rng.uniform(-10, cols + 10, (24, recording.num_slots, 2)), axis=-1)
+    ys = np.sort(rng.uniform(-10, rows + 10, (24, recording.num_slots, 2)), axis=-1)
+    recording.boxes = np.stack([xs[..., 0], ys[..., 0], xs[..., 1], ys[..., 1]], axis=-1)
+    recording.boxes[5, 0] = [4, 4, 4, 9]
+    recording.present[:] = True  # every frame's box is its own (no interpolation)
+    windows = dataset.WindowSet([recording], [[(0, 24)]], window=4, target_index=3, crop_size=16, stride=1)
+    crops, numbers, _ = windows.batch(torch.arange(len(windows)))
+    for i, ref in enumerate(windows.refs):
+        for t in range(4):
+            frame, box = ref.start + t, recording.boxes[ref.start + t, ref.slot]
+            expected = crop_person(recording.pressure[frame], recording.boxes[frame, ref.slot], 16,
+                                   recording.person_mask(frame, ref.slot))
+            assert np.array_equal(crops[i, t, 0].numpy(), expected), (i, t, box)
+            assert np.allclose(numbers[i, t].numpy(), frame_numbers(recording.boxes[frame, ref.slot], rows, cols,
+                                                                    recording.mat_corners_world))
 
 
 def test_subject_fold_uses_authors_table(tmp_path):

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from mesh_recovery import evaluate, train
-from mesh_recovery.dataset import WindowDataset, batch_targets, load_split
+from mesh_recovery.dataset import WindowSet, load_split
 from mesh_recovery.hmr.checkpoint import load_network, read_checkpoint
 from mesh_recovery.hmr.losses import HMRLoss
 from mesh_recovery.hmr.network import HMRNet
@@ -26,8 +27,8 @@ def corpus(tmp_path):
 def test_loss_decreases_on_a_fixed_batch(corpus):
     data, body = corpus
     recordings, ranges = load_split(data, "unseen_sequence")
-    windows = WindowDataset(recordings, ranges["train"], TINY.window, TINY.target_index, TINY.crop_size)
-    batch = next(iter(torch.utils.data.DataLoader(windows, batch_size=8, shuffle=False)))
+    windows = WindowSet(recordings, ranges["train"], TINY.window, TINY.target_index, TINY.crop_size)
+    batch = windows.batch(torch.arange(8))
     torch.manual_seed(0)
     net, loss_fn = HMRNet(TINY), HMRLoss(body)
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3)
@@ -35,11 +36,11 @@ def test_loss_decreases_on_a_fixed_batch(corpus):
     def eval_loss() -> float:
         net.eval()
         with torch.no_grad():
-            return float(loss_fn(net(batch["crops"], batch["numbers"]), batch_targets(batch))[0])
+            return float(loss_fn(net(batch[0], batch[1]), batch[2])[0])
 
     before = eval_loss()
     for _ in range(6):
-        report = train.train_step(net, loss_fn, optimizer, batch, torch.device("cpu"))
+        report = train.train_step(net, loss_fn, optimizer, batch)
     assert set(report) >= {"loss", "joints_3d", "body_rotations", "root_orientation", "betas", "transl", "world_mpjpe"}
     assert eval_loss() < 0.9 * before
 
@@ -82,6 +83,30 @@ def test_evaluation_of_a_checkpoint(corpus, tmp_path):
     assert person_frames == 4 * 2 + 3  # test parts: a.npz frames 36-39 x 2 people, b.npz frames 27-29 x 1
     assert all(summary[k] > 0 for k in ("MPJPE", "PA-MPJPE", "PVE", "W-MPJPE100", "WA-MPJPE100"))
     assert summary["PA-MPJPE"] <= summary["MPJPE"] + 1e-6
+
+
+def test_evaluation_end_to_end_from_the_trackers_crops(corpus, tmp_path):
+    """--people tracker: the pressure tracker finds the people (no ground-truth boxes) and both backends run on
+    its crops; every estimate is matched to a ground-truth person."""
+    data, body = corpus
+    argv = ["--data", str(data), "--out", str(tmp_path / "e"), "--epochs", "1", "--steps-per-epoch", "1", *TINY_FLAGS]
+    train.run_training(train.build_parser().parse_args(argv), body=body)
+    checkpoint = str(tmp_path / "e" / "best.pt")
+    tracks = evaluate.tracker_tracks(load_split(data, "unseen_sequence")[0][0], 0, 40)
+    assert tracks and all(len(t.frames) == len(t.crops) == len(t.boxes) and (np.diff(t.frames) == 1).all() for t in tracks)
+    assert all(t.crops.shape[1:] == (evaluate.CROP_SIZE, evaluate.CROP_SIZE) for t in tracks)
+    for source in (["--checkpoint", checkpoint], ["--backend", "footprint"]):
+        args = evaluate.build_parser().parse_args([*source, "--data", str(data), "--split", "unseen_sequence",
+                                                   "--part", "train", "--people", "tracker"])
+        summary, person_frames = evaluate.run_evaluation(args, body=body)
+        assert person_frames > 0 and summary["MPJPE"] > 0
+
+
+def test_time_budget_fits_the_epochs_left():
+    args = train.build_parser().parse_args(["--data", "x", "--out", "y", "--epochs", "10", "--time-budget", "2"])
+    assert train.fit_epochs(args, epochs_done=1, elapsed=30.0, epoch_seconds=20.0) == 1 + 4  # 90 s left
+    assert train.fit_epochs(args, epochs_done=1, elapsed=130.0, epoch_seconds=20.0) == 1  # over budget: stop
+    assert train.fit_epochs(args, epochs_done=1, elapsed=1.0, epoch_seconds=1.0) == 10  # capped by --epochs
 
 
 def test_clis_report_bad_input_in_one_line(tmp_path, capsys):

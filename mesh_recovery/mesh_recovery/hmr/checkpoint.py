@@ -11,6 +11,7 @@ A checkpoint is a ``torch.save`` dict:
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,11 @@ import torch
 from .network import HMRConfig, HMRNet
 
 CHECKPOINT_FORMAT = "presstrack-hmr/1"
+
+
+def shipped_checkpoint(mode: str) -> Path:
+    """The checkpoint trained on simulated data that this package installs, for output mode ``mode``."""
+    return Path(sys.prefix) / "share" / "mesh_recovery" / "checkpoints" / f"hmr_sim_{mode}.pt"
 
 
 def resolve_device(name: str) -> torch.device:
