@@ -126,14 +126,15 @@ def bench_sim_and_tracker(people_counts: Sequence[int], frames: int) -> tuple[li
 
 
 def bench_hmr(frames: int, tracks: int) -> list[dict]:
-    """WindowBank (one encoder pass per new person-frame) vs ReencodingTrackWindow (16 per output)."""
+    """WindowBank (one encoder pass per new person-frame) vs ReencodingTrackWindow (16 per output), with the
+    shipped online checkpoint (the network the node runs by default)."""
     import torch
 
-    from mesh_recovery.hmr.network import HMRConfig, HMRNet
+    from mesh_recovery.hmr.checkpoint import load_network, shipped_checkpoint
     from mesh_recovery.hmr.window import ReencodingTrackWindow, WindowBank
 
     torch.manual_seed(0)
-    net = HMRNet(HMRConfig(mode="online")).eval()
+    net, _ = load_network(shipped_checkpoint("online"))
     config = net.config
     crops = torch.rand(frames + 2, tracks, config.crop_size, config.crop_size)
     numbers = torch.rand(frames + 2, tracks, 10)

@@ -122,7 +122,7 @@ def run_demo(options: argparse.Namespace) -> int:
     bag, summary_file, preview = out / "session", out / "summary.json", out / "preview.gif"
     from presstrack_bringup.live_score import Summary  # rclpy only where ROS is needed
 
-    arguments = {"source": "sim", "people": "3", **parse_launch_arguments(options.arguments)}
+    arguments = {"source": "sim", "people": "3", "backend": "learned", **parse_launch_arguments(options.arguments)}
     sets = ["mat_driver.scenario=wander3", *options.sets]
     # The scorer starts with the graph and ends it: a process that exits 0 stops the graph cleanly.
     scorer = ProcessSpec("score", (sys.executable, "-m", "presstrack_bringup.cli", "score",

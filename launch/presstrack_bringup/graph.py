@@ -65,11 +65,14 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument("people", "", "number of simulated people (sim source; empty: the parameter file's)"),
     LaunchArgument("seed", "", "simulator random seed (empty: the parameter file's)"),
     LaunchArgument("smpl_model_path", "", "SMPL model file or folder (empty: the parameter file's)"),
+    LaunchArgument("backend", "", "mesh recovery backend: footprint | learned (empty: the parameter file's; "
+                                  "learned without checkpoint:= runs the shipped checkpoint)"),
     LaunchArgument("checkpoint", "", "learned-backend checkpoint (.pt); non-empty also selects backend learned"),
     LaunchArgument("rviz", "false", "start RViz2 with the PressTrack view"),
     LaunchArgument("record", "false", "record the suite's topics to a rosbag2 MCAP bag"),
 )
 LAUNCH_ARGUMENT_NAMES = tuple(argument.name for argument in LAUNCH_ARGUMENTS)
+MESH_BACKENDS = ("footprint", "learned")
 
 # Every topic of the suite, for recording. Per-person crops (/presstrack/persons/person_<id>/pressure)
 # appear as people are tracked.
@@ -198,9 +201,16 @@ def argument_overrides(arguments: Mapping[str, str]) -> list[tuple[str, str, str
             settings.append(("mat_driver", name, str(_parse_count(name, arguments[name]))))
     if arguments.get("smpl_model_path", ""):
         settings.append(("mesh_recovery", "smpl_model_path", arguments["smpl_model_path"]))
+    backend = arguments.get("backend", "")
+    if backend not in ("", *MESH_BACKENDS):
+        raise GraphError(f"launch argument backend:={backend!r} must be one of {', '.join(MESH_BACKENDS)}")
     if arguments.get("checkpoint", ""):
+        if backend == "footprint":
+            raise GraphError("launch argument checkpoint:= is for backend learned, not backend:=footprint")
         settings.append(("mesh_recovery", "checkpoint", arguments["checkpoint"]))
-        settings.append(("mesh_recovery", "backend", "learned"))
+        backend = "learned"
+    if backend:
+        settings.append(("mesh_recovery", "backend", backend))
     return settings
 
 

@@ -48,6 +48,13 @@ def test_launch_arguments_map_to_node_parameters():
     assert plan.rviz and plan.record
 
 
+def test_backend_argument():
+    assert plan_graph({"backend": "learned"}, config_path=CONFIG).parameters["mesh_recovery"]["backend"] == "learned"
+    for bad in ({"backend": "magic"}, {"backend": "footprint", "checkpoint": "/c/hmr.pt"}):
+        with pytest.raises(GraphError, match="backend"):
+            plan_graph(bad, config_path=CONFIG)
+
+
 def test_checkpoint_selects_the_learned_backend_and_set_wins_over_arguments():
     plan = plan_graph({"checkpoint": "/c/hmr.pt"}, config_path=CONFIG)
     assert plan.parameters["mesh_recovery"]["checkpoint"] == "/c/hmr.pt"
