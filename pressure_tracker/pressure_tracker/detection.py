@@ -55,6 +55,7 @@ class DetectionConfig:
     new_pair_penalty: float = 2.0         # pairing two unknown feet costs more than joining a known track
     min_anchor_fraction: float = 0.25     # share of a foot's cells that must overlap a previous foot's cells
     min_roll: float = 0.02                # a foot whose pressure centre moved less since touch-down has no roll direction
+    young_foot_frames: int = 8            # a foot down for at most this many frames may move to a track that lost its feet
     round_foot_elongation: float = 1.8    # below this a blob (heel or forefoot pad alone) has no reliable axis, ...
     axis_min_length: float = 0.12         # ... nor when shorter than this (a toe pad is long across the foot)
     force_confidence_scale_n: float = 150.0  # detection confidence = 1 - exp(-force / this)
@@ -118,7 +119,7 @@ class Footprint:
     shape's principal variances (>= 1); length [m]: extent along the axis of a uniform shape with the
     same variance; force [N]; area [m^2]; origin_rc: pressure centre (row, col)
     when the foot touched down (it rolls heel to toe from there); anchor_track_id: the track whose
-    previous-frame foot this one continues.
+    previous-frame foot this one continues; age: frames since it touched down (0 = new this frame).
     """
 
     cells: np.ndarray
@@ -132,6 +133,7 @@ class Footprint:
     moments: np.ndarray = field(repr=False)   # (9,) sums used to merge pads and feet
     origin_rc: tuple[float, float] = (math.nan, math.nan)
     anchor_track_id: int | None = None
+    age: int = 0
 
     def centroid_m(self, pitch: float) -> np.ndarray:
         """Pressure centre in the mat frame (x, y) [m]."""
@@ -178,19 +180,23 @@ class PersonDetection:
 @dataclass(frozen=True)
 class TrackHint:
     """What grouping knows about one track from the previous frame: its id, a point on its walking
-    path (x, y) [m] (midpoint of its last two-foot stance) and heading [rad] or None if unknown."""
+    path (x, y) [m] (midpoint of its last two-foot stance), heading [rad] or None if unknown, and the
+    pressure centres (x, y) [m] of its feet in the previous frame."""
 
     track_id: int
     path_point_m: tuple[float, float]
     heading: float | None
+    feet_m: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
 class FootHint:
-    """One foot of the previous frame: its track and where it touched down (row, col) [cells]."""
+    """One foot of the previous frame: its track, where it touched down (row, col) [cells] and its age
+    [frames since touch-down]."""
 
     track_id: int
     origin_rc: tuple[float, float]
+    age: int = 0
 
 
 @dataclass(frozen=True)
@@ -282,7 +288,7 @@ def _make_footprint(cells: np.ndarray, moments: np.ndarray, box: tuple[int, int,
                      length=math.sqrt(12.0 * major) * config.cell_pitch,
                      force=float(weight) * config.cell_area * 1000.0, area=float(moments[_N]) * config.cell_area,
                      moments=moments, origin_rc=previous.origin_rc if previous else centroid,
-                     anchor_track_id=previous.track_id if previous else None)
+                     anchor_track_id=previous.track_id if previous else None, age=previous.age + 1 if previous else 0)
 
 
 def _previous_foot(cells: np.ndarray, prior: GroupingPrior | None, config: DetectionConfig) -> FootHint | None:
@@ -382,7 +388,8 @@ def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: Detection
     for group in members.values():
         if len(group) == 1:
             pad, hint = pads[group[0]], previous[group[0]]
-            foot = dataclasses.replace(pad, origin_rc=hint.origin_rc, anchor_track_id=hint.track_id) if hint else pad
+            foot = (dataclasses.replace(pad, origin_rc=hint.origin_rc, anchor_track_id=hint.track_id, age=hint.age + 1)
+                    if hint else pad)
         else:
             cells = np.concatenate([pads[k].cells for k in group])
             hint = _first(previous, group) or _previous_foot(cells, prior, config)
@@ -479,6 +486,36 @@ def person_from_feet(feet: list[Footprint], frame_shape: tuple[int, int], config
         feet_centroids_m=np.array([foot.centroid_m(pitch) for foot in feet]), prior_track_id=prior_track_id)
 
 
+def _hand_over_young_feet(by_track: dict[int, list[Footprint]], hints: dict[int, TrackHint],
+                          config: DetectionConfig) -> None:
+    """A walking person always stands on a foot: when a track of the previous frame has no foot left
+    while another track stands on two, the younger of which touched down at most young_foot_frames ago,
+    that young foot was most likely the vanished person's next step, given to the wrong neighbour when it
+    landed (side by side or face to face, a partner's new foot can be nearer to the other person). It is
+    handed over (in place) when it lies within stride_max of one of the vanished track's last feet;
+    the nearest such foot wins."""
+    vanished = [hint for track_id, hint in hints.items() if track_id not in by_track and hint.feet_m]
+    if not vanished:
+        return
+    pitch = config.cell_pitch
+    for hint in vanished:
+        best: tuple[float, int, Footprint] | None = None
+        for track_id, anchored in by_track.items():
+            if len(anchored) != 2:
+                continue
+            young, old = sorted(anchored, key=lambda f: f.age)
+            if young.age > config.young_foot_frames or young.age >= old.age:
+                continue
+            centre = young.centroid_m(pitch)
+            distance = min(math.hypot(centre[0] - x, centre[1] - y) for x, y in hint.feet_m)
+            if distance <= config.stride_max and (best is None or distance < best[0]):
+                best = (distance, track_id, young)
+        if best is not None:
+            _, track_id, young = best
+            by_track[track_id].remove(young)
+            by_track[hint.track_id] = [young]
+
+
 def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config: DetectionConfig = DetectionConfig(),
                      prior: GroupingPrior | None = None) -> list[PersonDetection]:
     """Group feet into people: at most two feet each; a lone foot is a person (the other is swinging).
@@ -504,6 +541,7 @@ def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config
             del anchored[2:]
 
     hints = {hint.track_id: hint for hint in prior.hints} if prior is not None else {}
+    _hand_over_young_feet(by_track, hints, config)
     edges: list[tuple[float, int, int | None, int]] = []   # (cost, free index, track id, other free index)
     for i, foot in enumerate(free):
         for track_id, anchored in by_track.items():

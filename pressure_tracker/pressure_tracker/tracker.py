@@ -158,9 +158,10 @@ class PressureTracker:
         feet, hints = [], []
         for track in self.tracker.tracks:
             if track.frames_since_update == 0:
-                hints.append(TrackHint(track.track_id, tuple(track.path_point_m), track.heading))
+                hints.append(TrackHint(track.track_id, tuple(track.path_point_m), track.heading,
+                                       tuple((float(x), float(y)) for x, y in track.detection.feet_centroids_m)))
                 for foot in track.detection.feet:
-                    feet.append(FootHint(track.track_id, foot.origin_rc))
+                    feet.append(FootHint(track.track_id, foot.origin_rc, foot.age))
                     owner[foot.cells] = len(feet)
         return GroupingPrior(self._owner, tuple(feet), tuple(hints))
 

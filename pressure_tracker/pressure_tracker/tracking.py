@@ -93,6 +93,7 @@ class AssociationConfig:
     measurement_noise: float = 0.05       # [m] std of the measured centre of pressure
     min_heading_speed: float = 0.15       # [m/s] slower than this, motion does not decide the heading
     lost_similarity: float = 0.9          # similarity of a lost track to a detection where it was last seen
+    path_reset_distance: float = 0.6      # [m] a one-foot detection this far from the track's path point replaces it
 
 
 @functools.lru_cache(maxsize=64)
@@ -256,10 +257,15 @@ class FootprintTracker:
         cfg = self.config
         track.kalman.update(np.asarray(detection.centroid_m))
         track.detection = detection
+        was_lost = track.frames_since_update > 0
         track.hits = track.hits + 1 if track.frames_since_update == 0 else 1
         track.frames_since_update = 0
         track.seconds_since_update = 0.0
         if len(detection.feet) == 2:
+            track.path_point_m = detection.feet_midpoint_m
+        elif was_lost or float(np.hypot(*(detection.feet_midpoint_m - track.path_point_m))) > cfg.path_reset_distance:
+            # The last two-foot stance is stale (the person was gone, or has walked on since on feet that were
+            # seen one at a time): the foot they stand on now is the best point on their path.
             track.path_point_m = detection.feet_midpoint_m
         track.heading = _heading(detection.foot_axis, track.kalman.velocity, track.heading, cfg.min_heading_speed)
         if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
