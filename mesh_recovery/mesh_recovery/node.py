@@ -35,7 +35,7 @@ from mesh_recovery.hmr.checkpoint import shipped_checkpoint
 from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
 from mesh_recovery.meshes import decimated_faces, id_colour
 from presstrack_msgs.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
-from presstrack_msgs.input_checks import (SANITISED_AS, BadInputCounter, BurstCheck, StampCheck, check_mat_info,
+from presstrack_msgs.input_checks import (SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
                                           sanitise_pressure)
 from presstrack_msgs.mat_geometry import MatGeometry
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
@@ -92,8 +92,7 @@ class MeshRecoveryNode(Node):
         self.frames = 0
         self.latency_ms: list[float] = []
         self.bad_input = BadInputCounter(self.get_logger().warning)
-        self.stamps = StampCheck(MAX_STAMP_GAP_S)
-        self.bursts = BurstCheck()
+        self.timing = StreamTiming(self.bad_input, "message", MAX_STAMP_GAP_S)
         self.full_scale = float("inf")  # [kPa] from /mat/info
 
         self.bodies_pub = self.create_publisher(SmplBodyArray, "/presstrack/bodies", 10)
@@ -133,14 +132,8 @@ class MeshRecoveryNode(Node):
 
     def on_persons(self, msg: PersonPressureArray) -> None:
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        stamp_problem = self.stamps(stamp_ns)
-        if stamp_problem:
-            self.bad_input(stamp_problem, f"stamp {stamp_ns * 1e-9:.3f} s, the previous message's "
-                                          f"{self.stamps.last_ns * 1e-9:.3f} s; message dropped")
+        if not self.timing.accept(stamp_ns):
             return
-        if self.bursts(stamp_ns):
-            self.bad_input("burst", "messages arrive much faster than their stamps advance; each is used, "
-                                    "those the subscription queue could not hold are lost")
         stamp = stamp_ns * 1e-9
         candidates: dict[int, PersonPressure] = {}
         for person in msg.persons:

@@ -104,6 +104,29 @@ class BurstCheck:
         return arrival - previous[1] < self.fraction * (stamp_ns - previous[0]) * 1e-9
 
 
+class StreamTiming:
+    """StampCheck and BurstCheck of one subscribed stream, counted in a BadInputCounter.
+
+    ``what`` names one message of the stream in the warnings ('frame', 'message').
+    """
+
+    def __init__(self, count: BadInputCounter, what: str, max_gap_s: float = 5.0) -> None:
+        self.stamps, self.bursts = StampCheck(max_gap_s), BurstCheck()
+        self.count, self.what = count, what
+
+    def accept(self, stamp_ns: int) -> bool:
+        """False (counted) for a stamp going back, repeating or jumping; a burst is counted and accepted."""
+        problem = self.stamps(stamp_ns)
+        if problem:
+            self.count(problem, f"stamp {stamp_ns * 1e-9:.3f} s, the previous {self.what}'s "
+                                f"{self.stamps.last_ns * 1e-9:.3f} s; {self.what} dropped")
+            return False
+        if self.bursts(stamp_ns):
+            self.count("burst", f"{self.what}s arrive much faster than their stamps advance; each is used, "
+                                "those the subscription queue could not hold are lost")
+        return True
+
+
 # What sanitise_pressure does to each kind of bad cell.
 SANITISED_AS = {"nonfinite_cells": "treated as no pressure", "negative_cells": "treated as no pressure",
                 "cells_above_full_scale": "clipped to the mat's full scale"}

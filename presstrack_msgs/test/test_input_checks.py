@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from presstrack_msgs.input_checks import BadInputCounter, BurstCheck, StampCheck, check_mat_info, sanitise_pressure
+from presstrack_msgs.input_checks import (BadInputCounter, BurstCheck, StampCheck, StreamTiming, check_mat_info,
+                                          sanitise_pressure)
 from presstrack_msgs.msg import MatInfo
 
 SECOND = 1_000_000_000
@@ -62,6 +63,16 @@ def test_burst_is_arrival_much_faster_than_the_stamps():
     assert check(stamps[3]) and check(stamps[4]), "the backlog comes at once"
     clock.now += 1 / 15
     assert not check(stamps[5])
+
+
+def test_stream_timing_drops_bad_stamps_and_counts_bursts():
+    warnings: list[str] = []
+    counter = BadInputCounter(warnings.append, throttle_s=0.0)
+    timing = StreamTiming(counter, "frame")
+    assert timing.accept(1_000_000_000) and timing.accept(2_000_000_000)
+    assert not timing.accept(1_500_000_000) and "frame dropped" in warnings[-1]
+    assert timing.accept(2_100_000_000)  # immediately after, 0.1 s of stamps in no time: a burst, still used
+    assert counter.diagnostic_values() == {"bad_input_stamp_not_increasing": 1, "bad_input_burst": 2}
 
 
 def test_sanitise_pressure_counts_each_kind_of_bad_cell():

@@ -30,7 +30,7 @@ from sensor_msgs.msg import Image, RegionOfInterest
 from std_msgs.msg import Header
 
 from presstrack_msgs.conversions import array_to_image, diagnostic_status, image_to_array
-from presstrack_msgs.input_checks import (SANITISED_AS, BadInputCounter, BurstCheck, StampCheck, check_mat_info,
+from presstrack_msgs.input_checks import (SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
                                           sanitise_pressure)
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, TrackedIds
 from presstrack_msgs.node_main import run_node
@@ -95,8 +95,7 @@ class PressureTrackerNode(Node):
         self.first_id = self.config.first_id
         self.tracker = PressureTracker(self.config)
         self.bad_input = BadInputCounter(self.get_logger().warning)
-        self.stamps = StampCheck(MAX_STAMP_GAP_S)
-        self.bursts = BurstCheck()
+        self.timing = StreamTiming(self.bad_input, "frame", MAX_STAMP_GAP_S)
         self.last_id_not_saved = 0
         self.frames = 0
         self.mat_shape: tuple[int, int] | None = None    # from /mat/info
@@ -177,14 +176,8 @@ class PressureTrackerNode(Node):
                                          f"{expected_shape[0]} x {expected_shape[1]}; frame dropped")
             return
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        stamp_problem = self.stamps(stamp_ns)
-        if stamp_problem:
-            self.bad_input(stamp_problem, f"stamp {stamp_ns * 1e-9:.3f} s, the previous frame's "
-                                          f"{self.stamps.last_ns * 1e-9:.3f} s; frame dropped")
+        if not self.timing.accept(stamp_ns):
             return
-        if self.bursts(stamp_ns):
-            self.bad_input("burst", "frames arrive much faster than their stamps advance; each is tracked, "
-                                    "those the subscription queue could not hold are lost")
 
         frame = self.sanitised(frame)
         people = self.tracker.update(frame, stamp_ns * 1e-9)
