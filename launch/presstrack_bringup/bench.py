@@ -127,14 +127,15 @@ def bench_sim_and_tracker(people_counts: Sequence[int], frames: int) -> tuple[li
 
 def bench_hmr(frames: int, tracks: int) -> list[dict]:
     """WindowBank (one encoder pass per new person-frame) vs ReencodingTrackWindow (16 per output), with the
-    shipped online checkpoint (the network the node runs by default)."""
+    shipped online checkpoint, compiled as the node's learned backend runs it."""
     import torch
 
     from mesh_recovery.hmr.checkpoint import load_network, shipped_checkpoint
+    from mesh_recovery.hmr.network import fold_batch_norms
     from mesh_recovery.hmr.window import ReencodingTrackWindow, WindowBank
 
     torch.manual_seed(0)
-    net, _ = load_network(shipped_checkpoint("online"))
+    net = fold_batch_norms(load_network(shipped_checkpoint("online"))[0])  # as the node runs it
     config = net.config
     crops = torch.rand(frames + 2, tracks, config.crop_size, config.crop_size)
     numbers = torch.rand(frames + 2, tracks, 10)

@@ -58,9 +58,10 @@ class LearnedEstimator:
     def __init__(self, checkpoint: str, body_model: BodyModel, geometry: MatGeometry, window: int,
                  output_mode: str) -> None:
         from mesh_recovery.hmr.checkpoint import load_network  # torch network: only for this backend
+        from mesh_recovery.hmr.network import fold_batch_norms
         from mesh_recovery.hmr.window import WindowBank
 
-        self.net, _ = load_network(checkpoint)
+        self.net = fold_batch_norms(load_network(checkpoint)[0])
         config = self.net.config
         if config.window != window or config.mode != output_mode:
             raise ValueError(f"{checkpoint} was trained for window {config.window} in {config.mode} mode; "

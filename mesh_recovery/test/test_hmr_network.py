@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from mesh_recovery.hmr.body_layer import forward_kinematics
-from mesh_recovery.hmr.network import HMRConfig, HMRNet, parameter_count, standing_root_rotation
+from mesh_recovery.hmr.network import (HMRConfig, HMRNet, fold_batch_norms, parameter_count,
+                                      standing_root_rotation)
 from mesh_recovery.hmr.rotations import (
     axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix,
 )
@@ -44,6 +45,23 @@ def test_encode_is_per_frame_and_head_matches_forward():
     single = net.encode(crops[1:, 2:3], numbers[1:, 2:3])
     assert torch.allclose(single[0, 0], features[1, 2], atol=1e-5)
     assert torch.allclose(net.head(features).transl, net(crops, numbers).transl)
+
+
+def test_folded_batch_norms_give_the_same_features():
+    torch.manual_seed(2)
+    net = HMRNet(TINY).eval()
+    for module in net.modules():  # non-trivial batch-norm statistics, so folding them is tested
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    crops = torch.rand(2, 5, 1, TINY.crop_size, TINY.crop_size)
+    numbers = torch.rand(2, 5, 10)
+    with torch.inference_mode():
+        expected = net.encode(crops, numbers)
+    folded = fold_batch_norms(net)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    with torch.inference_mode():
+        assert torch.allclose(folded.encode(crops, numbers), expected, atol=1e-4)
 
 
 def test_modes_choose_target_frame():

@@ -186,7 +186,9 @@ class WindowBank:
             self.counters.encoder_frames += len(track_ids)
             ready: list[Hashable] = []
             for track_id, feature in zip(track_ids, features):
-                window = self.windows.setdefault(track_id, TrackWindow(self.net, self.padding))
+                window = self.windows.get(track_id)
+                if window is None:  # not setdefault: a TrackWindow per call would put the net in eval mode each time
+                    window = self.windows[track_id] = TrackWindow(self.net, self.padding)
                 window.push_feature(feature)
                 if window.ready:
                     ready.append(track_id)
