@@ -14,7 +14,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from graph_testing import Listener, start_node, stop_node
 from presstrack_msgs.conversions import array_to_image
-from presstrack_msgs.msg import PersonPressure, PersonPressureArray, SmplBodyArray
+from presstrack_msgs.msg import PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
 from test_footprint_baseline import stamp_foot
 
 
@@ -75,3 +75,29 @@ def test_bodies_meshes_and_frames_follow_the_tracks(tmp_path, listener, default_
     frames = [t for msg in listener.messages["/tf"] for t in msg.transforms]
     assert {t.child_frame_id for t in frames} == {"person_4/pelvis", "person_9/pelvis"}
     assert all(t.header.frame_id == "world" for t in frames)
+
+
+def test_mesh_worker_keeps_the_newest_bodies_and_every_ended_id():
+    import threading
+
+    from mesh_recovery.node import MeshWorker
+
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def build_and_publish(bodies, ended):
+        calls.append(([b.track_id for b in bodies.bodies], sorted(ended)))
+        started.set()
+        release.wait(5.0)
+
+    def bodies_of(*ids):
+        return SmplBodyArray(bodies=[SmplBody(track_id=i) for i in ids])
+
+    worker = MeshWorker(build_and_publish)
+    worker.submit(bodies_of(1, 2), set())
+    assert started.wait(5.0)  # the worker is busy with the first meshes
+    worker.submit(bodies_of(1, 2), {3})
+    worker.submit(bodies_of(), {4})  # only DELETEs: the waiting bodies stay
+    worker.submit(bodies_of(2), {1})  # newer bodies replace the waiting ones
+    release.set()
+    worker.close()
+    assert calls == [([1, 2], []), ([2], [1, 3, 4])]
