@@ -413,11 +413,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # clean up the pty link when a launcher stops us
     try:  # Ctrl-C may come while the device starts: stop() copes with a half-started device
-        device.start()
-        if isinstance(device, PtyFakeMat):
-            print(device.port_path, flush=True)
-        else:
+        if not isinstance(device, PtyFakeMat):  # before the first frame: whoever stops us on it has seen the line
             print(f"sending to {args.udp[0]}:{args.udp[1]}", flush=True)
+        device.start()
+        if isinstance(device, PtyFakeMat):  # the port exists once started
+            print(device.port_path, flush=True)
         if args.seconds > 0:
             time.sleep(args.seconds)
         else:
