@@ -370,17 +370,24 @@ class WindowSet:
                 for slot in range(recording.num_slots):
                     self.refs += [WindowRef(r, slot, s) for s in starts if recording.present[s + target_index, slot]]
         self.device = torch.device(device)
-        used = sorted({ref.recording for ref in self.refs})
+        # Only the frames the windows cover go to the device: train and val sets cut from the same files
+        # (the unseen-sequence split) then hold disjoint parts, not two copies of every file.
+        spans: dict[int, tuple[int, int]] = {}  # recording -> [first, last + 1) frame used
+        for ref in self.refs:
+            low, high = spans.get(ref.recording, (ref.start, ref.start + window))
+            spans[ref.recording] = (min(low, ref.start), max(high, ref.start + window))
+        used = sorted(spans)
         rows = max((recordings[r].pressure.shape[1] for r in used), default=1)
         cols = max((recordings[r].pressure.shape[2] for r in used), default=1)
-        first_frame, frames = {}, 0
+        first_frame, frames = {}, 0  # device frame index = first_frame[recording] + frame in the recording
         pressure, owner = [], []
         for r in used:
-            recording = recordings[r]
-            first_frame[r], frames = frames, frames + recording.num_frames
+            recording, (low, high) = recordings[r], spans[r]
+            first_frame[r], frames = frames - low, frames + high - low
             pad = ((0, 0), (0, rows - recording.pressure.shape[1]), (0, cols - recording.pressure.shape[2]))
-            pressure.append(torch.from_numpy(np.pad(recording.pressure, pad)).to(self.device))
-            cells = recording.cell_owner if recording.cell_owner is not None else np.full(recording.pressure.shape, -1)
+            pressure.append(torch.from_numpy(np.pad(recording.pressure[low:high], pad)).to(self.device))
+            cells = (recording.cell_owner[low:high] if recording.cell_owner is not None
+                     else np.full((high - low, *recording.pressure.shape[1:]), -1, dtype=np.int8))
             owner.append(torch.from_numpy(np.pad(cells.astype(np.int8), pad, constant_values=-1)).to(self.device))
         self.pressure = torch.cat(pressure) if pressure else torch.zeros(0, rows, cols, device=self.device)
         self.cell_owner = torch.cat(owner) if owner else torch.zeros(0, rows, cols, dtype=torch.int8, device=self.device)
@@ -405,7 +412,7 @@ class WindowSet:
         self.boxes = to_device(np.trunc(boxes), torch.int64)  # int() of each coordinate, as crop_person
         self.numbers = to_device(numbers, torch.float32)
         self.limits = to_device(limits, torch.int64)
-        self.frames = to_device([first_frame.get(ref.recording, 0) + ref.start for ref in self.refs], torch.int64)
+        self.frames = to_device([first_frame[ref.recording] + ref.start for ref in self.refs], torch.int64)
         self.slots = to_device([ref.slot for ref in self.refs], torch.int8)
         self.masked = to_device([recordings[ref.recording].cell_owner is not None for ref in self.refs], torch.bool)
         self.targets = HMRTargets(**{key: to_device(np.reshape(values, (count, *shape)), torch.float32)

@@ -133,8 +133,9 @@ def test_window_crops_and_numbers_equal_the_per_frame_reference(tmp_path):
     recording.boxes = np.stack([xs[..., 0], ys[..., 0], xs[..., 1], ys[..., 1]], axis=-1)
     recording.boxes[5, 0] = [4, 4, 4, 9]
     recording.present[:] = True  # every frame's box is its own (no interpolation)
-    windows = dataset.WindowSet([recording], [[(0, 24)]], window=4, target_index=3, crop_size=16, stride=1)
+    windows = dataset.WindowSet([recording], [[(3, 24)]], window=4, target_index=3, crop_size=16, stride=1)
     crops, numbers, _ = windows.batch(torch.arange(len(windows)))
+    assert len(windows.pressure) == 24 - 3  # only the frames the windows cover
     for i, ref in enumerate(windows.refs):
         for t in range(4):
             frame, box = ref.start + t, recording.boxes[ref.start + t, ref.slot]
