@@ -105,12 +105,12 @@ def diagnostics_after(listener: Listener, name_prefix: str, after: float, timeou
     return values()
 
 
-def assert_each_kind_counted(listener: Listener, name_prefix: str, cases, answer_good: Callable[[], float]) -> None:
-    """Send each ``(kind, send)`` case, then a good message (``answer_good`` returns when it was answered): the
-    node's ``bad_input_<kind>`` diagnostics counter must have grown every time."""
+def assert_each_kind_counted(listener: Listener, name_prefix: str, cases, feed, answer_good: Callable[[], float]) -> None:
+    """For each ``(kind, send)`` case, ``send(feed)`` then a good message (``answer_good`` returns when it was
+    answered): the node's ``bad_input_<kind>`` diagnostics counter must have grown every time."""
     before = diagnostics_after(listener, name_prefix, answer_good())
     for kind, send in cases:
-        send()
+        send(feed)
         after = diagnostics_after(listener, name_prefix, answer_good())
         key = f"bad_input_{kind}"
         assert int(after.get(key, 0)) > int(before.get(key, 0)), f"{kind} not counted: {after}"

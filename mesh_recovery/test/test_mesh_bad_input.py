@@ -155,8 +155,7 @@ def test_every_kind_of_bad_input_is_counted_and_the_next_good_message_answered(t
         feed.info()
         for _ in range(2):  # and one more inside assert_each_kind_counted
             feed.answered_good_message()
-        assert_each_kind_counted(listener, "mesh_recovery", [(kind, lambda send=send: send(feed))
-                                                      for kind, send in [*CASES.items(), *MORE_CASES]], feed.answered_good_message)
+        assert_each_kind_counted(listener, "mesh_recovery", [*CASES.items(), *MORE_CASES], feed, feed.answered_good_message)
         bodies = listener.messages["/presstrack/bodies"][-1].bodies
         assert [b.track_id for b in bodies] == [GOOD_ID], "the good person still gets a body"
     finally:

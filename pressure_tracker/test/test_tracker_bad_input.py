@@ -141,8 +141,7 @@ def test_every_kind_of_bad_input_is_counted_and_the_next_good_frame_tracked(tmp_
         feed.info()
         for _ in range(4):  # and one more inside assert_each_kind_counted
             feed.answered_good_frame()
-        assert_each_kind_counted(listener, "pressure_tracker", [(kind, lambda send=send: send(feed))
-                                                      for kind, send in [*CASES.items(), *MORE_CASES]], feed.answered_good_frame)
+        assert_each_kind_counted(listener, "pressure_tracker", [*CASES.items(), *MORE_CASES], feed, feed.answered_good_frame)
         for _ in range(5):
             feed.answered_good_frame()
         tracked = listener.messages["/presstrack/persons"][-1].persons
