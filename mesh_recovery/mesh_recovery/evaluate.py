@@ -38,6 +38,7 @@ from .hmr.rotations import axis_angle_to_matrix
 from .hmr.window import predict_track
 from .metrics import METRIC_UNITS, SMPL_FOOT_VERTEX_IDS, MetricAccumulator, PersonSequence, match_people
 from presstrack_msgs.mat_geometry import MatGeometry, world_from_mat_pose
+from pressure_tracker.crops import crop_origin
 from presstrack_msgs.mip_format import MIP_FULL_SCALE_KPA, normalise_kpa
 
 CROP_SIZE = 128
@@ -205,10 +206,9 @@ class FootprintBackend:
 
 
 def _crop_origin(box: np.ndarray, rows: int, cols: int, size: int = CROP_SIZE) -> tuple[int, int]:
-    """Mat cell of crop pixel (0, 0) for ``crop_person``'s centred paste of ``box`` (clipped to the mat)."""
+    """Mat cell of crop pixel (0, 0) for ``crop_person``'s centred paste of ``box``, which it clips to the mat first."""
     x1, y1, x2, y2 = (int(v) for v in box)
-    x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, cols), min(y2, rows)
-    return y1 - (size - (y2 - y1)) // 2, x1 - (size - (x2 - x1)) // 2
+    return crop_origin((max(x1, 0), max(y1, 0), min(x2, cols), min(y2, rows)), (size, size))
 
 
 def _geometry_from_corners(corners: np.ndarray, rows: int, cols: int) -> MatGeometry:
