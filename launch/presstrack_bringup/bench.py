@@ -130,12 +130,11 @@ def bench_hmr(frames: int, tracks: int) -> list[dict]:
     shipped online checkpoint, compiled as the node's learned backend runs it."""
     import torch
 
-    from mesh_recovery.hmr.checkpoint import load_network, shipped_checkpoint
-    from mesh_recovery.hmr.network import fold_batch_norms
+    from mesh_recovery.hmr.checkpoint import inference_network, shipped_checkpoint
     from mesh_recovery.hmr.window import ReencodingTrackWindow, WindowBank
 
     torch.manual_seed(0)
-    net = fold_batch_norms(load_network(shipped_checkpoint("online"))[0])  # as the node runs it
+    net, precision = inference_network(shipped_checkpoint("online"))  # as the node runs it
     config = net.config
     crops = torch.rand(frames + 2, tracks, config.crop_size, config.crop_size)
     numbers = torch.rand(frames + 2, tracks, 10)
@@ -156,10 +155,11 @@ def bench_hmr(frames: int, tracks: int) -> list[dict]:
 
     reencoding = timed(reencode_all, frames, warmup=2)
     reencoding_counters = [w.counters for w in windows]
-    cached_row = stage_row("HMR learned", f"WindowBank cache, {tracks} tracks", cached, tracks, "person-frame",
+    cached_row = stage_row("HMR learned", f"WindowBank cache, {tracks} tracks, {precision} encoder", cached, tracks, "person-frame",
                            encoder_frames=bank.counters.encoder_frames, frames=bank.counters.frames,
                            head_passes=bank.counters.head_passes)
-    reencoding_row = stage_row("HMR learned", f"re-encode 16-frame window (authors), {tracks} tracks", reencoding, tracks,
+    reencoding_row = stage_row("HMR learned", f"re-encode 16-frame window (authors), {tracks} tracks, {precision} encoder",
+                               reencoding, tracks,
                                "person-frame", encoder_frames=sum(c.encoder_frames for c in reencoding_counters),
                                frames=sum(c.frames for c in reencoding_counters),
                                head_passes=sum(c.head_passes for c in reencoding_counters))

@@ -56,12 +56,11 @@ class LearnedEstimator:
     """The paper's network with a per-track feature cache; one batched encoder pass per mat frame."""
 
     def __init__(self, checkpoint: str, body_model: BodyModel, geometry: MatGeometry, window: int,
-                 output_mode: str) -> None:
-        from mesh_recovery.hmr.checkpoint import load_network  # torch network: only for this backend
-        from mesh_recovery.hmr.network import fold_batch_norms
+                 output_mode: str, encoder_precision: str = "auto") -> None:
+        from mesh_recovery.hmr.checkpoint import inference_network  # torch network: only for this backend
         from mesh_recovery.hmr.window import WindowBank
 
-        self.net = fold_batch_norms(load_network(checkpoint)[0])
+        self.net, self.encoder_precision = inference_network(checkpoint, encoder_precision)
         config = self.net.config
         if config.window != window or config.mode != output_mode:
             raise ValueError(f"{checkpoint} was trained for window {config.window} in {config.mode} mode; "
@@ -105,4 +104,4 @@ def make_estimator(values: dict, body_model: BodyModel, geometry: MatGeometry):
 
     checkpoint = values["checkpoint"] or str(shipped_checkpoint(values["output_mode"]))
     return LearnedEstimator(checkpoint, body_model, geometry, window=int(values["window"]),
-                            output_mode=values["output_mode"])
+                            output_mode=values["output_mode"], encoder_precision=values["encoder_precision"])

@@ -33,7 +33,7 @@ from visualization_msgs.msg import MarkerArray
 from mesh_recovery.body.kinematics import JOINT_NAMES
 from mesh_recovery.body.model import BodyModel
 from mesh_recovery.estimators import PersonInput, make_estimator
-from mesh_recovery.hmr.checkpoint import shipped_checkpoint
+from mesh_recovery.hmr.checkpoint import ENCODER_PRECISIONS, shipped_checkpoint
 from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
 from mesh_recovery.meshes import decimated_faces, id_colour
 from presstrack_msgs.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
@@ -46,10 +46,10 @@ from presstrack_msgs.node_main import run_node
 PARAMETERS = {
     "backend": "footprint", "checkpoint": "", "smpl_model_path": "", "window": 16, "output_mode": "online",
     "world_frame": "world", "publish_meshes": True, "mesh_decimation": 1, "mesh_rate": 5.0,
-    "publish_joint_frames": False, "max_people": 10,
+    "publish_joint_frames": False, "max_people": 10, "encoder_precision": "auto",
 }
 # Parameters the estimator is built from; they need a restart.
-ESTIMATOR_PARAMETERS = {"backend", "checkpoint", "smpl_model_path", "window", "output_mode"}
+ESTIMATOR_PARAMETERS = {"backend", "checkpoint", "smpl_model_path", "window", "output_mode", "encoder_precision"}
 BACKENDS = ("footprint", "learned")
 OUTPUT_MODES = ("online", "centred")
 # Messages further apart than this are not a pause but a stamp that jumped.
@@ -66,6 +66,8 @@ def validate(values: dict) -> None:
         shipped = shipped_checkpoint(values["output_mode"])
         if not shipped.is_file():
             raise ValueError(f"the learned backend needs a checkpoint (none given, none installed at {shipped})")
+    if values["encoder_precision"] not in ENCODER_PRECISIONS:
+        raise ValueError(f"encoder_precision must be one of {ENCODER_PRECISIONS}, got {values['encoder_precision']!r}")
     if values["output_mode"] not in OUTPUT_MODES:
         raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {values['output_mode']!r}")
     if int(values["window"]) < 1:
@@ -88,6 +90,8 @@ class MeshRecoveryNode(Node):
         self.body_model = BodyModel(values["smpl_model_path"] or None)
         self.geometry = MatGeometry()  # MIP layout until /mat/info says otherwise
         self.estimator = make_estimator(values, self.body_model, self.geometry)
+        if values["backend"] == "learned":
+            self.get_logger().info(f"learned backend: crop encoder in {self.estimator.encoder_precision}")
         self.faces = decimated_faces(self.body_model.faces, int(values["mesh_decimation"]))
         self.live_ids: set[int] = set()
         self.last_mesh_time = -math.inf
