@@ -10,7 +10,6 @@ out of order are skipped and reported; a jump in the recorded stamps is replayed
 from __future__ import annotations
 
 import itertools
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 
 from presstrack_msgs.conversions import image_to_array
 from presstrack_msgs.input_checks import StampCheck
-from presstrack_msgs.mip_format import MIP_FPS, MIP_KPA_PER_RAW
+from presstrack_msgs.mip_format import MipPressure, load_mip_file, nonfinite_message
 
 # Recorded frames further apart than this are a jump in the stamps, not a pause in the recording.
 MAX_STAMP_GAP_S = 5.0
@@ -49,35 +48,14 @@ def mip_files(path: str | Path) -> list[Path]:
     return sorted(files, key=lambda p: (len(p.stem), p.stem))
 
 
-def load_mip_pressure(path: Path) -> tuple[np.ndarray, float, float, int]:
-    """(pressure (T, rows, cols) as stored but NaN/Inf cells 0, kPa per stored unit, fps, NaN/Inf cells) of
-    one MIP-format file.
-
-    Our simulator's files store kPa and say so ('pressure_unit'); the real MIP files store raw sensor
-    units, converted with the documented MIP_KPA_PER_RAW.
-    """
+def load_mip_pressure(path: Path) -> MipPressure:
+    """The pressure of one MIP-format file (`presstrack_msgs.mip_format.load_mip_file`: NaN/Inf cells 0 and
+    counted, stored units converted with the file's unit keys, raw MIP units without them, fps);
+    ReplayError naming the file if it cannot be replayed."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if "pressure" not in data.files:
-                raise ReplayError(f"{path}: not a MIP-format file (no 'pressure' key)")
-            pressure = data["pressure"]
-            unit = str(data["pressure_unit"]) if "pressure_unit" in data.files else "raw"
-            fps = float(data["fps"]) if "fps" in data.files else MIP_FPS
-    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as error:
-        if isinstance(error, ReplayError):
-            raise
-        raise ReplayError(f"{path}: unreadable .npz ({error})") from None
-    if pressure.ndim != 3 or min(pressure.shape) == 0:
-        raise ReplayError(f"{path}: 'pressure' must be (frames, rows, cols), got shape {pressure.shape}")
-    if not np.issubdtype(pressure.dtype, np.number):
-        raise ReplayError(f"{path}: 'pressure' must be numeric, got dtype {pressure.dtype}")
-    if not (np.isfinite(fps) and fps > 0):
-        raise ReplayError(f"{path}: 'fps' must be a positive number, got {fps}")
-    finite = np.isfinite(pressure)
-    nonfinite = int(pressure.size - np.count_nonzero(finite))
-    if nonfinite:
-        pressure = np.where(finite, pressure, 0)
-    return pressure, (1.0 if unit == "kPa" else MIP_KPA_PER_RAW), fps, nonfinite
+        return load_mip_file(path)
+    except ValueError as error:
+        raise ReplayError(str(error)) from None
 
 
 def replay_mip(path: str | Path, loop: bool = False,
@@ -89,18 +67,18 @@ def replay_mip(path: str | Path, loop: bool = False,
     """
     files = mip_files(path)
     for file in files:
-        nonfinite = load_mip_pressure(file)[3]
+        nonfinite = load_mip_pressure(file).nonfinite_cells
         if nonfinite and report is not None:
-            report(f"{file}: {nonfinite} NaN/Inf pressure cells treated as 0")
+            report(nonfinite_message(file, nonfinite))
 
     def frames() -> Iterator[RecordedFrame]:
         offset = 0.0
         while True:
             for file in files:
-                pressure, kpa_per_unit, fps, _ = load_mip_pressure(file)
-                for frame in pressure:
-                    yield RecordedFrame(np.asarray(frame, dtype=np.float32) * np.float32(kpa_per_unit), offset, None)
-                    offset += 1.0 / fps
+                mip = load_mip_pressure(file)
+                for index in range(len(mip.pressure)):
+                    yield RecordedFrame(mip.kpa(index), offset, None)
+                    offset += 1.0 / mip.fps
             if not loop:
                 return
     return frames()

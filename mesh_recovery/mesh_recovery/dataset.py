@@ -8,12 +8,11 @@ File format (``.npz``; MIP keys plus optional simulator keys):
   present (T, P) bool, pressure_unit, pressure_scale_kpa, cell_owner (T, rows, cols) int
   (person slot owning each cell, -1 for none; used to mask other people out of a crop).
 
-Pressure normalisation to about 0..1:
-  * MIP raw values (no ``pressure_unit``): clipped at 1.5e7 and divided by 1.5e7 (the paper).
-  * Files with ``pressure_unit`` or ``pressure_scale_kpa``: converted to kPa
-    (stored x ``pressure_scale_kpa``, default 1 when the unit is already kPa), then
-    ``presstrack_msgs.mip_format.normalise_kpa``, which equals the paper's raw scaling under
-    the documented MIP kPa scale, so both kinds of file give the network the same numbers.
+Pressure normalisation to about 0..1: the stored values are converted to kPa by the shared
+reader (``presstrack_msgs.mip_format.read_mip_pressure``: x ``pressure_scale_kpa``; x 1 for
+``pressure_unit`` kPa; MIP raw values, with neither key, x MIP_KPA_PER_RAW), then
+``presstrack_msgs.mip_format.normalise_kpa``; for raw values that is the paper's clip at 1.5e7
+and division by 1.5e7, so both kinds of file give the network the same numbers.
 
 Splits (``resolve_split``):
   * ``unseen_sequence``: every file's valid frames cut in time at 80 % and 90 % of its
@@ -36,8 +35,6 @@ valid ranges (presence itself comes from ``present``).
 from __future__ import annotations
 
 import json
-import zipfile
-import zlib
 import re
 import sys
 from dataclasses import dataclass
@@ -46,12 +43,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from presstrack_msgs.mip_format import MIP_MAT_CORNERS_WORLD, MIP_RAW_FULL_SCALE, normalise_kpa
+from presstrack_msgs.mip_format import (MIP_MAT_CORNERS_WORLD, MipArchive, kpa_per_unit, nonfinite_message,
+                                        normalise_kpa, open_mip, read_mip_pressure)
 
 from .hmr.inputs import crop_person, frame_numbers
 from .hmr.losses import HMRTargets
 
-MIP_FPS = 15.0
 SPLIT_PARTS = ("train", "val", "test")
 REQUIRED_KEYS = ("pressure", "box", "pose", "betas", "trans", "keypoints_3d")
 
@@ -98,17 +95,12 @@ class Recording:
 
 
 def normalise_pressure(pressure: np.ndarray, unit: str | None, scale_kpa: float | None) -> np.ndarray:
-    """Stored pressure -> float32 ~0..1 (see module docstring)."""
-    if unit is None and scale_kpa is None:
-        return (np.clip(pressure, 0.0, MIP_RAW_FULL_SCALE) / MIP_RAW_FULL_SCALE).astype(np.float32)
-    if scale_kpa is None:
-        if unit.lower() != "kpa":
-            raise ValueError(f"pressure_unit {unit!r} needs pressure_scale_kpa to convert to kPa")
-        scale_kpa = 1.0
-    return normalise_kpa(pressure.astype(np.float64) * float(scale_kpa))
+    """Stored pressure with the file's 'pressure_unit' / 'pressure_scale_kpa' (None: absent) -> float32 ~0..1
+    (see module docstring; the unit is resolved by ``presstrack_msgs.mip_format.kpa_per_unit``)."""
+    return normalise_kpa(np.asarray(pressure, dtype=np.float64) * kpa_per_unit(unit, scale_kpa))
 
 
-def _scalar(data: np.lib.npyio.NpzFile, key: str):
+def _scalar(data: MipArchive, key: str):
     value = data[key]
     return value.item() if value.shape == () else value
 
@@ -127,10 +119,10 @@ def _valid_ranges(segments: np.ndarray) -> np.ndarray:
     return np.array(merged, dtype=np.int64).reshape(-1, 2)
 
 
-def _name(data: np.lib.npyio.NpzFile, path: Path) -> str:
+def _name(data: MipArchive, path: Path) -> str:
     """The recording's name; object-array names (pickled) are not loaded, the file stem stands in."""
     try:
-        return str(_scalar(data, "name")) if "name" in data.files else path.stem
+        return str(_scalar(data, "name")) if "name" in data else path.stem
     except ValueError:
         return path.stem
 
@@ -141,26 +133,16 @@ def load_recording(path: str | Path) -> Recording:
     NaN/Inf pressure cells of a usable file are no pressure (0), reported in one line on stderr with the count.
     """
     path = Path(path)
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path}: not a readable .npz file ({error})") from None
-    try:
-        with data:
-            return _read_recording(path, data)
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:  # members cut off or damaged
-        raise ValueError(f"{path}: truncated or corrupt .npz file ({error})") from None
+    with open_mip(path) as data:
+        return _read_recording(path, data)
 
 
-def _read_recording(path: Path, data) -> Recording:
-    missing = [k for k in REQUIRED_KEYS if k not in data.files]
+def _read_recording(path: Path, data: MipArchive) -> Recording:
+    missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise ValueError(f"{path}: missing keys {missing}")
-    pressure = data["pressure"]
-    if pressure.ndim != 3 or pressure.shape[0] == 0:
-        raise ValueError(f"{path}: pressure must be (T, rows, cols) with T > 0, got {pressure.shape}")
-    if not np.issubdtype(pressure.dtype, np.number):
-        raise ValueError(f"{path}: pressure must be numeric, got dtype {pressure.dtype}")
+    mip = read_mip_pressure(data)
+    pressure = mip.pressure
     frames, rows, cols = pressure.shape
     boxes = np.asarray(data["box"], dtype=np.float64)
     if boxes.ndim != 3 or boxes.shape[0] != frames or boxes.shape[2] != 4:
@@ -173,38 +155,29 @@ def _read_recording(path: Path, data) -> Recording:
     joints = data["keypoints_3d"]
     if joints.ndim != 4 or joints.shape[:2] != (frames, slots) or joints.shape[2] < 24 or joints.shape[3] != 3:
         raise ValueError(f"{path}: keypoints_3d must be (T={frames}, P={slots}, J>=24, 3), got {joints.shape}")
-    present = np.asarray(data["present"], dtype=bool) if "present" in data.files else np.any(boxes != 0, axis=-1)
+    present = np.asarray(data["present"], dtype=bool) if "present" in data else np.any(boxes != 0, axis=-1)
     if present.shape != (frames, slots):
         raise ValueError(f"{path}: present must be ({frames}, {slots}), got {present.shape}")
-    segments = _valid_ranges(np.asarray(data["segments"], dtype=np.int64)) if "segments" in data.files \
+    segments = _valid_ranges(np.asarray(data["segments"], dtype=np.int64)) if "segments" in data \
         else np.array([[0, frames]])
     if len(segments) == 0 or np.any(segments[:, 0] < 0) or np.any(segments[:, 1] > frames) \
             or np.any(segments[:, 1] <= segments[:, 0]) or np.any(segments[1:, 0] < segments[:-1, 1]):
         raise ValueError(f"{path}: segments must be sorted, non-overlapping [start, end) ranges within 0..{frames}")
-    if "rows" in data.files and "cols" in data.files and (int(_scalar(data, "rows")), int(_scalar(data, "cols"))) != (rows, cols):
+    if "rows" in data and "cols" in data and (int(_scalar(data, "rows")), int(_scalar(data, "cols"))) != (rows, cols):
         raise ValueError(f"{path}: rows/cols keys disagree with pressure shape {pressure.shape}")
-    corners = np.asarray(data["mat_corners_world"], dtype=np.float64) if "mat_corners_world" in data.files \
+    corners = np.asarray(data["mat_corners_world"], dtype=np.float64) if "mat_corners_world" in data \
         else MIP_MAT_CORNERS_WORLD
     if corners.shape != (4, 2):
         raise ValueError(f"{path}: mat_corners_world must be (4, 2), got {corners.shape}")
-    unit = str(_scalar(data, "pressure_unit")) if "pressure_unit" in data.files else None
-    scale = float(_scalar(data, "pressure_scale_kpa")) if "pressure_scale_kpa" in data.files else None
-    finite = np.isfinite(pressure)
-    nonfinite = int(pressure.size - np.count_nonzero(finite))
-    if nonfinite:  # a damaged cell is no pressure; the rest of the recording is good
-        pressure = np.where(finite, pressure, 0)
-        print(f"{path}: {nonfinite} NaN/Inf pressure cells treated as 0", file=sys.stderr)
-    try:
-        normalised = normalise_pressure(pressure, unit, scale)
-    except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
-    owner = np.asarray(data["cell_owner"]) if "cell_owner" in data.files else None
+    if mip.nonfinite_cells:  # a damaged cell is no pressure; the rest of the recording is good
+        print(nonfinite_message(path, mip.nonfinite_cells), file=sys.stderr)
+    owner = np.asarray(data["cell_owner"]) if "cell_owner" in data else None
     if owner is not None and owner.shape != pressure.shape:
         raise ValueError(f"{path}: cell_owner must match pressure shape {pressure.shape}, got {owner.shape}")
     return Recording(
         path=path,
         name=_name(data, path),
-        pressure=normalised,
+        pressure=normalise_kpa(mip.kpa(dtype=np.float64)),
         boxes=boxes,
         present=present,
         pose=np.asarray(data["pose"], dtype=np.float32),
@@ -212,7 +185,7 @@ def _read_recording(path: Path, data) -> Recording:
         transl=np.asarray(data["trans"], dtype=np.float32),
         joints=np.asarray(joints, dtype=np.float32),
         segments=segments,
-        fps=float(_scalar(data, "fps")) if "fps" in data.files else MIP_FPS,
+        fps=mip.fps,
         mat_corners_world=corners,
         cell_owner=owner,
     )

@@ -12,6 +12,8 @@ import math
 import sys
 from collections.abc import Sequence
 
+from presstrack_msgs.mip_format import nonfinite_message
+
 from .motchallenge import (SceneError, Scores, accumulate, combine_hota, ground_truth_frames, hypothesis_frames,
                            load_scene, read_mot, scores_from, track_scene, write_mot)
 from .tracker import BaselineTracker, PressureTracker, TrackerConfig
@@ -27,7 +29,7 @@ def _fail(prog: str, message: object) -> int:
 
 def _report_nonfinite(path, count: int) -> None:
     if count:
-        print(f"{path}: {count} NaN/Inf pressure cells treated as 0", file=sys.stderr)
+        print(nonfinite_message(path, count), file=sys.stderr)
 
 
 def track_main(argv: Sequence[str] | None = None) -> int:
@@ -38,7 +40,8 @@ def track_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output MOTChallenge text file")
     parser.add_argument("--baseline", action="store_true", help="use the nearest-centroid blob tracker")
     parser.add_argument("--pressure-scale", type=float, default=None,
-                        help="kPa per raw unit (default: the file's 'pressure_scale_kpa', else MIP raw units)")
+                        help="kPa per stored unit (default: the file's 'pressure_unit' / 'pressure_scale_kpa', "
+                             "else MIP raw units)")
     args = parser.parse_args(argv)
     if args.pressure_scale is not None and not (math.isfinite(args.pressure_scale) and args.pressure_scale > 0):
         return _fail("presstrack-track", f"--pressure-scale must be a positive number, got {args.pressure_scale}")

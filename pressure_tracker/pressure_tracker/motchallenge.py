@@ -1,10 +1,11 @@
 """MIP scene files, MOTChallenge track files, and tracking metrics (CLEAR-MOT, IDF1, HOTA).
 
-Scene file (.npz, MIP layout): 'pressure' (T, rows, cols) numeric, raw units; optional 'box'
+Scene file (.npz, MIP layout): 'pressure' (T, rows, cols) numeric; optional 'box'
 (T, max_people, 4) x1,y1,x2,y2 [cells] with all-zero rows for absent people (slot index = identity);
-optional 'pressure_scale_kpa' (kPa per raw unit), 'fps', 'cell_pitch' [m]; other keys are ignored.
-Without 'pressure_scale_kpa' the values are taken as MIP raw units, converted with the suite's documented
-MIP scale (presstrack_msgs.mip_format.MIP_KPA_PER_RAW). Pass an explicit scale when the mat is calibrated.
+optional 'pressure_unit', 'pressure_scale_kpa' (kPa per stored unit), 'fps', 'cell_pitch' [m]; other keys
+are ignored. The shared reader presstrack_msgs.mip_format.read_mip_pressure resolves the unit: a kPa file
+is read as kPa, one with 'pressure_scale_kpa' is scaled by it, and one with neither is taken as MIP raw
+units (MIP_KPA_PER_RAW). Pass an explicit scale when the mat is calibrated.
 
 Track file (MOTChallenge): one row per person and frame, `frame,id,left,top,width,height,conf,-1,-1,-1`,
 frame 1-based, box in cells with x = column and y = row (left = x1, width = x2 - x1).
@@ -16,7 +17,6 @@ HOTA following Luiten et al. 2020 (`hota`), IoU similarity, averaged over alpha 
 from __future__ import annotations
 
 import math
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from presstrack_msgs.mip_format import MIP_FPS, MIP_KPA_PER_RAW, MIP_PITCH_M
+from presstrack_msgs.mip_format import MipArchive, open_mip, read_mip_pressure
 
 from .tracking import TrackState
 
@@ -48,62 +48,38 @@ class Scene:
     nonfinite_cells: int
 
 
-def _scalar(data: np.lib.npyio.NpzFile, key: str, default: float, path: Path) -> float:
-    if key not in data.files:
-        return default
-    value = np.asarray(data[key])
-    if value.size != 1 or not np.issubdtype(value.dtype, np.number) or not np.isfinite(value).all() or value.item() <= 0:
-        raise SceneError(f"{path}: key '{key}' must be one positive number, got {value.dtype} {value.shape}")
-    return float(value.item())
-
-
 def load_scene(path: str | Path, need_boxes: bool = False, pressure_scale_kpa: float | None = None) -> Scene:
     """Read a MIP-layout scene; SceneError on a missing key, wrong shape or dtype, or unreadable file.
 
-    pressure_scale_kpa overrides the file's scale (kPa per raw unit).
+    pressure_scale_kpa overrides the file's unit keys (kPa per stored unit).
     """
     path = Path(path)
     try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise SceneError(f"{path}: cannot read as .npz ({error})") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise SceneError(f"{path}: not an .npz archive")
-    with data:
-        try:
-            if "pressure" not in data.files:
-                raise SceneError(f"{path}: missing key 'pressure'")
-            raw = data["pressure"]
-            if raw.ndim != 3 or 0 in raw.shape:
-                raise SceneError(f"{path}: 'pressure' must have shape (T, rows, cols), got {raw.shape}")
-            if not (np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)):
-                raise SceneError(f"{path}: 'pressure' must be numeric, got dtype {raw.dtype}")
-            scale = pressure_scale_kpa if pressure_scale_kpa is not None else _scalar(
-                data, "pressure_scale_kpa", MIP_KPA_PER_RAW, path)
-            boxes = None
-            if "box" in data.files:
-                boxes = data["box"]
-                if boxes.ndim != 3 or boxes.shape[0] != raw.shape[0] or boxes.shape[2] != 4:
-                    raise SceneError(f"{path}: 'box' must have shape ({raw.shape[0]}, max_people, 4), got {boxes.shape}")
-                if not (np.issubdtype(boxes.dtype, np.floating) or np.issubdtype(boxes.dtype, np.integer)):
-                    raise SceneError(f"{path}: 'box' must be numeric, got dtype {boxes.dtype}")
-                boxes = boxes.astype(np.float64)
-                if not np.isfinite(boxes).all():
-                    raise SceneError(f"{path}: 'box' contains NaN or Inf")
-            elif need_boxes:
-                raise SceneError(f"{path}: missing key 'box' (ground truth needed for evaluation)")
-            fps = _scalar(data, "fps", MIP_FPS, path)
-            pitch = _scalar(data, "cell_pitch", MIP_PITCH_M, path)
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-            if isinstance(error, SceneError):
-                raise
-            raise SceneError(f"{path}: cannot read ({error})") from None
-    pressure = raw.astype(np.float32) * np.float32(scale)
-    finite = np.isfinite(pressure)
-    nonfinite = int(pressure.size - np.count_nonzero(finite))
-    if nonfinite:
-        pressure[~finite] = 0.0
-    return Scene(path, pressure, boxes, fps, pitch, nonfinite)
+        with open_mip(path) as data:
+            mip = read_mip_pressure(data, pressure_scale_kpa)
+            boxes = _read_boxes(data, mip.pressure.shape[0], need_boxes)
+    except SceneError:
+        raise
+    except ValueError as error:
+        raise SceneError(str(error)) from None
+    return Scene(path, mip.kpa(), boxes, mip.fps, mip.cell_pitch, mip.nonfinite_cells)
+
+
+def _read_boxes(data: MipArchive, frames: int, need_boxes: bool) -> np.ndarray | None:
+    """The scene's 'box' key as float64 (T, max_people, 4), None when absent and not needed."""
+    if "box" not in data:
+        if need_boxes:
+            raise SceneError(f"{data.path}: missing key 'box' (ground truth needed for evaluation)")
+        return None
+    boxes = data["box"]
+    if boxes.ndim != 3 or boxes.shape[0] != frames or boxes.shape[2] != 4:
+        raise SceneError(f"{data.path}: 'box' must have shape ({frames}, max_people, 4), got {boxes.shape}")
+    if boxes.dtype.kind not in "iuf":
+        raise SceneError(f"{data.path}: 'box' must be numeric, got dtype {boxes.dtype}")
+    boxes = boxes.astype(np.float64)
+    if not np.isfinite(boxes).all():
+        raise SceneError(f"{data.path}: 'box' contains NaN or Inf")
+    return boxes
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from presstrack_msgs.mat_geometry import MatGeometry
+from presstrack_msgs.mip_format import PRESSURE_KPA, open_mip, read_mip_pressure
 
-PRESSURE_UNIT = "kPa"
+PRESSURE_UNIT = PRESSURE_KPA
 ZIP_LEVEL = 1  # zlib level: ~3.5x faster to write than numpy's savez_compressed (level 6), files ~40 % larger
 
 
@@ -145,21 +146,21 @@ _SCHEMA: dict[str, tuple[str, tuple]] = {
 def load_scene(path: str | Path) -> Scene:
     """Read and check a scene written by `write_scene`.
 
+    The keys every MIP-format file shares (pressure, its unit, fps, cell pitch) are read by
+    `presstrack_msgs.mip_format.read_mip_pressure`; this reader adds the simulator's full schema.
+
     Raises:
-        ValueError naming the file and the problem: missing key, wrong dtype, wrong or inconsistent shape,
-        unknown pressure unit, or segments that disagree with `present`.
+        ValueError naming the file and the problem: unreadable file, missing key, wrong dtype, wrong or
+        inconsistent shape, pressure unit other than kPa, NaN/Inf pressure, or segments that disagree with `present`.
     """
     path = Path(path)
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path}: not a readable .npz file ({error})") from error
-    with archive:
-        missing = [key for key in _SCHEMA if key not in archive.files]
+    with open_mip(path) as archive:
+        missing = [key for key in _SCHEMA if key not in archive]
         if missing:
             raise ValueError(f"{path}: missing key(s) {', '.join(missing)}")
         data = {key: archive[key] for key in _SCHEMA}
-        owner = archive["cell_owner"] if "cell_owner" in archive.files else None
+        owner = archive["cell_owner"] if "cell_owner" in archive else None
+        mip = read_mip_pressure(archive)
     sizes: dict[str, int] = {}
     for key, (kind, shape) in _SCHEMA.items():
         array = data[key]
@@ -176,11 +177,13 @@ def load_scene(path: str | Path) -> Scene:
                                  f"{sizes[expected]} elsewhere in the file")
     if str(data["pressure_unit"]) != PRESSURE_UNIT:
         raise ValueError(f"{path}: pressure_unit is {data['pressure_unit']!r}, expected {PRESSURE_UNIT!r}")
+    if mip.nonfinite_cells:
+        raise ValueError(f"{path}: pressure has {mip.nonfinite_cells} NaN/Inf cells")
     if (int(data["rows"]), int(data["cols"])) != (sizes["R"], sizes["C"]):
         raise ValueError(f"{path}: rows x cols = {int(data['rows'])} x {int(data['cols'])} but pressure frames are "
                          f"{sizes['R']} x {sizes['C']}")
     try:
-        mat = MatGeometry(int(data["rows"]), int(data["cols"]), float(data["cell_pitch"]), data["world_from_mat"])
+        mat = MatGeometry(int(data["rows"]), int(data["cols"]), mip.cell_pitch, data["world_from_mat"])
     except ValueError as error:
         raise ValueError(f"{path}: bad mat geometry: {error}") from error
     if not np.array_equal(present_segments(data["present"]), data["segments"]):
@@ -188,11 +191,8 @@ def load_scene(path: str | Path) -> Scene:
     if owner is not None and (owner.shape != data["pressure"].shape or owner.dtype.kind != "i"):
         raise ValueError(f"{path}: key 'cell_owner' has {owner.dtype} shape {owner.shape}, expected integer "
                          f"{data['pressure'].shape}")
-    if not float(data["fps"]) > 0:
-        raise ValueError(f"{path}: fps must be positive, got {float(data['fps'])}")
-    scale = float(data["pressure_scale_kpa"])
-    return Scene(name=str(data["name"]), pressure=data["pressure"].astype(np.float32) * np.float32(scale),
+    return Scene(name=str(data["name"]), pressure=mip.kpa(),
                  box=data["box"], pose=data["pose"], betas=data["betas"], trans=data["trans"],
                  keypoints_3d=data["keypoints_3d"], present=data["present"], contact=data["contact"],
                  person_ids=data["person_ids"], heights=data["heights"], masses=data["masses"],
-                 fps=float(data["fps"]), mat=mat, cell_owner=owner)
+                 fps=mip.fps, mat=mat, cell_owner=owner)
