@@ -54,8 +54,11 @@ class DetectionConfig:
     track_backward_scale: float = 0.30    # landing this far behind the other foot costs as much
     new_pair_penalty: float = 2.0         # pairing two unknown feet costs more than joining a known track
     min_anchor_fraction: float = 0.25     # share of a foot's cells that must overlap a previous foot's cells
+    split_reach: float = 0.03             # in a blob holding feet of several tracks, new cells farther than this
+                                          # from all of their previous cells form a new pad
     min_roll: float = 0.02                # a foot whose pressure centre moved less since touch-down has no roll direction
     young_foot_frames: int = 8            # a foot down for at most this many frames may move to a track that lost its feet
+    weight_tolerance: float = 0.15        # a person's total foot force stays within about this fraction of their body weight
     round_foot_elongation: float = 1.8    # below this a blob (heel or forefoot pad alone) has no reliable axis, ...
     axis_min_length: float = 0.12         # ... nor when shorter than this (a toe pad is long across the foot)
     force_confidence_scale_n: float = 150.0  # detection confidence = 1 - exp(-force / this)
@@ -180,13 +183,15 @@ class PersonDetection:
 @dataclass(frozen=True)
 class TrackHint:
     """What grouping knows about one track from the previous frame: its id, a point on its walking
-    path (x, y) [m] (midpoint of its last two-foot stance), heading [rad] or None if unknown, and the
-    pressure centres (x, y) [m] of its feet in the previous frame."""
+    path (x, y) [m] (midpoint of its last two-foot stance), heading [rad] or None if unknown, the
+    pressure centres (x, y) [m] of its feet in the previous frame, and its body weight [N] (the mean
+    total force of its feet; 0 while unknown)."""
 
     track_id: int
     path_point_m: tuple[float, float]
     heading: float | None
     feet_m: tuple[tuple[float, float], ...] = ()
+    weight_n: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -209,26 +214,29 @@ class GroupingPrior:
     hints: tuple[TrackHint, ...]
 
 
+def _weighted_positions(frame: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pressure, row and column (float64) of the flat `cells` of `frame`."""
+    r, c = np.divmod(cells, frame.shape[1])
+    return frame.ravel()[cells].astype(np.float64), r.astype(np.float64), c.astype(np.float64)
+
+
+def _moment_terms(w: np.ndarray, r: np.ndarray, c: np.ndarray) -> list[np.ndarray]:
+    """Per-cell terms of the moment rows _W.._RC (row _N is the cell count)."""
+    return [w, w * r, w * c, r, c, r * r, c * c, r * c]
+
+
 def _moment_table(frame: np.ndarray, labels: np.ndarray, n_labels: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-label sums (9, n_labels + 1); the flat cell indices sorted by label; where each label's cells
     start in them (n_labels + 1,); and boxes (n_labels, 4) x1,y1,x2,y2."""
-    cols = frame.shape[1]
     flat = np.flatnonzero(labels)
     lab = labels.ravel()[flat]
     order = np.argsort(lab, kind="stable")
     flat, lab = flat[order], lab[order]
-    w = frame.ravel()[flat].astype(np.float64)
-    r, c = np.divmod(flat, cols)
-    r = r.astype(np.float64)
-    c = c.astype(np.float64)
+    w, r, c = _weighted_positions(frame, flat)
     size = n_labels + 1
-    table = np.stack([
-        np.bincount(lab, minlength=size).astype(np.float64),
-        np.bincount(lab, w, size), np.bincount(lab, w * r, size), np.bincount(lab, w * c, size),
-        np.bincount(lab, r, size), np.bincount(lab, c, size),
-        np.bincount(lab, r * r, size), np.bincount(lab, c * c, size), np.bincount(lab, r * c, size),
-    ])
+    table = np.stack([np.bincount(lab, minlength=size).astype(np.float64)]
+                     + [np.bincount(lab, term, size) for term in _moment_terms(w, r, c)])
     starts = np.concatenate([[0], np.cumsum(table[_N, 1:]).astype(np.int64)])
     first = starts[:-1]
     boxes = np.stack([np.minimum.reduceat(c, first), np.minimum.reduceat(r, first),
@@ -303,6 +311,73 @@ def _previous_foot(cells: np.ndarray, prior: GroupingPrior | None, config: Detec
     return prior.feet[best - 1]
 
 
+def _cell_moments(frame: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """The (9,) moment sums (see `_moment_table`) of the flat `cells` of `frame`."""
+    return np.array([cells.size] + [term.sum() for term in _moment_terms(*_weighted_positions(frame, cells))], dtype=np.float64)
+
+
+def _pad_of(frame: np.ndarray, cells: np.ndarray, config: DetectionConfig) -> Footprint:
+    """An unmerged `Footprint` of the flat `cells` of `frame`."""
+    r, c = np.divmod(cells, frame.shape[1])
+    box = (int(c.min()), int(r.min()), int(c.max()) + 1, int(r.max()) + 1)
+    return _make_footprint(cells, _cell_moments(frame, cells), box, config, None)
+
+
+def _split_by_previous_feet(frame: np.ndarray, pad: Footprint, prior: GroupingPrior, config: DetectionConfig
+                            ) -> list[tuple[Footprint, FootHint | None]] | None:
+    """Split a blob that holds the previous-frame cells of feet of two or more tracks (two people's toes
+    touching face to face) into one pad per previous foot plus new pads; None when it does not.
+
+    Feet do not move during stance, so a cell a foot held in the previous frame is still that foot's.
+    A new cell goes to the previous foot with the nearest cells (Euclidean distance transform over the
+    blob's box) when that is within split_reach, otherwise to a new pad (each 8-connected group of at
+    least min_blob_cells such cells; smaller ones stay with the nearest foot). Pad merging then joins
+    the pieces that make one foot, as for pads seen apart, never pieces of two tracks. A previous foot
+    counts only with at least min_blob_cells cells in the blob. A blob holding one track's feet is
+    left whole (splitting off its new cells too measured worse: they are mostly a rolling foot's toes).
+    Returns (pad, the previous foot it continues or None) pairs.
+    """
+    owner = prior.owner.ravel()[pad.cells]
+    counts = np.bincount(owner, minlength=len(prior.feet) + 1)
+    feet = np.flatnonzero(counts[1:] >= config.min_blob_cells) + 1
+    if len({prior.feet[k - 1].track_id for k in feet}) < 2:
+        return None
+    x1, y1, x2, y2 = pad.box
+    r, c = np.divmod(pad.cells, frame.shape[1])
+    r, c = r - y1, c - x1
+    seed = np.zeros((y2 - y1, x2 - x1), dtype=np.int64)
+    kept = np.isin(owner, feet)
+    seed[r[kept], c[kept]] = owner[kept]
+    distance, (near_r, near_c) = ndimage.distance_transform_edt(seed == 0, return_indices=True)
+    part = seed[near_r[r, c], near_c[r, c]]
+    far = np.zeros(seed.shape, dtype=bool)
+    far[r, c] = distance[r, c] > config.split_reach / config.cell_pitch
+    labels, n_labels = ndimage.label(far, structure=_EIGHT_CONNECTED)
+    new = labels[r, c]
+    new_pads = np.flatnonzero(np.bincount(new, minlength=n_labels + 1)[1:] >= config.min_blob_cells) + 1
+    part[np.isin(new, new_pads)] = 0
+    return ([(_pad_of(frame, pad.cells[part == k], config), prior.feet[k - 1]) for k in feet]
+            + [(_pad_of(frame, pad.cells[new == label], config), None) for label in new_pads])
+
+
+def _pads_with_previous_feet(frame: np.ndarray, pads: list[Footprint], prior: GroupingPrior | None,
+                             config: DetectionConfig) -> tuple[list[Footprint], list[FootHint | None]]:
+    """The pads, split along the previous frame's feet (`_split_by_previous_feet`), each with the
+    previous foot it continues."""
+    if prior is None or not prior.feet:
+        return pads, [None] * len(pads)
+    split_pads: list[Footprint] = []
+    previous: list[FootHint | None] = []
+    for pad in pads:
+        pieces = _split_by_previous_feet(frame, pad, prior, config)
+        if pieces is None:
+            pieces = [(pad, _previous_foot(pad.cells, prior, config))]
+        for piece, hint in pieces:
+            split_pads.append(piece)
+            previous.append(hint)
+    return split_pads, previous
+
+
 def detect_blobs(frame: np.ndarray, threshold_kpa: float, config: DetectionConfig = DetectionConfig()) -> list[Footprint]:
     """Raw contact blobs of `frame` (rows, cols) [kPa]: 8-connected cells above `threshold_kpa` with at
     least min_blob_cells cells, each as an unmerged `Footprint` (a pad, or a whole foot)."""
@@ -343,7 +418,8 @@ def _join(group_of: list[int], members: dict[int, list[int]], ga: int, gb: int) 
 
 def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: DetectionConfig = DetectionConfig(),
                       prior: GroupingPrior | None = None) -> list[Footprint]:
-    """Feet in `frame` (rows, cols) [kPa]: `detect_blobs`, then the pads of one foot merged.
+    """Feet in `frame` (rows, cols) [kPa]: `detect_blobs`, blobs holding feet of several tracks of
+    `prior` split along them (`_split_by_previous_feet`), then the pads of one foot merged.
 
     Pads are merged greedily, closest first, while the merged region still fits a foot (pad gap <=
     pad_max_gap, extent <= foot_max_length x foot_max_width along/across its own axis), the pads do
@@ -351,10 +427,9 @@ def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: Detection
     it (`_grows_forward`; a pad kept apart this way that belongs to the foot after all is merged in the
     next frame, when it is tracked too). Feet lighter than min_foot_force_n are dropped.
     """
-    pads = detect_blobs(frame, threshold_kpa, config)
+    pads, previous = _pads_with_previous_feet(frame, detect_blobs(frame, threshold_kpa, config), prior, config)
     cols = frame.shape[1]
     pitch = config.cell_pitch
-    previous = [_previous_foot(pad.cells, prior, config) for pad in pads]
     min_roll_cells = config.min_roll / pitch
 
     # Union-find over pads; a group is a candidate foot.
@@ -516,12 +591,59 @@ def _hand_over_young_feet(by_track: dict[int, list[Footprint]], hints: dict[int,
             by_track[hint.track_id] = [young]
 
 
+def _weight_misfit(force: float, weight: float, config: DetectionConfig) -> float:
+    """((force - weight) / (weight_tolerance * weight))^2: how far a person's total foot force [N] is
+    from their body weight [N], in tolerances squared."""
+    return ((force - weight) / (config.weight_tolerance * weight)) ** 2
+
+
+def _rebalance_young_feet(by_track: dict[int, list[Footprint]], hints: dict[int, TrackHint],
+                          config: DetectionConfig) -> None:
+    """Body weight is conserved: walking, a person's feet together carry about their weight at every
+    instant (weight passes from the trailing foot to the new one during double support). A young foot
+    (down at most young_foot_frames) of a track standing on two feet moves (in place) to a track
+    standing on one when that brings both tracks' total force closer to their body weights by more
+    than one tolerance squared (`_weight_misfit`) and the foot can pair with the receiver's foot
+    (`feet_pair_cost`). This undoes a partner's new foot given to the wrong person when it landed,
+    light and ambiguous: it is the wrong person's excess and the right person's deficit as it takes
+    their weight. The largest gain moves first; each track takes part in at most one move a frame."""
+    def weight(track_id: int) -> float:
+        hint = hints.get(track_id)
+        return hint.weight_n if hint is not None else 0.0
+
+    moves: list[tuple[float, int, int, Footprint]] = []
+    for giver, anchored in by_track.items():
+        if len(anchored) != 2 or weight(giver) <= 0.0:
+            continue
+        young, old = sorted(anchored, key=lambda f: f.age)
+        if young.age > config.young_foot_frames or young.age >= old.age:
+            continue
+        giver_force = young.force + old.force
+        for receiver, stance in by_track.items():
+            if len(stance) != 1 or weight(receiver) <= 0.0 or not math.isfinite(feet_pair_cost(young, stance[0], config)):
+                continue
+            before = (_weight_misfit(giver_force, weight(giver), config)
+                      + _weight_misfit(stance[0].force, weight(receiver), config))
+            after = (_weight_misfit(old.force, weight(giver), config)
+                     + _weight_misfit(stance[0].force + young.force, weight(receiver), config))
+            if before - after > 1.0:
+                moves.append((before - after, giver, receiver, young))
+    moved: set[int] = set()
+    for _, giver, receiver, young in sorted(moves, key=lambda m: -m[0]):
+        if giver in moved or receiver in moved:
+            continue
+        by_track[giver].remove(young)
+        by_track[receiver].append(young)
+        moved.update((giver, receiver))
+
+
 def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config: DetectionConfig = DetectionConfig(),
                      prior: GroupingPrior | None = None) -> list[PersonDetection]:
     """Group feet into people: at most two feet each; a lone foot is a person (the other is swinging).
 
     1. Feet anchored to a previous track stay with it (at most its two largest feet; extra ones are
-       treated as unanchored).
+       treated as unanchored), except young feet handed to the track they more likely belong to
+       (`_hand_over_young_feet`, `_rebalance_young_feet`).
     2. Remaining feet are paired greedily by ascending cost: joining a track that has one foot costs
        feet_pair_cost + how far it is off the track's path (`_path_cost`); pairing two
        unanchored feet costs feet_pair_cost + new_pair_penalty.
@@ -542,6 +664,7 @@ def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config
 
     hints = {hint.track_id: hint for hint in prior.hints} if prior is not None else {}
     _hand_over_young_feet(by_track, hints, config)
+    _rebalance_young_feet(by_track, hints, config)
     edges: list[tuple[float, int, int | None, int]] = []   # (cost, free index, track id, other free index)
     for i, foot in enumerate(free):
         for track_id, anchored in by_track.items():

@@ -156,10 +156,12 @@ class PressureTracker:
             self._owner.fill(0)
         owner = self._owner.ravel()
         feet, hints = [], []
+        min_frames = self.tracker.config.weight_min_frames
         for track in self.tracker.tracks:
             if track.frames_since_update == 0:
                 hints.append(TrackHint(track.track_id, tuple(track.path_point_m), track.heading,
-                                       tuple((float(x), float(y)) for x, y in track.detection.feet_centroids_m)))
+                                       tuple((float(x), float(y)) for x, y in track.detection.feet_centroids_m),
+                                       track.weight_n if track.weighed_frames >= min_frames else 0.0))
                 for foot in track.detection.feet:
                     feet.append(FootHint(track.track_id, foot.origin_rc, foot.age))
                     owner[foot.cells] = len(feet)

@@ -94,6 +94,8 @@ class AssociationConfig:
     min_heading_speed: float = 0.15       # [m/s] slower than this, motion does not decide the heading
     lost_similarity: float = 0.9          # similarity of a lost track to a detection where it was last seen
     path_reset_distance: float = 0.6      # [m] a one-foot detection this far from the track's path point replaces it
+    weight_window: int = 45               # frames: the body weight is the running mean of the force over about this many
+    weight_min_frames: int = 15           # frames matched before the body weight is trusted
 
 
 @functools.lru_cache(maxsize=64)
@@ -154,7 +156,9 @@ class ConstantVelocityKalman:
 @dataclass(eq=False)
 class Track:
     """One tracked person. `detection` is the last matched detection; `frames_since_update` counts
-    frames without a match (0 = matched this frame)."""
+    frames without a match (0 = matched this frame); weight_n [N]: body weight estimate, the running
+    mean of the matched detections' force (a person's feet carry their weight at every instant, also
+    while walking) over the last weight_window frames or all weighed_frames if fewer."""
 
     track_id: int
     state: TrackState
@@ -165,6 +169,8 @@ class Track:
     seconds_since_update: float = 0.0
     heading: float | None = None
     path_point_m: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    weight_n: float = 0.0
+    weighed_frames: int = 0
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -267,6 +273,8 @@ class FootprintTracker:
             # The last two-foot stance is stale (the person was gone, or has walked on since on feet that were
             # seen one at a time): the foot they stand on now is the best point on their path.
             track.path_point_m = detection.feet_midpoint_m
+        track.weighed_frames += 1
+        track.weight_n += (detection.force - track.weight_n) / min(track.weighed_frames, cfg.weight_window)
         track.heading = _heading(detection.foot_axis, track.kalman.velocity, track.heading, cfg.min_heading_speed)
         if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
             track.state = TrackState.CONFIRMED
@@ -313,7 +321,7 @@ class FootprintTracker:
             kalman = ConstantVelocityKalman(np.asarray(detection.centroid_m), cfg.acceleration_noise, cfg.measurement_noise)
             track = Track(self._next_id, TrackState.CONFIRMED if cfg.min_hits <= 1 else TrackState.TENTATIVE,
                           kalman, detection, path_point_m=detection.feet_midpoint_m,
-                          heading=detection.foot_axis)
+                          heading=detection.foot_axis, weight_n=detection.force, weighed_frames=1)
             self._next_id += 1
             survivors.append(track)
         self.tracks = survivors

@@ -1,0 +1,123 @@
+"""Feet of two people that touch in one contact blob keep their own cells (split along the previous
+frame's feet), and body weight moves a young foot to the person whose force it balances."""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from pressure_tracker.detection import (DetectionConfig, FootHint, GroupingPrior, TrackHint, detect_blobs,
+                                        detect_footprints, group_footprints, person_from_feet)
+from pressure_tracker.synthetic import MAT_COLS, MAT_ROWS, render_foot
+from pressure_tracker.tracking import AssociationConfig, FootprintTracker
+
+SHAPE = (MAT_ROWS, MAT_COLS)
+CONFIG = DetectionConfig()
+THRESHOLD = 4.0
+
+
+def _foot(x: float, y: float, heading: float) -> np.ndarray:
+    frame = np.zeros(SHAPE, dtype=np.float32)
+    render_foot(frame, (x, y), heading, 0.5)
+    return frame
+
+
+def _face_to_face() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two feet toe to toe along +x, each person's foot pointing at the other; their toe pads touch."""
+    a, b = _foot(0.50, 1.00, 0.0), _foot(0.72, 1.00, math.pi)
+    return a, b, a + b
+
+
+def _blobs_holding_both(a: np.ndarray, b: np.ndarray, frame: np.ndarray) -> int:
+    """Number of contact blobs of `frame` with cells where foot frame a presses harder and cells where b does."""
+    mine = (a > b).ravel()
+    return sum(1 for blob in detect_blobs(frame, THRESHOLD, CONFIG) if mine[blob.cells].any() and not mine[blob.cells].all())
+
+
+def _prior(*feet: tuple[np.ndarray, FootHint]) -> GroupingPrior:
+    """Previous frame in which each foot frame's contact cells belonged to its FootHint."""
+    owner = np.zeros(SHAPE, dtype=np.int32)
+    for k, (frame, _) in enumerate(feet, start=1):
+        owner[(frame > THRESHOLD) & (owner == 0)] = k
+    hints = tuple(TrackHint(hint.track_id, (0.0, 0.0), None) for _, hint in feet)
+    return GroupingPrior(owner, tuple(hint for _, hint in feet), hints)
+
+
+def test_touching_feet_of_two_tracks_are_split_into_each_tracks_cells():
+    a, b, both = _face_to_face()
+    assert _blobs_holding_both(a, b, both) == 1   # the toes are one 8-connected blob
+    prior = _prior((a, FootHint(1, (100.0, 50.0), 10)), (b, FootHint(2, (100.0, 74.0), 10)))
+    feet = {foot.anchor_track_id: foot for foot in detect_footprints(both, THRESHOLD, CONFIG, prior)}
+    assert sorted(feet) == [1, 2]
+    own = {1: (a > b).ravel(), 2: (b >= a).ravel()}
+    for track_id, foot in feet.items():
+        assert own[track_id][foot.cells].mean() > 0.9   # cells both feet press are either's
+        assert foot.age == 11
+    people = group_footprints(list(feet.values()), SHAPE, CONFIG, prior)
+    assert sorted(p.prior_track_id for p in people) == [1, 2]
+
+
+def test_without_a_prior_touching_toes_join_one_foot():
+    a, b, both = _face_to_face()
+    mine = (a > b).ravel()
+    assert any(mine[foot.cells].any() and not mine[foot.cells].all() for foot in detect_footprints(both, THRESHOLD, CONFIG))
+
+
+def test_new_cells_far_from_both_tracks_become_a_new_foot():
+    # A third foot lands with its heel against the two touching toes: its cells were nobody's before.
+    a, b, both = _face_to_face()
+    landing = _foot(0.62, 1.10, math.pi / 2)
+    frame = both + landing
+    prior = _prior((a, FootHint(1, (100.0, 50.0), 10)), (b, FootHint(2, (100.0, 74.0), 10)))
+    feet = detect_footprints(frame, THRESHOLD, CONFIG, prior)
+    own = {1: (a > b + landing).ravel(), 2: (b > a + landing).ravel(), None: (landing > a + b).ravel()}
+    assert sorted(foot.anchor_track_id or 0 for foot in feet) == [0, 1, 2]
+    for foot in feet:
+        # The landing's cells within split_reach of a tracked foot stay with that foot.
+        assert own[foot.anchor_track_id][foot.cells].mean() > (0.99 if foot.anchor_track_id is None else 0.8)
+
+
+def _young_foot_case(weight_1: float, weight_2: float):
+    """Track 1 stands on an old foot at (0.80, 1.00) and a young one at (0.55, 1.30); track 2 stands on
+    one foot at (0.40, 1.00). Returns the grouped people and the three feet's forces."""
+    old, young, other = _foot(0.80, 1.00, math.pi / 2), _foot(0.55, 1.30, math.pi / 2), _foot(0.40, 1.00, math.pi / 2)
+    prior = _prior((old, FootHint(1, (100.0, 80.0), 30)), (young, FootHint(1, (130.0, 55.0), 2)),
+                   (other, FootHint(2, (100.0, 40.0), 30)))
+    prior = dataclasses.replace(prior, hints=(TrackHint(1, (0.7, 1.1), math.pi / 2, weight_n=weight_1),
+                                              TrackHint(2, (0.4, 1.0), math.pi / 2, weight_n=weight_2)))
+    feet = detect_footprints(old + young + other, THRESHOLD, CONFIG, prior)
+    return group_footprints(feet, SHAPE, CONFIG, prior), feet[0].force
+
+
+def _track_of_young_foot(people) -> int:
+    return next(p.prior_track_id for p in people
+                if any(np.hypot(*(f.centroid_m(CONFIG.cell_pitch) - [0.55, 1.30])) < 0.1 for f in p.feet))
+
+
+def test_young_foot_moves_to_the_track_whose_weight_it_balances():
+    _, force = _young_foot_case(1.0, 1.0)   # all rendered feet carry the same force
+    people, _ = _young_foot_case(weight_1=force, weight_2=2.0 * force)
+    assert _track_of_young_foot(people) == 2
+    assert sorted(len(p.feet) for p in people) == [1, 2]
+
+
+def test_young_foot_stays_when_its_track_needs_its_weight():
+    _, force = _young_foot_case(1.0, 1.0)
+    people, _ = _young_foot_case(weight_1=2.0 * force, weight_2=force)
+    assert _track_of_young_foot(people) == 1
+    people, _ = _young_foot_case(weight_1=0.0, weight_2=2.0 * force)   # weight 0: not known yet
+    assert _track_of_young_foot(people) == 1
+
+
+def test_track_weight_is_the_mean_force_of_its_detections():
+    frame = _foot(0.50, 1.00, math.pi / 2)
+    detection = person_from_feet(detect_footprints(frame, THRESHOLD, CONFIG), SHAPE, CONFIG)
+    tracker = FootprintTracker(AssociationConfig(weight_window=4))
+    forces = [600.0, 800.0, 600.0, 800.0, 700.0, 700.0, 700.0, 700.0]
+    for k, force in enumerate(forces):
+        tracker.update([dataclasses.replace(detection, force=force)], k / 15.0)
+        track, = tracker.tracks
+        if k < 4:
+            assert math.isclose(track.weight_n, np.mean(forces[:k + 1]))
+    assert abs(track.weight_n - 700.0) < 15.0
