@@ -243,6 +243,12 @@ def test_rest_vertices_are_the_zero_pose(body: BodyModel):
     np.testing.assert_allclose(body.rest_vertices(betas).numpy(), posed.numpy(), atol=1e-6)
 
 
+def test_rest_joints_are_regressed_from_the_shaped_mesh(body: BodyModel):
+    betas = np.random.default_rng(11).normal(size=(3, 10)) * 2.0
+    regressed = torch.einsum("jv,nvc->njc", body.smpl.J_regressor, body.rest_vertices(betas))
+    np.testing.assert_allclose(body.rest_joints(betas).numpy(), regressed.numpy(), atol=1e-5)
+
+
 def test_pose_body_rejects_bad_input(body: BodyModel):
     with pytest.raises(ValueError, match="betas"):
         body.pose_body(np.zeros((2, 10)), np.zeros((2, 72)), np.zeros((2, 3)))

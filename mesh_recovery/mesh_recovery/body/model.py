@@ -103,6 +103,10 @@ class BodyModel:
         self.num_vertices: int = int(self.smpl.v_template.shape[0])
         # (207, V * 3) in smplx's layout; None when every pose corrective is zero.
         self._posedirs: torch.Tensor | None = self.smpl.posedirs if bool(self.smpl.posedirs.abs().max() > 0) else None
+        # Rest joints are linear in the betas: regressed once from the template and from each shape direction,
+        # they cost (24, 3, betas) per body instead of shaping the whole mesh (a millisecond per frame live).
+        self._joint_template = vertices2joints(self.smpl.J_regressor, self.smpl.v_template[None])[0]
+        self._joint_shapedirs = torch.einsum("jv,vcb->jcb", self.smpl.J_regressor, self.smpl.shapedirs)
 
     def _as_batch(self, name: str, value: np.ndarray | torch.Tensor, width: int) -> torch.Tensor:
         if isinstance(value, torch.Tensor):
@@ -127,8 +131,11 @@ class BodyModel:
 
     def _shape(self, betas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, num_betas) -> rest vertices (B, V, 3) and rest joints (B, 24, 3), canonical frame."""
-        shaped = self.smpl.v_template + blend_shapes(betas, self.smpl.shapedirs)
-        return shaped, vertices2joints(self.smpl.J_regressor, shaped)
+        return self.smpl.v_template + blend_shapes(betas, self.smpl.shapedirs), self._rest_joints(betas)
+
+    def _rest_joints(self, betas: torch.Tensor) -> torch.Tensor:
+        """(B, num_betas) -> rest joints (B, 24, 3), canonical frame."""
+        return self._joint_template + torch.einsum("jcb,nb->njc", self._joint_shapedirs, betas)
 
     def _skin(
         self,
@@ -228,7 +235,7 @@ class BodyModel:
     @torch.no_grad()
     def rest_joints(self, betas: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Joints (B, 24, 3) of the shaped body in its rest (T) pose, SMPL canonical frame, no translation."""
-        return self._shape(self._as_batch("betas", betas, self.num_betas))[1]
+        return self._rest_joints(self._as_batch("betas", betas, self.num_betas))
 
     def sole_vertex_ids(self, side: str) -> np.ndarray:
         """Vertex indices of one foot's sole, found on the mean rest mesh.
