@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import functools
 import math
+import statistics
+from collections import deque
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -94,7 +96,7 @@ class AssociationConfig:
     min_heading_speed: float = 0.15       # [m/s] slower than this, motion does not decide the heading
     lost_similarity: float = 0.9          # similarity of a lost track to a detection where it was last seen
     path_reset_distance: float = 0.6      # [m] a one-foot detection this far from the track's path point replaces it
-    weight_window: int = 45               # frames: the body weight is the running mean of the force over about this many
+    weight_window: int = 45               # frames: the body weight is the median force over the last this many
     weight_min_frames: int = 15           # frames matched before the body weight is trusted
 
 
@@ -156,9 +158,11 @@ class ConstantVelocityKalman:
 @dataclass(eq=False)
 class Track:
     """One tracked person. `detection` is the last matched detection; `frames_since_update` counts
-    frames without a match (0 = matched this frame); weight_n [N]: body weight estimate, the running
-    mean of the matched detections' force (a person's feet carry their weight at every instant, also
-    while walking) over the last weight_window frames or all weighed_frames if fewer."""
+    frames without a match (0 = matched this frame); weight_n [N]: body weight estimate, the median
+    force of the last weight_window matched detections (`recent_forces`; a person's feet carry their
+    weight at every instant, also while walking). The median, not the mean: a detection that also held
+    a neighbour's foot, or lost one of its own, for a few frames must not shift the weight that
+    grouping uses to undo exactly such mistakes."""
 
     track_id: int
     state: TrackState
@@ -170,7 +174,12 @@ class Track:
     heading: float | None = None
     path_point_m: np.ndarray = field(default_factory=lambda: np.zeros(2))
     weight_n: float = 0.0
-    weighed_frames: int = 0
+    recent_forces: deque[float] = field(default_factory=deque)
+
+    @property
+    def weighed_frames(self) -> int:
+        """Number of forces the weight estimate rests on (at most weight_window)."""
+        return len(self.recent_forces)
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -273,8 +282,10 @@ class FootprintTracker:
             # The last two-foot stance is stale (the person was gone, or has walked on since on feet that were
             # seen one at a time): the foot they stand on now is the best point on their path.
             track.path_point_m = detection.feet_midpoint_m
-        track.weighed_frames += 1
-        track.weight_n += (detection.force - track.weight_n) / min(track.weighed_frames, cfg.weight_window)
+        track.recent_forces.append(detection.force)
+        if len(track.recent_forces) > cfg.weight_window:
+            track.recent_forces.popleft()
+        track.weight_n = statistics.median(track.recent_forces)
         track.heading = _heading(detection.foot_axis, track.kalman.velocity, track.heading, cfg.min_heading_speed)
         if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
             track.state = TrackState.CONFIRMED
@@ -321,7 +332,8 @@ class FootprintTracker:
             kalman = ConstantVelocityKalman(np.asarray(detection.centroid_m), cfg.acceleration_noise, cfg.measurement_noise)
             track = Track(self._next_id, TrackState.CONFIRMED if cfg.min_hits <= 1 else TrackState.TENTATIVE,
                           kalman, detection, path_point_m=detection.feet_midpoint_m,
-                          heading=detection.foot_axis, weight_n=detection.force, weighed_frames=1)
+                          heading=detection.foot_axis, weight_n=detection.force,
+                          recent_forces=deque([detection.force]))
             self._next_id += 1
             survivors.append(track)
         self.tracks = survivors

@@ -110,14 +110,27 @@ def test_young_foot_stays_when_its_track_needs_its_weight():
     assert _track_of_young_foot(people) == 1
 
 
-def test_track_weight_is_the_mean_force_of_its_detections():
+def _weights_over(forces: list[float], config: AssociationConfig) -> list[float]:
+    """The track's weight after each frame when one detection with each of `forces` [N] is fed in turn."""
     frame = _foot(0.50, 1.00, math.pi / 2)
     detection = person_from_feet(detect_footprints(frame, THRESHOLD, CONFIG), SHAPE, CONFIG)
-    tracker = FootprintTracker(AssociationConfig(weight_window=4))
-    forces = [600.0, 800.0, 600.0, 800.0, 700.0, 700.0, 700.0, 700.0]
+    tracker = FootprintTracker(config)
+    weights = []
     for k, force in enumerate(forces):
         tracker.update([dataclasses.replace(detection, force=force)], k / 15.0)
         track, = tracker.tracks
-        if k < 4:
-            assert math.isclose(track.weight_n, np.mean(forces[:k + 1]))
-    assert abs(track.weight_n - 700.0) < 15.0
+        weights.append(track.weight_n)
+    return weights
+
+
+def test_track_weight_is_the_median_force_of_its_last_detections():
+    forces = [600.0, 800.0, 650.0, 900.0, 700.0, 700.0, 700.0, 700.0]
+    weights = _weights_over(forces, AssociationConfig(weight_window=4))
+    for k, weight in enumerate(weights):
+        assert math.isclose(weight, np.median(forces[max(0, k - 3):k + 1]))
+
+
+def test_track_weight_ignores_a_few_frames_holding_a_neighbours_foot_too():
+    # 20 frames alone at 600 N, then 8 frames holding a partner's 800 N foot as well, then alone again.
+    forces = [600.0] * 20 + [1400.0] * 8 + [600.0] * 5
+    assert all(abs(weight - 600.0) < 1.0 for weight in _weights_over(forces, AssociationConfig())[20:])
