@@ -53,7 +53,12 @@ class FootprintEstimator:
 
 
 class LearnedEstimator:
-    """The paper's network with a per-track feature cache; one batched encoder pass per mat frame."""
+    """The paper's network with a per-track feature cache; one batched encoder pass per mat frame.
+
+    A person whose crop holds no pressure (a lost track: its feet went unseen this frame) does not enter
+    the network's window, where an empty crop would read as nobody standing there; their last body is
+    held until their feet are seen again or the track is dropped.
+    """
 
     def __init__(self, checkpoint: str, body_model: BodyModel, geometry: MatGeometry, window: int,
                  output_mode: str, encoder_precision: str = "auto") -> None:
@@ -68,6 +73,7 @@ class LearnedEstimator:
         self.bank = WindowBank(self.net)
         self.body_model = body_model
         self.geometry = geometry
+        self.last_bodies: dict[int, BodyEstimate] = {}
 
     def update_frame(self, people: list[PersonInput]) -> dict[int, BodyEstimate]:
         from mesh_recovery.hmr.inputs import frame_numbers
@@ -75,21 +81,23 @@ class LearnedEstimator:
         corners = self.geometry.corners_world()
         inputs = {p.track_id: (normalise_kpa(p.crop), frame_numbers(np.asarray(p.box), self.geometry.rows,
                                                                    self.geometry.cols, corners))
-                  for p in people}
+                  for p in people if p.crop.any()}
         outputs = {track_id: out for track_id, out in self.bank.step_many(inputs).items() if out is not None}
-        if not outputs:
-            return {}
-        track_ids = list(outputs)
-        betas = np.stack([outputs[t].betas[0].cpu().numpy() for t in track_ids])
-        pose = np.stack([outputs[t].pose[0].cpu().numpy() for t in track_ids]).astype(np.float64)
-        transl = np.stack([outputs[t].transl[0].cpu().numpy() for t in track_ids]).astype(np.float64)
-        rest_joints = self.body_model.rest_joints(betas).cpu().numpy()
-        joints, rotations = forward_kinematics(rest_joints, pose, transl)
-        return {t: BodyEstimate(betas[i], pose[i], transl[i], joints[i], rotations[i], 1.0)
-                for i, t in enumerate(track_ids)}
+        if outputs:
+            track_ids = list(outputs)
+            betas = np.stack([outputs[t].betas[0].cpu().numpy() for t in track_ids])
+            pose = np.stack([outputs[t].pose[0].cpu().numpy() for t in track_ids]).astype(np.float64)
+            transl = np.stack([outputs[t].transl[0].cpu().numpy() for t in track_ids]).astype(np.float64)
+            rest_joints = self.body_model.rest_joints(betas).cpu().numpy()
+            joints, rotations = forward_kinematics(rest_joints, pose, transl)
+            self.last_bodies.update({t: BodyEstimate(betas[i], pose[i], transl[i], joints[i], rotations[i], 1.0)
+                                     for i, t in enumerate(track_ids)})
+        return {p.track_id: self.last_bodies[p.track_id] for p in people
+                if (p.track_id in outputs or p.track_id not in inputs) and p.track_id in self.last_bodies}
 
     def drop(self, track_id: int) -> None:
         self.bank.remove(track_id)
+        self.last_bodies.pop(track_id, None)
 
     def set_geometry(self, geometry: MatGeometry) -> None:
         self.geometry = geometry

@@ -1,0 +1,45 @@
+"""The node's backends behind their per-frame interface (no ROS)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mesh_recovery.body.model import BodyModel
+from mesh_recovery.estimators import LearnedEstimator, PersonInput
+from mesh_recovery.hmr.checkpoint import save_checkpoint
+from mesh_recovery.hmr.network import HMRNet
+from presstrack_msgs.mat_geometry import MatGeometry
+from test_hmr_support import TINY
+
+
+@pytest.fixture
+def learned(tmp_path, default_body_path) -> LearnedEstimator:
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "tiny.pt", HMRNet(TINY))
+    return LearnedEstimator(str(tmp_path / "tiny.pt"), BodyModel(default_body_path), MatGeometry(), window=TINY.window,
+                            output_mode=TINY.mode, encoder_precision="float32")
+
+
+def person(track_id: int, stamp: float, pressed: bool = True) -> PersonInput:
+    crop = np.zeros((TINY.crop_size, TINY.crop_size), dtype=np.float32)
+    if pressed:
+        crop[10:20, 12:16] = 80.0 + stamp
+    return PersonInput(track_id, crop, (40, 30), (40, 50, 52, 62), None, stamp)
+
+
+def test_a_lost_person_keeps_their_last_body_without_entering_the_window(learned):
+    for frame in range(TINY.window):
+        bodies = learned.update_frame([person(1, frame), person(2, frame)])
+    assert set(bodies) == {1, 2}
+    encoded = learned.bank.counters.encoder_frames
+    held = learned.update_frame([person(1, 99.0), person(2, 99.0, pressed=False)])
+    assert learned.bank.counters.encoder_frames == encoded + 1   # only person 1 was encoded
+    assert held[2] is bodies[2]
+    assert not np.array_equal(held[1].transl, bodies[1].transl) or not np.array_equal(held[1].pose, bodies[1].pose)
+    learned.drop(2)
+    assert learned.update_frame([person(2, 100.0, pressed=False)]) == {}   # dropped: nothing left to hold
+
+
+def test_a_person_never_seen_pressing_gets_no_body(learned):
+    assert learned.update_frame([person(7, 0.0, pressed=False)]) == {}
