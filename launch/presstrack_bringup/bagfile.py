@@ -7,6 +7,11 @@ of recording, is closed (complete, indexed MCAP with the message definitions emb
 listed in ``metadata.yaml``, which is replaced atomically. A killed recorder loses at most the open
 segment; everything listed reads with rosbags, ``ros2 bag info/play`` and Foxglove (open the folder's
 files). The open segment is written in a hidden ``.segment_<n>`` folder that readers never look at.
+
+Size: MCAP's own chunk compression (zstd, per 1 MiB chunk; rosbags' ``CompressionMode.STORAGE``), which
+``ros2 bag`` and Foxglove read natively. Pressure frames are mostly unloaded cells: the simulated mat's
+frames shrink 5.7 times (its sensor noise is what is left), 12 GB an hour of 30 Hz pressure to about
+2 GB, for 0.2 ms of CPU per frame.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from rosbags.interfaces import Connection, Qos
 from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer
+from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
@@ -139,6 +145,7 @@ class SegmentedBagWriter:
 
     def _open_segment(self) -> None:
         self._writer = Writer(self._segment_folder(self._segment_index), version=BAG_VERSION, storage_plugin=StoragePlugin.MCAP)
+        self._writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
         self._writer.open()
         self._connections = {}
         for topic in self._topics:
