@@ -24,8 +24,8 @@ from scipy import ndimage
 
 # 8-connectivity: diagonal neighbours belong to the same blob (thin toe and arch lines are often diagonal).
 _EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
-# Rows of the per-blob moment table: sums over a blob's cells.
-_N, _W, _WR, _WC, _R, _C, _RR, _CC, _RC = range(9)
+# Rows of the per-blob moment table: sums over a blob's cells (the third-order ones give the shape's skew).
+_N, _W, _WR, _WC, _R, _C, _RR, _CC, _RC, _RRR, _RRC, _RCC, _CCC = range(13)
 # Quantile one standard deviation above the median of a Gaussian, Phi(1).
 _ONE_SIGMA_QUANTILE = 0.5 * (1.0 + math.erf(1.0 / math.sqrt(2.0)))
 
@@ -45,6 +45,7 @@ class DetectionConfig:
     pad_max_gap: float = 0.08             # heel, ball and toe pads of one foot are at most this far apart
     foot_max_length: float = 0.32         # merged pads must fit a foot: extent along its axis ...
     foot_max_width: float = 0.14          # ... and across it
+    blob_max_length: float = 0.36         # a contact blob longer than this holds more than one foot
     stride_max: float = 0.90              # both feet of one person are within a stride of each other ...
     round_feet_max_distance: float = 0.65  # ... and closer when neither foot shows its axis (heel strike, push-off)
     feet_max_lateral: float = 0.32        # ... and at most this far apart across their common axis
@@ -56,6 +57,8 @@ class DetectionConfig:
     min_anchor_fraction: float = 0.25     # share of a foot's cells that must overlap a previous foot's cells
     split_reach: float = 0.03             # in a blob holding feet of several tracks, new cells farther than this
                                           # from all of their previous cells form a new pad
+    min_shape_skew: float = 0.1           # a foot shape less skewed along its axis shows no heel -> toe direction
+    opposite_feet_penalty: float = 1.0    # pairing cost of two feet whose toes point opposite ways
     min_roll: float = 0.02                # a foot whose pressure centre moved less since touch-down has no roll direction
     young_foot_frames: int = 8            # a foot down for at most this many frames may move to a track that lost its feet
     weight_tolerance: float = 0.15        # a person's total foot force stays within about this fraction of their body weight
@@ -133,10 +136,11 @@ class Footprint:
     length: float
     force: float
     area: float
-    moments: np.ndarray = field(repr=False)   # (9,) sums used to merge pads and feet
+    moments: np.ndarray = field(repr=False)   # (13,) sums used to merge pads and feet
     origin_rc: tuple[float, float] = (math.nan, math.nan)
     anchor_track_id: int | None = None
     age: int = 0
+    toe_direction: float | None = None
 
     def centroid_m(self, pitch: float) -> np.ndarray:
         """Pressure centre in the mat frame (x, y) [m]."""
@@ -221,13 +225,14 @@ def _weighted_positions(frame: np.ndarray, cells: np.ndarray) -> tuple[np.ndarra
 
 
 def _moment_terms(w: np.ndarray, r: np.ndarray, c: np.ndarray) -> list[np.ndarray]:
-    """Per-cell terms of the moment rows _W.._RC (row _N is the cell count)."""
-    return [w, w * r, w * c, r, c, r * r, c * c, r * c]
+    """Per-cell terms of the moment rows _W.._CCC (row _N is the cell count)."""
+    rr, cc = r * r, c * c
+    return [w, w * r, w * c, r, c, rr, cc, r * c, rr * r, rr * c, r * cc, cc * c]
 
 
 def _moment_table(frame: np.ndarray, labels: np.ndarray, n_labels: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-label sums (9, n_labels + 1); the flat cell indices sorted by label; where each label's cells
+    """Per-label sums (13, n_labels + 1); the flat cell indices sorted by label; where each label's cells
     start in them (n_labels + 1,); and boxes (n_labels, 4) x1,y1,x2,y2."""
     flat = np.flatnonzero(labels)
     lab = labels.ravel()[flat]
@@ -260,6 +265,30 @@ def _shape_from_moments(m: np.ndarray) -> tuple[float, float, float, float]:
     return _wrap_axis(axis), math.sqrt(major / minor), major, minor
 
 
+def _toe_direction(moments: np.ndarray, axis: float, min_skew: float) -> float | None:
+    """Direction heel -> toe [rad, (-pi, pi]] of a foot whose long axis is `axis`, from the skewness of its
+    cell positions along the axis; None when |skewness| < min_skew.
+
+    The forefoot is about twice as wide as the heel, so a flat foot's cells crowd at the toe end and
+    thin out in a tail towards the heel: the skewness is negative towards the toes. Cell positions, not
+    pressure: the heel often presses harder. (On simulated scenes, two feet of one person come out
+    pointing the same way in about 90 % of frames, feet of two people face to face opposite ways in 95 %.)
+    """
+    n = moments[_N]
+    a, b = math.cos(axis), math.sin(axis)
+    mean = (a * moments[_C] + b * moments[_R]) / n
+    second = (a * a * moments[_CC] + 2.0 * a * b * moments[_RC] + b * b * moments[_RR]) / n
+    third = (a ** 3 * moments[_CCC] + 3.0 * a * a * b * moments[_RCC] + 3.0 * a * b * b * moments[_RRC]
+             + b ** 3 * moments[_RRR]) / n
+    variance = second - mean * mean
+    if variance <= 0.0:
+        return None
+    skew = (third - 3.0 * mean * second + 2.0 * mean ** 3) / variance ** 1.5
+    if abs(skew) < min_skew:
+        return None
+    return axis if skew < 0.0 else math.remainder(axis + math.pi, 2.0 * math.pi)
+
+
 def _wrap_axis(angle: float) -> float:
     """Undirected axis angle into (-pi/2, pi/2]."""
     wrapped = (angle + math.pi / 2) % math.pi - math.pi / 2
@@ -289,14 +318,17 @@ def _union_box(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, i
 def _make_footprint(cells: np.ndarray, moments: np.ndarray, box: tuple[int, int, int, int],
                     config: DetectionConfig, previous: FootHint | None) -> Footprint:
     axis, elongation, major, _ = _shape_from_moments(moments)
+    length = math.sqrt(12.0 * major) * config.cell_pitch
     weight = moments[_W]
     centroid = (moments[_WR] / weight, moments[_WC] / weight) if weight > 0 else (moments[_R] / moments[_N], moments[_C] / moments[_N])
     centroid = (float(centroid[0]), float(centroid[1]))
     return Footprint(cells=cells, box=box, centroid_rc=centroid, axis=axis, elongation=elongation,
-                     length=math.sqrt(12.0 * major) * config.cell_pitch,
-                     force=float(weight) * config.cell_area * 1000.0, area=float(moments[_N]) * config.cell_area,
-                     moments=moments, origin_rc=previous.origin_rc if previous else centroid,
-                     anchor_track_id=previous.track_id if previous else None, age=previous.age + 1 if previous else 0)
+                     length=length, force=float(weight) * config.cell_area * 1000.0,
+                     area=float(moments[_N]) * config.cell_area, moments=moments,
+                     origin_rc=previous.origin_rc if previous else centroid,
+                     anchor_track_id=previous.track_id if previous else None, age=previous.age + 1 if previous else 0,
+                     toe_direction=(_toe_direction(moments, axis, config.min_shape_skew)
+                                    if _axis_is_reliable(elongation, length, config) else None))
 
 
 def _previous_foot(cells: np.ndarray, prior: GroupingPrior | None, config: DetectionConfig) -> FootHint | None:
@@ -312,7 +344,7 @@ def _previous_foot(cells: np.ndarray, prior: GroupingPrior | None, config: Detec
 
 
 def _cell_moments(frame: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """The (9,) moment sums (see `_moment_table`) of the flat `cells` of `frame`."""
+    """The (13,) moment sums (see `_moment_table`) of the flat `cells` of `frame`."""
     return np.array([cells.size] + [term.sum() for term in _moment_terms(*_weighted_positions(frame, cells))], dtype=np.float64)
 
 
@@ -391,6 +423,49 @@ def detect_blobs(frame: np.ndarray, threshold_kpa: float, config: DetectionConfi
             for k in np.flatnonzero(table[_N, 1:] >= config.min_blob_cells) + 1]
 
 
+def _carries_one_track(blob: Footprint, prior: GroupingPrior | None, config: DetectionConfig) -> bool:
+    """Whether `blob` continues the feet of one track only (of its previous-frame cells, at least
+    min_blob_cells per foot) and carries no more than that track's body weight (within
+    weight_tolerance): then it is that person alone (a foot pivoting, both feet together)."""
+    if prior is None or not prior.feet:
+        return False
+    counts = np.bincount(prior.owner.ravel()[blob.cells], minlength=len(prior.feet) + 1)
+    tracks = {prior.feet[k - 1].track_id for k in np.flatnonzero(counts[1:] >= config.min_blob_cells) + 1}
+    if len(tracks) != 1:
+        return False
+    track_id = tracks.pop()
+    weight = next((hint.weight_n for hint in prior.hints if hint.track_id == track_id), 0.0)
+    return 0.0 < weight and blob.force <= (1.0 + config.weight_tolerance) * weight
+
+
+def _split_oversize(frame: np.ndarray, blob: Footprint, config: DetectionConfig,
+                    prior: GroupingPrior | None) -> list[Footprint]:
+    """`blob` cut into pieces no longer than blob_max_length: a contact blob longer than any foot holds
+    more than one (two people's toes touching face to face, also at the start with no track to tell them
+    apart), unless it is one known person alone (`_carries_one_track`). It is cut across its axis at the
+    pressure valley: the position along the axis, within the middle third of the blob's extent, where the
+    pressure summed across the blob is lowest (feet touch at their edges, where they press least). Two
+    feet end to end meet near the middle; the middle third leaves out the arch of either foot, a valley
+    too, about 20 % of the way in. Pieces still too long are cut again."""
+    x1, y1, x2, y2 = blob.box
+    if math.hypot(x2 - x1, y2 - y1) * config.cell_pitch <= config.blob_max_length:
+        return [blob]   # the box diagonal bounds the extent along any axis
+    cols = frame.shape[1]
+    length, _ = _extents(blob.cells, cols, blob.axis)
+    if length * config.cell_pitch <= config.blob_max_length or _carries_one_track(blob, prior, config):
+        return [blob]
+    r, c = np.divmod(blob.cells, cols)
+    along = c * math.cos(blob.axis) + r * math.sin(blob.axis)
+    bins = np.floor(along - along.min()).astype(np.int64)
+    profile = np.bincount(bins, weights=frame.ravel()[blob.cells])
+    third = len(profile) // 3
+    cut = third + int(np.argmin(profile[third:len(profile) - third]))
+    pieces = [blob.cells[bins < cut], blob.cells[bins >= cut]]
+    if min(piece.size for piece in pieces) < config.min_blob_cells:
+        return [blob]
+    return [part for piece in pieces for part in _split_oversize(frame, _pad_of(frame, piece, config), config, prior)]
+
+
 def _grows_forward(pads: list[Footprint], tracked: list[int], new: list[int], previous: FootHint, min_roll_cells: float) -> bool:
     """Whether new pads may join a tracked foot: a foot in stance rolls heel to toe, so once it has
     rolled (pressure centre moved from where it touched down) its contact only grows ahead. A new
@@ -418,8 +493,9 @@ def _join(group_of: list[int], members: dict[int, list[int]], ga: int, gb: int) 
 
 def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: DetectionConfig = DetectionConfig(),
                       prior: GroupingPrior | None = None) -> list[Footprint]:
-    """Feet in `frame` (rows, cols) [kPa]: `detect_blobs`, blobs holding feet of several tracks of
-    `prior` split along them (`_split_by_previous_feet`), then the pads of one foot merged.
+    """Feet in `frame` (rows, cols) [kPa]: `detect_blobs`, blobs longer than a foot cut at pressure valleys
+    (`_split_oversize`), blobs holding feet of several tracks of `prior` split along them
+    (`_split_by_previous_feet`), then the pads of one foot merged.
 
     Pads are merged greedily, closest first, while the merged region still fits a foot (pad gap <=
     pad_max_gap, extent <= foot_max_length x foot_max_width along/across its own axis), the pads do
@@ -427,7 +503,8 @@ def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: Detection
     it (`_grows_forward`; a pad kept apart this way that belongs to the foot after all is merged in the
     next frame, when it is tracked too). Feet lighter than min_foot_force_n are dropped.
     """
-    pads, previous = _pads_with_previous_feet(frame, detect_blobs(frame, threshold_kpa, config), prior, config)
+    blobs = [piece for blob in detect_blobs(frame, threshold_kpa, config) for piece in _split_oversize(frame, blob, config, prior)]
+    pads, previous = _pads_with_previous_feet(frame, blobs, prior, config)
     cols = frame.shape[1]
     pitch = config.cell_pitch
     min_roll_cells = config.min_roll / pitch
@@ -481,9 +558,14 @@ def _axis_difference(a: float, b: float) -> float:
     return min(d, math.pi - d)
 
 
+def _axis_is_reliable(elongation: float, length: float, config: DetectionConfig) -> bool:
+    """Whether a shape this elongated and long [m] has its foot's axis as its shape axis."""
+    return elongation >= config.round_foot_elongation and length >= config.axis_min_length
+
+
 def _has_axis(foot: Footprint, config: DetectionConfig) -> bool:
     """Whether the foot is elongated and long enough for its shape axis to be the foot's axis."""
-    return foot.elongation >= config.round_foot_elongation and foot.length >= config.axis_min_length
+    return _axis_is_reliable(foot.elongation, foot.length, config)
 
 
 def _mean_axis(feet: tuple[Footprint, ...] | list[Footprint], config: DetectionConfig) -> float | None:
@@ -502,7 +584,9 @@ def _mean_axis(feet: tuple[Footprint, ...] | list[Footprint], config: DetectionC
 def feet_pair_cost(a: Footprint, b: Footprint, config: DetectionConfig = DetectionConfig()) -> float:
     """Cost that feet a and b belong to one person; inf when they cannot.
 
-    cost = (d / stride_max)^2 + (lateral / feet_lateral_scale)^2 + (axis difference / feet_angle_scale)^2,
+    cost = (d / stride_max)^2 + (lateral / feet_lateral_scale)^2 + (axis difference / feet_angle_scale)^2
+    (+ opposite_feet_penalty when both feet show a heel -> toe direction (`_toe_direction`) and these differ
+    by more than 90 degrees: a person's feet point the same way, face-to-face partners' opposite ways),
     where d is the distance between the feet's pressure centres and lateral its component across their
     mean axis (a person's feet are about a step width apart sideways, people walking side by side more).
     Infeasible when d > stride_max or lateral > feet_max_lateral, and, when neither foot has an axis
@@ -517,6 +601,9 @@ def feet_pair_cost(a: Footprint, b: Footprint, config: DetectionConfig = Detecti
     cost = (distance / config.stride_max) ** 2
     if _has_axis(a, config) and _has_axis(b, config):
         cost += (_axis_difference(a.axis, b.axis) / config.feet_angle_scale) ** 2
+    if (a.toe_direction is not None and b.toe_direction is not None
+            and abs(math.remainder(a.toe_direction - b.toe_direction, 2.0 * math.pi)) > math.pi / 2):
+        cost += config.opposite_feet_penalty
     axis = _mean_axis([a, b], config)
     if axis is None and distance > config.round_feet_max_distance:
         return math.inf

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from pressure_tracker.detection import (DetectionConfig, FootHint, GroupingPrior, TrackHint, detect_blobs,
+from pressure_tracker.detection import (DetectionConfig, FootHint, GroupingPrior, TrackHint, detect_blobs, feet_pair_cost,
                                         detect_footprints, group_footprints, person_from_feet)
 from pressure_tracker.synthetic import MAT_COLS, MAT_ROWS, render_foot
 from pressure_tracker.tracking import AssociationConfig, FootprintTracker
@@ -134,3 +134,52 @@ def test_track_weight_ignores_a_few_frames_holding_a_neighbours_foot_too():
     # 20 frames alone at 600 N, then 8 frames holding a partner's 800 N foot as well, then alone again.
     forces = [600.0] * 20 + [1400.0] * 8 + [600.0] * 5
     assert all(abs(weight - 600.0) < 1.0 for weight in _weights_over(forces, AssociationConfig())[20:])
+
+
+def _feet_end_to_end() -> tuple[np.ndarray, np.ndarray]:
+    """Two 25 x 10 cm soles end to end along +x, touching through a lightly pressed 2 cm neck: one contact
+    blob 52 cm long. Returns the frame and the mask of the first sole's side."""
+    frame = np.zeros(SHAPE, dtype=np.float32)
+    frame[95:105, 40:65] = 50.0
+    frame[95:105, 67:92] = 40.0
+    frame[99:101, 65:67] = 6.0
+    first = np.zeros(SHAPE, dtype=bool)
+    first[:, :66] = True
+    return frame, first
+
+
+def test_a_blob_longer_than_a_foot_is_cut_at_the_valley_between_the_feet_without_a_prior():
+    frame, first = _feet_end_to_end()
+    blobs = detect_blobs(frame, THRESHOLD, CONFIG)
+    assert len(blobs) == 1 and blobs[0].length > CONFIG.blob_max_length
+    feet = detect_footprints(frame, THRESHOLD, CONFIG)
+    assert len(feet) == 2
+    shares = sorted(float(first.ravel()[foot.cells].mean()) for foot in feet)
+    assert shares[0] < 0.05 and shares[1] > 0.95   # one sole each (the neck's cells go either way)
+
+
+def test_a_long_blob_of_one_known_person_within_their_weight_is_not_cut():
+    frame, _ = _feet_end_to_end()
+    blob = detect_blobs(frame, THRESHOLD, CONFIG)[0]
+    owner = (frame > THRESHOLD).astype(np.int32)
+    prior = GroupingPrior(owner, (FootHint(1, (100.0, 66.0), 10),), (TrackHint(1, (0.0, 0.0), None, weight_n=blob.force),))
+    assert len(detect_footprints(frame, THRESHOLD, CONFIG, prior)) == 1
+    heavier = GroupingPrior(owner, prior.feet, (TrackHint(1, (0.0, 0.0), None, weight_n=0.5 * blob.force),))
+    assert len(detect_footprints(frame, THRESHOLD, CONFIG, heavier)) == 2
+
+
+def test_toe_direction_points_from_heel_to_forefoot():
+    for heading in (0.0, 2.0, -2.5):
+        feet = detect_footprints(_foot(0.8, 1.0, heading), THRESHOLD, CONFIG)
+        assert len(feet) == 1 and feet[0].toe_direction is not None
+        assert abs(math.remainder(feet[0].toe_direction - heading, 2 * math.pi)) < math.radians(15)
+
+
+def test_feet_pointing_opposite_ways_cost_more_to_pair():
+    a, b, _ = _face_to_face()
+    left = detect_footprints(_foot(0.50, 1.10, 0.0), THRESHOLD, CONFIG)[0]
+    same_way, opposite = (detect_footprints(frame, THRESHOLD, CONFIG)[0] for frame in (a, b))
+    assert same_way.toe_direction is not None and opposite.toe_direction is not None
+    without = dataclasses.replace(CONFIG, opposite_feet_penalty=0.0)
+    assert feet_pair_cost(left, opposite, CONFIG) == feet_pair_cost(left, opposite, without) + CONFIG.opposite_feet_penalty
+    assert feet_pair_cost(left, same_way, CONFIG) == feet_pair_cost(left, same_way, without)
