@@ -111,7 +111,7 @@ def bench_sim_and_tracker(people_counts: Sequence[int], frames: int) -> tuple[li
                          "calls": frames, "ms_per_item_median": 1e3 / steps_per_s, "ms_per_item_best": float("nan"),
                          "items_per_s_median": steps_per_s, "note": "mean over consecutive steps (chunked rendering)"})
         pressure = [f.pressure for f in sim_frames]
-        config = TrackerConfig(max_age=15)  # the graph's presstrack.yaml value
+        config = TrackerConfig()  # presstrack.yaml uses the defaults
         seconds, outputs = [], []
         tracker = PressureTracker(config)
         for index, frame in enumerate(pressure):

@@ -43,13 +43,14 @@ STATE_TO_MSG = {
     TrackState.LOST: PersonPressure.STATE_LOST,
 }
 
-# Parameters the node accepts, with their defaults; validated by TrackerConfig on start and on change.
+# Parameters the node accepts, with their defaults (the tracker's own, which the benchmark suite scores);
+# validated by TrackerConfig on start and on change.
 PARAMETERS = {
-    "crop_size": 128,
-    "min_hits": 3,
-    "max_age": 15,
+    "crop_size": TrackerConfig.crop_size,
+    "min_hits": TrackerConfig.min_hits,
+    "max_age": TrackerConfig.max_age,
     "publish_debug_image": True,
-    "cell_pitch": 0.01,
+    "cell_pitch": TrackerConfig.cell_pitch,
     "max_people": 10,
 }
 # Frames further apart than this are not a pause but a stamp that jumped.
