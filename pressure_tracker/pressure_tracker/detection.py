@@ -230,12 +230,11 @@ def _moment_terms(w: np.ndarray, r: np.ndarray, c: np.ndarray) -> list[np.ndarra
     return [w, w * r, w * c, r, c, rr, cc, r * c, rr * r, rr * c, r * cc, cc * c]
 
 
-def _moment_table(frame: np.ndarray, labels: np.ndarray, n_labels: int
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-label sums (13, n_labels + 1); the flat cell indices sorted by label; where each label's cells
-    start in them (n_labels + 1,); and boxes (n_labels, 4) x1,y1,x2,y2."""
-    flat = np.flatnonzero(labels)
-    lab = labels.ravel()[flat]
+def _moment_table(frame: np.ndarray, flat: np.ndarray, lab: np.ndarray, n_labels: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-label sums (13, n_labels + 1) of the flat cells `flat` of `frame` with labels `lab` (1..n_labels);
+    the flat cell indices sorted by label; where each label's cells start in them (n_labels + 1,); and
+    boxes (n_labels, 4) x1,y1,x2,y2."""
     order = np.argsort(lab, kind="stable")
     flat, lab = flat[order], lab[order]
     w, r, c = _weighted_positions(frame, flat)
@@ -249,8 +248,17 @@ def _moment_table(frame: np.ndarray, labels: np.ndarray, n_labels: int
     return table, flat, starts, boxes
 
 
+def _total_moments(parts: list[Footprint] | tuple[Footprint, ...]) -> np.ndarray:
+    """The summed (13,) moments of pads or feet (the moments of their cells together)."""
+    total = parts[0].moments
+    for part in parts[1:]:
+        total = total + part.moments
+    return total
+
+
 def _shape_from_moments(m: np.ndarray) -> tuple[float, float, float, float]:
     """(axis [rad], elongation, major variance, minor variance) [cells^2] of the cell shape."""
+    m = m.tolist()   # Python floats: scalar arithmetic on numpy scalars is several times slower
     n = m[_N]
     mr, mc = m[_R] / n, m[_C] / n
     var_r = m[_RR] / n - mr * mr
@@ -274,6 +282,7 @@ def _toe_direction(moments: np.ndarray, axis: float, min_skew: float) -> float |
     pressure: the heel often presses harder. (On simulated scenes, two feet of one person come out
     pointing the same way in about 90 % of frames, feet of two people face to face opposite ways in 95 %.)
     """
+    moments = moments.tolist()
     n = moments[_N]
     a, b = math.cos(axis), math.sin(axis)
     mean = (a * moments[_C] + b * moments[_R]) / n
@@ -331,14 +340,22 @@ def _make_footprint(cells: np.ndarray, moments: np.ndarray, box: tuple[int, int,
                                     if _axis_is_reliable(elongation, length, config) else None))
 
 
-def _previous_foot(cells: np.ndarray, prior: GroupingPrior | None, config: DetectionConfig) -> FootHint | None:
-    """The previous-frame foot whose cells cover at least min_anchor_fraction of `cells`, if any."""
+def _previous_cell_counts(cells: np.ndarray, prior: GroupingPrior) -> np.ndarray:
+    """(len(prior.feet) + 1,) how many of the flat `cells` each previous-frame foot held (index k for
+    prior.feet[k - 1]; index 0: cells nobody held)."""
+    return np.bincount(prior.owner.ravel()[cells], minlength=len(prior.feet) + 1)
+
+
+def _previous_foot(cells: np.ndarray, prior: GroupingPrior | None, config: DetectionConfig,
+                   counts: np.ndarray | None = None) -> FootHint | None:
+    """The previous-frame foot whose cells cover at least min_anchor_fraction of `cells`, if any;
+    `counts`: their `_previous_cell_counts`, when already known."""
     if prior is None or not prior.feet:
         return None
-    counts = np.bincount(prior.owner.ravel()[cells], minlength=len(prior.feet) + 1)
-    counts[0] = 0
-    best = int(np.argmax(counts))
-    if best == 0 or counts[best] < config.min_anchor_fraction * cells.size:
+    if counts is None:
+        counts = _previous_cell_counts(cells, prior)
+    best = int(np.argmax(counts[1:])) + 1
+    if counts[best] == 0 or counts[best] < config.min_anchor_fraction * cells.size:
         return None
     return prior.feet[best - 1]
 
@@ -355,8 +372,8 @@ def _pad_of(frame: np.ndarray, cells: np.ndarray, config: DetectionConfig) -> Fo
     return _make_footprint(cells, _cell_moments(frame, cells), box, config, None)
 
 
-def _split_by_previous_feet(frame: np.ndarray, pad: Footprint, prior: GroupingPrior, config: DetectionConfig
-                            ) -> list[tuple[Footprint, FootHint | None]] | None:
+def _split_by_previous_feet(frame: np.ndarray, pad: Footprint, prior: GroupingPrior, config: DetectionConfig,
+                            counts: np.ndarray) -> list[tuple[Footprint, FootHint | None]] | None:
     """Split a blob that holds the previous-frame cells of feet of two or more tracks (two people's toes
     touching face to face) into one pad per previous foot plus new pads; None when it does not.
 
@@ -367,13 +384,12 @@ def _split_by_previous_feet(frame: np.ndarray, pad: Footprint, prior: GroupingPr
     the pieces that make one foot, as for pads seen apart, never pieces of two tracks. A previous foot
     counts only with at least min_blob_cells cells in the blob. A blob holding one track's feet is
     left whole (splitting off its new cells too measured worse: they are mostly a rolling foot's toes).
-    Returns (pad, the previous foot it continues or None) pairs.
+    `counts`: the pad's `_previous_cell_counts`. Returns (pad, the previous foot it continues or None) pairs.
     """
-    owner = prior.owner.ravel()[pad.cells]
-    counts = np.bincount(owner, minlength=len(prior.feet) + 1)
     feet = np.flatnonzero(counts[1:] >= config.min_blob_cells) + 1
     if len({prior.feet[k - 1].track_id for k in feet}) < 2:
         return None
+    owner = prior.owner.ravel()[pad.cells]
     x1, y1, x2, y2 = pad.box
     r, c = np.divmod(pad.cells, frame.shape[1])
     r, c = r - y1, c - x1
@@ -401,9 +417,10 @@ def _pads_with_previous_feet(frame: np.ndarray, pads: list[Footprint], prior: Gr
     split_pads: list[Footprint] = []
     previous: list[FootHint | None] = []
     for pad in pads:
-        pieces = _split_by_previous_feet(frame, pad, prior, config)
+        counts = _previous_cell_counts(pad.cells, prior)
+        pieces = _split_by_previous_feet(frame, pad, prior, config, counts)
         if pieces is None:
-            pieces = [(pad, _previous_foot(pad.cells, prior, config))]
+            pieces = [(pad, _previous_foot(pad.cells, prior, config, counts))]
         for piece, hint in pieces:
             split_pads.append(piece)
             previous.append(hint)
@@ -415,11 +432,17 @@ def detect_blobs(frame: np.ndarray, threshold_kpa: float, config: DetectionConfi
     least min_blob_cells cells, each as an unmerged `Footprint` (a pad, or a whole foot)."""
     if frame.ndim != 2:
         raise ValueError(f"frame must be 2-D (rows, cols), got shape {frame.shape}")
-    labels, n_labels = ndimage.label(frame > threshold_kpa, structure=_EIGHT_CONNECTED)
-    if n_labels == 0:
+    contact = frame > threshold_kpa
+    flat = np.flatnonzero(contact)
+    if flat.size == 0:
         return []
-    table, flat, starts, boxes = _moment_table(frame, labels, n_labels)
-    return [_make_footprint(flat[starts[k - 1]:starts[k]], table[:, k], tuple(int(v) for v in boxes[k - 1]), config, None)
+    # Labelling costs in proportion to the area: only the rows from the first to the last contact cell.
+    cols = frame.shape[1]
+    first_row, last_row = int(flat[0]) // cols, int(flat[-1]) // cols
+    labels, n_labels = ndimage.label(contact[first_row:last_row + 1], structure=_EIGHT_CONNECTED)
+    table, flat, starts, boxes = _moment_table(frame, flat, labels.ravel()[flat - first_row * cols], n_labels)
+    boxes = boxes.tolist()
+    return [_make_footprint(flat[starts[k - 1]:starts[k]], table[:, k], tuple(boxes[k - 1]), config, None)
             for k in np.flatnonzero(table[_N, 1:] >= config.min_blob_cells) + 1]
 
 
@@ -429,7 +452,7 @@ def _carries_one_track(blob: Footprint, prior: GroupingPrior | None, config: Det
     weight_tolerance): then it is that person alone (a foot pivoting, both feet together)."""
     if prior is None or not prior.feet:
         return False
-    counts = np.bincount(prior.owner.ravel()[blob.cells], minlength=len(prior.feet) + 1)
+    counts = _previous_cell_counts(blob.cells, prior)
     tracks = {prior.feet[k - 1].track_id for k in np.flatnonzero(counts[1:] >= config.min_blob_cells) + 1}
     if len(tracks) != 1:
         return False
@@ -470,8 +493,8 @@ def _grows_forward(pads: list[Footprint], tracked: list[int], new: list[int], pr
     """Whether new pads may join a tracked foot: a foot in stance rolls heel to toe, so once it has
     rolled (pressure centre moved from where it touched down) its contact only grows ahead. A new
     pad behind it is the heel of someone stepping where this foot was."""
-    tracked_m = np.sum([pads[k].moments for k in tracked], axis=0)
-    new_m = np.sum([pads[k].moments for k in new], axis=0)
+    tracked_m = _total_moments([pads[k] for k in tracked])
+    new_m = _total_moments([pads[k] for k in new])
     roll_r = tracked_m[_WR] / tracked_m[_W] - previous.origin_rc[0]
     roll_c = tracked_m[_WC] / tracked_m[_W] - previous.origin_rc[1]
     if math.hypot(roll_r, roll_c) < min_roll_cells:
@@ -530,7 +553,7 @@ def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: Detection
             continue
         if tracks_b and not tracks_a and not _grows_forward(pads, members[gb], members[ga], _first(previous, members[gb]), min_roll_cells):
             continue
-        axis = _shape_from_moments(np.sum([pads[k].moments for k in merged], axis=0))[0]
+        axis = _shape_from_moments(_total_moments([pads[k] for k in merged]))[0]
         length, width = _extents(np.concatenate([pads[k].cells for k in merged]), cols, axis)
         if length * pitch > config.foot_max_length or width * pitch > config.foot_max_width:
             continue
@@ -545,7 +568,7 @@ def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: Detection
         else:
             cells = np.concatenate([pads[k].cells for k in group])
             hint = _first(previous, group) or _previous_foot(cells, prior, config)
-            foot = _make_footprint(cells, np.sum([pads[k].moments for k in group], axis=0),
+            foot = _make_footprint(cells, _total_moments([pads[k] for k in group]),
                                    _union_box([pads[k].box for k in group]), config, hint)
         if foot.force >= config.min_foot_force_n:
             feet.append(foot)
@@ -634,7 +657,7 @@ def _path_cost(foot: Footprint, stance: Footprint, hint: TrackHint, config: Dete
 def person_from_feet(feet: list[Footprint], frame_shape: tuple[int, int], config: DetectionConfig = DetectionConfig(),
                      prior_track_id: int | None = None) -> PersonDetection:
     """One person made of `feet` (one or two, or any blobs for the baseline tracker)."""
-    moments = np.sum([foot.moments for foot in feet], axis=0)
+    moments = _total_moments(feet)
     cells = np.concatenate([foot.cells for foot in feet]) if len(feet) > 1 else feet[0].cells
     weight = moments[_W]
     row, col = moments[_WR] / weight, moments[_WC] / weight

@@ -134,8 +134,10 @@ class ConstantVelocityKalman:
 
     def update(self, position: np.ndarray) -> None:
         """Correct with a measured position (x, y) [m]."""
-        innovation_cov = self.covariance[:2, :2] + np.eye(2) * self.measurement_variance
-        gain = self.covariance[:, :2] @ np.linalg.inv(innovation_cov)
+        (a, b), (c, d) = self.covariance[:2, :2] + np.eye(2) * self.measurement_variance
+        # Closed-form inverse of the 2x2 innovation covariance (positive definite: det > 0).
+        inverse = np.array([[d, -b], [-c, a]]) / (a * d - b * c)
+        gain = self.covariance[:, :2] @ inverse
         self.state = self.state + gain @ (np.asarray(position) - self.state[:2])
         self.covariance = self.covariance - gain @ self.covariance[:2, :]
 
@@ -240,7 +242,7 @@ class FootprintTracker:
     def similarity(self, track: Track, predicted: np.ndarray, detection: PersonDetection) -> float:
         """Combined similarity in [0, 1] of `detection` to `track`; 0 outside the motion gate."""
         cfg = self.config
-        distance = float(np.hypot(*(np.asarray(detection.centroid_m) - predicted)))
+        distance = math.hypot(detection.centroid_m[0] - predicted[0], detection.centroid_m[1] - predicted[1])
         if distance > cfg.gate + cfg.gate_growth * track.seconds_since_update:
             return 0.0
         continuity = 1.0 if detection.prior_track_id == track.track_id else 0.0

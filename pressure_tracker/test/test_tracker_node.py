@@ -15,6 +15,7 @@ from graph_testing import Listener, start_node, stop_node
 from presstrack_msgs.conversions import array_to_image, image_to_array
 from presstrack_msgs.msg import PersonPressure, PersonPressureArray, TrackedIds
 from pressure_tracker.synthetic import Walker, walking_scene
+from pressure_tracker.tracker import TrackerConfig
 
 
 @pytest.fixture
@@ -55,8 +56,8 @@ def test_tracks_people_and_counts_bad_frames(tmp_path, listener):
             listener.spin_for(0.03)
             topics_seen |= per_person_topics(listener)
         assert listener.spin_until(lambda: len(listener.messages["/presstrack/persons"]) >= 55, 10.0)
-        # Frames stop: the people's topics go away once their tracks end.
-        for index in range(60, 100):
+        # Frames stop: the people's topics go away once their tracks end (lost tracks live max_age frames).
+        for index in range(60, 65 + TrackerConfig.max_age):
             header = Header(stamp=Time(sec=50, nanosec=index * 66_000_000 % 1_000_000_000 + 0), frame_id="mat")
             header.stamp.sec = 50 + index * 66_000_000 // 1_000_000_000
             publisher.publish(array_to_image(np.zeros_like(scene.pressure[0]), header))
