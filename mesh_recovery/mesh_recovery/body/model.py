@@ -14,7 +14,7 @@ import pickle
 import numpy as np
 import smplx
 import torch
-from smplx.lbs import batch_rigid_transform, batch_rodrigues, blend_shapes, vertices2joints
+from smplx.lbs import batch_rigid_transform, batch_rodrigues, blend_shapes
 from smplx.utils import Struct
 
 from mesh_recovery.body.default_body import default_model_path
@@ -105,8 +105,11 @@ class BodyModel:
         self._posedirs: torch.Tensor | None = self.smpl.posedirs if bool(self.smpl.posedirs.abs().max() > 0) else None
         # Rest joints are linear in the betas: regressed once from the template and from each shape direction,
         # they cost (24, 3, betas) per body instead of shaping the whole mesh (a millisecond per frame live).
-        self._joint_template = vertices2joints(self.smpl.J_regressor, self.smpl.v_template[None])[0]
-        self._joint_shapedirs = torch.einsum("jv,vcb->jcb", self.smpl.J_regressor, self.smpl.shapedirs)
+        # Summed in float64 so that the float32 result does not depend on how many threads summed it: the
+        # simulator's corpus must come out byte-identical from one process or many.
+        regressor = self.smpl.J_regressor.double()
+        self._joint_template = (regressor @ self.smpl.v_template.double()).float()
+        self._joint_shapedirs = torch.einsum("jv,vcb->jcb", regressor, self.smpl.shapedirs.double()).float()
 
     def _as_batch(self, name: str, value: np.ndarray | torch.Tensor, width: int) -> torch.Tensor:
         if isinstance(value, torch.Tensor):
