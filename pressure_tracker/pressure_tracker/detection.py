@@ -188,8 +188,8 @@ class PersonDetection:
 class TrackHint:
     """What grouping knows about one track from the previous frame: its id, a point on its walking
     path (x, y) [m] (midpoint of its last two-foot stance), heading [rad] or None if unknown, the
-    pressure centres (x, y) [m] of its feet in the previous frame, and its body weight [N] (the mean
-    total force of its feet; 0 while unknown)."""
+    pressure centres (x, y) [m] of its feet in the previous frame, and its body weight [N] (the median
+    total force of its feet over its recent frames; 0 while unknown)."""
 
     track_id: int
     path_point_m: tuple[float, float]
@@ -346,6 +346,12 @@ def _previous_cell_counts(cells: np.ndarray, prior: GroupingPrior) -> np.ndarray
     return np.bincount(prior.owner.ravel()[cells], minlength=len(prior.feet) + 1)
 
 
+def _feet_held(counts: np.ndarray, config: DetectionConfig) -> np.ndarray:
+    """Indices k (for prior.feet[k - 1]) of the previous-frame feet that held at least min_blob_cells of
+    the cells whose `_previous_cell_counts` are `counts`."""
+    return np.flatnonzero(counts[1:] >= config.min_blob_cells) + 1
+
+
 def _previous_foot(cells: np.ndarray, prior: GroupingPrior | None, config: DetectionConfig,
                    counts: np.ndarray | None = None) -> FootHint | None:
     """The previous-frame foot whose cells cover at least min_anchor_fraction of `cells`, if any;
@@ -386,7 +392,7 @@ def _split_by_previous_feet(frame: np.ndarray, pad: Footprint, prior: GroupingPr
     left whole (splitting off its new cells too measured worse: they are mostly a rolling foot's toes).
     `counts`: the pad's `_previous_cell_counts`. Returns (pad, the previous foot it continues or None) pairs.
     """
-    feet = np.flatnonzero(counts[1:] >= config.min_blob_cells) + 1
+    feet = _feet_held(counts, config)
     if len({prior.feet[k - 1].track_id for k in feet}) < 2:
         return None
     owner = prior.owner.ravel()[pad.cells]
@@ -452,8 +458,7 @@ def _carries_one_track(blob: Footprint, prior: GroupingPrior | None, config: Det
     weight_tolerance): then it is that person alone (a foot pivoting, both feet together)."""
     if prior is None or not prior.feet:
         return False
-    counts = _previous_cell_counts(blob.cells, prior)
-    tracks = {prior.feet[k - 1].track_id for k in np.flatnonzero(counts[1:] >= config.min_blob_cells) + 1}
+    tracks = {prior.feet[k - 1].track_id for k in _feet_held(_previous_cell_counts(blob.cells, prior), config)}
     if len(tracks) != 1:
         return False
     track_id = tracks.pop()

@@ -161,10 +161,10 @@ class ConstantVelocityKalman:
 class Track:
     """One tracked person. `detection` is the last matched detection; `frames_since_update` counts
     frames without a match (0 = matched this frame); weight_n [N]: body weight estimate, the median
-    force of the last weight_window matched detections (`recent_forces`; a person's feet carry their
-    weight at every instant, also while walking). The median, not the mean: a detection that also held
-    a neighbour's foot, or lost one of its own, for a few frames must not shift the weight that
-    grouping uses to undo exactly such mistakes."""
+    force of the last weight_window matched detections (`recent_forces`, a deque of that length; a
+    person's feet carry their weight at every instant, also while walking). The median, not the mean: a
+    detection that also held a neighbour's foot, or lost one of its own, for a few frames must not shift
+    the weight that grouping uses to undo exactly such mistakes."""
 
     track_id: int
     state: TrackState
@@ -175,8 +175,12 @@ class Track:
     seconds_since_update: float = 0.0
     heading: float | None = None
     path_point_m: np.ndarray = field(default_factory=lambda: np.zeros(2))
-    weight_n: float = 0.0
     recent_forces: deque[float] = field(default_factory=deque)
+
+    @property
+    def weight_n(self) -> float:
+        """[N] median of `recent_forces`; 0 before any."""
+        return statistics.median(self.recent_forces) if self.recent_forces else 0.0
 
     @property
     def weighed_frames(self) -> int:
@@ -285,9 +289,6 @@ class FootprintTracker:
             # seen one at a time): the foot they stand on now is the best point on their path.
             track.path_point_m = detection.feet_midpoint_m
         track.recent_forces.append(detection.force)
-        if len(track.recent_forces) > cfg.weight_window:
-            track.recent_forces.popleft()
-        track.weight_n = statistics.median(track.recent_forces)
         track.heading = _heading(detection.foot_axis, track.kalman.velocity, track.heading, cfg.min_heading_speed)
         if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
             track.state = TrackState.CONFIRMED
@@ -334,8 +335,7 @@ class FootprintTracker:
             kalman = ConstantVelocityKalman(np.asarray(detection.centroid_m), cfg.acceleration_noise, cfg.measurement_noise)
             track = Track(self._next_id, TrackState.CONFIRMED if cfg.min_hits <= 1 else TrackState.TENTATIVE,
                           kalman, detection, path_point_m=detection.feet_midpoint_m,
-                          heading=detection.foot_axis, weight_n=detection.force,
-                          recent_forces=deque([detection.force]))
+                          heading=detection.foot_axis, recent_forces=deque([detection.force], maxlen=cfg.weight_window))
             self._next_id += 1
             survivors.append(track)
         self.tracks = survivors
