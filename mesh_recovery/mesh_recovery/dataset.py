@@ -43,8 +43,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from presstrack_msgs.mip_format import (MIP_MAT_CORNERS_WORLD, MipArchive, kpa_per_unit, nonfinite_message,
-                                        normalise_kpa, open_mip, read_mip_pressure)
+from presstrack_msgs.mip_format import (MIP_MAT_CORNERS_WORLD, MipArchive, nonfinite_message, normalise_kpa, open_mip,
+                                        read_mip_pressure)
 
 from .hmr.inputs import crop_person, frame_numbers
 from .hmr.losses import HMRTargets
@@ -92,12 +92,6 @@ class Recording:
 
     def person_mask(self, frame: int, slot: int) -> np.ndarray | None:
         return None if self.cell_owner is None else self.cell_owner[frame] == slot
-
-
-def normalise_pressure(pressure: np.ndarray, unit: str | None, scale_kpa: float | None) -> np.ndarray:
-    """Stored pressure with the file's 'pressure_unit' / 'pressure_scale_kpa' (None: absent) -> float32 ~0..1
-    (see module docstring; the unit is resolved by ``presstrack_msgs.mip_format.kpa_per_unit``)."""
-    return normalise_kpa(np.asarray(pressure, dtype=np.float64) * kpa_per_unit(unit, scale_kpa))
 
 
 def _scalar(data: MipArchive, key: str):

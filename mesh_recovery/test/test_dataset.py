@@ -8,7 +8,7 @@ import torch
 
 from mesh_recovery import dataset
 from mesh_recovery.hmr.inputs import crop_person, frame_numbers
-from presstrack_msgs.mip_format import MIP_FULL_SCALE_KPA, MIP_MAT_CORNERS_WORLD
+from presstrack_msgs.mip_format import MIP_FULL_SCALE_KPA, MIP_MAT_CORNERS_WORLD, kpa_per_unit, normalise_kpa
 from test_hmr_support import write_recording
 
 
@@ -21,11 +21,16 @@ def test_load_normalises_kpa_and_derives_presence(tmp_path):
 
 
 def test_mip_raw_pressure_clipped_at_1_5e7():
+    """The network input of a file, as `load_recording` makes it: the stored values in kPa (the shared
+    reader's unit rule), then normalise_kpa; for raw MIP values that is the paper's clip-and-divide."""
+    def network_input(stored, unit, scale):
+        return normalise_kpa(stored * kpa_per_unit(unit, scale))
+
     raw = np.array([[[0.0, 7.5e6, 3e7]]])
-    assert np.allclose(dataset.normalise_pressure(raw, None, None), [[[0.0, 0.5, 1.0]]])
-    assert np.allclose(dataset.normalise_pressure(np.array([[[10.0]]]), "counts", 3.0), 30.0 / MIP_FULL_SCALE_KPA)
+    assert np.allclose(network_input(raw, None, None), [[[0.0, 0.5, 1.0]]])
+    assert np.allclose(network_input(np.array([[[10.0]]]), "counts", 3.0), 30.0 / MIP_FULL_SCALE_KPA)
     with pytest.raises(ValueError, match="pressure_scale_kpa"):
-        dataset.normalise_pressure(raw, "counts", None)
+        network_input(raw, "counts", None)
 
 
 @pytest.mark.parametrize(
