@@ -127,14 +127,14 @@ def bench_sim_and_tracker(people_counts: Sequence[int], frames: int) -> tuple[li
 
 def bench_hmr(frames: int, tracks: int) -> list[dict]:
     """WindowBank (one encoder pass per new person-frame) vs ReencodingTrackWindow (16 per output), with the
-    shipped online checkpoint, compiled as the node's learned backend runs it."""
+    shipped online checkpoint, prepared as the node's learned backend runs it (`inference_network`)."""
     import torch
 
     from mesh_recovery.hmr.checkpoint import inference_network, shipped_checkpoint
     from mesh_recovery.hmr.window import ReencodingTrackWindow, WindowBank
 
     torch.manual_seed(0)
-    net, precision = inference_network(shipped_checkpoint("online"))  # as the node runs it
+    net, precision = inference_network(shipped_checkpoint("online"))
     config = net.config
     crops = torch.rand(frames + 2, tracks, config.crop_size, config.crop_size)
     numbers = torch.rand(frames + 2, tracks, 10)

@@ -93,7 +93,7 @@ class LearnedEstimator:
             self.last_bodies.update({t: BodyEstimate(betas[i], pose[i], transl[i], joints[i], rotations[i], 1.0)
                                      for i, t in enumerate(track_ids)})
         return {p.track_id: self.last_bodies[p.track_id] for p in people
-                if (p.track_id in outputs or p.track_id not in inputs) and p.track_id in self.last_bodies}
+                if p.track_id in outputs or (p.track_id not in inputs and p.track_id in self.last_bodies)}
 
     def drop(self, track_id: int) -> None:
         self.bank.remove(track_id)
