@@ -354,10 +354,10 @@ class WindowSet:
             pad = ((0, 0), (0, rows - recording.pressure.shape[1]), (0, cols - recording.pressure.shape[2]))
             pressure.append(torch.from_numpy(np.pad(recording.pressure[low:high], pad)).to(self.device))
             cells = (recording.cell_owner[low:high] if recording.cell_owner is not None
-                     else np.full((high - low, *recording.pressure.shape[1:]), -1, dtype=np.int8))
-            owner.append(torch.from_numpy(np.pad(cells.astype(np.int8), pad, constant_values=-1)).to(self.device))
+                     else np.full((high - low, *recording.pressure.shape[1:]), -1, dtype=np.int16))
+            owner.append(torch.from_numpy(np.pad(cells.astype(np.int16), pad, constant_values=-1)).to(self.device))
         self.pressure = torch.cat(pressure) if pressure else torch.zeros(0, rows, cols, device=self.device)
-        self.cell_owner = torch.cat(owner) if owner else torch.zeros(0, rows, cols, dtype=torch.int8, device=self.device)
+        self.cell_owner = torch.cat(owner) if owner else torch.zeros(0, rows, cols, dtype=torch.int16, device=self.device)
 
         count = len(self.refs)
         boxes = np.zeros((count, window, 4))
@@ -380,7 +380,7 @@ class WindowSet:
         self.numbers = to_device(numbers, torch.float32)
         self.limits = to_device(limits, torch.int64)
         self.frames = to_device([first_frame[ref.recording] + ref.start for ref in self.refs], torch.int64)
-        self.slots = to_device([ref.slot for ref in self.refs], torch.int8)
+        self.slots = to_device([ref.slot for ref in self.refs], torch.int16)  # a tracked recording has a slot per track
         self.masked = to_device([recordings[ref.recording].cell_owner is not None for ref in self.refs], torch.bool)
         self.targets = HMRTargets(**{key: to_device(np.reshape(values, (count, *shape)), torch.float32)
                                      for (key, values), shape in zip(targets.items(), ((24, 3), (72,), (10,), (3,)))})
@@ -416,7 +416,7 @@ def _crop_axis(low: torch.Tensor, high: torch.Tensor, size: int) -> tuple[torch.
 
 def gather_crops(pressure: torch.Tensor, cell_owner: torch.Tensor, frames: torch.Tensor, boxes: torch.Tensor,
                  limits: torch.Tensor, size: int, slots: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
-    """``crop_person`` for N crops at once: pressure (F, R, C), cell_owner (F, R, C) int8; per crop the frame
+    """``crop_person`` for N crops at once: pressure (F, R, C), cell_owner (F, R, C) int16; per crop the frame
     index, integer box x1, y1, x2, y2, its mat's (rows, cols), person slot and whether to mask by owner.
     Returns (N, size, size)."""
     rows, cols = limits[:, 0], limits[:, 1]

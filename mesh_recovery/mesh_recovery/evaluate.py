@@ -21,13 +21,14 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import torch
+from scipy.optimize import linear_sum_assignment
 
 from .dataset import SPLIT_PARTS, Recording, load_split
 from .hmr.body_layer import BodyLayer, SMPLBodyLayer, posed_joints
@@ -112,21 +113,27 @@ def ground_truth_tracks(recording: Recording, start: int, stop: int, size: int =
     return tracks
 
 
-def tracker_tracks(recording: Recording, start: int, stop: int, size: int = CROP_SIZE) -> list[PersonTrack]:
-    """The pressure tracker run on the frames, as live: each confirmed track's runs of frames with its own
-    footprints, and its own crops, boxes and headings (end to end; identities are not needed)."""
+def _confirmed_people(recording: Recording, start: int, stop: int, size: int = CROP_SIZE) -> Iterator[tuple[int, list, MatGeometry]]:
+    """The pressure tracker run on frames [start, stop) as live: per frame, the confirmed tracks seen in
+    it (``pressure_tracker.tracker.TrackedPerson`` with their own footprints), and the mat's placement."""
     from pressure_tracker.tracker import PressureTracker, TrackerConfig, TrackState
 
     rows, cols = recording.pressure.shape[1:]
     geometry = _geometry_from_corners(recording.mat_corners_world, rows, cols)
     tracker = PressureTracker(TrackerConfig(crop_size=size, cell_pitch=geometry.pitch))
-    seen: dict[int, list] = {}
     for frame in range(start, stop):
         kpa = recording.pressure[frame] * np.float32(MIP_FULL_SCALE_KPA)
-        for person in tracker.update(kpa, frame / recording.fps):
-            if person.state is TrackState.CONFIRMED:
-                heading = person.heading + geometry.yaw_world_from_mat
-                seen.setdefault(person.track_id, []).append((frame, person.crop, person.box, person.crop_origin, heading))
+        yield frame, [p for p in tracker.update(kpa, frame / recording.fps) if p.state is TrackState.CONFIRMED], geometry
+
+
+def tracker_tracks(recording: Recording, start: int, stop: int, size: int = CROP_SIZE) -> list[PersonTrack]:
+    """The pressure tracker run on the frames, as live: each confirmed track's runs of frames with its own
+    footprints, and its own crops, boxes and headings (end to end; identities are not needed)."""
+    seen: dict[int, list] = {}
+    for frame, people, geometry in _confirmed_people(recording, start, stop, size):
+        for person in people:
+            heading = person.heading + geometry.yaw_world_from_mat
+            seen.setdefault(person.track_id, []).append((frame, person.crop, person.box, person.crop_origin, heading))
     tracks = []
     for rows_of_track in seen.values():
         frames = np.array([r[0] for r in rows_of_track])
@@ -135,6 +142,55 @@ def tracker_tracks(recording: Recording, start: int, stop: int, size: int = CROP
             tracks.append(PersonTrack(frames[run], np.stack([p[1] for p in pick]), np.array([p[2] for p in pick], dtype=float),
                                       np.array([p[3] for p in pick]), np.array([p[4] for p in pick], dtype=float)))
     return tracks
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of boxes a (N, 4) and b (M, 4), x1, y1, x2, y2 with exclusive ends -> (N, M)."""
+    low = np.maximum(a[:, None, :2], b[None, :, :2])
+    high = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(high - low, 0, None).prod(axis=-1)
+    area = lambda boxes: np.clip(boxes[:, 2:] - boxes[:, :2], 0, None).prod(axis=-1)  # noqa: E731
+    union = area(a)[:, None] + area(b)[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter, dtype=np.float64), where=union > 0)
+
+
+def tracked_recording(recording: Recording, ranges: list[tuple[int, int]] | None = None,
+                      min_iou: float = 0.3) -> Recording:
+    """The recording as the tracker sees it, for training on the crops the live graph makes.
+
+    Person slot k is the tracker's k-th confirmed track: its boxes and its own cells (``cell_owner``), so a
+    neighbour's foot it took is in its crop and a foot it missed is not.  On each frame the tracks are
+    paired with the ground-truth people by the Hungarian algorithm on box IoU; a paired track (IoU >=
+    ``min_iou``) gets its person's pose, shape, translation and joints as targets.  Frames where a track is
+    lost or paired with nobody are absent, their cells dropped (no body to learn there), and the windows
+    around them see what the live backend sees of a lost track: no footprints.  The
+    tracker runs over each of ``ranges`` (default: the whole recording) from a fresh start, as
+    ``tracker_tracks`` does for evaluation.
+    """
+    frames, rows, cols = recording.pressure.shape
+    paired: list[tuple[int, int, object, int]] = []  # frame, slot, tracked person, ground-truth slot
+    slot_of_track: dict[tuple[int, int], int] = {}  # (range, track id) -> slot
+    for number, (start, stop) in enumerate(ranges if ranges is not None else [(0, frames)]):
+        for frame, people, _ in _confirmed_people(recording, start, stop):
+            truth = np.flatnonzero(recording.present[frame])
+            if not people or len(truth) == 0:
+                continue
+            iou = box_iou(np.array([p.box for p in people], dtype=np.float64), recording.boxes[frame, truth])
+            for i, j in zip(*linear_sum_assignment(iou, maximize=True)):
+                if iou[i, j] >= min_iou:
+                    slot = slot_of_track.setdefault((number, people[i].track_id), len(slot_of_track))
+                    paired.append((frame, slot, people[i], int(truth[j])))
+    count = len(slot_of_track)
+    boxes, present = np.zeros((frames, count, 4)), np.zeros((frames, count), dtype=bool)
+    targets = {key: np.zeros((frames, count, *getattr(recording, key).shape[2:]), dtype=np.float32)
+               for key in ("pose", "betas", "transl", "joints")}
+    cell_owner = np.full((frames, rows, cols), -1, dtype=np.int16)
+    for frame, slot, person, truth in paired:
+        boxes[frame, slot], present[frame, slot] = person.box, True
+        for key, values in targets.items():
+            values[frame, slot] = getattr(recording, key)[frame, truth]
+        cell_owner[frame][person.mask] = slot
+    return replace(recording, boxes=boxes, present=present, cell_owner=cell_owner, **targets)
 
 
 PEOPLE_SOURCES: dict[str, Callable[[Recording, int, int, int], list[PersonTrack]]] = {

@@ -8,8 +8,14 @@ validation world MPJPE is kept.  Writes to ``--out``:
   best.pt   weights of the best validation epoch (``--half-weights``: float16 on disk);
             without validation windows, the weights of the final epoch
 
+``--people tracker`` trains on the crops the live graph makes: the pressure tracker runs on the
+training and validation frames and each of its tracks is taught the body of the ground-truth person
+its box overlaps (``evaluate.tracked_recording``).  With ``--init`` a trained checkpoint is fine-tuned
+on them.
+
 Example:
   presstrack-train --data corpus/ --split unseen_sequence --out runs/hmr --epochs 10 --lr 1e-4
+  presstrack-train --data corpus/ --split corpus --people tracker --init runs/hmr/best.pt --out runs/tuned
 """
 from __future__ import annotations
 
@@ -23,7 +29,8 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .dataset import WindowSet, load_split
+from .dataset import Recording, WindowSet, load_split
+from .evaluate import PEOPLE_SOURCES, tracked_recording
 from .hmr.body_layer import BodyLayer, SMPLBodyLayer
 from .hmr.checkpoint import load_network, read_checkpoint, resolve_device, save_checkpoint
 from .hmr.losses import HMRLoss, HMRTargets
@@ -55,11 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heads", type=int, default=defaults.heads)
     p.add_argument("--mlp-hidden", type=int, default=defaults.mlp_hidden)
     p.add_argument("--regressor-hidden", type=int, default=defaults.regressor_hidden)
-    p.add_argument("--resume", type=Path, help="a last.pt to continue from (its network config is used)")
+    p.add_argument("--people", choices=sorted(PEOPLE_SOURCES), default="ground-truth",
+                   help="crops cut by the ground-truth boxes, or the pressure tracker's crops (as live)")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--resume", type=Path, help="a last.pt to continue from (its network config is used)")
+    start.add_argument("--init", type=Path, help="a checkpoint whose weights to start from, with a new optimizer "
+                                                 "and schedule (fine-tuning; its network config is used)")
     p.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:N")
     p.add_argument("--body-model", type=Path, help="SMPL model file/folder (default: the embedded body)")
     p.add_argument("--half-weights", action="store_true", help="store best.pt weights as float16 (half the size)")
-    p.add_argument("--amp", action="store_true", help="on CUDA, run the crop encoder in bfloat16 (the head stays float32)")
+    p.add_argument("--amp", action="store_true", help="run the crop encoder in bfloat16 (the head stays float32): "
+                                                      "on CUDA, or on a CPU with bfloat16 units (1.6x faster steps here)")
     p.add_argument("--time-budget", type=float, default=0.0,
                    help="minutes for the whole run, loading included: after the first epoch the number of "
                         "epochs (at most --epochs) is cut to what fits, and the schedule is fitted to it (0: no limit)")
@@ -84,9 +97,9 @@ def cosine_lr(step: int, total_steps: int, warmup_steps: int, base_lr: float, mi
 
 
 def forward(net: HMRNet, crops: torch.Tensor, numbers: torch.Tensor, amp: bool) -> SMPLOutput:
-    """The network's output; with ``amp`` the encoder (nearly all the arithmetic) runs in bfloat16 on CUDA,
+    """The network's output; with ``amp`` the encoder (nearly all the arithmetic) runs in bfloat16,
     while the transformer, the regressor and the 6-D -> rotation step keep float32."""
-    with torch.autocast(crops.device.type, dtype=torch.bfloat16, enabled=amp and crops.device.type == "cuda"):
+    with torch.autocast(crops.device.type, dtype=torch.bfloat16, enabled=amp):
         features = net.encode(crops, numbers)
     return net.head(features.float())
 
@@ -103,7 +116,9 @@ def train_step(net: HMRNet, loss_fn: HMRLoss, optimizer: torch.optim.Optimizer,
 
 
 def validate(net: HMRNet, loss_fn: HMRLoss, windows: WindowSet, batch_size: int, amp: bool = False) -> dict[str, float]:
-    """Mean loss and world MPJPE (metres) over all ``windows``."""
+    """Mean loss and world MPJPE (metres) over all ``windows``; {} when there are none."""
+    if len(windows) == 0:
+        return {}
     net.eval()
     sums: dict[str, float] = {}
     count = 0
@@ -115,7 +130,7 @@ def validate(net: HMRNet, loss_fn: HMRLoss, windows: WindowSet, batch_size: int,
             for key, value in {"loss": float(total), **report}.items():
                 sums[key] = sums.get(key, 0.0) + value * size
             count += size
-    return {key: value / count for key, value in sums.items()} if count else {}
+    return {key: value / count for key, value in sums.items()}
 
 
 def run_training(args: argparse.Namespace, body: BodyLayer | None = None) -> dict[str, Any]:
@@ -124,13 +139,15 @@ def run_training(args: argparse.Namespace, body: BodyLayer | None = None) -> dic
     torch.manual_seed(args.seed)
     device = resolve_device(args.device)
     resume = read_checkpoint(args.resume) if args.resume else None
-    if resume is not None:
-        net, _ = load_network(args.resume, device)
+    if args.resume or args.init:
+        net, _ = load_network(args.resume or args.init, device)
         config = net.config
     else:
         config = config_from_args(args)
         net = HMRNet(config).to(device)
     recordings, ranges = load_split(args.data, args.split)
+    if args.people == "tracker":
+        recordings = as_tracked(recordings, ranges)
     body = body if body is not None else SMPLBodyLayer(args.body_model, device)
     loss_fn = HMRLoss(body)
     make = lambda part, stride: WindowSet(recordings, ranges[part], config.window, config.target_index,  # noqa: E731
@@ -183,6 +200,15 @@ def run_training(args: argparse.Namespace, body: BodyLayer | None = None) -> dic
               + (" (best)" if improved else ""), file=sys.stderr, flush=True)
         epoch += 1
     return {"epoch": epochs, "best_val_world_mpjpe": best, "history": history}
+
+
+def as_tracked(recordings: list[Recording], ranges: dict[str, list[list[tuple[int, int]]]]) -> list[Recording]:
+    """Each recording with training or validation frames as the tracker sees them (``tracked_recording``,
+    run over those ranges); the others are not used and stay as they are."""
+    tracked = []
+    for recording, train, val in tqdm(list(zip(recordings, ranges["train"], ranges["val"])), desc="tracking", leave=False):
+        tracked.append(tracked_recording(recording, train + val) if train or val else recording)
+    return tracked
 
 
 def fit_epochs(args: argparse.Namespace, epochs_done: int, elapsed: float, epoch_seconds: float) -> int:

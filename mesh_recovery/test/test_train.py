@@ -7,8 +7,10 @@ import torch
 from mesh_recovery import evaluate, train
 from mesh_recovery.dataset import WindowSet, load_split
 from mesh_recovery.hmr.checkpoint import load_network, read_checkpoint
+from mesh_recovery.hmr.inputs import crop_person
 from mesh_recovery.hmr.losses import HMRLoss
 from mesh_recovery.hmr.network import HMRNet
+from presstrack_msgs.mip_format import MIP_FULL_SCALE_KPA
 from test_hmr_support import TINY, FakeBody, write_recording
 
 TINY_FLAGS = ["--window", "4", "--crop-size", "32", "--encoder-width", "8", "--encoder-features", "32", "--width", "64",
@@ -135,3 +137,45 @@ def test_registered_backend_is_used(corpus, tmp_path):
     finally:
         del evaluate.BACKENDS["oracle"]
     assert summary["MPJPE"] == pytest.approx(0.0, abs=1e-4) and summary["PVE"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_box_iou_by_hand():
+    a = np.array([[0, 0, 4, 4], [10, 10, 12, 12]], dtype=float)
+    b = np.array([[2, 0, 6, 4], [0, 0, 4, 4], [20, 20, 20, 25]], dtype=float)
+    expected = [[8 / 24, 1.0, 0.0], [0.0, 0.0, 0.0]]  # a 2x4 overlap of two 16-cell boxes; an empty box overlaps nothing
+    assert np.allclose(evaluate.box_iou(a, b), expected)
+
+
+def test_tracked_recording_holds_the_trackers_crops_and_the_paired_people(corpus):
+    """Training on the tracker's crops: each slot of the relabelled recording is one track; on its paired frames
+    the crop a WindowSet cuts is the tracker's own crop and the targets are those of the ground-truth person
+    whose box it overlaps; frames with no pairing have no cells of the track."""
+    data, _ = corpus
+    recording = load_split(data, "unseen_sequence")[0][1]  # one walker (the tracker takes a.npz's two blobs for two feet)
+    tracked = evaluate.tracked_recording(recording)
+    tracker_crops = {(int(f), tuple(box)): crop for track in evaluate.tracker_tracks(recording, 0, recording.num_frames)
+                     for f, box, crop in zip(track.frames, track.boxes.astype(int), track.crops)}
+    frames, slots = np.nonzero(tracked.present)
+    assert len(frames) > 0.5 * recording.present.sum() and tracked.num_slots >= 1
+    for f, k in zip(frames, slots):
+        truth = [j for j in np.flatnonzero(recording.present[f]) if np.array_equal(recording.pose[f, j], tracked.pose[f, k])]
+        assert len(truth) == 1
+        assert np.array_equal(tracked.joints[f, k], recording.joints[f, truth[0]])
+        assert evaluate.box_iou(tracked.boxes[f, k][None], recording.boxes[f, truth])[0, 0] >= 0.3
+        crop = crop_person(recording.pressure[f], tracked.boxes[f, k], evaluate.CROP_SIZE, tracked.person_mask(f, k))
+        assert np.allclose(crop * MIP_FULL_SCALE_KPA, tracker_crops[f, tuple(tracked.boxes[f, k].astype(int))], rtol=1e-5)
+    for f in range(tracked.num_frames):
+        assert set(np.unique(tracked.cell_owner[f])) - {-1} <= set(np.flatnonzero(tracked.present[f]))
+
+
+def test_fine_tuning_on_the_trackers_crops_starts_from_the_given_weights(corpus, tmp_path):
+    data, body = corpus
+    base = ["--data", str(data), "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2", *TINY_FLAGS]
+    train.run_training(train.build_parser().parse_args([*base, "--out", str(tmp_path / "a")]), body=body)
+    argv = [*base, "--out", str(tmp_path / "b"), "--people", "tracker", "--init", str(tmp_path / "a" / "best.pt"),
+            "--lr", "0", "--seed", "3"]
+    train.run_training(train.build_parser().parse_args(argv), body=body)
+    before, after = load_network(tmp_path / "a" / "best.pt")[0], load_network(tmp_path / "b" / "best.pt")[0]
+    assert after.config == before.config
+    for (name, value), other in zip(before.named_parameters(), after.parameters()):
+        assert torch.equal(value, other), name  # learning rate 0: the weights it started from
