@@ -179,6 +179,12 @@ class PersonDetection:
         return mask
 
     @property
+    def touches_edge(self) -> bool:
+        """True when the box reaches the mat's border: part of the person may stand off the mat."""
+        x1, y1, x2, y2 = self.box
+        return x1 <= 0 or y1 <= 0 or x2 >= self.frame_shape[1] or y2 >= self.frame_shape[0]
+
+    @property
     def feet_midpoint_m(self) -> np.ndarray:
         """Mean of the feet's pressure centres (x, y) [m]: on the walking path when both feet are down."""
         return self.feet_centroids_m.mean(axis=0)

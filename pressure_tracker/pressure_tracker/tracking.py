@@ -11,7 +11,15 @@ Per frame (`FootprintTracker.update`):
    unmatched confirmed tracks become 'lost' (a swing phase, a turn on the mat's edge, a foot below the
    threshold) and are deleted after `max_age` frames; a lost track stops where it was last seen
    (footprints do not coast) and matches on distance alone, on a scale growing with the time lost;
-   ids come from a monotonic counter and are never reused.
+   ids come from a monotonic counter and are never handed to another person;
+5. re-identification (`_identify`): a deleted track's body signature (weight and foot length,
+   `BodySignature`) is kept in a gallery of departed people for `reid_memory` seconds. When a young
+   track's own signature is first trusted (within `reid_wait` seconds of its birth: about a second
+   for a person walking onto the mat), it is compared with the departed people and the lost tracks;
+   if exactly one of them matches, clearly better than everybody else, departed, lost or present, the
+   young track takes that person's id (a lost one is dropped: the person lives on in the young track).
+   Live, a returning person so appears under a new id for about a second, then under their old one;
+   the new id is retired, never handed to anyone else, and a track is re-labelled at most once.
 
 Differences from PressTrack-HMR's tracker (identity "Kalman", UoE * confidence cost, 1-frame buffer):
 the motion model here is a real constant-velocity filter on the centre of pressure, which moves
@@ -98,6 +106,13 @@ class AssociationConfig:
     path_reset_distance: float = 0.6      # [m] a one-foot detection this far from the track's path point replaces it
     weight_window: int = 45               # frames: the body weight is the median force over the last this many
     weight_min_frames: int = 15           # frames matched before the body weight is trusted
+    foot_window: int = 90                 # feet: the foot length is a high quantile over the last this many
+    reid_memory: float = 60.0             # [s] a departed person's signature is kept this long
+    reid_wait: float = 3.0                # [s] a track may take a departed or lost person's id only this young
+    reid_weight_sigma: float = 0.03       # relative error of two weight estimates compared (15 vs 45 frames)
+    reid_foot_sigma: float = 0.012        # [m] error of two foot length estimates compared
+    reid_max_distance: float = 2.5        # signatures farther apart (in those errors) are different people ...
+    reid_min_margin: float = 2.0          # ... and the best match must be this much closer than any other person
 
 
 @functools.lru_cache(maxsize=64)
@@ -157,6 +172,35 @@ class ConstantVelocityKalman:
         return self.state[2:].copy()
 
 
+@dataclass(frozen=True)
+class BodySignature:
+    """What a person's footprints tell about their body, to recognise them when they come back.
+
+    weight_n [N]: the track's weight (median force, see `Track`); foot_length_m [m]: the 90 % quantile of
+    its feet's lengths (a foot shows its whole sole only in mid-stance, less at heel strike and push-off;
+    not the maximum, which catches the odd frame where a foot merged with another blob).
+    """
+
+    weight_n: float
+    foot_length_m: float
+
+    def distance(self, other: BodySignature, config: AssociationConfig) -> float:
+        """Distance to `other` in estimation errors: weight as a ratio (errors scale with weight), foot length
+        in metres."""
+        weight = math.log(self.weight_n / other.weight_n) / config.reid_weight_sigma
+        foot = (self.foot_length_m - other.foot_length_m) / config.reid_foot_sigma
+        return math.hypot(weight, foot)
+
+
+@dataclass(frozen=True)
+class DepartedPerson:
+    """A person who left the mat: their last track id, signature and when they left [s, tracker clock]."""
+
+    track_id: int
+    signature: BodySignature
+    departed_at: float
+
+
 @dataclass(eq=False)
 class Track:
     """One tracked person. `detection` is the last matched detection; `frames_since_update` counts
@@ -164,7 +208,10 @@ class Track:
     force of the last weight_window matched detections (`recent_forces`, a deque of that length; a
     person's feet carry their weight at every instant, also while walking). The median, not the mean: a
     detection that also held a neighbour's foot, or lost one of its own, for a few frames must not shift
-    the weight that grouping uses to undo exactly such mistakes."""
+    the weight that grouping uses to undo exactly such mistakes. Detections touching the mat's edge are
+    left out of the weight and foot lengths (`foot_lengths`, the last foot_window feet): part of the person
+    may stand off the mat. born_at [s, tracker clock]: when the track started; identified: whether it
+    has been compared with the departed and lost people (once, see `FootprintTracker._identify`)."""
 
     track_id: int
     state: TrackState
@@ -176,6 +223,9 @@ class Track:
     heading: float | None = None
     path_point_m: np.ndarray = field(default_factory=lambda: np.zeros(2))
     recent_forces: deque[float] = field(default_factory=deque)
+    foot_lengths: deque[float] = field(default_factory=deque)
+    born_at: float = 0.0
+    identified: bool = False
 
     @property
     def weight_n(self) -> float:
@@ -186,6 +236,13 @@ class Track:
     def weighed_frames(self) -> int:
         """Number of forces the weight estimate rests on (at most weight_window)."""
         return len(self.recent_forces)
+
+    def signature(self, min_frames: int) -> BodySignature | None:
+        """The body signature once the weight rests on at least min_frames detections, else None."""
+        if self.weighed_frames < min_frames:
+            return None
+        lengths = sorted(self.foot_lengths)
+        return BodySignature(self.weight_n, lengths[int(0.9 * (len(lengths) - 1))])
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -211,15 +268,25 @@ def _heading(axis: float | None, velocity: np.ndarray, previous: float | None, m
     return axis if abs(math.remainder(axis - reference, 2 * math.pi)) <= math.pi / 2 else flipped
 
 
+def _record_body(track: Track, detection: PersonDetection) -> None:
+    """Add the detection's force and foot lengths to the track's body estimates, unless it touches the
+    mat's edge (part of the person may stand off the mat)."""
+    if not detection.touches_edge:
+        track.recent_forces.append(detection.force)
+        track.foot_lengths.extend(foot.length for foot in detection.feet)
+
+
 class FootprintTracker:
     """SORT/ByteTrack-style tracker of `PersonDetection`s (see the module docstring)."""
 
     def __init__(self, config: AssociationConfig = AssociationConfig()) -> None:
         self.config = config
         self.tracks: list[Track] = []
+        self.departed: list[DepartedPerson] = []   # the re-identification gallery, oldest first
         self._next_id = config.first_id
         self._first_id = config.first_id
         self._last_stamp: float | None = None
+        self._clock = 0.0   # [s] sum of the frame periods so far
 
     @property
     def next_id(self) -> int:
@@ -288,10 +355,52 @@ class FootprintTracker:
             # The last two-foot stance is stale (the person was gone, or has walked on since on feet that were
             # seen one at a time): the foot they stand on now is the best point on their path.
             track.path_point_m = detection.feet_midpoint_m
-        track.recent_forces.append(detection.force)
+        _record_body(track, detection)
         track.heading = _heading(detection.foot_axis, track.kalman.velocity, track.heading, cfg.min_heading_speed)
         if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
             track.state = TrackState.CONFIRMED
+
+    def _identify(self, track: Track) -> None:
+        """Once a young confirmed track's signature is trusted, give it the id of the departed or lost
+        person it is recognised as, if any (`_recognise`); past reid_wait it keeps its own id for good."""
+        cfg = self.config
+        signature = track.signature(cfg.weight_min_frames)
+        if signature is None:
+            track.identified = self._clock - track.born_at >= cfg.reid_wait
+            return
+        track.identified = True
+        known_id = self._recognise(track, signature)
+        if known_id is None:
+            return
+        # The person lives on in `track` alone: out of the gallery, or their lost track ends here.
+        self.departed = [person for person in self.departed if person.track_id != known_id]
+        self.tracks = [t for t in self.tracks if t.track_id != known_id]
+        track.track_id = known_id
+
+    def _recognise(self, newcomer: Track, signature: BodySignature) -> int | None:
+        """The id of the departed or lost person whose signature is within reid_max_distance of `signature`,
+        if exactly one is and everybody else, departed, lost or present (with a trusted signature), is at
+        least reid_min_margin farther: pressure alone cannot tell people of near equal build apart, and an
+        id must never pass to somebody else."""
+        cfg = self.config
+        unseen = [(person.track_id, person.signature) for person in self.departed]
+        others = []
+        for track in self.tracks:
+            other = track.signature(cfg.weight_min_frames)
+            if track is newcomer or other is None:
+                continue
+            if track.state == TrackState.LOST:
+                unseen.append((track.track_id, other))
+            else:
+                others.append(signature.distance(other, cfg))
+        if not unseen:
+            return None
+        ranked = sorted((signature.distance(other, cfg), track_id) for track_id, other in unseen)
+        best_distance, best_id = ranked[0]
+        others += [distance for distance, _ in ranked[1:]]
+        if best_distance > cfg.reid_max_distance or any(d < best_distance + cfg.reid_min_margin for d in others):
+            return None
+        return best_id
 
     def update(self, detections: list[PersonDetection], stamp: float | None = None) -> list[Track]:
         """Advance one frame with this frame's detections; `stamp` [s] (None: default_dt after the last).
@@ -300,6 +409,9 @@ class FootprintTracker:
         """
         cfg = self.config
         dt = self._dt(stamp)
+        self._clock += dt
+        if self.departed:
+            self.departed = [p for p in self.departed if self._clock - p.departed_at <= cfg.reid_memory]
         predictions = [track.kalman.predict(dt) for track in self.tracks]
         prediction_of = {id(t): p for t, p in zip(self.tracks, predictions)}
 
@@ -324,7 +436,13 @@ class FootprintTracker:
                 track.kalman.hold(track.kalman.position - track.kalman.velocity * dt)
             track.frames_since_update += 1
             track.seconds_since_update += dt
-            if track.state == TrackState.TENTATIVE or track.frames_since_update > cfg.max_age:
+            if track.state == TrackState.TENTATIVE:
+                continue
+            if track.frames_since_update > cfg.max_age:
+                # Remembered only with a full weight window: a short track may hold bits of several people.
+                signature = track.signature(cfg.weight_window)
+                if signature is not None:
+                    self.departed.append(DepartedPerson(track.track_id, signature, self._clock))
                 continue
             track.state = TrackState.LOST
             survivors.append(track)
@@ -335,8 +453,12 @@ class FootprintTracker:
             kalman = ConstantVelocityKalman(np.asarray(detection.centroid_m), cfg.acceleration_noise, cfg.measurement_noise)
             track = Track(self._next_id, TrackState.CONFIRMED if cfg.min_hits <= 1 else TrackState.TENTATIVE,
                           kalman, detection, path_point_m=detection.feet_midpoint_m,
-                          heading=detection.foot_axis, recent_forces=deque([detection.force], maxlen=cfg.weight_window))
+                          heading=detection.foot_axis, recent_forces=deque(maxlen=cfg.weight_window),
+                          foot_lengths=deque(maxlen=cfg.foot_window), born_at=self._clock)
+            _record_body(track, detection)
             self._next_id += 1
             survivors.append(track)
         self.tracks = survivors
+        for track in [t for t in survivors if t.state == TrackState.CONFIRMED and not t.identified]:
+            self._identify(track)
         return list(self.tracks)
