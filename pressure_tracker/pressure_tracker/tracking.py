@@ -176,8 +176,8 @@ class ConstantVelocityKalman:
 class BodySignature:
     """What a person's footprints tell about their body, to recognise them when they come back.
 
-    weight_n [N]: the track's weight (median force, see `Track`); foot_length_m [m]: the 90 % quantile of
-    its feet's lengths (a foot shows its whole sole only in mid-stance, less at heel strike and push-off;
+    weight_n [N]: median force of the track's detections clear of the mat's edge (see `Track`);
+    foot_length_m [m]: the 90 % quantile of its feet's lengths (a foot shows its whole sole only in mid-stance, less at heel strike and push-off;
     not the maximum, which catches the odd frame where a foot merged with another blob).
     """
 
@@ -208,9 +208,11 @@ class Track:
     force of the last weight_window matched detections (`recent_forces`, a deque of that length; a
     person's feet carry their weight at every instant, also while walking). The median, not the mean: a
     detection that also held a neighbour's foot, or lost one of its own, for a few frames must not shift
-    the weight that grouping uses to undo exactly such mistakes. Detections touching the mat's edge are
-    left out of the weight and foot lengths (`foot_lengths`, the last foot_window feet): part of the person
-    may stand off the mat. born_at [s, tracker clock]: when the track started; identified: whether it
+    the weight that grouping uses to undo exactly such mistakes. The body signature for re-identification
+    (`signature`) has its own forces and foot lengths (`signature_forces`, the last weight_window, and
+    `foot_lengths`, the last foot_window feet) that leave out detections touching the mat's edge: part of
+    the person may stand off the mat. Grouping keeps weighing them (it needs a weight soon after a person
+    steps on, and on a crossing at the edge). born_at [s, tracker clock]: when the track started; identified: whether it
     has been compared with the departed and lost people (once, see `FootprintTracker._identify`)."""
 
     track_id: int
@@ -223,6 +225,7 @@ class Track:
     heading: float | None = None
     path_point_m: np.ndarray = field(default_factory=lambda: np.zeros(2))
     recent_forces: deque[float] = field(default_factory=deque)
+    signature_forces: deque[float] = field(default_factory=deque)
     foot_lengths: deque[float] = field(default_factory=deque)
     born_at: float = 0.0
     identified: bool = False
@@ -238,11 +241,11 @@ class Track:
         return len(self.recent_forces)
 
     def signature(self, min_frames: int) -> BodySignature | None:
-        """The body signature once the weight rests on at least min_frames detections, else None."""
-        if self.weighed_frames < min_frames:
+        """The body signature once it rests on at least min_frames detections clear of the edge, else None."""
+        if len(self.signature_forces) < min_frames:
             return None
         lengths = sorted(self.foot_lengths)
-        return BodySignature(self.weight_n, lengths[int(0.9 * (len(lengths) - 1))])
+        return BodySignature(statistics.median(self.signature_forces), lengths[int(0.9 * (len(lengths) - 1))])
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -269,10 +272,11 @@ def _heading(axis: float | None, velocity: np.ndarray, previous: float | None, m
 
 
 def _record_body(track: Track, detection: PersonDetection) -> None:
-    """Add the detection's force and foot lengths to the track's body estimates, unless it touches the
-    mat's edge (part of the person may stand off the mat)."""
+    """Add the detection's force to the track's weight and, unless it touches the mat's edge (part of the
+    person may stand off the mat), its force and foot lengths to the track's signature."""
+    track.recent_forces.append(detection.force)
     if not detection.touches_edge:
-        track.recent_forces.append(detection.force)
+        track.signature_forces.append(detection.force)
         track.foot_lengths.extend(foot.length for foot in detection.feet)
 
 
@@ -454,7 +458,7 @@ class FootprintTracker:
             track = Track(self._next_id, TrackState.CONFIRMED if cfg.min_hits <= 1 else TrackState.TENTATIVE,
                           kalman, detection, path_point_m=detection.feet_midpoint_m,
                           heading=detection.foot_axis, recent_forces=deque(maxlen=cfg.weight_window),
-                          foot_lengths=deque(maxlen=cfg.foot_window), born_at=self._clock)
+                          signature_forces=deque(maxlen=cfg.weight_window), foot_lengths=deque(maxlen=cfg.foot_window), born_at=self._clock)
             _record_body(track, detection)
             self._next_id += 1
             survivors.append(track)

@@ -123,17 +123,18 @@ def test_a_track_is_compared_only_while_young():
     wait = math.ceil(AssociationConfig().reid_wait * FPS) + 1
     assert clock.run(wait, edge)[-1] == [2]
     track, = clock.tracker.tracks
-    assert track.weighed_frames == 0 and track.identified
+    assert track.signature(1) is None and track.identified
     # Stepping fully onto the mat later, it stays who it was confirmed as.
     assert clock.run(30, _person((0.12, 2.0), 700.0, 0.27))[-1] == [2]
 
 
 @pytest.mark.parametrize("where, touches", [((0.60, 1.00), False), ((0.03, 1.00), True), ((0.60, 2.36), True)])
-def test_detections_cut_by_the_mat_edge_do_not_weigh_the_track(where, touches):
+def test_detections_cut_by_the_mat_edge_stay_out_of_the_signature(where, touches):
     detection = _person(where, 700.0, 0.27)
     assert detection.touches_edge is touches
     clock = _Clock()
     clock.run(20, detection)
     track, = clock.tracker.tracks
-    assert track.weighed_frames == (0 if touches else 20)
+    assert track.weighed_frames == 20  # grouping weighs every detection
+    assert len(track.signature_forces) == (0 if touches else 20)
     assert len(track.foot_lengths) == (0 if touches else 20 * len(detection.feet))
