@@ -57,6 +57,7 @@ class DetectionConfig:
     min_anchor_fraction: float = 0.25     # share of a foot's cells that must overlap a previous foot's cells
     split_reach: float = 0.03             # in a blob holding feet of several tracks, new cells farther than this
                                           # from all of their previous cells form a new pad
+    lifting_force_fraction: float = 0.7   # a foot pressing less than this share of its previous force is lifting off
     min_shape_skew: float = 0.1           # a foot shape less skewed along its axis shows no heel -> toe direction
     opposite_feet_penalty: float = 1.0    # pairing cost of two feet whose toes point opposite ways
     min_roll: float = 0.02                # a foot whose pressure centre moved less since touch-down has no roll direction
@@ -206,12 +207,13 @@ class TrackHint:
 
 @dataclass(frozen=True)
 class FootHint:
-    """One foot of the previous frame: its track, where it touched down (row, col) [cells] and its age
-    [frames since touch-down]."""
+    """One foot of the previous frame: its track, where it touched down (row, col) [cells], its age
+    [frames since touch-down] and force [N] (0: unknown)."""
 
     track_id: int
     origin_rc: tuple[float, float]
     age: int = 0
+    force: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -389,34 +391,48 @@ def _split_by_previous_feet(frame: np.ndarray, pad: Footprint, prior: GroupingPr
     """Split a blob that holds the previous-frame cells of feet of two or more tracks (two people's toes
     touching face to face) into one pad per previous foot plus new pads; None when it does not.
 
-    Feet do not move during stance, so a cell a foot held in the previous frame is still that foot's.
-    A new cell goes to the previous foot with the nearest cells (Euclidean distance transform over the
-    blob's box) when that is within split_reach, otherwise to a new pad (each 8-connected group of at
-    least min_blob_cells such cells; smaller ones stay with the nearest foot). Pad merging then joins
-    the pieces that make one foot, as for pads seen apart, never pieces of two tracks. A previous foot
-    counts only with at least min_blob_cells cells in the blob. A blob holding one track's feet is
-    left whole (splitting off its new cells too measured worse: they are mostly a rolling foot's toes).
-    `counts`: the pad's `_previous_cell_counts`. Returns (pad, the previous foot it continues or None) pairs.
+    Feet do not move during stance, so a cell a foot held in the previous frame is still that foot's,
+    unless the foot is older than young_foot_frames and lifting off (its previous cells, anywhere in the
+    frame, press less than lifting_force_fraction of its previous force) and the cell is within
+    split_reach of a foot that is not: then a partner's foot is landing on the cells it vacates. A new
+    cell goes to the nearest cells of a previous foot that is not lifting off (Euclidean distance
+    transform over the blob's box) when that is within split_reach, otherwise to a new pad (each
+    8-connected group of at least min_blob_cells such cells; smaller ones stay with the nearest foot).
+    Pad merging then joins the pieces that make one foot, as for pads seen apart, never pieces of two
+    tracks. A previous foot counts only with at least min_blob_cells cells in the blob. A blob holding
+    one track's feet is left whole (splitting off its new cells too measured worse: they are mostly a
+    rolling foot's toes). `counts`: the pad's `_previous_cell_counts`. Returns (pad, the previous foot it
+    continues or None) pairs.
     """
     feet = _feet_held(counts, config)
     if len({prior.feet[k - 1].track_id for k in feet}) < 2:
         return None
     owner = prior.owner.ravel()[pad.cells]
+    # Over the whole frame: a foot whose previous cells now fall in two blobs is not lifting off.
+    force = (np.bincount(prior.owner.ravel(), weights=frame.ravel(), minlength=len(prior.feet) + 1)
+             * config.cell_area * 1000.0)
+    lifting = [k for k in feet if prior.feet[k - 1].age > config.young_foot_frames
+               and force[k] < config.lifting_force_fraction * prior.feet[k - 1].force]
+    # When every foot fades (all stepping off together), none is landing on the others' cells.
+    loading = np.setdiff1d(feet, lifting) if len(lifting) < len(feet) else feet
     x1, y1, x2, y2 = pad.box
     r, c = np.divmod(pad.cells, frame.shape[1])
     r, c = r - y1, c - x1
     seed = np.zeros((y2 - y1, x2 - x1), dtype=np.int64)
-    kept = np.isin(owner, feet)
+    kept = np.isin(owner, loading)
     seed[r[kept], c[kept]] = owner[kept]
     distance, (near_r, near_c) = ndimage.distance_transform_edt(seed == 0, return_indices=True)
     part = seed[near_r[r, c], near_c[r, c]]
+    reach = config.split_reach / config.cell_pitch
+    stays = np.isin(owner, feet) & ~kept & (distance[r, c] > reach)   # a lifting foot's cells away from the others
+    part[stays] = owner[stays]
     far = np.zeros(seed.shape, dtype=bool)
-    far[r, c] = distance[r, c] > config.split_reach / config.cell_pitch
+    far[r, c] = (distance[r, c] > reach) & ~stays
     labels, n_labels = ndimage.label(far, structure=_EIGHT_CONNECTED)
     new = labels[r, c]
     new_pads = np.flatnonzero(np.bincount(new, minlength=n_labels + 1)[1:] >= config.min_blob_cells) + 1
     part[np.isin(new, new_pads)] = 0
-    return ([(_pad_of(frame, pad.cells[part == k], config), prior.feet[k - 1]) for k in feet]
+    return ([(_pad_of(frame, pad.cells[part == k], config), prior.feet[k - 1]) for k in feet if np.any(part == k)]
             + [(_pad_of(frame, pad.cells[new == label], config), None) for label in new_pads])
 
 

@@ -78,6 +78,26 @@ def test_new_cells_far_from_both_tracks_become_a_new_foot():
         assert own[foot.anchor_track_id][foot.cells].mean() > (0.99 if foot.anchor_track_id is None else 0.8)
 
 
+def _lifting_off_case(remaining: float, age: int) -> dict:
+    """Toe to toe, track 1's foot (down `age` frames) now presses `remaining` of its previous force and
+    track 2's foot as before. Returns, per track, how many of its foot's cells track 2 presses harder."""
+    a, b, _ = _face_to_face()
+    force = lambda f: float(f[f > THRESHOLD].sum()) * CONFIG.cell_area * 1000.0
+    prior = _prior((a, FootHint(1, (100.0, 50.0), age, force(a))), (b, FootHint(2, (100.0, 72.0), 10, force(b))))
+    frame = remaining * a + b
+    partners = (b > remaining * a).ravel()
+    return {foot.anchor_track_id: int(partners[foot.cells].sum()) for foot in detect_footprints(frame, THRESHOLD, CONFIG, prior)}
+
+
+def test_a_foot_lifting_off_gives_up_its_cells_next_to_a_loading_foot():
+    # Pushing off, a foot's pressure fades; where the partner's foot now presses harder, the cells are its.
+    lifting = _lifting_off_case(remaining=0.3, age=20)
+    assert lifting[1] == 0 and lifting[2] > 100
+    # A foot still pressing, or one just landed (its force still growing), keeps every cell it held.
+    assert _lifting_off_case(remaining=0.8, age=20)[1] > 0
+    assert _lifting_off_case(remaining=0.3, age=CONFIG.young_foot_frames)[1] > 0
+
+
 def _young_foot_case(weight_1: float, weight_2: float):
     """Track 1 stands on an old foot at (0.80, 1.00) and a young one at (0.55, 1.30); track 2 stands on
     one foot at (0.40, 1.00). Returns the grouped people and the three feet's forces."""
