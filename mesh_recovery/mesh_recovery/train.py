@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -166,6 +167,8 @@ def run_training(args: argparse.Namespace, body: BodyLayer | None = None) -> dic
     args.out.mkdir(parents=True, exist_ok=True)
     saved_args = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     saved_args["data"] = [str(d) for d in args.data]
+    # With --resume/--init the network flags were not used: record the network that was trained.
+    saved_args.update({k: v for k, v in dataclasses.asdict(config).items() if k in saved_args})
     history = []
     epochs = args.epochs
     print(f"train windows {len(train_set)}, val windows {len(val_set)}, device {device}, "

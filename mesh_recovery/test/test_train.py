@@ -170,12 +170,15 @@ def test_tracked_recording_holds_the_trackers_crops_and_the_paired_people(corpus
 
 def test_fine_tuning_on_the_trackers_crops_starts_from_the_given_weights(corpus, tmp_path):
     data, body = corpus
-    base = ["--data", str(data), "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2", *TINY_FLAGS]
-    train.run_training(train.build_parser().parse_args([*base, "--out", str(tmp_path / "a")]), body=body)
+    base = ["--data", str(data), "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2"]
+    train.run_training(train.build_parser().parse_args([*base, *TINY_FLAGS, "--out", str(tmp_path / "a")]), body=body)
+    # No network flags: the network is the one --init names, and the checkpoint's args say so.
     argv = [*base, "--out", str(tmp_path / "b"), "--people", "tracker", "--init", str(tmp_path / "a" / "best.pt"),
-            "--lr", "0", "--seed", "3"]
+            "--lr", "0", "--seed", "3", "--amp"]
     train.run_training(train.build_parser().parse_args(argv), body=body)
     before, after = load_network(tmp_path / "a" / "best.pt")[0], load_network(tmp_path / "b" / "best.pt")[0]
     assert after.config == before.config
+    saved_args = read_checkpoint(tmp_path / "b" / "best.pt")["args"]
+    assert (saved_args["width"], saved_args["window"]) == (before.config.width, before.config.window) == (64, 4)
     for (name, value), other in zip(before.named_parameters(), after.parameters()):
         assert torch.equal(value, other), name  # learning rate 0: the weights it started from
