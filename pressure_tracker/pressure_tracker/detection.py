@@ -72,6 +72,10 @@ class DetectionConfig:
         """[m^2] area of one cell."""
         return self.cell_pitch * self.cell_pitch
 
+    def force_n(self, pressure_sum_kpa):
+        """[N] force of cells whose pressures [kPa] sum to `pressure_sum_kpa` (a number or an array)."""
+        return pressure_sum_kpa * self.cell_area * 1000.0
+
 
 class NoiseFloor:
     """Running robust estimate of the unloaded-mat background, giving the contact threshold.
@@ -340,7 +344,7 @@ def _make_footprint(cells: np.ndarray, moments: np.ndarray, box: tuple[int, int,
     centroid = (moments[_WR] / weight, moments[_WC] / weight) if weight > 0 else (moments[_R] / moments[_N], moments[_C] / moments[_N])
     centroid = (float(centroid[0]), float(centroid[1]))
     return Footprint(cells=cells, box=box, centroid_rc=centroid, axis=axis, elongation=elongation,
-                     length=length, force=float(weight) * config.cell_area * 1000.0,
+                     length=length, force=config.force_n(float(weight)),
                      area=float(moments[_N]) * config.cell_area, moments=moments,
                      origin_rc=previous.origin_rc if previous else centroid,
                      anchor_track_id=previous.track_id if previous else None, age=previous.age + 1 if previous else 0,
@@ -409,8 +413,7 @@ def _split_by_previous_feet(frame: np.ndarray, pad: Footprint, prior: GroupingPr
         return None
     owner = prior.owner.ravel()[pad.cells]
     # Over the whole frame: a foot whose previous cells now fall in two blobs is not lifting off.
-    force = (np.bincount(prior.owner.ravel(), weights=frame.ravel(), minlength=len(prior.feet) + 1)
-             * config.cell_area * 1000.0)
+    force = config.force_n(np.bincount(prior.owner.ravel(), weights=frame.ravel(), minlength=len(prior.feet) + 1))
     lifting = [k for k in feet if prior.feet[k - 1].age > config.young_foot_frames
                and force[k] < config.lifting_force_fraction * prior.feet[k - 1].force]
     # When every foot fades (all stepping off together), none is landing on the others' cells.
@@ -688,7 +691,7 @@ def person_from_feet(feet: list[Footprint], frame_shape: tuple[int, int], config
     cells = np.concatenate([foot.cells for foot in feet]) if len(feet) > 1 else feet[0].cells
     weight = moments[_W]
     row, col = moments[_WR] / weight, moments[_WC] / weight
-    force = float(weight) * config.cell_area * 1000.0
+    force = config.force_n(float(weight))
     pitch = config.cell_pitch
     return PersonDetection(
         feet=tuple(feet), box=_union_box([foot.box for foot in feet]), cells=cells, frame_shape=frame_shape,

@@ -82,7 +82,7 @@ def _lifting_off_case(remaining: float, age: int) -> dict:
     """Toe to toe, track 1's foot (down `age` frames) now presses `remaining` of its previous force and
     track 2's foot as before. Returns, per track, how many of its foot's cells track 2 presses harder."""
     a, b, _ = _face_to_face()
-    force = lambda f: float(f[f > THRESHOLD].sum()) * CONFIG.cell_area * 1000.0
+    force = lambda f: CONFIG.force_n(float(f[f > THRESHOLD].sum()))
     prior = _prior((a, FootHint(1, (100.0, 50.0), age, force(a))), (b, FootHint(2, (100.0, 72.0), 10, force(b))))
     frame = remaining * a + b
     partners = (b > remaining * a).ravel()
