@@ -54,7 +54,8 @@ class DetectionConfig:
     track_lateral_scale: float = 0.20     # a new foot lands within about this of its track's path line
     track_backward_scale: float = 0.30    # landing this far behind the other foot costs as much
     new_pair_penalty: float = 2.0         # pairing two unknown feet costs more than joining a known track
-    min_anchor_fraction: float = 0.25     # share of a foot's cells that must overlap a previous foot's cells
+    min_anchor_fraction: float = 0.25     # share of a foot's cells that must overlap a previous foot's cells, ...
+    min_kept_fraction: float = 0.5        # ... or share of the previous foot's cells the foot must hold
     split_reach: float = 0.03             # in a blob holding feet of several tracks, new cells farther than this
                                           # from all of their previous cells form a new pad
     lifting_force_fraction: float = 0.7   # a foot pressing less than this share of its previous force is lifting off
@@ -212,12 +213,13 @@ class TrackHint:
 @dataclass(frozen=True)
 class FootHint:
     """One foot of the previous frame: its track, where it touched down (row, col) [cells], its age
-    [frames since touch-down] and force [N] (0: unknown)."""
+    [frames since touch-down], force [N] (0: unknown) and number of cells (0: unknown)."""
 
     track_id: int
     origin_rc: tuple[float, float]
     age: int = 0
     force: float = 0.0
+    cell_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -366,16 +368,19 @@ def _feet_held(counts: np.ndarray, config: DetectionConfig) -> np.ndarray:
 
 def _previous_foot(cells: np.ndarray, prior: GroupingPrior | None, config: DetectionConfig,
                    counts: np.ndarray | None = None) -> FootHint | None:
-    """The previous-frame foot whose cells cover at least min_anchor_fraction of `cells`, if any;
-    `counts`: their `_previous_cell_counts`, when already known."""
+    """The previous-frame foot holding the most of `cells`, if they are at least min_anchor_fraction of
+    `cells` or min_kept_fraction of that foot's cells (a foot flattening after heel strike covers several
+    times its heel's cells); `counts`: their `_previous_cell_counts`, when already known."""
     if prior is None or not prior.feet:
         return None
     if counts is None:
         counts = _previous_cell_counts(cells, prior)
     best = int(np.argmax(counts[1:])) + 1
-    if counts[best] == 0 or counts[best] < config.min_anchor_fraction * cells.size:
+    foot = prior.feet[best - 1]
+    if counts[best] == 0 or (counts[best] < config.min_anchor_fraction * cells.size
+                             and counts[best] < config.min_kept_fraction * foot.cell_count):
         return None
-    return prior.feet[best - 1]
+    return foot
 
 
 def _cell_moments(frame: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -777,12 +782,25 @@ def _rebalance_young_feet(by_track: dict[int, list[Footprint]], hints: dict[int,
         moved.update((giver, receiver))
 
 
+def _absorb_into_nearest(feet: list[Footprint], extra: Footprint, config: DetectionConfig) -> None:
+    """Merge `extra`, a third piece of a track's previous feet, into the nearer of the first two `feet` (in
+    place): the cells a person stood on stay theirs when their contact splits into more pieces than feet
+    (a foot rolling off in two pads, two touching feet parting)."""
+    pitch = config.cell_pitch
+    centre = extra.centroid_m(pitch)
+    k = min(range(2), key=lambda i: float(np.hypot(*(feet[i].centroid_m(pitch) - centre))))
+    foot = feet[k]
+    merged = _make_footprint(np.concatenate([foot.cells, extra.cells]), foot.moments + extra.moments,
+                             _union_box([foot.box, extra.box]), config, None)
+    feet[k] = dataclasses.replace(merged, origin_rc=foot.origin_rc, anchor_track_id=foot.anchor_track_id, age=foot.age)
+
+
 def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config: DetectionConfig = DetectionConfig(),
                      prior: GroupingPrior | None = None) -> list[PersonDetection]:
     """Group feet into people: at most two feet each; a lone foot is a person (the other is swinging).
 
-    1. Feet anchored to a previous track stay with it (at most its two largest feet; extra ones are
-       treated as unanchored), except young feet handed to the track they more likely belong to
+    1. Feet anchored to a previous track stay with it (its two largest; a smaller extra piece joins the
+       nearer of them, `_absorb_into_nearest`), except young feet handed to the track they more likely belong to
        (`_hand_over_young_feet`, `_rebalance_young_feet`).
     2. Remaining feet are paired greedily by ascending cost: joining a track that has one foot costs
        feet_pair_cost + how far it is off the track's path (`_path_cost`); pairing two
@@ -799,7 +817,8 @@ def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config
     for track_id, anchored in by_track.items():
         if len(anchored) > 2:
             anchored.sort(key=lambda f: f.area, reverse=True)
-            free.extend(anchored[2:])
+            for extra in anchored[2:]:
+                _absorb_into_nearest(anchored, extra, config)
             del anchored[2:]
 
     hints = {hint.track_id: hint for hint in prior.hints} if prior is not None else {}

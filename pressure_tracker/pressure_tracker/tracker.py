@@ -163,7 +163,7 @@ class PressureTracker:
                                        tuple((float(x), float(y)) for x, y in track.detection.feet_centroids_m),
                                        track.weight_n if track.weighed_frames >= min_frames else 0.0))
                 for foot in track.detection.feet:
-                    feet.append(FootHint(track.track_id, foot.origin_rc, foot.age, foot.force))
+                    feet.append(FootHint(track.track_id, foot.origin_rc, foot.age, foot.force, foot.cells.size))
                     owner[foot.cells] = len(feet)
         return GroupingPrior(self._owner, tuple(feet), tuple(hints))
 

@@ -1,0 +1,51 @@
+"""A foot's cells of the previous frame keep it with its track: when it flattens after heel strike and
+when a person's contact splits into more pieces than they have feet."""
+from __future__ import annotations
+
+import numpy as np
+
+from pressure_tracker.detection import DetectionConfig, FootHint, GroupingPrior, TrackHint, detect_footprints, group_footprints
+from pressure_tracker.synthetic import MAT_COLS, MAT_ROWS, render_foot
+
+SHAPE = (MAT_ROWS, MAT_COLS)
+CONFIG = DetectionConfig()
+THRESHOLD = 4.0
+
+
+def _prior(owner: np.ndarray, feet: tuple[FootHint, ...]) -> GroupingPrior:
+    return GroupingPrior(owner, feet, tuple(TrackHint(t, (0.0, 0.0), None) for t in sorted({f.track_id for f in feet})))
+
+
+def test_a_foot_flattening_after_heel_strike_stays_with_its_track():
+    flat = np.zeros(SHAPE, dtype=np.float32)
+    render_foot(flat, (0.5, 1.0), 0.0, 0.5)          # toes towards +x
+    contact = flat > THRESHOLD
+    cols = np.flatnonzero(contact.any(axis=0))
+    heel = contact & (np.arange(SHAPE[1]) < cols[0] + 4)   # at heel strike only the back of the heel touched
+    assert heel.sum() < CONFIG.min_anchor_fraction * contact.sum()
+    prior = _prior(heel.astype(np.int32), (FootHint(7, (100.0, cols[0] + 2.0), 0, 0.0, int(heel.sum())),))
+    (foot,) = detect_footprints(flat, THRESHOLD, CONFIG, prior)
+    assert foot.anchor_track_id == 7 and foot.age == 1
+
+
+def test_a_track_whose_contact_splits_into_three_pieces_keeps_them_all():
+    frame = np.zeros(SHAPE, dtype=np.float32)
+    owner = np.zeros(SHAPE, dtype=np.int32)
+    pieces = {"left": (slice(95, 105), slice(40, 65)), "right": (slice(110, 120), slice(40, 65)),
+              "third": (slice(125, 132), slice(40, 56)), "neighbour": (slice(150, 160), slice(40, 65))}
+    for name, (rows, cols) in pieces.items():
+        frame[rows, cols] = 60.0
+    # Track 1 stood on left + right (touching, one foot in the previous frame) and on the third piece;
+    # track 2's one foot is within a stride of the third piece.
+    owner[pieces["left"]] = owner[pieces["right"]] = 1
+    owner[pieces["third"]] = 2
+    owner[pieces["neighbour"]] = 3
+    prior = _prior(owner, (FootHint(1, (100.0, 45.0), 30), FootHint(1, (128.0, 45.0), 30), FootHint(2, (155.0, 45.0), 30)))
+    feet = detect_footprints(frame, THRESHOLD, CONFIG, prior)
+    assert sorted(f.anchor_track_id for f in feet) == [1, 1, 1, 2]
+    people = {p.prior_track_id: p for p in group_footprints(feet, SHAPE, CONFIG, prior)}
+    assert sorted(people) == [1, 2]
+    assert len(people[1].feet) == 2
+    track_1_cells = np.flatnonzero(np.isin(owner, [1, 2]))
+    assert np.array_equal(np.sort(people[1].cells), track_1_cells)
+    assert np.array_equal(np.sort(people[2].cells), np.flatnonzero(owner == 3))
