@@ -191,6 +191,14 @@ class PersonDetection:
         return x1 <= 0 or y1 <= 0 or x2 >= self.frame_shape[1] or y2 >= self.frame_shape[0]
 
     @property
+    def toe_direction(self) -> float | None:
+        """Mean heel -> toe direction [rad] of the feet that show one (`_toe_direction`), None if none does."""
+        directions = [foot.toe_direction for foot in self.feet if foot.toe_direction is not None]
+        if not directions:
+            return None
+        return math.atan2(sum(math.sin(d) for d in directions), sum(math.cos(d) for d in directions))
+
+    @property
     def feet_midpoint_m(self) -> np.ndarray:
         """Mean of the feet's pressure centres (x, y) [m]: on the walking path when both feet are down."""
         return self.feet_centroids_m.mean(axis=0)

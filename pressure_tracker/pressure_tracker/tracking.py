@@ -257,14 +257,16 @@ class Track:
         return self.detection.confidence * 0.5**self.frames_since_update
 
 
-def _heading(axis: float | None, velocity: np.ndarray, previous: float | None, min_speed: float) -> float | None:
-    """Walking direction [rad]: the feet axis pointed along the motion, or the previous heading when
-    slow; the motion direction when no foot is elongated enough to have an axis."""
+def _heading(axis: float | None, velocity: np.ndarray, previous: float | None, min_speed: float,
+             toe: float | None = None) -> float | None:
+    """Walking direction [rad]: the feet axis pointed along the motion, or along the previous heading when
+    slow, or, with neither (a person standing since they were first seen), along the feet's heel -> toe
+    direction `toe`; the motion direction when no foot is elongated enough to have an axis."""
     speed = float(np.hypot(*velocity))
     motion = math.atan2(velocity[1], velocity[0]) if speed >= min_speed else None
     if axis is None:
         return motion if motion is not None else previous
-    reference = motion if motion is not None else previous
+    reference = motion if motion is not None else previous if previous is not None else toe
     if reference is None:
         return axis
     flipped = axis + math.pi if axis <= 0 else axis - math.pi
@@ -360,7 +362,8 @@ class FootprintTracker:
             # seen one at a time): the foot they stand on now is the best point on their path.
             track.path_point_m = detection.feet_midpoint_m
         _record_body(track, detection)
-        track.heading = _heading(detection.foot_axis, track.kalman.velocity, track.heading, cfg.min_heading_speed)
+        track.heading = _heading(detection.foot_axis, track.kalman.velocity, track.heading, cfg.min_heading_speed,
+                                 detection.toe_direction)
         if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
             track.state = TrackState.CONFIRMED
 
@@ -457,7 +460,8 @@ class FootprintTracker:
             kalman = ConstantVelocityKalman(np.asarray(detection.centroid_m), cfg.acceleration_noise, cfg.measurement_noise)
             track = Track(self._next_id, TrackState.CONFIRMED if cfg.min_hits <= 1 else TrackState.TENTATIVE,
                           kalman, detection, path_point_m=detection.feet_midpoint_m,
-                          heading=detection.foot_axis, recent_forces=deque(maxlen=cfg.weight_window),
+                          heading=_heading(detection.foot_axis, np.zeros(2), None, cfg.min_heading_speed, detection.toe_direction),
+                          recent_forces=deque(maxlen=cfg.weight_window),
                           signature_forces=deque(maxlen=cfg.weight_window), foot_lengths=deque(maxlen=cfg.foot_window), born_at=self._clock)
             _record_body(track, detection)
             self._next_id += 1

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pressure_tracker.motchallenge import MotRow, evaluate
-from pressure_tracker.synthetic import Walker, walking_scene
+from pressure_tracker.synthetic import Walker, render_foot, walking_scene
 from pressure_tracker.tracker import BaselineTracker, PressureTracker, TrackerConfig
 from pressure_tracker.tracking import TrackState
 
@@ -167,3 +167,16 @@ def test_weak_detections_continue_tracks_but_never_start_them():
     people = tracker.update(weak, 5 / 15)                      # second pass keeps it matched
     assert [(p.track_id, p.state) for p in people] == [(1, TrackState.CONFIRMED)]
     assert people[0].mask.any()
+
+
+@pytest.mark.parametrize("facing", [-math.pi / 2, math.pi / 2, math.pi, 0.0])
+def test_a_person_standing_since_first_seen_faces_their_toes(facing):
+    # No motion tells which way a standing person faces: the heel -> toe shape of their feet does.
+    frame = np.zeros((238, 120), dtype=np.float32)
+    left = np.array([-math.sin(facing), math.cos(facing)]) * 0.09
+    for side in (1.0, -1.0):
+        render_foot(frame, tuple(np.array([0.6, 1.2]) + side * left), facing, 0.5, lateral_sign=side)
+    tracker = PressureTracker()
+    for index in range(5):
+        (person,) = tracker.update(frame, index / 15)
+    assert abs(math.remainder(person.heading - facing, 2 * math.pi)) < 0.3
