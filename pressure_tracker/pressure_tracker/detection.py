@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
+from scipy.optimize import linear_sum_assignment
 
 # 8-connectivity: diagonal neighbours belong to the same blob (thin toe and arch lines are often diagonal).
 _EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
@@ -803,6 +804,35 @@ def _absorb_into_nearest(feet: list[Footprint], extra: Footprint, config: Detect
     feet[k] = dataclasses.replace(merged, origin_rc=foot.origin_rc, anchor_track_id=foot.anchor_track_id, age=foot.age)
 
 
+def _join_tracks(free: list[Footprint], by_track: dict[int, list[Footprint]], hints: dict[int, TrackHint],
+                 config: DetectionConfig) -> set[int]:
+    """Give free feet to the tracks standing on one foot (in place), by the assignment of least total
+    cost (feet_pair_cost + `_path_cost`) among those joining as many feet as possible; returns the
+    indices of the free feet given. Greedy, nearest first, goes wrong face to face: a partner's landing
+    foot is often nearer to the other person's stance foot than to its own (it lands at their toes),
+    and taking it leaves its owner's next step to join nobody or the partner."""
+    tracks = [track_id for track_id, anchored in by_track.items() if len(anchored) == 1]
+    if not free or not tracks:
+        return set()
+    cost = np.full((len(free), len(tracks)), math.inf)
+    for i, foot in enumerate(free):
+        for k, track_id in enumerate(tracks):
+            stance = by_track[track_id][0]
+            hint = hints.get(track_id)
+            cost[i, k] = feet_pair_cost(foot, stance, config) + (_path_cost(foot, stance, hint, config) if hint else 0.0)
+    feasible = np.isfinite(cost)
+    if not feasible.any():
+        return set()
+    # Infeasible pairs cost more than all feasible ones together: the fewest of them are chosen, then dropped.
+    cost[~feasible] = 1.0 + cost[feasible].sum()
+    used = set()
+    for i, k in zip(*linear_sum_assignment(cost)):
+        if feasible[i, k]:
+            by_track[tracks[k]].append(free[i])
+            used.add(int(i))
+    return used
+
+
 def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config: DetectionConfig = DetectionConfig(),
                      prior: GroupingPrior | None = None) -> list[PersonDetection]:
     """Group feet into people: at most two feet each; a lone foot is a person (the other is swinging).
@@ -810,10 +840,11 @@ def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config
     1. Feet anchored to a previous track stay with it (its two largest; a smaller extra piece joins the
        nearer of them, `_absorb_into_nearest`), except young feet handed to the track they more likely belong to
        (`_hand_over_young_feet`, `_rebalance_young_feet`).
-    2. Remaining feet are paired greedily by ascending cost: joining a track that has one foot costs
-       feet_pair_cost + how far it is off the track's path (`_path_cost`); pairing two
-       unanchored feet costs feet_pair_cost + new_pair_penalty.
-    3. Feet still alone become single-foot people.
+    2. Remaining feet join the tracks that have one foot by the assignment of least total cost
+       (`_join_tracks`), joining one costing feet_pair_cost + how far it is off the track's path
+       (`_path_cost`).
+    3. Feet still free are paired greedily by ascending feet_pair_cost + new_pair_penalty.
+    4. Feet still alone become single-foot people.
     """
     by_track: dict[int, list[Footprint]] = {}
     free: list[Footprint] = []
@@ -832,33 +863,16 @@ def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config
     hints = {hint.track_id: hint for hint in prior.hints} if prior is not None else {}
     _hand_over_young_feet(by_track, hints, config)
     _rebalance_young_feet(by_track, hints, config)
-    edges: list[tuple[float, int, int | None, int]] = []   # (cost, free index, track id, other free index)
-    for i, foot in enumerate(free):
-        for track_id, anchored in by_track.items():
-            if len(anchored) == 1:
-                cost = feet_pair_cost(foot, anchored[0], config)
-                if math.isfinite(cost):
-                    hint = hints.get(track_id)
-                    edges.append((cost + (_path_cost(foot, anchored[0], hint, config) if hint else 0.0), i, track_id, -1))
-        for j in range(i + 1, len(free)):
-            cost = feet_pair_cost(foot, free[j], config)
-            if math.isfinite(cost):
-                edges.append((cost + config.new_pair_penalty, i, None, j))
-    edges.sort(key=lambda e: e[0])
-
-    used: set[int] = set()
+    used = _join_tracks(free, by_track, hints, config)
+    edges = sorted((cost + config.new_pair_penalty, i, j)
+                   for i in range(len(free)) if i not in used for j in range(i + 1, len(free)) if j not in used
+                   for cost in [feet_pair_cost(free[i], free[j], config)] if math.isfinite(cost))
     new_pairs: list[list[Footprint]] = []
-    for _, i, track_id, j in edges:
+    for _, i, j in edges:
         if i in used or j in used:
             continue
-        if track_id is not None:
-            if len(by_track[track_id]) != 1:
-                continue
-            by_track[track_id].append(free[i])
-        else:
-            new_pairs.append([free[i], free[j]])
-            used.add(j)
-        used.add(i)
+        new_pairs.append([free[i], free[j]])
+        used.update((i, j))
 
     people = [person_from_feet(anchored, frame_shape, config, track_id) for track_id, anchored in by_track.items()]
     people += [person_from_feet(pair, frame_shape, config, None) for pair in new_pairs]
