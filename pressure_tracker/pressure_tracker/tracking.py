@@ -19,7 +19,10 @@ Per frame (`FootprintTracker.update`):
    if exactly one of them matches, clearly better than everybody else, departed, lost or present, the
    young track takes that person's id (a lost one is dropped: the person lives on in the young track).
    Live, a returning person so appears under a new id for about a second, then under their old one;
-   the new id is retired, never handed to anyone else, and a track is re-labelled at most once.
+   the new id is retired, never handed to anyone else, and a track is re-labelled at most once;
+6. swap repair (`_repair_swaps`): two confirmed tracks that exchanged their people (feet given to the
+   wrong person while they stood close) exchange their ids back once each one's recent weight fits the
+   other's identity weight clearly better than its own.
 
 Differences from PressTrack-HMR's tracker (identity "Kalman", UoE * confidence cost, 1-frame buffer):
 the motion model here is a real constant-velocity filter on the centre of pressure, which moves
@@ -31,6 +34,7 @@ Boxes are x1,y1,x2,y2 in cells with exclusive ends (see detection.py); centres a
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import statistics
 from collections import deque
@@ -106,6 +110,13 @@ class AssociationConfig:
     path_reset_distance: float = 0.6      # [m] a one-foot detection this far from the track's path point replaces it
     weight_window: int = 45               # frames: the body weight is the median force over the last this many
     weight_min_frames: int = 15           # frames matched before the body weight is trusted
+    swap_window: int = 15                 # frames: a track's recent weight (median force) for swap repair, ...
+    identity_window: int = 225            # ... compared with its identity weight over up to this many frames before
+    identity_min_frames: int = 60         # ... once that rests on at least this many frames
+    identity_stability: float = 0.05      # identity weight counts only if the halves of its window agree this well (log)
+    swap_margin: float = 0.1              # (log) the swapped fit must beat the current one by this, and the identity
+                                          # weights of the two differ by this: people of like weight are never swapped
+    swap_check_interval: int = 5          # frames between swap checks (each costs medians of every track's forces)
     foot_window: int = 90                 # feet: the foot length is a high quantile over the last this many
     reid_memory: float = 60.0             # [s] a departed person's signature is kept this long
     reid_wait: float = 3.0                # [s] a track may take a departed or lost person's id only this young
@@ -208,7 +219,9 @@ class Track:
     force of the last weight_window matched detections (`recent_forces`, a deque of that length; a
     person's feet carry their weight at every instant, also while walking). The median, not the mean: a
     detection that also held a neighbour's foot, or lost one of its own, for a few frames must not shift
-    the weight that grouping uses to undo exactly such mistakes. The body signature for re-identification
+    the weight that grouping uses to undo exactly such mistakes. `identity_forces` holds the forces of up
+    to identity_window + swap_window detections for swap repair: unlike `recent_forces` (what these feet
+    weigh, for grouping) it belongs to the id and moves with it (`FootprintTracker._repair_swaps`). The body signature for re-identification
     (`signature`) has its own forces and foot lengths (`signature_forces`, the last weight_window, and
     `foot_lengths`, the last foot_window feet) that leave out detections touching the mat's edge: part of
     the person may stand off the mat. Grouping keeps weighing them (it needs a weight soon after a person
@@ -225,6 +238,7 @@ class Track:
     heading: float | None = None
     path_point_m: np.ndarray = field(default_factory=lambda: np.zeros(2))
     recent_forces: deque[float] = field(default_factory=deque)
+    identity_forces: deque[float] = field(default_factory=deque)
     signature_forces: deque[float] = field(default_factory=deque)
     foot_lengths: deque[float] = field(default_factory=deque)
     born_at: float = 0.0
@@ -277,6 +291,7 @@ def _record_body(track: Track, detection: PersonDetection) -> None:
     """Add the detection's force to the track's weight and, unless it touches the mat's edge (part of the
     person may stand off the mat), its force and foot lengths to the track's signature."""
     track.recent_forces.append(detection.force)
+    track.identity_forces.append(detection.force)
     if not detection.touches_edge:
         track.signature_forces.append(detection.force)
         track.foot_lengths.extend(foot.length for foot in detection.feet)
@@ -293,6 +308,7 @@ class FootprintTracker:
         self._first_id = config.first_id
         self._last_stamp: float | None = None
         self._clock = 0.0   # [s] sum of the frame periods so far
+        self._frames = 0    # frames seen (swap checks run every swap_check_interval-th)
 
     @property
     def next_id(self) -> int:
@@ -409,6 +425,54 @@ class FootprintTracker:
             return None
         return best_id
 
+    def _identity_weights(self, track: Track) -> tuple[float, float] | None:
+        """(recent weight, identity weight) [N] of a confirmed track matched this frame: the median force of
+        its last swap_window detections and of up to identity_window before them; None while the latter
+        rests on fewer than identity_min_frames or its two halves differ by more than identity_stability
+        (a track that has been holding feet of several people has no weight of its own to go by)."""
+        cfg = self.config
+        if track.state != TrackState.CONFIRMED or track.frames_since_update:
+            return None
+        if len(track.identity_forces) < cfg.identity_min_frames + cfg.swap_window:
+            return None
+        forces = np.fromiter(track.identity_forces, dtype=float, count=len(track.identity_forces))
+        identity = forces[-(cfg.identity_window + cfg.swap_window):-cfg.swap_window]
+        half = len(identity) // 2
+        first, second = float(np.median(identity[:half])), float(np.median(identity[half:]))
+        recent = float(np.median(forces[-cfg.swap_window:]))
+        if min(first, second, recent) <= 0.0 or abs(math.log(first / second)) > cfg.identity_stability:
+            return None
+        return recent, float(np.median(identity))
+
+    def _repair_swaps(self) -> None:
+        """Give two tracks that exchanged their people each other's id back (`AssociationConfig.swap_window`).
+
+        Body weight is a person's, not a track's: when the recent weight of each of two tracks fits the
+        other's identity weight better than its own, by swap_margin in summed |log ratio|, the tracks swapped
+        people (a foot given to the wrong person at close quarters, and the tracks then followed the other
+        person's feet). The tracks exchange ids and identity forces but for the recent ones, which stay
+        with the feet they were measured on. At most the clearest pair per check (every
+        swap_check_interval frames). Live, both people's ids so switch back a second or two after they
+        were exchanged.
+        """
+        cfg = self.config
+        weighed = [(track, weights) for track in self.tracks if (weights := self._identity_weights(track)) is not None]
+        best: tuple[float, Track, Track] | None = None
+        for (a, (recent_a, identity_a)), (b, (recent_b, identity_b)) in itertools.combinations(weighed, 2):
+            if abs(math.log(identity_a / identity_b)) < cfg.swap_margin:
+                continue
+            stay = abs(math.log(recent_a / identity_a)) + abs(math.log(recent_b / identity_b))
+            swap = abs(math.log(recent_a / identity_b)) + abs(math.log(recent_b / identity_a))
+            if swap + cfg.swap_margin < stay and (best is None or stay - swap > best[0]):
+                best = (stay - swap, a, b)
+        if best is None:
+            return
+        _, a, b = best
+        a.track_id, b.track_id = b.track_id, a.track_id
+        forces_a, forces_b = list(a.identity_forces), list(b.identity_forces)
+        a.identity_forces = deque(forces_b[:-cfg.swap_window] + forces_a[-cfg.swap_window:], maxlen=a.identity_forces.maxlen)
+        b.identity_forces = deque(forces_a[:-cfg.swap_window] + forces_b[-cfg.swap_window:], maxlen=b.identity_forces.maxlen)
+
     def update(self, detections: list[PersonDetection], stamp: float | None = None) -> list[Track]:
         """Advance one frame with this frame's detections; `stamp` [s] (None: default_dt after the last).
 
@@ -462,11 +526,15 @@ class FootprintTracker:
                           kalman, detection, path_point_m=detection.feet_midpoint_m,
                           heading=_heading(detection.foot_axis, np.zeros(2), None, cfg.min_heading_speed, detection.toe_direction),
                           recent_forces=deque(maxlen=cfg.weight_window),
+                          identity_forces=deque(maxlen=cfg.identity_window + cfg.swap_window),
                           signature_forces=deque(maxlen=cfg.weight_window), foot_lengths=deque(maxlen=cfg.foot_window), born_at=self._clock)
             _record_body(track, detection)
             self._next_id += 1
             survivors.append(track)
         self.tracks = survivors
+        self._frames += 1
+        if self._frames % cfg.swap_check_interval == 0:
+            self._repair_swaps()
         for track in [t for t in survivors if t.state == TrackState.CONFIRMED and not t.identified]:
             self._identify(track)
         return list(self.tracks)

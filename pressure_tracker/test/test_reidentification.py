@@ -138,3 +138,30 @@ def test_detections_cut_by_the_mat_edge_stay_out_of_the_signature(where, touches
     assert track.weighed_frames == 20  # grouping weighs every detection
     assert len(track.signature_forces) == (0 if touches else 20)
     assert len(track.foot_lengths) == (0 if touches else 20 * len(detection.feet))
+
+
+LEFT, RIGHT = (0.40, 1.00), (0.80, 1.00)   # [m] two people standing 40 cm apart
+
+
+def _ids_by_place(clock: _Clock) -> dict[tuple[float, float], int]:
+    """Track id of the matched track at LEFT and at RIGHT."""
+    ids = {}
+    for track in clock.tracker.tracks:
+        x, y = track.detection.centroid_m
+        ids[min((LEFT, RIGHT), key=lambda p: math.hypot(p[0] - x, p[1] - y))] = track.track_id
+    return ids
+
+
+@pytest.mark.parametrize("light, heavy, swapped", [(600.0, 800.0, True), (600.0, 630.0, False)])
+def test_tracks_that_exchanged_people_get_their_ids_back_when_weight_tells_them_apart(light, heavy, swapped):
+    clock = _Clock()
+    clock.run(120, _person(LEFT, light, 0.26), _person(RIGHT, heavy, 0.26))
+    assert _ids_by_place(clock) == {LEFT: 1, RIGHT: 2}
+    # The tracks exchange people (as after feet given to the wrong person): each now weighs the other.
+    config = AssociationConfig()
+    history = clock.run(config.swap_window // 2, _person(LEFT, heavy, 0.26), _person(RIGHT, light, 0.26))
+    assert _ids_by_place(clock) == {LEFT: 1, RIGHT: 2}   # under half the recent window is no evidence yet
+    history += clock.run(60, _person(LEFT, heavy, 0.26), _person(RIGHT, light, 0.26))
+    assert _ids_by_place(clock) == ({LEFT: 2, RIGHT: 1} if swapped else {LEFT: 1, RIGHT: 2})
+    assert all(ids == [1, 2] for ids in history)   # ids are exchanged, never new
+    assert clock.tracker.next_id == 3
