@@ -63,6 +63,7 @@ class DetectionConfig:
     min_shape_skew: float = 0.1           # a foot shape less skewed along its axis shows no heel -> toe direction
     opposite_feet_penalty: float = 1.0    # pairing cost of two feet whose toes point opposite ways
     min_roll: float = 0.02                # a foot whose pressure centre moved less since touch-down has no roll direction
+    foot_flat_frames: int = 4             # a foot down for more frames than this lies flat: its contact no longer grows
     young_foot_frames: int = 8            # a foot down for at most this many frames may move to a track that lost its feet
     weight_tolerance: float = 0.15        # a person's total foot force stays within about this fraction of their body weight
     round_foot_elongation: float = 1.8    # below this a blob (heel or forefoot pad alone) has no reliable axis, ...
@@ -533,10 +534,16 @@ def _split_oversize(frame: np.ndarray, blob: Footprint, config: DetectionConfig,
     return [part for piece in pieces for part in _split_oversize(frame, _pad_of(frame, piece, config), config, prior)]
 
 
-def _grows_forward(pads: list[Footprint], tracked: list[int], new: list[int], previous: FootHint, min_roll_cells: float) -> bool:
-    """Whether new pads may join a tracked foot: a foot in stance rolls heel to toe, so once it has
-    rolled (pressure centre moved from where it touched down) its contact only grows ahead. A new
-    pad behind it is the heel of someone stepping where this foot was."""
+def _grows_forward(pads: list[Footprint], tracked: list[int], new: list[int], previous: FootHint,
+                   config: DetectionConfig) -> bool:
+    """Whether new pads may join a tracked foot: a foot in stance rolls down about its heel until it
+    lies flat (the first foot_flat_frames after touch-down), then only loses contact (heel rise, toe-off):
+    a new pad next to a flat foot is another foot (face to face, a partner's heel at its toes). While it
+    rolls down, once its pressure centre has moved from where it touched down, its contact grows only
+    ahead: a new pad behind it is the heel of someone stepping where this foot was."""
+    if previous.age >= config.foot_flat_frames:
+        return False
+    min_roll_cells = config.min_roll / config.cell_pitch
     tracked_m = _total_moments([pads[k] for k in tracked])
     new_m = _total_moments([pads[k] for k in new])
     roll_r = tracked_m[_WR] / tracked_m[_W] - previous.origin_rc[0]
@@ -566,15 +573,14 @@ def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: Detection
 
     Pads are merged greedily, closest first, while the merged region still fits a foot (pad gap <=
     pad_max_gap, extent <= foot_max_length x foot_max_width along/across its own axis), the pads do
-    not continue feet of two different tracks of `prior`, and new pads join a tracked foot only ahead of
-    it (`_grows_forward`; a pad kept apart this way that belongs to the foot after all is merged in the
-    next frame, when it is tracked too). Feet lighter than min_foot_force_n are dropped.
+    not continue feet of two different tracks of `prior`, and new pads join a tracked foot only while it
+    rolls down and only ahead of it (`_grows_forward`; a pad kept apart this way that belongs to the foot
+    after all is merged in the next frame, when it is tracked too). Feet lighter than min_foot_force_n are dropped.
     """
     blobs = [piece for blob in detect_blobs(frame, threshold_kpa, config) for piece in _split_oversize(frame, blob, config, prior)]
     pads, previous = _pads_with_previous_feet(frame, blobs, prior, config)
     cols = frame.shape[1]
     pitch = config.cell_pitch
-    min_roll_cells = config.min_roll / pitch
 
     # Union-find over pads; a group is a candidate foot.
     group_of = list(range(len(pads)))
@@ -593,9 +599,9 @@ def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: Detection
         tracks_b = {previous[k].track_id for k in members[gb] if previous[k] is not None}
         if tracks_a and tracks_b and tracks_a != tracks_b:
             continue   # pads of two different tracks' feet stay apart
-        if tracks_a and not tracks_b and not _grows_forward(pads, members[ga], members[gb], _first(previous, members[ga]), min_roll_cells):
+        if tracks_a and not tracks_b and not _grows_forward(pads, members[ga], members[gb], _first(previous, members[ga]), config):
             continue
-        if tracks_b and not tracks_a and not _grows_forward(pads, members[gb], members[ga], _first(previous, members[gb]), min_roll_cells):
+        if tracks_b and not tracks_a and not _grows_forward(pads, members[gb], members[ga], _first(previous, members[gb]), config):
             continue
         axis = _shape_from_moments(_total_moments([pads[k] for k in merged]))[0]
         length, width = _extents(np.concatenate([pads[k].cells for k in merged]), cols, axis)

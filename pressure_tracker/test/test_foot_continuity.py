@@ -49,3 +49,18 @@ def test_a_track_whose_contact_splits_into_three_pieces_keeps_them_all():
     track_1_cells = np.flatnonzero(np.isin(owner, [1, 2]))
     assert np.array_equal(np.sort(people[1].cells), track_1_cells)
     assert np.array_equal(np.sort(people[2].cells), np.flatnonzero(owner == 3))
+
+
+def test_a_new_pad_next_to_a_flat_foot_is_another_foot():
+    # A partner's heel lands 3 cm in front of the toes of a foot that has stood flat for a while: close
+    # enough to be merged as one foot's pads, but a flat foot no longer grows.
+    standing, landing = np.zeros(SHAPE, dtype=np.float32), np.zeros(SHAPE, dtype=np.float32)
+    render_foot(standing, (0.50, 1.00), 0.0, 0.5)
+    landing[96:104, 64:67] = 80.0   # heel strike: a small pad
+    contact = standing > THRESHOLD
+    toes = np.flatnonzero(contact.any(axis=0))[-1]
+    assert 2 <= 64 - toes <= CONFIG.pad_max_gap / CONFIG.cell_pitch
+    for age, expected in ((CONFIG.foot_flat_frames + 5, [0, 1]), (0, [1])):
+        prior = _prior(contact.astype(np.int32), (FootHint(1, (100.0, 40.0), age, 0.0, int(contact.sum())),))
+        feet = detect_footprints(standing + landing, THRESHOLD, CONFIG, prior)
+        assert sorted(f.anchor_track_id or 0 for f in feet) == expected
