@@ -1,5 +1,6 @@
 """A foot's cells of the previous frame keep it with its track: when it flattens after heel strike and
-when a person's contact splits into more pieces than they have feet."""
+when a person's contact splits into more pieces than they have feet; a flat foot no longer grows, so a
+pad landing next to it is another foot."""
 from __future__ import annotations
 
 import numpy as np
