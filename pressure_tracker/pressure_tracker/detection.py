@@ -575,7 +575,8 @@ def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: Detection
     pad_max_gap, extent <= foot_max_length x foot_max_width along/across its own axis), the pads do
     not continue feet of two different tracks of `prior`, and new pads join a tracked foot only while it
     rolls down and only ahead of it (`_grows_forward`; a pad kept apart this way that belongs to the foot
-    after all is merged in the next frame, when it is tracked too). Feet lighter than min_foot_force_n are dropped.
+    after all is merged in the next frame, when it is tracked too). Feet lighter than min_foot_force_n are
+    dropped.
     """
     blobs = [piece for blob in detect_blobs(frame, threshold_kpa, config) for piece in _split_oversize(frame, blob, config, prior)]
     pads, previous = _pads_with_previous_feet(frame, blobs, prior, config)
@@ -805,7 +806,7 @@ def _absorb_into_nearest(feet: list[Footprint], extra: Footprint, config: Detect
     centre = extra.centroid_m(pitch)
     k = min(range(2), key=lambda i: float(np.hypot(*(feet[i].centroid_m(pitch) - centre))))
     foot = feet[k]
-    merged = _make_footprint(np.concatenate([foot.cells, extra.cells]), foot.moments + extra.moments,
+    merged = _make_footprint(np.concatenate([foot.cells, extra.cells]), _total_moments([foot, extra]),
                              _union_box([foot.box, extra.box]), config, None)
     feet[k] = dataclasses.replace(merged, origin_rc=foot.origin_rc, anchor_track_id=foot.anchor_track_id, age=foot.age)
 
@@ -844,8 +845,8 @@ def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config
     """Group feet into people: at most two feet each; a lone foot is a person (the other is swinging).
 
     1. Feet anchored to a previous track stay with it (its two largest; a smaller extra piece joins the
-       nearer of them, `_absorb_into_nearest`), except young feet handed to the track they more likely belong to
-       (`_hand_over_young_feet`, `_rebalance_young_feet`).
+       nearer of them, `_absorb_into_nearest`), except young feet handed to the track they more likely
+       belong to (`_hand_over_young_feet`, `_rebalance_young_feet`).
     2. Remaining feet join the tracks that have one foot by the assignment of least total cost
        (`_join_tracks`), joining one costing feet_pair_cost + how far it is off the track's path
        (`_path_cost`).

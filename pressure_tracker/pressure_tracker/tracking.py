@@ -221,8 +221,8 @@ class Track:
     detection that also held a neighbour's foot, or lost one of its own, for a few frames must not shift
     the weight that grouping uses to undo exactly such mistakes. `identity_forces` holds the forces of up
     to identity_window + swap_window detections for swap repair: unlike `recent_forces` (what these feet
-    weigh, for grouping) it belongs to the id and moves with it (`FootprintTracker._repair_swaps`). The body signature for re-identification
-    (`signature`) has its own forces and foot lengths (`signature_forces`, the last weight_window, and
+    weigh, for grouping) it belongs to the id and moves with it (`FootprintTracker._repair_swaps`). The
+    body signature for re-identification (`signature`) has its own forces and foot lengths (`signature_forces`, the last weight_window, and
     `foot_lengths`, the last foot_window feet) that leave out detections touching the mat's edge: part of
     the person may stand off the mat. Grouping keeps weighing them (it needs a weight soon after a person
     steps on, and on a crossing at the edge). born_at [s, tracker clock]: when the track started; identified: whether it
@@ -436,7 +436,7 @@ class FootprintTracker:
         if len(track.identity_forces) < cfg.identity_min_frames + cfg.swap_window:
             return None
         forces = np.fromiter(track.identity_forces, dtype=float, count=len(track.identity_forces))
-        identity = forces[-(cfg.identity_window + cfg.swap_window):-cfg.swap_window]
+        identity = forces[:-cfg.swap_window]   # the deque holds at most identity_window more
         half = len(identity) // 2
         first, second = float(np.median(identity[:half])), float(np.median(identity[half:]))
         recent = float(np.median(forces[-cfg.swap_window:]))
