@@ -224,6 +224,18 @@ def test_side_by_side_walkers_stay_forty_centimetres_apart(model):
     assert np.all(np.abs(gap - 0.40) < 0.08)
 
 
+@pytest.mark.parametrize("scenario, seed", [("face_to_face", 41), ("wander3", 22)])
+def test_people_never_stand_on_each_others_feet(model, scenario, seed):
+    # Both scenes, planned person by person, had partners' or passers-by's soles on the same cells in
+    # about a third (face to face) and a tenth (wandering) of their frames.
+    simulator = Simulator(SimConfig(scenario=scenario, seconds=20.0, fps=15.0, seed=seed,
+                                    sensor=SensorModel.ideal()), model)
+    chunk = simulator.render_chunk(0, simulator.config.frames)
+    contact = chunk.true_pressure > FOOTPRINT_THRESHOLD_KPA           # (F, P, rows, cols)
+    shared = contact.sum(axis=1) > 1
+    assert not shared.any(), f"{int(shared.any(axis=(1, 2)).sum())} frames with two people's soles on one cell"
+
+
 def test_bodies_have_requested_stature_and_plausible_mass(model):
     from mat_driver.sim.people import sample_body
 

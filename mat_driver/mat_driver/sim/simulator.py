@@ -3,7 +3,8 @@
 `Simulator(config).step()` yields one `SimFrame` at a time (the driver node publishes them live); `simulate_scene`
 returns a whole recording as arrays (the MIP writer stores them). Everything is deterministic from `config.seed`.
 
-An episode's crowd motion, bodies and footsteps are planned first; leg poses are then synthesised in blocks of
+An episode's crowd motion, bodies and footsteps are planned first (footsteps kept off other people's feet,
+footing.py); leg poses are then synthesised in blocks of
 GAIT_BLOCK_FRAMES, and meshes, pressure and sensor readings in chunks of `config.chunk_frames`, with one batched
 body-model call per person and chunk. `step()` keeps every call short: it does this work in small units, a little
 ahead of the frame it hands out, and prepares the next episode in the background while the current one plays.
@@ -22,6 +23,7 @@ from scipy.ndimage import maximum_filter
 
 from mesh_recovery.body.model import BodyModel
 
+from .footing import keep_feet_apart
 from .gait import SIDES, BodyGeometry, GaitStream, GaitTrack
 from presstrack_msgs.mat_geometry import MatGeometry
 from .mip_format import Scene
@@ -236,6 +238,7 @@ class _Episode:
             self.people.append(_Person(person_id, body, GaitStream(plan, body, self.times, GAIT_BLOCK_FRAMES),
                                        sole_ids, areas))
             yield
+        keep_feet_apart([person.gait_stream.steps for person in self.people], [person.body for person in self.people])
         self.sensor = Sensor(config.sensor, (config.mat.rows, config.mat.cols), sensor_rng)
         self.prepared = True
 
