@@ -114,7 +114,7 @@ class AssociationConfig:
     identity_window: int = 225            # ... compared with its identity weight over up to this many frames before
     identity_min_frames: int = 60         # ... once that rests on at least this many frames
     identity_stability: float = 0.05      # identity weight counts only if the halves of its window agree this well (log)
-    swap_margin: float = 0.1              # (log) the swapped fit must beat the current one by this, and the identity
+    swap_margin: float = 0.08             # (log) the swapped fit must beat the current one by this, and the identity
                                           # weights of the two differ by this: people of like weight are never swapped
     swap_check_interval: int = 5          # frames between swap checks (each costs medians of every track's forces)
     foot_window: int = 90                 # feet: the foot length is a high quantile over the last this many

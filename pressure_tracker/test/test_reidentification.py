@@ -152,7 +152,7 @@ def _ids_by_place(clock: _Clock) -> dict[tuple[float, float], int]:
     return ids
 
 
-@pytest.mark.parametrize("light, heavy, swapped", [(600.0, 800.0, True), (600.0, 630.0, False)])
+@pytest.mark.parametrize("light, heavy, swapped", [(600.0, 800.0, True), (600.0, 660.0, True), (600.0, 630.0, False)])
 def test_tracks_that_exchanged_people_get_their_ids_back_when_weight_tells_them_apart(light, heavy, swapped):
     clock = _Clock()
     clock.run(120, _person(LEFT, light, 0.26), _person(RIGHT, heavy, 0.26))
