@@ -219,6 +219,24 @@ def test_footprint_box_encloses_the_cells_above_threshold():
         np.testing.assert_array_equal(footprint_box(footprints[index]), expected)
 
 
+def test_label_box_holds_the_cells_the_mat_shows_of_each_person():
+    from mat_driver.sim.simulator import LABEL_THRESHOLD_KPA, label_box
+
+    owner = np.full((1, 10, 12), -1, dtype=np.int8)
+    owner[0, 1:4, 1:5] = 0      # person 0's foot, of which the mat shows only the top-left 2 x 2 cells
+    owner[0, 6:9, 6:11] = 1     # person 1's foot, of which the mat shows 3 cells: too few to label
+    measured = np.zeros((1, 10, 12), dtype=np.float32)
+    measured[0, 1:3, 1:3] = LABEL_THRESHOLD_KPA + 1.0
+    measured[0, 7, 6:9] = LABEL_THRESHOLD_KPA + 1.0
+    measured[0, 5, 11] = 50.0   # a stuck cell nobody stands on
+    contact = np.array([[[1, 1, 5, 4], [6, 6, 11, 9], [0, 0, 0, 0]]], dtype=np.float32)
+    box = label_box(measured, owner, contact)
+    assert box.dtype == np.float32
+    np.testing.assert_array_equal(box[0, 0], [1, 1, 3, 3])      # what the mat shows
+    np.testing.assert_array_equal(box[0, 1], [6, 6, 11, 9])     # the true contact, as the person stands there
+    np.testing.assert_array_equal(box[0, 2], [0, 0, 0, 0])      # off the mat
+
+
 @pytest.mark.parametrize("arguments, message", [
     (["--seconds", "abc"], "--seconds"),
     (["--scenario", "nowhere"], "--scenario"),

@@ -33,6 +33,8 @@ from .scenario import MAX_PEOPLE, PLAN_DT, SCENARIOS, plan_motion_stepwise
 from .stepwise import Work, run_to_end
 
 FOOTPRINT_THRESHOLD_KPA = 0.5  # a cell belongs to a person's footprint above this true pressure
+LABEL_THRESHOLD_KPA = 1.5  # a person's box holds their cells measured above this, as MIP's labels threshold the reading
+LABEL_MIN_CELLS = 4  # ... when there are this many (fewer are a foot grazing the floor, lost in the sensor noise)
 GAIT_BLOCK_FRAMES = 30  # leg poses synthesised per unit of work (some milliseconds per person)
 PLAN_BLOCK_STEPS = 30  # crowd integration steps per unit of work (half a second of plan)
 LOOKAHEAD_CHUNKS = 2  # step() renders up to this many chunks ahead of the frame it hands out
@@ -135,12 +137,14 @@ class SceneChunk:
     """Frames [start, start + F) of an episode for P people (P-axis = person id).
 
     pressure (F, rows, cols) float32 measured kPa; true_pressure (F, P, rows, cols) float32 kPa per person before the
-    sensor; box (F, P, 4) float32 (zeros when absent); present (F, P) bool; vertices optional (F, P, V, 3) float32.
+    sensor; owner (F, rows, cols) int8 (`cell_owner`); box (F, P, 4) float32 (`label_box`, zeros when absent);
+    present (F, P) bool; vertices optional (F, P, V, 3) float32.
     """
 
     start: int
     pressure: np.ndarray
     true_pressure: np.ndarray
+    owner: np.ndarray
     box: np.ndarray
     present: np.ndarray
     vertices: np.ndarray | None
@@ -161,7 +165,27 @@ def cell_owner(true_pressure: np.ndarray) -> np.ndarray:
 def footprint_box(footprint: np.ndarray) -> np.ndarray:
     """(..., rows, cols) pressure of one person -> (..., 4) float32 x1, y1, x2, y2 cell edges around the cells
     above the footprint threshold; zeros where there are none."""
-    above = np.asarray(footprint) > FOOTPRINT_THRESHOLD_KPA
+    return _mask_box(np.asarray(footprint) > FOOTPRINT_THRESHOLD_KPA)
+
+
+def label_box(measured: np.ndarray, owner: np.ndarray, contact_box: np.ndarray) -> np.ndarray:
+    """The boxes MIP's labelling gives: (F, P, 4) float32 around each person's own cells (`owner`, (F, rows, cols))
+    whose reading (`measured`, (F, rows, cols) kPa) exceeds LABEL_THRESHOLD_KPA.
+
+    MIP thresholds the measured pressure into regions and gives each the nearest foot's identity (PressTrack-HMR), so
+    its boxes hold what the mat shows; a heel that has only begun to touch down is outside them. A person with fewer
+    than LABEL_MIN_CELLS such cells keeps their true contact's box (`contact_box`, (F, P, 4), `footprint_box`), so a
+    box is zero exactly when its person is off the mat.
+    """
+    persons = np.arange(contact_box.shape[1], dtype=owner.dtype)
+    visible = (measured[:, None] > LABEL_THRESHOLD_KPA) & (owner[:, None] == persons[None, :, None, None])
+    enough = visible.sum(axis=(-2, -1)) >= LABEL_MIN_CELLS
+    return np.where(enough[..., None], _mask_box(visible), contact_box).astype(np.float32)
+
+
+def _mask_box(above: np.ndarray) -> np.ndarray:
+    """(..., rows, cols) bool -> (..., 4) float32 x1, y1, x2, y2 cell edges around the True cells; zeros where
+    there are none."""
     row_hit, col_hit = above.any(axis=-1), above.any(axis=-2)
     rows, cols = row_hit.shape[-1], col_hit.shape[-1]
     box = np.stack([np.argmax(col_hit, axis=-1), np.argmax(row_hit, axis=-1),
@@ -275,8 +299,10 @@ class _Episode:
                                                      mat).astype(np.float32)
                 yield
         pressure = self.sensor.measure(true_pressure.sum(axis=1))
-        box = footprint_box(true_pressure)
-        return SceneChunk(start, pressure, true_pressure, box, box[..., 2] > 0, vertices_out)
+        owner = cell_owner(true_pressure)
+        contact_box = footprint_box(true_pressure)
+        return SceneChunk(start, pressure, true_pressure, owner, label_box(pressure, owner, contact_box),
+                          contact_box[..., 2] > 0, vertices_out)
 
 
 class Simulator:
@@ -390,7 +416,7 @@ def simulate_scene(config: SimConfig, model: BodyModel | None = None, name: str 
         chunk = simulator.render_chunk(start, min(start + config.chunk_frames, frames))
         stop = start + len(chunk.pressure)
         pressure[start:stop], box[start:stop], present[start:stop] = chunk.pressure, chunk.box, chunk.present
-        owner[start:stop] = cell_owner(chunk.true_pressure)
+        owner[start:stop] = chunk.owner
 
     def per_person(values: list[np.ndarray]) -> np.ndarray:
         stacked = np.stack(values, axis=1).astype(np.float32)  # (T, P, ...)
