@@ -42,7 +42,7 @@ class DetectionConfig:
     noise_sample_stride: int = 3          # background is estimated on every n-th row and column ...
     noise_update_interval: int = 4        # ... of every n-th frame (it drifts slowly; saves time)
     min_blob_cells: int = 4               # smaller blobs are noise
-    min_foot_force_n: float = 3.0         # feet carrying less are noise / dust
+    min_foot_force_n: float = 3.0         # new feet carrying less are noise / dust (a tracked foot fades below it)
     pad_max_gap: float = 0.08             # heel, ball and toe pads of one foot are at most this far apart
     foot_max_length: float = 0.32         # merged pads must fit a foot: extent along its axis ...
     foot_max_width: float = 0.14          # ... and across it
@@ -575,8 +575,9 @@ def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: Detection
     pad_max_gap, extent <= foot_max_length x foot_max_width along/across its own axis), the pads do
     not continue feet of two different tracks of `prior`, and new pads join a tracked foot only while it
     rolls down and only ahead of it (`_grows_forward`; a pad kept apart this way that belongs to the foot
-    after all is merged in the next frame, when it is tracked too). Feet lighter than min_foot_force_n are
-    dropped.
+    after all is merged in the next frame, when it is tracked too). New feet lighter than min_foot_force_n
+    are dropped; a foot continuing a tracked one stays however light it gets (rolling off the toes, it is
+    still the person's until it lifts, and the box that labels the person still holds it).
     """
     blobs = [piece for blob in detect_blobs(frame, threshold_kpa, config) for piece in _split_oversize(frame, blob, config, prior)]
     pads, previous = _pads_with_previous_feet(frame, blobs, prior, config)
@@ -621,7 +622,7 @@ def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: Detection
             hint = _first(previous, group) or _previous_foot(cells, prior, config)
             foot = _make_footprint(cells, _total_moments([pads[k] for k in group]),
                                    _union_box([pads[k].box for k in group]), config, hint)
-        if foot.force >= config.min_foot_force_n:
+        if foot.force >= config.min_foot_force_n or foot.anchor_track_id is not None:
             feet.append(foot)
     return feet
 

@@ -1,6 +1,6 @@
-"""A foot's cells of the previous frame keep it with its track: when it flattens after heel strike and
-when a person's contact splits into more pieces than they have feet; a flat foot no longer grows, so a
-pad landing next to it is another foot."""
+"""A foot's cells of the previous frame keep it with its track: when it flattens after heel strike, when
+it fades rolling off the toes, and when a person's contact splits into more pieces than they have feet;
+a flat foot no longer grows, so a pad landing next to it is another foot."""
 from __future__ import annotations
 
 import numpy as np
@@ -65,3 +65,16 @@ def test_a_new_pad_next_to_a_flat_foot_is_another_foot():
         prior = _prior(contact.astype(np.int32), (FootHint(1, (100.0, 40.0), age, 0.0, int(contact.sum())),))
         feet = detect_footprints(standing + landing, THRESHOLD, CONFIG, prior)
         assert sorted(f.anchor_track_id or 0 for f in feet) == expected
+
+
+def test_a_tracked_foot_fading_off_its_toes_stays_while_a_new_one_as_light_is_dust():
+    frame = np.zeros(SHAPE, dtype=np.float32)
+    toes, dust = (slice(100, 102), slice(60, 62)), (slice(150, 152), slice(60, 62))
+    frame[toes] = frame[dust] = THRESHOLD + 0.5      # 4 cells each, 1.8 N: under min_foot_force_n
+    assert CONFIG.force_n(frame[toes].sum()) < CONFIG.min_foot_force_n
+    owner = np.zeros(SHAPE, dtype=np.int32)
+    owner[98:102, 45:62] = 1                         # the whole foot, of which only the toes still press
+    prior = _prior(owner, (FootHint(4, (100.0, 50.0), 12),))
+    (foot,) = detect_footprints(frame, THRESHOLD, CONFIG, prior)
+    assert foot.anchor_track_id == 4 and foot.box == (60, 100, 62, 102)
+    assert detect_footprints(frame, THRESHOLD, CONFIG, None) == []
