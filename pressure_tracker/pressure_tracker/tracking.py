@@ -124,6 +124,8 @@ class AssociationConfig:
     reid_foot_sigma: float = 0.012        # [m] error of two foot length estimates compared
     reid_max_distance: float = 2.5        # signatures farther apart (in those errors) are different people ...
     reid_min_margin: float = 2.0          # ... and the best match must be this much closer than any other person
+    reid_takeover: float = 0.05           # (log) a present track whose last weight_min_frames forces weigh this much off
+                                          # its signature took over somebody else's feet (`Track.competing_signatures`)
 
 
 @functools.lru_cache(maxsize=64)
@@ -260,6 +262,22 @@ class Track:
             return None
         lengths = sorted(self.foot_lengths)
         return BodySignature(statistics.median(self.signature_forces), lengths[int(0.9 * (len(lengths) - 1))])
+
+    def competing_signatures(self, min_frames: int, takeover: float) -> list[BodySignature]:
+        """Whom a present track may stand for, as a competitor of a departed or lost person in
+        re-identification (`FootprintTracker._recognise`): the person whose id it carries (the median of its
+        identity forces) and the person it holds now (its signature). The latter's weight is that of the last
+        min_frames forces alone when their median is more than `takeover` (log) off the whole window's: the
+        track then took over somebody else's feet within its window, whose median describes nobody present.
+        Empty until the signature rests on min_frames detections."""
+        signature = self.signature(min_frames)
+        if signature is None:
+            return []
+        owner = BodySignature(statistics.median(self.identity_forces), signature.foot_length_m)
+        recent = statistics.median(itertools.islice(self.signature_forces, len(self.signature_forces) - min_frames, None))
+        if abs(math.log(recent / signature.weight_n)) > takeover:
+            signature = BodySignature(recent, signature.foot_length_m)
+        return [owner, signature]
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -402,9 +420,10 @@ class FootprintTracker:
 
     def _recognise(self, newcomer: Track, signature: BodySignature) -> int | None:
         """The id of the departed or lost person whose signature is within reid_max_distance of `signature`,
-        if exactly one is and everybody else, departed, lost or present (with a trusted signature), is at
-        least reid_min_margin farther: pressure alone cannot tell people of near equal build apart, and an
-        id must never pass to somebody else."""
+        if exactly one is and everybody else, departed, lost or present (with a trusted signature; a present
+        track competes as the person it holds and the person whose id it carries, see
+        `Track.competing_signatures`), is at least reid_min_margin farther: pressure alone cannot tell people
+        of near equal build apart, and an id must never pass to somebody else."""
         cfg = self.config
         unseen = [(person.track_id, person.signature) for person in self.departed]
         others = []
@@ -415,7 +434,8 @@ class FootprintTracker:
             if track.state == TrackState.LOST:
                 unseen.append((track.track_id, other))
             else:
-                others.append(signature.distance(other, cfg))
+                others += [signature.distance(competitor, cfg)
+                           for competitor in track.competing_signatures(cfg.weight_min_frames, cfg.reid_takeover)]
         if not unseen:
             return None
         ranked = sorted((signature.distance(other, cfg), track_id) for track_id, other in unseen)

@@ -100,6 +100,42 @@ def test_a_present_person_of_equal_build_blocks_recognition():
     assert ids[-1] == [2, 3]
 
 
+MIDDLE = (0.60, 1.20)   # [m] where a second person stands, away from NEAR and FAR
+
+
+def _on_track_2(weight_n: float) -> PersonDetection:
+    """A person at MIDDLE on feet that track 2 held in the previous frame (as grouping reports them: a lost
+    track's growing reach must not take them)."""
+    return dataclasses.replace(_person(MIDDLE, weight_n, 0.27), prior_track_id=2)
+
+
+def _present_track_taken_over(earlier_n: float, later_n: float) -> _Clock:
+    """Person 1 (700 N) at NEAR and person 2 (`earlier_n`) at MIDDLE for 4 s; person 1 leaves for longer than
+    max_age; then somebody weighing `later_n` stands on person 2's feet, under track 2, for 3 s."""
+    clock = _Clock()
+    assert clock.run(60, _person(NEAR, 700.0, 0.27), _on_track_2(earlier_n))[-1] == [1, 2]
+    clock.run(AssociationConfig().max_age + 5, _on_track_2(earlier_n))
+    assert [p.track_id for p in clock.tracker.departed] == [1]
+    assert clock.run(45, _on_track_2(later_n))[-1] == [2]
+    return clock
+
+
+def test_a_present_track_competes_as_the_person_it_holds_not_as_one_it_held_for_a_while():
+    # Track 2 belongs to a heavy person; a person like the departed one held it for 3 s (feet given to the
+    # wrong person), then it went back to its owner while that person stepped on elsewhere.
+    clock = _present_track_taken_over(850.0, 700.0)
+    ids = clock.run(20, _on_track_2(850.0), _person(FAR, 700.0, 0.27))
+    assert ids[0] == [2, 3] and ids[-1] == [1, 2]
+
+
+def test_a_present_track_competes_as_the_person_whose_id_it_carries():
+    # Track 2 belongs to a person like the departed one; a heavy person took it over and the owner, lost by
+    # it, steps on elsewhere: the newcomer may be either of the two look-alikes.
+    clock = _present_track_taken_over(700.0, 850.0)
+    ids = clock.run(20, _on_track_2(850.0), _person(FAR, 700.0, 0.27))
+    assert ids[-1] == [2, 3]
+
+
 def test_a_young_track_takes_over_the_lost_track_of_the_same_person():
     clock = _Clock()
     clock.run(60, _person(NEAR, 700.0, 0.27))
