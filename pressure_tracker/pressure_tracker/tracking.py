@@ -116,6 +116,7 @@ class AssociationConfig:
     identity_stability: float = 0.05      # identity weight counts only if the halves of its window agree this well (log)
     swap_margin: float = 0.08             # (log) the swapped fit must beat the current one by this, and the identity
                                           # weights of the two differ by this: people of like weight are never swapped
+    swap_fit: float = 0.07                # (log) ... and each recent weight is within this of the other's identity weight
     swap_check_interval: int = 5          # frames between swap checks (each costs medians of every track's forces)
     foot_window: int = 90                 # feet: the foot length is a high quantile over the last this many
     reid_memory: float = 60.0             # [s] a departed person's signature is kept this long
@@ -468,9 +469,11 @@ class FootprintTracker:
         """Give two tracks that exchanged their people each other's id back (`AssociationConfig.swap_window`).
 
         Body weight is a person's, not a track's: when the recent weight of each of two tracks fits the
-        other's identity weight better than its own, by swap_margin in summed |log ratio|, the tracks swapped
-        people (a foot given to the wrong person at close quarters, and the tracks then followed the other
-        person's feet). The tracks exchange ids and identity forces but for the recent ones, which stay
+        other's identity weight better than its own, by swap_margin in summed |log ratio|, and within swap_fit,
+        the tracks swapped people (a foot given to the wrong person at close quarters, and the tracks then
+        followed the other person's feet). Without the fit, a foot of one person held by the other's track
+        for the recent window (face to face) passed for a swap: the lighter track gains, the heavier loses,
+        and both recent weights move towards the other's without matching it. The tracks exchange ids and identity forces but for the recent ones, which stay
         with the feet they were measured on. At most the clearest pair per check (every
         swap_check_interval frames). Live, both people's ids so switch back a second or two after they
         were exchanged.
@@ -483,7 +486,8 @@ class FootprintTracker:
                 continue
             stay = abs(math.log(recent_a / identity_a)) + abs(math.log(recent_b / identity_b))
             swap = abs(math.log(recent_a / identity_b)) + abs(math.log(recent_b / identity_a))
-            if swap + cfg.swap_margin < stay and (best is None or stay - swap > best[0]):
+            fit = max(abs(math.log(recent_a / identity_b)), abs(math.log(recent_b / identity_a)))
+            if swap + cfg.swap_margin < stay and fit < cfg.swap_fit and (best is None or stay - swap > best[0]):
                 best = (stay - swap, a, b)
         if best is None:
             return

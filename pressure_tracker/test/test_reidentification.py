@@ -201,3 +201,14 @@ def test_tracks_that_exchanged_people_get_their_ids_back_when_weight_tells_them_
     assert _ids_by_place(clock) == ({LEFT: 2, RIGHT: 1} if swapped else {LEFT: 1, RIGHT: 2})
     assert all(ids == [1, 2] for ids in history)   # ids are exchanged, never new
     assert clock.tracker.next_id == 3
+
+
+
+def test_a_foot_held_by_the_partners_track_is_not_taken_for_a_swap():
+    clock = _Clock()
+    clock.run(120, _person(LEFT, 620.0, 0.26), _person(RIGHT, 826.0, 0.26))
+    # Face to face, the heavier person's landing foot went to the lighter one's track for a while: each
+    # recent weight moves towards the other's identity weight (a swap fits better than staying by more
+    # than swap_margin) but neither matches it.
+    clock.run(60, _person(LEFT, 750.0, 0.26), _person(RIGHT, 700.0, 0.26))
+    assert _ids_by_place(clock) == {LEFT: 1, RIGHT: 2}
