@@ -76,10 +76,13 @@ soak: build
 
 # The README's mesh-recovery table: both backends, both output modes, on ground-truth boxes and on the
 # tracker's crops, over the test split of a simulated corpus whose people and scenes training never saw.
+# The corpus is simulated once, and again when the simulator changes.
 HMR_TEST_CORPUS := out/hmr_test_corpus
-hmr-eval: build
-	test -f $(HMR_TEST_CORPUS)/corpus.json || \
-	  $(VENV)/bin/presstrack-sim corpus --out $(HMR_TEST_CORPUS) --scenes 40 --seconds 30 --seed 7 --jobs 2
+SIM_SOURCES     := $(wildcard mat_driver/mat_driver/sim/*.py)
+$(HMR_TEST_CORPUS)/corpus.json: $(SIM_SOURCES) | build
+	rm -rf $(HMR_TEST_CORPUS)
+	$(VENV)/bin/presstrack-sim corpus --out $(HMR_TEST_CORPUS) --scenes 40 --seconds 30 --seed 7 --jobs 2
+hmr-eval: build $(HMR_TEST_CORPUS)/corpus.json
 	$(VENV)/bin/presstrack-eval-table --data $(HMR_TEST_CORPUS) --out out/hmr_eval
 
 clean:
