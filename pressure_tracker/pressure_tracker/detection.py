@@ -61,7 +61,8 @@ class DetectionConfig:
                                           # from all of their previous cells form a new pad
     lifting_force_fraction: float = 0.7   # a foot pressing less than this share of its previous force is lifting off
     min_shape_skew: float = 0.1           # a foot shape less skewed along its axis shows no heel -> toe direction
-    opposite_feet_penalty: float = 1.0    # pairing cost of two feet whose toes point opposite ways
+    max_toe_turn_cost: float = 6.0        # the angle cost of two feet that both show heel -> toe is at most this
+                                          # (a direction from shape is sometimes wrong; the axis cost is at most 1)
     min_roll: float = 0.02                # a foot whose pressure centre moved less since touch-down has no roll direction
     foot_flat_frames: int = 4             # a foot down for more frames than this lies flat: its contact no longer grows
     young_foot_frames: int = 8            # a foot down for at most this many frames may move to a track that lost its feet
@@ -659,11 +660,14 @@ def _mean_axis(feet: tuple[Footprint, ...] | list[Footprint], config: DetectionC
 def feet_pair_cost(a: Footprint, b: Footprint, config: DetectionConfig = DetectionConfig()) -> float:
     """Cost that feet a and b belong to one person; inf when they cannot.
 
-    cost = (d / stride_max)^2 + (lateral / feet_lateral_scale)^2 + (axis difference / feet_angle_scale)^2
-    (+ opposite_feet_penalty when both feet show a heel -> toe direction (`_toe_direction`) and these differ
-    by more than 90 degrees: a person's feet point the same way, face-to-face partners' opposite ways),
-    where d is the distance between the feet's pressure centres and lateral its component across their
-    mean axis (a person's feet are about a step width apart sideways, people walking side by side more).
+    cost = (d / stride_max)^2 + (lateral / feet_lateral_scale)^2 + (angle / feet_angle_scale)^2, where d
+    is the distance between the feet's pressure centres, lateral its component across their mean axis (a
+    person's feet are about a step width apart sideways, people walking side by side more), and angle the
+    difference of their heel -> toe directions (`_toe_direction`) when both show one, its square term
+    capped at max_toe_turn_cost, else of their undirected axes (at most 90 degrees). A person's feet point
+    about the same way, a dancing partner's the other way (180 degrees, where an undirected axis
+    differs by 0), and a foot turning into a pivot differs by less; the cap keeps a wrongly read
+    direction from ruling a foot out.
     Infeasible when d > stride_max or lateral > feet_max_lateral, and, when neither foot has an axis
     (lateral unknown), when d > round_feet_max_distance. Round feet (heel strike, push-off) have no
     axis; the other foot's axis is used for `lateral`. Axes are not gated: people turn on a small mat.
@@ -674,11 +678,11 @@ def feet_pair_cost(a: Footprint, b: Footprint, config: DetectionConfig = Detecti
     if distance > config.stride_max:
         return math.inf
     cost = (distance / config.stride_max) ** 2
-    if _has_axis(a, config) and _has_axis(b, config):
+    if a.toe_direction is not None and b.toe_direction is not None:
+        turn = abs(math.remainder(a.toe_direction - b.toe_direction, 2.0 * math.pi))
+        cost += min((turn / config.feet_angle_scale) ** 2, config.max_toe_turn_cost)
+    elif _has_axis(a, config) and _has_axis(b, config):
         cost += (_axis_difference(a.axis, b.axis) / config.feet_angle_scale) ** 2
-    if (a.toe_direction is not None and b.toe_direction is not None
-            and abs(math.remainder(a.toe_direction - b.toe_direction, 2.0 * math.pi)) > math.pi / 2):
-        cost += config.opposite_feet_penalty
     axis = _mean_axis([a, b], config)
     if axis is None and distance > config.round_feet_max_distance:
         return math.inf

@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 
-from pressure_tracker.detection import (DetectionConfig, FootHint, GroupingPrior, TrackHint, detect_blobs, feet_pair_cost,
-                                        detect_footprints, group_footprints, person_from_feet)
+from pressure_tracker.detection import (DetectionConfig, FootHint, GroupingPrior, TrackHint, detect_blobs,
+                                        detect_footprints, feet_pair_cost, group_footprints, person_from_feet,
+                                        _axis_difference)
 from pressure_tracker.synthetic import MAT_COLS, MAT_ROWS, render_foot
 from pressure_tracker.tracking import AssociationConfig, FootprintTracker
 
@@ -200,6 +201,8 @@ def test_feet_pointing_opposite_ways_cost_more_to_pair():
     left = detect_footprints(_foot(0.50, 1.10, 0.0), THRESHOLD, CONFIG)[0]
     same_way, opposite = (detect_footprints(frame, THRESHOLD, CONFIG)[0] for frame in (a, b))
     assert same_way.toe_direction is not None and opposite.toe_direction is not None
-    without = dataclasses.replace(CONFIG, opposite_feet_penalty=0.0)
-    assert feet_pair_cost(left, opposite, CONFIG) == feet_pair_cost(left, opposite, without) + CONFIG.opposite_feet_penalty
-    assert feet_pair_cost(left, same_way, CONFIG) == feet_pair_cost(left, same_way, without)
+    # Undirected, both axes lie along x: only heel -> toe tells a partner's foot from one's own.
+    assert _axis_difference(left.axis, opposite.axis) < math.radians(10)
+    no_turn = dataclasses.replace(CONFIG, max_toe_turn_cost=0.0)
+    assert feet_pair_cost(left, opposite, CONFIG) == feet_pair_cost(left, opposite, no_turn) + CONFIG.max_toe_turn_cost
+    assert feet_pair_cost(left, same_way, CONFIG) - feet_pair_cost(left, same_way, no_turn) < 0.1
