@@ -5,7 +5,8 @@
 Scenes come from the crowd simulator (mat_driver.sim) with fixed seeds, so every run scores the same
 recordings: two people crossing, three wandering, a couple side by side 40 cm apart, a face-to-face
 couple, one standing while another passes, people entering and leaving. The ground truth is the
-simulator's per-person footprint box (true contact pressure above 0.5 kPa; absent while airborne).
+simulator's per-person box, labelled as MIP's are: around the person's own cells that the mat reads
+above 1.5 kPa (mat_driver.sim.simulator.label_box).
 Generating a scene costs seconds (the simulator renders ~60 frames/s); with --cache DIR each scene is
 stored there once as .npz (pressure, box, fps) and reused.
 
