@@ -67,6 +67,8 @@ class DetectionConfig:
     foot_flat_frames: int = 4             # a foot down for more frames than this lies flat: its contact no longer grows
     young_foot_frames: int = 8            # a foot down for at most this many frames may move to a track that lost its feet
     weight_tolerance: float = 0.15        # a person's total foot force stays within about this fraction of their body weight
+    shed_misfit_gain: float = 4.0         # a young foot whose track's weight misfit drops by more than this without it is not its own
+    join_weight_factor: float = 1.0       # share of the weight misfit change in the cost of a foot joining a track
     round_foot_elongation: float = 1.8    # below this a blob (heel or forefoot pad alone) has no reliable axis, ...
     axis_min_length: float = 0.12         # ... nor when shorter than this (a toe pad is long across the foot)
     force_confidence_scale_n: float = 150.0  # detection confidence = 1 - exp(-force / this)
@@ -763,6 +765,19 @@ def _weight_misfit(force: float, weight: float, config: DetectionConfig) -> floa
     return ((force - weight) / (config.weight_tolerance * weight)) ** 2
 
 
+def _weight_cost(foot: Footprint, stance: Footprint, hint: TrackHint, config: DetectionConfig) -> float:
+    """Cost for `foot` joining the track of `hint`, whose one foot on the ground is `stance`: how much it
+    worsens the track's weight balance (`_weight_misfit` with the foot minus without), times
+    join_weight_factor; 0 while the body weight is unknown. Body weight is conserved: a person whose
+    stance foot is unloading is about to land their next foot, which takes up the missing weight, while a
+    person standing on their full weight is not (side by side, a partner's step often lands nearer to
+    the other person's stance foot and path). Negative when the foot makes up a deficit."""
+    if hint.weight_n <= 0.0:
+        return 0.0
+    return config.join_weight_factor * (_weight_misfit(stance.force + foot.force, hint.weight_n, config)
+                                        - _weight_misfit(stance.force, hint.weight_n, config))
+
+
 def _rebalance_young_feet(by_track: dict[int, list[Footprint]], hints: dict[int, TrackHint],
                           config: DetectionConfig) -> None:
     """Body weight is conserved: walking, a person's feet together carry about their weight at every
@@ -803,6 +818,36 @@ def _rebalance_young_feet(by_track: dict[int, list[Footprint]], hints: dict[int,
         moved.update((giver, receiver))
 
 
+def _shed_foreign_feet(by_track: dict[int, list[Footprint]], hints: dict[int, TrackHint],
+                       config: DetectionConfig) -> list[Footprint]:
+    """Take (in place) from each track standing on two feet its young foot (down at most young_foot_frames)
+    when that foot lifts the track's total force so far above its body weight that dropping it improves
+    the track's `_weight_misfit` by more than shed_misfit_gain; returns the feet taken. A person's feet
+    carry their weight, never much more: such a foot is somebody else's, typically a person coming back
+    on the mat (their track lost, so no hint) whose first step landed within a stride of a neighbour
+    standing on one foot, the only track it could join. A foot within stride_max of another track's feet
+    of the previous frame stays: it may be that neighbour's step (face to face, a landing foot can be out
+    of its owner's reach by `feet_pair_cost`), which `_hand_over_young_feet` gives back when the
+    neighbour's stance foot lifts."""
+    shed: list[Footprint] = []
+    for track_id, anchored in by_track.items():
+        hint = hints.get(track_id)
+        if len(anchored) != 2 or hint is None or hint.weight_n <= 0.0:
+            continue
+        young, old = sorted(anchored, key=lambda f: f.age)
+        if young.age > config.young_foot_frames or young.age >= old.age:
+            continue
+        gain = (_weight_misfit(young.force + old.force, hint.weight_n, config)
+                - _weight_misfit(old.force, hint.weight_n, config))
+        centre = young.centroid_m(config.cell_pitch)
+        neighbour_near = any(math.hypot(centre[0] - x, centre[1] - y) <= config.stride_max
+                             for other in hints.values() if other.track_id != track_id for x, y in other.feet_m)
+        if gain > config.shed_misfit_gain and not neighbour_near:
+            anchored.remove(young)
+            shed.append(young)
+    return shed
+
+
 def _absorb_into_nearest(feet: list[Footprint], extra: Footprint, config: DetectionConfig) -> None:
     """Merge `extra`, a third piece of a track's previous feet, into the nearer of the first two `feet` (in
     place): the cells a person stood on stay theirs when their contact splits into more pieces than feet
@@ -819,10 +864,10 @@ def _absorb_into_nearest(feet: list[Footprint], extra: Footprint, config: Detect
 def _join_tracks(free: list[Footprint], by_track: dict[int, list[Footprint]], hints: dict[int, TrackHint],
                  config: DetectionConfig) -> set[int]:
     """Give free feet to the tracks standing on one foot (in place), by the assignment of least total
-    cost (feet_pair_cost + `_path_cost`) among those joining as many feet as possible; returns the
-    indices of the free feet given. Greedy, nearest first, goes wrong face to face: a partner's landing
-    foot is often nearer to the other person's stance foot than to its own (it lands at their toes),
-    and taking it leaves its owner's next step to join nobody or the partner."""
+    cost (feet_pair_cost + `_path_cost` + `_weight_cost`) among those joining as many feet as possible;
+    returns the indices of the free feet given. Greedy, nearest first, goes wrong face to face: a
+    partner's landing foot is often nearer to the other person's stance foot than to its own (it lands
+    at their toes), and taking it leaves its owner's next step to join nobody or the partner."""
     tracks = [track_id for track_id, anchored in by_track.items() if len(anchored) == 1]
     if not free or not tracks:
         return set()
@@ -831,12 +876,15 @@ def _join_tracks(free: list[Footprint], by_track: dict[int, list[Footprint]], hi
         for k, track_id in enumerate(tracks):
             stance = by_track[track_id][0]
             hint = hints.get(track_id)
-            cost[i, k] = feet_pair_cost(foot, stance, config) + (_path_cost(foot, stance, hint, config) if hint else 0.0)
+            cost[i, k] = feet_pair_cost(foot, stance, config)
+            if hint is not None:
+                cost[i, k] += _path_cost(foot, stance, hint, config) + _weight_cost(foot, stance, hint, config)
     feasible = np.isfinite(cost)
     if not feasible.any():
         return set()
-    # Infeasible pairs cost more than all feasible ones together: the fewest of them are chosen, then dropped.
-    cost[~feasible] = 1.0 + cost[feasible].sum()
+    # Infeasible pairs cost more than all feasible ones together (some are negative: `_weight_cost`): the
+    # fewest of them are chosen, then dropped.
+    cost[~feasible] = 1.0 + np.abs(cost[feasible]).sum()
     used = set()
     for i, k in zip(*linear_sum_assignment(cost)):
         if feasible[i, k]:
@@ -851,10 +899,12 @@ def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config
 
     1. Feet anchored to a previous track stay with it (its two largest; a smaller extra piece joins the
        nearer of them, `_absorb_into_nearest`), except young feet handed to the track they more likely
-       belong to (`_hand_over_young_feet`, `_rebalance_young_feet`).
+       belong to (`_hand_over_young_feet`, `_rebalance_young_feet`), and young feet that would make their
+       track carry far more than its body weight, which are set free (`_shed_foreign_feet`).
     2. Remaining feet join the tracks that have one foot by the assignment of least total cost
        (`_join_tracks`), joining one costing feet_pair_cost + how far it is off the track's path
-       (`_path_cost`).
+       (`_path_cost`) + how much it worsens the track's weight balance (`_weight_cost`). Feet set free
+       in 1. join none.
     3. Feet still free are paired greedily by ascending feet_pair_cost + new_pair_penalty.
     4. Feet still alone become single-foot people.
     """
@@ -875,7 +925,9 @@ def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config
     hints = {hint.track_id: hint for hint in prior.hints} if prior is not None else {}
     _hand_over_young_feet(by_track, hints, config)
     _rebalance_young_feet(by_track, hints, config)
+    shed = _shed_foreign_feet(by_track, hints, config)
     used = _join_tracks(free, by_track, hints, config)
+    free += shed
     edges = sorted((cost + config.new_pair_penalty, i, j)
                    for i in range(len(free)) if i not in used for j in range(i + 1, len(free)) if j not in used
                    for cost in [feet_pair_cost(free[i], free[j], config)] if math.isfinite(cost))

@@ -1,0 +1,71 @@
+"""Body weight is conserved: a landing foot goes to the person whose stance foot is unloading, and a
+young foot that would make its track carry far more than its body weight, with no other track within a
+stride to own it, is shed to stand alone."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from pressure_tracker.detection import (DetectionConfig, Footprint, GroupingPrior, TrackHint, detect_footprints,
+                                        group_footprints)
+from pressure_tracker.synthetic import MAT_COLS, MAT_ROWS, render_foot
+
+SHAPE = (MAT_ROWS, MAT_COLS)
+CONFIG = DetectionConfig()
+THRESHOLD = 4.0
+WEIGHT = 700.0   # [N] body weight of every track
+
+
+def _foot(x: float, y: float, force: float, track_id: int | None = None, age: int = 10) -> Footprint:
+    """One foot pointing along +x with its pressure centre near (x, y) [m], detected alone, carrying
+    `force` [N]; anchored to `track_id` (continuing its previous foot, down `age` frames) when given."""
+    frame = np.zeros(SHAPE, dtype=np.float32)
+    render_foot(frame, (x, y), 0.0, 0.5)
+    (foot,) = detect_footprints(frame, THRESHOLD, CONFIG)
+    foot = dataclasses.replace(foot, force=force)
+    return dataclasses.replace(foot, anchor_track_id=track_id, age=age) if track_id is not None else foot
+
+
+def _prior(*feet: Footprint) -> GroupingPrior:
+    """Hints of known body weight and no heading for the tracks the anchored `feet` belong to."""
+    by_track: dict[int, list[tuple[float, float]]] = {}
+    for foot in feet:
+        by_track.setdefault(foot.anchor_track_id, []).append(tuple(foot.centroid_m(CONFIG.cell_pitch)))
+    hints = tuple(TrackHint(track_id, feet_m[0], None, tuple(feet_m), WEIGHT) for track_id, feet_m in by_track.items())
+    return GroupingPrior(np.zeros(SHAPE, dtype=np.int32), (), hints)
+
+
+def _feet_of(people) -> dict[int | None, set[int]]:
+    return {person.prior_track_id: set(map(id, person.feet)) for person in people if person.prior_track_id is not None}
+
+
+def test_landing_foot_joins_the_track_whose_stance_foot_unloads():
+    full = _foot(0.50, 1.00, WEIGHT, track_id=1)          # standing on all their weight
+    unloading = _foot(0.50, 1.40, 0.5 * WEIGHT, track_id=2)  # half their weight already off this foot
+    landing = _foot(0.75, 1.18, 0.5 * WEIGHT)              # a little nearer track 1's foot
+    prior = _prior(full, unloading)
+    geometric = DetectionConfig(join_weight_factor=0.0)
+    assert _feet_of(group_footprints([full, unloading, landing], SHAPE, geometric, prior))[1] == {id(full), id(landing)}
+    people = group_footprints([full, unloading, landing], SHAPE, CONFIG, prior)
+    assert _feet_of(people) == {1: {id(full)}, 2: {id(unloading), id(landing)}}
+
+
+def test_young_foot_far_beyond_the_body_weight_is_shed_when_nobody_else_is_near():
+    stance = _foot(0.50, 1.00, WEIGHT, track_id=1)
+    stranger = _foot(0.80, 1.10, WEIGHT, track_id=1, age=2)   # somebody back on the mat, given to track 1
+    people = group_footprints([stance, stranger], SHAPE, CONFIG, _prior(stance))
+    assert _feet_of(people) == {1: {id(stance)}}
+    assert any(person.feet == (stranger,) and person.prior_track_id is None for person in people)
+
+
+def test_young_foot_is_kept_in_double_support_or_with_a_neighbour_near():
+    trailing = _foot(0.50, 1.00, 0.5 * WEIGHT, track_id=1)
+    leading = _foot(0.80, 1.10, 0.5 * WEIGHT, track_id=1, age=2)   # weight passing to the new foot
+    people = group_footprints([trailing, leading], SHAPE, CONFIG, _prior(trailing))
+    assert _feet_of(people) == {1: {id(trailing), id(leading)}}
+    stance = _foot(0.50, 1.00, WEIGHT, track_id=1)
+    excess = _foot(0.80, 1.10, WEIGHT, track_id=1, age=2)
+    neighbour = _foot(0.80, 1.60, WEIGHT, track_id=2)   # the excess foot may be theirs (`_hand_over_young_feet`)
+    people = group_footprints([stance, excess, neighbour], SHAPE, CONFIG, _prior(stance, neighbour))
+    assert _feet_of(people) == {1: {id(stance), id(excess)}, 2: {id(neighbour)}}
