@@ -67,6 +67,8 @@ class DetectionConfig:
     foot_flat_frames: int = 4             # a foot down for more frames than this lies flat: its contact no longer grows
     young_foot_frames: int = 8            # a foot down for at most this many frames may move to a track that lost its feet
     weight_tolerance: float = 0.15        # a person's total foot force stays within about this fraction of their body weight
+    min_second_foot_fraction: float = 0.5  # of a track's two flat feet, a smaller one with fewer cells than this share
+                                           # of the larger's is a fragment of touching feet, merged into it
     shed_misfit_gain: float = 4.0         # a young foot whose track's weight misfit drops by more than this without it is not its own
     join_weight_factor: float = 1.0       # share of the weight misfit change in the cost of a foot joining a track
     round_foot_elongation: float = 1.8    # below this a blob (heel or forefoot pad alone) has no reliable axis, ...
@@ -848,6 +850,13 @@ def _shed_foreign_feet(by_track: dict[int, list[Footprint]], hints: dict[int, Tr
     return shed
 
 
+def _with_piece(foot: Footprint, piece: Footprint, config: DetectionConfig) -> Footprint:
+    """`foot` with the cells of `piece` added; still the foot it was (touch-down point, track, age)."""
+    merged = _make_footprint(np.concatenate([foot.cells, piece.cells]), _total_moments([foot, piece]),
+                             _union_box([foot.box, piece.box]), config, None)
+    return dataclasses.replace(merged, origin_rc=foot.origin_rc, anchor_track_id=foot.anchor_track_id, age=foot.age)
+
+
 def _absorb_into_nearest(feet: list[Footprint], extra: Footprint, config: DetectionConfig) -> None:
     """Merge `extra`, a third piece of a track's previous feet, into the nearer of the first two `feet` (in
     place): the cells a person stood on stay theirs when their contact splits into more pieces than feet
@@ -855,10 +864,19 @@ def _absorb_into_nearest(feet: list[Footprint], extra: Footprint, config: Detect
     pitch = config.cell_pitch
     centre = extra.centroid_m(pitch)
     k = min(range(2), key=lambda i: float(np.hypot(*(feet[i].centroid_m(pitch) - centre))))
-    foot = feet[k]
-    merged = _make_footprint(np.concatenate([foot.cells, extra.cells]), _total_moments([foot, extra]),
-                             _union_box([foot.box, extra.box]), config, None)
-    feet[k] = dataclasses.replace(merged, origin_rc=foot.origin_rc, anchor_track_id=foot.anchor_track_id, age=foot.age)
+    feet[k] = _with_piece(feet[k], extra, config)
+
+
+def _absorb_fragment(feet: list[Footprint], config: DetectionConfig) -> None:
+    """Merge (in place) the smaller of a track's two flat feet into the larger when it holds less than
+    min_second_foot_fraction of the larger's cells: it is a fragment (cells of two people's touching feet,
+    split off and kept by the track), not a foot. A person's two flat feet are about the same size; kept
+    apart, the fragment filled the track's second foot and the person's next step could join nobody."""
+    if len(feet) != 2 or min(foot.age for foot in feet) < config.foot_flat_frames:
+        return
+    large, small = sorted(feet, key=lambda foot: foot.cells.size, reverse=True)
+    if small.cells.size < config.min_second_foot_fraction * large.cells.size:
+        feet[:] = [_with_piece(large, small, config)]
 
 
 def _join_tracks(free: list[Footprint], by_track: dict[int, list[Footprint]], hints: dict[int, TrackHint],
@@ -898,7 +916,8 @@ def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config
     """Group feet into people: at most two feet each; a lone foot is a person (the other is swinging).
 
     1. Feet anchored to a previous track stay with it (its two largest; a smaller extra piece joins the
-       nearer of them, `_absorb_into_nearest`), except young feet handed to the track they more likely
+       nearer of them, `_absorb_into_nearest`, and a flat one far smaller than the other joins it,
+       `_absorb_fragment`), except young feet handed to the track they more likely
        belong to (`_hand_over_young_feet`, `_rebalance_young_feet`), and young feet that would make their
        track carry far more than its body weight, which are set free (`_shed_foreign_feet`).
     2. Remaining feet join the tracks that have one foot by the assignment of least total cost
@@ -915,12 +934,13 @@ def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config
             free.append(foot)
         else:
             by_track.setdefault(foot.anchor_track_id, []).append(foot)
-    for track_id, anchored in by_track.items():
+    for anchored in by_track.values():
         if len(anchored) > 2:
             anchored.sort(key=lambda f: f.area, reverse=True)
             for extra in anchored[2:]:
                 _absorb_into_nearest(anchored, extra, config)
             del anchored[2:]
+        _absorb_fragment(anchored, config)
 
     hints = {hint.track_id: hint for hint in prior.hints} if prior is not None else {}
     _hand_over_young_feet(by_track, hints, config)

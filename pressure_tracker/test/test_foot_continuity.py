@@ -78,3 +78,23 @@ def test_a_tracked_foot_fading_off_its_toes_stays_while_a_new_one_as_light_is_du
     (foot,) = detect_footprints(frame, THRESHOLD, CONFIG, prior)
     assert foot.anchor_track_id == 4 and foot.box == (60, 100, 62, 102)
     assert detect_footprints(frame, THRESHOLD, CONFIG, None) == []
+
+
+def test_a_fragment_a_track_kept_beside_its_flat_foot_leaves_room_for_its_next_step():
+    frame = np.zeros(SHAPE, dtype=np.float32)
+    render_foot(frame, (0.50, 1.00), 0.0, 0.5)      # the flat stance foot, toes towards +x
+    fragment = (slice(112, 117), slice(50, 56))     # 30 cells 12 cm aside: left over from touching feet
+    frame[fragment] = 40.0
+    render_foot(frame, (0.85, 0.95), 0.0, 0.5)      # the person's next step lands
+    owner = np.zeros(SHAPE, dtype=np.int32)
+    stance = (frame > THRESHOLD) & (np.arange(SHAPE[1]) < 68)
+    stance[fragment] = False
+    owner[stance] = 1
+    owner[fragment] = 2
+    prior = _prior(owner, (FootHint(5, (100.0, 50.0), 10, 0.0, int(stance.sum())),
+                           FootHint(5, (114.0, 53.0), 10, 0.0, 30)))
+    feet = detect_footprints(frame, THRESHOLD, CONFIG, prior)
+    assert sorted(f.anchor_track_id or 0 for f in feet) == [0, 5, 5]
+    person = next(p for p in group_footprints(feet, SHAPE, CONFIG, prior) if p.prior_track_id == 5)
+    assert len(person.feet) == 2 and person.feet[1].anchor_track_id is None   # stance (+ fragment) and the step
+    assert np.isin(np.flatnonzero(owner == 2), person.cells).all()
