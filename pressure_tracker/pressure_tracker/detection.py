@@ -66,11 +66,15 @@ class DetectionConfig:
     min_roll: float = 0.02                # a foot whose pressure centre moved less since touch-down has no roll direction
     foot_flat_frames: int = 4             # a foot down for more frames than this lies flat: its contact no longer grows
     young_foot_frames: int = 8            # a foot down for at most this many frames may move to a track that lost its feet
+    hand_over_backward_max: float = 0.40  # ... unless it lies farther than this behind that track's last foot along its heading
     weight_tolerance: float = 0.15        # a person's total foot force stays within about this fraction of their body weight
     min_second_foot_fraction: float = 0.5  # of a track's two flat feet, a smaller one with fewer cells than this share
                                            # of the larger's is a fragment of touching feet, merged into it
     shed_misfit_gain: float = 4.0         # a young foot whose track's weight misfit drops by more than this without it is not its own
     join_weight_factor: float = 1.0       # share of the weight misfit change in the cost of a foot joining a track
+    edge_join_pair_cost_max: float = 3.0  # a free foot on the mat's border joins a track's stance foot only below this
+                                          # feet_pair_cost, ...
+    edge_join_weight_gain: float = 1.0    # ... or when it lowers the track's weight cost by more than this
     round_foot_elongation: float = 1.8    # below this a blob (heel or forefoot pad alone) has no reliable axis, ...
     axis_min_length: float = 0.12         # ... nor when shorter than this (a toe pad is long across the foot)
     force_confidence_scale_n: float = 150.0  # detection confidence = 1 - exp(-force / this)
@@ -194,8 +198,7 @@ class PersonDetection:
     @property
     def touches_edge(self) -> bool:
         """True when the box reaches the mat's border: part of the person may stand off the mat."""
-        x1, y1, x2, y2 = self.box
-        return x1 <= 0 or y1 <= 0 or x2 >= self.frame_shape[1] or y2 >= self.frame_shape[0]
+        return _box_reaches_border(self.box, self.frame_shape)
 
     @property
     def toe_direction(self) -> float | None:
@@ -737,8 +740,11 @@ def _hand_over_young_feet(by_track: dict[int, list[Footprint]], hints: dict[int,
     while another track stands on two, the younger of which touched down at most young_foot_frames ago,
     that young foot was most likely the vanished person's next step, given to the wrong neighbour when it
     landed (side by side or face to face, a partner's new foot can be nearer to the other person). It is
-    handed over (in place) when it lies within stride_max of one of the vanished track's last feet;
-    the nearest such foot wins."""
+    handed over (in place) when it lies within stride_max of one of the vanished track's last feet and
+    not more than hand_over_backward_max behind that foot along the vanished track's heading; the nearest
+    such foot wins. People step forwards: a track that vanished walking away from the young foot (off the
+    mat's edge, its next step landing outside) has not put it down; a turn or a step on the spot leaves
+    the foot beside or ahead of the last one."""
     vanished = [hint for track_id, hint in hints.items() if track_id not in by_track and hint.feet_m]
     if not vanished:
         return
@@ -752,9 +758,14 @@ def _hand_over_young_feet(by_track: dict[int, list[Footprint]], hints: dict[int,
             if young.age > config.young_foot_frames or young.age >= old.age:
                 continue
             centre = young.centroid_m(pitch)
-            distance = min(math.hypot(centre[0] - x, centre[1] - y) for x, y in hint.feet_m)
-            if distance <= config.stride_max and (best is None or distance < best[0]):
-                best = (distance, track_id, young)
+            distance, last_x, last_y = min((math.hypot(centre[0] - x, centre[1] - y), x, y) for x, y in hint.feet_m)
+            if distance > config.stride_max or (best is not None and distance >= best[0]):
+                continue
+            if hint.heading is not None:
+                ahead = (centre[0] - last_x) * math.cos(hint.heading) + (centre[1] - last_y) * math.sin(hint.heading)
+                if ahead < -config.hand_over_backward_max:
+                    continue
+            best = (distance, track_id, young)
         if best is not None:
             _, track_id, young = best
             by_track[track_id].remove(young)
@@ -879,13 +890,24 @@ def _absorb_fragment(feet: list[Footprint], config: DetectionConfig) -> None:
         feet[:] = [_with_piece(large, small, config)]
 
 
+def _box_reaches_border(box: tuple[int, int, int, int], frame_shape: tuple[int, int]) -> bool:
+    """True when `box` (x1, y1, x2, y2) [cells], exclusive ends, reaches the border of the mat `frame_shape`."""
+    x1, y1, x2, y2 = box
+    return x1 <= 0 or y1 <= 0 or x2 >= frame_shape[1] or y2 >= frame_shape[0]
+
+
 def _join_tracks(free: list[Footprint], by_track: dict[int, list[Footprint]], hints: dict[int, TrackHint],
-                 config: DetectionConfig) -> set[int]:
+                 frame_shape: tuple[int, int], config: DetectionConfig) -> set[int]:
     """Give free feet to the tracks standing on one foot (in place), by the assignment of least total
     cost (feet_pair_cost + `_path_cost` + `_weight_cost`) among those joining as many feet as possible;
     returns the indices of the free feet given. Greedy, nearest first, goes wrong face to face: a
     partner's landing foot is often nearer to the other person's stance foot than to its own (it lands
-    at their toes), and taking it leaves its owner's next step to join nobody or the partner."""
+    at their toes), and taking it leaves its owner's next step to join nobody or the partner.
+    A foot on the mat's border may be a person stepping back onto the mat next to a track: it joins a
+    weighed track only if it pairs well with the stance foot (feet_pair_cost below
+    edge_join_pair_cost_max) or makes up a weight deficit (`_weight_cost` below -edge_join_weight_gain:
+    the stance foot is unloading, the track's next step is due); a person still standing on their full
+    weight with a foot that does not match it is not landing this one."""
     tracks = [track_id for track_id, anchored in by_track.items() if len(anchored) == 1]
     if not free or not tracks:
         return set()
@@ -894,9 +916,14 @@ def _join_tracks(free: list[Footprint], by_track: dict[int, list[Footprint]], hi
         for k, track_id in enumerate(tracks):
             stance = by_track[track_id][0]
             hint = hints.get(track_id)
-            cost[i, k] = feet_pair_cost(foot, stance, config)
+            pair_cost = feet_pair_cost(foot, stance, config)
+            cost[i, k] = pair_cost
             if hint is not None:
-                cost[i, k] += _path_cost(foot, stance, hint, config) + _weight_cost(foot, stance, hint, config)
+                weight_cost = _weight_cost(foot, stance, hint, config)
+                if (hint.weight_n > 0.0 and _box_reaches_border(foot.box, frame_shape)
+                        and pair_cost > config.edge_join_pair_cost_max and weight_cost > -config.edge_join_weight_gain):
+                    cost[i, k] = math.inf
+                cost[i, k] += _path_cost(foot, stance, hint, config) + weight_cost
     feasible = np.isfinite(cost)
     if not feasible.any():
         return set()
@@ -923,7 +950,7 @@ def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config
     2. Remaining feet join the tracks that have one foot by the assignment of least total cost
        (`_join_tracks`), joining one costing feet_pair_cost + how far it is off the track's path
        (`_path_cost`) + how much it worsens the track's weight balance (`_weight_cost`). Feet set free
-       in 1. join none.
+       in 1. join none; a foot on the mat's border joins a fully loaded track only if it pairs well.
     3. Feet still free are paired greedily by ascending feet_pair_cost + new_pair_penalty.
     4. Feet still alone become single-foot people.
     """
@@ -946,7 +973,7 @@ def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config
     _hand_over_young_feet(by_track, hints, config)
     _rebalance_young_feet(by_track, hints, config)
     shed = _shed_foreign_feet(by_track, hints, config)
-    used = _join_tracks(free, by_track, hints, config)
+    used = _join_tracks(free, by_track, hints, frame_shape, config)
     free += shed
     edges = sorted((cost + config.new_pair_penalty, i, j)
                    for i in range(len(free)) if i not in used for j in range(i + 1, len(free)) if j not in used

@@ -89,3 +89,14 @@ def test_path_point_is_renewed_when_stale():
         tracker.update([person_from_feet(step, SHAPE, CONFIG, prior_track_id=track.track_id)], (2 + k) / 15)
         assert track.frames_since_update == 0
     assert np.allclose(track.path_point_m, [0.60, 1.25], atol=0.03)
+
+
+def test_young_foot_behind_a_track_walking_away_is_not_handed_over():
+    """Track 1's last foot (0.40, 0.80) lies 0.5 m before the young foot (0.55, 1.30) along y: walking
+    towards it, the young foot is its next step; walking away (off the mat's edge), it is not."""
+    frame, prior = _two_tracks_prior(young_age=2)
+    for heading, owner in ((math.pi / 2, 1), (-math.pi / 2, 2)):
+        vanished = dataclasses.replace(prior.hints[0], heading=heading, feet_m=((0.40, 0.80),))
+        prior = dataclasses.replace(prior, hints=(vanished, prior.hints[1]))
+        people = group_footprints(detect_footprints(frame, 4.0, CONFIG, prior), SHAPE, CONFIG, prior)
+        assert _owner_of(people, 0.55, 1.30) == owner

@@ -69,3 +69,22 @@ def test_young_foot_is_kept_in_double_support_or_with_a_neighbour_near():
     neighbour = _foot(0.80, 1.60, WEIGHT, track_id=2)   # the excess foot may be theirs (`_hand_over_young_feet`)
     people = group_footprints([stance, excess, neighbour], SHAPE, CONFIG, _prior(stance, neighbour))
     assert _feet_of(people) == {1: {id(stance), id(excess)}, 2: {id(neighbour)}}
+
+
+def test_foot_on_the_border_unlike_the_stance_foot_of_a_fully_loaded_track_joins_nobody():
+    """Somebody stepping back onto the mat beside a person standing on their full weight: their foot,
+    cut by the mat's border and pointing another way, is not that person's next step."""
+    stance = _foot(0.70, 1.00, WEIGHT, track_id=1)
+    frame = np.zeros(SHAPE, dtype=np.float32)
+    render_foot(frame, (MAT_COLS * CONFIG.cell_pitch - 0.08, 1.10), np.pi, 0.5)   # toes towards the stance heel
+    (border,) = detect_footprints(frame, THRESHOLD, CONFIG)
+    border = dataclasses.replace(border, force=0.05 * WEIGHT)   # just touching down
+    assert border.box[2] == MAT_COLS
+    prior = _prior(stance)
+    ungated = DetectionConfig(edge_join_pair_cost_max=np.inf)
+    assert _feet_of(group_footprints([stance, border], SHAPE, ungated, prior)) == {1: {id(stance), id(border)}}
+    people = group_footprints([stance, border], SHAPE, CONFIG, prior)
+    assert _feet_of(people) == {1: {id(stance)}}
+    # the same foot landing while the stance foot unloads is the track's next step
+    unloading = dataclasses.replace(stance, force=0.5 * WEIGHT)
+    assert _feet_of(group_footprints([unloading, border], SHAPE, CONFIG, prior)) == {1: {id(unloading), id(border)}}
