@@ -5,7 +5,7 @@ who walk close (a dance couple in closed hold, strangers passing) would then oft
 partner's foot still presses, which real people do not do: they shorten the step or set the foot a little aside.
 `keep_feet_apart` does the same, in heel-strike order over everyone: a footstep whose sole would overlap (with
 `FOOT_CLEARANCE` to spare) a sole of another person in stance at the same time is moved to the nearest free spot
-among shorter and sideways placements, keeping clear of the person's own feet too.
+among placements short of, beyond and beside its plan, keeping clear of the person's own feet too.
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def keep_feet_apart(steps: list[Footsteps], bodies: list[BodyGeometry]) -> int:
 
     Footsteps are taken in heel-strike order over all people; each is checked against the soles already placed
     whose stance overlaps its own ([strike, toe_off]). A footstep that overlaps another person's sole (each grown by
-    half of FOOT_CLEARANCE) goes to the placement nearest its plan, among landing up to SHORTEN_STEPS short and
+    half of FOOT_CLEARANCE) goes to the placement nearest its plan, among landing SHORTEN_STEPS short (or beyond) and
     SIDESTEPS aside, that overlaps neither another person's sole nor the person's own other foot. When none is
     free it stays where it was planned (people pressed together in a crowd do tread on toes).
     """
