@@ -66,11 +66,13 @@ class DetectionConfig:
     min_roll: float = 0.02                # a foot whose pressure centre moved less since touch-down has no roll direction
     foot_flat_frames: int = 4             # a foot down for more frames than this lies flat: its contact no longer grows
     young_foot_frames: int = 8            # a foot down for at most this many frames may move to a track that lost its feet
-    hand_over_backward_max: float = 0.40  # ... unless it lies farther than this behind that track's last foot along its heading
+    hand_over_backward_max: float = 0.40  # ... unless it lies farther than this behind that track's last foot
+                                          # along its heading
     weight_tolerance: float = 0.15        # a person's total foot force stays within about this fraction of their body weight
     min_second_foot_fraction: float = 0.5  # of a track's two flat feet, a smaller one with fewer cells than this share
                                            # of the larger's is a fragment of touching feet, merged into it
-    shed_misfit_gain: float = 4.0         # a young foot whose track's weight misfit drops by more than this without it is not its own
+    shed_misfit_gain: float = 4.0         # a young foot whose track's weight misfit drops by more than this
+                                          # without it is not its own
     join_weight_factor: float = 1.0       # share of the weight misfit change in the cost of a foot joining a track
     edge_join_pair_cost_max: float = 3.0  # a free foot on the mat's border joins a track's stance foot only below this
                                           # feet_pair_cost, ...

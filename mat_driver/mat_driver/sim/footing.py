@@ -17,7 +17,8 @@ import numpy as np
 from .gait import ANKLE, BodyGeometry, Footsteps
 
 FOOT_CLEARANCE = 0.01  # m kept free between two people's soles
-SHORTEN_STEPS = np.arange(-0.10, 0.301, 0.025)  # m a footstep may land short of its plan (back along its heading; < 0: beyond)
+# m a footstep may land short of its plan (back along its heading; < 0: beyond it)
+SHORTEN_STEPS = np.arange(-0.10, 0.301, 0.025)
 SIDESTEPS = np.arange(-0.20, 0.201, 0.025)  # m it may land aside (across its heading)
 
 
