@@ -49,6 +49,22 @@ def confirmed_tracks(messages) -> dict[int, set[tuple]]:
                           for p in m.persons if p.state == PersonPressure.STATE_CONFIRMED} for m in messages}
 
 
+def truth_matches(messages) -> list[tuple[int, int, int | None]]:
+    """(stamp, true person, confirmed track id whose box centre lies within 30 cells of theirs, or None) for
+    every true person in every simulator frame."""
+    tracked = confirmed_tracks(messages["/presstrack/persons"])
+    matches = []
+    for msg in messages["/mat/sim/persons"]:
+        stamp = stamp_of(msg)
+        for truth in msg.persons:
+            centre = np.array([truth.box.x_offset + truth.box.width / 2, truth.box.y_offset + truth.box.height / 2])
+            best = min(tracked.get(stamp, ()), default=None,
+                       key=lambda t: np.linalg.norm(centre - (t[1] + t[3] / 2, t[2] + t[4] / 2)))
+            near = best is not None and np.linalg.norm(centre - (best[1] + best[3] / 2, best[2] + best[4] / 2)) < 30
+            matches.append((stamp, truth.track_id, best[0] if near else None))
+    return matches
+
+
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     """A recorded live session: what the listener heard, and the bag."""
@@ -86,23 +102,17 @@ def test_bodies_meshes_and_frames_per_person_with_stable_ids(session):
               if m.ns == "presstrack_meshes" and m.action == 0}
     assert body_ids <= meshes
 
-    # Stable ids: each stay of a true person on the mat is covered mostly by one track id (ids are never
-    # reused, so someone who leaves and comes back is rightly a new track).
-    tracked = confirmed_tracks(messages["/presstrack/persons"])
+    # Stable ids: each stay of a true person on the mat is covered mostly by one track id (someone who leaves
+    # and comes back may get their id back by re-identification, or rightly a new one).
     votes: dict[tuple[int, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
     last_seen: dict[int, int] = {}
     stay: dict[int, int] = defaultdict(int)
-    for msg in messages["/mat/sim/persons"]:
-        stamp = stamp_of(msg)
-        for truth in msg.persons:
-            if stamp - last_seen.get(truth.track_id, stamp) > 1_000_000_000:
-                stay[truth.track_id] += 1
-            last_seen[truth.track_id] = stamp
-            centre = np.array([truth.box.x_offset + truth.box.width / 2, truth.box.y_offset + truth.box.height / 2])
-            best = min(tracked.get(stamp, ()), default=None,
-                       key=lambda t: np.linalg.norm(centre - (t[1] + t[3] / 2, t[2] + t[4] / 2)))
-            if best is not None and np.linalg.norm(centre - (best[1] + best[3] / 2, best[2] + best[4] / 2)) < 30:
-                votes[truth.track_id, stay[truth.track_id]][best[0]] += 1
+    for stamp, truth_id, track_id in truth_matches(messages):
+        if stamp - last_seen.get(truth_id, stamp) > 1_000_000_000:
+            stay[truth_id] += 1
+        last_seen[truth_id] = stamp
+        if track_id is not None:
+            votes[truth_id, stay[truth_id]][track_id] += 1
     assert votes, "tracks line up with the true people"
     for (truth_id, visit), counts in votes.items():
         assert max(counts.values()) >= 0.8 * sum(counts.values()), \
@@ -111,16 +121,31 @@ def test_bodies_meshes_and_frames_per_person_with_stable_ids(session):
 
 def test_ids_are_released_when_people_leave(session):
     messages, _, _, _ = session
-    released = set()
+    # Whom each id stood for: the true person it was matched to most often before and after each release.
+    people_of: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for stamp, truth_id, track_id in truth_matches(messages):
+        if track_id is not None:
+            people_of[track_id].append((stamp, truth_id))
+
+    def person(track_id: int, after: bool, stamp: int) -> int | None:
+        votes = Counter(truth for when, truth in people_of[track_id] if (when > stamp) == after)
+        return votes.most_common(1)[0][0] if votes else None
+
+    released: dict[int, int] = {}   # id -> stamp of its release, until it comes back
+    releases = 0
     for msg in messages["/presstrack/meshes"]:
         for marker in msg.markers:
             if marker.ns != "presstrack_meshes":
                 continue
             if marker.action == 2:
-                released.add(marker.id)
-            else:
-                assert marker.id not in released, f"id {marker.id} came back after it was released"
-    assert released, "a person left the mat and their mesh was deleted"
+                released[marker.id] = stamp_of(marker)
+                releases += 1
+            elif marker.id in released:
+                # Only the person who left may bring their id back (re-identified by body weight and feet).
+                release = released.pop(marker.id)
+                before, again = person(marker.id, False, release), person(marker.id, True, release)
+                assert before == again, f"id {marker.id} of person {before} came back on person {again}"
+    assert releases, "a person left the mat and their mesh was deleted"
 
 
 def test_latency_within_bounds(session):
