@@ -23,6 +23,7 @@ from presstrack_msgs.msg import PersonPressure, PersonPressureArray, SmplBodyArr
 
 PRESSTRACK = str(Path(sys.executable).parent / "presstrack")
 SESSION_S = 30.0
+REID_WAIT_NS = 1_500_000_000  # a returning person's weight is trusted (re-identified) within this of stepping on
 
 
 def run_presstrack(args: list[str], log: Path, timeout: float) -> subprocess.Popen:
@@ -102,16 +103,20 @@ def test_bodies_meshes_and_frames_per_person_with_stable_ids(session):
               if m.ns == "presstrack_meshes" and m.action == 0}
     assert body_ids <= meshes
 
-    # Stable ids: each stay of a true person on the mat is covered mostly by one track id (someone who leaves
-    # and comes back may get their id back by re-identification, or rightly a new one).
+    # Stable ids: each stay of a true person on the mat is covered mostly by one track id. Someone who leaves
+    # and comes back may get their id back by re-identification, or rightly a new one; re-identification
+    # waits for a trusted weight (about a second), under a new id meanwhile, so the first REID_WAIT_NS of
+    # a stay do not count.
     votes: dict[tuple[int, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
     last_seen: dict[int, int] = {}
     stay: dict[int, int] = defaultdict(int)
+    stay_start: dict[int, int] = {}
     for stamp, truth_id, track_id in truth_matches(messages):
-        if stamp - last_seen.get(truth_id, stamp) > 1_000_000_000:
+        if truth_id not in stay_start or stamp - last_seen[truth_id] > 1_000_000_000:
             stay[truth_id] += 1
+            stay_start[truth_id] = stamp
         last_seen[truth_id] = stamp
-        if track_id is not None:
+        if track_id is not None and stamp - stay_start[truth_id] >= REID_WAIT_NS:
             votes[truth_id, stay[truth_id]][track_id] += 1
     assert votes, "tracks line up with the true people"
     for (truth_id, visit), counts in votes.items():
