@@ -736,6 +736,15 @@ def person_from_feet(feet: list[Footprint], frame_shape: tuple[int, int], config
         feet_centroids_m=np.array([foot.centroid_m(pitch) for foot in feet]), prior_track_id=prior_track_id)
 
 
+def _young_and_old(anchored: list[Footprint], config: DetectionConfig) -> tuple[Footprint, Footprint] | None:
+    """(young, old) of a track's two feet when the younger touched down at most young_foot_frames ago and
+    after the other (a step just taken, which may be somebody else's); None otherwise."""
+    if len(anchored) != 2:
+        return None
+    young, old = sorted(anchored, key=lambda f: f.age)
+    return (young, old) if young.age <= config.young_foot_frames and young.age < old.age else None
+
+
 def _hand_over_young_feet(by_track: dict[int, list[Footprint]], hints: dict[int, TrackHint],
                           config: DetectionConfig) -> None:
     """A walking person always stands on a foot: when a track of the previous frame has no foot left
@@ -754,11 +763,10 @@ def _hand_over_young_feet(by_track: dict[int, list[Footprint]], hints: dict[int,
     for hint in vanished:
         best: tuple[float, int, Footprint] | None = None
         for track_id, anchored in by_track.items():
-            if len(anchored) != 2:
+            feet = _young_and_old(anchored, config)
+            if feet is None:
                 continue
-            young, old = sorted(anchored, key=lambda f: f.age)
-            if young.age > config.young_foot_frames or young.age >= old.age:
-                continue
+            young = feet[0]
             centre = young.centroid_m(pitch)
             distance, last_x, last_y = min((math.hypot(centre[0] - x, centre[1] - y), x, y) for x, y in hint.feet_m)
             if distance > config.stride_max or (best is not None and distance >= best[0]):
@@ -809,11 +817,10 @@ def _rebalance_young_feet(by_track: dict[int, list[Footprint]], hints: dict[int,
 
     moves: list[tuple[float, int, int, Footprint]] = []
     for giver, anchored in by_track.items():
-        if len(anchored) != 2 or weight(giver) <= 0.0:
+        feet = _young_and_old(anchored, config)
+        if feet is None or weight(giver) <= 0.0:
             continue
-        young, old = sorted(anchored, key=lambda f: f.age)
-        if young.age > config.young_foot_frames or young.age >= old.age:
-            continue
+        young, old = feet
         giver_force = young.force + old.force
         for receiver, stance in by_track.items():
             if len(stance) != 1 or weight(receiver) <= 0.0 or not math.isfinite(feet_pair_cost(young, stance[0], config)):
@@ -847,11 +854,10 @@ def _shed_foreign_feet(by_track: dict[int, list[Footprint]], hints: dict[int, Tr
     shed: list[Footprint] = []
     for track_id, anchored in by_track.items():
         hint = hints.get(track_id)
-        if len(anchored) != 2 or hint is None or hint.weight_n <= 0.0:
+        feet = _young_and_old(anchored, config)
+        if feet is None or hint is None or hint.weight_n <= 0.0:
             continue
-        young, old = sorted(anchored, key=lambda f: f.age)
-        if young.age > config.young_foot_frames or young.age >= old.age:
-            continue
+        young, old = feet
         gain = (_weight_misfit(young.force + old.force, hint.weight_n, config)
                 - _weight_misfit(old.force, hint.weight_n, config))
         centre = young.centroid_m(config.cell_pitch)
