@@ -473,8 +473,8 @@ class FootprintTracker:
         the tracks swapped people (a foot given to the wrong person at close quarters, and the tracks then
         followed the other person's feet). Without the fit, a foot of one person held by the other's track
         for the recent window (face to face) passed for a swap: the lighter track gains, the heavier loses,
-        and both recent weights move towards the other's without matching it. The tracks exchange ids and identity forces but for the recent ones, which stay
-        with the feet they were measured on. At most the clearest pair per check (every
+        and both recent weights move towards the other's without matching it. The tracks exchange ids and
+        identity forces but for the recent ones, which stay with the feet they were measured on. At most the clearest pair per check (every
         swap_check_interval frames). Live, both people's ids so switch back a second or two after they
         were exchanged.
         """
@@ -485,9 +485,10 @@ class FootprintTracker:
             if abs(math.log(identity_a / identity_b)) < cfg.swap_margin:
                 continue
             stay = abs(math.log(recent_a / identity_a)) + abs(math.log(recent_b / identity_b))
-            swap = abs(math.log(recent_a / identity_b)) + abs(math.log(recent_b / identity_a))
-            fit = max(abs(math.log(recent_a / identity_b)), abs(math.log(recent_b / identity_a)))
-            if swap + cfg.swap_margin < stay and fit < cfg.swap_fit and (best is None or stay - swap > best[0]):
+            a_as_b, b_as_a = abs(math.log(recent_a / identity_b)), abs(math.log(recent_b / identity_a))
+            swap = a_as_b + b_as_a
+            if (swap + cfg.swap_margin < stay and max(a_as_b, b_as_a) < cfg.swap_fit
+                    and (best is None or stay - swap > best[0])):
                 best = (stay - swap, a, b)
         if best is None:
             return
