@@ -10,7 +10,8 @@ Per frame (`FootprintTracker.update`):
 4. unmatched confident detections start tentative tracks, confirmed after `min_hits` consecutive hits;
    unmatched confirmed tracks become 'lost' (a swing phase, a turn on the mat's edge, a foot below the
    threshold) and are deleted after `max_age` frames; a lost track stops where it was last seen
-   (footprints do not coast) and matches on distance alone, on a scale growing with the time lost;
+   (footprints do not coast) and matches on distance alone, on a scale growing with the time lost, but
+   never feet that continue another track's footprints;
    ids come from a monotonic counter and are never handed to another person;
 5. re-identification (`_identify`): a deleted track's body signature (weight and foot length,
    `BodySignature`) is kept in a gallery of departed people for `reid_memory` seconds. When a young
@@ -361,10 +362,11 @@ class FootprintTracker:
         motion = math.exp(-0.5 * (distance / cfg.motion_scale) ** 2)
         similarity = (cfg.weight_overlap * continuity + cfg.weight_uoe * uoe(detection.box, track.box) * detection.confidence
                       + cfg.weight_motion * motion)
-        if track.frames_since_update:
+        if track.frames_since_update and detection.prior_track_id in (None, track.track_id):
             # A lost track has no footprints to continue and its box may be stale: distance to where it was
             # last seen also counts, on a scale that grows with the time it has been gone; capped below a
-            # live track's best so that a track continuing its footprints keeps them.
+            # live track's best. Never for feet that continue another track's footprints: they are that
+            # person's, however far their centre jumped (a long stride), and a lost person nearby cannot take them.
             scale = cfg.motion_scale + 0.5 * cfg.gate_growth * track.seconds_since_update
             similarity = max(similarity, cfg.lost_similarity * math.exp(-0.5 * (distance / scale) ** 2))
         return similarity

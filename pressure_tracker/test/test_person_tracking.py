@@ -180,3 +180,37 @@ def test_a_person_standing_since_first_seen_faces_their_toes(facing):
     for index in range(5):
         (person,) = tracker.update(frame, index / 15)
     assert abs(math.remainder(person.heading - facing, 2 * math.pi)) < 0.3
+
+
+def test_a_lost_track_never_takes_feet_that_continue_another_tracks_footprints():
+    # A lost person's proximity (its similarity scale grows with the time it has been gone) must not beat the
+    # track whose footprints a detection continues, even when a long stride moved that detection's centre far.
+    # Live, jittered stamps put the two within 0.001 of each other and a present person took a departed id.
+    import dataclasses
+
+    from pressure_tracker.detection import DetectionConfig, detect_footprints, person_from_feet
+    from pressure_tracker.tracking import AssociationConfig, FootprintTracker
+
+    def standing(where: tuple[float, float], prior_track_id: int | None = None):
+        frame = np.zeros((238, 120), dtype=np.float32)
+        render_foot(frame, where, math.pi / 2, 0.5)
+        detection = person_from_feet(detect_footprints(frame, 4.0, DetectionConfig()), frame.shape, DetectionConfig())
+        return dataclasses.replace(detection, confidence=0.95, prior_track_id=prior_track_id)
+
+    tracker = FootprintTracker(AssociationConfig(reid_wait=0.0))
+    frame = 0
+
+    def step(*detections):
+        nonlocal frame
+        tracks = tracker.update(list(detections), frame / 15)
+        frame += 1
+        return {t.track_id: t.state for t in tracks}
+
+    for _ in range(20):
+        step(standing((0.40, 1.00), 1), standing((0.80, 1.30), 2))
+    for _ in range(30):                                   # person 2 steps off; 2 s later ...
+        states = step(standing((0.40, 1.00), 1))
+    assert states == {1: TrackState.CONFIRMED, 2: TrackState.LOST}
+    # ... person 1's next foot lands 0.34 m on, 0.40 m from where person 2 was last seen.
+    far_step = standing((0.40, 1.34), 1)
+    assert step(far_step) == {1: TrackState.CONFIRMED, 2: TrackState.LOST}
