@@ -74,6 +74,8 @@ class DetectionConfig:
     shed_misfit_gain: float = 4.0         # a young foot whose track's weight misfit drops by more than this
                                           # without it is not its own
     join_weight_factor: float = 1.0       # share of the weight misfit change in the cost of a foot joining a track
+    poor_pair_cost: float = 3.0           # a young foot pairing worse with its track's other foot may go by weight
+                                          # to a track it cannot pair with (`_may_take`)
     edge_join_pair_cost_max: float = 3.0  # a free foot on the mat's border joins a track's stance foot only below this
                                           # feet_pair_cost, ...
     edge_join_weight_gain: float = 1.0    # ... or when it lowers the track's weight cost by more than this
@@ -801,14 +803,29 @@ def _weight_cost(foot: Footprint, stance: Footprint, hint: TrackHint, config: De
                                         - _weight_misfit(stance.force, hint.weight_n, config))
 
 
+def _may_take(young: Footprint, old: Footprint, stance: Footprint, config: DetectionConfig) -> bool:
+    """Whether a track standing on `stance` can be the owner of `young`, the new foot of a track standing on
+    `young` and `old`: when `young` pairs with `stance` (`feet_pair_cost`), or, out of pairing reach but
+    within stride_max, when `stance` was down before `young` landed and `young` pairs poorly with `old`
+    (above poor_pair_cost). Face to face, a partner stepping round the other person, or pivoting, lands
+    a foot at their toes and at an angle to their own stance foot that no pairing accepts; it points
+    away from that person's feet, which a foot of their own does not."""
+    if math.isfinite(feet_pair_cost(young, stance, config)):
+        return True
+    pitch = config.cell_pitch
+    reach = float(np.hypot(*(young.centroid_m(pitch) - stance.centroid_m(pitch))))
+    return (reach <= config.stride_max and stance.age > young.age
+            and feet_pair_cost(young, old, config) > config.poor_pair_cost)
+
+
 def _rebalance_young_feet(by_track: dict[int, list[Footprint]], hints: dict[int, TrackHint],
                           config: DetectionConfig) -> None:
     """Body weight is conserved: walking, a person's feet together carry about their weight at every
     instant (weight passes from the trailing foot to the new one during double support). A young foot
     (down at most young_foot_frames) of a track standing on two feet moves (in place) to a track
     standing on one when that brings both tracks' total force closer to their body weights by more
-    than one tolerance squared (`_weight_misfit`) and the foot can pair with the receiver's foot
-    (`feet_pair_cost`). This undoes a partner's new foot given to the wrong person when it landed,
+    than one tolerance squared (`_weight_misfit`) and the receiver can own the foot
+    (`_may_take`). This undoes a partner's new foot given to the wrong person when it landed,
     light and ambiguous: it is the wrong person's excess and the right person's deficit as it takes
     their weight. The largest gain moves first; each track takes part in at most one move a frame."""
     def weight(track_id: int) -> float:
@@ -823,7 +840,7 @@ def _rebalance_young_feet(by_track: dict[int, list[Footprint]], hints: dict[int,
         young, old = feet
         giver_force = young.force + old.force
         for receiver, stance in by_track.items():
-            if len(stance) != 1 or weight(receiver) <= 0.0 or not math.isfinite(feet_pair_cost(young, stance[0], config)):
+            if len(stance) != 1 or weight(receiver) <= 0.0 or not _may_take(young, old, stance[0], config):
                 continue
             before = (_weight_misfit(giver_force, weight(giver), config)
                       + _weight_misfit(stance[0].force, weight(receiver), config))

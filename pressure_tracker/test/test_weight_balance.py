@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 
 from pressure_tracker.detection import (DetectionConfig, Footprint, GroupingPrior, TrackHint, detect_footprints,
-                                        group_footprints)
+                                        feet_pair_cost, group_footprints)
 from pressure_tracker.synthetic import MAT_COLS, MAT_ROWS, render_foot
 
 SHAPE = (MAT_ROWS, MAT_COLS)
@@ -17,11 +17,13 @@ THRESHOLD = 4.0
 WEIGHT = 700.0   # [N] body weight of every track
 
 
-def _foot(x: float, y: float, force: float, track_id: int | None = None, age: int = 10) -> Footprint:
-    """One foot pointing along +x with its pressure centre near (x, y) [m], detected alone, carrying
-    `force` [N]; anchored to `track_id` (continuing its previous foot, down `age` frames) when given."""
+def _foot(x: float, y: float, force: float, track_id: int | None = None, age: int = 10,
+          heading: float = 0.0) -> Footprint:
+    """One foot pointing along `heading` [rad] (default +x) with its pressure centre near (x, y) [m], detected
+    alone, carrying `force` [N]; anchored to `track_id` (continuing its previous foot, down `age` frames)
+    when given."""
     frame = np.zeros(SHAPE, dtype=np.float32)
-    render_foot(frame, (x, y), 0.0, 0.5)
+    render_foot(frame, (x, y), heading, 0.5)
     (foot,) = detect_footprints(frame, THRESHOLD, CONFIG)
     foot = dataclasses.replace(foot, force=force)
     return dataclasses.replace(foot, anchor_track_id=track_id, age=age) if track_id is not None else foot
@@ -49,6 +51,24 @@ def test_landing_foot_joins_the_track_whose_stance_foot_unloads():
     assert _feet_of(group_footprints([full, unloading, landing], SHAPE, geometric, prior))[1] == {id(full), id(landing)}
     people = group_footprints([full, unloading, landing], SHAPE, CONFIG, prior)
     assert _feet_of(people) == {1: {id(full)}, 2: {id(unloading), id(landing)}}
+
+
+def test_partners_step_at_the_others_toes_goes_back_to_the_partner_by_weight():
+    """Face to face, a partner stepping round the other person lands a foot beside that person's foot,
+    pointing across it, and at an angle to their own stance foot that no pairing accepts. Given to the
+    wrong person when it landed, light, it moves to its owner once its weight shows: that person's feet
+    now carry far more than their weight, the partner's unloading stance foot far less."""
+    mine = _foot(0.26, 1.42, WEIGHT, track_id=2, age=9)
+    partner_stance = _foot(0.58, 1.40, 0.7 * WEIGHT, track_id=1, age=13, heading=np.radians(-160.0))
+    partner_step = _foot(0.25, 1.18, 0.4 * WEIGHT, track_id=2, age=1, heading=np.radians(117.0))
+    assert not np.isfinite(feet_pair_cost(partner_step, partner_stance, CONFIG))
+    assert feet_pair_cost(partner_step, mine, CONFIG) > CONFIG.poor_pair_cost
+    feet, prior = [mine, partner_stance, partner_step], _prior(mine, partner_stance)
+    people = group_footprints(feet, SHAPE, CONFIG, prior)
+    assert _feet_of(people) == {2: {id(mine)}, 1: {id(partner_stance), id(partner_step)}}
+    # By pairing alone it would stay: only a foot that pairs poorly with its track's other foot moves this way.
+    people = group_footprints(feet, SHAPE, DetectionConfig(poor_pair_cost=np.inf), prior)
+    assert _feet_of(people) == {2: {id(mine), id(partner_step)}, 1: {id(partner_stance)}}
 
 
 def test_young_foot_far_beyond_the_body_weight_is_shed_when_nobody_else_is_near():
