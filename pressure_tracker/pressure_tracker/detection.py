@@ -11,7 +11,8 @@ Conventions (shared by the whole package):
 Pipeline: `NoiseFloor` gives a contact threshold -> `detect_footprints` labels contact blobs and merges
 the separate pads of one foot (heel, ball, toes) into a `Footprint` -> `group_footprints` pairs feet
 into `PersonDetection`s (at most two feet per person), keeping feet with the tracks they belonged to in
-the previous frame (`GroupingPrior`), so two people close together are not merged.
+the previous frame (`GroupingPrior`), so two people close together are not merged -> `attach_traces`
+adds contact too small to be a foot to the box and cells of the nearest person.
 """
 from __future__ import annotations
 
@@ -74,6 +75,8 @@ class DetectionConfig:
     shed_misfit_gain: float = 4.0         # a young foot whose track's weight misfit drops by more than this
                                           # without it is not its own
     join_weight_factor: float = 1.0       # share of the weight misfit change in the cost of a foot joining a track
+    trace_reach: float = 0.40             # [m] contact too small or light to be a foot (a heel's first touch, the
+                                          # last of a toe-off) within this of a person's box is in their box and mask
     poor_pair_cost: float = 3.0           # a young foot pairing worse with its track's other foot may go by weight
                                           # to a track it cannot pair with (`_may_take`)
     edge_join_pair_cost_max: float = 3.0  # a free foot on the mat's border joins a track's stance foot only below this
@@ -1016,6 +1019,38 @@ def group_footprints(feet: list[Footprint], frame_shape: tuple[int, int], config
     return people
 
 
+def attach_traces(frame: np.ndarray, threshold_kpa: float, people: list[PersonDetection],
+                  config: DetectionConfig = DetectionConfig()) -> list[PersonDetection]:
+    """`people` with each contact cell that no foot holds added to the box and cells of the person whose
+    box is nearest to it, when within trace_reach; feet, force and centre stay as they were. Such traces
+    are too small or light to be feet (min_blob_cells, min_foot_force_n): a heel touching down, the
+    last of a toe pushing off. They are the person's contact all the same, and the box that labels a
+    person (MIP's: every cell of theirs the mat reads above its threshold) holds them."""
+    if not people:
+        return people
+    contact = frame > threshold_kpa
+    for person in people:
+        contact.ravel()[person.cells] = False
+    cells = np.flatnonzero(contact)
+    if cells.size == 0:
+        return people
+    cols = frame.shape[1]
+    rows, columns = cells // cols, cells % cols
+    boxes = np.array([person.box for person in people])[:, :, None]   # (people, 4, 1)
+    gap_x = np.maximum(0, np.maximum(boxes[:, 0] - (columns + 1), columns - boxes[:, 2] + 1))
+    gap_y = np.maximum(0, np.maximum(boxes[:, 1] - (rows + 1), rows - boxes[:, 3] + 1))
+    gap = np.hypot(gap_x, gap_y)                                      # (people, cells), as `_box_gap`
+    nearest = gap.argmin(axis=0)
+    within = gap[nearest, np.arange(cells.size)] <= config.trace_reach / config.cell_pitch
+    attached = list(people)
+    for k in np.unique(nearest[within]):
+        own = np.concatenate([people[k].cells, cells[within & (nearest == k)]])
+        rows, columns = own // cols, own % cols
+        attached[k] = dataclasses.replace(people[k], cells=own, box=(int(columns.min()), int(rows.min()),
+                                                                     int(columns.max()) + 1, int(rows.max()) + 1))
+    return attached
+
+
 class FootprintDetector:
     """Frame -> people: noise floor, footprint detection and grouping with an optional track prior."""
 
@@ -1027,4 +1062,4 @@ class FootprintDetector:
         """People in `frame` (rows, cols) [kPa]."""
         threshold = self.noise_floor.update(frame)
         feet = detect_footprints(frame, threshold, self.config, prior)
-        return group_footprints(feet, frame.shape, self.config, prior)
+        return attach_traces(frame, threshold, group_footprints(feet, frame.shape, self.config, prior), self.config)

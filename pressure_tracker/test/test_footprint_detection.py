@@ -139,3 +139,22 @@ def test_new_foot_joins_the_track_whose_path_it_continues():
 def test_bad_frame_raises():
     with pytest.raises(ValueError, match="2-D"):
         detect_footprints(np.zeros((2, 3, 4), dtype=np.float32), 4.0, CONFIG)
+
+
+def test_traces_too_small_for_a_foot_join_the_box_and_mask_of_the_nearest_person():
+    # A heel's first touch: three faint cells, under min_blob_cells and min_foot_force_n, 0.3 m ahead of a
+    # standing foot. It is that person's contact (MIP's box holds it) but not a foot of theirs.
+    frame = frame_with((0.40, 1.00, math.pi / 2, 0.5), (0.90, 1.00, math.pi / 2, 0.5))
+    touch = [(130, 40), (131, 40), (131, 41)]          # (row, col): 0.3 m on from the person at x = 0.40 m
+    far = [(230, 40)]                                  # 1.3 m away from everybody: ignored
+    for row, col in touch + far:
+        frame[row, col] = 2.5
+    people = FootprintDetector(CONFIG)(frame)
+    assert len(people) == 2
+    walker, other = person_of(people, 0.40, 1.00), person_of(people, 0.90, 1.00)
+    assert walker.box[3] == 132 and walker.box[0] <= 40
+    assert all(walker.mask[row, col] for row, col in touch) and not other.mask[touch[0]]
+    assert not any(p.mask[far[0]] for p in people)
+    assert len(walker.feet) == 1
+    assert walker.force == pytest.approx(walker.feet[0].force)
+    assert other.box[3] < 130                          # the other person's box is unchanged
