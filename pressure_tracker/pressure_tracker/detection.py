@@ -1037,9 +1037,10 @@ def attach_traces(frame: np.ndarray, threshold_kpa: float, people: list[PersonDe
     cols = frame.shape[1]
     rows, columns = cells // cols, cells % cols
     boxes = np.array([person.box for person in people])[:, :, None]   # (people, 4, 1)
-    gap_x = np.maximum(0, np.maximum(boxes[:, 0] - (columns + 1), columns - boxes[:, 2] + 1))
-    gap_y = np.maximum(0, np.maximum(boxes[:, 1] - (rows + 1), rows - boxes[:, 3] + 1))
-    gap = np.hypot(gap_x, gap_y)                                      # (people, cells), as `_box_gap`
+    # `_box_gap` of each cell's box (c, r, c + 1, r + 1) to each person's box: (people, cells).
+    gap_x = np.maximum(0, np.maximum(boxes[:, 0] - (columns + 1), columns - boxes[:, 2]))
+    gap_y = np.maximum(0, np.maximum(boxes[:, 1] - (rows + 1), rows - boxes[:, 3]))
+    gap = np.hypot(gap_x, gap_y)
     nearest = gap.argmin(axis=0)
     within = gap[nearest, np.arange(cells.size)] <= config.trace_reach / config.cell_pitch
     attached = list(people)
