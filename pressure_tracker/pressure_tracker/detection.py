@@ -592,7 +592,9 @@ def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: Detection
     rolls down and only ahead of it (`_grows_forward`; a pad kept apart this way that belongs to the foot
     after all is merged in the next frame, when it is tracked too). New feet lighter than min_foot_force_n
     are dropped; a foot continuing a tracked one stays however light it gets (rolling off the toes, it is
-    still the person's until it lifts, and the box that labels the person still holds it).
+    still the person's until it lifts, and the box that labels the person still holds it), and so does a
+    foot on the mat's border (the toes still on the mat of a person stepping off: most of the force is off
+    the mat; too weak to start a track, it continues the lost track of the person who stepped off).
     """
     blobs = [piece for blob in detect_blobs(frame, threshold_kpa, config) for piece in _split_oversize(frame, blob, config, prior)]
     pads, previous = _pads_with_previous_feet(frame, blobs, prior, config)
@@ -637,7 +639,8 @@ def detect_footprints(frame: np.ndarray, threshold_kpa: float, config: Detection
             hint = _first(previous, group) or _previous_foot(cells, prior, config)
             foot = _make_footprint(cells, _total_moments([pads[k] for k in group]),
                                    _union_box([pads[k].box for k in group]), config, hint)
-        if foot.force >= config.min_foot_force_n or foot.anchor_track_id is not None:
+        if (foot.force >= config.min_foot_force_n or foot.anchor_track_id is not None
+                or _box_reaches_border(foot.box, frame.shape)):
             feet.append(foot)
     return feet
 

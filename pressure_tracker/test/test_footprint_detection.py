@@ -158,3 +158,13 @@ def test_traces_too_small_for_a_foot_join_the_box_and_mask_of_the_nearest_person
     assert len(walker.feet) == 1
     assert walker.force == pytest.approx(walker.feet[0].force)
     assert other.box[3] < 130                          # the other person's box is unchanged
+
+
+def test_a_light_foot_on_the_border_is_kept_where_one_inside_is_dust():
+    # The toes of a person stepping off: four cells on the last column, far under min_foot_force_n.
+    frame = np.zeros(SHAPE, dtype=np.float32)
+    frame[140:144, MAT_COLS - 1] = 2.5
+    frame[60:64, 60] = 2.5                              # the same inside the mat
+    feet = detect_footprints(frame, CONFIG.min_threshold_kpa, CONFIG)
+    assert [foot.box for foot in feet] == [(MAT_COLS - 1, 140, MAT_COLS, 144)]
+    assert feet[0].force < CONFIG.min_foot_force_n
