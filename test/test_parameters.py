@@ -1,6 +1,8 @@
 """Parameters set at run time: a bad value is refused with the reason and the old value stays."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import rclpy
@@ -20,11 +22,21 @@ def value(v) -> ParameterValue:
     return ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=v)
 
 
-def call(listener: Listener, client, request, timeout=20.0):
+def call(listener: Listener, client, request, timeout=20.0, attempt=2.0):
+    """The response to `request`, sent again every `attempt` seconds until one comes (within `timeout`).
+
+    A service can see a request before its response writer has matched the client's response reader; the
+    response is then lost (a known ROS 2 discovery race, ros2/ros2#1253): on a busy host, discovery takes
+    longer than the 100 ms rmw_fastrtps waits. Both parameter services are idempotent, so resending is safe.
+    """
     assert client.wait_for_service(timeout_sec=timeout), f"{client.srv_name} not available"
-    future = client.call_async(request)
-    assert listener.spin_until(future.done, timeout)
-    return future.result()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        future = client.call_async(request)
+        if listener.spin_until(future.done, min(attempt, deadline - time.monotonic())):
+            return future.result()
+        client.remove_pending_request(future)
+    raise AssertionError(f"no response from {client.srv_name} within {timeout} s")
 
 
 @pytest.fixture
