@@ -944,6 +944,7 @@ def _join_tracks(free: list[Footprint], by_track: dict[int, list[Footprint]], hi
         return set()
     cost = np.full((len(free), len(tracks)), math.inf)
     for i, foot in enumerate(free):
+        on_border = _box_reaches_border(foot.box, frame_shape)
         for k, track_id in enumerate(tracks):
             stance = by_track[track_id][0]
             hint = hints.get(track_id)
@@ -951,7 +952,7 @@ def _join_tracks(free: list[Footprint], by_track: dict[int, list[Footprint]], hi
             cost[i, k] = pair_cost
             if hint is not None:
                 weight_cost = _weight_cost(foot, stance, hint, config)
-                if (hint.weight_n > 0.0 and _box_reaches_border(foot.box, frame_shape)
+                if (hint.weight_n > 0.0 and on_border
                         and pair_cost > config.edge_join_pair_cost_max and weight_cost > -config.edge_join_weight_gain):
                     cost[i, k] = math.inf
                 cost[i, k] += _path_cost(foot, stance, hint, config) + weight_cost
@@ -1048,10 +1049,11 @@ def attach_traces(frame: np.ndarray, threshold_kpa: float, people: list[PersonDe
     within = gap[nearest, np.arange(cells.size)] <= config.trace_reach / config.cell_pitch
     attached = list(people)
     for k in np.unique(nearest[within]):
-        own = np.concatenate([people[k].cells, cells[within & (nearest == k)]])
-        rows, columns = own // cols, own % cols
-        attached[k] = dataclasses.replace(people[k], cells=own, box=(int(columns.min()), int(rows.min()),
-                                                                     int(columns.max()) + 1, int(rows.max()) + 1))
+        mine = within & (nearest == k)
+        traces_box = (int(columns[mine].min()), int(rows[mine].min()),
+                      int(columns[mine].max()) + 1, int(rows[mine].max()) + 1)
+        attached[k] = dataclasses.replace(people[k], cells=np.concatenate([people[k].cells, cells[mine]]),
+                                          box=_union_box([people[k].box, traces_box]))
     return attached
 
 
