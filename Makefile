@@ -5,9 +5,10 @@
 PYTHON      ?= python3.11
 VENV        := $(CURDIR)/.venv
 PY          := $(VENV)/bin/python
-PACKAGES    := presstrack_msgs mat_driver pressure_tracker mesh_recovery launch
+PACKAGES    := presstrack_msgs presstrack_common presstrack_body presstrack_sim mat_driver pressure_tracker \
+               mesh_recovery presstrack_eval launch
 # Python packages whose console scripts are linked into .venv/bin.
-PY_PACKAGES := mat_driver pressure_tracker mesh_recovery presstrack_bringup
+PY_PACKAGES := presstrack_body presstrack_sim mat_driver pressure_tracker mesh_recovery presstrack_eval presstrack_bringup
 TF2_COMPAT  := presstrack_msgs/compat/tf2_msgs
 
 # rclpy needs a writable log directory; keep it inside the work tree.
@@ -19,7 +20,7 @@ SOURCES   := $(shell find $(PACKAGES) -type f -not -path '*/__pycache__/*' -not 
 
 REQUIREMENTS_STAMP := $(VENV)/.requirements-installed
 BUILD_STAMP        := $(VENV)/.workspace-built
-DEFAULT_BODY       := $(VENV)/share/mesh_recovery/body_models/SMPL_NEUTRAL.npz
+DEFAULT_BODY       := $(VENV)/share/presstrack_body/body_models/SMPL_NEUTRAL.npz
 
 .PHONY: all setup build test demo bench soak hmr-eval clean
 all: build
@@ -53,7 +54,7 @@ $(BUILD_STAMP): $(REQUIREMENTS_STAMP) $(SOURCES)
 	touch $@
 
 # The embedded default body, generated once from anny's free body model (about a minute).
-$(DEFAULT_BODY): $(BUILD_STAMP) mesh_recovery/mesh_recovery/body/default_body.py
+$(DEFAULT_BODY): $(BUILD_STAMP) presstrack_body/presstrack_body/default_body.py
 	$(VENV)/bin/presstrack-make-default-body --out $@
 
 test: build
@@ -78,7 +79,7 @@ soak: build
 # tracker's crops, over the test split of a simulated corpus whose people and scenes training never saw.
 # The corpus is simulated once, and again when the simulator changes.
 HMR_TEST_CORPUS := out/hmr_test_corpus
-SIM_SOURCES     := $(wildcard mat_driver/mat_driver/sim/*.py)
+SIM_SOURCES     := $(wildcard presstrack_sim/presstrack_sim/*.py)
 $(HMR_TEST_CORPUS)/corpus.json: $(SIM_SOURCES) | build
 	rm -rf $(HMR_TEST_CORPUS)
 	$(VENV)/bin/presstrack-sim corpus --out $(HMR_TEST_CORPUS) --scenes 40 --seconds 30 --seed 7 --jobs 2

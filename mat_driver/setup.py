@@ -14,13 +14,12 @@ setup(
     zip_safe=True,
     maintainer="PressTrack developers",
     maintainer_email="dev@presstrack.invalid",
-    description="Publishes the pressure mat: simulated crowd, MIP/bag replay, or serial/UDP hardware.",
+    description="Publishes a real pressure mat: serial or UDP hardware, MIP file or rosbag2 replay.",
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
             "mat_driver = mat_driver.node:main",
             "presstrack-fake-mat = mat_driver.fake_device:main",
-            "presstrack-sim = mat_driver.sim.cli:main",
             "presstrack-driver-rate = mat_driver.rate_bench:main",
         ],
     },

@@ -22,10 +22,6 @@ setup(
     entry_points={
         "console_scripts": [
             "mesh_recovery = mesh_recovery.node:main",
-            "presstrack-make-default-body = mesh_recovery.body.default_body:main",
-            "presstrack-train = mesh_recovery.train:main",
-            "presstrack-eval = mesh_recovery.evaluate:main",
-            "presstrack-eval-table = mesh_recovery.eval_table:main",
         ],
     },
 )

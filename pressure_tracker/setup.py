@@ -21,8 +21,6 @@ setup(
             "pressure_tracker = pressure_tracker.node:main",
             "presstrack-track = pressure_tracker.cli:track_main",
             "presstrack-track-eval = pressure_tracker.cli:eval_main",
-            "presstrack-track-bench = pressure_tracker.bench:main",
-            "presstrack-track-suite = pressure_tracker.suite:main",
         ],
     },
 )

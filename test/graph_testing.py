@@ -115,3 +115,15 @@ def assert_each_kind_counted(listener: Listener, name_prefix: str, cases, feed, 
         key = f"bad_input_{kind}"
         assert int(after.get(key, 0)) > int(before.get(key, 0)), f"{kind} not counted: {after}"
         before = after
+
+
+def check_published_mat(listener, rows=238, cols=120, min_frames=20):
+    """Wait for ``min_frames`` /mat/pressure frames; check their shape, encoding, frame and rising stamps."""
+    assert listener.spin_until(lambda: len(listener.messages["/mat/pressure"]) >= min_frames, 20.0), \
+        f"only {len(listener.messages['/mat/pressure'])} pressure frames arrived"
+    frames = listener.messages["/mat/pressure"]
+    for msg in frames:
+        assert (msg.height, msg.width, msg.encoding, msg.header.frame_id) == (rows, cols, "32FC1", "mat")
+    stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in frames]
+    assert all(b > a for a, b in zip(stamps, stamps[1:])), "stamps not strictly increasing"
+    return frames, stamps

@@ -66,7 +66,7 @@ def bench_driver(repeats: int) -> list[dict]:
 
     from mat_driver.calibration import Calibration
     from mat_driver.feeds import FeedFrame, PacedFeed
-    from presstrack_msgs.conversions import array_to_image
+    from presstrack_common.conversions import array_to_image
 
     rows_out = []
     rng = np.random.default_rng(0)
@@ -90,7 +90,7 @@ def bench_driver(repeats: int) -> list[dict]:
 
 def simulated_frames(people: int, frames: int, rate_hz: float = 15.0, seed: int = 1):
     """(steps/s of the live simulator, its SimFrames) for ``people`` people."""
-    from mat_driver.sim.simulator import SimConfig, Simulator
+    from presstrack_sim.simulator import SimConfig, Simulator
 
     simulator = Simulator(SimConfig(scenario="random", people=people, seed=seed, fps=rate_hz))
     simulator.step()  # the first step waits for its chunk: not representative
@@ -172,11 +172,11 @@ def bench_hmr(frames: int, tracks: int) -> list[dict]:
 def bench_bodies(tracked: dict[int, list], repeats: int) -> list[dict]:
     """Footprint baseline per person-frame, body model forward, markers per person."""
 
-    from mesh_recovery.body.model import BodyModel
+    from presstrack_body.model import BodyModel
     from mesh_recovery.estimators import FootprintEstimator, PersonInput
     from mesh_recovery.marker_cdr import TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
     from mesh_recovery.meshes import decimated_faces, id_colour
-    from presstrack_msgs.mat_geometry import MatGeometry
+    from presstrack_common.mat_geometry import MatGeometry
     from pressure_tracker.tracking import TrackState
 
     rows_out = []
@@ -295,9 +295,24 @@ def profile_summaries(profile_dir: Path, top: int = 30) -> dict[str, str]:
     return summaries
 
 
+def driver_alone(rate_hz: float, duration_s: float) -> dict:
+    """The real driver replaying a looping MIP file, measured as presstrack-driver-rate does (rate, peak RSS)."""
+    import tempfile
+
+    import rclpy
+
+    from mat_driver.rate_bench import measure
+
+    if not rclpy.ok():
+        rclpy.init()
+    print(f"[presstrack-bench] the driver alone: MIP replay at {rate_hz:g} Hz", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        return measure(MIP_SHAPE[0], MIP_SHAPE[1], rate_hz, duration_s, Path(folder))
+
+
 def end_to_end_table(results: list[dict]) -> str:
     header = ["people", "rate Hz", "published Hz", "bodies Hz", "latency p50 ms", "p99 ms", "frames heard",
-              "without bodies", "driver late", "CPU % driver/tracker/mesh", "peak RSS MiB driver/tracker/mesh"]
+              "without bodies", "source late", "CPU % simulator/tracker/mesh", "peak RSS MiB simulator/tracker/mesh"]
     rows = []
     for r in results:
         if "error" in r:
@@ -332,6 +347,12 @@ def write_report(out: Path, report: dict) -> None:
                   f"Latency: /presstrack/bodies arrival minus header stamp. CPU in % of one core over the "
                   f"measured window; peak RSS over the whole run. {report['end_to_end_note']}", "",
                   end_to_end_table(report["end_to_end"]), ""]
+    if report.get("driver_alone") is not None:
+        d = report["driver_alone"]
+        parts += ["The graph above runs the simulator node (presstrack_sim) as its mat source. The driver alone, "
+                  f"replaying a {d['rows']} x {d['cols']} MIP file at {d['rate_hz']:g} Hz "
+                  f"(`presstrack-driver-rate`'s measurement): received {d['received_hz']:.2f} Hz, "
+                  f"peak RSS {d['peak_rss_mib']:.0f} MiB.", ""]
     (out / "bench.md").write_text("\n".join(parts))
 
 
@@ -383,6 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                    profile_dir=profile_dir)]
             report["profiles"] = {node: str(profile_dir / f"{node}.txt") for node in profile_summaries(profile_dir)}
             people = []
+        report["driver_alone"] = driver_alone(rates[0], duration)
         for count in people:
             for rate in rates:
                 print(f"[presstrack-bench] end to end: {count} people at {rate:g} Hz", file=sys.stderr, flush=True)

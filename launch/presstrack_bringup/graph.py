@@ -45,12 +45,21 @@ class NodeSpec:
     max_respawns: int = 3
 
 
+# The driver talks to hardware (serial/UDP) that can drop out; restart it rather than end the session.
+MAT_DRIVER = NodeSpec("mat_driver", "mat_driver", "mat_driver", "mat_driver.node:MatDriverNode", respawn=True)
+# The simulator stands in for the driver: same node name, parameter block and topics.
+MAT_SIMULATOR = NodeSpec("presstrack_sim", "mat_sim", "mat_driver", "presstrack_sim.node:SimMatNode", respawn=True)
 NODES: tuple[NodeSpec, ...] = (
-    # The driver talks to hardware (serial/UDP) that can drop out; restart it rather than end the session.
-    NodeSpec("mat_driver", "mat_driver", "mat_driver", "mat_driver.node:MatDriverNode", respawn=True),
+    MAT_DRIVER,
     NodeSpec("pressure_tracker", "pressure_tracker", "pressure_tracker", "pressure_tracker.node:PressureTrackerNode"),
     NodeSpec("mesh_recovery", "mesh_recovery", "mesh_recovery", "mesh_recovery.node:MeshRecoveryNode"),
 )
+
+
+def graph_nodes(parameters: Parameters) -> tuple[NodeSpec, ...]:
+    """The nodes to start: the simulator in the driver's place when the mat source is ``sim``."""
+    mat = MAT_SIMULATOR if parameters[MAT_DRIVER.name].get("source") == "sim" else MAT_DRIVER
+    return (mat, *NODES[1:])
 
 
 @dataclass(frozen=True)
@@ -289,7 +298,7 @@ def plan_graph(
     settings += [parse_set(text) for text in sets]
     parameters = apply_settings(load_parameters(config_path), settings)
     return GraphPlan(
-        nodes=NODES,
+        nodes=graph_nodes(parameters),
         parameters=parameters,
         rviz=_parse_bool("rviz", arguments.get("rviz", "false")),
         record=_parse_bool("record", arguments.get("record", "false")),

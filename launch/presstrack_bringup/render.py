@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from mesh_recovery.body.kinematics import PARENTS
+from presstrack_body.kinematics import PARENTS
 from mesh_recovery.marker_cdr import ADD, TRIANGLE_LIST
 from presstrack_bringup.bagfile import open_bag, require_topic, suite_typestore
 

@@ -17,7 +17,9 @@ import yaml
 
 from bringup_bags import write_session
 from presstrack_bringup import cli, graph
-from presstrack_bringup.graph import NODES
+from presstrack_bringup.graph import MAT_SIMULATOR, NODES
+
+SIM_GRAPH = (MAT_SIMULATOR, *NODES[1:])  # what `presstrack up` starts with the default source, sim
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,14 +41,14 @@ def _stand_in(folder: Path, name: str, body: str = "time.sleep(60)") -> Path:
 
 @pytest.fixture
 def stand_ins(tmp_path, monkeypatch):
-    scripts = {spec.executable: _stand_in(tmp_path, spec.executable) for spec in NODES}
+    scripts = {spec.executable: _stand_in(tmp_path, spec.executable) for spec in (*NODES, MAT_SIMULATOR)}
     monkeypatch.setattr(cli, "find_executable", lambda spec: str(scripts[spec.executable]))
     return tmp_path
 
 
 def test_up_starts_each_node_with_the_generated_parameters(stand_ins):
     assert cli.main(["up", "--duration", "1.5", "people:=2", "--set", "pressure_tracker.max_age=30"]) == 0
-    for spec in NODES:
+    for spec in SIM_GRAPH:
         (argv,) = [json.loads(line) for line in (stand_ins / f"{spec.executable}.log").read_text().splitlines()]
         assert argv[0] == "--ros-args" and argv[-2:] == ["-r", f"__node:={spec.name}"]
         params = yaml.safe_load((stand_ins / f"{spec.executable}.params.yaml").read_text())
@@ -57,10 +59,9 @@ def test_up_starts_each_node_with_the_generated_parameters(stand_ins):
 
 def test_up_fails_when_the_driver_keeps_dying(stand_ins, monkeypatch):
     crashing = _stand_in(stand_ins, "mat_driver", "raise SystemExit(4)")
-    monkeypatch.setattr(cli, "find_executable", lambda spec: str(crashing if spec.package == "mat_driver"
+    monkeypatch.setattr(cli, "find_executable", lambda spec: str(crashing if spec.name == "mat_driver"
                                                                   else stand_ins / spec.executable))
-    quick = (dataclasses.replace(NODES[0], respawn_delay=0.1),) + NODES[1:]
-    monkeypatch.setattr(graph, "NODES", quick)
+    monkeypatch.setattr(graph, "MAT_SIMULATOR", dataclasses.replace(MAT_SIMULATOR, respawn_delay=0.1))
     assert cli.main(["up", "--duration", "60"]) == 1
     starts = (stand_ins / "mat_driver.log").read_text().splitlines()
     assert len(starts) == 1 + NODES[0].max_respawns

@@ -98,10 +98,10 @@ def test_launch_file_matches_presstrack_up(stand_in_launch, overrides, monkeypat
     up_nodes = [s for s in up_specs if s.name in {n.name for n in NODES}]
 
     assert [(n.kwargs["package"], n.kwargs["executable"], n.kwargs["name"]) for n in nodes] == [
-        (s.package, s.executable, s.name) for s in NODES]
+        (s.package, s.executable, s.name) for s in plan.nodes]
     assert [s.argv[-1] for s in up_nodes] == [f"__node:={n.kwargs['name']}" for n in nodes]
     launched_parameters = _node_parameters(actions)
-    for node, spec, up in zip(nodes, NODES, up_nodes):
+    for node, spec, up in zip(nodes, plan.nodes, up_nodes):
         launched = launched_parameters[spec.name]
         assert up.argv[up.argv.index("--params-file") + 1] == str(up_params)
         assert launched == yaml.safe_load(up_params.read_text())
@@ -157,4 +157,4 @@ def test_launch_file_with_real_launch_ros():
             entity.visit(context)
     (opaque,) = [e for e in description.entities if isinstance(e, OpaqueFunction)]
     nodes = [a for a in opaque.execute(context) if isinstance(a, Node)]
-    assert [n.node_executable for n in nodes] == [s.executable for s in NODES]
+    assert [n.node_executable for n in nodes] == [s.executable for s in plan_graph().nodes]

@@ -9,7 +9,7 @@ values below ``noise_floor_kpa`` -> 0, stuck cells -> 0 (counted), values at or 
 ``full_scale_kpa`` clipped to it (counted as saturated).
 
 MIP files: ``Calibration.for_mip`` converts their raw units with the documented (assumed) scale of
-``presstrack_msgs.mip_format``.
+``presstrack_common.mip_format``.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from presstrack_msgs.mip_format import MIP_COLS, MIP_FULL_SCALE_KPA, MIP_KPA_PER_RAW, MIP_ROWS
+from presstrack_common.mip_format import MIP_COLS, MIP_FULL_SCALE_KPA, MIP_KPA_PER_RAW, MIP_ROWS
 
 
 @dataclass

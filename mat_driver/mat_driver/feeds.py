@@ -1,11 +1,10 @@
 """Every pressure source behind one interface the driver node polls: ``read(timeout) -> FeedFrame | None``.
 
-Simulated and recorded frames are released at their recorded pace against a monotonic clock;
+Recorded (and, in presstrack_sim, simulated) frames are released at their recorded pace against a monotonic clock;
 hardware frames are released as they arrive. No ROS import.
 """
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from mat_driver.transports import FrameSource, SourceStats
 class FeedFrame:
     raw: np.ndarray                    # (rows, cols) in the source's units: kPa for sim and replays, raw for hardware
     stamp_ns: int | None               # recorded acquisition stamp; None: stamp it when published
-    ground_truth: Any = None           # the simulator's SimFrame, for the /mat/sim topics
+    ground_truth: Any = None           # what a simulated source knows of the frame (presstrack_sim's SimFrame)
     counter: int | None = None         # hardware frame counter
     device_time_us: int | None = None  # hardware clock at acquisition
 
@@ -91,15 +90,6 @@ class HardwareFeed:
 
     def stop(self) -> None:
         self.source.stop()
-
-
-def sim_feed(simulator, rate_hz: float) -> PacedFeed:
-    """The live simulator, one step per 1/rate_hz seconds, with its ground truth."""
-    def frames():
-        for index in itertools.count():
-            sim_frame = simulator.step()
-            yield index / rate_hz, FeedFrame(sim_frame.pressure, None, ground_truth=sim_frame)
-    return PacedFeed(frames(), 1.0 / rate_hz)
 
 
 def mip_feed(path: str, loop: bool, report: Callable[[str], None] | None = None) -> PacedFeed:

@@ -1,12 +1,13 @@
-"""ROS 2 node that publishes the mat, whatever feeds it: simulator, MIP or bag replay, serial or UDP hardware.
+"""ROS 2 node that publishes a real mat, whatever feeds it: serial or UDP hardware, MIP or bag replay.
+
+The simulator (package presstrack_sim) publishes the same topics through a subclass of this node, so a
+graph runs the same on a simulated and a real mat; nothing here imports it.
 
 Publishes
   /mat/pressure      sensor_msgs/Image 32FC1 [kPa], frame_id = the mat frame, stamp = acquisition time
   /mat/info          presstrack_msgs/MatInfo, latched, again whenever the calibration changes
   /tf_static         world -> mat from the configured mat pose
   /diagnostics       frame rate, dead/stuck cells, saturation, source state, bad input per kind (bad_input_<kind>)
-  /mat/sim/persons   (sim only) ground-truth ids and boxes, as PersonPressureArray
-  /mat/sim/bodies    (sim only) ground-truth SMPL bodies, as SmplBodyArray
 
 Bad input from a feed (frames the frame protocol rejects, frame counters going back or jumping, bursts,
 frames of another size, NaN/Inf, negative or saturated cells, unusable bag messages) is counted per kind,
@@ -25,37 +26,36 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.task import Future
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
-from sensor_msgs.msg import Image, RegionOfInterest
+from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
 from mat_driver.calibration import Calibration
-from mat_driver.feeds import EndOfFeed, FeedFrame, HardwareFeed, bag_feed, mip_feed, sim_feed
+from mat_driver.feeds import EndOfFeed, FeedFrame, HardwareFeed, bag_feed, mip_feed
 from mat_driver.transports import SerialSource, SourceStats, UdpSource
-from presstrack_msgs.conversions import array_to_image, diagnostic_status, quaternion_from_rpy
-from presstrack_msgs.input_checks import BadInputCounter, BurstCheck
-from presstrack_msgs.mat_geometry import MatGeometry, world_from_mat_pose
-from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
-from presstrack_msgs.node_main import run_node
+from presstrack_common.conversions import array_to_image, diagnostic_status, quaternion_from_rpy
+from presstrack_common.input_checks import BadInputCounter, BurstCheck
+from presstrack_common.mat_geometry import MatGeometry, world_from_mat_pose
+from presstrack_msgs.msg import MatInfo
+from presstrack_common.node_main import run_node
 
-SOURCES = ("sim", "mip", "bag", "serial", "udp")
+SOURCES = ("mip", "bag", "serial", "udp")
 # Frames the frame protocol rejects, by ParserStats field: bad-input kind rejected_<field without bad_>, and why.
 REJECTIONS = {"bad_version": "unknown protocol version", "bad_header_crc": "header CRC mismatch",
               "bad_sample_type": "unknown sample type (encoding)", "bad_dimensions": "rows or cols 0 or too many",
               "bad_length": "payload length does not match the header", "bad_crc": "frame CRC mismatch"}
 
 PARAMETERS = {
-    "source": "sim", "frame_id": "mat", "world_frame": "world", "rate": 15.0,
+    "source": "udp", "frame_id": "mat", "world_frame": "world", "rate": 15.0,
     "rows": 238, "cols": 120, "cell_pitch": 0.01,
     "mat_pose": [1.17, 1.83, 0.0, 0.0, 0.0, float(np.pi)],
-    "people": 3, "seed": 1, "scenario": "random", "publish_ground_truth": True,
     "mip_path": "", "loop": False,
     "bag_path": "", "bag_topic": "/mat/pressure", "restamp": True, "bag_rate": 1.0,
     "serial_port": "/dev/ttyUSB0", "baudrate": 921600, "udp_host": "0.0.0.0", "udp_port": 5600,
     "calibration_file": "", "raw_to_kpa": 1.0, "noise_floor": 1.0, "full_scale": 600.0, "stuck_after_frames": 0,
 }
 # What the running feed was built from; changing these needs a restart of the node.
-SOURCE_PARAMETERS = {"source", "rate", "rows", "cols", "cell_pitch", "people", "seed", "scenario", "mip_path",
+SOURCE_PARAMETERS = {"source", "rate", "rows", "cols", "cell_pitch", "mip_path",
                      "loop", "bag_path", "bag_topic", "restamp", "bag_rate", "serial_port", "baudrate", "udp_host", "udp_port"}
 
 
@@ -83,15 +83,24 @@ def mat_geometry_from(values: dict) -> MatGeometry:
 
 
 class MatDriverNode(Node):
+    """Publishes the frames of ``make_feed``'s source; a subclass may add sources, parameters and topics."""
+
+    SOURCES: tuple[str, ...] = SOURCES
+    PARAMETERS: dict = PARAMETERS
+    SOURCE_PARAMETERS: set[str] = SOURCE_PARAMETERS
+
     def __init__(self, **kwargs) -> None:
         super().__init__("mat_driver", **kwargs)
         # destroy_node must work even when the constructor stops half-way (rclpy shutdown calls it).
         self.running, self.thread, self.feed = False, None, None
-        for name, default in PARAMETERS.items():
+        for name, default in self.PARAMETERS.items():
             self.declare_parameter(name, default)
         values = self.parameter_values()
-        if values["source"] not in SOURCES:
-            raise ValueError(f"source must be one of {SOURCES}, got {values['source']!r}")
+        if values["source"] == "sim" and "sim" not in self.SOURCES:
+            raise ValueError("source 'sim' is the simulator, which the presstrack_sim package publishes "
+                             "(ros2 run presstrack_sim mat_sim; presstrack up source:=sim starts it)")
+        if values["source"] not in self.SOURCES:
+            raise ValueError(f"source must be one of {self.SOURCES}, got {values['source']!r}")
         self.geometry = mat_geometry_from(values)
         self.calibration = calibration_from(values, (self.geometry.rows, self.geometry.cols))
         self.calibration_lock = threading.Lock()
@@ -107,11 +116,7 @@ class MatDriverNode(Node):
         self.info_pub = self.create_publisher(MatInfo, "/mat/info", latched)
         self.tf_static_pub = self.create_publisher(TFMessage, "/tf_static", latched)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        if values["source"] == "sim" and values["publish_ground_truth"]:
-            self.gt_persons_pub = self.create_publisher(PersonPressureArray, "/mat/sim/persons", 10)
-            self.gt_bodies_pub = self.create_publisher(SmplBodyArray, "/mat/sim/bodies", 10)
-        else:
-            self.gt_persons_pub = self.gt_bodies_pub = None
+        self.create_extra_publishers(values)
 
         self.feed = self.make_feed(values)
         self.publish_mat_info(values)
@@ -125,15 +130,16 @@ class MatDriverNode(Node):
 
     # --- set-up -----------------------------------------------------------------------------------
     def parameter_values(self) -> dict:
-        return {name: self.get_parameter(name).value for name in PARAMETERS}
+        return {name: self.get_parameter(name).value for name in self.PARAMETERS}
+
+    def create_extra_publishers(self, values: dict) -> None:
+        """Publishers of a subclass's own topics, made before the feed starts."""
+
+    def publish_extras(self, header: Header, frame: FeedFrame) -> None:
+        """Publish what a subclass adds to each frame (the simulator: its ground truth)."""
 
     def make_feed(self, values: dict):
         source = values["source"]
-        if source == "sim":
-            from mat_driver.sim.simulator import SimConfig, Simulator  # loads the body model: only when used
-            config = SimConfig(scenario=values["scenario"], people=int(values["people"]), seed=int(values["seed"]),
-                               fps=float(values["rate"]), mat=self.geometry)
-            return sim_feed(Simulator(config), float(values["rate"]))
         if source == "mip":
             return mip_feed(values["mip_path"], bool(values["loop"]), report=self.get_logger().warning)
         if source == "bag":
@@ -149,7 +155,7 @@ class MatDriverNode(Node):
 
     def on_set_parameters(self, parameters) -> SetParametersResult:
         changed = {p.name: p.value for p in parameters}
-        fixed = sorted(set(changed) & SOURCE_PARAMETERS)
+        fixed = sorted(set(changed) & self.SOURCE_PARAMETERS)
         if fixed:
             return SetParametersResult(successful=False, reason=f"{', '.join(fixed)} can only be set at start")
         values = self.parameter_values() | changed
@@ -194,7 +200,14 @@ class MatDriverNode(Node):
         if self.get_parameter("source").value in ("mip", "bag"):
             # A recording has no second chance: start it once someone listens, as `ros2 bag play` users expect.
             self.source_state = "waiting for a /mat/pressure subscriber"
-            while self.running and self.pressure_pub.get_subscription_count() == 0:
+            while self.running and rclpy.ok(context=self.context):
+                try:
+                    if self.pressure_pub.get_subscription_count() > 0:
+                        break
+                except Exception:  # noqa: BLE001 - Ctrl-C can invalidate the context while we wait
+                    if rclpy.ok(context=self.context):
+                        raise
+                    return
                 time.sleep(0.05)
         while self.running and rclpy.ok(context=self.context):
             try:
@@ -221,8 +234,7 @@ class MatDriverNode(Node):
             header = Header(stamp=stamp, frame_id=frame_id)
             try:
                 self.pressure_pub.publish(array_to_image(pressure, header))
-                if frame.ground_truth is not None and self.gt_persons_pub is not None:
-                    self.publish_ground_truth(header, frame.ground_truth)
+                self.publish_extras(header, frame)
             except Exception:  # noqa: BLE001 - Ctrl-C can invalidate the context between two publishes
                 if rclpy.ok(context=self.context):
                     raise
@@ -272,23 +284,6 @@ class MatDriverNode(Node):
         self.last_stats = stats
         return pressure
 
-    def publish_ground_truth(self, header: Header, sim_frame) -> None:
-        persons = PersonPressureArray(header=header)
-        bodies = SmplBodyArray(header=Header(stamp=header.stamp, frame_id=self.get_parameter("world_frame").value))
-        for person in sim_frame.persons:
-            x1, y1, x2, y2 = (int(v) for v in person.box)
-            persons.persons.append(PersonPressure(
-                track_id=int(person.id), state=PersonPressure.STATE_CONFIRMED, confidence=1.0,
-                box=RegionOfInterest(x_offset=x1, y_offset=y1, width=x2 - x1, height=y2 - y1)))
-            bodies.bodies.append(SmplBody(
-                track_id=int(person.id), betas=np.asarray(person.betas, dtype=np.float32),
-                pose=np.asarray(person.pose, dtype=np.float32),
-                transl=Vector3(x=float(person.trans[0]), y=float(person.trans[1]), z=float(person.trans[2])),
-                joints=[Point(x=float(j[0]), y=float(j[1]), z=float(j[2])) for j in person.joints[:24]],
-                confidence=1.0, body_model="simulator", backend="ground_truth"))
-        self.gt_persons_pub.publish(persons)
-        self.gt_bodies_pub.publish(bodies)
-
     def publish_diagnostics(self) -> None:
         now = time.monotonic()
         self.rate_window = [t for t in self.rate_window if now - t <= 5.0]
@@ -310,7 +305,7 @@ class MatDriverNode(Node):
                        "disconnects": link.disconnects, "frames_rejected": link.parser.frames_rejected,
                        "frames_lost": link.counters.frames_lost, "device_resets": link.counters.device_resets}
         healthy = self.source_state == "streaming"
-        status = diagnostic_status("mat_driver: mat", self.get_parameter("frame_id").value, values,
+        status = diagnostic_status(f"{self.get_name()}: mat", self.get_parameter("frame_id").value, values,
                                    DiagnosticStatus.OK if healthy else DiagnosticStatus.WARN,
                                    "OK" if healthy else self.source_state)
         self.diagnostics_pub.publish(DiagnosticArray(

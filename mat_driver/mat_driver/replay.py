@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from presstrack_msgs.conversions import image_to_array
-from presstrack_msgs.input_checks import StampCheck
-from presstrack_msgs.mip_format import MipPressure, load_mip_file, nonfinite_message
+from presstrack_common.conversions import image_to_array
+from presstrack_common.input_checks import StampCheck
+from presstrack_common.mip_format import MipPressure, load_mip_file, nonfinite_message
 
 # Recorded frames further apart than this are a jump in the stamps, not a pause in the recording.
 MAX_STAMP_GAP_S = 5.0
@@ -49,7 +49,7 @@ def mip_files(path: str | Path) -> list[Path]:
 
 
 def load_mip_pressure(path: Path) -> MipPressure:
-    """The pressure of one MIP-format file (`presstrack_msgs.mip_format.load_mip_file`: NaN/Inf cells 0 and
+    """The pressure of one MIP-format file (`presstrack_common.mip_format.load_mip_file`: NaN/Inf cells 0 and
     counted, stored units converted with the file's unit keys, raw MIP units without them, fps);
     ReplayError naming the file if it cannot be replayed."""
     try:

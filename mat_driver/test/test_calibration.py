@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from presstrack_msgs.mip_format import MIP_RAW_FULL_SCALE, normalise_kpa
+from presstrack_common.mip_format import MIP_RAW_FULL_SCALE, normalise_kpa
 from mat_driver.calibration import (
     MIP_FULL_SCALE_KPA,
     MIP_KPA_PER_RAW,

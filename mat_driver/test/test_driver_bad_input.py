@@ -15,7 +15,7 @@ from sensor_msgs.msg import Image
 from graph_testing import Listener, diagnostics_after, start_node, stop_node
 from mat_driver.frame_protocol import encode_frame
 from mat_driver.replay import replay_mip
-from presstrack_msgs.conversions import image_to_array
+from presstrack_common.conversions import image_to_array
 from test_frame_protocol import header_with
 
 ROWS, COLS = 24, 12  # a small mat: a burst of its frames fits the socket buffer

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mesh_recovery.body.kinematics import forward_kinematics
-from mesh_recovery.body.model import BodyModel
+from presstrack_body.kinematics import forward_kinematics
+from presstrack_body.model import BodyModel
 from mesh_recovery.footprint_baseline import BodyEstimate, FootprintBaseline, foot_geometry
-from presstrack_msgs.mat_geometry import MatGeometry
-from presstrack_msgs.mip_format import normalise_kpa
+from presstrack_common.mat_geometry import MatGeometry
+from presstrack_common.mip_format import normalise_kpa
 
 
 @dataclass(frozen=True)

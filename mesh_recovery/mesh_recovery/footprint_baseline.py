@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from mesh_recovery.body.kinematics import (JOINT_NAMES, axis_angle_to_matrix, forward_kinematics,
+from presstrack_body.kinematics import (JOINT_NAMES, axis_angle_to_matrix, forward_kinematics,
                                            matrix_to_axis_angle, solve_legs_ik)
-from presstrack_msgs.mat_geometry import MatGeometry
+from presstrack_common.mat_geometry import MatGeometry
 
 SWING_DURATION_S = 0.4      # typical swing phase of walking (~40 % of a 1 s gait cycle)
 SWING_CLEARANCE_M = 0.08    # ankle lift at mid-swing

@@ -30,18 +30,18 @@ from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
-from mesh_recovery.body.kinematics import JOINT_NAMES
-from mesh_recovery.body.model import BodyModel
+from presstrack_body.kinematics import JOINT_NAMES
+from presstrack_body.model import BodyModel
 from mesh_recovery.estimators import PersonInput, make_estimator
 from mesh_recovery.hmr.checkpoint import ENCODER_PRECISIONS, shipped_checkpoint
 from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
 from mesh_recovery.meshes import decimated_faces, id_colour
-from presstrack_msgs.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
-from presstrack_msgs.input_checks import (SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
+from presstrack_common.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
+from presstrack_common.input_checks import (SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
                                           sanitise_pressure)
-from presstrack_msgs.mat_geometry import MatGeometry
+from presstrack_common.mat_geometry import MatGeometry
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
-from presstrack_msgs.node_main import run_node
+from presstrack_common.node_main import run_node
 
 PARAMETERS = {
     "backend": "footprint", "checkpoint": "", "smpl_model_path": "", "window": 16, "output_mode": "online",

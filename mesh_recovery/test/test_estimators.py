@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from mesh_recovery.body.model import BodyModel
+from presstrack_body.model import BodyModel
 from mesh_recovery.estimators import LearnedEstimator, PersonInput
 from mesh_recovery.hmr.checkpoint import save_checkpoint
 from mesh_recovery.hmr.network import HMRNet
-from presstrack_msgs.mat_geometry import MatGeometry
-from test_hmr_support import TINY
+from presstrack_common.mat_geometry import MatGeometry
+from hmr_fakes import TINY
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pytest
 
-from mesh_recovery.body.kinematics import JOINT_NAMES
-from mesh_recovery.body.model import BodyModel
+from presstrack_body.kinematics import JOINT_NAMES
+from presstrack_body.model import BodyModel
 from mesh_recovery.estimators import FootprintEstimator, PersonInput
 from mesh_recovery.footprint_baseline import find_footprints
-from presstrack_msgs.mat_geometry import MatGeometry
+from presstrack_common.mat_geometry import MatGeometry
 
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
 GEOMETRY = MatGeometry()  # MIP placement: columns along world -x, rows along world -y

@@ -13,7 +13,7 @@ from mesh_recovery.hmr.network import (HMRConfig, HMRNet, bfloat16_encoder_speed
 from mesh_recovery.hmr.rotations import (
     axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix,
 )
-from test_hmr_support import SMPL_PARENTS, TINY
+from hmr_fakes import SMPL_PARENTS, TINY
 
 
 def tiny_net(**changes) -> HMRNet:

@@ -5,7 +5,7 @@ import torch
 
 from mesh_recovery.hmr.network import HMRConfig, HMRNet
 from mesh_recovery.hmr.window import ReencodingTrackWindow, TrackWindow, WindowBank, predict_track
-from test_hmr_support import TINY
+from hmr_fakes import TINY
 
 FRAMES = 7
 

@@ -14,7 +14,7 @@ from sensor_msgs.msg import Image, RegionOfInterest
 from std_msgs.msg import Header
 
 from graph_testing import Listener, answer_arrival, assert_each_kind_counted, start_node, stop_node
-from presstrack_msgs.conversions import array_to_image
+from presstrack_common.conversions import array_to_image
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBodyArray
 from test_mesh_node import person
 

@@ -13,7 +13,7 @@ from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import Marker, MarkerArray
 
 from graph_testing import Listener, start_node, stop_node
-from presstrack_msgs.conversions import array_to_image
+from presstrack_common.conversions import array_to_image
 from presstrack_msgs.msg import PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
 from test_footprint_baseline import stamp_foot
 

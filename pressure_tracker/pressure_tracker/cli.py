@@ -12,7 +12,7 @@ import math
 import sys
 from collections.abc import Sequence
 
-from presstrack_msgs.mip_format import nonfinite_message
+from presstrack_common.mip_format import nonfinite_message
 
 from .motchallenge import (SceneError, Scores, accumulate, combine_hota, ground_truth_frames, hypothesis_frames,
                            load_scene, read_mot, scores_from, track_scene, write_mot)

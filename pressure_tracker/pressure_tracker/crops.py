@@ -5,7 +5,7 @@ of a zero canvas, default 128 x 128 cells. Only the person's own cells are copie
 inside the box stays zero. A box larger than the canvas is clipped symmetrically around its centre (the
 authors do not handle this case; cells outside the canvas are dropped).
 The paper's 10 per-frame numbers (box centre and mat corners) are built by mesh_recovery from the box
-published here and the mat's placement (presstrack_msgs.mat_geometry).
+published here and the mat's placement (presstrack_common.mat_geometry).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Scene file (.npz, MIP layout): 'pressure' (T, rows, cols) numeric; optional 'box'
 (T, max_people, 4) x1,y1,x2,y2 [cells] with all-zero rows for absent people (slot index = identity);
 optional 'pressure_unit', 'pressure_scale_kpa' (kPa per stored unit), 'fps', 'cell_pitch' [m]; other keys
-are ignored. The shared reader presstrack_msgs.mip_format.read_mip_pressure resolves the unit: a kPa file
+are ignored. The shared reader presstrack_common.mip_format.read_mip_pressure resolves the unit: a kPa file
 is read as kPa, one with 'pressure_scale_kpa' is scaled by it, and one with neither is taken as MIP raw
 units (MIP_KPA_PER_RAW). Pass an explicit scale when the mat is calibrated.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from presstrack_msgs.mip_format import MipArchive, open_mip, read_mip_pressure
+from presstrack_common.mip_format import MipArchive, open_mip, read_mip_pressure
 
 from .tracking import TrackState
 

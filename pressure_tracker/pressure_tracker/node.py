@@ -29,11 +29,11 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image, RegionOfInterest
 from std_msgs.msg import Header
 
-from presstrack_msgs.conversions import array_to_image, diagnostic_status, image_to_array
-from presstrack_msgs.input_checks import (SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
+from presstrack_common.conversions import array_to_image, diagnostic_status, image_to_array
+from presstrack_common.input_checks import (SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
                                           sanitise_pressure)
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, TrackedIds
-from presstrack_msgs.node_main import run_node
+from presstrack_common.node_main import run_node
 from pressure_tracker.debug_view import render_debug_image
 from pressure_tracker.tracker import PressureTracker, TrackerConfig, TrackState
 

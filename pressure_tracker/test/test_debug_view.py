@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from pressure_tracker.debug_view import render_debug_image
-from pressure_tracker.synthetic import Walker, walking_scene
+from painted_footprints import Walker, walking_scene
 from pressure_tracker.tracker import PressureTracker
 
 

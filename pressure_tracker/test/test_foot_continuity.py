@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from pressure_tracker.detection import DetectionConfig, FootHint, GroupingPrior, TrackHint, detect_footprints, group_footprints
-from pressure_tracker.synthetic import MAT_COLS, MAT_ROWS, render_foot
+from painted_footprints import MAT_COLS, MAT_ROWS, render_foot
 
 SHAPE = (MAT_ROWS, MAT_COLS)
 CONFIG = DetectionConfig()

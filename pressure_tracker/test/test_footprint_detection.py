@@ -8,7 +8,7 @@ import pytest
 
 from pressure_tracker.detection import (DetectionConfig, FootHint, FootprintDetector, GroupingPrior, NoiseFloor, TrackHint,
                                         detect_blobs, detect_footprints, group_footprints)
-from pressure_tracker.synthetic import MAT_COLS, MAT_ROWS, render_foot
+from painted_footprints import MAT_COLS, MAT_ROWS, render_foot
 
 SHAPE = (MAT_ROWS, MAT_COLS)
 CONFIG = DetectionConfig()

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from pressure_tracker.cli import eval_main, track_main
-from presstrack_msgs.mip_format import MIP_FULL_SCALE_KPA, MIP_KPA_PER_RAW
+from presstrack_common.mip_format import MIP_FULL_SCALE_KPA, MIP_KPA_PER_RAW
 from pressure_tracker.motchallenge import MotRow, load_scene, read_mot, write_mot
-from pressure_tracker.synthetic import Walker, walking_scene
+from painted_footprints import Walker, walking_scene
 
 
 @pytest.fixture(scope="module")

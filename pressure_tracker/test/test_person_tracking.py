@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pressure_tracker.motchallenge import MotRow, evaluate
-from pressure_tracker.synthetic import Walker, render_foot, walking_scene
+from painted_footprints import Walker, render_foot, walking_scene
 from pressure_tracker.tracker import BaselineTracker, PressureTracker, TrackerConfig
 from pressure_tracker.tracking import TrackState
 
@@ -150,7 +150,7 @@ def test_config_validation_and_reconfigure_keeps_tracks_and_ids():
 
 
 def test_weak_detections_continue_tracks_but_never_start_them():
-    from pressure_tracker.synthetic import render_foot
+    from painted_footprints import render_foot
 
     def foot_frame(peak_kpa: float) -> np.ndarray:
         frame = np.zeros((238, 120), dtype=np.float32)

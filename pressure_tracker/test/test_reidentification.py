@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pressure_tracker.detection import DetectionConfig, PersonDetection, detect_footprints, person_from_feet
-from pressure_tracker.synthetic import MAT_COLS, MAT_ROWS, render_foot
+from painted_footprints import MAT_COLS, MAT_ROWS, render_foot
 from pressure_tracker.tracking import AssociationConfig, BodySignature, FootprintTracker, TrackState
 
 SHAPE = (MAT_ROWS, MAT_COLS)

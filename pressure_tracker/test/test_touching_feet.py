@@ -10,7 +10,7 @@ import numpy as np
 from pressure_tracker.detection import (DetectionConfig, FootHint, GroupingPrior, TrackHint, detect_blobs,
                                         detect_footprints, feet_pair_cost, group_footprints, person_from_feet,
                                         _axis_difference)
-from pressure_tracker.synthetic import MAT_COLS, MAT_ROWS, render_foot
+from painted_footprints import MAT_COLS, MAT_ROWS, render_foot
 from pressure_tracker.tracking import AssociationConfig, FootprintTracker
 
 SHAPE = (MAT_ROWS, MAT_COLS)

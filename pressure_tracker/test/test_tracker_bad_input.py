@@ -14,9 +14,9 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from graph_testing import Listener, answer_arrival, assert_each_kind_counted, start_node, stop_node
-from presstrack_msgs.conversions import array_to_image
+from presstrack_common.conversions import array_to_image
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray
-from pressure_tracker.synthetic import Walker, walking_scene
+from painted_footprints import Walker, walking_scene
 
 ROWS, COLS = 238, 120
 PERIOD_NS = 66_666_667

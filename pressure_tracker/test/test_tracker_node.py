@@ -12,9 +12,9 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from graph_testing import Listener, start_node, stop_node
-from presstrack_msgs.conversions import array_to_image, image_to_array
+from presstrack_common.conversions import array_to_image, image_to_array
 from presstrack_msgs.msg import PersonPressure, PersonPressureArray, TrackedIds
-from pressure_tracker.synthetic import Walker, walking_scene
+from painted_footprints import Walker, walking_scene
 from pressure_tracker.tracker import TrackerConfig
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from pressure_tracker.detection import (DetectionConfig, Footprint, GroupingPrior, TrackHint, detect_footprints,
                                         feet_pair_cost, group_footprints)
-from pressure_tracker.synthetic import MAT_COLS, MAT_ROWS, render_foot
+from painted_footprints import MAT_COLS, MAT_ROWS, render_foot
 
 SHAPE = (MAT_ROWS, MAT_COLS)
 CONFIG = DetectionConfig()

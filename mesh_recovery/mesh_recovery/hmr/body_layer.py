@@ -64,12 +64,12 @@ def posed_joints(body: BodyLayer, betas: torch.Tensor, rotmats: torch.Tensor, tr
 
 
 class SMPLBodyLayer:
-    """Adapter from ``mesh_recovery.body.model.BodyModel`` to :class:`BodyLayer`."""
+    """Adapter from ``presstrack_body.model.BodyModel`` to :class:`BodyLayer`."""
 
     def __init__(self, model_path: str | Path | None = None, device: str | torch.device = "cpu") -> None:
         # Imported here so the network and its tests do not need the body package.
-        from mesh_recovery.body import kinematics
-        from mesh_recovery.body.model import BodyModel
+        from presstrack_body import kinematics
+        from presstrack_body.model import BodyModel
 
         try:
             self.model = BodyModel(model_path, device=str(device))

@@ -1,7 +1,7 @@
 """Differentiable rotation conversions in torch (6-D, matrix, axis-angle).
 
 The numpy conversions used by the rest of the code base live in
-``mesh_recovery.body.kinematics``; these are the torch versions the network
+``presstrack_body.kinematics``; these are the torch versions the network
 and its losses need, written so that gradients stay finite at zero angle.
 """
 from __future__ import annotations

@@ -1,0 +1,154 @@
+"""Bad-input handling every PressTrack node shares: counts per kind with throttled warnings, stamp and burst
+checks, pressure sanitising and the MatInfo check.
+
+No ROS import: a node hands ``BadInputCounter`` its logger's ``warning`` and publishes ``diagnostic_values()``.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import numpy as np
+
+from presstrack_common.mat_geometry import MatGeometry, geometry_from_pose
+
+
+class BadInputCounter:
+    """Counts bad input per kind and warns about each kind at most once every ``throttle_s`` seconds.
+
+    The throttle is per kind, not per call site as rclpy's is, so a flood of one kind of bad input never
+    hides the first report of another. Safe to call from several threads.
+    """
+
+    def __init__(self, warn: Callable[[str], None], throttle_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._warn = warn
+        self._throttle_s = throttle_s
+        self._clock = clock
+        self._counts: Counter[str] = Counter()
+        self._last_warned: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, kind: str, detail: str, count: int = 1) -> None:
+        """Count ``count`` occurrences of ``kind``; ``detail`` says what was wrong and what was done."""
+        now = self._clock()
+        with self._lock:
+            self._counts[kind] += count
+            total = self._counts[kind]
+            due = now - self._last_warned.get(kind, -math.inf) >= self._throttle_s
+            if due:
+                self._last_warned[kind] = now
+        if due:
+            self._warn(f"bad input ({kind}, {total} so far): {detail}")
+
+    @property
+    def any_counted(self) -> bool:
+        with self._lock:
+            return bool(self._counts)
+
+    def diagnostic_values(self) -> dict[str, int]:
+        """``bad_input_<kind>: count`` for every kind seen so far."""
+        with self._lock:
+            return {f"bad_input_{kind}": count for kind, count in sorted(self._counts.items())}
+
+
+class StampCheck:
+    """Does each message's stamp continue its stream: after the previous accepted one, at most ``max_gap_s`` later?
+
+    A stamp that goes back (or repeats) or jumps ahead is refused. When the next stamp continues from the
+    refused one, the source has really moved to a new timeline (restarted, replaying another recording)
+    and that stamp is accepted: one bad stamp costs one message, never the rest of the stream.
+    """
+
+    NOT_INCREASING = "stamp_not_increasing"
+    JUMP = "stamp_jump"
+
+    def __init__(self, max_gap_s: float = 5.0) -> None:
+        self.max_gap_ns = int(max_gap_s * 1e9)
+        self.last_ns: int | None = None
+        self._refused_ns: int | None = None
+
+    def _continues(self, previous_ns: int | None, stamp_ns: int) -> bool:
+        return previous_ns is None or previous_ns < stamp_ns <= previous_ns + self.max_gap_ns
+
+    def __call__(self, stamp_ns: int) -> str | None:
+        """None if ``stamp_ns`` is accepted, else why not (``NOT_INCREASING`` or ``JUMP``)."""
+        if self._continues(self.last_ns, stamp_ns) or (
+                self._refused_ns is not None and self._continues(self._refused_ns, stamp_ns)):
+            self.last_ns, self._refused_ns = stamp_ns, None
+            return None
+        self._refused_ns = stamp_ns
+        return self.NOT_INCREASING if stamp_ns <= self.last_ns else self.JUMP
+
+
+class BurstCheck:
+    """Did a message arrive in a burst: sooner after the previous one than ``fraction`` of their stamps' spacing?
+
+    Such messages were held up somewhere (a stalled sender, a backlog) and come all at once; a subscriber's
+    queue keeps only its newest few, so a burst usually also means messages lost before they reached us.
+    """
+
+    def __init__(self, fraction: float = 0.25, clock: Callable[[], float] = time.monotonic) -> None:
+        self.fraction = fraction
+        self._clock = clock
+        self._previous: tuple[int, float] | None = None  # (stamp ns, arrival s)
+
+    def __call__(self, stamp_ns: int) -> bool:
+        arrival = self._clock()
+        previous, self._previous = self._previous, (stamp_ns, arrival)
+        if previous is None or stamp_ns <= previous[0]:
+            return False
+        return arrival - previous[1] < self.fraction * (stamp_ns - previous[0]) * 1e-9
+
+
+class StreamTiming:
+    """StampCheck and BurstCheck of one subscribed stream, counted in a BadInputCounter.
+
+    ``what`` names one message of the stream in the warnings ('frame', 'message').
+    """
+
+    def __init__(self, count: BadInputCounter, what: str, max_gap_s: float = 5.0) -> None:
+        self.stamps, self.bursts = StampCheck(max_gap_s), BurstCheck()
+        self.count, self.what = count, what
+
+    def accept(self, stamp_ns: int) -> bool:
+        """False (counted) for a stamp going back, repeating or jumping; a burst is counted and accepted."""
+        problem = self.stamps(stamp_ns)
+        if problem:
+            self.count(problem, f"stamp {stamp_ns * 1e-9:.3f} s, the previous {self.what}'s "
+                                f"{self.stamps.last_ns * 1e-9:.3f} s; {self.what} dropped")
+            return False
+        if self.bursts(stamp_ns):
+            self.count("burst", f"{self.what}s arrive much faster than their stamps advance; each is used, "
+                                "those the subscription queue could not hold are lost")
+        return True
+
+
+# What sanitise_pressure does to each kind of bad cell.
+SANITISED_AS = {"nonfinite_cells": "treated as no pressure", "negative_cells": "treated as no pressure",
+                "cells_above_full_scale": "clipped to the mat's full scale"}
+
+
+def sanitise_pressure(cells: np.ndarray, full_scale: float) -> tuple[np.ndarray, dict[str, int]]:
+    """(float32 copy of ``cells`` [kPa] with NaN/Inf and negative cells as no pressure and cells above
+    ``full_scale`` clipped to it, how many cells of each kind were changed)."""
+    finite = np.isfinite(cells)
+    with np.errstate(invalid="ignore"):
+        negative, above = finite & (cells < 0), finite & (cells > full_scale)
+    clean = np.where(finite & ~negative, np.minimum(cells, full_scale), 0.0).astype(np.float32)
+    counts = {"nonfinite_cells": int(cells.size - np.count_nonzero(finite)),
+              "negative_cells": int(np.count_nonzero(negative)), "cells_above_full_scale": int(np.count_nonzero(above))}
+    return clean, counts
+
+
+def check_mat_info(info) -> MatGeometry:
+    """The mat a presstrack_msgs/MatInfo describes; ValueError naming the first field that cannot be right."""
+    if not info.full_scale > 0:  # NaN fails too
+        raise ValueError(f"full_scale must be > 0, got {info.full_scale}")
+    position = info.mat_pose.position
+    if not all(math.isfinite(v) for v in (position.x, position.y, position.z)):
+        raise ValueError(f"mat_pose position must be finite, got ({position.x}, {position.y}, {position.z})")
+    return geometry_from_pose(info.rows, info.cols, info.cell_pitch, info.mat_pose)

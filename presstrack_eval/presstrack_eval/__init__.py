@@ -1,0 +1,1 @@
+"""Development tools that span the suite: tracking suite and benchmark, mesh-network training and evaluation."""

@@ -1,0 +1,397 @@
+"""``presstrack-eval``: mesh-recovery metrics of a backend on MIP-format recordings.
+
+Backends produce, for each frame of a recording range, a list of person
+estimates (no identities needed); every frame's estimates are paired with the
+ground-truth people by the Hungarian algorithm on world MPJPE, and each
+ground-truth person's matched estimates form the sequences the temporal
+metrics (W/WA-MPJPE100, accelerations, RTE, jitter, foot sliding) run on.
+
+  presstrack-eval --checkpoint runs/hmr/best.pt --data corpus/ --split unseen_sequence --json out.json
+  presstrack-eval --backend footprint --data corpus/        # the training-free baseline
+
+People come from ``--people``: ``ground-truth`` cuts each person's crops with their
+ground-truth boxes (the paper's setting; a run of frames where the person is present is
+one track), ``tracker`` runs the pressure tracker on the frames and uses its crops, as the
+live graph does (end to end).  The HMR backend estimates every frame of a track
+(edge-padded windows); the footprint backend is fed frame by frame, as the node feeds it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from .dataset import SPLIT_PARTS, Recording, load_split
+from mesh_recovery.hmr.body_layer import BodyLayer, SMPLBodyLayer, posed_joints
+from mesh_recovery.hmr.checkpoint import load_network, resolve_device
+from mesh_recovery.hmr.inputs import crop_person, frame_numbers
+from mesh_recovery.hmr.network import HMRNet, encoder_in_bfloat16
+from mesh_recovery.hmr.rotations import axis_angle_to_matrix
+from mesh_recovery.hmr.window import predict_track
+from mesh_recovery.metrics import METRIC_UNITS, SMPL_FOOT_VERTEX_IDS, MetricAccumulator, PersonSequence, match_people
+from presstrack_common.mat_geometry import MatGeometry, world_from_mat_pose
+from pressure_tracker.crops import crop_origin
+from presstrack_common.mip_format import MIP_FULL_SCALE_KPA, normalise_kpa
+
+CROP_SIZE = 128
+
+
+@dataclass
+class PersonEstimate:
+    """One person in one frame: joints (24, 3) world metres; transl (3,); pose (72,) and betas (10,)
+    when the backend estimates a body (needed for PVE and foot sliding)."""
+
+    joints: np.ndarray
+    transl: np.ndarray
+    pose: np.ndarray | None = None
+    betas: np.ndarray | None = None
+
+
+class Backend(Protocol):
+    name: str
+
+    def predict(self, recording: Recording, start: int, stop: int) -> list[list[PersonEstimate]]:
+        """Estimates for frames start..stop-1 of the recording, one list per frame."""
+        ...
+
+
+# Factories for backends selected with --backend NAME (e.g. the footprint baseline registers here).
+BACKENDS: dict[str, Callable[[argparse.Namespace], Backend]] = {}
+
+
+def present_runs(present: np.ndarray, start: int, stop: int) -> list[tuple[int, int]]:
+    """Maximal [a, b) runs of True in present[start:stop], as absolute frame indices."""
+    runs, run_start = [], None
+    for frame in range(start, stop):
+        if present[frame] and run_start is None:
+            run_start = frame
+        elif not present[frame] and run_start is not None:
+            runs.append((run_start, frame))
+            run_start = None
+    if run_start is not None:
+        runs.append((run_start, stop))
+    return runs
+
+
+@dataclass
+class PersonTrack:
+    """One person's consecutive frames as a backend sees them.
+
+    frames (N,) frame indices; crops (N, S, S) float32 kPa holding only this person's cells; boxes (N, 4)
+    x1, y1, x2, y2 cells; origins (N, 2) mat cell (row, col) of crop pixel (0, 0); headings (N,) world
+    walking direction, radians, NaN where unknown.
+    """
+
+    frames: np.ndarray
+    crops: np.ndarray
+    boxes: np.ndarray
+    origins: np.ndarray
+    headings: np.ndarray
+
+
+def ground_truth_tracks(recording: Recording, start: int, stop: int, size: int = CROP_SIZE) -> list[PersonTrack]:
+    """Each ground-truth person's runs of presence, cut by their ground-truth boxes (the paper's setting)."""
+    rows, cols = recording.pressure.shape[1:]
+    tracks = []
+    for slot in range(recording.num_slots):
+        for low, high in present_runs(recording.present[:, slot], start, stop):
+            boxes = recording.boxes[low:high, slot]
+            crops = np.stack([crop_person(recording.pressure[f], box, size, recording.person_mask(f, slot))
+                              for f, box in zip(range(low, high), boxes)]) * np.float32(MIP_FULL_SCALE_KPA)
+            tracks.append(PersonTrack(np.arange(low, high), crops, boxes,
+                                      np.array([_crop_origin(box, rows, cols, size) for box in boxes]),
+                                      np.full(high - low, np.nan)))
+    return tracks
+
+
+def _confirmed_people(recording: Recording, start: int, stop: int, size: int = CROP_SIZE) -> Iterator[tuple[int, list, MatGeometry]]:
+    """The pressure tracker run on frames [start, stop) as live: per frame, the confirmed tracks seen in
+    it (``pressure_tracker.tracker.TrackedPerson`` with their own footprints), and the mat's placement."""
+    from pressure_tracker.tracker import PressureTracker, TrackerConfig, TrackState
+
+    rows, cols = recording.pressure.shape[1:]
+    geometry = _geometry_from_corners(recording.mat_corners_world, rows, cols)
+    tracker = PressureTracker(TrackerConfig(crop_size=size, cell_pitch=geometry.pitch))
+    for frame in range(start, stop):
+        kpa = recording.pressure[frame] * np.float32(MIP_FULL_SCALE_KPA)
+        yield frame, [p for p in tracker.update(kpa, frame / recording.fps) if p.state is TrackState.CONFIRMED], geometry
+
+
+def tracker_tracks(recording: Recording, start: int, stop: int, size: int = CROP_SIZE) -> list[PersonTrack]:
+    """The pressure tracker run on the frames, as live: each confirmed track's runs of frames with its own
+    footprints, and its own crops, boxes and headings (end to end; identities are not needed)."""
+    seen: dict[int, list] = {}
+    for frame, people, geometry in _confirmed_people(recording, start, stop, size):
+        for person in people:
+            heading = person.heading + geometry.yaw_world_from_mat
+            seen.setdefault(person.track_id, []).append((frame, person.crop, person.box, person.crop_origin, heading))
+    tracks = []
+    for rows_of_track in seen.values():
+        frames = np.array([r[0] for r in rows_of_track])
+        for run in np.split(np.arange(len(frames)), np.flatnonzero(np.diff(frames) != 1) + 1):
+            pick = [rows_of_track[i] for i in run]
+            tracks.append(PersonTrack(frames[run], np.stack([p[1] for p in pick]), np.array([p[2] for p in pick], dtype=float),
+                                      np.array([p[3] for p in pick]), np.array([p[4] for p in pick], dtype=float)))
+    return tracks
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of boxes a (N, 4) and b (M, 4), x1, y1, x2, y2 with exclusive ends -> (N, M)."""
+    low = np.maximum(a[:, None, :2], b[None, :, :2])
+    high = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(high - low, 0, None).prod(axis=-1)
+    area = lambda boxes: np.clip(boxes[:, 2:] - boxes[:, :2], 0, None).prod(axis=-1)  # noqa: E731
+    union = area(a)[:, None] + area(b)[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter, dtype=np.float64), where=union > 0)
+
+
+def tracked_recording(recording: Recording, ranges: list[tuple[int, int]] | None = None,
+                      min_iou: float = 0.3) -> Recording:
+    """The recording as the tracker sees it, for training on the crops the live graph makes.
+
+    Person slot k is the tracker's k-th confirmed track: its boxes and its own cells (``cell_owner``), so a
+    neighbour's foot it took is in its crop and a foot it missed is not.  On each frame the tracks are
+    paired with the ground-truth people by the Hungarian algorithm on box IoU; a paired track (IoU >=
+    ``min_iou``) gets its person's pose, shape, translation and joints as targets.  Frames where a track is
+    lost or paired with nobody are absent, their cells dropped (no body to learn there), and the windows
+    around them see what the live backend sees of a lost track: no footprints.  The
+    tracker runs over each of ``ranges`` (default: the whole recording) from a fresh start, as
+    ``tracker_tracks`` does for evaluation.
+    """
+    frames, rows, cols = recording.pressure.shape
+    paired: list[tuple[int, int, object, int]] = []  # frame, slot, tracked person, ground-truth slot
+    slot_of_track: dict[tuple[int, int], int] = {}  # (range, track id) -> slot
+    for number, (start, stop) in enumerate(ranges if ranges is not None else [(0, frames)]):
+        for frame, people, _ in _confirmed_people(recording, start, stop):
+            truth = np.flatnonzero(recording.present[frame])
+            if not people or len(truth) == 0:
+                continue
+            iou = box_iou(np.array([p.box for p in people], dtype=np.float64), recording.boxes[frame, truth])
+            for i, j in zip(*linear_sum_assignment(iou, maximize=True)):
+                if iou[i, j] >= min_iou:
+                    slot = slot_of_track.setdefault((number, people[i].track_id), len(slot_of_track))
+                    paired.append((frame, slot, people[i], int(truth[j])))
+    count = len(slot_of_track)
+    boxes, present = np.zeros((frames, count, 4)), np.zeros((frames, count), dtype=bool)
+    targets = {key: np.zeros((frames, count, *getattr(recording, key).shape[2:]), dtype=np.float32)
+               for key in ("pose", "betas", "transl", "joints")}
+    cell_owner = np.full((frames, rows, cols), -1, dtype=np.int16)
+    for frame, slot, person, truth in paired:
+        boxes[frame, slot], present[frame, slot] = person.box, True
+        for key, values in targets.items():
+            values[frame, slot] = getattr(recording, key)[frame, truth]
+        cell_owner[frame][person.mask] = slot
+    return replace(recording, boxes=boxes, present=present, cell_owner=cell_owner, **targets)
+
+
+PEOPLE_SOURCES: dict[str, Callable[[Recording, int, int, int], list[PersonTrack]]] = {
+    "ground-truth": ground_truth_tracks, "tracker": tracker_tracks}
+
+
+class HMRBackend:
+    """The network on each person track, every frame estimated (edge-padded windows, as ``predict_track``)."""
+
+    name = "hmr"
+
+    def __init__(self, net: HMRNet, body: BodyLayer, batch_size: int = 64, people: str = "ground-truth") -> None:
+        self.net, self.body, self.batch_size = net.eval(), body, batch_size
+        self.people = PEOPLE_SOURCES[people]
+
+    def predict(self, recording: Recording, start: int, stop: int) -> list[list[PersonEstimate]]:
+        estimates: list[list[PersonEstimate]] = [[] for _ in range(stop - start)]
+        rows, cols = recording.pressure.shape[1:]
+        for track in self.people(recording, start, stop, self.net.config.crop_size):
+            numbers = np.stack([frame_numbers(box, rows, cols, recording.mat_corners_world) for box in track.boxes])
+            output = predict_track(self.net, torch.from_numpy(normalise_kpa(track.crops)), torch.from_numpy(numbers),
+                                   self.batch_size)
+            with torch.inference_mode():
+                joints = posed_joints(self.body, output.betas, output.rotmats, output.transl).cpu().numpy()
+            for i, frame in enumerate(track.frames):
+                estimates[frame - start].append(PersonEstimate(
+                    joints=joints[i], transl=output.transl[i].cpu().numpy(),
+                    pose=output.pose[i].cpu().numpy(), betas=output.betas[i].cpu().numpy()))
+        return estimates
+
+
+class FootprintBackend:
+    """The training-free baseline, fed frame by frame with every person of the frame, as the node does."""
+
+    name = "footprint"
+
+    def __init__(self, body_model_path: Path | None = None, people: str = "ground-truth") -> None:
+        from presstrack_body.model import BodyModel
+        from mesh_recovery.estimators import FootprintEstimator
+
+        self.estimator = FootprintEstimator(BodyModel(body_model_path), MatGeometry())
+        self.people = PEOPLE_SOURCES[people]
+
+    def predict(self, recording: Recording, start: int, stop: int) -> list[list[PersonEstimate]]:
+        from mesh_recovery.estimators import PersonInput
+
+        rows, cols = recording.pressure.shape[1:]
+        self.estimator.set_geometry(_geometry_from_corners(recording.mat_corners_world, rows, cols))
+        by_frame: dict[int, list[PersonInput]] = {}
+        last_frame: dict[int, int] = {}
+        for number, track in enumerate(self.people(recording, start, stop)):
+            track_id = number
+            last_frame[track_id] = int(track.frames[-1])
+            for i, frame in enumerate(track.frames):
+                heading = float(track.headings[i]) if np.isfinite(track.headings[i]) else None
+                by_frame.setdefault(int(frame), []).append(PersonInput(
+                    track_id, track.crops[i], tuple(int(v) for v in track.origins[i]),
+                    tuple(int(v) for v in track.boxes[i]), heading, frame / recording.fps))
+        estimates: list[list[PersonEstimate]] = [[] for _ in range(stop - start)]
+        for frame in range(start, stop):
+            people = by_frame.get(frame, [])
+            for body in self.estimator.update_frame(people).values():
+                estimates[frame - start].append(PersonEstimate(joints=body.joints, transl=body.transl,
+                                                               pose=body.pose, betas=body.betas))
+            for person in people:
+                if last_frame[person.track_id] == frame:
+                    self.estimator.drop(person.track_id)
+        return estimates
+
+
+def _crop_origin(box: np.ndarray, rows: int, cols: int, size: int = CROP_SIZE) -> tuple[int, int]:
+    """Mat cell of crop pixel (0, 0) for ``crop_person``'s centred paste of ``box``, which it clips to the mat first."""
+    x1, y1, x2, y2 = (int(v) for v in box)
+    return crop_origin((max(x1, 0), max(y1, 0), min(x2, cols), min(y2, rows)), (size, size))
+
+
+def _geometry_from_corners(corners: np.ndarray, rows: int, cols: int) -> MatGeometry:
+    """The mat's placement from its corner list (origin corner, then along the columns)."""
+    along_columns = corners[1] - corners[0]
+    yaw = float(np.arctan2(along_columns[1], along_columns[0]))
+    pitch = float(np.linalg.norm(along_columns)) / cols
+    return MatGeometry(rows, cols, pitch, world_from_mat_pose(corners[0][0], corners[0][1], yaw))
+
+
+BACKENDS["footprint"] = lambda args: FootprintBackend(args.body_model, args.people)
+
+
+def _vertices(body: BodyLayer, pose: np.ndarray, betas: np.ndarray, transl: np.ndarray, batch: int = 256) -> np.ndarray:
+    chunks = []
+    with torch.inference_mode():
+        for i in range(0, len(pose), batch):
+            rotmats = axis_angle_to_matrix(torch.as_tensor(pose[i : i + batch], dtype=torch.float32).reshape(-1, 24, 3))
+            chunks.append(body.vertices(torch.as_tensor(betas[i : i + batch], dtype=torch.float32), rotmats,
+                                        torch.as_tensor(transl[i : i + batch], dtype=torch.float32)).cpu().numpy())
+    return np.concatenate(chunks)
+
+
+def foot_vertex_ids(body: BodyLayer | None) -> np.ndarray:
+    """The authors' SMPL heel/toe vertices for SMPL-topology bodies, else the body's sole vertices."""
+    if body is None:
+        return np.asarray(SMPL_FOOT_VERTEX_IDS)
+    with torch.inference_mode():
+        vertex_count = body.vertices(torch.zeros(1, 10), torch.eye(3).repeat(1, 24, 1, 1), torch.zeros(1, 3)).shape[1]
+    if vertex_count == 6890 or not hasattr(body, "sole_vertex_ids"):
+        return np.asarray(SMPL_FOOT_VERTEX_IDS)
+    return np.asarray(body.sole_vertex_ids())
+
+
+def evaluate_backend(backend: Backend, recordings: list[Recording], ranges: list[list[tuple[int, int]]],
+                     body: BodyLayer | None = None) -> tuple[dict[str, float], int]:
+    """Metric means (units in ``metrics.METRIC_UNITS``) and the number of matched person-frames."""
+    accumulator: MetricAccumulator | None = None
+    for recording, file_ranges in zip(recordings, ranges):
+        if accumulator is None:
+            accumulator = MetricAccumulator(fps=recording.fps, foot_vertex_ids=foot_vertex_ids(body))
+        for start, stop in file_ranges:
+            per_frame = backend.predict(recording, start, stop)
+            if len(per_frame) != stop - start:
+                raise ValueError(f"backend {backend.name} returned {len(per_frame)} frames for {stop - start}")
+            matched: dict[int, dict[int, PersonEstimate]] = {slot: {} for slot in range(recording.num_slots)}
+            for frame, estimates in zip(range(start, stop), per_frame):
+                slots = np.flatnonzero(recording.present[frame])
+                if not estimates or len(slots) == 0:
+                    continue
+                pairs = match_people(np.stack([e.joints for e in estimates]), recording.joints[frame, slots, :24])
+                for pred_index, gt_index in pairs:
+                    matched[int(slots[gt_index])][frame] = estimates[pred_index]
+            for slot, by_frame in matched.items():
+                for low, high in present_runs(np.isin(np.arange(recording.num_frames), list(by_frame)), start, stop):
+                    accumulator.add(_person_sequence(recording, slot, [by_frame[f] for f in range(low, high)], low, high, body))
+    if accumulator is None:
+        raise ValueError("no recordings to evaluate")
+    return accumulator.summary(), accumulator.person_frames
+
+
+def _person_sequence(recording: Recording, slot: int, estimates: list[PersonEstimate], low: int, high: int,
+                     body: BodyLayer | None) -> PersonSequence:
+    sequence = PersonSequence(
+        pred_joints=np.stack([e.joints for e in estimates]), gt_joints=recording.joints[low:high, slot, :24],
+        pred_transl=np.stack([e.transl for e in estimates]), gt_transl=recording.transl[low:high, slot])
+    if body is not None and all(e.pose is not None and e.betas is not None for e in estimates):
+        sequence.pred_vertices = _vertices(body, np.stack([e.pose for e in estimates]), np.stack([e.betas for e in estimates]), sequence.pred_transl)
+        sequence.gt_vertices = _vertices(body, recording.pose[low:high, slot], recording.betas[low:high, slot], sequence.gt_transl)
+    return sequence
+
+
+def format_table(summary: dict[str, float], person_frames: int) -> str:
+    lines = [f"{'metric':<20}{'value':>10}  unit", "-" * 40]
+    lines += [f"{name:<20}{value:>10.2f}  {METRIC_UNITS[name]}" for name, value in summary.items()]
+    lines.append(f"{'person-frames':<20}{person_frames:>10d}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="presstrack-eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", type=Path, help="HMR checkpoint (best.pt / last.pt)")
+    source.add_argument("--backend", help="a registered backend name, e.g. footprint")
+    p.add_argument("--data", nargs="+", required=True, help="directory of .npz recordings, or .npz files")
+    p.add_argument("--split", default="unseen_sequence", help="unseen_sequence | subject_fold:K | corpus | split JSON file")
+    p.add_argument("--part", choices=SPLIT_PARTS, default="test")
+    p.add_argument("--people", choices=sorted(PEOPLE_SOURCES), default="ground-truth",
+                   help="whose crops: ground-truth boxes (the paper's setting) or the pressure tracker's, end to end")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--body-model", type=Path, help="SMPL model file/folder (default: the embedded body)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--encoder-precision", choices=("float32", "bfloat16"), default="float32",
+                   help="run the crop encoder in this precision (the node's 'auto' picks bfloat16 on CPUs with bf16 units)")
+    p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
+    return p
+
+
+def run_evaluation(args: argparse.Namespace, body: BodyLayer | None = None) -> tuple[dict[str, float], int]:
+    device = resolve_device(args.device)
+    recordings, ranges = load_split(args.data, args.split)
+    body = body if body is not None else SMPLBodyLayer(args.body_model, device)
+    if args.checkpoint is not None:
+        net, _ = load_network(args.checkpoint, device)
+        if args.encoder_precision == "bfloat16":
+            encoder_in_bfloat16(net)
+        backend: Backend = HMRBackend(net, body, args.batch_size, args.people)
+    else:
+        if args.backend not in BACKENDS:
+            raise ValueError(f"backend {args.backend!r} is not available (registered: {sorted(BACKENDS) or 'none'})")
+        backend = BACKENDS[args.backend](args)
+    return evaluate_backend(backend, recordings, ranges[args.part], body)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        summary, person_frames = run_evaluation(args)
+    except ValueError as error:
+        print(f"presstrack-eval: error: {error}", file=sys.stderr)
+        return 2
+    print(format_table(summary, person_frames))
+    if args.json:
+        clean = {k: (None if math.isnan(v) else v) for k, v in summary.items()}
+        args.json.write_text(json.dumps({"metrics": clean, "units": METRIC_UNITS, "person_frames": person_frames}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

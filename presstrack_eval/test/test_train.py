@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from presstrack_eval import evaluate, train
+from presstrack_eval.dataset import WindowSet, load_split
+from mesh_recovery.hmr.checkpoint import load_network, read_checkpoint
+from mesh_recovery.hmr.inputs import crop_person
+from mesh_recovery.hmr.losses import HMRLoss
+from mesh_recovery.hmr.network import HMRNet
+from presstrack_common.mip_format import MIP_FULL_SCALE_KPA
+from hmr_fakes import TINY, TINY_FLAGS, FakeBody, write_recording
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    body = FakeBody()
+    (tmp_path / "data").mkdir()
+    write_recording(tmp_path / "data" / "a.npz", frames=40, body=body)
+    write_recording(tmp_path / "data" / "b.npz", frames=30, slots=1, seed=1, body=body)
+    return tmp_path / "data", body
+
+
+def test_loss_decreases_on_a_fixed_batch(corpus):
+    data, body = corpus
+    recordings, ranges = load_split(data, "unseen_sequence")
+    windows = WindowSet(recordings, ranges["train"], TINY.window, TINY.target_index, TINY.crop_size)
+    batch = windows.batch(torch.arange(8))
+    torch.manual_seed(0)
+    net, loss_fn = HMRNet(TINY), HMRLoss(body)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3)
+
+    def eval_loss() -> float:
+        net.eval()
+        with torch.no_grad():
+            return float(loss_fn(net(batch[0], batch[1]), batch[2])[0])
+
+    before = eval_loss()
+    for _ in range(6):
+        report = train.train_step(net, loss_fn, optimizer, batch)
+    assert set(report) >= {"loss", "joints_3d", "body_rotations", "root_orientation", "betas", "transl", "world_mpjpe"}
+    assert eval_loss() < 0.9 * before
+
+
+def test_two_step_run_writes_and_resumes_checkpoints(corpus, tmp_path):
+    data, body = corpus
+    out = tmp_path / "run"
+    argv = ["--data", str(data), "--out", str(out), "--epochs", "1", "--batch-size", "4", "--steps-per-epoch", "2",
+            "--lr", "1e-4", "--warmup-epochs", "0.5", *TINY_FLAGS]
+    result = train.run_training(train.build_parser().parse_args(argv), body=body)
+    last, best = read_checkpoint(out / "last.pt"), read_checkpoint(out / "best.pt")
+    assert last["epoch"] == 1 and last["scheduler_step"] == 2 and "optimizer" in last
+    assert "optimizer" not in best and best["config"]["width"] == 64 and best["args"]["batch_size"] == 4
+    assert best["best_val_world_mpjpe"] == result["best_val_world_mpjpe"] < float("inf")
+    argv_resumed = [a if a != "1" else "2" for a in argv] + ["--resume", str(out / "last.pt")]
+    resumed = train.run_training(train.build_parser().parse_args(argv_resumed), body=body)
+    assert [h["epoch"] for h in resumed["history"]] == [2]
+    assert read_checkpoint(out / "last.pt")["scheduler_step"] == 4
+    net, _ = load_network(out / "best.pt")
+    assert net.config == TINY
+
+
+def test_half_weight_checkpoint_loads_as_float32(corpus, tmp_path):
+    data, body = corpus
+    argv = ["--data", str(data), "--out", str(tmp_path / "h"), "--epochs", "1", "--steps-per-epoch", "1",
+            "--half-weights", *TINY_FLAGS]
+    train.run_training(train.build_parser().parse_args(argv), body=body)
+    stored = read_checkpoint(tmp_path / "h" / "best.pt")["state_dict"]
+    assert all(v.dtype == torch.float16 for v in stored.values() if v.is_floating_point())
+    net, _ = load_network(tmp_path / "h" / "best.pt")
+    assert next(net.parameters()).dtype == torch.float32
+
+
+def test_evaluation_of_a_checkpoint(corpus, tmp_path):
+    data, body = corpus
+    argv = ["--data", str(data), "--out", str(tmp_path / "e"), "--epochs", "1", "--steps-per-epoch", "1", *TINY_FLAGS]
+    train.run_training(train.build_parser().parse_args(argv), body=body)
+    args = evaluate.build_parser().parse_args(["--checkpoint", str(tmp_path / "e" / "best.pt"), "--data", str(data)])
+    summary, person_frames = evaluate.run_evaluation(args, body=body)
+    assert person_frames == 4 * 2 + 3  # test parts: a.npz frames 36-39 x 2 people, b.npz frames 27-29 x 1
+    assert all(summary[k] > 0 for k in ("MPJPE", "PA-MPJPE", "PVE", "W-MPJPE100", "WA-MPJPE100"))
+    assert summary["PA-MPJPE"] <= summary["MPJPE"] + 1e-6
+
+
+def test_evaluation_end_to_end_from_the_trackers_crops(corpus, tmp_path):
+    """--people tracker: the pressure tracker finds the people (no ground-truth boxes) and both backends run on
+    its crops; every estimate is matched to a ground-truth person."""
+    data, body = corpus
+    argv = ["--data", str(data), "--out", str(tmp_path / "e"), "--epochs", "1", "--steps-per-epoch", "1", *TINY_FLAGS]
+    train.run_training(train.build_parser().parse_args(argv), body=body)
+    checkpoint = str(tmp_path / "e" / "best.pt")
+    tracks = evaluate.tracker_tracks(load_split(data, "unseen_sequence")[0][0], 0, 40)
+    assert tracks and all(len(t.frames) == len(t.crops) == len(t.boxes) and (np.diff(t.frames) == 1).all() for t in tracks)
+    assert all(t.crops.shape[1:] == (evaluate.CROP_SIZE, evaluate.CROP_SIZE) for t in tracks)
+    for source in (["--checkpoint", checkpoint], ["--backend", "footprint"]):
+        args = evaluate.build_parser().parse_args([*source, "--data", str(data), "--split", "unseen_sequence",
+                                                   "--part", "train", "--people", "tracker"])
+        summary, person_frames = evaluate.run_evaluation(args, body=body)
+        assert person_frames > 0 and summary["MPJPE"] > 0
+
+
+def test_time_budget_fits_the_epochs_left():
+    args = train.build_parser().parse_args(["--data", "x", "--out", "y", "--epochs", "10", "--time-budget", "2"])
+    assert train.fit_epochs(args, epochs_done=1, elapsed=30.0, epoch_seconds=20.0) == 1 + 4  # 90 s left
+    assert train.fit_epochs(args, epochs_done=1, elapsed=130.0, epoch_seconds=20.0) == 1  # over budget: stop
+    assert train.fit_epochs(args, epochs_done=1, elapsed=1.0, epoch_seconds=1.0) == 10  # capped by --epochs
+
+
+def test_clis_report_bad_input_in_one_line(tmp_path, capsys):
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    assert train.main(["--data", str(tmp_path / "junk.npz"), "--out", str(tmp_path / "o")]) == 2
+    assert evaluate.main(["--checkpoint", str(tmp_path / "missing.pt"), "--data", str(tmp_path / "junk.npz")]) == 2
+    assert evaluate.main(["--backend", "footprint", "--data", str(tmp_path / "junk.npz")]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 3 and all(line.startswith("presstrack-") and "Traceback" not in line for line in errors)
+
+
+def test_registered_backend_is_used(corpus, tmp_path):
+    data, body = corpus
+
+    class GroundTruthBackend:
+        name = "oracle"
+
+        def predict(self, recording, start, stop):
+            return [[evaluate.PersonEstimate(recording.joints[f, s, :24], recording.transl[f, s], recording.pose[f, s], recording.betas[f, s])
+                     for s in range(recording.num_slots) if recording.present[f, s]] for f in range(start, stop)]
+
+    evaluate.BACKENDS["oracle"] = lambda args: GroundTruthBackend()
+    try:
+        args = evaluate.build_parser().parse_args(["--backend", "oracle", "--data", str(data), "--json", str(tmp_path / "m.json")])
+        summary, _ = evaluate.run_evaluation(args, body=body)
+    finally:
+        del evaluate.BACKENDS["oracle"]
+    assert summary["MPJPE"] == pytest.approx(0.0, abs=1e-4) and summary["PVE"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_box_iou_by_hand():
+    a = np.array([[0, 0, 4, 4], [10, 10, 12, 12]], dtype=float)
+    b = np.array([[2, 0, 6, 4], [0, 0, 4, 4], [20, 20, 20, 25]], dtype=float)
+    expected = [[8 / 24, 1.0, 0.0], [0.0, 0.0, 0.0]]  # a 2x4 overlap of two 16-cell boxes; an empty box overlaps nothing
+    assert np.allclose(evaluate.box_iou(a, b), expected)
+
+
+def test_tracked_recording_holds_the_trackers_crops_and_the_paired_people(corpus):
+    """Training on the tracker's crops: each slot of the relabelled recording is one track; on its paired frames
+    the crop a WindowSet cuts is the tracker's own crop and the targets are those of the ground-truth person
+    whose box it overlaps; frames with no pairing have no cells of the track."""
+    data, _ = corpus
+    recording = load_split(data, "unseen_sequence")[0][1]  # one walker (the tracker takes a.npz's two blobs for two feet)
+    tracked = evaluate.tracked_recording(recording)
+    tracker_crops = {(int(f), tuple(box)): crop for track in evaluate.tracker_tracks(recording, 0, recording.num_frames)
+                     for f, box, crop in zip(track.frames, track.boxes.astype(int), track.crops)}
+    frames, slots = np.nonzero(tracked.present)
+    assert len(frames) > 0.5 * recording.present.sum() and tracked.num_slots >= 1
+    for f, k in zip(frames, slots):
+        truth = [j for j in np.flatnonzero(recording.present[f]) if np.array_equal(recording.pose[f, j], tracked.pose[f, k])]
+        assert len(truth) == 1
+        assert np.array_equal(tracked.joints[f, k], recording.joints[f, truth[0]])
+        assert evaluate.box_iou(tracked.boxes[f, k][None], recording.boxes[f, truth])[0, 0] >= 0.3
+        crop = crop_person(recording.pressure[f], tracked.boxes[f, k], evaluate.CROP_SIZE, tracked.person_mask(f, k))
+        assert np.allclose(crop * MIP_FULL_SCALE_KPA, tracker_crops[f, tuple(tracked.boxes[f, k].astype(int))], rtol=1e-5)
+    for f in range(tracked.num_frames):
+        assert set(np.unique(tracked.cell_owner[f])) - {-1} <= set(np.flatnonzero(tracked.present[f]))
+
+
+def test_fine_tuning_on_the_trackers_crops_starts_from_the_given_weights(corpus, tmp_path):
+    data, body = corpus
+    base = ["--data", str(data), "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2"]
+    train.run_training(train.build_parser().parse_args([*base, *TINY_FLAGS, "--out", str(tmp_path / "a")]), body=body)
+    # No network flags: the network is the one --init names, and the checkpoint's args say so.
+    argv = [*base, "--out", str(tmp_path / "b"), "--people", "tracker", "--init", str(tmp_path / "a" / "best.pt"),
+            "--lr", "0", "--seed", "3", "--amp"]
+    train.run_training(train.build_parser().parse_args(argv), body=body)
+    before, after = load_network(tmp_path / "a" / "best.pt")[0], load_network(tmp_path / "b" / "best.pt")[0]
+    assert after.config == before.config
+    saved_args = read_checkpoint(tmp_path / "b" / "best.pt")["args"]
+    assert (saved_args["width"], saved_args["window"]) == (before.config.width, before.config.window) == (64, 4)
+    for (name, value), other in zip(before.named_parameters(), after.parameters()):
+        assert torch.equal(value, other), name  # learning rate 0: the weights it started from
+
+
+def test_train_and_eval_clis_with_the_default_body(default_body_path, tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    write_recording(data / "a.npz", frames=40)
+    out = tmp_path / "run"
+    common = ["--body-model", str(default_body_path), "--device", "auto"]
+    assert train.main(["--data", str(data), "--out", str(out), "--epochs", "1", "--steps-per-epoch", "1", *TINY_FLAGS, *common]) == 0
+    assert evaluate.main(["--checkpoint", str(out / "best.pt"), "--data", str(data), "--json", str(tmp_path / "m.json"), *common]) == 0
+    table = capsys.readouterr().out
+    assert "PA-MPJPE" in table and "FootSliding" in table
+    saved = json.loads((tmp_path / "m.json").read_text())
+    assert saved["person_frames"] == 8 and np.isfinite(saved["metrics"]["PVE"])

@@ -1,0 +1,203 @@
+"""presstrack-sim: write simulated MIP-format scenes, one file or a train/val/test corpus.
+
+  presstrack-sim --people 3 --seconds 60 --seed 1 --out scene.npz [--scenario NAME] [--fps 15]
+                 [--rows 238 --cols 120 --pitch 0.01] [--model SMPL] [--ideal-sensor] [--picture frame.png]
+  presstrack-sim corpus --out DIR --scenes N --seconds S --seed K [--jobs J]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+
+from presstrack_body.model import BodyModel
+
+from presstrack_common.mat_geometry import MatGeometry, mip_world_from_mat
+from .mip_format import scene_path, write_scene
+from .people import sample_body
+from .pressure import SensorModel
+from .scenario import FIXED_PEOPLE, SCENARIOS
+from .simulator import SimConfig, Simulator, simulate_scene, single_threaded_torch
+
+SPLITS = ("train", "val", "test")
+SUBJECTS_PER_SPLIT = {"train": 10, "val": 5, "test": 5}  # 20 volunteers, as in MIP
+SCENE_SHARE = {"train": 0.7, "val": 0.15, "test": 0.15}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message (and exit status 2) instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _check_writable(path: Path, what: str) -> None:
+    """Fail before the simulation, not after it, when `path` cannot be written."""
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise ValueError(f"cannot write {what} {path}: folder {path.parent} does not exist")
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot write {what} {path}: {error.strerror}") from None
+    if not existed:
+        path.unlink()
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of each scene (s)")
+    parser.add_argument("--seed", type=int, default=0, help="everything is reproducible from this")
+    parser.add_argument("--fps", type=float, default=15.0, help="frame rate (MIP: 15)")
+    parser.add_argument("--rows", type=int, default=238, help="mat rows (cells)")
+    parser.add_argument("--cols", type=int, default=120, help="mat columns (cells)")
+    parser.add_argument("--pitch", type=float, default=0.01, help="cell pitch (m)")
+    parser.add_argument("--model", default=None, help="SMPL model file or folder (default: embedded body)")
+    parser.add_argument("--ideal-sensor", action="store_true", help="no noise, blur, saturation or quantisation")
+
+
+def _mat(args: argparse.Namespace) -> MatGeometry:
+    return MatGeometry(args.rows, args.cols, args.pitch, mip_world_from_mat())
+
+
+def _sensor(args: argparse.Namespace) -> SensorModel:
+    return SensorModel.ideal() if args.ideal_sensor else SensorModel()
+
+
+def scene_main(argv: list[str]) -> int:
+    parser = _Parser(prog="presstrack-sim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, type=Path, help="output .npz")
+    parser.add_argument("--scenario", default="random", choices=SCENARIOS)
+    parser.add_argument("--people", type=int, default=None, help="number of people (1-5)")
+    parser.add_argument("--picture", type=Path, default=None, help="also render the middle frame to this PNG")
+    _common(parser)
+    args = parser.parse_args(argv)
+    config = SimConfig(scenario=args.scenario, people=args.people, seconds=args.seconds, fps=args.fps,
+                       seed=args.seed, mat=_mat(args), sensor=_sensor(args), model_path=args.model)
+    if args.out.is_dir():
+        raise ValueError(f"--out {args.out} is a folder; give a file name")
+    _check_writable(scene_path(args.out), "--out")
+    if args.picture is not None:
+        _check_writable(args.picture, "--picture")
+    started = time.perf_counter()
+    model = BodyModel(args.model)
+    scene = simulate_scene(config, model)
+    path = write_scene(args.out, scene)
+    print(f"wrote {path}: {scene.pressure.shape[0]} frames, {len(scene.person_ids)} people, "
+          f"{time.perf_counter() - started:.1f} s")
+    if args.picture is not None:
+        render_scene_frame(config, model, config.frames // 2, args.picture)
+        print(f"wrote {args.picture}")
+    return 0
+
+
+def render_scene_frame(config: SimConfig, model: BodyModel, frame: int, path: Path) -> Path:
+    """Render frame `frame` of the scene of `config` to a PNG."""
+    from .render import render_frame  # matplotlib only when a picture is asked for
+
+    simulator = Simulator(config, model)
+    chunk = simulator.render_chunk(frame, frame + 1, keep_vertices=True)
+    present = np.flatnonzero(chunk.present[0])
+    return render_frame(path, chunk.pressure[0], chunk.box[0, present], present, chunk.vertices[0, present],
+                        model.faces, config.mat, title=f"{config.scenario}, seed {config.seed}, frame {frame}")
+
+
+def _write_corpus_scene(job: tuple[Path, SimConfig, str], model: BodyModel | None = None) -> Path:
+    path, config, name = job
+    return write_scene(path, simulate_scene(config, model, name=name))
+
+
+def corpus_main(argv: list[str]) -> int:
+    parser = _Parser(prog="presstrack-sim corpus",
+                     description="Write data_1.npz ... data_N.npz and corpus.json: scenes split "
+                                 "train/val/test with disjoint subjects (body shapes).")
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--scenes", required=True, type=int, help="number of scenes (>= 3)")
+    parser.add_argument("--jobs", type=int, default=1, help="scenes simulated at once, one process each")
+    _common(parser)
+    args = parser.parse_args(argv)
+    if args.scenes < 3:
+        parser.error("--scenes must be at least 3 (one per split)")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    SimConfig(seconds=args.seconds, fps=args.fps, mat=_mat(args))  # checks them before any work
+    args.out.mkdir(parents=True, exist_ok=True)
+    _check_writable(args.out / "corpus.json", "--out")
+    rng = np.random.default_rng(args.seed)
+    model = BodyModel(args.model)
+    subjects: dict[str, list[np.ndarray]] = {}
+    subject_ids: dict[str, list[int]] = {}
+    next_id = 0
+    for split in SPLITS:
+        subjects[split] = [sample_body(model, rng).betas for _ in range(SUBJECTS_PER_SPLIT[split])]
+        subject_ids[split] = list(range(next_id, next_id + SUBJECTS_PER_SPLIT[split]))
+        next_id += SUBJECTS_PER_SPLIT[split]
+    counts = {split: max(1, int(round(SCENE_SHARE[split] * args.scenes))) for split in ("val", "test")}
+    counts["train"] = args.scenes - counts["val"] - counts["test"]
+    assignment = [split for split in SPLITS for _ in range(counts[split])]
+    scenes, files, jobs = [], {split: [] for split in SPLITS}, []
+    for index, split in enumerate(assignment, start=1):
+        scenario = str(rng.choice([s for s in SCENARIOS if s != "wander"]))
+        people = FIXED_PEOPLE.get(scenario, int(rng.integers(1, 6)))
+        chosen = rng.choice(len(subjects[split]), size=people, replace=False)
+        seed = int(rng.integers(2 ** 31))
+        config = SimConfig(scenario=scenario, people=None if scenario in FIXED_PEOPLE else people,
+                           seconds=args.seconds, fps=args.fps, seed=seed, mat=_mat(args), sensor=_sensor(args),
+                           subjects=tuple(subjects[split][k] for k in chosen), model_path=args.model)
+        name = f"data_{index}.npz"
+        jobs.append((args.out / name, config, f"sim_{len(chosen)}_person/{scenario}/{split}"))
+        files[split].append(name)
+        scenes.append(dict(file=name, split=split, scenario=scenario, seed=seed, seconds=args.seconds, fps=args.fps,
+                           subjects=[subject_ids[split][k] for k in chosen]))
+    # Every scene's configuration is drawn above, so the files do not depend on --jobs.
+    if args.jobs == 1:
+        outcomes = (_write_corpus_scene(job, model) for job in jobs)
+    else:
+        pool = ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn"))
+        outcomes = pool.map(_write_corpus_scene, jobs)
+    for scene in scenes:
+        next(outcomes)
+        print(f"wrote {args.out / scene['file']} ({scene['split']}, {scene['scenario']}, "
+              f"{len(scene['subjects'])} people)", flush=True)
+    description = dict(
+        description="Simulated PressTrack corpus in MIP layout; pressure in kPa. Subjects (body shapes) of the "
+                    "train, val and test splits are disjoint.",
+        seed=args.seed, splits=files, subjects=subject_ids,
+        subject_betas={str(subject_ids[split][k]): subjects[split][k].tolist()
+                       for split in SPLITS for k in range(len(subjects[split]))},
+        scenes=scenes,
+    )
+    (args.out / "corpus.json").write_text(json.dumps(description, indent=1))
+    print(f"wrote {args.out / 'corpus.json'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        with single_threaded_torch():
+            if argv and argv[0] == "corpus":
+                return corpus_main(argv[1:])
+            return scene_main(argv)
+    except (ValueError, OSError) as error:
+        print(f"presstrack-sim: error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("presstrack-sim: error: out of memory; simulate fewer seconds or a smaller mat", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("presstrack-sim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
