@@ -33,7 +33,7 @@ from presstrack_bringup.graph import (
     parse_launch_arguments,
     plan_graph,
 )
-from presstrack_bringup.processes import ProcessSpec, Supervisor
+from presstrack_bringup.processes import GraphAlreadyRunning, ProcessSpec, Supervisor, exclusive_graph
 from presstrack_bringup.render import RenderError, render_bag
 
 USAGE_ERROR = 2
@@ -81,7 +81,9 @@ def process_specs(
             for node in plan.nodes
         ]
     if record_out is not None:
-        specs.append(ProcessSpec("recorder", (sys.executable, "-m", "presstrack_bringup.cli", "record", record_out)))
+        # A recorder that dies is reported; the graph goes on (its bag stays readable up to its last split).
+        specs.append(ProcessSpec("recorder", (sys.executable, "-m", "presstrack_bringup.cli", "record", record_out),
+                                 essential=False))
     if plan.rviz:
         rviz = shutil.which("rviz2")
         if rviz is None:
@@ -104,13 +106,16 @@ def run_graph(
         record_out = time.strftime("presstrack_%Y%m%d-%H%M%S")
     if record_out is not None and bag_directory(record_out).exists():
         raise UsageError(f"{record_out}: exists already, not overwriting")
-    with tempfile.TemporaryDirectory(prefix="presstrack_") as folder:
-        params_file = Path(folder) / "params.yaml"
-        params_file.write_text(plan.params_file_text())
-        specs = [*process_specs(plan, params_file, composed, record_out), *extra]
-        print(f"[presstrack] starting {', '.join(s.name for s in specs)}"
-              f"{'' if duration is None else f' for {duration:g} s'}; Ctrl-C stops", file=sys.stderr, flush=True)
-        return Supervisor(specs).run(duration)
+    try:
+        with exclusive_graph(), tempfile.TemporaryDirectory(prefix="presstrack_") as folder:
+            params_file = Path(folder) / "params.yaml"
+            params_file.write_text(plan.params_file_text())
+            specs = [*process_specs(plan, params_file, composed, record_out), *extra]
+            print(f"[presstrack] starting {', '.join(s.name for s in specs)}"
+                  f"{'' if duration is None else f' for {duration:g} s'}; Ctrl-C stops", file=sys.stderr, flush=True)
+            return Supervisor(specs).run(duration)
+    except GraphAlreadyRunning as error:
+        raise UsageError(str(error)) from None
 
 
 def run_demo(options: argparse.Namespace) -> int:
