@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from presstrack_bringup.bagfile import BagError, bag_directory, open_bag, require_topic
+from presstrack_bringup.bagfile import BagError, SegmentedBagWriter, bag_directory, open_bag, require_topic, suite_typestore
 from presstrack_bringup.graph import (
     LAUNCH_ARGUMENT_NAMES,
     SUITE_TOPICS,
@@ -176,8 +176,9 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--topics", nargs="+", metavar="TOPIC", help=f"only these topics (default: {len(SUITE_TOPICS)} "
                         "suite topics and every /presstrack/persons/person_<id>/pressure)")
     record.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
-    record.add_argument("--split", type=float, default=2.0, metavar="S",
-                        help="seconds per closed bag file; a killed recorder loses at most this much (default 2)")
+    record.add_argument("--split", type=float, default=1.5, metavar="S",
+                        help="seconds per closed bag file; a killed recorder loses at most this much and the "
+                             "0.5 s it may take to close it (default 1.5: at most 2 s)")
 
     replay = commands.add_parser("replay", help="drive the graph from a recorded bag (source:=bag)")
     replay.add_argument("bag", metavar="BAG")
@@ -216,12 +217,15 @@ def _dispatch(options: argparse.Namespace) -> int:
         print("\n".join(score(options.duration, options.json).lines()))
         return 0
     if options.command == "record":
-        from presstrack_bringup.recorder import record  # rclpy only where ROS is needed
-
         wanted = set(options.topics).__contains__ if options.topics else is_suite_topic
         if bag_directory(options.out).exists():
             raise UsageError(f"{options.out}: exists already, not overwriting")
-        record(options.out, wanted, options.duration, options.split)
+        if not options.split > 0:
+            raise UsageError(f"--split must be positive, got {options.split:g}")
+        writer = SegmentedBagWriter(options.out, suite_typestore(), split_seconds=options.split)
+        from presstrack_bringup.recorder import record  # rclpy only where ROS is needed, once the bag exists
+
+        record(writer, wanted, options.duration)
         return 0
     if options.command == "replay":
         if options.rate <= 0:
