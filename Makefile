@@ -70,10 +70,10 @@ demo: build
 bench: build
 	$(VENV)/bin/presstrack-bench --out out/bench $(BENCH_ARGS)
 
-# 10 minutes of the simulated 3-person graph: memory growth per node, drops, id switches in out/soak/.
-# SOAK_ARGS, e.g. --duration 180.
+# 30 minutes of the simulated 3-person graph with a fault every 5 minutes (a wrong /mat/info, a noise burst, a
+# driver restart, in turn): memory growth per node, drops, id switches in out/soak/. SOAK_ARGS, e.g. --duration 180.
 soak: build
-	$(VENV)/bin/presstrack-soak --out out/soak $(SOAK_ARGS)
+	$(VENV)/bin/presstrack-soak --out out/soak --duration 1800 --faults-every 300 $(SOAK_ARGS)
 
 # The README's mesh-recovery table: both backends, both output modes, on ground-truth boxes and on the
 # tracker's crops, over the test split of a simulated corpus whose people and scenes training never saw.

@@ -1,8 +1,10 @@
 """Every command-line tool meets bad files with exit status 2 and one line naming the file, no traceback."""
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +26,14 @@ def bad_files(folder: Path) -> dict[str, Path]:
     np.savez(good, pressure=np.random.default_rng(0).random((20, 238, 120)).astype(np.float32),
              box=np.zeros((20, 1, 4)))
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    huge_header = folder / "huge_header.npz"  # a .npy header claiming 10**15 cells over 64 bytes of data
+    header = io.BytesIO()
+    np.lib.format.write_array_header_2_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10**5,) * 3})
+    with zipfile.ZipFile(huge_header, "w") as archive:
+        archive.writestr("pressure.npy", header.getvalue() + bytes(64))
+        archive.writestr("box.npy", np.lib.format.MAGIC_PREFIX)  # never reached
     return {"missing": folder / "missing.npz", "garbage": garbage, "no_pressure": no_pressure,
-            "wrong_shape": wrong_shape, "truncated": truncated}
+            "wrong_shape": wrong_shape, "truncated": truncated, "huge_header": huge_header}
 
 
 COMMANDS = {
@@ -40,9 +48,9 @@ COMMANDS = {
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
-@pytest.mark.parametrize("problem", ["missing", "garbage", "no_pressure", "wrong_shape", "truncated"])
+@pytest.mark.parametrize("problem", ["missing", "garbage", "no_pressure", "wrong_shape", "truncated", "huge_header"])
 def test_bad_file_gives_status_2_and_one_clear_line(tmp_path, command, problem):
-    if command.startswith("presstrack r") and problem in ("no_pressure", "wrong_shape"):
+    if command.startswith("presstrack r") and problem in ("no_pressure", "wrong_shape", "huge_header"):
         pytest.skip("bags have no npz keys; covered by the bag cases")
     path = bad_files(tmp_path)[problem]
     argv = COMMANDS[command](path, tmp_path)

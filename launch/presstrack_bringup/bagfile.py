@@ -4,9 +4,11 @@ Crash safety: an MCAP file is only readable once its footer and summary are writ
 killed with SIGKILL would leave one unreadable file. ``SegmentedBagWriter`` therefore writes the bag
 as rosbag2 split files (``<bag>/<bag>_0.mcap``, ``<bag>_1.mcap``, ...): each covers ``split_seconds``
 of recording, is closed (complete, indexed MCAP with the message definitions embedded) and only then
-listed in ``metadata.yaml``, which is replaced atomically. A killed recorder loses at most the open
-segment; everything listed reads with rosbags, ``ros2 bag info/play`` and Foxglove (open the folder's
-files). The open segment is written in a hidden ``.segment_<n>`` folder that readers never look at.
+listed in ``metadata.yaml``, which is replaced atomically. The bag is valid from its creation (an empty
+first segment is listed until one with messages replaces it), so a killed recorder loses at most the open
+segment, from its first second on; everything listed reads with rosbags, ``ros2 bag info/play`` and
+Foxglove (open the folder's files). The open segment is written in a hidden ``.segment_<n>`` folder that
+readers never look at.
 
 Size: MCAP's own chunk compression (zstd, per 1 MiB chunk; rosbags' ``CompressionMode.STORAGE``), which
 ``ros2 bag`` and Foxglove read natively. Pressure frames are mostly unloaded cells: the simulated mat's
@@ -104,6 +106,8 @@ class SegmentedBagWriter:
         self._segment_index = 0
         self._segments: list[dict[str, Any]] = []  # metadata of each closed segment
         self.message_count = 0
+        self._open_segment()  # an empty, listed bag at once: readable however early the recorder dies
+        self._close_segment()
 
     def add_topic(self, topic: str, msgtype: str, offered_qos: Sequence[Qos] = ()) -> None:
         if msgtype not in self._typestore.fielddefs:
@@ -135,8 +139,8 @@ class SegmentedBagWriter:
     def close(self) -> None:
         if self._writer is not None:
             self._close_segment()
-        if not self._segments:
-            # Nothing was received: still leave a valid, empty bag that lists the topics.
+        if not self.message_count:
+            # Nothing was received: still leave a valid, empty bag that lists the topics known by now.
             self._open_segment()
             self._close_segment()
 
@@ -176,7 +180,8 @@ class SegmentedBagWriter:
 
     def _write_metadata(self) -> None:
         """metadata.yaml listing every closed segment, replaced atomically."""
-        with_messages = [s for s in self._segments if s["message_count"]] or self._segments[:1]
+        # Without messages yet, the newest empty segment stands for the bag (it declares every topic known).
+        with_messages = [s for s in self._segments if s["message_count"]] or self._segments[-1:]
         topics: dict[tuple[str, str], dict[str, Any]] = {}
         for segment in with_messages:
             for entry in segment["topics_with_message_count"]:

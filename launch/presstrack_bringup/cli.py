@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from presstrack_bringup.bagfile import BagError, bag_directory, open_bag, require_topic
+from presstrack_bringup.bagfile import BagError, SegmentedBagWriter, bag_directory, open_bag, require_topic, suite_typestore
 from presstrack_bringup.graph import (
     LAUNCH_ARGUMENT_NAMES,
     SUITE_TOPICS,
@@ -33,7 +33,7 @@ from presstrack_bringup.graph import (
     parse_launch_arguments,
     plan_graph,
 )
-from presstrack_bringup.processes import ProcessSpec, Supervisor
+from presstrack_bringup.processes import GraphAlreadyRunning, ProcessSpec, Supervisor, exclusive_graph
 from presstrack_bringup.render import RenderError, render_bag
 
 USAGE_ERROR = 2
@@ -81,7 +81,9 @@ def process_specs(
             for node in plan.nodes
         ]
     if record_out is not None:
-        specs.append(ProcessSpec("recorder", (sys.executable, "-m", "presstrack_bringup.cli", "record", record_out)))
+        # A recorder that dies is reported; the graph goes on (its bag stays readable up to its last split).
+        specs.append(ProcessSpec("recorder", (sys.executable, "-m", "presstrack_bringup.cli", "record", record_out),
+                                 essential=False))
     if plan.rviz:
         rviz = shutil.which("rviz2")
         if rviz is None:
@@ -104,13 +106,16 @@ def run_graph(
         record_out = time.strftime("presstrack_%Y%m%d-%H%M%S")
     if record_out is not None and bag_directory(record_out).exists():
         raise UsageError(f"{record_out}: exists already, not overwriting")
-    with tempfile.TemporaryDirectory(prefix="presstrack_") as folder:
-        params_file = Path(folder) / "params.yaml"
-        params_file.write_text(plan.params_file_text())
-        specs = [*process_specs(plan, params_file, composed, record_out), *extra]
-        print(f"[presstrack] starting {', '.join(s.name for s in specs)}"
-              f"{'' if duration is None else f' for {duration:g} s'}; Ctrl-C stops", file=sys.stderr, flush=True)
-        return Supervisor(specs).run(duration)
+    try:
+        with exclusive_graph(), tempfile.TemporaryDirectory(prefix="presstrack_") as folder:
+            params_file = Path(folder) / "params.yaml"
+            params_file.write_text(plan.params_file_text())
+            specs = [*process_specs(plan, params_file, composed, record_out), *extra]
+            print(f"[presstrack] starting {', '.join(s.name for s in specs)}"
+                  f"{'' if duration is None else f' for {duration:g} s'}; Ctrl-C stops", file=sys.stderr, flush=True)
+            return Supervisor(specs).run(duration)
+    except GraphAlreadyRunning as error:
+        raise UsageError(str(error)) from None
 
 
 def run_demo(options: argparse.Namespace) -> int:
@@ -171,8 +176,9 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--topics", nargs="+", metavar="TOPIC", help=f"only these topics (default: {len(SUITE_TOPICS)} "
                         "suite topics and every /presstrack/persons/person_<id>/pressure)")
     record.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
-    record.add_argument("--split", type=float, default=2.0, metavar="S",
-                        help="seconds per closed bag file; a killed recorder loses at most this much (default 2)")
+    record.add_argument("--split", type=float, default=1.5, metavar="S",
+                        help="seconds per closed bag file; a killed recorder loses at most this much and the "
+                             "0.5 s it may take to close it (default 1.5: at most 2 s)")
 
     replay = commands.add_parser("replay", help="drive the graph from a recorded bag (source:=bag)")
     replay.add_argument("bag", metavar="BAG")
@@ -211,12 +217,15 @@ def _dispatch(options: argparse.Namespace) -> int:
         print("\n".join(score(options.duration, options.json).lines()))
         return 0
     if options.command == "record":
-        from presstrack_bringup.recorder import record  # rclpy only where ROS is needed
-
         wanted = set(options.topics).__contains__ if options.topics else is_suite_topic
         if bag_directory(options.out).exists():
             raise UsageError(f"{options.out}: exists already, not overwriting")
-        record(options.out, wanted, options.duration, options.split)
+        if not options.split > 0:
+            raise UsageError(f"--split must be positive, got {options.split:g}")
+        writer = SegmentedBagWriter(options.out, suite_typestore(), split_seconds=options.split)
+        from presstrack_bringup.recorder import record  # rclpy only where ROS is needed, once the bag exists
+
+        record(writer, wanted, options.duration)
         return 0
     if options.command == "replay":
         if options.rate <= 0:

@@ -2,36 +2,69 @@
 stop everything when one dies for good, and shut down cleanly on Ctrl-C or SIGTERM. No rclpy here.
 
 Each child runs in its own process group, so the terminal's Ctrl-C reaches it only through us, once,
-and whatever the child itself started is stopped with it (no orphans).
+and whatever the child itself started is stopped with it (no orphans). Each child also asks the kernel
+for SIGTERM when the supervisor dies (Linux ``PR_SET_PDEATHSIG``), so even a supervisor killed with
+SIGKILL leaves no node running, recording or publishing behind it.
+
+A child that exits with status 2 could not start (a configuration error: ``EXIT_CANNOT_START`` of the
+nodes' runner, a CLI's usage error): retrying cannot help, so the graph stops at once with status 2.
+Respawns are budgeted per time window, so a transient crash an hour after the last one is retried too.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import fcntl
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+EXIT_CANNOT_START = 2  # what a node or CLI exits with when its configuration is wrong (presstrack_common.node_main)
+PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True) if sys.platform == "linux" else None
 
 
 @dataclass(frozen=True)
 class ProcessSpec:
-    """One command to keep running. ``respawn_delay`` [s]; ``max_respawns`` restarts before giving up."""
+    """One command to keep running.
+
+    ``respawn_delay`` [s]; ``max_respawns`` restarts within any ``respawn_window`` [s] before giving up.
+    A child that is not ``essential`` (the recorder) may die without ending the graph: it is reported.
+    """
 
     name: str
     argv: tuple[str, ...]
     respawn: bool = False
     respawn_delay: float = 2.0
     max_respawns: int = 0
+    respawn_window: float = 60.0
+    essential: bool = True
 
 
 @dataclass
 class _Child:
     spec: ProcessSpec
     process: subprocess.Popen | None
-    respawns: int = 0
+    respawns: deque[float] = field(default_factory=deque)  # monotonic times of the respawns in the window
     restart_at: float | None = None  # monotonic time of a pending respawn
+    ended: bool = False               # a non-essential child that died and is not restarted
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """A ``preexec_fn``: SIGTERM to the child when the process that started it dies."""
+    def preexec() -> None:
+        if _LIBC is not None:
+            _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before the request was in place
+            os._exit(1)
+    return preexec
 
 
 def _log(line: str) -> None:
@@ -42,8 +75,9 @@ class Supervisor:
     """Starts the processes, watches them and stops them.
 
     Exit status of ``run``: 0 when stopped by a signal, by the duration running out, or because a child
-    finished with status 0 (e.g. a replay that reached the end); 1 when a child died (non-zero status
-    or killed by a signal) and could not be respawned.
+    finished with status 0 (e.g. a replay that reached the end); 2 when a child could not start (its
+    configuration is wrong); 1 when an essential child died (non-zero status or killed by a signal) and
+    could not be respawned.
     """
 
     def __init__(
@@ -68,7 +102,8 @@ class Supervisor:
 
     def _start(self, child: _Child) -> None:
         # process_group=0: a group of its own, so the terminal's SIGINT does not reach the child directly.
-        child.process = subprocess.Popen(child.spec.argv, env=self._env, process_group=0)
+        child.process = subprocess.Popen(child.spec.argv, env=self._env, process_group=0,
+                                         preexec_fn=_die_with_parent(os.getpid()))
         child.restart_at = None
         self._log(f"started {child.spec.name} (pid {child.process.pid})")
 
@@ -99,6 +134,8 @@ class Supervisor:
         """None while the graph runs; the exit status once it must stop."""
         now = time.monotonic()
         for child in self._children:
+            if child.ended:
+                continue
             if child.restart_at is not None:
                 if now >= child.restart_at:
                     self._start(child)
@@ -109,19 +146,31 @@ class Supervisor:
                 continue
             how = f"status {code}" if code >= 0 else f"signal {signal.Signals(-code).name}"
             _signal_group(child.process, signal.SIGKILL)  # whatever it started must not outlive it
-            if code == 0:
+            if code == 0 and child.spec.essential:
                 self._log(f"{child.spec.name} finished; stopping the graph")
                 self.request_stop("finished")
                 return 0
-            if child.spec.respawn and child.respawns < child.spec.max_respawns:
-                child.respawns += 1
+            if code == EXIT_CANNOT_START:
+                self._log(f"{child.spec.name} could not start (status {code}: its configuration is wrong, "
+                          "see its message above); stopping the graph")
+                self.request_stop("cannot start")
+                return EXIT_CANNOT_START
+            while child.respawns and now - child.respawns[0] > child.spec.respawn_window:
+                child.respawns.popleft()
+            if child.spec.respawn and len(child.respawns) < child.spec.max_respawns:
+                child.respawns.append(now)
                 child.restart_at = now + child.spec.respawn_delay
                 self._log(
-                    f"{child.spec.name} died ({how}); respawn {child.respawns}/{child.spec.max_respawns} "
-                    f"in {child.spec.respawn_delay:g} s"
+                    f"{child.spec.name} died ({how}); respawn {len(child.respawns)}/{child.spec.max_respawns} "
+                    f"within {child.spec.respawn_window:g} s, in {child.spec.respawn_delay:g} s"
                 )
                 continue
-            given_up = f" after {child.respawns} respawns" if child.spec.respawn else ""
+            given_up = f" after {len(child.respawns)} respawns in {child.spec.respawn_window:g} s" \
+                if child.spec.respawn else ""
+            if not child.spec.essential:
+                self._log(f"{child.spec.name} died ({how}){given_up}; the graph goes on without it")
+                child.ended = True
+                continue
             self._log(f"{child.spec.name} died ({how}){given_up}; stopping the graph")
             self.request_stop("died")
             return 1
@@ -158,3 +207,42 @@ def _signal_group(process: subprocess.Popen, signum: signal.Signals) -> None:
         os.killpg(process.pid, signum)
     except ProcessLookupError:
         pass  # group already gone
+
+
+class GraphAlreadyRunning(RuntimeError):
+    """Another launcher holds the graph lock of this ROS domain; the message says which."""
+
+
+def graph_lock_path(domain_id: str | None = None) -> Path:
+    """The lock a launcher holds while its graph runs: $ROS_HOME/presstrack/graph_domain_<id>.lock."""
+    domain = os.environ.get("ROS_DOMAIN_ID", "0") if domain_id is None else domain_id
+    home = Path(os.environ.get("ROS_HOME", Path.home() / ".ros"))
+    return home / "presstrack" / f"graph_domain_{domain or '0'}.lock"
+
+
+@contextlib.contextmanager
+def exclusive_graph(domain_id: str | None = None) -> Iterator[Path]:
+    """Hold this domain's graph lock while the body runs; GraphAlreadyRunning if another launcher holds it.
+
+    A second graph on the same domain would publish every topic twice (two drivers, two trackers). The
+    kernel drops the lock with its holder, however that dies, so a stale lock cannot block a start.
+    """
+    path = graph_lock_path(domain_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            raise GraphAlreadyRunning(
+                f"a presstrack graph already runs on ROS_DOMAIN_ID {path.stem.rsplit('_', 1)[-1]} (launcher pid "
+                f"{holder}); stop it first or set another ROS_DOMAIN_ID (lock {path})") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        try:
+            yield path
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

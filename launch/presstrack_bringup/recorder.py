@@ -23,7 +23,7 @@ from rclpy.signals import SignalHandlerOptions
 from rclpy.topic_endpoint_info import TopicEndpointInfo
 from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
 
-from presstrack_bringup.bagfile import BagError, SegmentedBagWriter, suite_typestore
+from presstrack_bringup.bagfile import BagError, SegmentedBagWriter
 
 DISCOVERY_PERIOD = 0.2  # [s] how often new topics are looked for and a due segment is closed
 QUEUE_DEPTH = 100       # deep enough that bursts (meshes of several people) are not dropped while writing
@@ -105,14 +105,9 @@ class BagRecorderNode(Node):
         self._writer.write(topic, self.get_clock().now().nanoseconds, data)
 
 
-def record(
-    out: str | Path,
-    wanted: Callable[[str], bool],
-    duration: float | None = None,
-    split_seconds: float = 2.0,
-) -> int:
-    """Record until SIGINT/SIGTERM or ``duration`` [s]; returns the number of messages written."""
-    writer = SegmentedBagWriter(out, suite_typestore(), split_seconds=split_seconds)
+def record(writer: SegmentedBagWriter, wanted: Callable[[str], bool], duration: float | None = None) -> int:
+    """Record into ``writer`` (made before rclpy loads, so the bag exists at once) until SIGINT/SIGTERM or
+    ``duration`` [s]; returns the number of messages written."""
     stop: list[str] = []
     previous = {sig: signal.signal(sig, lambda *_: stop.append("signal")) for sig in (signal.SIGINT, signal.SIGTERM)}
     rclpy.init(args=[sys.argv[0]], signal_handler_options=SignalHandlerOptions.NO)

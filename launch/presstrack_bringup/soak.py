@@ -1,12 +1,19 @@
 """``presstrack-soak``: run the simulated graph for a long time and report what grows or degrades.
 
     presstrack-soak [--duration 600] [--warmup 30] [--people 3] [--rate 15] [--sample-every 5] [--out DIR]
+                    [--faults-every S]
 
 Per node process: RSS sampled every few seconds; growth = mean RSS of the last minute minus the mean of
 the first minute after the warm-up, and the least-squares slope over the measured time (MiB/min). Also
 dropped frames (/mat/pressure stamps without a /presstrack/bodies message), the driver's late frames,
 latency, and tracking scores with id switches from ``live_score.summarise`` against the simulator's truth.
 Writes DIR/soak.json and DIR/soak.md (default ./soak).
+
+With ``--faults-every S`` a fault is injected every S seconds, in turn: a /mat/info that says the mat is
+100 x 50 cells, a second of noise-storm frames on /mat/pressure, and the driver killed with SIGKILL (the
+launcher respawns it and the simulation starts over). Reported: frames without bodies outside the faults
+(the noise frames themselves, and the FAULT_SETTLE_S after a driver restart, are the injected seconds) and,
+for each noise burst, whether the confirmed identities before it are the ones after it.
 """
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from presstrack_bringup.live_probe import (Graph, ProcessSampler, TopicProbe, isolate_ros, machine_description,
                                            machine_markdown, markdown_table, spin_for)
@@ -40,12 +48,84 @@ def memory_growth(sampler: ProcessSampler, name: str, start: float, stop: float,
             "cpu_percent": sampler.cpu_percent(name, start, stop)}
 
 
+FAULTS = ("bad_mat_info", "noise_burst", "driver_restart")
+FAULT_SETTLE_S = 10.0   # [s] after a driver restart: respawn delay, the graph's start, tracks confirmed again
+BURST_FRAMES = 15       # noise frames in a burst (a second at 15 Hz)
+
+
+def noise_storm(rows: int, cols: int, rng: np.random.Generator, blobs: int = 400) -> np.ndarray:
+    """A frame of many small hot blobs, the way a failing mat or a flooded cable reads."""
+    frame = np.zeros((rows, cols), dtype=np.float32)
+    for row, col in zip(rng.integers(0, rows - 3, blobs), rng.integers(0, cols - 3, blobs)):
+        frame[row:row + 3, col:col + 3] = 50.0
+    return frame
+
+
+class FaultInjector:
+    """Injects the FAULTS in turn into a running graph; remembers when and what, for the report."""
+
+    def __init__(self, node, graph: Graph, rows: int = 238, cols: int = 120) -> None:
+        from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
+        from sensor_msgs.msg import Image
+
+        from presstrack_msgs.msg import MatInfo
+
+        self._node, self._graph, self._shape = node, graph, (rows, cols)
+        self._image, self._mat_info = Image, MatInfo
+        self._pressure = node.create_publisher(Image, "/mat/pressure", qos_profile_sensor_data)
+        self._info = node.create_publisher(MatInfo, "/mat/info", QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        self._rng = np.random.default_rng(0)
+        self.injected: list[dict] = []   # kind, start_ns, stop_ns
+        self.noise_stamps: set[int] = set()
+
+    def inject(self, sampler: ProcessSampler) -> None:
+        kind = FAULTS[len(self.injected) % len(FAULTS)]
+        start_ns = time.time_ns()
+        if kind == "bad_mat_info":
+            self._info.publish(self._mat_info(rows=100, cols=50, cell_pitch=0.01, pressure_unit="kPa", full_scale=600.0,
+                                              noise_floor=1.0, world_frame="world"))
+        elif kind == "noise_burst":
+            from std_msgs.msg import Header
+
+            from presstrack_common.conversions import array_to_image
+
+            for _ in range(BURST_FRAMES):
+                stamp = time.time_ns()
+                header = Header(frame_id="mat")
+                header.stamp.sec, header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+                self._pressure.publish(array_to_image(noise_storm(*self._shape, self._rng), header))
+                self.noise_stamps.add(stamp)
+                spin_for(self._node, 1.0 / BURST_FRAMES, sampler)
+        else:
+            self._graph.node_processes()["mat_driver"].kill()
+        self.injected.append({"kind": kind, "start_ns": start_ns, "stop_ns": time.time_ns()})
+        print(f"[presstrack-soak] injected {kind}", file=sys.stderr, flush=True)
+
+    def restart_windows_ns(self) -> list[tuple[int, int]]:
+        return [(f["start_ns"], f["stop_ns"] + int(FAULT_SETTLE_S * 1e9)) for f in self.injected
+                if f["kind"] == "driver_restart"]
+
+    def identities_across_bursts(self, tracked_boxes: dict[int, dict]) -> list[dict]:
+        """Per noise burst: the confirmed ids of the last frame before it and of the first frame 2 s after it."""
+        stamps = sorted(s for s in tracked_boxes if s not in self.noise_stamps)
+        outcome = []
+        for fault in (f for f in self.injected if f["kind"] == "noise_burst"):
+            before = [s for s in stamps if s < fault["start_ns"]]
+            after = [s for s in stamps if s > fault["stop_ns"] + 2_000_000_000]
+            if before and after:
+                ids_before, ids_after = sorted(tracked_boxes[before[-1]]), sorted(tracked_boxes[after[0]])
+                # kept: everyone tracked before still has their id (a new id may be someone stepping on)
+                outcome.append({"ids_before": ids_before, "ids_after": ids_after,
+                                "kept": set(ids_before) <= set(ids_after)})
+        return outcome
+
+
 def within(mapping: dict[int, object], start_ns: int, stop_ns: int) -> dict:
     return {stamp: value for stamp, value in mapping.items() if start_ns <= stamp < stop_ns}
 
 
 def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sample_every_s: float, log_dir: Path,
-             extra_sets: Sequence[str] = ()) -> dict:
+             extra_sets: Sequence[str] = (), faults_every_s: float | None = None) -> dict:
     import rclpy
 
     from presstrack_bringup.live_score import LiveScorer, summarise
@@ -54,17 +134,24 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
     scorer = LiveScorer()
     probe = TopicProbe(scorer)
     result: dict = {"people": people, "rate_hz": rate_hz, "warmup_s": warmup_s, "duration_s": duration_s,
-                    "sample_every_s": sample_every_s}
+                    "sample_every_s": sample_every_s, "faults_every_s": faults_every_s}
     try:
         with Graph(people, rate_hz, extra_sets, log_path=log_dir / "graph.log") as graph:
             sampler = ProcessSampler(graph.node_processes())
+            faults = FaultInjector(scorer, graph) if faults_every_s else None
             if not spin_for(scorer, 60.0, sampler, sample_every_s, until=lambda: len(probe.bodies) > 0):
                 raise RuntimeError("no /presstrack/bodies within 60 s of start")
             spin_for(scorer, warmup_s, sampler, sample_every_s)
             start, start_ns = time.monotonic(), time.time_ns()
             last_report = start
+            next_fault = start + faults_every_s if faults else float("inf")
             while time.monotonic() - start < duration_s:
-                spin_for(scorer, min(30.0, duration_s - (time.monotonic() - start)), sampler, sample_every_s)
+                if time.monotonic() >= next_fault:
+                    faults.inject(sampler)
+                    next_fault += faults_every_s
+                    sampler.processes = graph.node_processes()  # a respawned driver is a new process
+                spin_for(scorer, min(5.0 if faults else 30.0, duration_s - (time.monotonic() - start)), sampler,
+                         sample_every_s)
                 if time.monotonic() - last_report >= 60.0:
                     last_report = time.monotonic()
                     rss = ", ".join(f"{n} {sampler.samples[n][-1].rss_bytes / 2**20:.0f}" for n in sampler.samples)
@@ -76,7 +163,16 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
             result["processes"] = {name: memory_growth(sampler, name, start, stop, window_s) for name in sampler.processes}
             result["rss_series_mib"] = {name: [[round(s.t - start, 1), round(s.rss_bytes / 2**20, 2)]
                                                for s in sampler.samples[name]] for name in sampler.processes}
+            for stamp in faults.noise_stamps if faults else ():
+                probe.pressure.pop(stamp, None)  # the injected frames are not the mat's
             result |= probe.frame_accounting(start_ns, stop_ns)
+            if faults:
+                windows = faults.restart_windows_ns()
+                without = [s for s in set(probe.pressure) - set(probe.bodies) if start_ns <= s < stop_ns]
+                result["faults"] = faults.injected
+                result["frames_without_bodies_outside_faults"] = sum(
+                    not any(a <= s < b for a, b in windows) for s in without)
+                result["identities_across_noise_bursts"] = faults.identities_across_bursts(scorer.tracked_boxes)
             published, late = (probe.driver_counter(key, start, stop) for key in ("frames_published", "frames_late"))
             result["published_rate_hz"] = published[0] / published[1] if published else float("nan")
             result["driver_frames_late"] = late[0] if late else None
@@ -119,6 +215,12 @@ def write_report(out: Path, report: dict) -> None:
                                    f"{soak['latency_p50_ms']:.1f} / {soak['latency_p99_ms']:.1f}", score["id_switches"],
                                    score["tracked_ids"], f"{score['mota']:.3f} / {score['idf1']:.3f} / {score['hota']:.3f}",
                                    score["mpjpe_mm"]]]), ""]
+        if soak.get("faults_every_s"):
+            kept = soak["identities_across_noise_bursts"]
+            kinds = [f["kind"] for f in soak["faults"]]
+            parts += [f"Faults every {soak['faults_every_s']:g} s: " + ", ".join(f"{kinds.count(k)} {k}" for k in FAULTS)
+                      + f". Frames without bodies outside the faults: {soak['frames_without_bodies_outside_faults']}. "
+                      f"Identities kept across noise bursts: {sum(k['kept'] for k in kept)} of {len(kept)}.", ""]
     (out / "soak.md").write_text("\n".join(parts))
 
 
@@ -132,9 +234,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NODE.PARAM=VALUE",
                         help="extra parameter override for the graph (repeatable)")
     parser.add_argument("--out", default="out/soak", metavar="DIR", help="where soak.json and soak.md go (default ./out/soak)")
+    parser.add_argument("--faults-every", type=float, metavar="S", help="inject a fault every S seconds, in turn: "
+                        + ", ".join(FAULTS) + " (default: none)")
     options = parser.parse_args(argv)
-    for name in ("duration", "warmup", "rate", "sample_every"):
+    for name in ("duration", "warmup", "rate", "sample_every", "faults_every"):
         value = getattr(options, name)
+        if value is None:
+            continue
         if not (math.isfinite(value) and value > 0):
             parser.error(f"--{name.replace('_', '-')} must be positive, got {value:g}")
     if options.people < 1:
@@ -144,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (out / "logs").mkdir(parents=True, exist_ok=True)
     report: dict = {"machine": machine_description()}
     report["soak"] = run_soak(options.people, options.rate, options.warmup, options.duration, options.sample_every,
-                              out / "logs", options.sets)
+                              out / "logs", options.sets, options.faults_every)
     report["machine"]["load_average_at_end"] = machine_description()["load_average_1_5_15"]
     write_report(out, report)
     print((out / "soak.md").read_text())

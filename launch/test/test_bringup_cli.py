@@ -18,6 +18,7 @@ import yaml
 from bringup_bags import write_session
 from presstrack_bringup import cli, graph
 from presstrack_bringup.graph import MAT_SIMULATOR, NODES
+from presstrack_bringup.processes import exclusive_graph
 
 SIM_GRAPH = (MAT_SIMULATOR, *NODES[1:])  # what `presstrack up` starts with the default source, sim
 
@@ -135,3 +136,12 @@ def test_composed_fails_when_a_node_fails(tmp_path):
     process = _composed(tmp_path, "stand_in_nodes:Driver", "stand_in_nodes:Broken")
     assert process.wait(timeout=20) == 1
     assert "no model file" in process.stderr.read()
+
+
+def test_up_refuses_to_start_beside_a_running_graph(stand_ins, capsys, monkeypatch):
+    monkeypatch.setenv("ROS_HOME", str(stand_ins))
+    with exclusive_graph():
+        assert cli.main(["up", "--duration", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a presstrack graph already runs on ROS_DOMAIN_ID" in err
+    assert not (stand_ins / "mat_sim.log").exists(), "no node was started"

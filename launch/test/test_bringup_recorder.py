@@ -141,3 +141,33 @@ def test_a_killed_recorder_leaves_a_readable_bag(node, tmp_path):
     # Every closed segment is there, in order; at most the open one (< 0.3 s + one poll) is lost.
     assert len(offsets) >= 20
     assert offsets == [20 + i for i in range(len(offsets))]
+
+
+@pytest.mark.parametrize("kill_after_s", [1.0, 3.5, 30.0])
+def test_a_recorder_killed_at_any_time_leaves_a_bag_that_lacks_at_most_2_s(node, tmp_path, kill_after_s):
+    """With the default split: the bag opens however early the kill (counted from when the bag appears), and
+    what it holds reaches to within 2 s of the kill."""
+    persons = node.create_publisher(PersonPressureArray, "/presstrack/persons", RELIABLE)
+    bag = tmp_path / "killed"
+    recorder = _start_recorder(bag)
+    try:
+        deadline = time.monotonic() + 60.0
+        while not (bag / "metadata.yaml").is_file():  # the recorder's start (python and its imports) is not counted
+            assert time.monotonic() < deadline and recorder.poll() is None, "the recorder made no bag"
+            time.sleep(0.01)
+        started, subscribed = time.time_ns(), None
+        index = 0
+        while time.time_ns() - started < kill_after_s * 1e9:
+            if subscribed is None and persons.get_subscription_count() > 0:
+                subscribed = time.time_ns()  # what came before the recorder listened is not owed
+            persons.publish(_persons(index))
+            index += 1
+            time.sleep(0.05)
+        killed = time.time_ns()
+    finally:
+        recorder.kill()
+        recorder.wait(timeout=10)
+    with Reader(bag) as reader:  # raises if the bag cannot be opened
+        stamps = [timestamp for _, timestamp, _ in reader.messages()]
+    covered_until = max(stamps, default=subscribed or killed)
+    assert killed - covered_until <= 2_000_000_000, f"the bag ends {(killed - covered_until) / 1e9:.2f} s before the kill"

@@ -1,7 +1,8 @@
 """A fake pressure mat that speaks the frame protocol over a pty (serial) or loopback UDP.
 
-For tests and demos of ``SerialSource`` / ``UdpSource``: it streams frames at a fixed rate (a moving
-two-footprint blob, or frames given by the caller), and on request drops off the link for a while,
+For tests and demos of ``SerialSource`` / ``UdpSource``: it streams frames at a fixed rate (a person
+shifting their weight from foot to foot while walking round the mat, or frames given by the caller),
+and on request drops off the link for a while,
 sends frames with a flipped byte, skips counter values (frames lost on the device), sends garbage, or
 restarts its counter (a reboot). A device log records which counters went out intact, which went out
 corrupted and which were produced while the link was down, so tests can check the receiver's accounting.
@@ -34,9 +35,15 @@ import numpy as np
 
 from .frame_protocol import COUNTER_MODULUS, HEADER_SIZE, SAMPLE_DTYPES, SAMPLE_FULL_SCALE, SampleType, encode_frame
 
-FLOAT32_BLOB_PEAK = 100.0  # peak of the float32 blob, in the caller's units (e.g. kPa)
-_BLOB_FRACTION_OF_FULL_SCALE = 0.6
-_BLOB_PERIOD_FRAMES = 60  # frames per loop of the walking path
+# The default load, in raw counts of 1 kPa each (the driver's default raw_to_kpa), on MIP's 1 cm cells: a
+# 70 kg person whose feet (25 x 9 cm soles) share the body weight, shifting it from foot to foot. Soles
+# press 40-120 kPa on average and up to about 250 kPa under heel and forefoot, as barefoot walking does,
+# so the driver's defaults neither lose the person under the noise floor nor saturate a cell.
+BODY_WEIGHT_N = 70.0 * 9.81
+CELL_AREA_M2 = 1e-4
+SOLE_CELLS = (25, 9)        # length, width of a sole in cells (1 cm)
+_WALK_PERIOD_FRAMES = 60    # frames per loop of the walking path
+_STEP_PERIOD_FRAMES = 16    # frames per left-right weight shift (about a step a second at 15 Hz)
 _PTY_WRITE_TIMEOUT_S = 1.0  # give up on a frame when nobody drains the pty for this long
 _WAIT_SLICE_S = 0.05
 
@@ -61,11 +68,21 @@ class DeviceLog:
     garbage_bytes: int = 0
 
 
+def _sole(rows: int, cols: int, centre_row: float, centre_col: float, length: int, width: int) -> np.ndarray:
+    """Relative pressure of one sole along the rows: an ellipse whose heel and forefoot press hardest."""
+    r, c = np.arange(rows)[:, None] - centre_row, np.arange(cols)[None, :] - centre_col
+    inside = (r / (length / 2)) ** 2 + (c / (width / 2)) ** 2 <= 1.0
+    pads = sum(np.exp(-((r - offset * length) ** 2 / (0.06 * length) ** 2 + c**2 / (0.2 * width) ** 2))
+               for offset in (-0.32, 0.25))  # heel, metatarsal heads
+    return inside * (0.1 + pads)
+
+
 class FakeMat:
     """Produces the wire bytes of a fake mat, one frame per ``next_emission`` call. Thread-safe.
 
-    frames: optional (rows, cols) arrays, cycled; otherwise a moving blob scaled to 60 % of the sample
-    type's full scale (``FLOAT32_BLOB_PEAK`` for float32). corrupt_every / skip_every: periodic faults
+    frames: optional (rows, cols) arrays, cycled; otherwise a person walking round the mat (the default load
+    above, clipped to the sample type's full scale; soles shrink on a mat too small for them).
+    corrupt_every / skip_every: periodic faults
     (every n-th frame gets a flipped byte / skips one counter value); 0 disables.
     """
 
@@ -130,22 +147,22 @@ class FakeMat:
             self._counter = 0
 
     def samples(self, index: int) -> np.ndarray:
-        """Frame ``index``'s (rows, cols) samples: the caller's frames cycled, or the moving blob."""
+        """Frame ``index``'s (rows, cols) samples: the caller's frames cycled, or the walking person."""
         if self._frames is not None:
             return self._frames[index % len(self._frames)]
-        rows, cols = np.arange(self.rows)[:, None], np.arange(self.cols)[None, :]
-        angle = 2 * np.pi * index / _BLOB_PERIOD_FRAMES
-        sigma = max(1.0, min(self.rows, self.cols) / 10)
-        pressure = np.zeros((self.rows, self.cols))
-        for side in (-1, 1):  # two feet side by side, walking round an ellipse
-            centre_row = (self.rows - 1) / 2 * (1 + 0.5 * np.sin(angle))
-            centre_col = (self.cols - 1) / 2 * (1 + 0.5 * np.cos(angle)) + side * 1.5 * sigma
-            pressure += np.exp(-((rows - centre_row) ** 2 + (cols - centre_col) ** 2) / (2 * sigma**2))
-        pressure = np.minimum(pressure, 1.0)
+        angle = 2 * np.pi * index / _WALK_PERIOD_FRAMES
+        centre_row = (self.rows - 1) / 2 * (1 + 0.5 * np.sin(angle))
+        centre_col = (self.cols - 1) / 2 * (1 + 0.5 * np.cos(angle))
+        left_share = 0.5 + 0.4 * np.sin(2 * np.pi * index / _STEP_PERIOD_FRAMES)
+        length = min(SOLE_CELLS[0], max(self.rows // 3, 2))
+        width = min(SOLE_CELLS[1], max(self.cols // 6, 1))
+        kpa = np.zeros((self.rows, self.cols))
+        for side, share in ((-1, left_share), (1, 1.0 - left_share)):  # feet 1.2 sole widths apart
+            sole = _sole(self.rows, self.cols, centre_row, centre_col + side * 0.6 * width, length, width)
+            kpa += sole * share * BODY_WEIGHT_N / CELL_AREA_M2 / 1e3 / sole.sum()
         if self.sample_type is SampleType.FLOAT32:
-            return (pressure * FLOAT32_BLOB_PEAK).astype(np.float32)
-        peak = _BLOB_FRACTION_OF_FULL_SCALE * SAMPLE_FULL_SCALE[self.sample_type]
-        return np.rint(pressure * peak).astype(SAMPLE_DTYPES[self.sample_type])
+            return kpa.astype(np.float32)
+        return np.rint(np.minimum(kpa, SAMPLE_FULL_SCALE[self.sample_type])).astype(SAMPLE_DTYPES[self.sample_type])
 
     def next_emission(self, device_time_us: int) -> Emission:
         with self._lock:

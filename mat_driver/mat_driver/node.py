@@ -40,6 +40,7 @@ from presstrack_msgs.msg import MatInfo
 from presstrack_common.node_main import run_node
 
 SOURCES = ("mip", "bag", "serial", "udp")
+SILENT_AFTER_S = 1.0  # [s] without a frame, a streaming source is reported silent (diagnostics ERROR)
 # Frames the frame protocol rejects, by ParserStats field: bad-input kind rejected_<field without bad_>, and why.
 REJECTIONS = {"bad_version": "unknown protocol version", "bad_header_crc": "header CRC mismatch",
               "bad_sample_type": "unknown sample type (encoding)", "bad_dimensions": "rows or cols 0 or too many",
@@ -149,9 +150,12 @@ class MatDriverNode(Node):
                 raise ValueError(f"bag_rate must be > 0, got {values['bag_rate']}")
             return bag_feed(values["bag_path"], values["bag_topic"], bool(values["loop"]),
                             keep_stamps=not values["restamp"], rate=float(values["bag_rate"]), report=self.bad_input)
+        # The parser takes no frame larger than this mat: a header claiming more is rejected at once instead
+        # of swallowing the good frames behind it while its payload is awaited.
+        size = {"max_rows": self.geometry.rows, "max_cols": self.geometry.cols}
         if source == "serial":
-            return HardwareFeed(SerialSource(values["serial_port"], int(values["baudrate"])))
-        return HardwareFeed(UdpSource(values["udp_host"], int(values["udp_port"])))
+            return HardwareFeed(SerialSource(values["serial_port"], int(values["baudrate"]), **size))
+        return HardwareFeed(UdpSource(values["udp_host"], int(values["udp_port"]), **size))
 
     def on_set_parameters(self, parameters) -> SetParametersResult:
         changed = {p.name: p.value for p in parameters}
@@ -289,6 +293,9 @@ class MatDriverNode(Node):
         self.rate_window = [t for t in self.rate_window if now - t <= 5.0]
         rate = (len(self.rate_window) - 1) / (self.rate_window[-1] - self.rate_window[0]) \
             if len(self.rate_window) > 1 and self.rate_window[-1] > self.rate_window[0] else 0.0
+        silent_s = now - self.rate_window[-1] if self.rate_window else None
+        if self.source_state == "streaming" and (silent_s is None or silent_s > SILENT_AFTER_S):
+            self.source_state = "silent"  # no frame for a while: the mat, its link or the replay stalled
         stats = getattr(self, "last_stats", None)
         values = {
             "source": self.get_parameter("source").value, "source_state": self.source_state,
@@ -297,6 +304,7 @@ class MatDriverNode(Node):
             "dead_cells": 0 if stats is None else stats.dead_cells,
             "stuck_cells": 0 if stats is None else stats.stuck_cells,
             "saturation_ratio": 0.0 if stats is None else stats.saturation_ratio,
+            "seconds_since_last_frame": float("nan") if silent_s is None else silent_s,
             **self.bad_input.diagnostic_values(),
         }
         if isinstance(self.feed, HardwareFeed):
@@ -306,7 +314,8 @@ class MatDriverNode(Node):
                        "frames_lost": link.counters.frames_lost, "device_resets": link.counters.device_resets}
         healthy = self.source_state == "streaming"
         status = diagnostic_status(f"{self.get_name()}: mat", self.get_parameter("frame_id").value, values,
-                                   DiagnosticStatus.OK if healthy else DiagnosticStatus.WARN,
+                                   DiagnosticStatus.OK if healthy else
+                                   DiagnosticStatus.ERROR if self.source_state == "silent" else DiagnosticStatus.WARN,
                                    "OK" if healthy else self.source_state)
         self.diagnostics_pub.publish(DiagnosticArray(
             header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))

@@ -84,7 +84,9 @@ UDP_CASES = [  # (kind counted, what the mat sends before the next good frame)
     ("rejected_sample_type", lambda mat: mat.send(header_with(sample_type=9))),
     ("rejected_dimensions", lambda mat: mat.send(header_with(rows=0, length=0))),  # an empty frame
     ("rejected_crc", lambda mat: mat.send(corrupted(mat.frame()))),
-    ("wrong_size", lambda mat: mat.send(mat.frame(np.zeros((ROWS + 1, COLS), np.uint16)))),
+    ("wrong_size", lambda mat: mat.send(mat.frame(np.zeros((ROWS - 1, COLS), np.uint16)))),
+    # larger than the mat: rejected by the parser as soon as its header is in
+    ("rejected_dimensions", lambda mat: mat.send(mat.frame(np.zeros((ROWS + 1, COLS), np.uint16)))),
     ("nonfinite_cells", lambda mat: mat.send(mat.frame(float_frame([np.nan, np.inf, -np.inf])))),
     ("negative_cells", lambda mat: mat.send(mat.frame(float_frame([-5.0, -1.0])))),
     ("saturated_cells", lambda mat: mat.send(mat.frame(np.full((ROWS, COLS), 65_000, np.uint16)))),

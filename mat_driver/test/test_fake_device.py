@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mat_driver.fake_device import FLOAT32_BLOB_PEAK, FakeMat, PtyFakeMat, UdpFakeMat
+from mat_driver.calibration import Calibration
+from mat_driver.fake_device import BODY_WEIGHT_N, FakeMat, PtyFakeMat, UdpFakeMat
 from mat_driver.frame_protocol import SAMPLE_DTYPES, SAMPLE_FULL_SCALE, FrameCounterTracker, FrameParser, SampleType
 from mat_driver.transports import SerialSource, UdpSource
 
@@ -26,13 +27,26 @@ def parse_emissions(mat: FakeMat, count: int, parser: FrameParser) -> list:
 
 
 @pytest.mark.parametrize("sample_type", list(SampleType))
-def test_blob_frames_fit_the_sample_type_and_move(sample_type: SampleType) -> None:
+def test_default_frames_fit_the_sample_type_and_move(sample_type: SampleType) -> None:
     mat = FakeMat(rows=20, cols=30, sample_type=sample_type)
     first, later = mat.samples(0), mat.samples(15)
     assert first.shape == (20, 30) and first.dtype == SAMPLE_DTYPES[sample_type]
-    peak = FLOAT32_BLOB_PEAK if sample_type is SampleType.FLOAT32 else SAMPLE_FULL_SCALE[sample_type]
-    assert 0 <= first.min() and 0.3 * peak < first.max() <= peak
+    assert 0 <= first.min() and 0 < first.max() <= SAMPLE_FULL_SCALE.get(sample_type, np.inf)
     assert np.unravel_index(first.argmax(), first.shape) != np.unravel_index(later.argmax(), later.shape)
+
+
+@pytest.mark.parametrize("sample_type", [SampleType.UINT16, SampleType.FLOAT32])
+def test_the_default_load_is_a_person_the_drivers_defaults_read_without_saturating(sample_type: SampleType) -> None:
+    """On a MIP-sized mat with the driver's default calibration (1 kPa per count, 1 kPa floor, 600 kPa full
+    scale): a body weight of force, on a few hundred cells, none saturated."""
+    mat = FakeMat(rows=238, cols=120, sample_type=sample_type)
+    calibration = Calibration.identity(238, 120, kpa_per_raw=1.0, noise_floor_kpa=1.0, full_scale_kpa=600.0)
+    for index in range(0, 60, 7):
+        kpa = calibration.apply(mat.samples(index))
+        assert calibration.last_stats.saturated_cells == 0
+        assert 100.0 < kpa.max() < 400.0, "peaks of barefoot walking"
+        assert 200 < np.count_nonzero(kpa) < 800, "two soles of 25 x 9 cm"
+        assert np.sum(kpa) * 1e3 * 1e-4 == pytest.approx(BODY_WEIGHT_N, rel=0.05)
 
 
 def test_emissions_parse_back_in_order_with_device_time() -> None:

@@ -94,6 +94,7 @@ class MipArchive:
             if key not in self.files:
                 raise KeyError(key)
             try:
+                self._check_claimed_size(key)
                 self._arrays[key] = np.asarray(self._npz[key])
             except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
                 raise ValueError(f"{self.path}: truncated or corrupt .npz file, cannot read key '{key}' "
@@ -101,6 +102,25 @@ class MipArchive:
             except ValueError as error:  # pickled object arrays, malformed .npy headers
                 raise ValueError(f"{self.path}: key '{key}' cannot be read ({error})") from None
         return self._arrays[key]
+
+    def _check_claimed_size(self, key: str) -> None:
+        """ValueError if the member's .npy header claims more data than the member holds: a damaged or hostile
+        header (say 10**15 cells) is refused in one line before anything is allocated for it."""
+        name = f"{key}.npy"
+        info = self._npz.zip.getinfo(name)
+        with self._npz.zip.open(name) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            header_bytes = member.tell()
+        if dtype.hasobject:
+            return  # refused by np.load itself (allow_pickle=False)
+        claimed = math.prod(shape) * dtype.itemsize
+        if claimed > info.file_size - header_bytes:
+            raise ValueError(f"its header claims {shape} {dtype} ({claimed:.3g} bytes) but it holds "
+                             f"{info.file_size - header_bytes} bytes")
 
     def number(self, key: str, default: float | None) -> float | None:
         """The file's value of ``key`` (one positive finite number), ``default`` without the key."""

@@ -8,10 +8,12 @@ Publishes
   /presstrack/debug_image             sensor_msgs/Image rgb8, pressure with coloured boxes and ids
   /diagnostics                        diagnostic_msgs/DiagnosticArray, counters of frames and of bad input
 
-Bad input (wrong encoding, empty or malformed images, a size other than /mat/info's, stamps going back or
-jumping, bursts, NaN/Inf, negative cells or cells above full scale, more people than max_people, a
-malformed /mat/info) is counted per kind in /diagnostics as bad_input_<kind>, warned about (throttled per
-kind), and the frame dropped or sanitised; tracking goes on.
+Bad input (wrong encoding, empty or malformed images, a size other than the frames' so far (or, before
+the first frame, /mat/info's), stamps going back or jumping, bursts, NaN/Inf, negative cells or cells
+above full scale, more people than max_people, a malformed /mat/info or one the frames contradict) is
+counted per kind in /diagnostics as bad_input_<kind>, warned about (throttled per kind), and the frame
+dropped or sanitised; tracking goes on, and no single message resets it. The frames decide the mat's size:
+tracking moves to a new size when its frames arrive and /mat/info announced it.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from presstrack_common.input_checks import (SANITISED_AS, BadInputCounter, Strea
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, TrackedIds
 from presstrack_common.node_main import run_node
 from pressure_tracker.debug_view import render_debug_image
-from pressure_tracker.tracker import PressureTracker, TrackerConfig, TrackState
+from pressure_tracker.tracker import PressureTracker, TooManyPeople, TrackerConfig, TrackState
 
 STATE_TO_MSG = {
     TrackState.TENTATIVE: PersonPressure.STATE_TENTATIVE,
@@ -62,11 +64,32 @@ def last_id_path() -> Path:
     return Path(os.environ.get("ROS_HOME", Path.home() / ".ros")) / "presstrack" / "pressure_tracker_last_id"
 
 
-def read_last_id() -> int:
+# Track ids stay below 2**31 so that every consumer holds them, int32 marker ids in RViz included.
+MAX_TRACK_ID = 2**31 - 1
+
+
+def read_last_id(warn=None) -> int:
+    """The highest id handed out by an earlier run; 0 if none. A file that holds no id in [0, MAX_TRACK_ID)
+    (corrupt, or near the end of the id range) is reported through ``warn`` with its path, and ids start over."""
+    path = last_id_path()
     try:
-        return max(int(last_id_path().read_text()), 0)
-    except (OSError, ValueError):
+        text = path.read_text()
+    except FileNotFoundError:
         return 0
+    except OSError as error:
+        if warn:
+            warn(f"cannot read the last track id from {path} ({error.strerror}); ids start at 1")
+        return 0
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = -1
+    if not 0 <= value < MAX_TRACK_ID - 1_000_000:
+        if warn:
+            warn(f"{path} holds {text.strip()[:40]!r}, not a track id below {MAX_TRACK_ID - 1_000_000}; ids start at 1 "
+                 "(delete the file to silence this)")
+        return 0
+    return value
 
 
 def write_last_id(track_id: int) -> str | None:
@@ -89,7 +112,7 @@ class PressureTrackerNode(Node):
             self.declare_parameter(name, default)
         # A restarted tracker continues above the ids its predecessor handed out, so no id is ever reused
         # while the rest of the graph (and anyone recording it) may still know the old ones.
-        self.last_id = read_last_id()
+        self.last_id = read_last_id(self.get_logger().error)
         values = self._parameter_values()
         validate_max_people(values["max_people"])
         self.config = self._config_from(values, first_id=self.last_id + 1)
@@ -149,8 +172,11 @@ class PressureTrackerNode(Node):
         self.full_scale = float(info.full_scale)
         self.mat_shape = (int(info.rows), int(info.cols))
         if self.frame_shape not in (None, self.mat_shape):
-            self.get_logger().warning(f"/mat/info: the mat is now {info.rows} x {info.cols} cells; tracking restarts")
-            self.restart_tracking()
+            # The frames decide: a mat that really changed sends frames of the new size, and tracking moves
+            # to them when they come (on_pressure); a wrong /mat/info alone must not stop the stream.
+            self.bad_input("mat_info_contradicts_frames",
+                           f"/mat/info says {info.rows} x {info.cols} cells, the frames have {self.frame_shape[0]} x "
+                           f"{self.frame_shape[1]}; following the frames until frames of the new size arrive")
 
     def restart_tracking(self) -> None:
         """A fresh tracker core, for frames the old tracks cannot continue; its ids start above every id issued."""
@@ -171,26 +197,28 @@ class PressureTrackerNode(Node):
         except ValueError as error:
             self.bad_input("malformed_image", f"{error}; frame dropped")
             return
-        expected_shape = self.mat_shape or self.frame_shape
+        expected_shape = self.frame_shape or self.mat_shape
         if expected_shape is not None and frame.shape != expected_shape:
-            self.bad_input("wrong_size", f"{frame.shape[0]} x {frame.shape[1]} cells, expected "
-                                         f"{expected_shape[0]} x {expected_shape[1]}; frame dropped")
-            return
+            if self.frame_shape is not None and frame.shape == self.mat_shape:  # the mat /mat/info announced
+                self.get_logger().warning(f"the mat is now {frame.shape[0]} x {frame.shape[1]} cells, as /mat/info "
+                                          "said; tracking restarts")
+                self.restart_tracking()
+            else:
+                self.bad_input("wrong_size", f"{frame.shape[0]} x {frame.shape[1]} cells, expected "
+                                             f"{expected_shape[0]} x {expected_shape[1]}; frame dropped")
+                return
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
         if not self.timing.accept(stamp_ns):
             return
 
         frame = self.sanitised(frame)
-        people = self.tracker.update(frame, stamp_ns * 1e-9)
+        try:
+            people = self.tracker.update(frame, stamp_ns * 1e-9, max_people=self.get_parameter("max_people").value)
+        except TooManyPeople as storm:
+            self.bad_input("too_many_people", f"{storm} (a storm of noise blobs?); frame skipped, tracks kept")
+            return
         self.frame_shape = frame.shape
         self.keep_last_id(max((p.track_id for p in people), default=0))
-        seen = sum(p.state is not TrackState.LOST for p in people)
-        max_people = self.get_parameter("max_people").value
-        if seen > max_people:
-            self.bad_input("too_many_people", f"{seen} people in one frame, at most {max_people} expected (a storm "
-                                              "of noise blobs?); frame dropped, tracking restarts")
-            self.restart_tracking()
-            return
         self.frames += 1
         self.publish(msg, frame, people)
 

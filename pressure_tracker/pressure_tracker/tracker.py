@@ -7,6 +7,7 @@ mat frame x along columns and y along rows, metres, radians).
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from dataclasses import dataclass, field
@@ -115,6 +116,14 @@ class _FrameInput:
         return array
 
 
+class TooManyPeople(ValueError):
+    """A frame holds more people than a real floor can (a noise storm): it was not used for tracking."""
+
+    def __init__(self, count: int, max_people: int) -> None:
+        super().__init__(f"{count} people in one frame, at most {max_people} expected")
+        self.count = count
+
+
 class PressureTracker:
     """Footprint detection with a track prior, tracking and per-person crops.
 
@@ -167,11 +176,22 @@ class PressureTracker:
                     owner[foot.cells] = len(feet)
         return GroupingPrior(self._owner, tuple(feet), tuple(hints))
 
-    def update(self, frame: np.ndarray, stamp: float | None = None) -> list[TrackedPerson]:
-        """Track one frame (rows, cols) [kPa] taken at `stamp` [s]; returns the reported tracks."""
+    def update(self, frame: np.ndarray, stamp: float | None = None, max_people: int | None = None) -> list[TrackedPerson]:
+        """Track one frame (rows, cols) [kPa] taken at `stamp` [s]; returns the reported tracks.
+
+        A frame with more than `max_people` people (live tracks after it) raises TooManyPeople and leaves
+        every track as it was: the frame is skipped, as a dropped frame would be, and identities survive it.
+        """
         frame = self._input(frame)
         detections = self.detector(frame, self._prior(frame.shape))
+        # Only a frame with many detections can hold too many people; only then is the state worth keeping.
+        before = copy.deepcopy(self.tracker) if max_people is not None and len(detections) > max_people else None
         tracks = self.tracker.update(detections, stamp)
+        if before is not None:
+            people = sum(track.state != TrackState.LOST and self._reported(track) for track in tracks)
+            if people > max_people:
+                self.tracker = before
+                raise TooManyPeople(people, max_people)
         return [self._person(frame, track) for track in tracks if self._reported(track)]
 
     def _reported(self, track: Track) -> bool:

@@ -88,8 +88,14 @@ class Feed:
 
 
 def mismatching_mat_info(feed: Feed) -> None:
+    feed.info(rows=100, cols=50)  # what the frames contradict is counted; the 238 x 120 frames go on being tracked
+    feed.answered_good_frame()
+    feed.info()
+
+
+def mismatching_frame_after_info(feed: Feed) -> None:
     feed.info(rows=100, cols=50)
-    feed.frame()  # a 238 x 120 frame where /mat/info now says 100 x 50: dropped
+    feed.frame(np.zeros((ROWS, COLS + 1), np.float32))  # neither the frames' size nor /mat/info's: dropped
     feed.listener.spin_for(0.2)
     feed.info()
 
@@ -113,6 +119,7 @@ CASES = {  # kind counted: what is sent before the good frame
     "burst": burst,
     "too_many_people": lambda feed: feed.frame(noise_storm()),
     "bad_mat_info": lambda feed: feed.info(cell_pitch=0.0),
+    "mat_info_contradicts_frames": mismatching_mat_info,
 }
 # More cases of a kind already in CASES: (kind, what is sent).
 MORE_CASES = [
@@ -120,7 +127,7 @@ MORE_CASES = [
     ("bad_mat_info", lambda feed: feed.info(cell_pitch=-0.01)),
     ("bad_mat_info", lambda feed: feed.info(rows=0)),
     ("bad_mat_info", lambda feed: feed.info(mat_pose=Pose(position=Point(x=math.nan)))),
-    ("wrong_size", mismatching_mat_info),
+    ("wrong_size", mismatching_frame_after_info),
 ]
 
 
