@@ -3,7 +3,8 @@
 Subscribes  /presstrack/persons (PersonPressureArray), /mat/info (MatInfo, latched)
 Publishes   /presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
             /presstrack/meshes  visualization_msgs/MarkerArray, one TRIANGLE_LIST per person, DELETE when it ends
-            /tf                 world -> person_<id>/pelvis, and person_<id>/<joint> when asked
+            /tf                 <mat frame> -> body_<id> (REP-103/155: hip midpoint, x forward, y left, z up), and
+                                the SMPL joint tree below it as <joint>_<id> frames when asked
             /diagnostics
 
 Bad input (stamps going back or jumping, bursts, duplicate ids, more people than max_people, persons with
@@ -32,6 +33,7 @@ from visualization_msgs.msg import MarkerArray
 
 from presstrack_body.kinematics import JOINT_NAMES
 from presstrack_body.model import BodyModel
+from mesh_recovery.body_frames import body_transforms
 from mesh_recovery.estimators import PersonInput, make_estimator
 from mesh_recovery.hmr.checkpoint import ENCODER_PRECISIONS, shipped_checkpoint
 from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
@@ -45,7 +47,7 @@ from presstrack_common.node_main import run_node
 
 PARAMETERS = {
     "backend": "footprint", "checkpoint": "", "smpl_model_path": "", "window": 16, "output_mode": "online",
-    "world_frame": "world", "publish_meshes": True, "mesh_decimation": 1, "mesh_rate": 5.0,
+    "world_frame": "world", "reference_frame": "", "publish_meshes": True, "mesh_decimation": 1, "mesh_rate": 5.0,
     "publish_joint_frames": False, "max_people": 10, "encoder_precision": "auto",
 }
 # Parameters the estimator is built from; they need a restart.
@@ -78,6 +80,9 @@ def validate(values: dict) -> None:
         raise ValueError(f"mesh_rate must be > 0 Hz, got {values['mesh_rate']}")
     if int(values["max_people"]) < 1:
         raise ValueError(f"max_people must be >= 1, got {values['max_people']}")
+    if values["reference_frame"] not in ("", values["world_frame"]):
+        raise ValueError(f"reference_frame must be empty (the mat frame) or the world frame "
+                         f"{values['world_frame']!r}, got {values['reference_frame']!r}")
 
 
 class MeshRecoveryNode(Node):
@@ -89,6 +94,7 @@ class MeshRecoveryNode(Node):
         validate(values)
         self.body_model = BodyModel(values["smpl_model_path"] or None)
         self.geometry = MatGeometry()  # MIP layout until /mat/info says otherwise
+        self.mat_frame = "mat"  # until /mat/info names it
         self.estimator = make_estimator(values, self.body_model, self.geometry)
         if values["backend"] == "learned":
             self.get_logger().info(f"learned backend: crop encoder in {self.estimator.encoder_precision}")
@@ -135,6 +141,7 @@ class MeshRecoveryNode(Node):
             self.bad_input("bad_mat_info", f"/mat/info ignored: {error}")
             return
         self.full_scale = float(info.full_scale)
+        self.mat_frame = info.header.frame_id or self.mat_frame
         self.estimator.set_geometry(self.geometry)
 
     def on_persons(self, msg: PersonPressureArray) -> None:
@@ -229,17 +236,22 @@ class MeshRecoveryNode(Node):
             self.mesh_worker.submit(bodies if due else SmplBodyArray(header=bodies.header), ended_ids)
 
     def publish_frames(self, header: Header, estimates: dict) -> None:
-        """TF world -> person_<id>/pelvis (+ per-joint frames), each joint frame with its global rotation."""
+        """TF body_<id> in the reference frame (the mat frame unless reference_frame names the world), and
+        the joint tree below it when publish_joint_frames is set."""
+        reference = self.get_parameter("reference_frame").value
+        reference_from_world = np.eye(4) if reference else np.linalg.inv(self.geometry.world_from_mat)
+        reference = reference or self.mat_frame
         joint_frames = self.get_parameter("publish_joint_frames").value
         transforms = []
         for track_id, estimate in estimates.items():
-            for index in range(len(JOINT_NAMES) if joint_frames else 1):
+            for frame in body_transforms(track_id, estimate.joints, estimate.rotations, reference,
+                                         reference_from_world, joint_frames):
                 transform = TransformStamped()
-                transform.header = Header(stamp=header.stamp, frame_id=header.frame_id)
-                transform.child_frame_id = f"person_{track_id}/{JOINT_NAMES[index]}"
-                x, y, z = (float(v) for v in estimate.joints[index])
+                transform.header = Header(stamp=header.stamp, frame_id=frame.parent)
+                transform.child_frame_id = frame.child
+                x, y, z = (float(v) for v in frame.translation)
                 transform.transform.translation = Vector3(x=x, y=y, z=z)
-                transform.transform.rotation = quaternion_from_matrix(estimate.rotations[index])
+                transform.transform.rotation = quaternion_from_matrix(frame.rotation)
                 transforms.append(transform)
         if transforms:
             self.tf_pub.publish(TFMessage(transforms=transforms))

@@ -73,8 +73,8 @@ def test_bodies_meshes_and_frames_follow_the_tracks(tmp_path, listener, default_
     assert ("presstrack_meshes", 9) in deleted and ("presstrack_meshes", 4) not in deleted
 
     frames = [t for msg in listener.messages["/tf"] for t in msg.transforms]
-    assert {t.child_frame_id for t in frames} == {"person_4/pelvis", "person_9/pelvis"}
-    assert all(t.header.frame_id == "world" for t in frames)
+    assert {t.child_frame_id for t in frames} == {"body_4", "body_9"}
+    assert all(t.header.frame_id == "mat" for t in frames)  # no /mat/info here: the mat frame's default name
 
 
 def test_mesh_worker_keeps_the_newest_bodies_and_every_ended_id():
