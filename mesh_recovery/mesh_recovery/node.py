@@ -1,8 +1,8 @@
 """ROS 2 node around mesh recovery: tracked people in, SMPL bodies and meshes in the world frame out.
 
-Subscribes  /presstrack/persons (PersonPressureArray), /mat/info (MatInfo, latched)
-Publishes   /presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
-            /presstrack/meshes  visualization_msgs/MarkerArray, one TRIANGLE_LIST per person, DELETE when it ends
+Subscribes  presstrack/persons (PersonPressureArray), mat/info (MatInfo, latched)
+Publishes   presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
+            presstrack/meshes  visualization_msgs/MarkerArray, one TRIANGLE_LIST per person, DELETE when it ends
             /tf                 <mat frame> -> body_<id> (REP-103/155: hip midpoint, x forward, y left, z up), and
                                 the SMPL joint tree below it as <joint>_<id> frames when asked
             /diagnostics
@@ -44,16 +44,34 @@ from presstrack_common.input_checks import (SANITISED_AS, BadInputCounter, Strea
 from presstrack_common.mat_geometry import MatGeometry
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
 from presstrack_common.node_main import run_node
+from presstrack_common.parameters import ParameterSpec, declare_parameters, refuse_unknown_choice
 
-PARAMETERS = {
-    "backend": "footprint", "checkpoint": "", "smpl_model_path": "", "window": 16, "output_mode": "online",
-    "world_frame": "world", "reference_frame": "", "publish_meshes": True, "mesh_decimation": 1, "mesh_rate": 5.0,
-    "publish_joint_frames": False, "max_people": 10, "encoder_precision": "auto",
-}
-# Parameters the estimator is built from; they need a restart.
-ESTIMATOR_PARAMETERS = {"backend", "checkpoint", "smpl_model_path", "window", "output_mode", "encoder_precision"}
 BACKENDS = ("footprint", "learned")
 OUTPUT_MODES = ("online", "centred")
+# Start-only parameters (read-only) are the ones the estimator is built from.
+PARAMETERS = {
+    "backend": ParameterSpec("footprint", "footprint (training-free) or learned (the paper's network)",
+                             choices=BACKENDS, read_only=True),
+    "checkpoint": ParameterSpec("", "learned backend checkpoint (.pt); empty: the shipped one for output_mode",
+                                read_only=True),
+    "smpl_model_path": ParameterSpec("", "SMPL model file or folder; empty: the embedded default body",
+                                     read_only=True),
+    "window": ParameterSpec(16, "[frames] temporal window of the learned backend", limits=(1, 256), read_only=True),
+    "output_mode": ParameterSpec("online", "online (newest frame) or centred (the paper's, half a window late)",
+                                 choices=OUTPUT_MODES, read_only=True),
+    "world_frame": ParameterSpec("world", "frame of presstrack/bodies"),
+    "reference_frame": ParameterSpec("", "parent of the body_<id> TF frames: empty for the mat frame, or the "
+                                     "world frame"),
+    "publish_meshes": ParameterSpec(True, "publish presstrack/meshes"),
+    "mesh_decimation": ParameterSpec(1, "keep every n-th face of the RViz mesh", limits=(1, 1000)),
+    "mesh_rate": ParameterSpec(5.0, "[Hz] upper bound on presstrack/meshes updates", limits=(0.01, 100.0)),
+    "publish_joint_frames": ParameterSpec(False, "TF frames <joint>_<id> of the SMPL tree below body_<id>"),
+    "max_people": ParameterSpec(10, "at most this many bodies per frame (the most confident are kept)",
+                                limits=(1, 1000)),
+    "encoder_precision": ParameterSpec("auto", "learned backend's crop encoder: auto (bfloat16 where this CPU "
+                                       "runs it at least 1.3x faster), float32 or bfloat16",
+                                       choices=ENCODER_PRECISIONS, read_only=True),
+}
 # Messages further apart than this are not a pause but a stamp that jumped.
 MAX_STAMP_GAP_S = 5.0
 # States of the people a body is recovered for (tentative ones are skipped, any other value is malformed).
@@ -61,25 +79,15 @@ VALID_STATES = (PersonPressure.STATE_CONFIRMED, PersonPressure.STATE_LOST)
 
 
 def validate(values: dict) -> None:
-    """ValueError with the reason for the first invalid parameter."""
-    if values["backend"] not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {values['backend']!r}")
+    """ValueError with the reason for the first invalid parameter the descriptors cannot judge: a word
+    that is not one of its choices, or values that do not fit together."""
+    problem = refuse_unknown_choice(PARAMETERS, values.items())
+    if problem:
+        raise ValueError(problem)
     if values["backend"] == "learned" and not values["checkpoint"]:
         shipped = shipped_checkpoint(values["output_mode"])
         if not shipped.is_file():
             raise ValueError(f"the learned backend needs a checkpoint (none given, none installed at {shipped})")
-    if values["encoder_precision"] not in ENCODER_PRECISIONS:
-        raise ValueError(f"encoder_precision must be one of {ENCODER_PRECISIONS}, got {values['encoder_precision']!r}")
-    if values["output_mode"] not in OUTPUT_MODES:
-        raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {values['output_mode']!r}")
-    if int(values["window"]) < 1:
-        raise ValueError(f"window must be >= 1 frame, got {values['window']}")
-    if int(values["mesh_decimation"]) < 1:
-        raise ValueError(f"mesh_decimation must be >= 1, got {values['mesh_decimation']}")
-    if not float(values["mesh_rate"]) > 0:
-        raise ValueError(f"mesh_rate must be > 0 Hz, got {values['mesh_rate']}")
-    if int(values["max_people"]) < 1:
-        raise ValueError(f"max_people must be >= 1, got {values['max_people']}")
     if values["reference_frame"] not in ("", values["world_frame"]):
         raise ValueError(f"reference_frame must be empty (the mat frame) or the world frame "
                          f"{values['world_frame']!r}, got {values['reference_frame']!r}")
@@ -88,8 +96,8 @@ def validate(values: dict) -> None:
 class MeshRecoveryNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("mesh_recovery", **kwargs)
-        for name, default in PARAMETERS.items():
-            self.declare_parameter(name, default)
+        self.mesh_worker = None  # destroy_node must work even when the constructor stops half-way
+        declare_parameters(self, PARAMETERS)
         values = self.parameter_values()
         validate(values)
         self.body_model = BodyModel(values["smpl_model_path"] or None)
@@ -107,14 +115,14 @@ class MeshRecoveryNode(Node):
         self.timing = StreamTiming(self.bad_input, "message", MAX_STAMP_GAP_S)
         self.full_scale = float("inf")  # [kPa] from /mat/info
 
-        self.bodies_pub = self.create_publisher(SmplBodyArray, "/presstrack/bodies", 10)
-        self.meshes_pub = self.create_publisher(MarkerArray, "/presstrack/meshes", 10)
+        self.bodies_pub = self.create_publisher(SmplBodyArray, "presstrack/bodies", 10)
+        self.meshes_pub = self.create_publisher(MarkerArray, "presstrack/meshes", 10)
         self.mesh_worker = MeshWorker(lambda bodies, ended: self.meshes_pub.publish(self.markers(bodies, ended)))
         self.tf_pub = self.create_publisher(TFMessage, "/tf", 100)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(PersonPressureArray, "/presstrack/persons", self.on_persons, 10)
+        self.create_subscription(PersonPressureArray, "presstrack/persons", self.on_persons, 10)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self.create_subscription(MatInfo, "/mat/info", self.on_mat_info, latched)
+        self.create_subscription(MatInfo, "mat/info", self.on_mat_info, latched)
         self.add_on_set_parameters_callback(self.on_set_parameters)
         self.create_timer(1.0, self.publish_diagnostics)
 
@@ -122,10 +130,8 @@ class MeshRecoveryNode(Node):
         return {name: self.get_parameter(name).value for name in PARAMETERS}
 
     def on_set_parameters(self, parameters) -> SetParametersResult:
+        # Read-only and out-of-range values never get here: rclpy refuses them by their descriptors.
         changed = {p.name: p.value for p in parameters}
-        fixed = sorted(set(changed) & ESTIMATOR_PARAMETERS)
-        if fixed:
-            return SetParametersResult(successful=False, reason=f"{', '.join(fixed)} can only be set at start")
         try:
             validate(self.parameter_values() | changed)
         except (TypeError, ValueError) as error:
@@ -280,7 +286,8 @@ class MeshRecoveryNode(Node):
         return serialize_marker_array(markers)
 
     def destroy_node(self) -> None:
-        self.mesh_worker.close()
+        if self.mesh_worker is not None:
+            self.mesh_worker.close()
         super().destroy_node()
 
     def publish_diagnostics(self) -> None:
