@@ -33,7 +33,7 @@ def two_graphs(tmp_path_factory):
          f"people:={people}", "seed:=4", "--set", "mat_driver.scenario=wander", "--set", "mesh_recovery.publish_meshes=false"],
         stdout=open(folder / f"{namespace}.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
         for namespace, (people, options) in GRAPHS.items()}
-    endpoints = {}
+    endpoints, qos = {}, {}
     try:
         # Once both graphs publish bodies, look at who is on each topic.
         listener.spin_until(lambda: all(len(listener.messages[f"/{n}/presstrack/bodies"]) > 30 for n in GRAPHS),
@@ -43,6 +43,10 @@ def two_graphs(tmp_path_factory):
                 endpoints[topic] = ([i.node_namespace for i in listener.node.get_publishers_info_by_topic(topic)],
                                     [i.node_namespace for i in listener.node.get_subscriptions_info_by_topic(topic)
                                      if i.node_name != listener.node.get_name()])
+            pressure = f"/{namespace}/mat/pressure" if namespace else "/mat/pressure"
+            qos[pressure] = ([i.qos_profile.reliability for i in listener.node.get_publishers_info_by_topic(pressure)],
+                             [i.qos_profile.reliability for i in listener.node.get_subscriptions_info_by_topic(pressure)
+                              if i.node_name != listener.node.get_name()])
         listener.spin_until(lambda: all(g.poll() is not None for g in graphs.values()), SESSION_S + 60)
     finally:
         for graph in graphs.values():
@@ -53,7 +57,7 @@ def two_graphs(tmp_path_factory):
         listener.close()
     for namespace, graph in graphs.items():
         assert graph.returncode == 0, (folder / f"{namespace}.log").read_text()[-3000:]
-    return messages, endpoints
+    return messages, endpoints, qos
 
 
 def stamp_of(msg) -> int:
@@ -65,7 +69,7 @@ def centre(person) -> np.ndarray:
 
 
 def test_each_graph_tracks_only_its_own_mat(two_graphs):
-    messages, _ = two_graphs
+    messages, _, _ = two_graphs
     for namespace, (people, _) in GRAPHS.items():
         truth = {stamp_of(m): [centre(p) for p in m.persons] for m in messages[f"/{namespace}/mat/sim/persons"]}
         assert len({p.track_id for m in messages[f"/{namespace}/mat/sim/persons"] for p in m.persons}) == people
@@ -81,7 +85,7 @@ def test_each_graph_tracks_only_its_own_mat(two_graphs):
 
 
 def test_every_publisher_and_subscriber_of_a_graph_topic_is_in_its_namespace(two_graphs):
-    _, endpoints = two_graphs
+    _, endpoints, _ = two_graphs
     for topic in suite_topics()[:len(RELATIVE_TOPICS)]:  # the root namespace's names: none of ours there
         publishers, subscribers = endpoints[topic]
         assert not {f"/{n}" for n in GRAPHS} & set(publishers + subscribers), (topic, publishers, subscribers)
@@ -90,3 +94,14 @@ def test_every_publisher_and_subscriber_of_a_graph_topic_is_in_its_namespace(two
             publishers, subscribers = endpoints[f"/{namespace}/{relative}"]
             assert publishers == [f"/{namespace}"], (relative, publishers)
             assert subscribers and set(subscribers) == {f"/{namespace}"}, (relative, subscribers)
+
+
+def test_pressure_qos_follows_rep_2003(two_graphs):
+    """The driver publishes reliable (system default), the tracker subscribes best effort (sensor data)."""
+    from rclpy.qos import ReliabilityPolicy
+
+    _, _, qos = two_graphs
+    for namespace in GRAPHS:
+        publishers, subscribers = qos[f"/{namespace}/mat/pressure"]
+        assert publishers == [ReliabilityPolicy.RELIABLE]
+        assert subscribers and set(subscribers) == {ReliabilityPolicy.BEST_EFFORT}

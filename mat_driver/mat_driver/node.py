@@ -4,7 +4,8 @@ The simulator (package presstrack_sim) publishes the same topics through a subcl
 graph runs the same on a simulated and a real mat; nothing here imports it.
 
 Publishes
-  mat/pressure      sensor_msgs/Image 32FC1 [kPa], frame_id = the mat frame, stamp = acquisition time
+  mat/pressure      sensor_msgs/Image 32FC1 [kPa], frame_id = the mat frame, stamp = acquisition time;
+                    system default QoS (reliable) per REP-2003
   mat/info          presstrack_msgs/MatInfo, latched, again whenever the calibration changes
   /tf_static         world -> mat from the configured mat pose
   /diagnostics       frame rate, dead/stuck cells, saturation, source state, bad input per kind (bad_input_<kind>)
@@ -25,7 +26,7 @@ from geometry_msgs.msg import Point, Pose, TransformStamped, Vector3
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.task import Future
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_system_default
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
@@ -132,7 +133,9 @@ class MatDriverNode(Node):
         self.source_state = "starting"
         self.rate_window: list[float] = []
 
-        self.pressure_pub = self.create_publisher(Image, "mat/pressure", qos_profile_sensor_data)
+        # REP-2003: a sensor driver publishes with the system default QoS (reliable), so that reliable and
+        # sensor-data (best-effort) subscribers both match; our consumers subscribe with sensor-data QoS.
+        self.pressure_pub = self.create_publisher(Image, "mat/pressure", qos_profile_system_default)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.info_pub = self.create_publisher(MatInfo, "mat/info", latched)
         self.tf_static_pub = self.create_publisher(TFMessage, "/tf_static", latched)
