@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
@@ -72,10 +73,11 @@ def session(tmp_path_factory):
     folder = tmp_path_factory.mktemp("graph")
     bag = folder / "session"
     listener = Listener("graph_test_listener")
-    for topic, msg_type in (("/presstrack/bodies", SmplBodyArray), ("/presstrack/meshes", MarkerArray),
-                            ("/tf", TFMessage), ("/presstrack/persons", PersonPressureArray),
-                            ("/mat/sim/persons", PersonPressureArray)):
+    for topic, msg_type in (("/presstrack/bodies", SmplBodyArray), ("/tf", TFMessage),
+                            ("/presstrack/persons", PersonPressureArray), ("/mat/sim/persons", PersonPressureArray)):
         listener.listen(topic, msg_type, 100)
+    # Meshes are published best effort: a reliable subscription would not match.
+    listener.listen("/presstrack/meshes", MarkerArray, QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT))
     graph = run_presstrack(["up", "--duration", str(SESSION_S), "--record", str(bag), "source:=sim", "people:=2",
                             "seed:=3", "--set", "mat_driver.scenario=enter_leave",
                             # Small meshes: deserialising full meshes in this Python listener would make

@@ -2,7 +2,8 @@
 
 Subscribes  presstrack/persons (PersonPressureArray), mat/info (MatInfo, latched)
 Publishes   presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
-            presstrack/meshes  visualization_msgs/MarkerArray, one TRIANGLE_LIST per person, DELETE when it ends
+            presstrack/meshes  visualization_msgs/MarkerArray, one simplified TRIANGLE_LIST per person (DELETE
+                               when it ends), best effort, at most mesh_rate Hz
             /tf                 <mat frame> -> body_<id> (REP-103/155: hip midpoint, x forward, y left, z up), and
                                 the SMPL joint tree below it as <joint>_<id> frames when asked
             /diagnostics
@@ -14,6 +15,7 @@ bad_input_<kind>, warned about (throttled per kind), and dropped or sanitised; t
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -26,7 +28,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Point, TransformStamped, Vector3
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile
+from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
@@ -37,7 +39,7 @@ from mesh_recovery.body_frames import body_transforms
 from mesh_recovery.estimators import PersonInput, make_estimator
 from mesh_recovery.hmr.checkpoint import ENCODER_PRECISIONS, shipped_checkpoint
 from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
-from mesh_recovery.meshes import decimated_faces, id_colour
+from mesh_recovery.meshes import ClusteredMesh, decimated_faces, id_colour
 from presstrack_common.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
 from presstrack_common.input_checks import (SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
                                           sanitise_pressure)
@@ -63,6 +65,10 @@ PARAMETERS = {
     "reference_frame": ParameterSpec("", "parent of the body_<id> TF frames: empty for the mat frame, or the "
                                      "world frame"),
     "publish_meshes": ParameterSpec(True, "publish presstrack/meshes"),
+    "mesh_resolution": ParameterSpec(0.035, "[m] the RViz mesh merges the body's vertices within cubes of this "
+                                     "side (0.035: about 3,300 of the default body's 27,420 triangles, 0.25 MB "
+                                     "per person)",
+                                     limits=(0.005, 0.5)),
     "mesh_decimation": ParameterSpec(1, "keep every n-th face of the RViz mesh", limits=(1, 1000)),
     "mesh_rate": ParameterSpec(5.0, "[Hz] upper bound on presstrack/meshes updates", limits=(0.01, 100.0)),
     "publish_joint_frames": ParameterSpec(False, "TF frames <joint>_<id> of the SMPL tree below body_<id>"),
@@ -106,7 +112,10 @@ class MeshRecoveryNode(Node):
         self.estimator = make_estimator(values, self.body_model, self.geometry)
         if values["backend"] == "learned":
             self.get_logger().info(f"learned backend: crop encoder in {self.estimator.encoder_precision}")
-        self.faces = decimated_faces(self.body_model.faces, int(values["mesh_decimation"]))
+        self.rest_vertices = self.body_model(np.zeros((1, self.body_model.num_betas), dtype=np.float32),
+                                             np.zeros((1, 72), dtype=np.float32),
+                                             np.zeros((1, 3), dtype=np.float32))[0][0].numpy()
+        self.set_mesh_detail(float(values["mesh_resolution"]), int(values["mesh_decimation"]))
         self.live_ids: set[int] = set()
         self.last_mesh_time = -math.inf
         self.frames = 0
@@ -116,8 +125,10 @@ class MeshRecoveryNode(Node):
         self.full_scale = float("inf")  # [kPa] from /mat/info
 
         self.bodies_pub = self.create_publisher(SmplBodyArray, "presstrack/bodies", 10)
-        self.meshes_pub = self.create_publisher(MarkerArray, "presstrack/meshes", 10)
-        self.mesh_worker = MeshWorker(lambda bodies, ended: self.meshes_pub.publish(self.markers(bodies, ended)))
+        # Best effort and one deep: a late mesh is worth nothing once the next is built (RViz's display is
+        # set to best effort in rviz/presstrack.rviz).
+        self.meshes_pub = self.create_publisher(MarkerArray, "presstrack/meshes", qos_profile_sensor_data)
+        self.mesh_worker = MeshWorker(self.publish_meshes)
         self.tf_pub = self.create_publisher(TFMessage, "/tf", 100)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_subscription(PersonPressureArray, "presstrack/persons", self.on_persons, 10)
@@ -136,9 +147,15 @@ class MeshRecoveryNode(Node):
             validate(self.parameter_values() | changed)
         except (TypeError, ValueError) as error:
             return SetParametersResult(successful=False, reason=str(error))
-        if "mesh_decimation" in changed:
-            self.faces = decimated_faces(self.body_model.faces, int(changed["mesh_decimation"]))
+        if {"mesh_resolution", "mesh_decimation"} & set(changed):
+            values = self.parameter_values() | changed
+            self.set_mesh_detail(float(values["mesh_resolution"]), int(values["mesh_decimation"]))
         return SetParametersResult(successful=True)
+
+    def set_mesh_detail(self, resolution: float, keep_every: int) -> None:
+        """The simplified mesh RViz gets (set before the worker reads it: one assignment, so no lock)."""
+        mesh = ClusteredMesh.from_rest_mesh(self.rest_vertices, self.body_model.faces, resolution)
+        self.rviz_mesh = dataclasses.replace(mesh, faces=decimated_faces(mesh.faces, keep_every))
 
     def on_mat_info(self, info: MatInfo) -> None:
         try:
@@ -262,6 +279,15 @@ class MeshRecoveryNode(Node):
         if transforms:
             self.tf_pub.publish(TFMessage(transforms=transforms))
 
+    def publish_meshes(self, bodies: SmplBodyArray, ended_ids: set[int]) -> None:
+        """Runs on the mesh worker's thread."""
+        markers = self.markers(bodies, ended_ids)
+        try:
+            self.meshes_pub.publish(markers)
+        except Exception:  # noqa: BLE001 - Ctrl-C can invalidate the context while the meshes were built
+            if rclpy.ok(context=self.context):
+                raise
+
     def markers(self, bodies: SmplBodyArray, ended_ids: set[int]) -> bytes:
         """Serialised MarkerArray: a mesh and an id label per body, DELETEs for ended tracks."""
         header = bodies.header
@@ -271,11 +297,13 @@ class MeshRecoveryNode(Node):
             betas = np.stack([np.asarray(b.betas, dtype=np.float32) for b in bodies.bodies])
             poses = np.stack([np.asarray(b.pose, dtype=np.float32) for b in bodies.bodies])
             transl = np.array([[b.transl.x, b.transl.y, b.transl.z] for b in bodies.bodies], dtype=np.float32)
-            # float64 before the face gather: the CDR points are float64, so marker_cdr copies no further.
-            vertices = self.body_model(betas, poses, transl)[0].numpy().astype(np.float64)
+            vertices = self.body_model(betas, poses, transl)[0].numpy()
+            mesh = self.rviz_mesh
             for body, body_vertices in zip(bodies.bodies, vertices):
+                # float64 cluster vertices: the CDR points are float64, so marker_cdr copies no further.
+                points = mesh.vertices(body_vertices)[mesh.faces].reshape(-1, 3)
                 markers.append(MarkerSpec(*frame, "presstrack_meshes", body.track_id,
-                                          color=id_colour(body.track_id), points=body_vertices[self.faces].reshape(-1, 3)))
+                                          color=id_colour(body.track_id), points=points))
                 head = body.joints[JOINT_NAMES.index("head")]
                 markers.append(MarkerSpec(*frame, "presstrack_ids", body.track_id, type=TEXT_VIEW_FACING,
                                           position=(head.x, head.y, head.z + 0.3), scale=(0.0, 0.0, 0.15),
