@@ -18,9 +18,9 @@ def test_sigint_leaves_no_traceback_in_any_node(tmp_path):
     log = tmp_path / "up.log"
     listener = Listener("shutdown_test_listener")
     listener.listen("/presstrack/bodies", SmplBodyArray)
-    # Meshes as often as the worker thread can build them, so Ctrl-C finds it busy.
+    # Nearly full meshes as often as the worker thread can build them, so Ctrl-C finds it busy.
     graph = subprocess.Popen([PRESSTRACK, "up", "source:=sim", "people:=3", "seed:=2",
-                              "--set", "mesh_recovery.mesh_rate=100.0"],
+                              "--set", "mesh_recovery.mesh_rate=100.0", "--set", "mesh_recovery.mesh_resolution=0.005"],
                              stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
         assert listener.spin_until(lambda: len(listener.messages["/presstrack/bodies"]) > 45, 90.0), \
