@@ -17,7 +17,7 @@ from presstrack_msgs.msg import PersonPressure, PersonPressureArray, SmplBodyArr
 PRESSTRACK = str(Path(sys.executable).parent / "presstrack")
 # Graph a as separate processes, graph b composed in one: both ways of running take the namespace.
 GRAPHS = {"mat_a": (1, []), "mat_b": (2, ["--composed"])}
-SESSION_S = 25.0
+SESSION_S = 60.0  # at most; the graphs are stopped once both have published enough
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def two_graphs(tmp_path_factory):
     endpoints, qos = {}, {}
     try:
         # Once both graphs publish bodies, look at who is on each topic.
-        listener.spin_until(lambda: all(len(listener.messages[f"/{n}/presstrack/bodies"]) > 30 for n in GRAPHS),
+        listener.spin_until(lambda: all(len(listener.messages[f"/{n}/presstrack/bodies"]) > 45 for n in GRAPHS),
                             SESSION_S + 60)
         for namespace in ("", *GRAPHS):
             for topic in suite_topics(namespace)[:len(RELATIVE_TOPICS)]:
@@ -47,11 +47,11 @@ def two_graphs(tmp_path_factory):
             qos[pressure] = ([i.qos_profile.reliability for i in listener.node.get_publishers_info_by_topic(pressure)],
                              [i.qos_profile.reliability for i in listener.node.get_subscriptions_info_by_topic(pressure)
                               if i.node_name != listener.node.get_name()])
-        listener.spin_until(lambda: all(g.poll() is not None for g in graphs.values()), SESSION_S + 60)
     finally:
-        for graph in graphs.values():
+        for graph in graphs.values():  # Ctrl-C: presstrack stops its graph and exits 0
             if graph.poll() is None:
                 os.killpg(graph.pid, signal.SIGINT)
+        for graph in graphs.values():
             graph.wait(timeout=30)
         messages = dict(listener.messages)
         listener.close()
@@ -78,7 +78,7 @@ def test_each_graph_tracks_only_its_own_mat(two_graphs):
         distances = [min((np.linalg.norm(centre(p) - c) for c in truth.get(stamp_of(m), ())), default=np.inf)
                      for m in messages[f"/{namespace}/presstrack/persons"] for p in m.persons
                      if p.state == PersonPressure.STATE_CONFIRMED]
-        assert len(distances) > 50
+        assert len(distances) > 30
         assert np.mean(np.array(distances) < 30) > 0.95, f"{namespace}: people not on this mat"
         bodies = [len(m.bodies) for m in messages[f"/{namespace}/presstrack/bodies"]]
         assert np.median(bodies) == people
