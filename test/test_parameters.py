@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import rclpy
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
-from rcl_interfaces.srv import GetParameters, SetParameters
+from rcl_interfaces.srv import DescribeParameters, GetParameters, ListParameters, SetParameters
 
 from graph_testing import Listener, start_node, stop_node
 
@@ -102,6 +102,63 @@ def test_bad_value_refused_with_reason_and_old_value_kept(tmp_path, listener, no
             parameter, new = START_ONLY[node_name]
             fixed = call(listener, setter, SetParameters.Request(parameters=[Parameter(name=parameter,
                                                                                        value=value(new))]))
-            assert not fixed.results[0].successful and "start" in fixed.results[0].reason
+            assert not fixed.results[0].successful and "read-only" in fixed.results[0].reason
     finally:
         assert stop_node(node) == 0
+
+
+# Parameters rclpy declares on every node itself.
+RCLPY_PARAMETERS = {"use_sim_time", "start_type_description_service"}
+DESCRIBED = {
+    # executable: (node name, start parameters)
+    "mat_driver": ("mat_driver", lambda tmp: {"source": "mip", "mip_path": str(mip_file(tmp / "d.npz")), "loop": True}),
+    "mat_sim": ("mat_driver", lambda tmp: {"people": 1}),
+    "pressure_tracker": ("pressure_tracker", lambda tmp: {}),
+    "mesh_recovery": ("mesh_recovery", lambda tmp: {}),
+}
+
+
+def outside(descriptor) -> ParameterValue | None:
+    """A value just above the descriptor's range, or None if it has none."""
+    if descriptor.integer_range:
+        return value(int(descriptor.integer_range[0].to_value) + 1)
+    if descriptor.floating_point_range:
+        high = descriptor.floating_point_range[0].to_value
+        return value(float(high) * 1.5 + 1.0)
+    return None
+
+
+@pytest.mark.parametrize("executable", sorted(DESCRIBED))
+def test_every_parameter_is_described_and_refuses_values_out_of_its_range(tmp_path, listener, executable):
+    node_name, start_params = DESCRIBED[executable]
+    node = start_node(executable, start_params(tmp_path), tmp_path, node_name=node_name)
+    try:
+        names = call(listener, listener.node.create_client(ListParameters, f"/{node_name}/list_parameters"),
+                     ListParameters.Request()).result.names
+        ours = sorted(set(names) - RCLPY_PARAMETERS)
+        assert len(ours) >= 6
+        descriptors = call(listener, listener.node.create_client(DescribeParameters, f"/{node_name}/describe_parameters"),
+                           DescribeParameters.Request(names=ours)).descriptors
+        setter = listener.node.create_client(SetParameters, f"/{node_name}/set_parameters")
+        ranged = 0
+        for descriptor in descriptors:
+            assert len(descriptor.description) > 10, f"{descriptor.name} has no description"
+            bad = outside(descriptor)
+            if bad is None:
+                continue
+            ranged += 1
+            result = call(listener, setter, SetParameters.Request(
+                parameters=[Parameter(name=descriptor.name, value=bad)])).results[0]
+            assert not result.successful, descriptor.name
+            why = "read-only" if descriptor.read_only else "out of range"
+            assert why in result.reason and descriptor.name in result.reason, result.reason
+        assert ranged >= 3
+    finally:
+        assert stop_node(node) == 0
+
+
+def test_a_start_value_out_of_range_stops_the_node_with_the_reason(tmp_path):
+    node = start_node("mesh_recovery", {"window": 0}, tmp_path)
+    assert node.wait(timeout=60) == 2
+    log = (tmp_path / "mesh_recovery.log").read_text()
+    assert "cannot start" in log and "window" in log and "Traceback" not in log

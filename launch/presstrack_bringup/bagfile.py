@@ -36,6 +36,8 @@ from rosbags.typesys.store import Typestore
 from presstrack_bringup.graph import package_share
 
 BAG_VERSION = 9
+# The distro whose message definitions the bag holds: a sourced ROS host's, else the pinned Kilted wheels'.
+ROS_DISTRO = os.environ.get("ROS_DISTRO") or "kilted"
 
 
 class BagError(ValueError):
@@ -209,7 +211,7 @@ class SegmentedBagWriter:
             "compression_mode": "",
             "files": [s["files"][0] for s in with_messages],
             "custom_data": None,
-            "ros_distro": "rosbags",
+            "ros_distro": ROS_DISTRO,
         }
         for segment in self._segments:
             if segment not in with_messages:

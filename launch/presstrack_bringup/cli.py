@@ -3,7 +3,7 @@
     presstrack up [--composed] [--record OUT] [--set node.param=value ...] [--duration S] [name:=value ...]
     presstrack demo [--duration S] [--out DIR] [...]     # 3 simulated people: run, record, score, render
     presstrack score [--duration S] [--json FILE]        # score a running simulated graph against its truth
-    presstrack record OUT [--topics T ...] [--duration S] [--split S]
+    presstrack record OUT [--topics T ...] [--namespace NS] [--duration S] [--split S]
     presstrack replay BAG [--rate R] [--loop] [up options]
     presstrack render BAG --out preview.png|gif|mp4 [--start S] [--duration S] [--fps F]
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +29,7 @@ from presstrack_bringup.graph import (
     GraphPlan,
     NodeSpec,
     default_rviz_path,
-    is_suite_topic,
+    suite_topic_regex,
     parse_launch_arguments,
     plan_graph,
 )
@@ -66,24 +66,26 @@ def _package_prefixes(package: str) -> list[Path]:
     return prefixes + [Path(sys.prefix)]
 
 
-def process_specs(
-    plan: GraphPlan, params_file: Path, composed: bool, record_out: str | None
-) -> list[ProcessSpec]:
-    """The processes that run ``plan``: one per node (or one composed process), recorder and RViz2."""
+def process_specs(plan: GraphPlan, composed: bool, record_out: str | None) -> list[ProcessSpec]:
+    """The processes that run ``plan``: one per node (or one composed process), recorder and RViz2. Each node
+    reads the plan's params file as it is, and what the launch arguments change as ``-p`` arguments."""
     if composed:
         specs = [ProcessSpec("composed", (sys.executable, "-m", "presstrack_bringup.composed",
-                                          "--params-file", str(params_file), *(n.node_class for n in plan.nodes)))]
+                                          "--params-file", str(plan.params_file), "--namespace", plan.namespace,
+                                          "--overrides", json.dumps(plan.overrides),
+                                          *(f"{n.name}={n.node_class}" for n in plan.nodes)))]
     else:
         specs = [
-            ProcessSpec(node.name, (find_executable(node), "--ros-args", "--params-file", str(params_file),
+            ProcessSpec(node.name, (find_executable(node), "--ros-args", *plan.parameter_arguments(node.name),
+                                    "-r", f"__ns:={plan.namespace}",
                                     "-r", f"__node:={node.name}"),
                         respawn=node.respawn, respawn_delay=node.respawn_delay, max_respawns=node.max_respawns)
             for node in plan.nodes
         ]
     if record_out is not None:
         # A recorder that dies is reported; the graph goes on (its bag stays readable up to its last split).
-        specs.append(ProcessSpec("recorder", (sys.executable, "-m", "presstrack_bringup.cli", "record", record_out),
-                                 essential=False))
+        specs.append(ProcessSpec("recorder", (sys.executable, "-m", "presstrack_bringup.cli", "record", record_out,
+                                              "--namespace", plan.namespace), essential=False))
     if plan.rviz:
         rviz = shutil.which("rviz2")
         if rviz is None:
@@ -106,11 +108,9 @@ def run_graph(
         record_out = time.strftime("presstrack_%Y%m%d-%H%M%S")
     if record_out is not None and bag_directory(record_out).exists():
         raise UsageError(f"{record_out}: exists already, not overwriting")
+    specs = [*process_specs(plan, composed, record_out), *extra]
     try:
-        with exclusive_graph(), tempfile.TemporaryDirectory(prefix="presstrack_") as folder:
-            params_file = Path(folder) / "params.yaml"
-            params_file.write_text(plan.params_file_text())
-            specs = [*process_specs(plan, params_file, composed, record_out), *extra]
+        with exclusive_graph(namespace=plan.namespace):
             print(f"[presstrack] starting {', '.join(s.name for s in specs)}"
                   f"{'' if duration is None else f' for {duration:g} s'}; Ctrl-C stops", file=sys.stderr, flush=True)
             return Supervisor(specs).run(duration)
@@ -174,7 +174,9 @@ def _parser() -> argparse.ArgumentParser:
     record = commands.add_parser("record", help="record the suite's topics into a rosbag2 MCAP bag")
     record.add_argument("out", metavar="OUT", help="bag folder to create (a trailing .mcap is dropped)")
     record.add_argument("--topics", nargs="+", metavar="TOPIC", help=f"only these topics (default: {len(SUITE_TOPICS)} "
-                        "suite topics and every /presstrack/persons/person_<id>/pressure)")
+                        "suite topics and every presstrack/persons/person_<id>/pressure)")
+    record.add_argument("--namespace", default="", metavar="NS",
+                        help="the graph's namespace (namespace:= of presstrack up; default: the root)")
     record.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     record.add_argument("--split", type=float, default=1.5, metavar="S",
                         help="seconds per closed bag file; a killed recorder loses at most this much and the "
@@ -217,7 +219,9 @@ def _dispatch(options: argparse.Namespace) -> int:
         print("\n".join(score(options.duration, options.json).lines()))
         return 0
     if options.command == "record":
-        wanted = set(options.topics).__contains__ if options.topics else is_suite_topic
+        suite_regex = re.compile(suite_topic_regex(options.namespace))
+        wanted = set(options.topics).__contains__ if options.topics else \
+            (lambda topic: suite_regex.fullmatch(topic) is not None)
         if bag_directory(options.out).exists():
             raise UsageError(f"{options.out}: exists already, not overwriting")
         if not options.split > 0:

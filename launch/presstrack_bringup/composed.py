@@ -1,13 +1,15 @@
 """The graph's nodes in one process with a MultiThreadedExecutor (``presstrack up --composed``).
 
-Run as ``python -m presstrack_bringup.composed --params-file FILE module:Class ...``. Parameters come
-from the same generated params file the separate processes get (passed as a global ``--params-file``,
-so each node picks its own block by name). Exits 0 on SIGINT/SIGTERM, 1 when a node fails.
+Run as ``python -m presstrack_bringup.composed --params-file FILE [--namespace NS] [--overrides JSON]
+name=module:Class ...``. Parameters come from the same params file the separate processes get (passed as a
+global ``--params-file``, so each node picks its own block by name), with the values the launch arguments
+change (``{"node": {"name": value}}``) as the node's overrides. Exits 0 on SIGINT/SIGTERM, 1 when a node fails.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import signal
 import sys
 import traceback
@@ -15,6 +17,7 @@ import traceback
 import rclpy
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
 
 
@@ -24,7 +27,7 @@ def node_class(dotted: str) -> type[Node]:
     return getattr(importlib.import_module(module), name)
 
 
-def run_composed(params_file: str, classes: list[str]) -> int:
+def run_composed(params_file: str, classes: list[str], namespace: str = "/", overrides: dict | None = None) -> int:
     stop: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: stop.append(signum))
@@ -34,8 +37,10 @@ def run_composed(params_file: str, classes: list[str]) -> int:
     executor = MultiThreadedExecutor()
     status = 0
     try:
-        for dotted in classes:
-            nodes.append(node_class(dotted)())
+        for named in classes:
+            name, _, dotted = named.partition("=")
+            nodes.append(node_class(dotted)(namespace=namespace, parameter_overrides=[
+                Parameter(key, value=value) for key, value in (overrides or {}).get(name, {}).items()]))
             executor.add_node(nodes[-1])
             print(f"[presstrack] composed {nodes[-1].get_name()} ({dotted})", file=sys.stderr, flush=True)
         while not stop:
@@ -54,9 +59,11 @@ def run_composed(params_file: str, classes: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="presstrack-composed", description=__doc__.splitlines()[0])
     parser.add_argument("--params-file", required=True)
-    parser.add_argument("classes", nargs="+", help="node classes as package.module:Class")
+    parser.add_argument("--namespace", default="/")
+    parser.add_argument("--overrides", type=json.loads, default={}, help='{"node": {"parameter": value}}')
+    parser.add_argument("classes", nargs="+", help="node name and class as name=package.module:Class")
     options = parser.parse_args(argv)
-    return run_composed(options.params_file, options.classes)
+    return run_composed(options.params_file, options.classes, options.namespace, options.overrides)
 
 
 if __name__ == "__main__":

@@ -3,11 +3,14 @@
 Both launch/presstrack.launch.py (on a ROS host) and ``presstrack up`` (everywhere else) build the
 graph from ``plan_graph``, so the two start the same nodes with the same parameters. No rclpy here.
 
-Parameters come from config/presstrack.yaml (ROS 2 params-file format, one block per node), then the
-launch arguments (``source:=mip people:=3`` ...), then explicit ``node.param=value`` overrides.
+Parameters come from a params file (config/presstrack.yaml unless ``params_file:=`` names another; ROS 2
+params-file format, one ``/**/<node>`` block per node so it applies in any namespace), then the launch
+arguments (``source:=mip people:=3`` ...), then explicit ``node.param=value`` overrides. The nodes are given
+the params file as it is and the changed values as ``-p name:=value`` arguments, so no file is written.
 """
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -77,36 +80,61 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument("backend", "", "mesh recovery backend: footprint | learned (empty: the parameter file's; "
                                   "learned without checkpoint:= runs the shipped checkpoint)"),
     LaunchArgument("checkpoint", "", "learned-backend checkpoint (.pt); non-empty also selects backend learned"),
+    LaunchArgument("namespace", "", "ROS namespace of the graph's nodes and topics, e.g. mat_a (empty: the root)"),
+    LaunchArgument("params_file", "", "ROS 2 params file with a /**/<node> block per node "
+                                      "(empty: the installed presstrack.yaml)"),
+    LaunchArgument("use_sim_time", "false", "every node takes its time from /clock (replaying a bag with --clock)"),
     LaunchArgument("rviz", "false", "start RViz2 with the PressTrack view"),
     LaunchArgument("record", "false", "record the suite's topics to a rosbag2 MCAP bag"),
 )
 LAUNCH_ARGUMENT_NAMES = tuple(argument.name for argument in LAUNCH_ARGUMENTS)
 MESH_BACKENDS = ("footprint", "learned")
 
-# Every topic of the suite, for recording. Per-person crops (/presstrack/persons/person_<id>/pressure)
-# appear as people are tracked.
-SUITE_TOPICS: tuple[str, ...] = (
-    "/mat/pressure",
-    "/mat/info",
-    "/mat/sim/persons",
-    "/mat/sim/bodies",
-    "/tf_static",
-    "/tf",
-    "/diagnostics",
-    "/presstrack/persons",
-    "/presstrack/persons/tracked",
-    "/presstrack/debug_image",
-    "/presstrack/bodies",
-    "/presstrack/meshes",
+# Every topic of the suite, for recording, relative to the graph's namespace; the TF and diagnostics
+# topics are global by convention. Per-person crops (presstrack/persons/person_<id>/pressure) appear as
+# people are tracked.
+GLOBAL_TOPICS: tuple[str, ...] = ("/tf_static", "/tf", "/diagnostics")
+RELATIVE_TOPICS: tuple[str, ...] = (
+    "mat/pressure",
+    "mat/info",
+    "mat/sim/persons",
+    "mat/sim/bodies",
+    "presstrack/persons",
+    "presstrack/persons/tracked",
+    "presstrack/debug_image",
+    "presstrack/bodies",
+    "presstrack/meshes",
 )
 # ROS 2 topic name tokens must not start with a digit, so the id token is e.g. ``person_7``
 # (/presstrack/persons/7/pressure is rejected by rcl); any valid token is accepted here.
-PERSON_PRESSURE_PATTERN = r"/presstrack/persons/[A-Za-z_][A-Za-z0-9_]*/pressure"
-SUITE_TOPIC_REGEX = "^(" + "|".join([re.escape(t) for t in SUITE_TOPICS] + [PERSON_PRESSURE_PATTERN]) + ")$"
+PERSON_PRESSURE_PATTERN = r"presstrack/persons/[A-Za-z_][A-Za-z0-9_]*/pressure"
 
 
-def is_suite_topic(topic: str) -> bool:
-    return re.fullmatch(SUITE_TOPIC_REGEX, topic) is not None
+def namespace_prefix(namespace: str) -> str:
+    """``""`` / ``"/"`` -> ``"/"``; ``"mat_a"`` or ``"/mat_a/"`` -> ``"/mat_a/"`` (GraphError if not a valid name)."""
+    stripped = namespace.strip("/")
+    if stripped and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*", stripped):
+        raise GraphError(f"namespace {namespace!r}: tokens of letters, digits and _, not starting with a digit")
+    return f"/{stripped}/" if stripped else "/"
+
+
+def suite_topics(namespace: str = "") -> tuple[str, ...]:
+    """The suite's fixed topics as absolute names for a graph in ``namespace``."""
+    prefix = namespace_prefix(namespace)
+    return (*(prefix + topic for topic in RELATIVE_TOPICS), *GLOBAL_TOPICS)
+
+
+def suite_topic_regex(namespace: str = "") -> str:
+    prefix = re.escape(namespace_prefix(namespace))
+    return "^(" + "|".join([re.escape(t) for t in suite_topics(namespace)] + [prefix + PERSON_PRESSURE_PATTERN]) + ")$"
+
+
+SUITE_TOPICS = suite_topics()
+SUITE_TOPIC_REGEX = suite_topic_regex()
+
+
+def is_suite_topic(topic: str, namespace: str = "") -> bool:
+    return re.fullmatch(suite_topic_regex(namespace), topic) is not None
 
 
 Parameters = dict[str, dict[str, Any]]  # node name -> parameter name -> value
@@ -114,17 +142,24 @@ Parameters = dict[str, dict[str, Any]]  # node name -> parameter name -> value
 
 @dataclass(frozen=True)
 class GraphPlan:
-    """What to start: the nodes, each node's parameters, and the launch-level options."""
+    """What to start: the nodes, the params file and what the launch arguments change in it, each node's
+    resulting parameters, and the launch-level options."""
 
     nodes: tuple[NodeSpec, ...]
     parameters: Parameters
+    params_file: Path
+    overrides: Parameters
+    namespace: str
     rviz: bool
     record: bool
 
-    def params_file_text(self) -> str:
-        """The parameters as a ROS 2 params file (the format of config/presstrack.yaml)."""
-        document = {node: {"ros__parameters": params} for node, params in self.parameters.items()}
-        return yaml.safe_dump(document, sort_keys=False, default_flow_style=None)
+    def parameter_arguments(self, node: str) -> list[str]:
+        """The ROS arguments that give ``node`` its parameters: the params file, then ``-p name:=value`` for
+        what the launch arguments change. rcl lets the later of two equally specific settings win, and
+        stores ``-p`` values as ``/**`` ones, so they must come after the file (see ``load_parameters``)."""
+        # JSON is YAML: strings stay strings ("1" is not read as a number), lists and bools keep their type.
+        settings = [a for name, value in self.overrides.get(node, {}).items() for a in ("-p", f"{name}:={json.dumps(value)}")]
+        return ["--params-file", str(self.params_file), *settings]
 
 
 def package_share(package: str) -> Path | None:
@@ -155,8 +190,22 @@ def default_rviz_path() -> Path:
     return installed if installed.is_file() else Path(__file__).resolve().parents[1] / "rviz" / RVIZ_NAME
 
 
+def _node_block(document: dict, node: str) -> dict | None:
+    """The ``ros__parameters`` of ``node`` in a params file: its ``/**/<node>`` block, or a bare ``<node>`` one."""
+    for key in (f"/**/{node}", node, f"/{node}"):
+        block = document.get(key)
+        if isinstance(block, dict) and isinstance(block.get("ros__parameters"), dict):
+            return block["ros__parameters"]
+    return None
+
+
 def load_parameters(path: str | Path | None = None) -> Parameters:
-    """Every node's ``ros__parameters`` block of a params file (default: config/presstrack.yaml)."""
+    """Every node's parameters in a params file (default: config/presstrack.yaml).
+
+    The file has a ``/**/<node>`` (or ``<node>``) block per node. A ``/**`` block is refused: rcl would
+    apply every node's own block after it, and after the ``-p`` values of the launch arguments too, which
+    rcl files under ``/**``, so those would silently lose against the file.
+    """
     path = Path(path) if path is not None else default_config_path()
     try:
         document = yaml.safe_load(path.read_text())
@@ -166,12 +215,15 @@ def load_parameters(path: str | Path | None = None) -> Parameters:
         raise GraphError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
     if not isinstance(document, dict):
         raise GraphError(f"{path}: expected one block per node, got {type(document).__name__}")
+    if "/**" in document:
+        raise GraphError(f"{path}: a '/**' block for every node is not supported (it would override the "
+                         "launch arguments); put its values into each node's '/**/<node>' block")
     parameters: Parameters = {}
     for spec in NODES:
-        block = document.get(spec.name)
-        if not isinstance(block, dict) or not isinstance(block.get("ros__parameters"), dict):
-            raise GraphError(f"{path}: no '{spec.name}: ros__parameters:' block")
-        parameters[spec.name] = dict(block["ros__parameters"])
+        block = _node_block(document, spec.name)
+        if block is None:
+            raise GraphError(f"{path}: no '/**/{spec.name}: ros__parameters:' block")
+        parameters[spec.name] = dict(block)
     return parameters
 
 
@@ -271,16 +323,18 @@ def _checked(where: str, value: Any, current: Any) -> Any:
     return value
 
 
-def apply_settings(parameters: Parameters, settings: Iterable[tuple[str, str, str]]) -> Parameters:
-    """A copy of ``parameters`` with each (node, param, value text) set; unknown nodes or parameters are errors."""
+def apply_settings(parameters: Parameters, settings: Iterable[tuple[str, str, str]]) -> tuple[Parameters, Parameters]:
+    """``parameters`` with each (node, param, value text) set, and the values set; unknown nodes or parameters
+    are errors."""
     result = {node: dict(params) for node, params in parameters.items()}
+    changed: Parameters = {node: {} for node in parameters}
     for node, name, value in settings:
         if node not in result:
             raise GraphError(f"unknown node {node!r} in {node}.{name}; nodes: {', '.join(result)}")
         if name not in result[node]:
             raise GraphError(f"unknown parameter {node}.{name}; {node} has: {', '.join(result[node])}")
-        result[node][name] = _typed(f"{node}.{name}", value, result[node][name])
-    return result
+        result[node][name] = changed[node][name] = _typed(f"{node}.{name}", value, result[node][name])
+    return result, changed
 
 
 def plan_graph(
@@ -291,15 +345,22 @@ def plan_graph(
     """The graph for these launch arguments (name -> text, as on a command line) and ``node.param=value`` sets.
 
     Launch arguments are applied before the sets, so ``--set mesh_recovery.backend=footprint`` wins over
-    what ``checkpoint:=`` implies.
+    what ``checkpoint:=`` implies. ``params_file:=`` wins over ``config_path``.
     """
     arguments = dict(arguments or {})
     settings = argument_overrides(arguments)
     settings += [parse_set(text) for text in sets]
-    parameters = apply_settings(load_parameters(config_path), settings)
+    params_file = Path(arguments.get("params_file") or config_path or default_config_path()).resolve()
+    parameters, overrides = apply_settings(load_parameters(params_file), settings)
+    if _parse_bool("use_sim_time", arguments.get("use_sim_time", "false")):
+        for node in parameters:  # a parameter of every rclpy node, whether the file names it or not
+            parameters[node]["use_sim_time"] = overrides[node]["use_sim_time"] = True
     return GraphPlan(
         nodes=graph_nodes(parameters),
         parameters=parameters,
+        params_file=params_file,
+        overrides={node: values for node, values in overrides.items() if values},
+        namespace=namespace_prefix(arguments.get("namespace", "")).rstrip("/") or "/",
         rviz=_parse_bool("rviz", arguments.get("rviz", "false")),
         record=_parse_bool("record", arguments.get("record", "false")),
     )

@@ -13,7 +13,6 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -79,7 +78,6 @@ class Graph:
         self.log_path = log_path
         self.profile_dir = profile_dir
         self.processes: list[subprocess.Popen] = []
-        self._params_folder: tempfile.TemporaryDirectory | None = None
 
     def commands(self) -> list[list[str]]:
         if self.profile_dir is None:
@@ -89,12 +87,9 @@ class Graph:
         from presstrack_bringup.graph import plan_graph
 
         plan = plan_graph(self.arguments, self.sets)
-        self._params_folder = tempfile.TemporaryDirectory(prefix="presstrack_bench_")
-        params_file = Path(self._params_folder.name) / "params.yaml"
-        params_file.write_text(plan.params_file_text())
         self.profile_dir.mkdir(parents=True, exist_ok=True)
         return [[sys.executable, "-m", "cProfile", "-o", str(self.profile_dir / f"{spec.name}.prof"), *spec.argv]
-                for spec in process_specs(plan, params_file, composed=False, record_out=None)]
+                for spec in process_specs(plan, composed=False, record_out=None)]
 
     def __enter__(self) -> Graph:
         log = open(self.log_path, "w") if self.log_path is not None else subprocess.DEVNULL
@@ -136,8 +131,6 @@ class Graph:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        if self._params_folder is not None:
-            self._params_folder.cleanup()
 
 
 @dataclass

@@ -213,21 +213,26 @@ class GraphAlreadyRunning(RuntimeError):
     """Another launcher holds the graph lock of this ROS domain; the message says which."""
 
 
-def graph_lock_path(domain_id: str | None = None) -> Path:
-    """The lock a launcher holds while its graph runs: $ROS_HOME/presstrack/graph_domain_<id>.lock."""
+def graph_lock_path(domain_id: str | None = None, namespace: str = "") -> Path:
+    """The lock a launcher holds while its graph runs: $ROS_HOME/presstrack/graph_domain_<id>[_<ns>].lock."""
     domain = os.environ.get("ROS_DOMAIN_ID", "0") if domain_id is None else domain_id
     home = Path(os.environ.get("ROS_HOME", Path.home() / ".ros"))
-    return home / "presstrack" / f"graph_domain_{domain or '0'}.lock"
+    tokens = "_".join(t for t in namespace.split("/") if t)
+    return home / "presstrack" / f"graph_domain_{domain or '0'}{'_' + tokens if tokens else ''}.lock"
 
 
 @contextlib.contextmanager
-def exclusive_graph(domain_id: str | None = None) -> Iterator[Path]:
-    """Hold this domain's graph lock while the body runs; GraphAlreadyRunning if another launcher holds it.
+def exclusive_graph(domain_id: str | None = None, namespace: str = "") -> Iterator[Path]:
+    """Hold the graph lock of this domain and namespace while the body runs; GraphAlreadyRunning if another
+    launcher holds it.
 
-    A second graph on the same domain would publish every topic twice (two drivers, two trackers). The
-    kernel drops the lock with its holder, however that dies, so a stale lock cannot block a start.
+    A second graph in the same namespace of a domain would publish every topic twice (two drivers, two
+    trackers); graphs in different namespaces (two mats) do not meet. The kernel drops the lock with its
+    holder, however that dies, so a stale lock cannot block a start.
     """
-    path = graph_lock_path(domain_id)
+    path = graph_lock_path(domain_id, namespace)
+    where = f"ROS_DOMAIN_ID {domain_id or os.environ.get('ROS_DOMAIN_ID', '0') or '0'}" + \
+        (f", namespace {namespace}" if namespace.strip("/") else "")
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as lock:
         try:
@@ -236,8 +241,8 @@ def exclusive_graph(domain_id: str | None = None) -> Iterator[Path]:
             lock.seek(0)
             holder = lock.read().strip() or "unknown"
             raise GraphAlreadyRunning(
-                f"a presstrack graph already runs on ROS_DOMAIN_ID {path.stem.rsplit('_', 1)[-1]} (launcher pid "
-                f"{holder}); stop it first or set another ROS_DOMAIN_ID (lock {path})") from None
+                f"a presstrack graph already runs on {where} (launcher pid {holder}); stop it first or use "
+                f"another ROS_DOMAIN_ID or namespace:= (lock {path})") from None
         lock.seek(0)
         lock.truncate()
         lock.write(str(os.getpid()))

@@ -1,7 +1,10 @@
 """SegmentedBagWriter without ROS: compressed, closed segments that read back message for message."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
+import yaml
 from rosbags.rosbag2 import Reader
 
 from bringup_bags import TS, _header
@@ -36,3 +39,7 @@ def test_segments_are_chunk_compressed_and_read_back(tmp_path):
     assert sum(f.stat().st_size for f in files) < 0.5 * sum(len(f) for f in frames)
     with Reader(tmp_path / "session") as reader:
         assert [bytes(data) for _, _, data in reader.messages()] == frames
+        (connection,) = reader.connections
+        assert connection.digest.startswith("RIHS01_")  # the type hash rosbag2 and ros2 bag play check
+    metadata = yaml.safe_load((tmp_path / "session" / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+    assert metadata["ros_distro"] == (os.environ.get("ROS_DISTRO") or "kilted")

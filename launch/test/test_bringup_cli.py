@@ -47,15 +47,27 @@ def stand_ins(tmp_path, monkeypatch):
     return tmp_path
 
 
+def _parameters(stand_ins: Path, spec) -> dict:
+    """What a stand-in node was given: its block of the params file, then its ``-p`` arguments."""
+    (argv,) = [json.loads(line) for line in (stand_ins / f"{spec.executable}.log").read_text().splitlines()]
+    values = yaml.safe_load((stand_ins / f"{spec.executable}.params.yaml").read_text())[f"/**/{spec.name}"]
+    values = dict(values["ros__parameters"])
+    for flag, setting in zip(argv, argv[1:]):
+        if flag == "-p":
+            name, _, text = setting.partition(":=")
+            values[name] = yaml.safe_load(text)
+    return values
+
+
 def test_up_starts_each_node_with_the_generated_parameters(stand_ins):
-    assert cli.main(["up", "--duration", "1.5", "people:=2", "--set", "pressure_tracker.max_age=30"]) == 0
+    assert cli.main(["up", "--duration", "1.5", "people:=2", "namespace:=mat_a", "use_sim_time:=true",
+                     "--set", "pressure_tracker.max_age=30"]) == 0
     for spec in SIM_GRAPH:
         (argv,) = [json.loads(line) for line in (stand_ins / f"{spec.executable}.log").read_text().splitlines()]
-        assert argv[0] == "--ros-args" and argv[-2:] == ["-r", f"__node:={spec.name}"]
-        params = yaml.safe_load((stand_ins / f"{spec.executable}.params.yaml").read_text())
-        assert set(params) == {s.name for s in NODES}
-    assert params["mat_driver"]["ros__parameters"]["people"] == 2
-    assert params["pressure_tracker"]["ros__parameters"]["max_age"] == 30
+        assert argv[0] == "--ros-args" and argv[-4:] == ["-r", "__ns:=/mat_a", "-r", f"__node:={spec.name}"]
+        assert _parameters(stand_ins, spec)["use_sim_time"] is True
+    assert _parameters(stand_ins, MAT_SIMULATOR)["people"] == 2
+    assert _parameters(stand_ins, NODES[1])["max_age"] == 30
 
 
 def test_up_fails_when_the_driver_keeps_dying(stand_ins, monkeypatch):
@@ -71,7 +83,7 @@ def test_up_fails_when_the_driver_keeps_dying(stand_ins, monkeypatch):
 def test_replay_drives_the_graph_from_the_bag(stand_ins, tmp_path):
     bag = write_session(tmp_path / "recorded")
     assert cli.main(["replay", str(bag), "--rate", "2", "--loop", "--duration", "1.0"]) == 0
-    driver = yaml.safe_load((stand_ins / "mat_driver.params.yaml").read_text())["mat_driver"]["ros__parameters"]
+    driver = _parameters(stand_ins, NODES[0])
     assert (driver["source"], driver["bag_path"], driver["loop"], driver["bag_rate"]) == ("bag", str(bag), True, 2.0)
 
 
@@ -104,7 +116,9 @@ class Driver(Node):
     def __init__(self, **kwargs):
         super().__init__("mat_driver", **kwargs)
         people = self.declare_parameter("people", 0).value
-        pathlib.Path(__file__).with_name("driver.out").write_text(f"{self.get_name()} {people}")
+        rate = self.declare_parameter("rate", 0.0).value
+        pathlib.Path(__file__).with_name("driver.out").write_text(
+            f"{self.get_namespace()} {self.get_name()} {people} {rate}")
 
 class Broken(Node):
     def __init__(self, **kwargs):
@@ -115,25 +129,26 @@ class Broken(Node):
 def _composed(tmp_path: Path, *classes: str) -> subprocess.Popen:
     (tmp_path / "stand_in_nodes.py").write_text(STAND_IN_NODES)
     params = tmp_path / "params.yaml"
-    params.write_text("mat_driver:\n  ros__parameters:\n    people: 4\n")
+    params.write_text("/**/mat_driver:\n  ros__parameters:\n    people: 4\n    rate: 15.0\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(PACKAGE_ROOT)])}
     return subprocess.Popen([sys.executable, "-m", "presstrack_bringup.composed", "--params-file", str(params),
+                             "--namespace", "/mat_a", "--overrides", '{"mat_driver": {"rate": 30.0}}',
                              *classes], env=env, stderr=subprocess.PIPE, text=True)
 
 
 def test_composed_nodes_get_their_parameters_and_stop_on_sigint(tmp_path):
-    process = _composed(tmp_path, "stand_in_nodes:Driver")
+    process = _composed(tmp_path, "mat_driver=stand_in_nodes:Driver")
     deadline = time.monotonic() + 20
     while not (tmp_path / "driver.out").exists() or not (tmp_path / "driver.out").read_text():
         assert time.monotonic() < deadline and process.poll() is None
         time.sleep(0.05)
-    assert (tmp_path / "driver.out").read_text() == "mat_driver 4"
+    assert (tmp_path / "driver.out").read_text() == "/mat_a mat_driver 4 30.0"
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=20) == 0
 
 
 def test_composed_fails_when_a_node_fails(tmp_path):
-    process = _composed(tmp_path, "stand_in_nodes:Driver", "stand_in_nodes:Broken")
+    process = _composed(tmp_path, "mat_driver=stand_in_nodes:Driver", "broken=stand_in_nodes:Broken")
     assert process.wait(timeout=20) == 1
     assert "no model file" in process.stderr.read()
 

@@ -33,8 +33,10 @@ def test_nodes_and_classes():
 
 def test_no_arguments_gives_the_parameter_file():
     plan = plan_graph(config_path=CONFIG)
-    expected = {name: block["ros__parameters"] for name, block in yaml.safe_load(CONFIG.read_text()).items()}
+    document = yaml.safe_load(CONFIG.read_text())
+    expected = {name.removeprefix("/**/"): block["ros__parameters"] for name, block in document.items()}
     assert plan.parameters == expected
+    assert plan.overrides == {} and plan.namespace == "/"
     assert not plan.rviz and not plan.record
 
 
@@ -102,15 +104,62 @@ def test_bad_parameter_file_is_named(tmp_path):
     with pytest.raises(GraphError, match="broken.yaml: not valid YAML"):
         load_parameters(broken)
     partial = tmp_path / "partial.yaml"
-    partial.write_text("mat_driver:\n  ros__parameters:\n    rate: 1.0\n")
-    with pytest.raises(GraphError, match="no 'pressure_tracker: ros__parameters:' block"):
+    partial.write_text("/**/mat_driver:\n  ros__parameters:\n    rate: 1.0\n")
+    with pytest.raises(GraphError, match="no '/\\*\\*/pressure_tracker: ros__parameters:' block"):
         load_parameters(partial)
 
 
-def test_params_file_text_round_trips():
-    plan = plan_graph({"people": "1"}, ["mesh_recovery.window=8"], config_path=CONFIG)
-    document = yaml.safe_load(plan.params_file_text())
-    assert document == {name: {"ros__parameters": params} for name, params in plan.parameters.items()}
+def test_changed_values_become_typed_parameter_arguments():
+    plan = plan_graph({"people": "1", "use_sim_time": "true", "smpl_model_path": "7"}, ["mesh_recovery.window=8"],
+                      config_path=CONFIG)
+    assert plan.params_file == CONFIG.resolve()
+    file = ["--params-file", str(CONFIG.resolve())]
+    assert plan.parameter_arguments("mat_driver") == [*file, "-p", "people:=1", "-p", "use_sim_time:=true"]
+    # A text value that reads as a number stays text (JSON quotes it, and JSON is YAML).
+    assert plan.parameter_arguments("mesh_recovery") == [*file, "-p", 'smpl_model_path:="7"', "-p", "window:=8",
+                                                         "-p", "use_sim_time:=true"]
+    for node, arguments in ((n, plan.parameter_arguments(n)[2:]) for n in plan.parameters):
+        values = yaml.safe_load(CONFIG.read_text())[f"/**/{node}"]["ros__parameters"]
+        for name, value in (a.split(":=", 1) for a in arguments[1::2]):
+            values[name] = yaml.safe_load(value)
+        assert values == plan.parameters[node]
+
+
+def test_params_file_and_namespace_arguments(tmp_path):
+    own = tmp_path / "own.yaml"
+    document = yaml.safe_load(CONFIG.read_text())
+    document["/**/mat_driver"]["ros__parameters"]["people"] = 5
+    own.write_text(yaml.safe_dump(document))
+    plan = plan_graph({"params_file": str(own), "namespace": "/mat_a/"}, config_path=CONFIG)
+    assert plan.params_file == own.resolve() and plan.parameters["mat_driver"]["people"] == 5
+    assert plan.namespace == "/mat_a"
+    for bad in ("1mat", "mat-a", "a//b"):
+        with pytest.raises(GraphError, match="namespace"):
+            plan_graph({"namespace": bad}, config_path=CONFIG)
+    document["/**"] = {"ros__parameters": {"use_sim_time": True}}
+    own.write_text(yaml.safe_dump(document))
+    with pytest.raises(GraphError, match="override the launch arguments"):
+        plan_graph({"params_file": str(own)})
+
+
+def test_launch_arguments_win_over_the_params_file_in_rcl():
+    """The order rcl gives precedence by: -p values after the file override its /**/<node> block,
+    in any namespace."""
+    import rclpy
+    from rclpy.node import Node
+
+    plan = plan_graph({"people": "1", "use_sim_time": "true"}, config_path=CONFIG)
+    for namespace in ("/", "/mat_a"):
+        context = rclpy.Context()
+        rclpy.init(args=["--ros-args", *plan.parameter_arguments("mat_driver")], context=context)
+        try:
+            node = Node("mat_driver", context=context, namespace=namespace)
+            assert node.declare_parameter("people", 0).value == 1
+            assert node.declare_parameter("rate", 0.0).value == plan.parameters["mat_driver"]["rate"]
+            assert node.get_parameter("use_sim_time").value is True
+            node.destroy_node()
+        finally:
+            rclpy.shutdown(context=context)
 
 
 def test_launch_argument_tokens():
@@ -129,3 +178,6 @@ def test_launch_argument_tokens():
 ])
 def test_suite_topics(topic, suite):
     assert is_suite_topic(topic) is suite
+    namespaced = topic if topic in ("/tf_static", "/rosout") else "/mat_a" + topic
+    assert is_suite_topic(namespaced, "mat_a") is suite
+    assert not is_suite_topic("/mat_b" + topic, "mat_a")

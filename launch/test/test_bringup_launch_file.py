@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from presstrack_bringup import cli
-from presstrack_bringup.graph import LAUNCH_ARGUMENTS, NODES, SUITE_TOPIC_REGEX, is_suite_topic, plan_graph
+from presstrack_bringup.graph import LAUNCH_ARGUMENTS, NODES, SUITE_TOPIC_REGEX, is_suite_topic, plan_graph, suite_topic_regex
 
 LAUNCH_FILE = Path(__file__).resolve().parents[1] / "launch" / "presstrack.launch.py"
 
@@ -64,14 +64,15 @@ def _launch(module: types.ModuleType, overrides: dict[str, str]) -> list[_Action
     return opaque.kwargs["function"](context)
 
 
-def _node_parameters(actions: list[_Action]) -> dict[str, dict]:
-    """node name -> the params file (read, then removed) its Node action was given."""
-    files = {a.kwargs["name"]: Path(a.kwargs["parameters"][0]) for a in actions
-             if type(a).__name__ == "Node" and "parameters" in a.kwargs}
-    documents = {name: yaml.safe_load(path.read_text()) for name, path in files.items()}
-    for path in set(files.values()):
-        path.unlink()
-    return documents
+def _node_parameters(ros_arguments: list[str], node: str) -> dict:
+    """What a node reads: its block of the params file, then the ``-p name:=value`` ROS arguments."""
+    assert ros_arguments[0] == "--params-file"
+    values = yaml.safe_load(Path(ros_arguments[1]).read_text())[f"/**/{node}"]["ros__parameters"]
+    ros_arguments = ros_arguments[2:]
+    assert ros_arguments[::2] == ["-p"] * (len(ros_arguments) // 2)
+    for name, text in (a.split(":=", 1) for a in ros_arguments[1::2]):
+        values[name] = yaml.safe_load(text)
+    return values
 
 
 ARGUMENT_SETS = [
@@ -80,11 +81,13 @@ ARGUMENT_SETS = [
     {"source": "mip", "smpl_model_path": "/models/SMPL_NEUTRAL.pkl"},
     {"checkpoint": "/ckpt/presstrack_hmr.pt", "people": "3"},
     {"source": "bag", "rviz": "true", "record": "true"},
+    {"namespace": "mat_a", "use_sim_time": "true", "record": "true"},
 ]
 
 
 @pytest.mark.parametrize("overrides", ARGUMENT_SETS)
 def test_launch_file_matches_presstrack_up(stand_in_launch, overrides, monkeypatch, tmp_path):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # any temporary file would land here
     actions = _launch(stand_in_launch, overrides)
     plan = plan_graph(overrides)
     nodes = [a for a in actions if type(a).__name__ == "Node" and a.kwargs["package"] != "rviz2"]
@@ -92,24 +95,25 @@ def test_launch_file_matches_presstrack_up(stand_in_launch, overrides, monkeypat
     # What `presstrack up` would start for the same arguments.
     monkeypatch.setattr(cli, "find_executable", lambda spec: f"/prefix/lib/{spec.package}/{spec.executable}")
     monkeypatch.setattr(cli.shutil, "which", lambda name: f"/usr/bin/{name}")
-    up_params = tmp_path / "params.yaml"
-    up_params.write_text(plan.params_file_text())
-    up_specs = cli.process_specs(plan, up_params, composed=False, record_out=None)
+    up_specs = cli.process_specs(plan, composed=False, record_out=None)
     up_nodes = [s for s in up_specs if s.name in {n.name for n in NODES}]
 
     assert [(n.kwargs["package"], n.kwargs["executable"], n.kwargs["name"]) for n in nodes] == [
         (s.package, s.executable, s.name) for s in plan.nodes]
     assert [s.argv[-1] for s in up_nodes] == [f"__node:={n.kwargs['name']}" for n in nodes]
-    launched_parameters = _node_parameters(actions)
     for node, spec, up in zip(nodes, plan.nodes, up_nodes):
-        launched = launched_parameters[spec.name]
-        assert up.argv[up.argv.index("--params-file") + 1] == str(up_params)
-        assert launched == yaml.safe_load(up_params.read_text())
-        assert launched[spec.name]["ros__parameters"] == plan.parameters[spec.name]
+        assert "parameters" not in node.kwargs  # launch_ros would put a params file after the -p values
+        assert node.kwargs["namespace"] == plan.namespace == ("/mat_a" if overrides.get("namespace") else "/")
+        assert f"__ns:={plan.namespace}" in up.argv
+        up_arguments = list(up.argv[up.argv.index("--ros-args") + 1:up.argv.index("-r")])
+        assert up_arguments == node.kwargs["ros_arguments"]
+        assert up_arguments[1] == str(plan.params_file)
+        assert _node_parameters(up_arguments, spec.name) == plan.parameters[spec.name]
         assert node.kwargs.get("respawn", False) == spec.respawn == up.respawn
         if spec.respawn:
             assert node.kwargs["respawn_delay"] == up.respawn_delay
             assert node.kwargs["respawn_max_retries"] == up.max_respawns
+    assert list(tmp_path.iterdir()) == [], "no temporary file is left behind"
 
     rviz = [a for a in actions if type(a).__name__ == "Node" and a.kwargs["package"] == "rviz2"]
     assert len(rviz) == (overrides.get("rviz") == "true") == any(s.name == "rviz2" for s in up_specs)
@@ -121,16 +125,19 @@ def test_launch_file_matches_presstrack_up(stand_in_launch, overrides, monkeypat
     if records:
         command = records[0].kwargs["cmd"]
         assert command[:5] == ["ros2", "bag", "record", "-s", "mcap"]
-        assert command[command.index("--regex") + 1] == SUITE_TOPIC_REGEX
+        assert command[command.index("--regex") + 1] == suite_topic_regex(plan.namespace)
 
 
 def test_launch_file_expected_values(stand_in_launch):
     """Spot values, so the comparison above cannot pass with both sides equally wrong."""
-    actions = _launch(stand_in_launch, {"checkpoint": "/ckpt/presstrack_hmr.pt", "people": "3"})
-    by_name = _node_parameters(actions)
-    assert by_name["mesh_recovery"]["mesh_recovery"]["ros__parameters"]["backend"] == "learned"
-    assert by_name["mesh_recovery"]["mesh_recovery"]["ros__parameters"]["checkpoint"] == "/ckpt/presstrack_hmr.pt"
-    assert by_name["mat_driver"]["mat_driver"]["ros__parameters"]["people"] == 3
+    actions = _launch(stand_in_launch, {"checkpoint": "/ckpt/presstrack_hmr.pt", "people": "3",
+                                        "use_sim_time": "true"})
+    by_name = {a.kwargs["name"]: _node_parameters(a.kwargs["ros_arguments"], a.kwargs["name"])
+               for a in actions if type(a).__name__ == "Node"}
+    assert by_name["mesh_recovery"]["backend"] == "learned"
+    assert by_name["mesh_recovery"]["checkpoint"] == "/ckpt/presstrack_hmr.pt"
+    assert by_name["mat_driver"]["people"] == 3
+    assert all(values["use_sim_time"] is True for values in by_name.values())
 
 
 def test_record_regex_takes_the_suite_topics():

@@ -200,6 +200,8 @@ def test_one_graph_per_ros_domain(tmp_path, monkeypatch):
                 pass
         with exclusive_graph("18"):
             pass  # another domain is another graph
+        with exclusive_graph("17", namespace="/mat_b"):
+            pass  # so is another namespace (a second mat)
     assert lock.exists()
     with exclusive_graph("17"):
         pass  # released with its holder

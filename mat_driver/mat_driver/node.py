@@ -4,8 +4,9 @@ The simulator (package presstrack_sim) publishes the same topics through a subcl
 graph runs the same on a simulated and a real mat; nothing here imports it.
 
 Publishes
-  /mat/pressure      sensor_msgs/Image 32FC1 [kPa], frame_id = the mat frame, stamp = acquisition time
-  /mat/info          presstrack_msgs/MatInfo, latched, again whenever the calibration changes
+  mat/pressure      sensor_msgs/Image 32FC1 [kPa], frame_id = the mat frame, stamp = acquisition time;
+                    system default QoS (reliable) per REP-2003
+  mat/info          presstrack_msgs/MatInfo, latched, again whenever the calibration changes
   /tf_static         world -> mat from the configured mat pose
   /diagnostics       frame rate, dead/stuck cells, saturation, source state, bad input per kind (bad_input_<kind>)
 
@@ -25,7 +26,7 @@ from geometry_msgs.msg import Point, Pose, TransformStamped, Vector3
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.task import Future
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_system_default
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
@@ -38,6 +39,7 @@ from presstrack_common.input_checks import BadInputCounter, BurstCheck
 from presstrack_common.mat_geometry import MatGeometry, world_from_mat_pose
 from presstrack_msgs.msg import MatInfo
 from presstrack_common.node_main import run_node
+from presstrack_common.parameters import ParameterSpec, declare_parameters, refuse_unknown_choice
 
 SOURCES = ("mip", "bag", "serial", "udp")
 SILENT_AFTER_S = 1.0  # [s] without a frame, a streaming source is reported silent (diagnostics ERROR)
@@ -46,18 +48,39 @@ REJECTIONS = {"bad_version": "unknown protocol version", "bad_header_crc": "head
               "bad_sample_type": "unknown sample type (encoding)", "bad_dimensions": "rows or cols 0 or too many",
               "bad_length": "payload length does not match the header", "bad_crc": "frame CRC mismatch"}
 
+# Start-only parameters (read-only): what the running feed was built from needs a restart of the node.
 PARAMETERS = {
-    "source": "udp", "frame_id": "mat", "world_frame": "world", "rate": 15.0,
-    "rows": 238, "cols": 120, "cell_pitch": 0.01,
-    "mat_pose": [1.17, 1.83, 0.0, 0.0, 0.0, float(np.pi)],
-    "mip_path": "", "loop": False,
-    "bag_path": "", "bag_topic": "/mat/pressure", "restamp": True, "bag_rate": 1.0,
-    "serial_port": "/dev/ttyUSB0", "baudrate": 921600, "udp_host": "0.0.0.0", "udp_port": 5600,
-    "calibration_file": "", "raw_to_kpa": 1.0, "noise_floor": 1.0, "full_scale": 600.0, "stuck_after_frames": 0,
+    "source": ParameterSpec("udp", "where frames come from: a replayed MIP file or folder, a rosbag2 bag, "
+                            "serial or UDP hardware", choices=SOURCES, read_only=True),
+    "frame_id": ParameterSpec("mat", "TF frame of the mat: frame_id of mat/pressure and mat/info", read_only=True),
+    "world_frame": ParameterSpec("world", "TF frame the mat is placed in (parent of frame_id on /tf_static)"),
+    "rate": ParameterSpec(15.0, "[Hz] publishing rate of sim and MIP replay; hardware publishes as frames arrive",
+                          limits=(0.1, 1000.0), read_only=True),
+    "rows": ParameterSpec(238, "mat rows (cells along the mat frame's y)", limits=(1, 4096), read_only=True),
+    "cols": ParameterSpec(120, "mat columns (cells along the mat frame's x)", limits=(1, 4096), read_only=True),
+    "cell_pitch": ParameterSpec(0.01, "[m] side of one sensing cell", limits=(0.001, 0.1), read_only=True),
+    "mat_pose": ParameterSpec([1.17, 1.83, 0.0, 0.0, 0.0, float(np.pi)],
+                              "[m, m, m, rad, rad, rad] x, y, z, roll, pitch, yaw of the mat frame in world_frame "
+                              "(on the floor: z, roll and pitch 0)"),
+    "mip_path": ParameterSpec("", "source mip: one MIP .npz file or a folder of them", read_only=True),
+    "loop": ParameterSpec(False, "source mip or bag: start over at the end", read_only=True),
+    "bag_path": ParameterSpec("", "source bag: the rosbag2 bag to replay", read_only=True),
+    "bag_topic": ParameterSpec("/mat/pressure", "source bag: the recorded pressure topic", read_only=True),
+    "restamp": ParameterSpec(True, "source bag: stamp replayed frames with the current time (false: the "
+                             "recorded stamps)", read_only=True),
+    "bag_rate": ParameterSpec(1.0, "source bag: playback speed factor", limits=(0.01, 100.0), read_only=True),
+    "serial_port": ParameterSpec("/dev/ttyUSB0", "source serial: the device", read_only=True),
+    "baudrate": ParameterSpec(921600, "[bit/s] source serial: line speed", limits=(9600, 20_000_000), read_only=True),
+    "udp_host": ParameterSpec("0.0.0.0", "source udp: address to listen on", read_only=True),
+    "udp_port": ParameterSpec(5600, "source udp: port to listen on", limits=(1, 65535), read_only=True),
+    "calibration_file": ParameterSpec("", ".npz with per-cell 'offset', 'gain' and optional 'dead_mask' "
+                                      "(empty: identity)"),
+    "raw_to_kpa": ParameterSpec(1.0, "[kPa per raw unit] after the per-cell offset and gain", limits=(1e-9, 1e9)),
+    "noise_floor": ParameterSpec(1.0, "[kPa] values below are published as 0", limits=(0.0, 10000.0)),
+    "full_scale": ParameterSpec(600.0, "[kPa] saturation value of a cell", limits=(0.001, 100000.0)),
+    "stuck_after_frames": ParameterSpec(0, "[frames] a cell repeating one raw value this long above the floor is "
+                                        "reported as stuck (0: off)", limits=(0, 1_000_000)),
 }
-# What the running feed was built from; changing these needs a restart of the node.
-SOURCE_PARAMETERS = {"source", "rate", "rows", "cols", "cell_pitch", "mip_path",
-                     "loop", "bag_path", "bag_topic", "restamp", "bag_rate", "serial_port", "baudrate", "udp_host", "udp_port"}
 
 
 def calibration_from(values: dict, shape: tuple[int, int]) -> Calibration:
@@ -87,21 +110,20 @@ class MatDriverNode(Node):
     """Publishes the frames of ``make_feed``'s source; a subclass may add sources, parameters and topics."""
 
     SOURCES: tuple[str, ...] = SOURCES
-    PARAMETERS: dict = PARAMETERS
-    SOURCE_PARAMETERS: set[str] = SOURCE_PARAMETERS
+    PARAMETERS: dict[str, ParameterSpec] = PARAMETERS
 
     def __init__(self, **kwargs) -> None:
         super().__init__("mat_driver", **kwargs)
         # destroy_node must work even when the constructor stops half-way (rclpy shutdown calls it).
         self.running, self.thread, self.feed = False, None, None
-        for name, default in self.PARAMETERS.items():
-            self.declare_parameter(name, default)
+        declare_parameters(self, self.PARAMETERS)
         values = self.parameter_values()
         if values["source"] == "sim" and "sim" not in self.SOURCES:
             raise ValueError("source 'sim' is the simulator, which the presstrack_sim package publishes "
                              "(ros2 run presstrack_sim mat_sim; presstrack up source:=sim starts it)")
-        if values["source"] not in self.SOURCES:
-            raise ValueError(f"source must be one of {self.SOURCES}, got {values['source']!r}")
+        problem = refuse_unknown_choice(self.PARAMETERS, values.items())
+        if problem:
+            raise ValueError(problem)
         self.geometry = mat_geometry_from(values)
         self.calibration = calibration_from(values, (self.geometry.rows, self.geometry.cols))
         self.calibration_lock = threading.Lock()
@@ -112,9 +134,11 @@ class MatDriverNode(Node):
         self.source_state = "starting"
         self.rate_window: list[float] = []
 
-        self.pressure_pub = self.create_publisher(Image, "/mat/pressure", qos_profile_sensor_data)
+        # REP-2003: a sensor driver publishes with the system default QoS (reliable), so that reliable and
+        # sensor-data (best-effort) subscribers both match; our consumers subscribe with sensor-data QoS.
+        self.pressure_pub = self.create_publisher(Image, "mat/pressure", qos_profile_system_default)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self.info_pub = self.create_publisher(MatInfo, "/mat/info", latched)
+        self.info_pub = self.create_publisher(MatInfo, "mat/info", latched)
         self.tf_static_pub = self.create_publisher(TFMessage, "/tf_static", latched)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_extra_publishers(values)
@@ -158,10 +182,8 @@ class MatDriverNode(Node):
         return HardwareFeed(UdpSource(values["udp_host"], int(values["udp_port"]), **size))
 
     def on_set_parameters(self, parameters) -> SetParametersResult:
+        # Read-only and out-of-range values never get here: rclpy refuses them by their descriptors.
         changed = {p.name: p.value for p in parameters}
-        fixed = sorted(set(changed) & self.SOURCE_PARAMETERS)
-        if fixed:
-            return SetParametersResult(successful=False, reason=f"{', '.join(fixed)} can only be set at start")
         values = self.parameter_values() | changed
         try:
             geometry = mat_geometry_from(values)

@@ -1,9 +1,11 @@
 """ROS 2 node around mesh recovery: tracked people in, SMPL bodies and meshes in the world frame out.
 
-Subscribes  /presstrack/persons (PersonPressureArray), /mat/info (MatInfo, latched)
-Publishes   /presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
-            /presstrack/meshes  visualization_msgs/MarkerArray, one TRIANGLE_LIST per person, DELETE when it ends
-            /tf                 world -> person_<id>/pelvis, and person_<id>/<joint> when asked
+Subscribes  presstrack/persons (PersonPressureArray), mat/info (MatInfo, latched)
+Publishes   presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
+            presstrack/meshes  visualization_msgs/MarkerArray, one simplified TRIANGLE_LIST per person (DELETE
+                               when it ends), best effort, at most mesh_rate Hz
+            /tf                 <mat frame> -> body_<id> (REP-103/155: hip midpoint, x forward, y left, z up), and
+                                the SMPL joint tree below it as <joint>_<id> frames when asked
             /diagnostics
 
 Bad input (stamps going back or jumping, bursts, duplicate ids, more people than max_people, persons with
@@ -13,6 +15,7 @@ bad_input_<kind>, warned about (throttled per kind), and dropped or sanitised; t
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -25,33 +28,56 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Point, TransformStamped, Vector3
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile
+from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from presstrack_body.kinematics import JOINT_NAMES
 from presstrack_body.model import BodyModel
+from mesh_recovery.body_frames import body_transforms
 from mesh_recovery.estimators import PersonInput, make_estimator
 from mesh_recovery.hmr.checkpoint import ENCODER_PRECISIONS, shipped_checkpoint
 from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
-from mesh_recovery.meshes import decimated_faces, id_colour
+from mesh_recovery.meshes import ClusteredMesh, decimated_faces, id_colour
 from presstrack_common.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
 from presstrack_common.input_checks import (SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
                                           sanitise_pressure)
 from presstrack_common.mat_geometry import MatGeometry
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
 from presstrack_common.node_main import run_node
+from presstrack_common.parameters import ParameterSpec, declare_parameters, refuse_unknown_choice
 
-PARAMETERS = {
-    "backend": "footprint", "checkpoint": "", "smpl_model_path": "", "window": 16, "output_mode": "online",
-    "world_frame": "world", "publish_meshes": True, "mesh_decimation": 1, "mesh_rate": 5.0,
-    "publish_joint_frames": False, "max_people": 10, "encoder_precision": "auto",
-}
-# Parameters the estimator is built from; they need a restart.
-ESTIMATOR_PARAMETERS = {"backend", "checkpoint", "smpl_model_path", "window", "output_mode", "encoder_precision"}
 BACKENDS = ("footprint", "learned")
 OUTPUT_MODES = ("online", "centred")
+# Start-only parameters (read-only) are the ones the estimator is built from.
+PARAMETERS = {
+    "backend": ParameterSpec("footprint", "footprint (training-free) or learned (the paper's network)",
+                             choices=BACKENDS, read_only=True),
+    "checkpoint": ParameterSpec("", "learned backend checkpoint (.pt); empty: the shipped one for output_mode",
+                                read_only=True),
+    "smpl_model_path": ParameterSpec("", "SMPL model file or folder; empty: the embedded default body",
+                                     read_only=True),
+    "window": ParameterSpec(16, "[frames] temporal window of the learned backend", limits=(1, 256), read_only=True),
+    "output_mode": ParameterSpec("online", "online (newest frame) or centred (the paper's, half a window late)",
+                                 choices=OUTPUT_MODES, read_only=True),
+    "world_frame": ParameterSpec("world", "frame of presstrack/bodies"),
+    "reference_frame": ParameterSpec("", "parent of the body_<id> TF frames: empty for the mat frame, or the "
+                                     "world frame"),
+    "publish_meshes": ParameterSpec(True, "publish presstrack/meshes"),
+    "mesh_resolution": ParameterSpec(0.035, "[m] the RViz mesh merges the body's vertices within cubes of this "
+                                     "side (0.035: about 3,300 of the default body's 27,420 triangles, 0.25 MB "
+                                     "per person)",
+                                     limits=(0.005, 0.5)),
+    "mesh_decimation": ParameterSpec(1, "keep every n-th face of the RViz mesh", limits=(1, 1000)),
+    "mesh_rate": ParameterSpec(5.0, "[Hz] upper bound on presstrack/meshes updates", limits=(0.01, 100.0)),
+    "publish_joint_frames": ParameterSpec(False, "TF frames <joint>_<id> of the SMPL tree below body_<id>"),
+    "max_people": ParameterSpec(10, "at most this many bodies per frame (the most confident are kept)",
+                                limits=(1, 1000)),
+    "encoder_precision": ParameterSpec("auto", "learned backend's crop encoder: auto (bfloat16 where this CPU "
+                                       "runs it at least 1.3x faster), float32 or bfloat16",
+                                       choices=ENCODER_PRECISIONS, read_only=True),
+}
 # Messages further apart than this are not a pause but a stamp that jumped.
 MAX_STAMP_GAP_S = 5.0
 # States of the people a body is recovered for (tentative ones are skipped, any other value is malformed).
@@ -59,40 +85,37 @@ VALID_STATES = (PersonPressure.STATE_CONFIRMED, PersonPressure.STATE_LOST)
 
 
 def validate(values: dict) -> None:
-    """ValueError with the reason for the first invalid parameter."""
-    if values["backend"] not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {values['backend']!r}")
+    """ValueError with the reason for the first invalid parameter the descriptors cannot judge: a word
+    that is not one of its choices, or values that do not fit together."""
+    problem = refuse_unknown_choice(PARAMETERS, values.items())
+    if problem:
+        raise ValueError(problem)
     if values["backend"] == "learned" and not values["checkpoint"]:
         shipped = shipped_checkpoint(values["output_mode"])
         if not shipped.is_file():
             raise ValueError(f"the learned backend needs a checkpoint (none given, none installed at {shipped})")
-    if values["encoder_precision"] not in ENCODER_PRECISIONS:
-        raise ValueError(f"encoder_precision must be one of {ENCODER_PRECISIONS}, got {values['encoder_precision']!r}")
-    if values["output_mode"] not in OUTPUT_MODES:
-        raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {values['output_mode']!r}")
-    if int(values["window"]) < 1:
-        raise ValueError(f"window must be >= 1 frame, got {values['window']}")
-    if int(values["mesh_decimation"]) < 1:
-        raise ValueError(f"mesh_decimation must be >= 1, got {values['mesh_decimation']}")
-    if not float(values["mesh_rate"]) > 0:
-        raise ValueError(f"mesh_rate must be > 0 Hz, got {values['mesh_rate']}")
-    if int(values["max_people"]) < 1:
-        raise ValueError(f"max_people must be >= 1, got {values['max_people']}")
+    if values["reference_frame"] not in ("", values["world_frame"]):
+        raise ValueError(f"reference_frame must be empty (the mat frame) or the world frame "
+                         f"{values['world_frame']!r}, got {values['reference_frame']!r}")
 
 
 class MeshRecoveryNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("mesh_recovery", **kwargs)
-        for name, default in PARAMETERS.items():
-            self.declare_parameter(name, default)
+        self.mesh_worker = None  # destroy_node must work even when the constructor stops half-way
+        declare_parameters(self, PARAMETERS)
         values = self.parameter_values()
         validate(values)
         self.body_model = BodyModel(values["smpl_model_path"] or None)
         self.geometry = MatGeometry()  # MIP layout until /mat/info says otherwise
+        self.mat_frame = "mat"  # until /mat/info names it
         self.estimator = make_estimator(values, self.body_model, self.geometry)
         if values["backend"] == "learned":
             self.get_logger().info(f"learned backend: crop encoder in {self.estimator.encoder_precision}")
-        self.faces = decimated_faces(self.body_model.faces, int(values["mesh_decimation"]))
+        self.rest_vertices = self.body_model(np.zeros((1, self.body_model.num_betas), dtype=np.float32),
+                                             np.zeros((1, 72), dtype=np.float32),
+                                             np.zeros((1, 3), dtype=np.float32))[0][0].numpy()
+        self.set_mesh_detail(float(values["mesh_resolution"]), int(values["mesh_decimation"]))
         self.live_ids: set[int] = set()
         self.last_mesh_time = -math.inf
         self.frames = 0
@@ -101,14 +124,16 @@ class MeshRecoveryNode(Node):
         self.timing = StreamTiming(self.bad_input, "message", MAX_STAMP_GAP_S)
         self.full_scale = float("inf")  # [kPa] from /mat/info
 
-        self.bodies_pub = self.create_publisher(SmplBodyArray, "/presstrack/bodies", 10)
-        self.meshes_pub = self.create_publisher(MarkerArray, "/presstrack/meshes", 10)
-        self.mesh_worker = MeshWorker(lambda bodies, ended: self.meshes_pub.publish(self.markers(bodies, ended)))
+        self.bodies_pub = self.create_publisher(SmplBodyArray, "presstrack/bodies", 10)
+        # Best effort and one deep: a late mesh is worth nothing once the next is built (RViz's display is
+        # set to best effort in rviz/presstrack.rviz).
+        self.meshes_pub = self.create_publisher(MarkerArray, "presstrack/meshes", qos_profile_sensor_data)
+        self.mesh_worker = MeshWorker(self.publish_meshes)
         self.tf_pub = self.create_publisher(TFMessage, "/tf", 100)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(PersonPressureArray, "/presstrack/persons", self.on_persons, 10)
+        self.create_subscription(PersonPressureArray, "presstrack/persons", self.on_persons, 10)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self.create_subscription(MatInfo, "/mat/info", self.on_mat_info, latched)
+        self.create_subscription(MatInfo, "mat/info", self.on_mat_info, latched)
         self.add_on_set_parameters_callback(self.on_set_parameters)
         self.create_timer(1.0, self.publish_diagnostics)
 
@@ -116,17 +141,21 @@ class MeshRecoveryNode(Node):
         return {name: self.get_parameter(name).value for name in PARAMETERS}
 
     def on_set_parameters(self, parameters) -> SetParametersResult:
+        # Read-only and out-of-range values never get here: rclpy refuses them by their descriptors.
         changed = {p.name: p.value for p in parameters}
-        fixed = sorted(set(changed) & ESTIMATOR_PARAMETERS)
-        if fixed:
-            return SetParametersResult(successful=False, reason=f"{', '.join(fixed)} can only be set at start")
         try:
             validate(self.parameter_values() | changed)
         except (TypeError, ValueError) as error:
             return SetParametersResult(successful=False, reason=str(error))
-        if "mesh_decimation" in changed:
-            self.faces = decimated_faces(self.body_model.faces, int(changed["mesh_decimation"]))
+        if {"mesh_resolution", "mesh_decimation"} & set(changed):
+            values = self.parameter_values() | changed
+            self.set_mesh_detail(float(values["mesh_resolution"]), int(values["mesh_decimation"]))
         return SetParametersResult(successful=True)
+
+    def set_mesh_detail(self, resolution: float, keep_every: int) -> None:
+        """The simplified mesh RViz gets (set before the worker reads it: one assignment, so no lock)."""
+        mesh = ClusteredMesh.from_rest_mesh(self.rest_vertices, self.body_model.faces, resolution)
+        self.rviz_mesh = dataclasses.replace(mesh, faces=decimated_faces(mesh.faces, keep_every))
 
     def on_mat_info(self, info: MatInfo) -> None:
         try:
@@ -135,6 +164,7 @@ class MeshRecoveryNode(Node):
             self.bad_input("bad_mat_info", f"/mat/info ignored: {error}")
             return
         self.full_scale = float(info.full_scale)
+        self.mat_frame = info.header.frame_id or self.mat_frame
         self.estimator.set_geometry(self.geometry)
 
     def on_persons(self, msg: PersonPressureArray) -> None:
@@ -229,20 +259,34 @@ class MeshRecoveryNode(Node):
             self.mesh_worker.submit(bodies if due else SmplBodyArray(header=bodies.header), ended_ids)
 
     def publish_frames(self, header: Header, estimates: dict) -> None:
-        """TF world -> person_<id>/pelvis (+ per-joint frames), each joint frame with its global rotation."""
+        """TF body_<id> in the reference frame (the mat frame unless reference_frame names the world), and
+        the joint tree below it when publish_joint_frames is set."""
+        reference = self.get_parameter("reference_frame").value
+        reference_from_world = np.eye(4) if reference else np.linalg.inv(self.geometry.world_from_mat)
+        reference = reference or self.mat_frame
         joint_frames = self.get_parameter("publish_joint_frames").value
         transforms = []
         for track_id, estimate in estimates.items():
-            for index in range(len(JOINT_NAMES) if joint_frames else 1):
+            for frame in body_transforms(track_id, estimate.joints, estimate.rotations, reference,
+                                         reference_from_world, joint_frames):
                 transform = TransformStamped()
-                transform.header = Header(stamp=header.stamp, frame_id=header.frame_id)
-                transform.child_frame_id = f"person_{track_id}/{JOINT_NAMES[index]}"
-                x, y, z = (float(v) for v in estimate.joints[index])
+                transform.header = Header(stamp=header.stamp, frame_id=frame.parent)
+                transform.child_frame_id = frame.child
+                x, y, z = (float(v) for v in frame.translation)
                 transform.transform.translation = Vector3(x=x, y=y, z=z)
-                transform.transform.rotation = quaternion_from_matrix(estimate.rotations[index])
+                transform.transform.rotation = quaternion_from_matrix(frame.rotation)
                 transforms.append(transform)
         if transforms:
             self.tf_pub.publish(TFMessage(transforms=transforms))
+
+    def publish_meshes(self, bodies: SmplBodyArray, ended_ids: set[int]) -> None:
+        """Runs on the mesh worker's thread."""
+        markers = self.markers(bodies, ended_ids)
+        try:
+            self.meshes_pub.publish(markers)
+        except Exception:  # noqa: BLE001 - Ctrl-C can invalidate the context while the meshes were built
+            if rclpy.ok(context=self.context):
+                raise
 
     def markers(self, bodies: SmplBodyArray, ended_ids: set[int]) -> bytes:
         """Serialised MarkerArray: a mesh and an id label per body, DELETEs for ended tracks."""
@@ -253,11 +297,13 @@ class MeshRecoveryNode(Node):
             betas = np.stack([np.asarray(b.betas, dtype=np.float32) for b in bodies.bodies])
             poses = np.stack([np.asarray(b.pose, dtype=np.float32) for b in bodies.bodies])
             transl = np.array([[b.transl.x, b.transl.y, b.transl.z] for b in bodies.bodies], dtype=np.float32)
-            # float64 before the face gather: the CDR points are float64, so marker_cdr copies no further.
-            vertices = self.body_model(betas, poses, transl)[0].numpy().astype(np.float64)
+            vertices = self.body_model(betas, poses, transl)[0].numpy()
+            mesh = self.rviz_mesh
             for body, body_vertices in zip(bodies.bodies, vertices):
+                # float64 cluster vertices: the CDR points are float64, so marker_cdr copies no further.
+                points = mesh.vertices(body_vertices)[mesh.faces].reshape(-1, 3)
                 markers.append(MarkerSpec(*frame, "presstrack_meshes", body.track_id,
-                                          color=id_colour(body.track_id), points=body_vertices[self.faces].reshape(-1, 3)))
+                                          color=id_colour(body.track_id), points=points))
                 head = body.joints[JOINT_NAMES.index("head")]
                 markers.append(MarkerSpec(*frame, "presstrack_ids", body.track_id, type=TEXT_VIEW_FACING,
                                           position=(head.x, head.y, head.z + 0.3), scale=(0.0, 0.0, 0.15),
@@ -268,7 +314,8 @@ class MeshRecoveryNode(Node):
         return serialize_marker_array(markers)
 
     def destroy_node(self) -> None:
-        self.mesh_worker.close()
+        if self.mesh_worker is not None:
+            self.mesh_worker.close()
         super().destroy_node()
 
     def publish_diagnostics(self) -> None:

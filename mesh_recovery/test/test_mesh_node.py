@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 from builtin_interfaces.msg import Time
+from rclpy.qos import qos_profile_sensor_data
 from geometry_msgs.msg import Point
 from sensor_msgs.msg import RegionOfInterest
 from std_msgs.msg import Header
@@ -40,7 +41,7 @@ def listener():
 @pytest.mark.parametrize("backend", ["footprint", "learned"])  # learned: the shipped online checkpoint
 def test_bodies_meshes_and_frames_follow_the_tracks(tmp_path, listener, default_body_path, backend):
     listener.listen("/presstrack/bodies", SmplBodyArray)
-    listener.listen("/presstrack/meshes", MarkerArray)
+    listener.listen("/presstrack/meshes", MarkerArray, qos_profile_sensor_data)  # published best effort
     listener.listen("/tf", TFMessage)
     publisher = listener.node.create_publisher(PersonPressureArray, "/presstrack/persons", 10)
     node = start_node("mesh_recovery", {"smpl_model_path": str(default_body_path), "mesh_decimation": 4,
@@ -73,8 +74,8 @@ def test_bodies_meshes_and_frames_follow_the_tracks(tmp_path, listener, default_
     assert ("presstrack_meshes", 9) in deleted and ("presstrack_meshes", 4) not in deleted
 
     frames = [t for msg in listener.messages["/tf"] for t in msg.transforms]
-    assert {t.child_frame_id for t in frames} == {"person_4/pelvis", "person_9/pelvis"}
-    assert all(t.header.frame_id == "world" for t in frames)
+    assert {t.child_frame_id for t in frames} == {"body_4", "body_9"}
+    assert all(t.header.frame_id == "mat" for t in frames)  # no /mat/info here: the mat frame's default name
 
 
 def test_mesh_worker_keeps_the_newest_bodies_and_every_ended_id():
@@ -104,10 +105,45 @@ def test_mesh_worker_keeps_the_newest_bodies_and_every_ended_id():
 
 
 @pytest.mark.parametrize("name, bad", [("backend", "mocap"), ("encoder_precision", "float16"), ("output_mode", "late"),
-                                       ("window", 0), ("mesh_decimation", 0), ("mesh_rate", 0.0), ("max_people", 0)])
+                                       ("reference_frame", "odom")])
 def test_invalid_parameters_are_rejected_with_their_name(name, bad):
+    """What the descriptors cannot judge (ranges: test/test_parameters.py): words and values that must agree."""
     from mesh_recovery.node import PARAMETERS, validate
 
-    validate(dict(PARAMETERS))
+    defaults = {name: spec.default for name, spec in PARAMETERS.items()}
+    validate(defaults)
     with pytest.raises(ValueError, match=name):
-        validate(dict(PARAMETERS) | {name: bad})
+        validate(defaults | {name: bad})
+
+
+def test_a_three_person_mesh_message_stays_under_one_megabyte(default_body_path):
+    """The tallest bodies, three at once, as the node serialises them for presstrack/meshes."""
+    import rclpy
+    from rclpy.parameter import Parameter
+
+    from mesh_recovery.node import MeshRecoveryNode
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        node = MeshRecoveryNode(context=context, parameter_overrides=[
+            Parameter("smpl_model_path", value=str(default_body_path))])
+        rng = np.random.default_rng(0)
+        bodies = []
+        for track_id in (1, 2, 3):
+            betas = np.zeros(node.body_model.num_betas, dtype=np.float32)
+            betas[0] = 2.0  # stature +2: the tallest body the default model makes
+            pose = rng.normal(scale=0.2, size=72).astype(np.float32)
+            bodies.append(SmplBody(track_id=track_id, betas=betas, pose=pose, joints=[Point(z=1.5)] * 24))
+        message = node.markers(SmplBodyArray(header=Header(frame_id="world"), bodies=bodies), ended_ids={7})
+        full = len(node.body_model.faces)
+        assert full / 10 < len(node.rviz_mesh.faces) < full / 4  # a body still, not a few triangles
+        node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
+    assert len(message) <= 1_000_000, len(message)
+    from rclpy.serialization import deserialize_message
+
+    markers = deserialize_message(message, MarkerArray).markers
+    meshes = [m for m in markers if m.ns == "presstrack_meshes" and m.action == Marker.ADD]
+    assert [m.id for m in meshes] == [1, 2, 3] and all(len(m.points) == 3 * len(node.rviz_mesh.faces) for m in meshes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import rclpy
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
@@ -13,13 +14,13 @@ EXIT_CANNOT_START = 2
 def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = None) -> None:
     """Spin the node until Ctrl-C or shutdown, or until its ``finished`` future (if it has one) is done.
 
-    A node whose constructor refuses its parameters or inputs (ValueError, OSError) logs the reason
-    and the process exits with status 2, without a traceback.
+    A node whose constructor refuses its parameters or inputs (ValueError, OSError, or a start value its
+    parameter descriptor refuses) logs the reason and the process exits with status 2, without a traceback.
     """
     rclpy.init(args=args)
     try:
         node = make_node()
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, ParameterException) as error:
         rclpy.logging.get_logger(name).fatal(f"cannot start: {error}")
         rclpy.try_shutdown()
         raise SystemExit(EXIT_CANNOT_START) from None

@@ -3,11 +3,12 @@
 It is the driver node with the simulator as its source (the driver/simulation split of robot stacks:
 same topics, same parameter block, same node name, so the graph and its consumers cannot tell them
 apart), and two topics only a simulator can fill:
-  /mat/sim/persons   ground-truth ids and boxes, as PersonPressureArray
-  /mat/sim/bodies    ground-truth SMPL bodies in the world frame, as SmplBodyArray
+  mat/sim/persons   ground-truth ids and boxes, as PersonPressureArray
+  mat/sim/bodies    ground-truth SMPL bodies in the world frame, as SmplBodyArray
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -16,12 +17,21 @@ from sensor_msgs.msg import RegionOfInterest
 from std_msgs.msg import Header
 
 from mat_driver.feeds import FeedFrame, PacedFeed
-from mat_driver.node import PARAMETERS, SOURCE_PARAMETERS, MatDriverNode
+from mat_driver.node import PARAMETERS, MatDriverNode
 from presstrack_common.node_main import run_node
+from presstrack_common.parameters import ParameterSpec
 from presstrack_msgs.msg import PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
+from presstrack_sim.scenario import MAX_PEOPLE, SCENARIOS
 from presstrack_sim.simulator import SimConfig, SimFrame, Simulator
 
-SIM_PARAMETERS = {"people": 3, "seed": 1, "scenario": "random", "publish_ground_truth": True}
+SIM_PARAMETERS = {
+    "people": ParameterSpec(3, "simulated people (scenarios with a fixed cast need theirs)", limits=(1, MAX_PEOPLE),
+                            read_only=True),
+    "seed": ParameterSpec(1, "random seed of the simulated scene", limits=(0, 2**31 - 1), read_only=True),
+    "scenario": ParameterSpec("random", "simulated scene", choices=SCENARIOS, read_only=True),
+    "publish_ground_truth": ParameterSpec(True, "publish mat/sim/persons and mat/sim/bodies (ground truth)",
+                                          read_only=True),
+}
 
 
 def sim_feed(simulator: Simulator, rate_hz: float) -> PacedFeed:
@@ -35,14 +45,14 @@ def sim_feed(simulator: Simulator, rate_hz: float) -> PacedFeed:
 
 class SimMatNode(MatDriverNode):
     SOURCES = ("sim",)
-    PARAMETERS = PARAMETERS | {"source": "sim"} | SIM_PARAMETERS
-    SOURCE_PARAMETERS = SOURCE_PARAMETERS | {"people", "seed", "scenario"}
+    PARAMETERS = PARAMETERS | {"source": dataclasses.replace(PARAMETERS["source"], default="sim", choices=SOURCES,
+                                                             description="the simulator")} | SIM_PARAMETERS
 
     def create_extra_publishers(self, values: dict) -> None:
         self.gt_persons_pub = self.gt_bodies_pub = None
         if values["publish_ground_truth"]:
-            self.gt_persons_pub = self.create_publisher(PersonPressureArray, "/mat/sim/persons", 10)
-            self.gt_bodies_pub = self.create_publisher(SmplBodyArray, "/mat/sim/bodies", 10)
+            self.gt_persons_pub = self.create_publisher(PersonPressureArray, "mat/sim/persons", 10)
+            self.gt_bodies_pub = self.create_publisher(SmplBodyArray, "mat/sim/bodies", 10)
 
     def make_feed(self, values: dict) -> PacedFeed:
         config = SimConfig(scenario=values["scenario"], people=int(values["people"]), seed=int(values["seed"]),

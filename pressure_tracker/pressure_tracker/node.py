@@ -1,11 +1,11 @@
 """ROS 2 node around the tracker core: /mat/pressure in, tracked people out.
 
 Publishes
-  /presstrack/persons                 presstrack_msgs/PersonPressureArray, every live track each frame
-  /presstrack/persons/tracked         presstrack_msgs/TrackedIds, the confirmed ids
-  /presstrack/persons/person_<id>/pressure  sensor_msgs/Image 32FC1, that person's crop, while the id is tracked
+  presstrack/persons                 presstrack_msgs/PersonPressureArray, every live track each frame
+  presstrack/persons/tracked         presstrack_msgs/TrackedIds, the confirmed ids
+  presstrack/persons/person_<id>/pressure  sensor_msgs/Image 32FC1, that person's crop, while the id is tracked
                                       (a topic name token may not start with a digit, hence person_<id>)
-  /presstrack/debug_image             sensor_msgs/Image rgb8, pressure with coloured boxes and ids
+  presstrack/debug_image             sensor_msgs/Image rgb8, pressure with coloured boxes and ids
   /diagnostics                        diagnostic_msgs/DiagnosticArray, counters of frames and of bad input
 
 Bad input (wrong encoding, empty or malformed images, a size other than the frames' so far (or, before
@@ -36,6 +36,7 @@ from presstrack_common.input_checks import (SANITISED_AS, BadInputCounter, Strea
                                           sanitise_pressure)
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, TrackedIds
 from presstrack_common.node_main import run_node
+from presstrack_common.parameters import ParameterSpec, declare_parameters
 from pressure_tracker.debug_view import render_debug_image
 from pressure_tracker.tracker import PressureTracker, TooManyPeople, TrackerConfig, TrackState
 
@@ -46,14 +47,18 @@ STATE_TO_MSG = {
 }
 
 # Parameters the node accepts, with their defaults (the tracker's own, which the benchmark suite scores);
-# validated by TrackerConfig on start and on change.
+# ranges enforced by their descriptors, the rest validated by TrackerConfig on start and on change.
 PARAMETERS = {
-    "crop_size": TrackerConfig.crop_size,
-    "min_hits": TrackerConfig.min_hits,
-    "max_age": TrackerConfig.max_age,
-    "publish_debug_image": True,
-    "cell_pitch": TrackerConfig.cell_pitch,
-    "max_people": 10,
+    "crop_size": ParameterSpec(TrackerConfig.crop_size, "[cells] side of the person-centred crop",
+                               limits=(16, 1024)),
+    "min_hits": ParameterSpec(TrackerConfig.min_hits, "[frames] a new track is confirmed after this many",
+                              limits=(1, 1000)),
+    "max_age": ParameterSpec(TrackerConfig.max_age, "[frames] a lost track is kept this long", limits=(0, 100_000)),
+    "publish_debug_image": ParameterSpec(True, "publish presstrack/debug_image (only while someone subscribes)"),
+    "cell_pitch": ParameterSpec(TrackerConfig.cell_pitch, "[m] side of one cell; mat/info sets it",
+                                limits=(0.001, 0.1)),
+    "max_people": ParameterSpec(10, "more people in one frame is taken for a noise storm: frame dropped, "
+                                "tracking restarted", limits=(1, 1000)),
 }
 # Frames further apart than this are not a pause but a stamp that jumped.
 MAX_STAMP_GAP_S = 5.0
@@ -108,13 +113,11 @@ def write_last_id(track_id: int) -> str | None:
 class PressureTrackerNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("pressure_tracker", **kwargs)
-        for name, default in PARAMETERS.items():
-            self.declare_parameter(name, default)
+        declare_parameters(self, PARAMETERS)
         # A restarted tracker continues above the ids its predecessor handed out, so no id is ever reused
         # while the rest of the graph (and anyone recording it) may still know the old ones.
         self.last_id = read_last_id(self.get_logger().error)
         values = self._parameter_values()
-        validate_max_people(values["max_people"])
         self.config = self._config_from(values, first_id=self.last_id + 1)
         self.first_id = self.config.first_id
         self.tracker = PressureTracker(self.config)
@@ -126,15 +129,15 @@ class PressureTrackerNode(Node):
         self.frame_shape: tuple[int, int] | None = None  # of the frames the tracker core follows
         self.full_scale = float("inf")                    # [kPa] from /mat/info
 
-        self.persons_pub = self.create_publisher(PersonPressureArray, "/presstrack/persons", 10)
-        self.tracked_pub = self.create_publisher(TrackedIds, "/presstrack/persons/tracked", 10)
-        self.debug_pub = self.create_publisher(Image, "/presstrack/debug_image", qos_profile_sensor_data)
+        self.persons_pub = self.create_publisher(PersonPressureArray, "presstrack/persons", 10)
+        self.tracked_pub = self.create_publisher(TrackedIds, "presstrack/persons/tracked", 10)
+        self.debug_pub = self.create_publisher(Image, "presstrack/debug_image", qos_profile_sensor_data)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.crop_pubs: dict[int, rclpy.publisher.Publisher] = {}
 
-        self.create_subscription(Image, "/mat/pressure", self.on_pressure, qos_profile_sensor_data)
+        self.create_subscription(Image, "mat/pressure", self.on_pressure, qos_profile_sensor_data)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self.create_subscription(MatInfo, "/mat/info", self.on_mat_info, latched)
+        self.create_subscription(MatInfo, "mat/info", self.on_mat_info, latched)
         self.add_on_set_parameters_callback(self.on_set_parameters)
         self.create_timer(1.0, self.publish_diagnostics)
 
@@ -149,9 +152,9 @@ class PressureTrackerNode(Node):
                              first_id=first_id)
 
     def on_set_parameters(self, parameters) -> SetParametersResult:
+        # Out-of-range values never get here: rclpy refuses them by their descriptors.
         values = self._parameter_values() | {p.name: p.value for p in parameters}
         try:
-            validate_max_people(values["max_people"])
             config = self._config_from(values, first_id=self.config.first_id)
         except (TypeError, ValueError) as error:
             return SetParametersResult(successful=False, reason=str(error))
@@ -272,7 +275,7 @@ class PressureTrackerNode(Node):
     def crop_publisher(self, track_id: int):
         if track_id not in self.crop_pubs:
             self.crop_pubs[track_id] = self.create_publisher(
-                Image, f"/presstrack/persons/person_{track_id}/pressure", qos_profile_sensor_data)
+                Image, f"presstrack/persons/person_{track_id}/pressure", qos_profile_sensor_data)
         return self.crop_pubs[track_id]
 
     def release_crop_publishers(self, live_ids: set[int]) -> None:
@@ -290,11 +293,6 @@ class PressureTrackerNode(Node):
                                    "bad input dropped or sanitised, or last id not saved" if trouble else "OK")
         self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
                                                      status=[status]))
-
-
-def validate_max_people(value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"max_people must be an integer >= 1, got {value!r}")
 
 
 def main(args=None) -> None:
