@@ -59,3 +59,23 @@ def test_bad_file_gives_status_2_and_one_clear_line(tmp_path, command, problem):
     assert "Traceback" not in result.stderr + result.stdout
     errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
     assert len(errors) == 1 and path.name in errors[0], result.stderr[-2000:]
+
+
+UNWRITABLE_OUTPUTS = {
+    "presstrack-track": lambda good, out: ["presstrack-track", str(good), "--out", "/proc/x/tracks.txt"],
+    "presstrack render": lambda good, out: ["presstrack", "render", str(good), "--out", "/proc/x.gif"],
+    "presstrack record": lambda good, out: ["presstrack", "record", "/proc/x", "--duration", "1"],
+    "presstrack up --record": lambda good, out: ["presstrack", "up", "--record", "/proc/x", "--duration", "1"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(UNWRITABLE_OUTPUTS))
+def test_an_unwritable_output_is_refused_before_the_work_in_one_line(tmp_path, command):
+    bag = tmp_path / "session"
+    bag.mkdir()  # never read: the output is refused first
+    good = bad_files(tmp_path)["truncated"].with_name("good.npz") if command == "presstrack-track" else bag
+    argv = UNWRITABLE_OUTPUTS[command](good, tmp_path)
+    result = subprocess.run([str(BIN / argv[0]), *argv[1:]], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr + result.stdout and "/proc/x" in result.stderr
+    assert len([line for line in result.stderr.splitlines() if "error" in line.lower()]) == 1, result.stderr

@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from presstrack_common.outputs import check_creatable_folder, check_writable_file
 from presstrack_bringup.bagfile import BagError, SegmentedBagWriter, bag_directory, open_bag, require_topic, suite_typestore
 from presstrack_bringup.graph import (
     LAUNCH_ARGUMENT_NAMES,
@@ -94,6 +95,14 @@ def process_specs(plan: GraphPlan, composed: bool, record_out: str | None) -> li
     return specs
 
 
+def _check(check, path, what: str) -> Path:
+    """An output path checked before the work (see presstrack_common.outputs); UsageError if it will not do."""
+    try:
+        return check(path, what)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def run_graph(
     arguments: dict[str, str],
     sets: Sequence[str],
@@ -106,8 +115,8 @@ def run_graph(
     plan = plan_graph(arguments, sets, config)
     if plan.record and record_out is None:
         record_out = time.strftime("presstrack_%Y%m%d-%H%M%S")
-    if record_out is not None and bag_directory(record_out).exists():
-        raise UsageError(f"{record_out}: exists already, not overwriting")
+    if record_out is not None:
+        _check(check_creatable_folder, bag_directory(record_out), "bag")
     specs = [*process_specs(plan, composed, record_out), *extra]
     try:
         with exclusive_graph(namespace=plan.namespace):
@@ -120,9 +129,7 @@ def run_graph(
 
 def run_demo(options: argparse.Namespace) -> int:
     """Run the simulated graph with a recorder and a scorer, then render the recording and summarise."""
-    out = Path(options.out)
-    if out.exists():
-        raise UsageError(f"{out}: exists already, not overwriting")
+    out = _check(check_creatable_folder, Path(options.out), "demo folder")
     out.mkdir(parents=True)
     bag, summary_file, preview = out / "session", out / "summary.json", out / "preview.gif"
     from presstrack_bringup.live_score import Summary  # rclpy only where ROS is needed
@@ -222,8 +229,7 @@ def _dispatch(options: argparse.Namespace) -> int:
         suite_regex = re.compile(suite_topic_regex(options.namespace))
         wanted = set(options.topics).__contains__ if options.topics else \
             (lambda topic: suite_regex.fullmatch(topic) is not None)
-        if bag_directory(options.out).exists():
-            raise UsageError(f"{options.out}: exists already, not overwriting")
+        _check(check_creatable_folder, bag_directory(options.out), "bag")
         if not options.split > 0:
             raise UsageError(f"--split must be positive, got {options.split:g}")
         writer = SegmentedBagWriter(options.out, suite_typestore(), split_seconds=options.split)
@@ -244,6 +250,7 @@ def _dispatch(options: argparse.Namespace) -> int:
                 f"mat_driver.bag_rate={options.rate}", *options.sets]
         return run_graph({"source": "bag"}, sets, options.composed, options.record, options.duration, options.config)
     if options.command == "render":
+        _check(check_writable_file, options.out, "preview")
         count = render_bag(options.bag, options.out, options.start, options.duration, options.fps, options.max_faces)
         print(f"[presstrack] wrote {count} frame{'s' if count != 1 else ''} to {options.out}", file=sys.stderr)
         return 0

@@ -12,6 +12,7 @@ import math
 import sys
 from collections.abc import Sequence
 
+from presstrack_common.outputs import check_writable_file
 from presstrack_common.mip_format import nonfinite_message
 
 from .motchallenge import (SceneError, Scores, accumulate, combine_hota, ground_truth_frames, hypothesis_frames,
@@ -45,6 +46,10 @@ def track_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.pressure_scale is not None and not (math.isfinite(args.pressure_scale) and args.pressure_scale > 0):
         return _fail("presstrack-track", f"--pressure-scale must be a positive number, got {args.pressure_scale}")
+    try:
+        check_writable_file(args.out, "track file")
+    except ValueError as error:
+        return _fail("presstrack-track", error)
     try:
         scene = load_scene(args.scene, pressure_scale_kpa=args.pressure_scale)
     except SceneError as error:
