@@ -22,7 +22,7 @@ from presstrack_body.model import BodyModel
 from presstrack_common.mat_geometry import MatGeometry, mip_world_from_mat
 from .mip_format import scene_path, write_scene
 from .people import sample_body
-from .pressure import SensorModel
+from .sensor import SensorModel
 from .scenario import FIXED_PEOPLE, SCENARIOS
 from .simulator import SimConfig, Simulator, simulate_scene, single_threaded_torch
 
