@@ -21,7 +21,8 @@ def contact_weights(heights: np.ndarray, areas: np.ndarray,
                     contact_distance: float = CONTACT_DISTANCE_M) -> np.ndarray:
     """(F, V) share of a foot's load carried by each sole vertex; each row sums to 1.
 
-    heights (F, V) m above the floor; areas (V,) m^2 of sole each vertex stands for. The share is the vertex's area
+    heights (F, V) m above the floor; areas (V,) or (F, V) m^2 of sole each vertex stands for (times its relative
+    load, plantar.py). The share is the vertex's area
     times its closeness to the floor (linear, zero beyond `contact_distance`); a row with no vertex that close
     puts the load on its lowest vertex (a force can only act where the foot is).
     """
@@ -75,8 +76,8 @@ def feet_pressure(sole_vertices: np.ndarray, sole_areas: np.ndarray, forces: np.
                   spread_m: float = 0.0) -> np.ndarray:
     """(F, rows, cols) kPa made by one foot over F frames.
 
-    sole_vertices (F, V, 3) world; sole_areas (V,) m^2; forces (F,) N vertical; load_factors (V,) relative load per
-    unit area of each vertex (plantar.py; None: the same everywhere). Each vertex is splatted with a Gaussian as
+    sole_vertices (F, V, 3) world; sole_areas (V,) m^2; forces (F,) N vertical; load_factors (V,) or (F, V) relative
+    load per unit area of each vertex (plantar.py; None: the same everywhere). Each vertex is splatted with a Gaussian as
     wide as the patch of sole it stands for, widened by `spread_m` (soft tissue or a shoe's outsole).
     """
     frames = len(forces)

@@ -11,11 +11,12 @@ ahead of the frame it hands out, and prepares the next episode in the background
 """
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -28,7 +29,10 @@ from .gait import SIDES, BodyGeometry, GaitStream, GaitTrack
 from presstrack_common.mat_geometry import MatGeometry
 from .mip_format import Scene
 from .people import body_geometry, sample_body, sole_vertex_areas
-from .pressure import Sensor, SensorModel, feet_pressure
+from .plantar import (FootType, PlantarModel, heel_loading_bias, lean_towards_heel, sole_coordinates,
+                      sole_load_factors)
+from .pressure import feet_pressure
+from .sensor import Sensor, SensorModel
 from .scenario import MAX_PEOPLE, PLAN_DT, SCENARIOS, plan_motion_stepwise
 from .stepwise import Work, run_to_end
 
@@ -62,7 +66,9 @@ def single_threaded_torch() -> Iterator[None]:
 class SimConfig:
     """What to simulate. `people` None: the scenario's own count ('random': 1-5 drawn from the seed).
     `subjects`: optional betas (10,) of the people to use, in order (for disjoint train/test corpora);
-    otherwise bodies are drawn from the seed. `model_path`: SMPL file or folder, None = default body."""
+    otherwise bodies are drawn from the seed. `model_path`: SMPL file or folder, None = default body.
+    `plantar`: the ranges each person's feet are drawn from (plantar.py); None: the legacy sole that carries the
+    same load per unit area everywhere, which the fixed scenes, the tracker's tuning and the shipped network use."""
 
     scenario: str = "random"
     people: int | None = None
@@ -71,6 +77,7 @@ class SimConfig:
     seed: int = 0
     mat: MatGeometry = field(default_factory=MatGeometry)
     sensor: SensorModel = field(default_factory=SensorModel)
+    plantar: PlantarModel | None = None
     subjects: tuple[np.ndarray, ...] | None = None
     model_path: str | None = None
     chunk_frames: int = 10  # frames rendered together: larger is a little faster overall, but makes longer steps
@@ -125,6 +132,9 @@ class _Person:
     gait_stream: GaitStream
     sole_ids: tuple[np.ndarray, np.ndarray]
     sole_areas: tuple[np.ndarray, np.ndarray]
+    foot: FootType | None = None  # None: the legacy even sole
+    load_factors: tuple[np.ndarray, np.ndarray] | None = None  # (per side) sole_load_factors of `foot`
+    sole_u: tuple[np.ndarray, np.ndarray] | None = None  # (per side) position of each sole vertex along the foot
 
     @property
     def gait(self) -> GaitTrack:
@@ -243,8 +253,8 @@ class _Episode:
 
     def _prepare(self) -> Work[None]:
         config, model = self.config, self.model
-        streams = np.random.SeedSequence([config.seed, self.number]).spawn(3)
-        plan_rng, body_rng, sensor_rng = (np.random.default_rng(s) for s in streams)
+        streams = np.random.SeedSequence([config.seed, self.number]).spawn(4)
+        plan_rng, body_rng, sensor_rng, foot_rng = (np.random.default_rng(s) for s in streams)
         # Plan past the end so the last footsteps (which look ahead to mid-stance) are defined.
         plans = yield from plan_motion_stepwise(config.scenario, config.people, config.seconds + 3.0, config.mat,
                                                 plan_rng, block_steps=PLAN_BLOCK_STEPS)
@@ -259,11 +269,18 @@ class _Episode:
             yield
             rest_vertices = model.rest_vertices(body.betas[None])[0].double().numpy()
             areas = tuple(sole_vertex_areas(rest_vertices, model.faces, ids) for ids in sole_ids)
+            foot = factors = sole_u = None
+            if config.plantar is not None:
+                foot = config.plantar.draw(foot_rng)
+                factors = tuple(sole_load_factors(body.sole_points[side], body.toe_mask[side], side, foot, areas[side])
+                                for side in range(2))
+                sole_u = tuple(sole_coordinates(body.sole_points[side], body.toe_mask[side], side)[0]
+                               for side in range(2))
             self.people.append(_Person(person_id, body, GaitStream(plan, body, self.times, GAIT_BLOCK_FRAMES),
-                                       sole_ids, areas))
+                                       sole_ids, areas, foot, factors, sole_u))
             yield
         keep_feet_apart([person.gait_stream.steps for person in self.people], [person.body for person in self.people])
-        self.sensor = Sensor(config.sensor, (config.mat.rows, config.mat.cols), sensor_rng)
+        self.sensor = Sensor(config.sensor, (config.mat.rows, config.mat.cols), sensor_rng, 1.0 / config.fps)
         self.prepared = True
 
     def render(self, start: int, stop: int, keep_vertices: bool) -> Work[SceneChunk]:
@@ -295,8 +312,13 @@ class _Episode:
                 vertices_out[:, p] = vertices
             for side in range(2):
                 sole = vertices[:, sole_index[side]].astype(float)
+                factors, spread = None, 0.0
+                if person.foot is not None:
+                    bias = heel_loading_bias(gait.steps, side, self.times[start:stop])
+                    factors = lean_towards_heel(person.load_factors[side], person.sole_u[side], bias)
+                    spread = person.foot.spread_m
                 true_pressure[:, p] += feet_pressure(sole, person.sole_areas[side], gait.force[start:stop, side],
-                                                     mat).astype(np.float32)
+                                                     mat, load_factors=factors, spread_m=spread).astype(np.float32)
                 yield
         pressure = self.sensor.measure(true_pressure.sum(axis=1))
         owner = cell_owner(true_pressure)
@@ -423,6 +445,11 @@ def simulate_scene(config: SimConfig, model: BodyModel | None = None, name: str 
         return stacked * present.reshape(present.shape + (1,) * (stacked.ndim - 2))
 
     people = simulator.people
+    extra = {"sensor_model": np.array(json.dumps(asdict(config.sensor)))}
+    if all(person.foot is not None for person in people):
+        extra |= {"foot_arch": np.array([p.foot.arch for p in people], dtype=np.float32),
+                  "foot_stiffness": np.array([p.foot.stiffness for p in people], dtype=np.float32),
+                  "foot_shoes": np.array([p.foot.shoes for p in people], dtype=bool)}
     return Scene(
         name=name or f"sim/{config.scenario}/seed{config.seed}",
         pressure=pressure, box=box,
@@ -435,5 +462,5 @@ def simulate_scene(config: SimConfig, model: BodyModel | None = None, name: str 
         person_ids=np.array([p.id for p in people], dtype=np.int64),
         heights=np.array([p.body.height for p in people], dtype=np.float32),
         masses=np.array([p.body.mass for p in people], dtype=np.float32),
-        fps=config.fps, mat=config.mat, cell_owner=owner,
+        fps=config.fps, mat=config.mat, cell_owner=owner, extra=extra,
     )
