@@ -1,8 +1,11 @@
 """presstrack-sim: write simulated MIP-format scenes, one file or a train/val/test corpus.
 
   presstrack-sim --people 3 --seconds 60 --seed 1 --out scene.npz [--scenario NAME] [--fps 15]
-                 [--rows 238 --cols 120 --pitch 0.01] [--model SMPL] [--ideal-sensor] [--picture frame.png]
-  presstrack-sim corpus --out DIR --scenes N --seconds S --seed K [--jobs J]
+                 [--rows 238 --cols 120 --pitch 0.01] [--model SMPL] [--picture frame.png]
+                 [--sensor legacy|commercial|textile|mip|tiled|ideal] [--feet even|anatomical] [--shoes P]
+                 [--randomize]
+  presstrack-sim corpus --out DIR --scenes N --seconds S --seed K [--jobs J] [same sensor/feet options]
+  presstrack-sim report FILE.npz... [--out table.md]
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import asdict
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -22,13 +26,17 @@ from presstrack_body.model import BodyModel
 from presstrack_common.mat_geometry import MatGeometry, mip_world_from_mat
 from .mip_format import scene_path, write_scene
 from .people import sample_body
-from .sensor import SensorModel
+from .plantar import PlantarModel
+from .randomize import randomized
+from .realism import realism_report
+from .sensor import SENSOR_PROFILES, SensorModel
 from .scenario import FIXED_PEOPLE, SCENARIOS
 from .simulator import SimConfig, Simulator, simulate_scene, single_threaded_torch
 
 SPLITS = ("train", "val", "test")
 SUBJECTS_PER_SPLIT = {"train": 10, "val": 5, "test": 5}  # 20 volunteers, as in MIP
 SCENE_SHARE = {"train": 0.7, "val": 0.15, "test": 0.15}
+RANDOMIZE_STREAM = 19
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,7 +70,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cols", type=int, default=120, help="mat columns (cells)")
     parser.add_argument("--pitch", type=float, default=0.01, help="cell pitch (m)")
     parser.add_argument("--model", default=None, help="SMPL model file or folder (default: embedded body)")
-    parser.add_argument("--ideal-sensor", action="store_true", help="no noise, blur, saturation or quantisation")
+    parser.add_argument("--ideal-sensor", action="store_true", help="the same as --sensor ideal")
+    parser.add_argument("--sensor", default="legacy", choices=tuple(SENSOR_PROFILES),
+                        help="sensor profile (presstrack_sim/sensor.py; default legacy, as the fixed scenes)")
+    parser.add_argument("--feet", default="even", choices=("even", "anatomical"),
+                        help="plantar load: even over the sole (legacy) or anatomical (heel, metatarsal heads, toe "
+                             "pads, arch from flat to high per person; plantar.py)")
+    parser.add_argument("--shoes", type=float, default=0.0,
+                        help="with --feet anatomical: share of people wearing shoes (0-1)")
+    parser.add_argument("--randomize", action="store_true",
+                        help="draw the sensor and the feet per scene from the ranges of presstrack_sim/randomize.py")
 
 
 def _mat(args: argparse.Namespace) -> MatGeometry:
@@ -70,7 +87,20 @@ def _mat(args: argparse.Namespace) -> MatGeometry:
 
 
 def _sensor(args: argparse.Namespace) -> SensorModel:
-    return SensorModel.ideal() if args.ideal_sensor else SensorModel()
+    return SensorModel.ideal() if args.ideal_sensor else SensorModel.profile(args.sensor)
+
+
+def _plantar(args: argparse.Namespace) -> PlantarModel | None:
+    if args.feet == "even":
+        if args.shoes:
+            raise ValueError("--shoes needs --feet anatomical")
+        return None
+    return PlantarModel(shoe_probability=args.shoes)
+
+
+def _randomize_rng(seed: int) -> np.random.Generator:
+    """The stream --randomize draws from, apart from the simulation's own."""
+    return np.random.default_rng(np.random.SeedSequence([seed, RANDOMIZE_STREAM]))
 
 
 def scene_main(argv: list[str]) -> int:
@@ -82,7 +112,10 @@ def scene_main(argv: list[str]) -> int:
     _common(parser)
     args = parser.parse_args(argv)
     config = SimConfig(scenario=args.scenario, people=args.people, seconds=args.seconds, fps=args.fps,
-                       seed=args.seed, mat=_mat(args), sensor=_sensor(args), model_path=args.model)
+                       seed=args.seed, mat=_mat(args), sensor=_sensor(args), plantar=_plantar(args),
+                       model_path=args.model)
+    if args.randomize:
+        config = randomized(config, _randomize_rng(args.seed))
     if args.out.is_dir():
         raise ValueError(f"--out {args.out} is a folder; give a file name")
     _check_writable(scene_path(args.out), "--out")
@@ -133,6 +166,7 @@ def corpus_main(argv: list[str]) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     _check_writable(args.out / "corpus.json", "--out")
     rng = np.random.default_rng(args.seed)
+    randomize_rng, plantar = _randomize_rng(args.seed), _plantar(args)
     model = BodyModel(args.model)
     subjects: dict[str, list[np.ndarray]] = {}
     subject_ids: dict[str, list[int]] = {}
@@ -152,12 +186,16 @@ def corpus_main(argv: list[str]) -> int:
         seed = int(rng.integers(2 ** 31))
         config = SimConfig(scenario=scenario, people=None if scenario in FIXED_PEOPLE else people,
                            seconds=args.seconds, fps=args.fps, seed=seed, mat=_mat(args), sensor=_sensor(args),
-                           subjects=tuple(subjects[split][k] for k in chosen), model_path=args.model)
+                           plantar=plantar, subjects=tuple(subjects[split][k] for k in chosen),
+                           model_path=args.model)
+        if args.randomize:
+            config = randomized(config, randomize_rng)
         name = f"data_{index}.npz"
         jobs.append((args.out / name, config, f"sim_{len(chosen)}_person/{scenario}/{split}"))
         files[split].append(name)
         scenes.append(dict(file=name, split=split, scenario=scenario, seed=seed, seconds=args.seconds, fps=args.fps,
-                           subjects=[subject_ids[split][k] for k in chosen]))
+                           subjects=[subject_ids[split][k] for k in chosen], sensor=asdict(config.sensor),
+                           plantar=None if config.plantar is None else asdict(config.plantar)))
     # Every scene's configuration is drawn above, so the files do not depend on --jobs.
     if args.jobs == 1:
         outcomes = (_write_corpus_scene(job, model) for job in jobs)
@@ -181,12 +219,31 @@ def corpus_main(argv: list[str]) -> int:
     return 0
 
 
+def report_main(argv: list[str]) -> int:
+    parser = _Parser(prog="presstrack-sim report",
+                     description="The realism table: gait, force, pressure and sensor quantities measured from "
+                                 "simulated files, beside published norms (presstrack_sim/realism.py).")
+    parser.add_argument("files", nargs="+", type=Path, help="scene files written by presstrack-sim")
+    parser.add_argument("--out", type=Path, default=None, help="also write the table to this Markdown file")
+    args = parser.parse_args(argv)
+    if args.out is not None:
+        _check_writable(args.out, "--out")
+    table, _ = realism_report(args.files)
+    print(table, end="")
+    if args.out is not None:
+        args.out.write_text(table)
+        print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         with single_threaded_torch():
             if argv and argv[0] == "corpus":
                 return corpus_main(argv[1:])
+            if argv and argv[0] == "report":
+                return report_main(argv[1:])
             return scene_main(argv)
     except (ValueError, OSError) as error:
         print(f"presstrack-sim: error: {error}", file=sys.stderr)
