@@ -3,7 +3,7 @@
   presstrack-sim --people 3 --seconds 60 --seed 1 --out scene.npz [--scenario NAME] [--fps 15]
                  [--rows 238 --cols 120 --pitch 0.01] [--model SMPL] [--picture frame.png]
                  [--sensor legacy|commercial|textile|mip|tiled|ideal] [--feet even|anatomical] [--shoes P]
-                 [--randomize]
+                 [--objects] [--randomize]
   presstrack-sim corpus --out DIR --scenes N --seconds S --seed K [--jobs J] [same sensor/feet options]
   presstrack-sim report FILE.npz... [--out table.md]
 """
@@ -25,6 +25,7 @@ from presstrack_body.model import BodyModel
 
 from presstrack_common.mat_geometry import MatGeometry, mip_world_from_mat
 from .mip_format import scene_path, write_scene
+from .objects import ObjectsConfig
 from .people import sample_body
 from .plantar import PlantarModel
 from .randomize import randomized
@@ -78,6 +79,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              "pads, arch from flat to high per person; plantar.py)")
     parser.add_argument("--shoes", type=float, default=0.0,
                         help="with --feet anatomical: share of people wearing shoes (0-1)")
+    parser.add_argument("--objects", action="store_true",
+                        help="put a piece of furniture, a dropped object and a trotting dog on the mat (objects.py)")
     parser.add_argument("--randomize", action="store_true",
                         help="draw the sensor and the feet per scene from the ranges of presstrack_sim/randomize.py")
 
@@ -113,7 +116,7 @@ def scene_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     config = SimConfig(scenario=args.scenario, people=args.people, seconds=args.seconds, fps=args.fps,
                        seed=args.seed, mat=_mat(args), sensor=_sensor(args), plantar=_plantar(args),
-                       model_path=args.model)
+                       objects=ObjectsConfig() if args.objects else None, model_path=args.model)
     if args.randomize:
         config = randomized(config, _randomize_rng(args.seed))
     if args.out.is_dir():
@@ -186,8 +189,8 @@ def corpus_main(argv: list[str]) -> int:
         seed = int(rng.integers(2 ** 31))
         config = SimConfig(scenario=scenario, people=None if scenario in FIXED_PEOPLE else people,
                            seconds=args.seconds, fps=args.fps, seed=seed, mat=_mat(args), sensor=_sensor(args),
-                           plantar=plantar, subjects=tuple(subjects[split][k] for k in chosen),
-                           model_path=args.model)
+                           plantar=plantar, objects=ObjectsConfig() if args.objects else None,
+                           subjects=tuple(subjects[split][k] for k in chosen), model_path=args.model)
         if args.randomize:
             config = randomized(config, randomize_rng)
         name = f"data_{index}.npz"
@@ -195,7 +198,8 @@ def corpus_main(argv: list[str]) -> int:
         files[split].append(name)
         scenes.append(dict(file=name, split=split, scenario=scenario, seed=seed, seconds=args.seconds, fps=args.fps,
                            subjects=[subject_ids[split][k] for k in chosen], sensor=asdict(config.sensor),
-                           plantar=None if config.plantar is None else asdict(config.plantar)))
+                           plantar=None if config.plantar is None else asdict(config.plantar),
+                           objects=None if config.objects is None else asdict(config.objects)))
     # Every scene's configuration is drawn above, so the files do not depend on --jobs.
     if args.jobs == 1:
         outcomes = (_write_corpus_scene(job, model) for job in jobs)

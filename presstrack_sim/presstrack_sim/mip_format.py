@@ -19,6 +19,8 @@ Keys (T frames, P = max people = person slots; a slot is one person for the whol
 - sensor_model (optional): str, JSON of the SensorModel parameters that made `pressure` (sensor.py)
 - foot_arch, foot_stiffness (optional): (P,) float32 each person's arch (0 flat ... 1 high) and sole stiffness;
   foot_shoes (optional): (P,) bool shod (plantar.py); absent when the soles carry the legacy even load
+- cell_object (optional): (T, rows, cols) int8 index of the floor object (no person: furniture, a dropped object, a
+  pet; objects.py) pressing each cell, -1 for none; object_kinds (K,) str, object_masses (K,) float32 kg
 Per-person arrays are zero in frames where that person is absent, as in MIP.
 """
 from __future__ import annotations
@@ -122,7 +124,8 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
                 np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
-EXTRA_KEYS = ("sensor_model", "foot_arch", "foot_stiffness", "foot_shoes")
+EXTRA_KEYS = ("sensor_model", "foot_arch", "foot_stiffness", "foot_shoes", "cell_object", "object_kinds",
+              "object_masses")
 # key -> (dtype kind(s), shape with 'T', 'P', 'R', 'C', 'K' symbols or ints)
 _SCHEMA: dict[str, tuple[str, tuple]] = {
     "name": ("U", ()),

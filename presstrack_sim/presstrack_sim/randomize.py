@@ -1,7 +1,7 @@
 """Domain randomisation: every sensor and foot parameter drawn per scene from documented ranges.
 
-`randomized(config, rng)` returns the configuration with a sensor drawn around one of the real-mat profiles and feet
-drawn from the widest plantar ranges, so that what trains on the scenes sees every mat and foot a real floor may
+`randomized(config, rng)` returns the configuration with a sensor drawn around one of the real-mat profiles, feet
+drawn from the widest plantar ranges and some objects that are no one on the floor, so that what trains on the scenes sees every mat and foot a real floor may
 have. The mat's size and cell pitch are left as given: the network reads crops at 1 cell = 1 cm, so a corpus keeps
 one pitch (`presstrack-sim --pitch 0.02` makes a 2 cm mat).
 """
@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .objects import ObjectsConfig
 from .plantar import PlantarModel
 from .sensor import SensorModel
 from .simulator import SimConfig
@@ -37,6 +38,7 @@ BITS_CHOICES = (8, 10, 12, 16)
 TILED_PROBABILITY = 0.3  # share of scenes on a tiled floor of TILE_CELLS tiles with 1-cell seams
 TILE_CELLS = (40, 48, 60)
 PLANTAR_RANGES = PlantarModel(arch_range=(0.0, 1.0), stiffness_range=(0.8, 1.25), shoe_probability=0.3)
+OBJECT_COUNTS = {"furniture": (0, 2), "dropped": (0, 1), "pets": (0, 1)}  # inclusive ranges per scene
 
 
 def random_sensor(rng: np.random.Generator) -> tuple[str, SensorModel]:
@@ -53,6 +55,7 @@ def random_sensor(rng: np.random.Generator) -> tuple[str, SensorModel]:
 
 
 def randomized(config: SimConfig, rng: np.random.Generator) -> SimConfig:
-    """`config` (a SimConfig) with its sensor and plantar model drawn from the ranges above."""
+    """`config` with its sensor, plantar model and floor objects drawn from the ranges above."""
     _, sensor = random_sensor(rng)
-    return replace(config, sensor=sensor, plantar=PLANTAR_RANGES)
+    objects = ObjectsConfig(**{kind: int(rng.integers(low, high + 1)) for kind, (low, high) in OBJECT_COUNTS.items()})
+    return replace(config, sensor=sensor, plantar=PLANTAR_RANGES, objects=objects)

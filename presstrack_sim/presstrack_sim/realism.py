@@ -103,6 +103,8 @@ def measure_scene(scene: Scene, sensor_full_scale_kpa: float | None = None) -> d
     frames, people = scene.present.shape
     # Sensor: what reads where nobody presses.
     empty = scene.cell_owner < 0
+    if scene.extra and "cell_object" in scene.extra:
+        empty &= scene.extra["cell_object"] < 0  # a floor object is not nobody
     out["empty cells reading > 0"] = [float(100 * (pressure[f][empty[f]] > 0).mean()) for f in range(frames)]
     out["phantom force"] = [float(pressure[f][empty[f]].sum() * cell_newton) for f in range(frames)]
     full_scale = sensor_full_scale_kpa if sensor_full_scale_kpa is not None else float(pressure.max())

@@ -28,6 +28,7 @@ from .footing import keep_feet_apart
 from .gait import SIDES, BodyGeometry, GaitStream, GaitTrack
 from presstrack_common.mat_geometry import MatGeometry
 from .mip_format import Scene
+from .objects import FloorObject, ObjectsConfig, cell_object, object_pressure, place_objects
 from .people import body_geometry, sample_body, sole_vertex_areas
 from .plantar import (FootType, PlantarModel, heel_loading_bias, lean_towards_heel, sole_coordinates,
                       sole_load_factors)
@@ -68,7 +69,8 @@ class SimConfig:
     `subjects`: optional betas (10,) of the people to use, in order (for disjoint train/test corpora);
     otherwise bodies are drawn from the seed. `model_path`: SMPL file or folder, None = default body.
     `plantar`: the ranges each person's feet are drawn from (plantar.py); None: the legacy sole that carries the
-    same load per unit area everywhere, which the fixed scenes, the tracker's tuning and the shipped network use."""
+    same load per unit area everywhere, which the fixed scenes, the tracker's tuning and the shipped network use.
+    `objects`: furniture, dropped objects and pets on the floor besides the people (objects.py); None: none."""
 
     scenario: str = "random"
     people: int | None = None
@@ -78,6 +80,7 @@ class SimConfig:
     mat: MatGeometry = field(default_factory=MatGeometry)
     sensor: SensorModel = field(default_factory=SensorModel)
     plantar: PlantarModel | None = None
+    objects: ObjectsConfig | None = None
     subjects: tuple[np.ndarray, ...] | None = None
     model_path: str | None = None
     chunk_frames: int = 10  # frames rendered together: larger is a little faster overall, but makes longer steps
@@ -148,7 +151,8 @@ class SceneChunk:
 
     pressure (F, rows, cols) float32 measured kPa; true_pressure (F, P, rows, cols) float32 kPa per person before the
     sensor; owner (F, rows, cols) int8 (`cell_owner`); box (F, P, 4) float32 (`label_box`, zeros when absent);
-    present (F, P) bool; vertices optional (F, P, V, 3) float32.
+    present (F, P) bool; vertices optional (F, P, V, 3) float32; object_owner (F, rows, cols) int8 the floor object
+    (objects.py) pressing each cell, -1 for none.
     """
 
     start: int
@@ -158,6 +162,7 @@ class SceneChunk:
     box: np.ndarray
     present: np.ndarray
     vertices: np.ndarray | None
+    object_owner: np.ndarray
 
 
 def cell_owner(true_pressure: np.ndarray) -> np.ndarray:
@@ -217,6 +222,7 @@ class _Episode:
         self.times = np.arange(config.frames) / config.fps
         self.people: list[_Person] = []
         self.sensor: Sensor | None = None
+        self.objects: list[FloorObject] = []
         self.prepared = False  # people and sensor are there
         self.chunks: deque[SceneChunk] = deque()  # rendered ahead by advance(), taken by the simulator
         self.rendered = 0  # frames [0, rendered) have been rendered into `chunks`
@@ -253,8 +259,8 @@ class _Episode:
 
     def _prepare(self) -> Work[None]:
         config, model = self.config, self.model
-        streams = np.random.SeedSequence([config.seed, self.number]).spawn(4)
-        plan_rng, body_rng, sensor_rng, foot_rng = (np.random.default_rng(s) for s in streams)
+        streams = np.random.SeedSequence([config.seed, self.number]).spawn(5)
+        plan_rng, body_rng, sensor_rng, foot_rng, object_rng = (np.random.default_rng(s) for s in streams)
         # Plan past the end so the last footsteps (which look ahead to mid-stance) are defined.
         plans = yield from plan_motion_stepwise(config.scenario, config.people, config.seconds + 3.0, config.mat,
                                                 plan_rng, block_steps=PLAN_BLOCK_STEPS)
@@ -280,6 +286,8 @@ class _Episode:
                                        sole_ids, areas, foot, factors, sole_u))
             yield
         keep_feet_apart([person.gait_stream.steps for person in self.people], [person.body for person in self.people])
+        if config.objects is not None:
+            self.objects = place_objects(config.objects, config.mat, self.times, object_rng)
         self.sensor = Sensor(config.sensor, (config.mat.rows, config.mat.cols), sensor_rng, 1.0 / config.fps)
         self.prepared = True
 
@@ -320,11 +328,12 @@ class _Episode:
                 true_pressure[:, p] += feet_pressure(sole, person.sole_areas[side], gait.force[start:stop, side],
                                                      mat, load_factors=factors, spread_m=spread).astype(np.float32)
                 yield
-        pressure = self.sensor.measure(true_pressure.sum(axis=1))
+        objects = object_pressure(self.objects, mat, start, stop)
+        pressure = self.sensor.measure(true_pressure.sum(axis=1) + objects.sum(axis=0))
         owner = cell_owner(true_pressure)
         contact_box = footprint_box(true_pressure)
         return SceneChunk(start, pressure, true_pressure, owner, label_box(pressure, owner, contact_box),
-                          contact_box[..., 2] > 0, vertices_out)
+                          contact_box[..., 2] > 0, vertices_out, cell_object(objects))
 
 
 class Simulator:
@@ -347,6 +356,11 @@ class Simulator:
     def people(self) -> list[_Person]:
         """The people of the current episode."""
         return self._current.people
+
+    @property
+    def objects(self) -> list[FloorObject]:
+        """The floor objects (no person) of the current episode."""
+        return self._current.objects
 
     @property
     def times(self) -> np.ndarray:
@@ -434,11 +448,12 @@ def simulate_scene(config: SimConfig, model: BodyModel | None = None, name: str 
     box = np.zeros((frames, count, 4), dtype=np.float32)
     present = np.zeros((frames, count), dtype=bool)
     owner = np.full((frames, config.mat.rows, config.mat.cols), -1, dtype=np.int8)
+    object_owner = np.full_like(owner, -1)
     for start in range(0, frames, config.chunk_frames):
         chunk = simulator.render_chunk(start, min(start + config.chunk_frames, frames))
         stop = start + len(chunk.pressure)
         pressure[start:stop], box[start:stop], present[start:stop] = chunk.pressure, chunk.box, chunk.present
-        owner[start:stop] = chunk.owner
+        owner[start:stop], object_owner[start:stop] = chunk.owner, chunk.object_owner
 
     def per_person(values: list[np.ndarray]) -> np.ndarray:
         stacked = np.stack(values, axis=1).astype(np.float32)  # (T, P, ...)
@@ -446,6 +461,10 @@ def simulate_scene(config: SimConfig, model: BodyModel | None = None, name: str 
 
     people = simulator.people
     extra = {"sensor_model": np.array(json.dumps(asdict(config.sensor)))}
+    objects = simulator.objects
+    if objects:
+        extra |= {"cell_object": object_owner, "object_kinds": np.array([thing.kind for thing in objects]),
+                  "object_masses": np.array([thing.mass for thing in objects], dtype=np.float32)}
     if all(person.foot is not None for person in people):
         extra |= {"foot_arch": np.array([p.foot.arch for p in people], dtype=np.float32),
                   "foot_stiffness": np.array([p.foot.stiffness for p in people], dtype=np.float32),
