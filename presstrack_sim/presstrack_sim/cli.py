@@ -26,9 +26,9 @@ from presstrack_body.model import BodyModel
 from presstrack_common.mat_geometry import MatGeometry, mip_world_from_mat
 from .mip_format import scene_path, write_scene
 from .objects import ObjectsConfig
-from .people import sample_body
+from .people import sample_body, sample_varied_body
 from .plantar import PlantarModel
-from .randomize import randomized
+from .randomize import BODY_RANGES, randomized
 from .realism import realism_report
 from .sensor import SENSOR_PROFILES, SensorModel
 from .scenario import FIXED_PEOPLE, SCENARIOS
@@ -175,7 +175,8 @@ def corpus_main(argv: list[str]) -> int:
     subject_ids: dict[str, list[int]] = {}
     next_id = 0
     for split in SPLITS:
-        subjects[split] = [sample_body(model, rng).betas for _ in range(SUBJECTS_PER_SPLIT[split])]
+        subjects[split] = [(sample_varied_body(model, rng, BODY_RANGES) if args.randomize else
+                            sample_body(model, rng)).betas for _ in range(SUBJECTS_PER_SPLIT[split])]
         subject_ids[split] = list(range(next_id, next_id + SUBJECTS_PER_SPLIT[split]))
         next_id += SUBJECTS_PER_SPLIT[split]
     counts = {split: max(1, int(round(SCENE_SHARE[split] * args.scenes))) for split in ("val", "test")}

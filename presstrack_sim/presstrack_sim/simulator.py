@@ -29,7 +29,7 @@ from .gait import SIDES, BodyGeometry, GaitStream, GaitTrack
 from presstrack_common.mat_geometry import MatGeometry
 from .mip_format import Scene
 from .objects import FloorObject, ObjectsConfig, cell_object, object_pressure, place_objects
-from .people import body_geometry, sample_body, sole_vertex_areas
+from .people import BodyRanges, body_geometry, sample_body, sample_varied_body, sole_vertex_areas
 from .plantar import (FootType, PlantarModel, heel_loading_bias, lean_towards_heel, sole_coordinates,
                       sole_load_factors)
 from .pressure import feet_pressure
@@ -70,7 +70,9 @@ class SimConfig:
     otherwise bodies are drawn from the seed. `model_path`: SMPL file or folder, None = default body.
     `plantar`: the ranges each person's feet are drawn from (plantar.py); None: the legacy sole that carries the
     same load per unit area everywhere, which the fixed scenes, the tracker's tuning and the shipped network use.
-    `objects`: furniture, dropped objects and pets on the floor besides the people (objects.py); None: none."""
+    `objects`: furniture, dropped objects and pets on the floor besides the people (objects.py); None: none.
+    `bodies`: statures and BMIs the people are drawn from (people.BodyRanges; children to tall, underweight to
+    obese); None: the legacy adults of 1.5-1.9 m and 40-100 kg."""
 
     scenario: str = "random"
     people: int | None = None
@@ -81,6 +83,7 @@ class SimConfig:
     sensor: SensorModel = field(default_factory=SensorModel)
     plantar: PlantarModel | None = None
     objects: ObjectsConfig | None = None
+    bodies: BodyRanges | None = None
     subjects: tuple[np.ndarray, ...] | None = None
     model_path: str | None = None
     chunk_frames: int = 10  # frames rendered together: larger is a little faster overall, but makes longer steps
@@ -270,6 +273,8 @@ class _Episode:
         for person_id, plan in enumerate(plans):
             if config.subjects is not None:
                 body = body_geometry(model, np.asarray(config.subjects[person_id], dtype=float))
+            elif config.bodies is not None:
+                body = sample_varied_body(model, body_rng, config.bodies)
             else:
                 body = sample_body(model, body_rng)
             yield
