@@ -21,6 +21,7 @@ Keys (T frames, P = max people = person slots; a slot is one person for the whol
   foot_shoes (optional): (P,) bool shod (plantar.py); absent when the soles carry the legacy even load
 - cell_object (optional): (T, rows, cols) int8 index of the floor object (no person: furniture, a dropped object, a
   pet; objects.py) pressing each cell, -1 for none; object_kinds (K,) str, object_masses (K,) float32 kg
+- carried_kg (optional): (P,) float32 load each person carries (on their feet, not in `masses`)
 Per-person arrays are zero in frames where that person is absent, as in MIP.
 """
 from __future__ import annotations
@@ -125,7 +126,7 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
 
 
 EXTRA_KEYS = ("sensor_model", "foot_arch", "foot_stiffness", "foot_shoes", "cell_object", "object_kinds",
-              "object_masses")
+              "object_masses", "carried_kg")
 # key -> (dtype kind(s), shape with 'T', 'P', 'R', 'C', 'K' symbols or ints)
 _SCHEMA: dict[str, tuple[str, tuple]] = {
     "name": ("U", ()),

@@ -77,8 +77,8 @@ def feet_pressure(sole_vertices: np.ndarray, sole_areas: np.ndarray, forces: np.
     """(F, rows, cols) kPa made by one foot over F frames.
 
     sole_vertices (F, V, 3) world; sole_areas (V,) m^2; forces (F,) N vertical; load_factors (V,) or (F, V) relative
-    load per unit area of each vertex (plantar.py; None: the same everywhere). Each vertex is splatted with a Gaussian as
-    wide as the patch of sole it stands for, widened by `spread_m` (soft tissue or a shoe's outsole).
+    load per unit area of each vertex (plantar.py; None: the same everywhere). Each vertex is splatted with a
+    Gaussian as wide as the patch of sole it stands for, widened by `spread_m` (soft tissue or a shoe's outsole).
     """
     frames = len(forces)
     loaded_areas = sole_areas if load_factors is None else sole_areas * load_factors

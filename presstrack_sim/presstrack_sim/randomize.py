@@ -1,8 +1,8 @@
 """Domain randomisation: every sensor and foot parameter drawn per scene from documented ranges.
 
 `randomized(config, rng)` returns the configuration with a sensor drawn around one of the real-mat profiles, feet
-drawn from the widest plantar ranges, people from 1.0 to 2.0 m and BMI 16 to 40, and some objects that are no one
-on the floor, so that what trains on the scenes sees every mat and foot a real floor may
+drawn from the widest plantar ranges, people from 1.0 to 2.0 m and BMI 16 to 40 (some carrying a load), and some
+objects that are no one on the floor, so that what trains on the scenes sees every mat and foot a real floor may
 have. The mat's size and cell pitch are left as given: the network reads crops at 1 cell = 1 cm, so a corpus keeps
 one pitch (`presstrack-sim --pitch 0.02` makes a 2 cm mat).
 """
@@ -41,6 +41,7 @@ TILED_PROBABILITY = 0.3  # share of scenes on a tiled floor of TILE_CELLS tiles 
 TILE_CELLS = (40, 48, 60)
 PLANTAR_RANGES = PlantarModel(arch_range=(0.0, 1.0), stiffness_range=(0.8, 1.25), shoe_probability=0.3)
 BODY_RANGES = BodyRanges(height_range=(1.0, 2.0), bmi_range=(16.0, 40.0))
+CARRYING = 0.2  # share of people carrying a load
 OBJECT_COUNTS = {"furniture": (0, 2), "dropped": (0, 1), "pets": (0, 1)}  # inclusive ranges per scene
 
 
@@ -62,4 +63,5 @@ def randomized(config: SimConfig, rng: np.random.Generator) -> SimConfig:
     people themselves are drawn by the simulator from BODY_RANGES, unless `config.subjects` names them)."""
     _, sensor = random_sensor(rng)
     objects = ObjectsConfig(**{kind: int(rng.integers(low, high + 1)) for kind, (low, high) in OBJECT_COUNTS.items()})
-    return replace(config, sensor=sensor, plantar=PLANTAR_RANGES, objects=objects, bodies=BODY_RANGES)
+    return replace(config, sensor=sensor, plantar=PLANTAR_RANGES, objects=objects, bodies=BODY_RANGES,
+                   carrying=CARRYING)

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -45,6 +45,7 @@ PLAN_BLOCK_STEPS = 30  # crowd integration steps per unit of work (half a second
 LOOKAHEAD_CHUNKS = 2  # step() renders up to this many chunks ahead of the frame it hands out
 WORK_AHEAD_BUDGET_S = 0.005  # time a step() spends working ahead once its frame is ready
 CATCH_UP_UNITS = 3  # units a step() may add past its budget when the next episode's planning is late
+CARRIED_KG = (2.0, 20.0)  # shopping bags, a box, a toddler on the arm
 PLANNED_BY = 0.8  # the next episode is planned by this fraction of the current one, leaving time to render ahead
 
 
@@ -72,7 +73,8 @@ class SimConfig:
     same load per unit area everywhere, which the fixed scenes, the tracker's tuning and the shipped network use.
     `objects`: furniture, dropped objects and pets on the floor besides the people (objects.py); None: none.
     `bodies`: statures and BMIs the people are drawn from (people.BodyRanges; children to tall, underweight to
-    obese); None: the legacy adults of 1.5-1.9 m and 40-100 kg."""
+    obese); None: the legacy adults of 1.5-1.9 m and 40-100 kg. `carrying`: share of people who carry a load of
+    CARRIED_KG (their feet carry its weight too; the file's `carried_kg` says how much)."""
 
     scenario: str = "random"
     people: int | None = None
@@ -84,6 +86,7 @@ class SimConfig:
     plantar: PlantarModel | None = None
     objects: ObjectsConfig | None = None
     bodies: BodyRanges | None = None
+    carrying: float = 0.0
     subjects: tuple[np.ndarray, ...] | None = None
     model_path: str | None = None
     chunk_frames: int = 10  # frames rendered together: larger is a little faster overall, but makes longer steps
@@ -95,6 +98,8 @@ class SimConfig:
             raise ValueError(f"seconds must be positive, got {self.seconds}")
         if not (np.isfinite(self.fps) and 1 <= self.fps <= 240):
             raise ValueError(f"fps must be in [1, 240], got {self.fps}")
+        if not 0 <= self.carrying <= 1:
+            raise ValueError(f"carrying must be a share of people in [0, 1], got {self.carrying}")
         if self.chunk_frames < 1:
             raise ValueError(f"chunk_frames must be >= 1, got {self.chunk_frames}")
 
@@ -141,6 +146,7 @@ class _Person:
     foot: FootType | None = None  # None: the legacy even sole
     load_factors: tuple[np.ndarray, np.ndarray] | None = None  # (per side) sole_load_factors of `foot`
     sole_u: tuple[np.ndarray, np.ndarray] | None = None  # (per side) position of each sole vertex along the foot
+    carried_kg: float = 0.0  # a load in the arms, on the back: weight on the feet, not in the body
 
     @property
     def gait(self) -> GaitTrack:
@@ -262,8 +268,8 @@ class _Episode:
 
     def _prepare(self) -> Work[None]:
         config, model = self.config, self.model
-        streams = np.random.SeedSequence([config.seed, self.number]).spawn(5)
-        plan_rng, body_rng, sensor_rng, foot_rng, object_rng = (np.random.default_rng(s) for s in streams)
+        streams = np.random.SeedSequence([config.seed, self.number]).spawn(6)
+        plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng = (np.random.default_rng(s) for s in streams)
         # Plan past the end so the last footsteps (which look ahead to mid-stance) are defined.
         plans = yield from plan_motion_stepwise(config.scenario, config.people, config.seconds + 3.0, config.mat,
                                                 plan_rng, block_steps=PLAN_BLOCK_STEPS)
@@ -287,8 +293,11 @@ class _Episode:
                                 for side in range(2))
                 sole_u = tuple(sole_coordinates(body.sole_points[side], body.toe_mask[side], side)[0]
                                for side in range(2))
-            self.people.append(_Person(person_id, body, GaitStream(plan, body, self.times, GAIT_BLOCK_FRAMES),
-                                       sole_ids, areas, foot, factors, sole_u))
+            carried = float(load_rng.uniform(*CARRIED_KG)) if load_rng.random() < config.carrying else 0.0
+            # The gait's forces come from the weight on the feet: body and load.
+            loaded = replace(body, mass=body.mass + carried) if carried else body
+            self.people.append(_Person(person_id, body, GaitStream(plan, loaded, self.times, GAIT_BLOCK_FRAMES),
+                                       sole_ids, areas, foot, factors, sole_u, carried))
             yield
         keep_feet_apart([person.gait_stream.steps for person in self.people], [person.body for person in self.people])
         if config.objects is not None:
@@ -470,6 +479,8 @@ def simulate_scene(config: SimConfig, model: BodyModel | None = None, name: str 
     if objects:
         extra |= {"cell_object": object_owner, "object_kinds": np.array([thing.kind for thing in objects]),
                   "object_masses": np.array([thing.mass for thing in objects], dtype=np.float32)}
+    if any(person.carried_kg for person in people):
+        extra["carried_kg"] = np.array([person.carried_kg for person in people], dtype=np.float32)
     if all(person.foot is not None for person in people):
         extra |= {"foot_arch": np.array([p.foot.arch for p in people], dtype=np.float32),
                   "foot_stiffness": np.array([p.foot.stiffness for p in people], dtype=np.float32),

@@ -43,3 +43,18 @@ def test_a_child_walks_with_planted_feet_and_its_weight_on_the_mat(model):
                                    rtol=0.02)
         # Averaged over the scene, the feet carry the body weight.
         assert force.mean() == pytest.approx(person.body.weight_newton, rel=0.1)
+
+
+def test_a_carried_load_weighs_on_the_feet_not_in_the_body(model):
+    from presstrack_sim.simulator import simulate_scene
+
+    config = SimConfig(scenario="stand_and_pass", seconds=2.0, fps=15.0, seed=6, sensor=SensorModel.ideal(),
+                       carrying=1.0)
+    simulator = Simulator(config, model)
+    for person in simulator.people:
+        assert 2.0 <= person.carried_kg <= 20.0
+        force = person.gait.force[:config.frames].sum(axis=1)
+        assert force.mean() == pytest.approx((person.body.mass + person.carried_kg) * 9.81, rel=0.1)
+    scene = simulate_scene(config, model)
+    np.testing.assert_allclose(scene.extra["carried_kg"], [p.carried_kg for p in simulator.people], rtol=1e-6)
+    np.testing.assert_allclose(scene.masses, [p.body.mass for p in simulator.people], rtol=1e-6)
