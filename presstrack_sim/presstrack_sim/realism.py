@@ -11,6 +11,7 @@ middle and front thirds are rearfoot, midfoot and forefoot (the arch index's div
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def measure_scene(scene: Scene, sensor_full_scale_kpa: float | None = None) -> dict[str, list[float]]:
-    """The report's quantities for one scene: name -> values."""
+    """The report's quantities for one scene: name -> values. Saturation is a reading at the sensor's full scale
+    (None: at the file's highest reading)."""
     out: dict[str, list[float]] = {name: [] for name in NORMS}
     if scene.cell_owner is None:
         raise ValueError(f"{scene.name}: no cell_owner key; the report needs the simulator's files")
@@ -263,8 +265,8 @@ def realism_report(paths: list[Path]) -> tuple[str, dict[str, Quantity]]:
     merged: dict[str, list[float]] = {name: [] for name in NORMS}
     for path in paths:
         scene = load_scene(path)
-        with np.load(path) as archive:
-            full_scale = float(archive["sensor_full_scale_kpa"]) if "sensor_full_scale_kpa" in archive else None
+        sensor = (scene.extra or {}).get("sensor_model")
+        full_scale = None if sensor is None else float(json.loads(str(sensor))["full_scale_kpa"])
         for name, values in measure_scene(scene, full_scale).items():
             merged[name].extend(values)
     quantities = {name: Quantity(name, values) for name, values in merged.items()}

@@ -90,3 +90,18 @@ def test_anatomical_scene_conserves_force_and_meets_the_standing_norms(model):
     measured = measure_scene(scene)
     assert 50 <= np.median(measured["standing rearfoot share"]) <= 65
     assert 80 <= np.median(measured["standing rearfoot peak"]) <= 200
+
+
+def test_a_two_centimetre_mat_measures_the_same_force(model):
+    from presstrack_common.mat_geometry import MatGeometry
+
+    mat = MatGeometry(rows=119, cols=60, pitch=0.02)
+    config = SimConfig(scenario="crossing2", seconds=2.0, fps=15.0, seed=1, mat=mat, sensor=SensorModel.ideal(),
+                       plantar=PlantarModel())
+    simulator = Simulator(config, model)
+    chunk = simulator.render_chunk(0, config.frames)
+    for p, person in enumerate(simulator.people):
+        on_mat = chunk.present[:, p]
+        force = person.gait.force[:config.frames].sum(axis=1)[on_mat]
+        measured = chunk.true_pressure[on_mat, p].sum(axis=(1, 2)) * mat.cell_area_m2 * 1000.0
+        np.testing.assert_allclose(measured, force, rtol=0.02)
