@@ -3,7 +3,7 @@
   presstrack-sim --people 3 --seconds 60 --seed 1 --out scene.npz [--scenario NAME] [--fps 15]
                  [--rows 238 --cols 120 --pitch 0.01] [--model SMPL] [--picture frame.png]
                  [--sensor legacy|commercial|textile|mip|tiled|ideal] [--feet even|anatomical] [--shoes P]
-                 [--objects] [--carrying SHARE] [--randomize]
+                 [--objects] [--carrying SHARE] [--jump-rate PER_MIN] [--randomize]
   presstrack-sim corpus --out DIR --scenes N --seconds S --seed K [--jobs J] [same sensor/feet options]
   presstrack-sim report FILE.npz... [--out table.md]
 """
@@ -83,6 +83,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="put a piece of furniture, a dropped object and a trotting dog on the mat (objects.py)")
     parser.add_argument("--carrying", type=float, default=0.0,
                         help="share of people carrying a load of 2-20 kg (0-1)")
+    parser.add_argument("--jump-rate", type=float, default=0.0,
+                        help="jumps on the spot per minute of standing (flight phases; jumping.py)")
     parser.add_argument("--randomize", action="store_true",
                         help="draw the sensor and the feet per scene from the ranges of presstrack_sim/randomize.py")
 
@@ -119,7 +121,7 @@ def scene_main(argv: list[str]) -> int:
     config = SimConfig(scenario=args.scenario, people=args.people, seconds=args.seconds, fps=args.fps,
                        seed=args.seed, mat=_mat(args), sensor=_sensor(args), plantar=_plantar(args),
                        objects=ObjectsConfig() if args.objects else None, carrying=args.carrying,
-                       model_path=args.model)
+                       jump_rate=args.jump_rate, model_path=args.model)
     if args.randomize:
         config = randomized(config, _randomize_rng(args.seed))
     if args.out.is_dir():
@@ -194,7 +196,7 @@ def corpus_main(argv: list[str]) -> int:
         config = SimConfig(scenario=scenario, people=None if scenario in FIXED_PEOPLE else people,
                            seconds=args.seconds, fps=args.fps, seed=seed, mat=_mat(args), sensor=_sensor(args),
                            plantar=plantar, objects=ObjectsConfig() if args.objects else None,
-                           carrying=args.carrying,
+                           carrying=args.carrying, jump_rate=args.jump_rate,
                            subjects=tuple(subjects[split][k] for k in chosen), model_path=args.model)
         if args.randomize:
             config = randomized(config, randomize_rng)

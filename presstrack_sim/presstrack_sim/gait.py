@@ -20,6 +20,7 @@ Gait model (numbers from clinical gait analysis of healthy adults):
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -501,12 +502,15 @@ class GaitStream:
         plan, body: the person's motion plan and body.
         times: (T,) frame times, s.
         block_frames: frames synthesised per `advance()`.
+        adjust: optional f(track, start, stop) that changes frames [start, stop) of the track in place once they
+            are synthesised (what the walking model does not know of, e.g. jumps).
     """
 
-    def __init__(self, plan: MotionPlan, body: BodyGeometry, times: np.ndarray, block_frames: int):
+    def __init__(self, plan: MotionPlan, body: BodyGeometry, times: np.ndarray, block_frames: int,
+                 adjust: Callable[[GaitTrack, int, int], None] | None = None):
         if block_frames < 1:
             raise ValueError(f"block_frames must be >= 1, got {block_frames}")
-        self.plan, self.body, self.block_frames = plan, body, int(block_frames)
+        self.plan, self.body, self.block_frames, self.adjust = plan, body, int(block_frames), adjust
         self.times = np.asarray(times, dtype=float)
         self.steps = plan_footsteps(plan, body)
         self.window = _smoothing_window(self.times)
@@ -530,6 +534,8 @@ class GaitStream:
                             slice(start - first, stop - first))
         for name in ("pose", "transl", "joints", "contact", "force"):
             getattr(self.track, name)[start:stop] = getattr(block, name)
+        if self.adjust is not None:
+            self.adjust(self.track, start, stop)
         self.ready = stop
 
     def until(self, stop: int) -> GaitTrack:

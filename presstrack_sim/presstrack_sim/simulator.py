@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -27,6 +28,7 @@ from presstrack_body.model import BodyModel
 from .footing import keep_feet_apart
 from .gait import SIDES, BodyGeometry, GaitStream, GaitTrack
 from presstrack_common.mat_geometry import MatGeometry
+from .jumping import Jump, apply_jumps, plan_jumps
 from .mip_format import Scene
 from .objects import FloorObject, ObjectsConfig, cell_object, object_pressure, place_objects
 from .people import BodyRanges, body_geometry, sample_body, sample_varied_body, sole_vertex_areas
@@ -74,7 +76,8 @@ class SimConfig:
     `objects`: furniture, dropped objects and pets on the floor besides the people (objects.py); None: none.
     `bodies`: statures and BMIs the people are drawn from (people.BodyRanges; children to tall, underweight to
     obese); None: the legacy adults of 1.5-1.9 m and 40-100 kg. `carrying`: share of people who carry a load of
-    CARRIED_KG (their feet carry its weight too; the file's `carried_kg` says how much)."""
+    CARRIED_KG (their feet carry its weight too; the file's `carried_kg` says how much). `jump_rate`: jumps on the
+    spot per minute of standing (jumping.py: flight phases with no force on the mat)."""
 
     scenario: str = "random"
     people: int | None = None
@@ -87,6 +90,7 @@ class SimConfig:
     objects: ObjectsConfig | None = None
     bodies: BodyRanges | None = None
     carrying: float = 0.0
+    jump_rate: float = 0.0
     subjects: tuple[np.ndarray, ...] | None = None
     model_path: str | None = None
     chunk_frames: int = 10  # frames rendered together: larger is a little faster overall, but makes longer steps
@@ -98,6 +102,8 @@ class SimConfig:
             raise ValueError(f"seconds must be positive, got {self.seconds}")
         if not (np.isfinite(self.fps) and 1 <= self.fps <= 240):
             raise ValueError(f"fps must be in [1, 240], got {self.fps}")
+        if not (np.isfinite(self.jump_rate) and 0 <= self.jump_rate <= 60):
+            raise ValueError(f"jump_rate must be in [0, 60] jumps per minute, got {self.jump_rate}")
         if not 0 <= self.carrying <= 1:
             raise ValueError(f"carrying must be a share of people in [0, 1], got {self.carrying}")
         if self.chunk_frames < 1:
@@ -147,6 +153,7 @@ class _Person:
     load_factors: tuple[np.ndarray, np.ndarray] | None = None  # (per side) sole_load_factors of `foot`
     sole_u: tuple[np.ndarray, np.ndarray] | None = None  # (per side) position of each sole vertex along the foot
     carried_kg: float = 0.0  # a load in the arms, on the back: weight on the feet, not in the body
+    jumps: list[Jump] = field(default_factory=list)
 
     @property
     def gait(self) -> GaitTrack:
@@ -268,8 +275,9 @@ class _Episode:
 
     def _prepare(self) -> Work[None]:
         config, model = self.config, self.model
-        streams = np.random.SeedSequence([config.seed, self.number]).spawn(6)
-        plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng = (np.random.default_rng(s) for s in streams)
+        streams = np.random.SeedSequence([config.seed, self.number]).spawn(7)
+        plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng, jump_rng = (
+            np.random.default_rng(s) for s in streams)
         # Plan past the end so the last footsteps (which look ahead to mid-stance) are defined.
         plans = yield from plan_motion_stepwise(config.scenario, config.people, config.seconds + 3.0, config.mat,
                                                 plan_rng, block_steps=PLAN_BLOCK_STEPS)
@@ -296,8 +304,12 @@ class _Episode:
             carried = float(load_rng.uniform(*CARRIED_KG)) if load_rng.random() < config.carrying else 0.0
             # The gait's forces come from the weight on the feet: body and load.
             loaded = replace(body, mass=body.mass + carried) if carried else body
-            self.people.append(_Person(person_id, body, GaitStream(plan, loaded, self.times, GAIT_BLOCK_FRAMES),
-                                       sole_ids, areas, foot, factors, sole_u, carried))
+            stream = GaitStream(plan, loaded, self.times, GAIT_BLOCK_FRAMES)
+            jumps = plan_jumps(stream.steps, self.times, config.jump_rate, jump_rng)
+            if jumps:
+                stream.adjust = partial(apply_jumps, jumps=jumps, times=self.times)
+            self.people.append(_Person(person_id, body, stream, sole_ids, areas, foot, factors, sole_u, carried,
+                                       jumps))
             yield
         keep_feet_apart([person.gait_stream.steps for person in self.people], [person.body for person in self.people])
         if config.objects is not None:

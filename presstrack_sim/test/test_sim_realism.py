@@ -17,7 +17,9 @@ def test_random_sensors_stay_inside_the_documented_ranges_and_are_reproducible()
     for name, sensor in drawn:
         for key, (low, high) in SENSOR_RANGES.items():
             value = getattr(sensor, key)
-            assert low <= value <= high or (name != "textile" and value in (0.0, 1.0)), (key, value)
+            assert low <= value <= high or (name != "textile" and value in (0.0, 1.0)) or \
+                (key == "threshold_kpa" and value == 4.0 * sensor.noise_kpa), (key, value)
+        assert sensor.threshold_kpa >= 4.0 * sensor.noise_kpa  # an empty mat reads 0
     assert len({sensor.threshold_kpa for _, sensor in drawn}) == 40
     assert any(sensor.tile_cells for _, sensor in drawn) and not all(sensor.tile_cells for _, sensor in drawn)
     assert random_sensor(np.random.default_rng(3)) == random_sensor(np.random.default_rng(3))
