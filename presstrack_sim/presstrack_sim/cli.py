@@ -5,7 +5,7 @@
                  [--sensor legacy|commercial|textile|mip|tiled|ideal] [--feet even|anatomical] [--shoes P]
                  [--objects] [--carrying SHARE] [--jump-rate PER_MIN] [--randomize]
   presstrack-sim corpus --out DIR --scenes N --seconds S --seed K [--jobs J] [same sensor/feet options]
-  presstrack-sim report FILE.npz... [--out table.md]
+  presstrack-sim report FILE.npz... [--out table.md] [--meshes]
 """
 from __future__ import annotations
 
@@ -236,10 +236,13 @@ def report_main(argv: list[str]) -> int:
                                  "simulated files, beside published norms (presstrack_sim/realism.py).")
     parser.add_argument("files", nargs="+", type=Path, help="scene files written by presstrack-sim")
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this Markdown file")
+    parser.add_argument("--meshes", action="store_true",
+                        help="also pose every close pair of people and measure how far their meshes overlap (slow)")
+    parser.add_argument("--model", default=None, help="SMPL model file or folder for --meshes (default: embedded)")
     args = parser.parse_args(argv)
     if args.out is not None:
         _check_writable(args.out, "--out")
-    table, _ = realism_report(args.files)
+    table, _ = realism_report(args.files, BodyModel(args.model) if args.meshes else None)
     print(table, end="")
     if args.out is not None:
         args.out.write_text(table)

@@ -52,6 +52,10 @@ NORMS: dict[str, tuple[str, float, float, str]] = {
     "phantom force": ("N", 0.0, 5.0, "force read where nobody stands"),
     "frames with a saturated cell": ("%", 0.1, 100.0, "heavy people saturate real mats"),
 }
+# Measured only when the report is given the body model (`--meshes`): posing every body is slow.
+MESH_NORMS: dict[str, tuple[str, float, float, str]] = {
+    "close pairs overlapping > 1 cm": ("%", 0.0, 0.0, "bodies do not interpenetrate (issue 19: beyond 1 cm)"),
+}
 
 
 @dataclass
@@ -69,7 +73,7 @@ class Quantity:
         return f"{median:.3g} ({low:.3g}-{high:.3g})"
 
     def within_norm(self) -> str:
-        unit, low, high, _ = NORMS[self.name]
+        unit, low, high, _ = (NORMS | MESH_NORMS)[self.name]
         if not self.values:
             return "-"
         median = float(np.median(self.values))
@@ -260,20 +264,81 @@ def _rearfoot_share(scene: Scene, p: int, f: int, cells_world: np.ndarray,
     return (100.0 * rear / total, peak) if total > 0 else None
 
 
-def realism_report(paths: list[Path]) -> tuple[str, dict[str, Quantity]]:
-    """Measure every file and return the Markdown table and the quantities."""
-    merged: dict[str, list[float]] = {name: [] for name in NORMS}
+def realism_report(paths: list[Path], body_model=None) -> tuple[str, dict[str, Quantity]]:
+    """Measure every file and return the Markdown table and the quantities; with `body_model`, also the overlap
+    of neighbours' posed meshes (one value per scene: the share of checked close pairs)."""
+    norms = NORMS | (MESH_NORMS if body_model is not None else {})
+    merged: dict[str, list[float]] = {name: [] for name in norms}
     for path in paths:
         scene = load_scene(path)
         sensor = (scene.extra or {}).get("sensor_model")
         full_scale = None if sensor is None else float(json.loads(str(sensor))["full_scale_kpa"])
         for name, values in measure_scene(scene, full_scale).items():
             merged[name].extend(values)
+        if body_model is not None:
+            depths = np.asarray(neighbour_penetration(scene, body_model))
+            if len(depths):
+                merged["close pairs overlapping > 1 cm"].append(float(100.0 * (depths > 1.0).mean()))
     quantities = {name: Quantity(name, values) for name, values in merged.items()}
     lines = ["| quantity | unit | measured: median (5-95 %) | n | published norm | within |",
              "|---|---|---|---|---|---|"]
     for name, quantity in quantities.items():
-        unit, low, high, source = NORMS[name]
+        unit, low, high, source = norms[name]
         lines.append(f"| {name} | {unit} | {quantity.summary()} | {len(quantity.values)} | {low:g}-{high:g} "
                      f"({source}) | {quantity.within_norm()} |")
     return "\n".join(lines) + "\n", quantities
+
+
+NEIGHBOUR_DISTANCE_M = 0.8  # pelvis distance under which two people's posed meshes are checked for overlap
+SURFACE_REACH_M = 0.15  # a vertex farther than this from the other mesh's nearest vertex is not inside it
+
+
+def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V, 3) area-weighted unit normals, pointing out of the closed mesh."""
+    a, b, c = (vertices[faces[:, k]] for k in range(3))
+    face_normals = np.cross(b - a, c - a)
+    normals = np.zeros_like(vertices)
+    for k in range(3):
+        np.add.at(normals, faces[:, k], face_normals)
+    if np.einsum("ij,ij->i", a, face_normals).sum() < 0:  # winding inwards: flip
+        normals = -normals
+    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+
+
+def penetration_depth(inside_of: np.ndarray, normals: np.ndarray, points: np.ndarray) -> float:
+    """Deepest (m) any of `points` (N, 3) lies inside the mesh with vertices `inside_of` (V, 3) and outward
+    `normals`, judged against the nearest vertex (a signed distance accurate for shallow overlaps); 0 if none."""
+    from scipy.spatial import cKDTree
+
+    distance, nearest = cKDTree(inside_of).query(points, distance_upper_bound=SURFACE_REACH_M)
+    close = np.isfinite(distance)
+    if not close.any():
+        return 0.0
+    depth = np.einsum("ij,ij->i", inside_of[nearest[close]] - points[close], normals[nearest[close]])
+    return float(max(0.0, depth.max()))
+
+
+def neighbour_penetration(scene: Scene, model, every: int = 15) -> list[float]:
+    """Every `every`-th frame, the deepest overlap (cm) of the posed meshes of each pair of people whose pelvises
+    are within NEIGHBOUR_DISTANCE_M; `model` is the body model (presstrack_body.model.BodyModel)."""
+    frames = np.arange(0, len(scene.present), every)
+    faces = np.asarray(model.faces)
+    depths = []
+    for f in frames:
+        present = np.flatnonzero(scene.present[f])
+        pelvis = scene.keypoints_3d[f, present, PELVIS]
+        meshes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for i, a in enumerate(present):
+            for j in range(i + 1, len(present)):
+                b = present[j]
+                if np.linalg.norm(pelvis[i, :2] - pelvis[j, :2]) > NEIGHBOUR_DISTANCE_M:
+                    continue
+                for p in (a, b):
+                    if p not in meshes:
+                        vertices, _ = model.pose_body(scene.betas[f, p], scene.pose[f, p][None],
+                                                      scene.trans[f, p][None])
+                        vertices = vertices[0].double().numpy()
+                        meshes[p] = (vertices, _vertex_normals(vertices, faces))
+                depth = max(penetration_depth(*meshes[a], meshes[b][0]), penetration_depth(*meshes[b], meshes[a][0]))
+                depths.append(100.0 * depth)
+    return depths

@@ -64,3 +64,19 @@ def model_available():
         BodyModel()
     except FileNotFoundError as error:
         pytest.skip(f"no default body model: {error}")
+
+
+def test_mesh_overlap_is_measured_inside_the_other_body(model_available):
+    from presstrack_body.model import BodyModel
+    from presstrack_sim.realism import _vertex_normals, penetration_depth
+
+    model = BodyModel()
+    vertices = model.rest_vertices(np.zeros((1, model.num_betas)))[0].double().numpy()
+    normals = _vertex_normals(vertices, np.asarray(model.faces))
+    height = (vertices[:, 1] - vertices[:, 1].min()) / np.ptp(vertices[:, 1])
+    trunk = np.flatnonzero((height > 0.6) & (height < 0.65) & (np.abs(vertices[:, 0]) < 0.03))
+    front = trunk[np.argmax(vertices[trunk, 2])]  # the middle of the belly (canonical z forward), a flat place
+    inside = vertices[front] - 0.01 * normals[front]
+    assert penetration_depth(vertices, normals, inside[None]) == pytest.approx(0.01, abs=2e-3)
+    assert penetration_depth(vertices, normals, (vertices[front] + 0.02 * normals[front])[None]) == 0.0
+    assert penetration_depth(vertices, normals, vertices + [0.0, 0.0, 0.6]) == 0.0  # a neighbour 60 cm ahead
