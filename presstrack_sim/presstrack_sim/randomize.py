@@ -1,10 +1,10 @@
-"""Domain randomisation: every sensor and foot parameter drawn per scene from documented ranges.
+"""Domain randomisation: every sensor, foot, body and floor-object parameter drawn per scene from documented ranges.
 
 `randomized(config, rng)` returns the configuration with a sensor drawn around one of the real-mat profiles, feet
-drawn from the widest plantar ranges, people from 1.0 to 2.0 m and BMI 16 to 40 (some carrying a load, some jumping), and
-some objects that are no one on the floor, so that what trains on the scenes sees every mat and foot a real floor may
-have. The mat's size and cell pitch are left as given: the network reads crops at 1 cell = 1 cm, so a corpus keeps
-one pitch (`presstrack-sim --pitch 0.02` makes a 2 cm mat).
+drawn from the widest plantar ranges, people from 1.0 to 2.0 m and BMI 16 to 40 (some carrying a load, some
+jumping), and some objects that are no one on the floor, so that what trains on the scenes sees every mat and foot a
+real floor may have. The mat's size and cell pitch are left as given: the network reads crops at 1 cell = 1 cm, so a
+corpus keeps one pitch (`presstrack-sim --pitch 0.02` makes a 2 cm mat).
 """
 from __future__ import annotations
 
