@@ -30,7 +30,7 @@ def model():
 
 
 def test_a_jumping_person_leaves_the_mat_empty_in_flight(model):
-    config = SimConfig(scenario="stand_and_pass", seconds=8.0, fps=30.0, seed=2, sensor=SensorModel.ideal(),
+    config = SimConfig(scenario="stand_and_pass", seconds=4.0, fps=15.0, seed=2, sensor=SensorModel.ideal(),
                        jump_rate=30.0)
     simulator = Simulator(config, model)
     chunk = simulator.render_chunk(0, config.frames, keep_vertices=True)
