@@ -100,6 +100,7 @@ class BodyGeometry:
     mass: float  # kg
     step_width_ratio: float = STEP_WIDTH_PER_HEIGHT  # walking step width / height
     stance_width_ratio: float = STANCE_WIDTH_PER_HEIGHT  # standing feet distance / height
+    toe_out: float = TOE_OUT  # rad each foot points outward of the heading
 
     @property
     def step_width(self) -> float:
@@ -223,7 +224,7 @@ def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
         previous["toe_pitch"] = MAX_TOE_PITCH * amplitude
         stance = 2 * fraction * 60.0 / float(cadence_steps_per_min(speed, body.height))
         rows.append(dict(side=side, strike=strike, toe_off=np.inf, position=position,
-                         yaw=yaw + SIDE_SIGN[side] * TOE_OUT, heel_pitch=MAX_HEEL_PITCH * amplitude, toe_pitch=0.0,
+                         yaw=yaw + SIDE_SIGN[side] * body.toe_out, heel_pitch=MAX_HEEL_PITCH * amplitude, toe_pitch=0.0,
                          heel_duration=HEEL_ROCKER_FRACTION * stance, toe_duration=HEEL_RISE_FRACTION * stance,
                          clearance=0.02 + 0.03 * amplitude, speed=speed, stance_fraction=fraction))
         last[side] = len(rows) - 1
@@ -233,7 +234,7 @@ def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
         lateral = np.array([-np.sin(yaw0), np.cos(yaw0)]) * SIDE_SIGN[side] * half_stance
         stance = 2 * 0.6 * 60.0 / float(cadence_steps_per_min(1.0, body.height))
         rows.append(dict(side=side, strike=-1.0, toe_off=np.inf, position=sample.com(0.0) + lateral,
-                         yaw=yaw0 + SIDE_SIGN[side] * TOE_OUT, heel_pitch=0.0, toe_pitch=0.0,
+                         yaw=yaw0 + SIDE_SIGN[side] * body.toe_out, heel_pitch=0.0, toe_pitch=0.0,
                          heel_duration=HEEL_ROCKER_FRACTION * stance, toe_duration=HEEL_RISE_FRACTION * stance,
                          clearance=0.0, speed=0.0, stance_fraction=0.6))
 

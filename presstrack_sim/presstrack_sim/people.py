@@ -1,7 +1,7 @@
 """Body shapes of simulated people: betas for a sampled stature, and the foot geometry the gait needs."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -17,6 +17,10 @@ VARIED_HEIGHT_M = (1.0, 2.0)  # what sample_varied_body can make of the embedded
 VARIED_BMI = (14.0, 40.0)
 CHILD_HEIGHT_M = 1.5
 CHILD_MAX_BMI = 24.0
+# A person's walking style, drawn per person: step width (heel centres across the walking line) over stature, and
+# the angle each foot points out of the heading (foot progression angle about 5-13 degrees in healthy adults).
+STEP_WIDTH_RATIO = (0.035, 0.075)  # 6-13 cm at 1.72 m
+TOE_OUT_DEG = (3.0, 14.0)
 BMI_BETA = 3  # the embedded body's beta that changes girth most at a fixed stature (+3: BMI 23 -> 35)
 
 
@@ -148,3 +152,9 @@ def sole_vertex_areas(vertices: np.ndarray, faces: np.ndarray, vertex_ids: np.nd
     for k in range(3):
         np.add.at(per_vertex, faces[:, k], np.maximum(downward, 0.0) / 3.0)
     return per_vertex[vertex_ids]
+
+
+def walking_style(body: BodyGeometry, rng: np.random.Generator) -> BodyGeometry:
+    """`body` with its own step width and toe-out drawn from STEP_WIDTH_RATIO and TOE_OUT_DEG."""
+    return replace(body, step_width_ratio=float(rng.uniform(*STEP_WIDTH_RATIO)),
+                   toe_out=float(np.deg2rad(rng.uniform(*TOE_OUT_DEG))))

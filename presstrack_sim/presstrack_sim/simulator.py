@@ -31,7 +31,7 @@ from presstrack_common.mat_geometry import MatGeometry
 from .jumping import Jump, apply_jumps, plan_jumps
 from .mip_format import Scene
 from .objects import FloorObject, ObjectsConfig, cell_object, object_pressure, place_objects
-from .people import BodyRanges, body_geometry, sample_body, sample_varied_body, sole_vertex_areas
+from .people import BodyRanges, body_geometry, sample_body, sample_varied_body, sole_vertex_areas, walking_style
 from .plantar import (FootType, PlantarModel, heel_loading_bias, lean_towards_heel, sole_coordinates,
                       sole_load_factors)
 from .pressure import feet_pressure
@@ -75,9 +75,11 @@ class SimConfig:
     same load per unit area everywhere, which the fixed scenes, the tracker's tuning and the shipped network use.
     `objects`: furniture, dropped objects and pets on the floor besides the people (objects.py); None: none.
     `bodies`: statures and BMIs the people are drawn from (people.BodyRanges; children to tall, underweight to
-    obese); None: the legacy adults of 1.5-1.9 m and 40-100 kg. `carrying`: share of people who carry a load of
-    CARRIED_KG (their feet carry its weight too; the file's `carried_kg` says how much). `jump_rate`: jumps on the
-    spot per minute of standing (jumping.py: flight phases with no force on the mat)."""
+    obese) and each person's step width and toe-out (people.STEP_WIDTH_RATIO, TOE_OUT_DEG); None: the legacy
+    adults of 1.5-1.9 m and 40-100 kg who all step 5.8 % of their height apart with feet 5 degrees out.
+    `carrying`: share of people who carry a load of CARRIED_KG (their feet carry its weight too; the file's
+    `carried_kg` says how much). `jump_rate`: jumps on the spot per minute of standing (jumping.py: flight phases
+    with no force on the mat)."""
 
     scenario: str = "random"
     people: int | None = None
@@ -275,8 +277,8 @@ class _Episode:
 
     def _prepare(self) -> Work[None]:
         config, model = self.config, self.model
-        streams = np.random.SeedSequence([config.seed, self.number]).spawn(7)
-        plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng, jump_rng = (
+        streams = np.random.SeedSequence([config.seed, self.number]).spawn(8)
+        plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng, jump_rng, gait_rng = (
             np.random.default_rng(s) for s in streams)
         # Plan past the end so the last footsteps (which look ahead to mid-stance) are defined.
         plans = yield from plan_motion_stepwise(config.scenario, config.people, config.seconds + 3.0, config.mat,
@@ -291,6 +293,8 @@ class _Episode:
                 body = sample_varied_body(model, body_rng, config.bodies)
             else:
                 body = sample_body(model, body_rng)
+            if config.bodies is not None:
+                body = walking_style(body, gait_rng)
             yield
             rest_vertices = model.rest_vertices(body.betas[None])[0].double().numpy()
             areas = tuple(sole_vertex_areas(rest_vertices, model.faces, ids) for ids in sole_ids)

@@ -58,3 +58,16 @@ def test_a_carried_load_weighs_on_the_feet_not_in_the_body(model):
     scene = simulate_scene(config, model)
     np.testing.assert_allclose(scene.extra["carried_kg"], [p.carried_kg for p in simulator.people], rtol=1e-6)
     np.testing.assert_allclose(scene.masses, [p.body.mass for p in simulator.people], rtol=1e-6)
+
+
+def test_varied_people_walk_with_their_own_step_width_and_toe_out(model):
+    config = SimConfig(scenario="crossing2", seconds=2.0, fps=15.0, seed=3, sensor=SensorModel.ideal(),
+                       bodies=BodyRanges(height_range=(1.6, 1.8)))
+    people = Simulator(config, model).people
+    assert len({round(p.body.toe_out, 6) for p in people}) == 2
+    assert len({round(p.body.step_width_ratio, 6) for p in people}) == 2
+    for person in people:
+        assert np.deg2rad(3.0) <= person.body.toe_out <= np.deg2rad(14.0)
+        steps = person.gait_stream.steps
+        # Standing at the start, the left and right feet point apart by twice the toe-out.
+        assert steps.yaw[0] - steps.yaw[1] == pytest.approx(2 * person.body.toe_out, abs=1e-9)
