@@ -1,8 +1,11 @@
 """presstrack-sim: write simulated MIP-format scenes, one file or a train/val/test corpus.
 
   presstrack-sim --people 3 --seconds 60 --seed 1 --out scene.npz [--scenario NAME] [--fps 15]
-                 [--rows 238 --cols 120 --pitch 0.01] [--model SMPL] [--ideal-sensor] [--picture frame.png]
-  presstrack-sim corpus --out DIR --scenes N --seconds S --seed K [--jobs J]
+                 [--rows 238 --cols 120 --pitch 0.01] [--model SMPL] [--picture frame.png]
+                 [--sensor legacy|commercial|textile|mip|tiled|ideal] [--feet even|anatomical] [--shoes P]
+                 [--objects] [--carrying SHARE] [--jump-rate PER_MIN] [--randomize]
+  presstrack-sim corpus --out DIR --scenes N --seconds S --seed K [--jobs J] [same sensor/feet options]
+  presstrack-sim report FILE.npz... [--out table.md] [--meshes]
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import asdict
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -20,15 +24,22 @@ import numpy as np
 from presstrack_body.model import BodyModel
 
 from presstrack_common.mat_geometry import MatGeometry, mip_world_from_mat
+from presstrack_common.outputs import check_writable_file
+
 from .mip_format import scene_path, write_scene
-from .people import sample_body
-from .pressure import SensorModel
+from .objects import ObjectsConfig
+from .people import sample_body, sample_varied_body
+from .plantar import PlantarModel
+from .randomize import BODY_RANGES, randomized
+from .realism import realism_report
+from .sensor import SENSOR_PROFILES, SensorModel
 from .scenario import FIXED_PEOPLE, SCENARIOS
 from .simulator import SimConfig, Simulator, simulate_scene, single_threaded_torch
 
 SPLITS = ("train", "val", "test")
 SUBJECTS_PER_SPLIT = {"train": 10, "val": 5, "test": 5}  # 20 volunteers, as in MIP
 SCENE_SHARE = {"train": 0.7, "val": 0.15, "test": 0.15}
+RANDOMIZE_STREAM = 19
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,22 +47,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _check_writable(path: Path, what: str) -> None:
-    """Fail before the simulation, not after it, when `path` cannot be written."""
-    if path.is_dir():
-        raise ValueError(f"{what} {path} is a folder; give a file name")
-    if not path.parent.is_dir():
-        raise ValueError(f"cannot write {what} {path}: folder {path.parent} does not exist")
-    existed = path.exists()
-    try:
-        with open(path, "ab"):
-            pass
-    except OSError as error:
-        raise ValueError(f"cannot write {what} {path}: {error.strerror}") from None
-    if not existed:
-        path.unlink()
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +57,22 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cols", type=int, default=120, help="mat columns (cells)")
     parser.add_argument("--pitch", type=float, default=0.01, help="cell pitch (m)")
     parser.add_argument("--model", default=None, help="SMPL model file or folder (default: embedded body)")
-    parser.add_argument("--ideal-sensor", action="store_true", help="no noise, blur, saturation or quantisation")
+    parser.add_argument("--ideal-sensor", action="store_true", help="the same as --sensor ideal")
+    parser.add_argument("--sensor", default="legacy", choices=tuple(SENSOR_PROFILES),
+                        help="sensor profile (presstrack_sim/sensor.py; default legacy, as the fixed scenes)")
+    parser.add_argument("--feet", default="even", choices=("even", "anatomical"),
+                        help="plantar load: even over the sole (legacy) or anatomical (heel, metatarsal heads, toe "
+                             "pads, arch from flat to high per person; plantar.py)")
+    parser.add_argument("--shoes", type=float, default=0.0,
+                        help="with --feet anatomical: share of people wearing shoes (0-1)")
+    parser.add_argument("--objects", action="store_true",
+                        help="put a piece of furniture, a dropped object and a trotting dog on the mat (objects.py)")
+    parser.add_argument("--carrying", type=float, default=0.0,
+                        help="share of people carrying a load of 2-20 kg (0-1)")
+    parser.add_argument("--jump-rate", type=float, default=0.0,
+                        help="jumps on the spot per minute of standing (flight phases; jumping.py)")
+    parser.add_argument("--randomize", action="store_true",
+                        help="draw the sensor and the feet per scene from the ranges of presstrack_sim/randomize.py")
 
 
 def _mat(args: argparse.Namespace) -> MatGeometry:
@@ -70,7 +80,20 @@ def _mat(args: argparse.Namespace) -> MatGeometry:
 
 
 def _sensor(args: argparse.Namespace) -> SensorModel:
-    return SensorModel.ideal() if args.ideal_sensor else SensorModel()
+    return SensorModel.ideal() if args.ideal_sensor else SensorModel.profile(args.sensor)
+
+
+def _plantar(args: argparse.Namespace) -> PlantarModel | None:
+    if args.feet == "even":
+        if args.shoes:
+            raise ValueError("--shoes needs --feet anatomical")
+        return None
+    return PlantarModel(shoe_probability=args.shoes)
+
+
+def _randomize_rng(seed: int) -> np.random.Generator:
+    """The stream --randomize draws from, apart from the simulation's own."""
+    return np.random.default_rng(np.random.SeedSequence([seed, RANDOMIZE_STREAM]))
 
 
 def scene_main(argv: list[str]) -> int:
@@ -82,12 +105,16 @@ def scene_main(argv: list[str]) -> int:
     _common(parser)
     args = parser.parse_args(argv)
     config = SimConfig(scenario=args.scenario, people=args.people, seconds=args.seconds, fps=args.fps,
-                       seed=args.seed, mat=_mat(args), sensor=_sensor(args), model_path=args.model)
+                       seed=args.seed, mat=_mat(args), sensor=_sensor(args), plantar=_plantar(args),
+                       objects=ObjectsConfig() if args.objects else None, carrying=args.carrying,
+                       jump_rate=args.jump_rate, model_path=args.model)
+    if args.randomize:
+        config = randomized(config, _randomize_rng(args.seed))
     if args.out.is_dir():
         raise ValueError(f"--out {args.out} is a folder; give a file name")
-    _check_writable(scene_path(args.out), "--out")
+    check_writable_file(scene_path(args.out), "--out")
     if args.picture is not None:
-        _check_writable(args.picture, "--picture")
+        check_writable_file(args.picture, "--picture")
     started = time.perf_counter()
     model = BodyModel(args.model)
     scene = simulate_scene(config, model)
@@ -131,14 +158,16 @@ def corpus_main(argv: list[str]) -> int:
         parser.error("--jobs must be at least 1")
     SimConfig(seconds=args.seconds, fps=args.fps, mat=_mat(args))  # checks them before any work
     args.out.mkdir(parents=True, exist_ok=True)
-    _check_writable(args.out / "corpus.json", "--out")
+    check_writable_file(args.out / "corpus.json", "--out")
     rng = np.random.default_rng(args.seed)
+    randomize_rng, plantar = _randomize_rng(args.seed), _plantar(args)
     model = BodyModel(args.model)
     subjects: dict[str, list[np.ndarray]] = {}
     subject_ids: dict[str, list[int]] = {}
     next_id = 0
     for split in SPLITS:
-        subjects[split] = [sample_body(model, rng).betas for _ in range(SUBJECTS_PER_SPLIT[split])]
+        subjects[split] = [(sample_varied_body(model, rng, BODY_RANGES) if args.randomize else
+                            sample_body(model, rng)).betas for _ in range(SUBJECTS_PER_SPLIT[split])]
         subject_ids[split] = list(range(next_id, next_id + SUBJECTS_PER_SPLIT[split]))
         next_id += SUBJECTS_PER_SPLIT[split]
     counts = {split: max(1, int(round(SCENE_SHARE[split] * args.scenes))) for split in ("val", "test")}
@@ -152,12 +181,18 @@ def corpus_main(argv: list[str]) -> int:
         seed = int(rng.integers(2 ** 31))
         config = SimConfig(scenario=scenario, people=None if scenario in FIXED_PEOPLE else people,
                            seconds=args.seconds, fps=args.fps, seed=seed, mat=_mat(args), sensor=_sensor(args),
+                           plantar=plantar, objects=ObjectsConfig() if args.objects else None,
+                           carrying=args.carrying, jump_rate=args.jump_rate,
                            subjects=tuple(subjects[split][k] for k in chosen), model_path=args.model)
+        if args.randomize:
+            config = randomized(config, randomize_rng)
         name = f"data_{index}.npz"
         jobs.append((args.out / name, config, f"sim_{len(chosen)}_person/{scenario}/{split}"))
         files[split].append(name)
         scenes.append(dict(file=name, split=split, scenario=scenario, seed=seed, seconds=args.seconds, fps=args.fps,
-                           subjects=[subject_ids[split][k] for k in chosen]))
+                           subjects=[subject_ids[split][k] for k in chosen], sensor=asdict(config.sensor),
+                           plantar=None if config.plantar is None else asdict(config.plantar),
+                           objects=None if config.objects is None else asdict(config.objects)))
     # Every scene's configuration is drawn above, so the files do not depend on --jobs.
     if args.jobs == 1:
         outcomes = (_write_corpus_scene(job, model) for job in jobs)
@@ -181,12 +216,34 @@ def corpus_main(argv: list[str]) -> int:
     return 0
 
 
+def report_main(argv: list[str]) -> int:
+    parser = _Parser(prog="presstrack-sim report",
+                     description="The realism table: gait, force, pressure and sensor quantities measured from "
+                                 "simulated files, beside published norms (presstrack_sim/realism.py).")
+    parser.add_argument("files", nargs="+", type=Path, help="scene files written by presstrack-sim")
+    parser.add_argument("--out", type=Path, default=None, help="also write the table to this Markdown file")
+    parser.add_argument("--meshes", action="store_true",
+                        help="also pose every close pair of people and measure how far their meshes overlap (slow)")
+    parser.add_argument("--model", default=None, help="SMPL model file or folder for --meshes (default: embedded)")
+    args = parser.parse_args(argv)
+    if args.out is not None:
+        check_writable_file(args.out, "--out")
+    table, _ = realism_report(args.files, BodyModel(args.model) if args.meshes else None)
+    print(table, end="")
+    if args.out is not None:
+        args.out.write_text(table)
+        print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         with single_threaded_torch():
             if argv and argv[0] == "corpus":
                 return corpus_main(argv[1:])
+            if argv and argv[0] == "report":
+                return report_main(argv[1:])
             return scene_main(argv)
     except (ValueError, OSError) as error:
         print(f"presstrack-sim: error: {error}", file=sys.stderr)

@@ -20,6 +20,7 @@ Gait model (numbers from clinical gait analysis of healthy adults):
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +100,7 @@ class BodyGeometry:
     mass: float  # kg
     step_width_ratio: float = STEP_WIDTH_PER_HEIGHT  # walking step width / height
     stance_width_ratio: float = STANCE_WIDTH_PER_HEIGHT  # standing feet distance / height
+    toe_out: float = TOE_OUT  # rad each foot points outward of the heading
 
     @property
     def step_width(self) -> float:
@@ -222,7 +224,7 @@ def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
         previous["toe_pitch"] = MAX_TOE_PITCH * amplitude
         stance = 2 * fraction * 60.0 / float(cadence_steps_per_min(speed, body.height))
         rows.append(dict(side=side, strike=strike, toe_off=np.inf, position=position,
-                         yaw=yaw + SIDE_SIGN[side] * TOE_OUT, heel_pitch=MAX_HEEL_PITCH * amplitude, toe_pitch=0.0,
+                         yaw=yaw + SIDE_SIGN[side] * body.toe_out, heel_pitch=MAX_HEEL_PITCH * amplitude, toe_pitch=0.0,
                          heel_duration=HEEL_ROCKER_FRACTION * stance, toe_duration=HEEL_RISE_FRACTION * stance,
                          clearance=0.02 + 0.03 * amplitude, speed=speed, stance_fraction=fraction))
         last[side] = len(rows) - 1
@@ -232,7 +234,7 @@ def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
         lateral = np.array([-np.sin(yaw0), np.cos(yaw0)]) * SIDE_SIGN[side] * half_stance
         stance = 2 * 0.6 * 60.0 / float(cadence_steps_per_min(1.0, body.height))
         rows.append(dict(side=side, strike=-1.0, toe_off=np.inf, position=sample.com(0.0) + lateral,
-                         yaw=yaw0 + SIDE_SIGN[side] * TOE_OUT, heel_pitch=0.0, toe_pitch=0.0,
+                         yaw=yaw0 + SIDE_SIGN[side] * body.toe_out, heel_pitch=0.0, toe_pitch=0.0,
                          heel_duration=HEEL_ROCKER_FRACTION * stance, toe_duration=HEEL_RISE_FRACTION * stance,
                          clearance=0.0, speed=0.0, stance_fraction=0.6))
 
@@ -501,12 +503,15 @@ class GaitStream:
         plan, body: the person's motion plan and body.
         times: (T,) frame times, s.
         block_frames: frames synthesised per `advance()`.
+        adjust: optional f(track, start, stop) that changes frames [start, stop) of the track in place once they
+            are synthesised (what the walking model does not know of, e.g. jumps).
     """
 
-    def __init__(self, plan: MotionPlan, body: BodyGeometry, times: np.ndarray, block_frames: int):
+    def __init__(self, plan: MotionPlan, body: BodyGeometry, times: np.ndarray, block_frames: int,
+                 adjust: Callable[[GaitTrack, int, int], None] | None = None):
         if block_frames < 1:
             raise ValueError(f"block_frames must be >= 1, got {block_frames}")
-        self.plan, self.body, self.block_frames = plan, body, int(block_frames)
+        self.plan, self.body, self.block_frames, self.adjust = plan, body, int(block_frames), adjust
         self.times = np.asarray(times, dtype=float)
         self.steps = plan_footsteps(plan, body)
         self.window = _smoothing_window(self.times)
@@ -530,6 +535,8 @@ class GaitStream:
                             slice(start - first, stop - first))
         for name in ("pose", "transl", "joints", "contact", "force"):
             getattr(self.track, name)[start:stop] = getattr(block, name)
+        if self.adjust is not None:
+            self.adjust(self.track, start, stop)
         self.ready = stop
 
     def until(self, stop: int) -> GaitTrack:

@@ -16,6 +16,12 @@ Keys (T frames, P = max people = person slots; a slot is one person for the whol
 - fps: float; cell_pitch: float m; rows, cols: int; world_from_mat: (4, 4) float64; mat_corners_world: (4, 2)
 - cell_owner (optional): (T, rows, cols) int8 person slot whose feet press each cell, -1 for none (what a crop of
   one person keeps when the others are masked out; MIP has no such key)
+- sensor_model (optional): str, JSON of the SensorModel parameters that made `pressure` (sensor.py)
+- foot_arch, foot_stiffness (optional): (P,) float32 each person's arch (0 flat ... 1 high) and sole stiffness;
+  foot_shoes (optional): (P,) bool shod (plantar.py); absent when the soles carry the legacy even load
+- cell_object (optional): (T, rows, cols) int8 index of the floor object (no person: furniture, a dropped object, a
+  pet; objects.py) pressing each cell, -1 for none; object_kinds (K,) str, object_masses (K,) float32 kg
+- carried_kg (optional): (P,) float32 load each person carries (on their feet, not in `masses`)
 Per-person arrays are zero in frames where that person is absent, as in MIP.
 """
 from __future__ import annotations
@@ -52,6 +58,7 @@ class Scene:
     fps: float
     mat: MatGeometry
     cell_owner: np.ndarray | None = None
+    extra: dict[str, np.ndarray] | None = None  # the optional EXTRA_KEYS present
 
     @property
     def segments(self) -> np.ndarray:
@@ -105,6 +112,7 @@ def write_scene(path: str | Path, scene: Scene) -> Path:
         world_from_mat=mat.world_from_mat.astype(np.float64),
         mat_corners_world=mat.corners_world(),
         **({} if scene.cell_owner is None else {"cell_owner": scene.cell_owner.astype(np.int8)}),
+        **{key: np.asarray(value) for key, value in (scene.extra or {}).items() if key in EXTRA_KEYS},
     )
     return path
 
@@ -117,6 +125,8 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
                 np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
+EXTRA_KEYS = ("sensor_model", "foot_arch", "foot_stiffness", "foot_shoes", "cell_object", "object_kinds",
+              "object_masses", "carried_kg")
 # key -> (dtype kind(s), shape with 'T', 'P', 'R', 'C', 'K' symbols or ints)
 _SCHEMA: dict[str, tuple[str, tuple]] = {
     "name": ("U", ()),
@@ -160,6 +170,7 @@ def load_scene(path: str | Path) -> Scene:
             raise ValueError(f"{path}: missing key(s) {', '.join(missing)}")
         data = {key: archive[key] for key in _SCHEMA}
         owner = archive["cell_owner"] if "cell_owner" in archive else None
+        extra = {key: archive[key] for key in EXTRA_KEYS if key in archive}
         mip = read_mip_pressure(archive)
     sizes: dict[str, int] = {}
     for key, (kind, shape) in _SCHEMA.items():
@@ -195,4 +206,4 @@ def load_scene(path: str | Path) -> Scene:
                  box=data["box"], pose=data["pose"], betas=data["betas"], trans=data["trans"],
                  keypoints_3d=data["keypoints_3d"], present=data["present"], contact=data["contact"],
                  person_ids=data["person_ids"], heights=data["heights"], masses=data["masses"],
-                 fps=mip.fps, mat=mat, cell_owner=owner)
+                 fps=mip.fps, mat=mat, cell_owner=owner, extra=extra)

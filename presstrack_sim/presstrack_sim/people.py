@@ -1,6 +1,8 @@
 """Body shapes of simulated people: betas for a sampled stature, and the foot geometry the gait needs."""
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 import torch
 
@@ -11,6 +13,15 @@ from .gait import ANKLE, TOE, SIDES, BodyGeometry, heel_pivot_point
 HEIGHT_RANGE_M = (1.50, 1.90)
 MASS_RANGE_KG = (40.0, 100.0)
 BODY_DENSITY = 1010.0  # kg/m^3, whole human body
+VARIED_HEIGHT_M = (1.0, 2.0)  # what sample_varied_body can make of the embedded body (beta 0 from about -6 to +3)
+VARIED_BMI = (14.0, 40.0)
+CHILD_HEIGHT_M = 1.5
+CHILD_MAX_BMI = 24.0
+# A person's walking style, drawn per person: step width (heel centres across the walking line) over stature, and
+# the angle each foot points out of the heading (foot progression angle about 5-13 degrees in healthy adults).
+STEP_WIDTH_RATIO = (0.035, 0.075)  # 6-13 cm at 1.72 m
+TOE_OUT_DEG = (3.0, 14.0)
+BMI_BETA = 3  # the embedded body's beta that changes girth most at a fixed stature (+3: BMI 23 -> 35)
 
 
 def mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
@@ -56,22 +67,75 @@ def sample_body(model: BodyModel, rng: np.random.Generator, height: float | None
         for _ in range(100):
             betas = np.zeros(model.num_betas)
             betas[1:] = rng.normal(0.0, 0.8, model.num_betas - 1)
-            stature = _stature(model, betas)
-            slope = 0.1  # m per unit of beta 0, refined by the secant steps
-            for _ in range(4):
-                betas[0] += (target - stature) / slope
-                new_stature = _stature(model, betas)
-                if abs(new_stature - stature) > 1e-6:
-                    slope = float(np.clip((new_stature - stature) / ((target - stature) / slope), 0.02, 0.5))
-                stature = new_stature
-                if abs(stature - target) < 0.002:
-                    break
+            stature = _solve_beta(betas, 0, target, lambda b: _stature(model, b), 0.1, (0.02, 0.5), 0.002)
             if abs(stature - target) > 0.01 or abs(betas[0]) > 4.0:
                 continue
             body = body_geometry(model, betas)
             if MASS_RANGE_KG[0] <= body.mass <= MASS_RANGE_KG[1]:
                 return body
     raise ValueError(f"could not find a body of height {target:.2f} m with a mass in {MASS_RANGE_KG} kg")
+
+
+@dataclass(frozen=True)
+class BodyRanges:
+    """Statures and body-mass indices to draw people from (`sample_varied_body`). Defaults: children from 1.0 m to
+    tall adults, underweight to obese (BMI 16-40, WHO classes); a child (under CHILD_HEIGHT_M) is drawn with a BMI of
+    at most CHILD_MAX_BMI (children's BMI centiles stay below about 24 up to age 12, WHO growth references)."""
+
+    height_range: tuple[float, float] = (1.0, 2.0)
+    bmi_range: tuple[float, float] = (16.0, 40.0)
+
+    def __post_init__(self) -> None:
+        if not VARIED_HEIGHT_M[0] <= self.height_range[0] <= self.height_range[1] <= VARIED_HEIGHT_M[1]:
+            raise ValueError(f"heights must lie in {VARIED_HEIGHT_M} m, got {self.height_range}")
+        if not VARIED_BMI[0] <= self.bmi_range[0] <= self.bmi_range[1] <= VARIED_BMI[1]:
+            raise ValueError(f"BMI must lie in {VARIED_BMI}, got {self.bmi_range}")
+
+
+def sample_varied_body(model: BodyModel, rng: np.random.Generator, ranges: BodyRanges) -> BodyGeometry:
+    """A body of a stature and BMI drawn from `ranges`: beta 0 solved for the stature and beta BMI_BETA for the
+    BMI, in turn; the other betas drawn from N(0, 0.8^2) as for `sample_body`.
+
+    The embedded body's shape space is an adult's: below 1.5 m it is an adult body scaled down (beta 0 extrapolated),
+    with adult proportions (a real child's head and feet are relatively larger).
+    """
+    with torch.no_grad():
+        for _ in range(100):
+            height = float(rng.uniform(*ranges.height_range))
+            high_bmi = min(ranges.bmi_range[1], CHILD_MAX_BMI) if height < CHILD_HEIGHT_M else ranges.bmi_range[1]
+            bmi = float(rng.uniform(ranges.bmi_range[0], max(ranges.bmi_range[0], high_bmi)))
+            betas = np.zeros(model.num_betas)
+            betas[1:] = rng.normal(0.0, 0.8, model.num_betas - 1)
+            betas[BMI_BETA] = 0.0
+            for _ in range(3):
+                stature = _solve_beta(betas, 0, height, lambda b: _stature(model, b), 0.1, (0.02, 0.5), 0.002)
+                body_bmi = _solve_beta(betas, BMI_BETA, bmi, lambda b: _bmi(model, b), 4.0, (0.5, 20.0), 0.1)
+            if abs(stature - height) > 0.01 or abs(body_bmi - bmi) > 0.5 or np.abs(betas[[0, BMI_BETA]]).max() > 8:
+                continue
+            return body_geometry(model, betas)
+    raise ValueError(f"could not find a body in {ranges}")
+
+
+def _solve_beta(betas: np.ndarray, index: int, target: float, measure, slope: float, slope_range: tuple[float, float],
+                tolerance: float) -> float:
+    """Secant steps on betas[index] (in place) until measure(betas) is within tolerance of target; returns the
+    last measure."""
+    value = measure(betas)
+    for _ in range(4):
+        betas[index] += (target - value) / slope
+        new_value = measure(betas)
+        if abs(new_value - value) > 1e-6:
+            slope = float(np.clip((new_value - value) / ((target - value) / slope), *slope_range))
+        value = new_value
+        if abs(value - target) < tolerance:
+            break
+    return value
+
+
+def _bmi(model: BodyModel, betas: np.ndarray) -> float:
+    vertices = _rest_mesh(model, betas)
+    height = float(vertices[:, 1].max() - vertices[:, 1].min())
+    return BODY_DENSITY * mesh_volume(vertices, model.faces) / height ** 2
 
 
 def _stature(model: BodyModel, betas: np.ndarray) -> float:
@@ -88,3 +152,9 @@ def sole_vertex_areas(vertices: np.ndarray, faces: np.ndarray, vertex_ids: np.nd
     for k in range(3):
         np.add.at(per_vertex, faces[:, k], np.maximum(downward, 0.0) / 3.0)
     return per_vertex[vertex_ids]
+
+
+def walking_style(body: BodyGeometry, rng: np.random.Generator) -> BodyGeometry:
+    """`body` with its own step width and toe-out drawn from STEP_WIDTH_RATIO and TOE_OUT_DEG."""
+    return replace(body, step_width_ratio=float(rng.uniform(*STEP_WIDTH_RATIO)),
+                   toe_out=float(np.deg2rad(rng.uniform(*TOE_OUT_DEG))))

@@ -1,4 +1,4 @@
-"""Pressure from foot contact, and a model of the sensing mat that measures it.
+"""Pressure from foot contact (the sensing mat that measures it is sensor.py).
 
 Contact: the sole vertices of a posed mesh that lie within `contact_distance` of the floor carry the foot's vertical
 ground reaction force, each in proportion to how close it is to the floor; every vertex spreads its force over the
@@ -8,10 +8,7 @@ Units: pressure in kPa = N / m^2 / 1000.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-from scipy.ndimage import gaussian_filter
 
 from presstrack_common.mat_geometry import MatGeometry
 
@@ -24,7 +21,8 @@ def contact_weights(heights: np.ndarray, areas: np.ndarray,
                     contact_distance: float = CONTACT_DISTANCE_M) -> np.ndarray:
     """(F, V) share of a foot's load carried by each sole vertex; each row sums to 1.
 
-    heights (F, V) m above the floor; areas (V,) m^2 of sole each vertex stands for. The share is the vertex's area
+    heights (F, V) m above the floor; areas (V,) or (F, V) m^2 of sole each vertex stands for (times its relative
+    load, plantar.py). The share is the vertex's area
     times its closeness to the floor (linear, zero beyond `contact_distance`); a row with no vertex that close
     puts the load on its lowest vertex (a force can only act where the foot is).
     """
@@ -74,88 +72,17 @@ def splat_forces(points_world: np.ndarray, forces: np.ndarray, mat: MatGeometry,
 
 
 def feet_pressure(sole_vertices: np.ndarray, sole_areas: np.ndarray, forces: np.ndarray, mat: MatGeometry,
-                  contact_distance: float = CONTACT_DISTANCE_M) -> np.ndarray:
+                  contact_distance: float = CONTACT_DISTANCE_M, load_factors: np.ndarray | None = None,
+                  spread_m: float = 0.0) -> np.ndarray:
     """(F, rows, cols) kPa made by one foot over F frames.
 
-    sole_vertices (F, V, 3) world; sole_areas (V,) m^2; forces (F,) N vertical. Each vertex is splatted with a
-    Gaussian as wide as the patch of sole it stands for.
+    sole_vertices (F, V, 3) world; sole_areas (V,) m^2; forces (F,) N vertical; load_factors (V,) or (F, V) relative
+    load per unit area of each vertex (plantar.py; None: the same everywhere). Each vertex is splatted with a
+    Gaussian as wide as the patch of sole it stands for, widened by `spread_m` (soft tissue or a shoe's outsole).
     """
     frames = len(forces)
-    weights = contact_weights(sole_vertices[..., 2], sole_areas, contact_distance) * np.asarray(forces)[:, None]
+    loaded_areas = sole_areas if load_factors is None else sole_areas * load_factors
+    weights = contact_weights(sole_vertices[..., 2], loaded_areas, contact_distance) * np.asarray(forces)[:, None]
     frame, vertex = np.nonzero(weights > 0)
-    sigma = np.clip(0.5 * np.sqrt(sole_areas[vertex]) / mat.pitch, 0.5, 0.5 * _SPLAT_RADIUS)
+    sigma = np.clip(np.hypot(0.5 * np.sqrt(sole_areas[vertex]), spread_m) / mat.pitch, 0.5, 0.5 * _SPLAT_RADIUS)
     return splat_forces(sole_vertices[frame, vertex], weights[frame, vertex], mat, frame, frames, sigma)
-
-
-@dataclass(frozen=True)
-class SensorModel:
-    """Imperfections of a resistive pressure mat, applied in this order:
-    crosstalk (Gaussian blur of `crosstalk_sigma` cells), additive Gaussian noise (`noise_kpa` + `noise_fraction` of
-    the reading), clipping to [0, `full_scale_kpa`] (saturation), quantisation to `bits` over the full scale, dead
-    cells reading 0 and stuck cells reading a fixed value (`dead_fraction`, `stuck_fraction` of all cells).
-    """
-
-    full_scale_kpa: float = 400.0
-    noise_kpa: float = 0.3
-    noise_fraction: float = 0.02
-    crosstalk_sigma: float = 0.5
-    bits: int = 12
-    dead_fraction: float = 0.0
-    stuck_fraction: float = 0.0
-
-    def __post_init__(self) -> None:
-        if not self.full_scale_kpa > 0:
-            raise ValueError(f"sensor full scale must be positive kPa, got {self.full_scale_kpa}")
-        for name in ("noise_kpa", "noise_fraction", "crosstalk_sigma"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"sensor {name} must be >= 0, got {getattr(self, name)}")
-        if not 1 <= self.bits <= 32:
-            raise ValueError(f"sensor bits must be in 1..32, got {self.bits}")
-        for name in ("dead_fraction", "stuck_fraction"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"sensor {name} must be a fraction in [0, 1], got {getattr(self, name)}")
-
-    @classmethod
-    def ideal(cls) -> SensorModel:
-        """No noise, blur, saturation worth mentioning, or defects: reads the contact pressure as it is."""
-        return cls(full_scale_kpa=1e9, noise_kpa=0.0, noise_fraction=0.0, crosstalk_sigma=0.0, bits=32)
-
-
-class Sensor:
-    """A SensorModel with its own fixed defects (dead and stuck cells) and noise stream."""
-
-    def __init__(self, model: SensorModel, shape: tuple[int, int], rng: np.random.Generator):
-        self.model, self.rng = model, rng
-        cells = shape[0] * shape[1]
-        order = rng.permutation(cells)
-        dead_count, stuck_count = int(round(model.dead_fraction * cells)), int(round(model.stuck_fraction * cells))
-        self.dead = np.zeros(cells, dtype=bool)
-        self.dead[order[:dead_count]] = True
-        self.stuck = np.zeros(cells, dtype=bool)
-        self.stuck[order[dead_count:dead_count + stuck_count]] = True
-        self.stuck_value = rng.uniform(0.0, model.full_scale_kpa, cells)
-        self.dead, self.stuck, self.stuck_value = (a.reshape(shape) for a in (self.dead, self.stuck, self.stuck_value))
-
-    def measure(self, pressure_kpa: np.ndarray) -> np.ndarray:
-        """(rows, cols) true kPa -> (rows, cols) float32 reading in kPa; also (F, rows, cols) -> (F, rows, cols),
-        the same as measuring the F images one after another."""
-        model = self.model
-        reading = np.asarray(pressure_kpa, dtype=float)
-        if reading.shape[-2:] != self.dead.shape or reading.ndim not in (2, 3):
-            raise ValueError(f"pressure must have shape ([F,] {self.dead.shape[0]}, {self.dead.shape[1]}), "
-                             f"got {reading.shape}")
-        if model.crosstalk_sigma > 0:
-            sigma = (0.0,) * (reading.ndim - 2) + (model.crosstalk_sigma,) * 2  # no blur across frames
-            reading = gaussian_filter(reading, sigma, mode="constant", truncate=3.0)
-        if model.noise_kpa > 0 or model.noise_fraction > 0:
-            sigma = model.noise_kpa + model.noise_fraction * reading
-            reading = reading + sigma * self.rng.standard_normal(reading.shape)
-        reading = np.clip(reading, 0.0, model.full_scale_kpa)
-        if model.bits < 32:
-            step = model.full_scale_kpa / (2 ** model.bits - 1)
-            reading = np.round(reading / step) * step
-        if self.dead.any():
-            reading = np.where(self.dead, 0.0, reading)
-        if self.stuck.any():
-            reading = np.where(self.stuck, self.stuck_value, reading)
-        return reading.astype(np.float32)

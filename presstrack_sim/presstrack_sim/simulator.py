@@ -11,11 +11,13 @@ ahead of the frame it hands out, and prepares the next episode in the background
 """
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -26,9 +28,14 @@ from presstrack_body.model import BodyModel
 from .footing import keep_feet_apart
 from .gait import SIDES, BodyGeometry, GaitStream, GaitTrack
 from presstrack_common.mat_geometry import MatGeometry
+from .jumping import Jump, apply_jumps, plan_jumps
 from .mip_format import Scene
-from .people import body_geometry, sample_body, sole_vertex_areas
-from .pressure import Sensor, SensorModel, feet_pressure
+from .objects import FloorObject, ObjectsConfig, cell_object, object_pressure, place_objects
+from .people import BodyRanges, body_geometry, sample_body, sample_varied_body, sole_vertex_areas, walking_style
+from .plantar import (FootType, PlantarModel, heel_loading_bias, lean_towards_heel, sole_coordinates,
+                      sole_load_factors)
+from .pressure import feet_pressure
+from .sensor import Sensor, SensorModel
 from .scenario import MAX_PEOPLE, PLAN_DT, SCENARIOS, plan_motion_stepwise
 from .stepwise import Work, run_to_end
 
@@ -40,6 +47,7 @@ PLAN_BLOCK_STEPS = 30  # crowd integration steps per unit of work (half a second
 LOOKAHEAD_CHUNKS = 2  # step() renders up to this many chunks ahead of the frame it hands out
 WORK_AHEAD_BUDGET_S = 0.005  # time a step() spends working ahead once its frame is ready
 CATCH_UP_UNITS = 3  # units a step() may add past its budget when the next episode's planning is late
+CARRIED_KG = (2.0, 20.0)  # shopping bags, a box, a toddler on the arm
 PLANNED_BY = 0.8  # the next episode is planned by this fraction of the current one, leaving time to render ahead
 
 
@@ -62,7 +70,16 @@ def single_threaded_torch() -> Iterator[None]:
 class SimConfig:
     """What to simulate. `people` None: the scenario's own count ('random': 1-5 drawn from the seed).
     `subjects`: optional betas (10,) of the people to use, in order (for disjoint train/test corpora);
-    otherwise bodies are drawn from the seed. `model_path`: SMPL file or folder, None = default body."""
+    otherwise bodies are drawn from the seed. `model_path`: SMPL file or folder, None = default body.
+    `plantar`: the ranges each person's feet are drawn from (plantar.py); None: the legacy sole that carries the
+    same load per unit area everywhere, which the fixed scenes, the tracker's tuning and the shipped network use.
+    `objects`: furniture, dropped objects and pets on the floor besides the people (objects.py); None: none.
+    `bodies`: statures and BMIs the people are drawn from (people.BodyRanges; children to tall, underweight to
+    obese) and each person's step width and toe-out (people.STEP_WIDTH_RATIO, TOE_OUT_DEG); None: the legacy
+    adults of 1.5-1.9 m and 40-100 kg who all step 5.8 % of their height apart with feet 5 degrees out.
+    `carrying`: share of people who carry a load of CARRIED_KG (their feet carry its weight too; the file's
+    `carried_kg` says how much). `jump_rate`: jumps on the spot per minute of standing (jumping.py: flight phases
+    with no force on the mat)."""
 
     scenario: str = "random"
     people: int | None = None
@@ -71,6 +88,11 @@ class SimConfig:
     seed: int = 0
     mat: MatGeometry = field(default_factory=MatGeometry)
     sensor: SensorModel = field(default_factory=SensorModel)
+    plantar: PlantarModel | None = None
+    objects: ObjectsConfig | None = None
+    bodies: BodyRanges | None = None
+    carrying: float = 0.0
+    jump_rate: float = 0.0
     subjects: tuple[np.ndarray, ...] | None = None
     model_path: str | None = None
     chunk_frames: int = 10  # frames rendered together: larger is a little faster overall, but makes longer steps
@@ -82,6 +104,10 @@ class SimConfig:
             raise ValueError(f"seconds must be positive, got {self.seconds}")
         if not (np.isfinite(self.fps) and 1 <= self.fps <= 240):
             raise ValueError(f"fps must be in [1, 240], got {self.fps}")
+        if not (np.isfinite(self.jump_rate) and 0 <= self.jump_rate <= 60):
+            raise ValueError(f"jump_rate must be in [0, 60] jumps per minute, got {self.jump_rate}")
+        if not 0 <= self.carrying <= 1:
+            raise ValueError(f"carrying must be a share of people in [0, 1], got {self.carrying}")
         if self.chunk_frames < 1:
             raise ValueError(f"chunk_frames must be >= 1, got {self.chunk_frames}")
 
@@ -125,6 +151,11 @@ class _Person:
     gait_stream: GaitStream
     sole_ids: tuple[np.ndarray, np.ndarray]
     sole_areas: tuple[np.ndarray, np.ndarray]
+    foot: FootType | None = None  # None: the legacy even sole
+    load_factors: tuple[np.ndarray, np.ndarray] | None = None  # (per side) sole_load_factors of `foot`
+    sole_u: tuple[np.ndarray, np.ndarray] | None = None  # (per side) position of each sole vertex along the foot
+    carried_kg: float = 0.0  # a load in the arms, on the back: weight on the feet, not in the body
+    jumps: list[Jump] = field(default_factory=list)
 
     @property
     def gait(self) -> GaitTrack:
@@ -138,7 +169,8 @@ class SceneChunk:
 
     pressure (F, rows, cols) float32 measured kPa; true_pressure (F, P, rows, cols) float32 kPa per person before the
     sensor; owner (F, rows, cols) int8 (`cell_owner`); box (F, P, 4) float32 (`label_box`, zeros when absent);
-    present (F, P) bool; vertices optional (F, P, V, 3) float32.
+    present (F, P) bool; vertices optional (F, P, V, 3) float32; object_owner (F, rows, cols) int8 the floor object
+    (objects.py) pressing each cell, -1 for none.
     """
 
     start: int
@@ -148,6 +180,7 @@ class SceneChunk:
     box: np.ndarray
     present: np.ndarray
     vertices: np.ndarray | None
+    object_owner: np.ndarray
 
 
 def cell_owner(true_pressure: np.ndarray) -> np.ndarray:
@@ -207,6 +240,7 @@ class _Episode:
         self.times = np.arange(config.frames) / config.fps
         self.people: list[_Person] = []
         self.sensor: Sensor | None = None
+        self.objects: list[FloorObject] = []
         self.prepared = False  # people and sensor are there
         self.chunks: deque[SceneChunk] = deque()  # rendered ahead by advance(), taken by the simulator
         self.rendered = 0  # frames [0, rendered) have been rendered into `chunks`
@@ -243,8 +277,9 @@ class _Episode:
 
     def _prepare(self) -> Work[None]:
         config, model = self.config, self.model
-        streams = np.random.SeedSequence([config.seed, self.number]).spawn(3)
-        plan_rng, body_rng, sensor_rng = (np.random.default_rng(s) for s in streams)
+        streams = np.random.SeedSequence([config.seed, self.number]).spawn(8)
+        plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng, jump_rng, gait_rng = (
+            np.random.default_rng(s) for s in streams)
         # Plan past the end so the last footsteps (which look ahead to mid-stance) are defined.
         plans = yield from plan_motion_stepwise(config.scenario, config.people, config.seconds + 3.0, config.mat,
                                                 plan_rng, block_steps=PLAN_BLOCK_STEPS)
@@ -254,16 +289,36 @@ class _Episode:
         for person_id, plan in enumerate(plans):
             if config.subjects is not None:
                 body = body_geometry(model, np.asarray(config.subjects[person_id], dtype=float))
+            elif config.bodies is not None:
+                body = sample_varied_body(model, body_rng, config.bodies)
             else:
                 body = sample_body(model, body_rng)
+            if config.bodies is not None:
+                body = walking_style(body, gait_rng)
             yield
             rest_vertices = model.rest_vertices(body.betas[None])[0].double().numpy()
             areas = tuple(sole_vertex_areas(rest_vertices, model.faces, ids) for ids in sole_ids)
-            self.people.append(_Person(person_id, body, GaitStream(plan, body, self.times, GAIT_BLOCK_FRAMES),
-                                       sole_ids, areas))
+            foot = factors = sole_u = None
+            if config.plantar is not None:
+                foot = config.plantar.draw(foot_rng)
+                factors = tuple(sole_load_factors(body.sole_points[side], body.toe_mask[side], side, foot, areas[side])
+                                for side in range(2))
+                sole_u = tuple(sole_coordinates(body.sole_points[side], body.toe_mask[side], side)[0]
+                               for side in range(2))
+            carried = float(load_rng.uniform(*CARRIED_KG)) if load_rng.random() < config.carrying else 0.0
+            # The gait's forces come from the weight on the feet: body and load.
+            loaded = replace(body, mass=body.mass + carried) if carried else body
+            stream = GaitStream(plan, loaded, self.times, GAIT_BLOCK_FRAMES)
+            jumps = plan_jumps(stream.steps, self.times, config.jump_rate, jump_rng)
+            if jumps:
+                stream.adjust = partial(apply_jumps, jumps=jumps, times=self.times)
+            self.people.append(_Person(person_id, body, stream, sole_ids, areas, foot, factors, sole_u, carried,
+                                       jumps))
             yield
         keep_feet_apart([person.gait_stream.steps for person in self.people], [person.body for person in self.people])
-        self.sensor = Sensor(config.sensor, (config.mat.rows, config.mat.cols), sensor_rng)
+        if config.objects is not None:
+            self.objects = place_objects(config.objects, config.mat, self.times, object_rng)
+        self.sensor = Sensor(config.sensor, (config.mat.rows, config.mat.cols), sensor_rng, 1.0 / config.fps)
         self.prepared = True
 
     def render(self, start: int, stop: int, keep_vertices: bool) -> Work[SceneChunk]:
@@ -295,14 +350,20 @@ class _Episode:
                 vertices_out[:, p] = vertices
             for side in range(2):
                 sole = vertices[:, sole_index[side]].astype(float)
+                factors, spread = None, 0.0
+                if person.foot is not None:
+                    bias = heel_loading_bias(gait.steps, side, self.times[start:stop])
+                    factors = lean_towards_heel(person.load_factors[side], person.sole_u[side], bias)
+                    spread = person.foot.spread_m
                 true_pressure[:, p] += feet_pressure(sole, person.sole_areas[side], gait.force[start:stop, side],
-                                                     mat).astype(np.float32)
+                                                     mat, load_factors=factors, spread_m=spread).astype(np.float32)
                 yield
-        pressure = self.sensor.measure(true_pressure.sum(axis=1))
+        objects = object_pressure(self.objects, mat, start, stop)
+        pressure = self.sensor.measure(true_pressure.sum(axis=1) + objects.sum(axis=0))
         owner = cell_owner(true_pressure)
         contact_box = footprint_box(true_pressure)
         return SceneChunk(start, pressure, true_pressure, owner, label_box(pressure, owner, contact_box),
-                          contact_box[..., 2] > 0, vertices_out)
+                          contact_box[..., 2] > 0, vertices_out, cell_object(objects))
 
 
 class Simulator:
@@ -325,6 +386,11 @@ class Simulator:
     def people(self) -> list[_Person]:
         """The people of the current episode."""
         return self._current.people
+
+    @property
+    def objects(self) -> list[FloorObject]:
+        """The floor objects (no person) of the current episode."""
+        return self._current.objects
 
     @property
     def times(self) -> np.ndarray:
@@ -412,17 +478,29 @@ def simulate_scene(config: SimConfig, model: BodyModel | None = None, name: str 
     box = np.zeros((frames, count, 4), dtype=np.float32)
     present = np.zeros((frames, count), dtype=bool)
     owner = np.full((frames, config.mat.rows, config.mat.cols), -1, dtype=np.int8)
+    object_owner = np.full_like(owner, -1)
     for start in range(0, frames, config.chunk_frames):
         chunk = simulator.render_chunk(start, min(start + config.chunk_frames, frames))
         stop = start + len(chunk.pressure)
         pressure[start:stop], box[start:stop], present[start:stop] = chunk.pressure, chunk.box, chunk.present
-        owner[start:stop] = chunk.owner
+        owner[start:stop], object_owner[start:stop] = chunk.owner, chunk.object_owner
 
     def per_person(values: list[np.ndarray]) -> np.ndarray:
         stacked = np.stack(values, axis=1).astype(np.float32)  # (T, P, ...)
         return stacked * present.reshape(present.shape + (1,) * (stacked.ndim - 2))
 
     people = simulator.people
+    extra = {"sensor_model": np.array(json.dumps(asdict(config.sensor)))}
+    objects = simulator.objects
+    if objects:
+        extra |= {"cell_object": object_owner, "object_kinds": np.array([thing.kind for thing in objects]),
+                  "object_masses": np.array([thing.mass for thing in objects], dtype=np.float32)}
+    if any(person.carried_kg for person in people):
+        extra["carried_kg"] = np.array([person.carried_kg for person in people], dtype=np.float32)
+    if all(person.foot is not None for person in people):
+        extra |= {"foot_arch": np.array([p.foot.arch for p in people], dtype=np.float32),
+                  "foot_stiffness": np.array([p.foot.stiffness for p in people], dtype=np.float32),
+                  "foot_shoes": np.array([p.foot.shoes for p in people], dtype=bool)}
     return Scene(
         name=name or f"sim/{config.scenario}/seed{config.seed}",
         pressure=pressure, box=box,
@@ -435,5 +513,5 @@ def simulate_scene(config: SimConfig, model: BodyModel | None = None, name: str 
         person_ids=np.array([p.id for p in people], dtype=np.int64),
         heights=np.array([p.body.height for p in people], dtype=np.float32),
         masses=np.array([p.body.mass for p in people], dtype=np.float32),
-        fps=config.fps, mat=config.mat, cell_owner=owner,
+        fps=config.fps, mat=config.mat, cell_owner=owner, extra=extra,
     )

@@ -12,7 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mesh_recovery"))
 
 from presstrack_common.mat_geometry import MatGeometry  # noqa: E402
 from presstrack_sim.mip_format import Scene, load_scene, present_segments, write_scene  # noqa: E402
-from presstrack_sim.pressure import Sensor, SensorModel, contact_weights, splat_forces  # noqa: E402
+from presstrack_sim.pressure import contact_weights, splat_forces  # noqa: E402
+from presstrack_sim.sensor import Sensor, SensorModel  # noqa: E402
 
 
 def _scene(frames=6, people=2) -> Scene:

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mesh_recovery"))
 
 from presstrack_sim import gait  # noqa: E402
 from presstrack_common.mat_geometry import MatGeometry  # noqa: E402
-from presstrack_sim.pressure import SensorModel  # noqa: E402
+from presstrack_sim.sensor import SensorModel  # noqa: E402
 from presstrack_sim.scenario import PLAN_DT, MotionPlan  # noqa: E402
 from presstrack_sim.simulator import (FOOTPRINT_THRESHOLD_KPA, LABEL_MIN_CELLS, LABEL_THRESHOLD_KPA,  # noqa: E402
                                       SimConfig, Simulator)
