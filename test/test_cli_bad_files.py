@@ -63,6 +63,7 @@ def test_bad_file_gives_status_2_and_one_clear_line(tmp_path, command, problem):
 
 UNWRITABLE_OUTPUTS = {
     "presstrack-track": lambda good, out: ["presstrack-track", str(good), "--out", "/proc/x/tracks.txt"],
+    "presstrack-track-suite": lambda good, out: ["presstrack-track-suite", "--json", "/proc/x.json"],
     "presstrack render": lambda good, out: ["presstrack", "render", str(good), "--out", "/proc/x.gif"],
     "presstrack record": lambda good, out: ["presstrack", "record", "/proc/x", "--duration", "1"],
     "presstrack up --record": lambda good, out: ["presstrack", "up", "--record", "/proc/x", "--duration", "1"],

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from presstrack_common.outputs import check_writable_file
 from pressure_tracker.motchallenge import MotRow, Scores, accumulate, combine_hota, ground_truth_frames, hypothesis_frames, scores_from
 from pressure_tracker.tracker import BaselineTracker, PressureTracker, TrackerConfig
 from pressure_tracker.tracking import TrackState
@@ -224,6 +225,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seconds is not None and not (math.isfinite(args.seconds) and args.seconds > 0):
         print(f"--seconds must be positive, got {args.seconds}", file=sys.stderr)
         return 2
+    try:
+        for path, what in ((args.out, "--out"), (args.json, "--json")):
+            if path is not None:
+                check_writable_file(path, what)
+    except ValueError as error:
+        print(f"presstrack-track-suite: error: {error}", file=sys.stderr)
+        return 2
     scenes = [known[n] for n in args.scenes] if args.scenes else list(SCENES)
     if args.seconds is not None:
         scenes = [SuiteScene(s.name, s.scenario, s.seed, args.seconds) for s in scenes]
@@ -235,8 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out.write_text(markdown + "\n", encoding="utf-8")
         if args.json is not None:
             args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    except OSError as error:
-        print(f"cannot write results ({error})", file=sys.stderr)
+    except OSError as error:  # checked at start; the disk may still fill up
+        print(f"presstrack-track-suite: error: cannot write results ({error})", file=sys.stderr)
         return 2
     return 0
 
