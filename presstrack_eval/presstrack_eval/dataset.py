@@ -58,9 +58,12 @@ from presstrack_common.mip_format import (MIP_FPS, MIP_MAT_CORNERS_WORLD, MipArc
 
 from mesh_recovery.hmr.inputs import crop_person, frame_numbers
 from mesh_recovery.hmr.losses import HMRTargets
-from .streamed import STREAM_MIN_BYTES, StreamedFrames, member_size
+from .streamed import StreamedFrames, member_size
 
 SPLIT_PARTS = ("train", "val", "test")
+# Pressure as stored, over all files loaded together, above this is streamed from disk (all of MIP: ~16 GB).
+STREAM_ABOVE_BYTES = 4 * 2**30
+SCAN_FRAMES = 256  # frames checked for NaN/Inf at a time in a streamed file
 RESIDENT_BYTES = 4 * 2**30  # WindowSet: frames up to this size are held in memory on a CPU, larger sets streamed
 REQUIRED_KEYS = ("pressure", "box", "pose", "betas", "trans", "keypoints_3d")
 
@@ -185,14 +188,18 @@ def _name(data: MipArchive, path: Path) -> str:
         return path.stem
 
 
-def load_recording(path: str | Path) -> Recording:
+def load_recording(path: str | Path, streamed: bool | None = None) -> Recording:
     """Load and check one ``.npz``; ValueError naming the file and the problem if it is unusable.
 
     NaN/Inf pressure cells of a usable file are no pressure (0), reported in one line on stderr with the count.
+    ``streamed``: pressure read from disk when indexed (``streamed.StreamedFrames``) rather than loaded;
+    default: when the file's pressure is over ``STREAM_ABOVE_BYTES``.
     """
     path = Path(path)
     with open_mip(path) as data:
-        return _read_recording(path, data, streamed=member_size(path, "pressure") >= STREAM_MIN_BYTES)
+        if streamed is None:
+            streamed = member_size(path, "pressure") > STREAM_ABOVE_BYTES
+        return _read_recording(path, data, streamed=streamed)
 
 
 def _streamed_pressure(path: Path, data: MipArchive) -> tuple[StreamedFrames, float, int]:
@@ -215,9 +222,8 @@ def _streamed_pressure(path: Path, data: MipArchive) -> tuple[StreamedFrames, fl
         raise ValueError(f"{path}: pressure must be numeric (integer or float), got dtype {pressure.stored_dtype}")
     nonfinite = 0
     if pressure.stored_dtype.kind == "f":
-        block = max(1, STREAM_MIN_BYTES // 8 // (pressure.frame_items * pressure.stored_dtype.itemsize))
-        for start in range(0, len(pressure), block):
-            stored = pressure.raw(start, start + block)
+        for start in range(0, len(pressure), SCAN_FRAMES):
+            stored = pressure.raw(start, min(start + SCAN_FRAMES, len(pressure)))
             nonfinite += int(stored.size - np.count_nonzero(np.isfinite(stored)))
     return pressure, data.number("fps", MIP_FPS), nonfinite
 
@@ -569,7 +575,8 @@ def gather_crops(pressure: torch.Tensor, cell_owner: torch.Tensor | None, frames
 def load_split(data: str | Path | list[str | Path], spec: str) -> tuple[list[Recording], dict[str, list[list[tuple[int, int]]]]]:
     """Load the files and resolve the split; returns recordings and, per part, each recording's ranges."""
     files = list_data_files(data)
-    recordings = [load_recording(f) for f in files]
+    streamed = sum(member_size(f, "pressure") for f in files) > STREAM_ABOVE_BYTES
+    recordings = [load_recording(f, streamed) for f in files]
     split = resolve_split(spec, files, {r.path: r.segments for r in recordings})
     ranges = {part: [split[part].get(r.path, []) for r in recordings] for part in SPLIT_PARTS}
     return recordings, ranges

@@ -18,8 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-# A pressure member at least this large (uncompressed) is streamed rather than loaded.
-STREAM_MIN_BYTES = 256 * 2**20
 _COPY_BLOCK_BYTES = 64 * 2**20
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # a zip local file header; name and extra lengths are the last two
 
@@ -29,12 +27,13 @@ def cache_dir() -> Path:
 
 
 def member_size(path: Path, key: str) -> int:
-    """Uncompressed bytes of member ``key`` of the .npz at ``path`` (0 when absent)."""
-    with zipfile.ZipFile(path) as archive:
-        try:
+    """Uncompressed bytes of member ``key`` of the .npz at ``path`` (0 when absent or unreadable: loading the
+    file reports why)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
             return archive.getinfo(f"{key}.npy").file_size
-        except KeyError:
-            return 0
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return 0
 
 
 def _npy_header(stream) -> tuple[tuple[int, ...], bool, np.dtype]:
