@@ -506,24 +506,26 @@ class WindowSet:
         """Set frames (sorted) -> pressure (N, rows, cols) float32 and cell owner (N, rows, cols) int16 (-1: nobody)
         on the device; no owner (None) when no recording has owners."""
         rows, cols = self._shape
-        pressure = torch.zeros(len(frames), rows, cols, device=self.device)
-        owner = torch.full((len(frames), rows, cols), -1, dtype=torch.int16, device=self.device) if self._owned else None
+        pressure, owner = [], []
         starts = [first for first, _, _ in self._spans]
         span_of = np.searchsorted(starts, frames, side="right") - 1
-        for span in np.unique(span_of):
-            first, recording, low = self._spans[span]
-            where = np.flatnonzero(span_of == span)
-            local = frames[where] - first + low
-            # Runs of consecutive frames are read in one piece (a streamed recording reads from disk).
-            for run in np.split(np.arange(len(where)), np.flatnonzero(np.diff(local) != 1) + 1):
-                a, b = int(local[run[0]]), int(local[run[-1]]) + 1
-                mat_rows, mat_cols = recording.pressure.shape[1:]
-                target = torch.as_tensor(where[run], device=self.device)
-                pressure[target, :mat_rows, :mat_cols] = torch.from_numpy(np.asarray(recording.pressure[a:b])).to(self.device)
-                if self._owned and recording.cell_owner is not None:
-                    owner[target, :mat_rows, :mat_cols] = torch.from_numpy(
-                        recording.cell_owner[a:b].astype(np.int16)).to(self.device)
-        return pressure, owner
+        local = frames - np.asarray(starts)[span_of] + np.asarray([low for _, _, low in self._spans])[span_of]
+        # Runs of consecutive frames of one recording are read in one piece (a streamed one reads from disk).
+        breaks = np.flatnonzero((np.diff(local) != 1) | (np.diff(span_of) != 0)) + 1
+        for run in np.split(np.arange(len(frames)), breaks):
+            if len(run) == 0:
+                continue
+            recording = self._spans[span_of[run[0]]][1]
+            a, b = int(local[run[0]]), int(local[run[-1]]) + 1
+            pad = ((0, 0), (0, rows - recording.pressure.shape[1]), (0, cols - recording.pressure.shape[2]))
+            pressure.append(np.pad(np.asarray(recording.pressure[a:b], dtype=np.float32), pad))
+            if self._owned:
+                cells = (recording.cell_owner[a:b] if recording.cell_owner is not None
+                         else np.full((b - a, *recording.pressure.shape[1:]), -1))
+                owner.append(np.pad(cells.astype(np.int16), pad, constant_values=-1))
+        to_device = lambda parts, empty: torch.from_numpy(np.concatenate(parts) if parts else empty).to(self.device)  # noqa: E731
+        return (to_device(pressure, np.zeros((0, rows, cols), dtype=np.float32)),
+                to_device(owner, np.zeros((0, rows, cols), dtype=np.int16)) if self._owned else None)
 
     def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, HMRTargets]:
         """Windows ``indices`` -> crops (B, T, 1, S, S), frame numbers (B, T, 10), targets of the target frames."""
