@@ -242,3 +242,36 @@ def test_protocols_aggregate_hand_made_estimates_as_defined(corpus):
     assert tracking["WA-MPJPE100"] > 1.0
     assert (tracking["missed person-frames"], tracking["spare person-frames"], tracking["identity switches"]) == (0, 0, 0)
     assert tracking["truth person-frames"] == 77 and "missed" not in paper
+
+
+class SMPLTopologyBody(FakeBody):
+    """FakeBody with SMPL's 6,890 'vertices' (vertex i is joint i mod 24, so the nose vertex 332 is joint 20)."""
+
+    def vertices(self, betas, rotmats, transl):
+        joints = super().vertices(betas, rotmats, transl)
+        return joints[:, torch.arange(6890) % 24]
+
+
+def test_paper_protocol_scores_25_joints_on_an_smpl_topology_body(tmp_path):
+    body = SMPLTopologyBody()
+    path = write_recording(tmp_path / "a.npz", frames=20, body=FakeBody())  # the same skeleton
+    with np.load(path) as data:
+        content = {key: data[key] for key in data.files}
+    content["keypoints_3d"] = np.concatenate([content["keypoints_3d"], content["keypoints_3d"][:, :, 20:21]], axis=2)
+    np.savez(path, **content)
+    recordings, _ = load_split(path, "unseen_sequence")
+
+    class Oracle:
+        name, window_margins = "oracle", (0, 0)
+
+        def predict(self, recording, start, stop):
+            return [[evaluate.PersonEstimate(recording.joints[f, s, :24], recording.transl[f, s], recording.pose[f, s],
+                                             recording.betas[f, s], track_id=s)
+                     for s in range(recording.num_slots) if recording.present[f, s]] for f in range(start, stop)]
+
+    summary, _ = evaluate.evaluate_backend(Oracle(), recordings, [[(0, 20)]], body=body)
+    assert summary["joints"] == 25 and summary["PVE vertices"] == 6890
+    assert summary["MPJPE"] == pytest.approx(0.0, abs=1e-3) and summary["PVE"] == pytest.approx(0.0, abs=1e-3)
+    recordings[0].joints[:, :, 24] += np.float32([0.0, 0.0, 0.25])  # the file's nose 25 cm off the body's
+    moved, _ = evaluate.evaluate_backend(Oracle(), recordings, [[(0, 20)]], body=body)
+    assert moved["W-MPJPE (no align)"] == pytest.approx(250.0 / 25, abs=1e-2)  # one joint of 25
