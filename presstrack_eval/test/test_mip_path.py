@@ -92,3 +92,13 @@ def test_simulator_files_need_no_body_model(tmp_path):
     recording = dataset.load_recording(write_recording(tmp_path / "a.npz"))  # pressure in kPa: not MIP's own file
     assert not recording.smpl_labels
     dataset.require_body_model_for_smpl_labels([recording], None)
+
+
+def test_memory_benchmark_set_is_in_mip_layout_and_loads(tmp_path):
+    from presstrack_eval import mip_memory
+
+    mip_memory.write_synthetic_set(tmp_path / "set", frames=300, files=3, compressed=False)
+    recording = dataset.load_recording(tmp_path / "set" / "data_2.npz")
+    assert recording.pressure.shape == (100, 238, 120) and recording.num_slots == 3 and recording.smpl_labels
+    result = mip_memory.measure_loading(tmp_path / "set", batches=1)
+    assert result["frames"] == 300 and result["files"] == 3 and result["train_windows"] > 0 and result["peak_rss_gib"] > 0
