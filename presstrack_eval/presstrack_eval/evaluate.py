@@ -39,6 +39,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from itertools import groupby
 from pathlib import Path
 from typing import Protocol
 
@@ -411,15 +412,11 @@ class _ProtocolScorer:
                            ("identity switches", held.switches)):
             self.counts[key] += value
         for slot in range(recording.num_slots):
-            # Runs of consecutive frames scored by one track.
             scored = [(start + i, per_frame[i][chosen[slot]]) for i, chosen in enumerate(held.chosen) if slot in chosen]
-            run: list[tuple[int, PersonEstimate]] = []
-            for frame, estimate in scored + [(-2, None)]:
-                if run and (frame != run[-1][0] + 1 or estimate.track_id != run[-1][1].track_id):
-                    self._add(recording, slot, [e for _, e in run], run[0][0], run[-1][0] + 1, first_key, True)
-                    run = []
-                if estimate is not None:
-                    run.append((frame, estimate))
+            # Runs of consecutive frames scored by one track (frame - position is constant along a run).
+            for _, run in groupby(enumerate(scored), key=lambda item: (item[1][0] - item[0], item[1][1].track_id)):
+                frames, estimates = zip(*(pair for _, pair in run))
+                self._add(recording, slot, list(estimates), frames[0], frames[-1] + 1, first_key, True)
 
     def _add(self, recording: Recording, slot: int, estimates: list[PersonEstimate], low: int, high: int,
              first_key: int, world_chunks: bool) -> None:
