@@ -506,26 +506,25 @@ class WindowSet:
         """Set frames (sorted) -> pressure (N, rows, cols) float32 and cell owner (N, rows, cols) int16 (-1: nobody)
         on the device; no owner (None) when no recording has owners."""
         rows, cols = self._shape
-        pressure, owner = [], []
+        padded = any(recording.pressure.shape[1:] != (rows, cols) for _, recording, _ in self._spans)
+        pressure = (np.zeros if padded else np.empty)((len(frames), rows, cols), dtype=np.float32)
+        owner = np.full((len(frames), rows, cols), -1, dtype=np.int16) if self._owned else None
         starts = [first for first, _, _ in self._spans]
         span_of = np.searchsorted(starts, frames, side="right") - 1
         local = frames - np.asarray(starts)[span_of] + np.asarray([low for _, _, low in self._spans])[span_of]
-        # Runs of consecutive frames of one recording are read in one piece (a streamed one reads from disk).
+        # Runs of consecutive frames of one recording are read in one piece (a streamed one reads from disk)
+        # into consecutive rows of the output.
         breaks = np.flatnonzero((np.diff(local) != 1) | (np.diff(span_of) != 0)) + 1
         for run in np.split(np.arange(len(frames)), breaks):
             if len(run) == 0:
                 continue
             recording = self._spans[span_of[run[0]]][1]
             a, b = int(local[run[0]]), int(local[run[-1]]) + 1
-            pad = ((0, 0), (0, rows - recording.pressure.shape[1]), (0, cols - recording.pressure.shape[2]))
-            pressure.append(np.pad(np.asarray(recording.pressure[a:b], dtype=np.float32), pad))
-            if self._owned:
-                cells = (recording.cell_owner[a:b] if recording.cell_owner is not None
-                         else np.full((b - a, *recording.pressure.shape[1:]), -1))
-                owner.append(np.pad(cells.astype(np.int16), pad, constant_values=-1))
-        to_device = lambda parts, empty: torch.from_numpy(np.concatenate(parts) if parts else empty).to(self.device)  # noqa: E731
-        return (to_device(pressure, np.zeros((0, rows, cols), dtype=np.float32)),
-                to_device(owner, np.zeros((0, rows, cols), dtype=np.int16)) if self._owned else None)
+            out, (mat_rows, mat_cols) = slice(int(run[0]), int(run[-1]) + 1), recording.pressure.shape[1:]
+            pressure[out, :mat_rows, :mat_cols] = recording.pressure[a:b]
+            if owner is not None and recording.cell_owner is not None:
+                owner[out, :mat_rows, :mat_cols] = recording.cell_owner[a:b]
+        return torch.from_numpy(pressure).to(self.device), None if owner is None else torch.from_numpy(owner).to(self.device)
 
     def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, HMRTargets]:
         """Windows ``indices`` -> crops (B, T, 1, S, S), frame numbers (B, T, 10), targets of the target frames."""
