@@ -75,8 +75,9 @@ bench: build
 soak: build
 	$(VENV)/bin/presstrack-soak --out out/soak --duration 1800 --faults-every 300 $(SOAK_ARGS)
 
-# The README's mesh-recovery table: both backends, both output modes, on ground-truth boxes and on the
-# tracker's crops, over the test split of a simulated corpus whose people and scenes training never saw.
+# The README's mesh-recovery tables: both backends, both output modes, on ground-truth boxes and on the
+# tracker's crops, over the test split of a simulated corpus whose people and scenes training never saw,
+# each scored under both protocols (paper: the authors' aggregation; tracking: identities held).
 # The corpus is simulated once, and again when the simulator changes.
 HMR_TEST_CORPUS := out/hmr_test_corpus
 SIM_SOURCES     := $(wildcard presstrack_sim/presstrack_sim/*.py)

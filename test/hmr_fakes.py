@@ -73,3 +73,30 @@ def write_recording(path: Path, frames: int = 40, slots: int = 2, rows: int = 60
     data.update(extra)
     np.savez(path, **data)
     return path
+
+
+def write_mip_recording(path: Path, frames: int = 40, body: FakeBody | None = None, z_down: bool = True,
+                        compressed: bool = False) -> Path:
+    """A recording in MIP's exact layout: raw pressure (no unit keys) (T, 238, 120), three person slots (the
+    third absent, zero boxes), SMPL-format labels (pose 72, betas 10, trans, 25 keypoints), segments (K, 2);
+    no simulator keys.  ``z_down``: the world turned 180 degrees about x, so z points down (SMPL-consistent:
+    root orientation and translation turned with the joints)."""
+    from presstrack_common.mip_format import MIP_KPA_PER_RAW
+    from presstrack_eval.dataset import FLIP_Z, rotate_world
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    made = write_recording(path, frames=frames, slots=2, rows=238, cols=120, body=body)
+    with np.load(made) as data:
+        source = {key: data[key] for key in data.files}
+    pad = lambda a: np.concatenate([a, np.zeros_like(a[:, :1])], axis=1)  # noqa: E731  (the empty third slot)
+    joints = pad(source["keypoints_3d"])
+    joints = np.concatenate([joints, joints[:, :, 15:16] + np.float32([0.0, 0.0, 0.1])], axis=2)  # a 25th point
+    pose, trans = pad(source["pose"]), pad(source["trans"])
+    if z_down:
+        corners = np.zeros((4, 2))
+        joints, trans, pose, _ = rotate_world(FLIP_Z, joints, trans, pose, corners)
+    mip = dict(name=np.array(f"2_person/{path.stem}"), pressure=(source["pressure"] / MIP_KPA_PER_RAW).astype(np.float32),
+               box=pad(source["box"]), pose=pose, betas=pad(source["betas"]), trans=trans, keypoints_3d=joints,
+               segments=np.array([[0, frames]]))
+    (np.savez_compressed if compressed else np.savez)(path, **mip)
+    return path

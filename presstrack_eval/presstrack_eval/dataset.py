@@ -28,6 +28,16 @@ Splits (``resolve_split``):
   * a JSON file path: ``{"train": [...], "val": [...], "test": [...]}``.
   File lists name files relative to the data directory; listed files are used whole.
 
+SMPL labels: a file with raw MIP pressure (neither 'pressure_unit' nor 'pressure_scale_kpa') is MIP's
+own, labelled with SMPL (EasyMocap fits); training or scoring it needs an SMPL body model
+(``require_body_model_for_smpl_labels``), not the embedded default body, whose skeleton and shape space
+differ.
+
+World axes: the mat geometry and the live graph use a z-up world.  Which way is up is read from the data
+(``world_up_sign``: the feet of a standing or walking person are below the pelvis); a file whose world has
+z pointing down (the authors' plots suggest MIP's) is rotated by 180 degrees about x on loading (joints,
+translation, root orientation, mat corners), with one line on stderr saying so.
+
 Segments: MIP stores the file's valid [start, end) ranges (K, 2); the simulator stores
 each person's presence runs (P, K, 2) padded with -1, whose union is taken as the file's
 valid ranges (presence itself comes from ``present``).
@@ -43,13 +53,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from presstrack_common.mip_format import (MIP_MAT_CORNERS_WORLD, MipArchive, nonfinite_message, normalise_kpa, open_mip,
-                                        read_mip_pressure)
+from presstrack_common.mip_format import (MIP_FPS, MIP_MAT_CORNERS_WORLD, MipArchive, kpa_per_unit, nonfinite_message,
+                                        normalise_kpa, open_mip, read_mip_pressure)
 
 from mesh_recovery.hmr.inputs import crop_person, frame_numbers
 from mesh_recovery.hmr.losses import HMRTargets
+from .streamed import StreamedFrames, member_size
 
 SPLIT_PARTS = ("train", "val", "test")
+# Pressure as stored, over all files loaded together, above this is streamed from disk (all of MIP: ~16 GB).
+STREAM_ABOVE_BYTES = 4 * 2**30
+SCAN_FRAMES = 256  # frames checked for NaN/Inf at a time in a streamed file
+RESIDENT_BYTES = 4 * 2**30  # WindowSet: frames up to this size are held in memory on a CPU, larger sets streamed
 REQUIRED_KEYS = ("pressure", "box", "pose", "betas", "trans", "keypoints_3d")
 
 # The authors' table: volunteer -> MIP file indices they appear in, and the two subject folds.
@@ -70,7 +85,7 @@ class Recording:
 
     path: Path
     name: str
-    pressure: np.ndarray  # (T, rows, cols) float32, ~0..1
+    pressure: np.ndarray | StreamedFrames  # (T, rows, cols) float32, ~0..1 (large files: read when indexed)
     boxes: np.ndarray  # (T, P, 4) float64
     present: np.ndarray  # (T, P) bool
     pose: np.ndarray  # (T, P, 72) float32
@@ -81,6 +96,7 @@ class Recording:
     fps: float
     mat_corners_world: np.ndarray  # (4, 2)
     cell_owner: np.ndarray | None = None  # (T, rows, cols) int
+    smpl_labels: bool = False  # MIP's own file (raw pressure): labels made with SMPL
 
     @property
     def num_frames(self) -> int:
@@ -97,6 +113,57 @@ class Recording:
 def _scalar(data: MipArchive, key: str):
     value = data[key]
     return value.item() if value.shape == () else value
+
+
+# SMPL joints of the feet (ankles 7, 8; toes 10, 11) and the pelvis (0).
+FOOT_JOINTS = (7, 8, 10, 11)
+PELVIS_JOINT = 0
+MIN_PELVIS_HEIGHT_M = 0.3  # below this the data cannot tell which way is up
+FLIP_Z = np.diag([1.0, -1.0, -1.0])  # 180 degrees about x: z-down world -> z-up
+
+
+def world_up_sign(joints: np.ndarray, present: np.ndarray) -> int:
+    """+1 if the world's z points up, -1 if down, from where the feet are relative to the pelvis.
+
+    joints (T, P, J, 3), present (T, P).  Raises ValueError when the pelvis is not clearly above or below
+    the feet along z (gravity along another axis, or no people).
+    """
+    people = joints[present]
+    if len(people) == 0:
+        raise ValueError("no person present: cannot tell which way the world's z points")
+    up = (people[:, PELVIS_JOINT] - people[:, list(FOOT_JOINTS)].mean(axis=1)).mean(axis=0)
+    if abs(up[2]) < MIN_PELVIS_HEIGHT_M or abs(up[2]) < np.abs(up[:2]).max():
+        raise ValueError(f"the pelvis is not above or below the feet along z (mean pelvis - feet {np.round(up, 2)} m): "
+                         "the world's vertical axis is not z")
+    return 1 if up[2] > 0 else -1
+
+
+def rotate_world(rotation: np.ndarray, joints: np.ndarray, transl: np.ndarray, pose: np.ndarray,
+                 corners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Labels in a world turned by ``rotation`` (3, 3) about its origin, SMPL-consistent.
+
+    SMPL puts the pelvis at rest_pelvis(betas) + transl and turns the body about it, so the rest pelvis
+    is joints[..., 0, :] - transl and the new transl is R @ pelvis - rest_pelvis; the root orientation
+    becomes R @ root.  Mat corners (4, 2) are turned as points on the floor (z = 0).
+    """
+    from scipy.spatial.transform import Rotation
+
+    turned_joints = (joints.astype(np.float64) @ rotation.T).astype(joints.dtype)
+    rest_pelvis = joints[..., PELVIS_JOINT, :].astype(np.float64) - transl
+    turned_transl = (turned_joints[..., PELVIS_JOINT, :] - rest_pelvis).astype(transl.dtype)
+    turned_pose = pose.copy()
+    root = Rotation.from_rotvec(pose[..., :3].reshape(-1, 3).astype(np.float64))
+    turned_pose[..., :3] = (Rotation.from_matrix(rotation) * root).as_rotvec().reshape(pose[..., :3].shape)
+    turned_corners = (np.c_[corners, np.zeros(len(corners))] @ rotation.T)[:, :2]
+    return turned_joints, turned_transl, turned_pose, turned_corners
+
+
+def require_body_model_for_smpl_labels(recordings: list[Recording], body_model: Path | None) -> None:
+    """ValueError (one line, naming --body-model) when a recording has SMPL labels and no body model is given."""
+    smpl = [r.path for r in recordings if r.smpl_labels]
+    if smpl and body_model is None:
+        raise ValueError(f"{smpl[0]} is MIP data labelled with SMPL: give --body-model PATH (an SMPL model file or "
+                         "folder); the embedded default body has another skeleton and shape space")
 
 
 def _valid_ranges(segments: np.ndarray) -> np.ndarray:
@@ -121,22 +188,55 @@ def _name(data: MipArchive, path: Path) -> str:
         return path.stem
 
 
-def load_recording(path: str | Path) -> Recording:
+def load_recording(path: str | Path, streamed: bool | None = None) -> Recording:
     """Load and check one ``.npz``; ValueError naming the file and the problem if it is unusable.
 
     NaN/Inf pressure cells of a usable file are no pressure (0), reported in one line on stderr with the count.
+    ``streamed``: pressure read from disk when indexed (``streamed.StreamedFrames``) rather than loaded;
+    default: when the file's pressure is over ``STREAM_ABOVE_BYTES``.
     """
     path = Path(path)
     with open_mip(path) as data:
-        return _read_recording(path, data)
+        if streamed is None:
+            streamed = member_size(path, "pressure") > STREAM_ABOVE_BYTES
+        return _read_recording(path, data, streamed=streamed)
 
 
-def _read_recording(path: Path, data: MipArchive) -> Recording:
+def _streamed_pressure(path: Path, data: MipArchive) -> tuple[StreamedFrames, float, int]:
+    """A large file's pressure read from disk when indexed (``streamed``), as network input; its frame rate and
+    the count of NaN/Inf cells (checked in blocks, never all frames at once)."""
+    try:
+        factor = kpa_per_unit(data.text("pressure_unit"), data.number("pressure_scale_kpa", None))
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+    def network_input(stored: np.ndarray) -> np.ndarray:  # as the loaded path: kPa in float64, then normalised
+        if stored.dtype.kind == "f":
+            stored = np.where(np.isfinite(stored), stored, 0)
+        return normalise_kpa(np.asarray(stored, dtype=np.float64) * factor)
+
+    pressure = StreamedFrames(path, "pressure", network_input)
+    if pressure.ndim != 3 or 0 in pressure.shape:
+        raise ValueError(f"{path}: pressure must have shape (T, rows, cols) with no empty axis, got {pressure.shape}")
+    if pressure.stored_dtype.kind not in "iuf":
+        raise ValueError(f"{path}: pressure must be numeric (integer or float), got dtype {pressure.stored_dtype}")
+    nonfinite = 0
+    if pressure.stored_dtype.kind == "f":
+        for start in range(0, len(pressure), SCAN_FRAMES):
+            stored = pressure.raw(start, min(start + SCAN_FRAMES, len(pressure)))
+            nonfinite += int(stored.size - np.count_nonzero(np.isfinite(stored)))
+    return pressure, data.number("fps", MIP_FPS), nonfinite
+
+
+def _read_recording(path: Path, data: MipArchive, streamed: bool = False) -> Recording:
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise ValueError(f"{path}: missing keys {missing}")
-    mip = read_mip_pressure(data)
-    pressure = mip.pressure
+    if streamed:
+        pressure, fps, nonfinite = _streamed_pressure(path, data)
+    else:
+        mip = read_mip_pressure(data)
+        pressure, fps, nonfinite = normalise_kpa(mip.kpa(dtype=np.float64)), mip.fps, mip.nonfinite_cells
     frames, rows, cols = pressure.shape
     boxes = np.asarray(data["box"], dtype=np.float64)
     if boxes.ndim != 3 or boxes.shape[0] != frames or boxes.shape[2] != 4:
@@ -163,25 +263,37 @@ def _read_recording(path: Path, data: MipArchive) -> Recording:
         else MIP_MAT_CORNERS_WORLD
     if corners.shape != (4, 2):
         raise ValueError(f"{path}: mat_corners_world must be (4, 2), got {corners.shape}")
-    if mip.nonfinite_cells:  # a damaged cell is no pressure; the rest of the recording is good
-        print(nonfinite_message(path, mip.nonfinite_cells), file=sys.stderr)
+    if nonfinite:  # a damaged cell is no pressure; the rest of the recording is good
+        print(nonfinite_message(path, nonfinite), file=sys.stderr)
     owner = np.asarray(data["cell_owner"]) if "cell_owner" in data else None
     if owner is not None and owner.shape != pressure.shape:
         raise ValueError(f"{path}: cell_owner must match pressure shape {pressure.shape}, got {owner.shape}")
+    joints = np.asarray(joints, dtype=np.float32)
+    transl = np.asarray(data["trans"], dtype=np.float32)
+    pose = np.asarray(data["pose"], dtype=np.float32)
+    try:
+        up = world_up_sign(joints, present)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    if up < 0:
+        joints, transl, pose, corners = rotate_world(FLIP_Z, joints, transl, pose, corners)
+        print(f"{path}: world z points down (feet above the pelvis along z): labels and mat corners turned 180 "
+              "degrees about x into the z-up world the mat geometry uses", file=sys.stderr)
     return Recording(
         path=path,
         name=_name(data, path),
-        pressure=normalise_kpa(mip.kpa(dtype=np.float64)),
+        pressure=pressure,
         boxes=boxes,
         present=present,
-        pose=np.asarray(data["pose"], dtype=np.float32),
+        pose=pose,
         betas=np.asarray(data["betas"], dtype=np.float32),
-        transl=np.asarray(data["trans"], dtype=np.float32),
-        joints=np.asarray(joints, dtype=np.float32),
+        transl=transl,
+        joints=joints,
         segments=segments,
-        fps=mip.fps,
+        fps=fps,
         mat_corners_world=corners,
         cell_owner=owner,
+        smpl_labels="pressure_unit" not in data and "pressure_scale_kpa" not in data,
     )
 
 
@@ -319,10 +431,15 @@ class WindowSet:
     gathering pressure cells (the same pixels as ``crop_person``): a batch is one gather instead of a
     megabyte of crops per window copied through loader processes.  Recordings of different mat sizes are
     zero-padded to the largest; each crop is clipped to its own mat.
+
+    The frames the windows cover are held on the device (``pressure``) when the device is not the CPU or
+    they take at most ``resident_bytes``; otherwise (all of MIP on a CPU) each batch reads its own frames
+    from the recordings (``streamed``), so memory holds one batch of frames, not the data set.
     """
 
     def __init__(self, recordings: list[Recording], ranges: list[list[tuple[int, int]]], window: int,
-                 target_index: int, crop_size: int, stride: int = 1, device: torch.device | str = "cpu") -> None:
+                 target_index: int, crop_size: int, stride: int = 1, device: torch.device | str = "cpu",
+                 resident_bytes: int = RESIDENT_BYTES) -> None:
         if stride < 1:
             raise ValueError(f"stride must be >= 1, got {stride}")
         self.window, self.target_index, self.crop_size = window, target_index, crop_size
@@ -346,18 +463,15 @@ class WindowSet:
         used = sorted(spans)
         rows = max((recordings[r].pressure.shape[1] for r in used), default=1)
         cols = max((recordings[r].pressure.shape[2] for r in used), default=1)
-        first_frame, frames = {}, 0  # device frame index = first_frame[recording] + frame in the recording
-        pressure, owner = [], []
+        first_frame, frames = {}, 0  # frame index in the set = first_frame[recording] + frame in the recording
+        self._spans: list[tuple[int, Recording, int]] = []  # (first set frame, recording, its first frame)
         for r in used:
-            recording, (low, high) = recordings[r], spans[r]
-            first_frame[r], frames = frames - low, frames + high - low
-            pad = ((0, 0), (0, rows - recording.pressure.shape[1]), (0, cols - recording.pressure.shape[2]))
-            pressure.append(torch.from_numpy(np.pad(recording.pressure[low:high], pad)).to(self.device))
-            cells = (recording.cell_owner[low:high] if recording.cell_owner is not None
-                     else np.full((high - low, *recording.pressure.shape[1:]), -1, dtype=np.int16))
-            owner.append(torch.from_numpy(np.pad(cells.astype(np.int16), pad, constant_values=-1)).to(self.device))
-        self.pressure = torch.cat(pressure) if pressure else torch.zeros(0, rows, cols, device=self.device)
-        self.cell_owner = torch.cat(owner) if owner else torch.zeros(0, rows, cols, dtype=torch.int16, device=self.device)
+            first_frame[r], frames = frames - spans[r][0], frames + spans[r][1] - spans[r][0]
+            self._spans.append((first_frame[r] + spans[r][0], recordings[r], spans[r][0]))
+        self._shape = (rows, cols)
+        self._owned = any(recordings[r].cell_owner is not None for r in used)
+        self.streamed = self.device.type == "cpu" and frames * rows * cols * (4 + 2 * self._owned) > resident_bytes
+        self.pressure, self.cell_owner = (None, None) if self.streamed else self._read_frames(np.arange(frames))
 
         count = len(self.refs)
         boxes = np.zeros((count, window, 4))
@@ -388,13 +502,41 @@ class WindowSet:
     def __len__(self) -> int:
         return len(self.refs)
 
+    def _read_frames(self, frames: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Set frames (sorted) -> pressure (N, rows, cols) float32 and cell owner (N, rows, cols) int16 (-1: nobody)
+        on the device; no owner (None) when no recording has owners."""
+        rows, cols = self._shape
+        padded = any(recording.pressure.shape[1:] != (rows, cols) for _, recording, _ in self._spans)
+        pressure = (np.zeros if padded else np.empty)((len(frames), rows, cols), dtype=np.float32)
+        owner = np.full((len(frames), rows, cols), -1, dtype=np.int16) if self._owned else None
+        starts = [first for first, _, _ in self._spans]
+        span_of = np.searchsorted(starts, frames, side="right") - 1
+        local = frames - np.asarray(starts)[span_of] + np.asarray([low for _, _, low in self._spans])[span_of]
+        # Runs of consecutive frames of one recording are read in one piece (a streamed one reads from disk)
+        # into consecutive rows of the output.
+        breaks = np.flatnonzero((np.diff(local) != 1) | (np.diff(span_of) != 0)) + 1
+        for run in np.split(np.arange(len(frames)), breaks):
+            if len(run) == 0:
+                continue
+            recording = self._spans[span_of[run[0]]][1]
+            a, b = int(local[run[0]]), int(local[run[-1]]) + 1
+            out, (mat_rows, mat_cols) = slice(int(run[0]), int(run[-1]) + 1), recording.pressure.shape[1:]
+            pressure[out, :mat_rows, :mat_cols] = recording.pressure[a:b]
+            if owner is not None and recording.cell_owner is not None:
+                owner[out, :mat_rows, :mat_cols] = recording.cell_owner[a:b]
+        return torch.from_numpy(pressure).to(self.device), None if owner is None else torch.from_numpy(owner).to(self.device)
+
     def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, HMRTargets]:
         """Windows ``indices`` -> crops (B, T, 1, S, S), frame numbers (B, T, 10), targets of the target frames."""
         indices = indices.to(self.device)
         count, window = len(indices), self.window
         frame_offsets = torch.arange(window, device=self.device)
         frames = (self.frames[indices, None] + frame_offsets).reshape(-1)
-        crops = gather_crops(self.pressure, self.cell_owner, frames, self.boxes[indices].reshape(-1, 4),
+        pressure, cell_owner = self.pressure, self.cell_owner
+        if self.streamed:  # this batch's frames only
+            needed, frames = torch.unique(frames, return_inverse=True)
+            pressure, cell_owner = self._read_frames(needed.numpy())
+        crops = gather_crops(pressure, cell_owner, frames, self.boxes[indices].reshape(-1, 4),
                              self.limits[indices].repeat_interleave(window, 0), self.crop_size,
                              self.slots[indices].repeat_interleave(window), self.masked[indices].repeat_interleave(window))
         targets = HMRTargets(*(getattr(self.targets, key)[indices] for key in ("joints", "pose", "betas", "transl")))
@@ -414,10 +556,10 @@ def _crop_axis(low: torch.Tensor, high: torch.Tensor, size: int) -> tuple[torch.
     return source, valid
 
 
-def gather_crops(pressure: torch.Tensor, cell_owner: torch.Tensor, frames: torch.Tensor, boxes: torch.Tensor,
+def gather_crops(pressure: torch.Tensor, cell_owner: torch.Tensor | None, frames: torch.Tensor, boxes: torch.Tensor,
                  limits: torch.Tensor, size: int, slots: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
-    """``crop_person`` for N crops at once: pressure (F, R, C), cell_owner (F, R, C) int16; per crop the frame
-    index, integer box x1, y1, x2, y2, its mat's (rows, cols), person slot and whether to mask by owner.
+    """``crop_person`` for N crops at once: pressure (F, R, C), cell_owner (F, R, C) int16 or None (no masking);
+    per crop the frame index, integer box x1, y1, x2, y2, its mat's (rows, cols), person slot and whether to mask by owner.
     Returns (N, size, size)."""
     rows, cols = limits[:, 0], limits[:, 1]
     source_rows, valid_rows = _crop_axis(boxes[:, 1].clamp(min=0), torch.minimum(boxes[:, 3], rows), size)
@@ -426,14 +568,16 @@ def gather_crops(pressure: torch.Tensor, cell_owner: torch.Tensor, frames: torch
     row_index = source_rows.clamp(0, pressure.shape[1] - 1)[:, :, None]
     col_index = source_cols.clamp(0, pressure.shape[2] - 1)[:, None, :]
     keep = valid_rows[:, :, None] & valid_cols[:, None, :]
-    keep &= ~masked[:, None, None] | (cell_owner[frame_index, row_index, col_index] == slots[:, None, None])
+    if cell_owner is not None:
+        keep &= ~masked[:, None, None] | (cell_owner[frame_index, row_index, col_index] == slots[:, None, None])
     return torch.where(keep, pressure[frame_index, row_index, col_index], 0.0)
 
 
 def load_split(data: str | Path | list[str | Path], spec: str) -> tuple[list[Recording], dict[str, list[list[tuple[int, int]]]]]:
     """Load the files and resolve the split; returns recordings and, per part, each recording's ranges."""
     files = list_data_files(data)
-    recordings = [load_recording(f) for f in files]
+    streamed = sum(member_size(f, "pressure") for f in files) > STREAM_ABOVE_BYTES
+    recordings = [load_recording(f, streamed) for f in files]
     split = resolve_split(spec, files, {r.path: r.segments for r in recordings})
     ranges = {part: [split[part].get(r.path, []) for r in recordings] for part in SPLIT_PARTS}
     return recordings, ranges

@@ -1,13 +1,29 @@
 """``presstrack-eval``: mesh-recovery metrics of a backend on MIP-format recordings.
 
 Backends produce, for each frame of a recording range, a list of person
-estimates (no identities needed); every frame's estimates are paired with the
-ground-truth people by the Hungarian algorithm on world MPJPE, and each
-ground-truth person's matched estimates form the sequences the temporal
-metrics (W/WA-MPJPE100, accelerations, RTE, jitter, foot sliding) run on.
+estimates, each with the id of the track it came from.  Two protocols score them
+(``--protocol``; ``presstrack-eval-table`` prints both side by side):
+
+* ``paper``: the authors' aggregation.  Every frame's estimates are paired with the
+  ground-truth people by the Hungarian algorithm on world MPJPE (identities are not
+  needed: a switch, a missed person or a spare track costs nothing); only frames
+  whose estimate had a full window of real frames count (no edge padding); per-frame
+  metrics are averaged over the people of a frame, then over frames; W/WA-MPJPE100
+  only on people present for the whole segment.
+* ``tracking``: identities held, as the live graph must keep them.  Each track is
+  bound to one person for its whole life by majority overlap (``metrics.hold_identities``);
+  its frames are scored against that person, so the frames after an identity switch
+  count against the person it was bound to; every output frame counts; person-frames are
+  pooled; missed person-frames, spare person-frames, spare tracks and identity switches
+  are counted and reported.
+
+Each ground-truth person's scored estimates, in runs of consecutive frames (one track
+per run under ``tracking``), form the sequences the temporal metrics
+(W/WA-MPJPE100, accelerations, RTE, jitter, foot sliding) run on.
 
   presstrack-eval --checkpoint runs/hmr/best.pt --data corpus/ --split unseen_sequence --json out.json
   presstrack-eval --backend footprint --data corpus/        # the training-free baseline
+  presstrack-eval --checkpoint best.pt --data MIP/ --body-model SMPL_NEUTRAL.pkl --people tracker --protocol tracking
 
 People come from ``--people``: ``ground-truth`` cuts each person's crops with their
 ground-truth boxes (the paper's setting; a run of frames where the person is present is
@@ -23,6 +39,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from itertools import groupby
 from pathlib import Path
 from typing import Protocol
 
@@ -30,14 +47,15 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from .dataset import SPLIT_PARTS, Recording, load_split
+from .dataset import SPLIT_PARTS, Recording, load_split, require_body_model_for_smpl_labels
 from mesh_recovery.hmr.body_layer import BodyLayer, SMPLBodyLayer, posed_joints
 from mesh_recovery.hmr.checkpoint import load_network, resolve_device
 from mesh_recovery.hmr.inputs import crop_person, frame_numbers
 from mesh_recovery.hmr.network import HMRNet, encoder_in_bfloat16
 from mesh_recovery.hmr.rotations import axis_angle_to_matrix
 from mesh_recovery.hmr.window import predict_track
-from mesh_recovery.metrics import METRIC_UNITS, SMPL_FOOT_VERTEX_IDS, MetricAccumulator, PersonSequence, match_people
+from mesh_recovery.metrics import (METRIC_UNITS, SMPL_FOOT_VERTEX_IDS, SMPL_NOSE_VERTEX, SMPL_VERTEX_COUNT, MetricAccumulator,
+                                   PersonSequence, hold_identities, match_people)
 from presstrack_common.mat_geometry import MatGeometry, world_from_mat_pose
 from pressure_tracker.crops import crop_origin
 from presstrack_common.mip_format import MIP_FULL_SCALE_KPA, normalise_kpa
@@ -54,10 +72,13 @@ class PersonEstimate:
     transl: np.ndarray
     pose: np.ndarray | None = None
     betas: np.ndarray | None = None
+    track_id: int | None = None  # the track it came from (the tracking protocol needs it)
+    full_window: bool = True  # estimated from a full window of real frames (no edge padding)
 
 
 class Backend(Protocol):
     name: str
+    window_margins: tuple[int, int]  # real frames an estimate needs before and after its frame (paper protocol)
 
     def predict(self, recording: Recording, start: int, stop: int) -> list[list[PersonEstimate]]:
         """Estimates for frames start..stop-1 of the recording, one list per frame."""
@@ -88,7 +109,7 @@ class PersonTrack:
 
     frames (N,) frame indices; crops (N, S, S) float32 kPa holding only this person's cells; boxes (N, 4)
     x1, y1, x2, y2 cells; origins (N, 2) mat cell (row, col) of crop pixel (0, 0); headings (N,) world
-    walking direction, radians, NaN where unknown.
+    walking direction, radians, NaN where unknown; track_id: the person slot (ground truth) or the tracker's id.
     """
 
     frames: np.ndarray
@@ -96,6 +117,7 @@ class PersonTrack:
     boxes: np.ndarray
     origins: np.ndarray
     headings: np.ndarray
+    track_id: int
 
 
 def ground_truth_tracks(recording: Recording, start: int, stop: int, size: int = CROP_SIZE) -> list[PersonTrack]:
@@ -109,7 +131,7 @@ def ground_truth_tracks(recording: Recording, start: int, stop: int, size: int =
                               for f, box in zip(range(low, high), boxes)]) * np.float32(MIP_FULL_SCALE_KPA)
             tracks.append(PersonTrack(np.arange(low, high), crops, boxes,
                                       np.array([_crop_origin(box, rows, cols, size) for box in boxes]),
-                                      np.full(high - low, np.nan)))
+                                      np.full(high - low, np.nan), slot))
     return tracks
 
 
@@ -128,19 +150,20 @@ def _confirmed_people(recording: Recording, start: int, stop: int, size: int = C
 
 def tracker_tracks(recording: Recording, start: int, stop: int, size: int = CROP_SIZE) -> list[PersonTrack]:
     """The pressure tracker run on the frames, as live: each confirmed track's runs of frames with its own
-    footprints, and its own crops, boxes and headings (end to end; identities are not needed)."""
+    footprints, and its own crops, boxes, headings and id (end to end)."""
     seen: dict[int, list] = {}
     for frame, people, geometry in _confirmed_people(recording, start, stop, size):
         for person in people:
             heading = person.heading + geometry.yaw_world_from_mat
             seen.setdefault(person.track_id, []).append((frame, person.crop, person.box, person.crop_origin, heading))
     tracks = []
-    for rows_of_track in seen.values():
+    for track_id, rows_of_track in seen.items():
         frames = np.array([r[0] for r in rows_of_track])
         for run in np.split(np.arange(len(frames)), np.flatnonzero(np.diff(frames) != 1) + 1):
             pick = [rows_of_track[i] for i in run]
             tracks.append(PersonTrack(frames[run], np.stack([p[1] for p in pick]), np.array([p[2] for p in pick], dtype=float),
-                                      np.array([p[3] for p in pick]), np.array([p[4] for p in pick], dtype=float)))
+                                      np.array([p[3] for p in pick]), np.array([p[4] for p in pick], dtype=float),
+                                      track_id))
     return tracks
 
 
@@ -205,10 +228,12 @@ class HMRBackend:
     def __init__(self, net: HMRNet, body: BodyLayer, batch_size: int = 64, people: str = "ground-truth") -> None:
         self.net, self.body, self.batch_size = net.eval(), body, batch_size
         self.people = PEOPLE_SOURCES[people]
+        self.window_margins = (net.config.target_index, net.config.lag)
 
     def predict(self, recording: Recording, start: int, stop: int) -> list[list[PersonEstimate]]:
         estimates: list[list[PersonEstimate]] = [[] for _ in range(stop - start)]
         rows, cols = recording.pressure.shape[1:]
+        before, after = self.window_margins
         for track in self.people(recording, start, stop, self.net.config.crop_size):
             numbers = np.stack([frame_numbers(box, rows, cols, recording.mat_corners_world) for box in track.boxes])
             output = predict_track(self.net, torch.from_numpy(normalise_kpa(track.crops)), torch.from_numpy(numbers),
@@ -218,7 +243,8 @@ class HMRBackend:
             for i, frame in enumerate(track.frames):
                 estimates[frame - start].append(PersonEstimate(
                     joints=joints[i], transl=output.transl[i].cpu().numpy(),
-                    pose=output.pose[i].cpu().numpy(), betas=output.betas[i].cpu().numpy()))
+                    pose=output.pose[i].cpu().numpy(), betas=output.betas[i].cpu().numpy(), track_id=track.track_id,
+                    full_window=before <= i < len(track.frames) - after))
         return estimates
 
 
@@ -226,6 +252,7 @@ class FootprintBackend:
     """The training-free baseline, fed frame by frame with every person of the frame, as the node does."""
 
     name = "footprint"
+    window_margins = (0, 0)  # frame by frame
 
     def __init__(self, body_model_path: Path | None = None, people: str = "ground-truth") -> None:
         from presstrack_body.model import BodyModel
@@ -241,8 +268,9 @@ class FootprintBackend:
         self.estimator.set_geometry(_geometry_from_corners(recording.mat_corners_world, rows, cols))
         by_frame: dict[int, list[PersonInput]] = {}
         last_frame: dict[int, int] = {}
-        for number, track in enumerate(self.people(recording, start, stop)):
-            track_id = number
+        tracks = self.people(recording, start, stop)
+        for number, track in enumerate(tracks):
+            track_id = number  # a run of frames: the estimator starts afresh on each
             last_frame[track_id] = int(track.frames[-1])
             for i, frame in enumerate(track.frames):
                 heading = float(track.headings[i]) if np.isfinite(track.headings[i]) else None
@@ -252,9 +280,9 @@ class FootprintBackend:
         estimates: list[list[PersonEstimate]] = [[] for _ in range(stop - start)]
         for frame in range(start, stop):
             people = by_frame.get(frame, [])
-            for body in self.estimator.update_frame(people).values():
-                estimates[frame - start].append(PersonEstimate(joints=body.joints, transl=body.transl,
-                                                               pose=body.pose, betas=body.betas))
+            for number, body in self.estimator.update_frame(people).items():
+                estimates[frame - start].append(PersonEstimate(joints=body.joints, transl=body.transl, pose=body.pose,
+                                                               betas=body.betas, track_id=tracks[number].track_id))
             for person in people:
                 if last_frame[person.track_id] == frame:
                     self.estimator.drop(person.track_id)
@@ -288,59 +316,148 @@ def _vertices(body: BodyLayer, pose: np.ndarray, betas: np.ndarray, transl: np.n
     return np.concatenate(chunks)
 
 
+def body_vertex_count(body: BodyLayer) -> int:
+    with torch.inference_mode():
+        return int(body.vertices(torch.zeros(1, 10), torch.eye(3).repeat(1, 24, 1, 1), torch.zeros(1, 3)).shape[1])
+
+
 def foot_vertex_ids(body: BodyLayer | None) -> np.ndarray:
     """The authors' SMPL heel/toe vertices for SMPL-topology bodies, else the body's sole vertices."""
-    if body is None:
-        return np.asarray(SMPL_FOOT_VERTEX_IDS)
-    with torch.inference_mode():
-        vertex_count = body.vertices(torch.zeros(1, 10), torch.eye(3).repeat(1, 24, 1, 1), torch.zeros(1, 3)).shape[1]
-    if vertex_count == 6890 or not hasattr(body, "sole_vertex_ids"):
+    if body is None or body_vertex_count(body) == SMPL_VERTEX_COUNT or not hasattr(body, "sole_vertex_ids"):
         return np.asarray(SMPL_FOOT_VERTEX_IDS)
     return np.asarray(body.sole_vertex_ids())
 
 
+PROTOCOLS = ("paper", "tracking")
+# What the tracking protocol counts besides the metrics (units for format_table).
+COUNT_UNITS = {"truth person-frames": "count", "missed person-frames": "count", "missed": "%",
+               "spare person-frames": "count", "spare tracks": "count", "identity switches": "count"}
+SUMMARY_UNITS = {**METRIC_UNITS, **COUNT_UNITS, "PVE vertices": "count", "joints": "count"}
+
+
 def evaluate_backend(backend: Backend, recordings: list[Recording], ranges: list[list[tuple[int, int]]],
-                     body: BodyLayer | None = None) -> tuple[dict[str, float], int]:
-    """Metric means (units in ``metrics.METRIC_UNITS``) and the number of matched person-frames."""
-    accumulator: MetricAccumulator | None = None
+                     body: BodyLayer | None = None, protocol: str = "paper") -> tuple[dict[str, float], int]:
+    """Metric means (units in ``SUMMARY_UNITS``) under ``protocol`` and the number of scored person-frames."""
+    return evaluate_protocols(backend, recordings, ranges, body, (protocol,))[protocol]
+
+
+def evaluate_protocols(backend: Backend, recordings: list[Recording], ranges: list[list[tuple[int, int]]],
+                       body: BodyLayer | None = None, protocols: tuple[str, ...] = PROTOCOLS
+                       ) -> dict[str, tuple[dict[str, float], int]]:
+    """``evaluate_backend`` under each of ``protocols``, the backend run once."""
+    unknown = set(protocols) - set(PROTOCOLS)
+    if unknown:
+        raise ValueError(f"unknown protocol {sorted(unknown)}: use {' or '.join(PROTOCOLS)}")
+    if not recordings:
+        raise ValueError("no recordings to evaluate")
+    scorers = {name: _ProtocolScorer(name, recordings[0].fps, body, getattr(backend, "window_margins", (0, 0)))
+               for name in protocols}
+    first_key = 0  # frame keys unique over all recordings (the paper's per-frame averaging)
     for recording, file_ranges in zip(recordings, ranges):
-        if accumulator is None:
-            accumulator = MetricAccumulator(fps=recording.fps, foot_vertex_ids=foot_vertex_ids(body))
         for start, stop in file_ranges:
             per_frame = backend.predict(recording, start, stop)
             if len(per_frame) != stop - start:
                 raise ValueError(f"backend {backend.name} returned {len(per_frame)} frames for {stop - start}")
-            matched: dict[int, dict[int, PersonEstimate]] = {slot: {} for slot in range(recording.num_slots)}
-            for frame, estimates in zip(range(start, stop), per_frame):
-                slots = np.flatnonzero(recording.present[frame])
-                if not estimates or len(slots) == 0:
-                    continue
-                pairs = match_people(np.stack([e.joints for e in estimates]), recording.joints[frame, slots, :24])
-                for pred_index, gt_index in pairs:
-                    matched[int(slots[gt_index])][frame] = estimates[pred_index]
-            for slot, by_frame in matched.items():
-                for low, high in present_runs(np.isin(np.arange(recording.num_frames), list(by_frame)), start, stop):
-                    accumulator.add(_person_sequence(recording, slot, [by_frame[f] for f in range(low, high)], low, high, body))
-    if accumulator is None:
-        raise ValueError("no recordings to evaluate")
-    return accumulator.summary(), accumulator.person_frames
+            for scorer in scorers.values():
+                scorer.add_range(recording, start, stop, per_frame, first_key)
+        first_key += recording.num_frames
+    return {name: scorer.result() for name, scorer in scorers.items()}
+
+
+class _ProtocolScorer:
+    """Scores ranges of a backend's estimates under one protocol (see the module docstring)."""
+
+    def __init__(self, protocol: str, fps: float, body: BodyLayer | None, window_margins: tuple[int, int]) -> None:
+        self.protocol, self.body, self.window_margins = protocol, body, window_margins
+        self.accumulator = MetricAccumulator(fps=fps, foot_vertex_ids=foot_vertex_ids(body),
+                                             average="frames" if protocol == "paper" else "person-frames")
+        self.vertex_count = body_vertex_count(body) if body is not None else 0
+        self.counts = dict.fromkeys(COUNT_UNITS, 0)
+        self.joint_count = 24
+
+    def add_range(self, recording: Recording, start: int, stop: int, per_frame: list[list[PersonEstimate]],
+                  first_key: int) -> None:
+        if self.protocol == "paper":
+            self._add_paper(recording, start, stop, per_frame, first_key)
+        else:
+            self._add_tracking(recording, start, stop, per_frame, first_key)
+
+    def _add_paper(self, recording: Recording, start: int, stop: int, per_frame: list[list[PersonEstimate]],
+                   first_key: int) -> None:
+        matched: dict[int, dict[int, PersonEstimate]] = {slot: {} for slot in range(recording.num_slots)}
+        for frame, estimates in zip(range(start, stop), per_frame):
+            estimates = [e for e in estimates if e.full_window]  # the authors have no edge-padded outputs
+            slots = np.flatnonzero(recording.present[frame])
+            if not estimates or len(slots) == 0:
+                continue
+            pairs = match_people(np.stack([e.joints for e in estimates]), recording.joints[frame, slots, :24])
+            for pred_index, gt_index in pairs:
+                matched[int(slots[gt_index])][frame] = estimates[pred_index]
+        for slot, by_frame in matched.items():
+            whole_segment = bool(recording.present[start:stop, slot].all())
+            for low, high in present_runs(np.isin(np.arange(recording.num_frames), list(by_frame)), start, stop):
+                self._add(recording, slot, [by_frame[f] for f in range(low, high)], low, high, first_key, whole_segment)
+
+    def _add_tracking(self, recording: Recording, start: int, stop: int, per_frame: list[list[PersonEstimate]],
+                      first_key: int) -> None:
+        if any(e.track_id is None for estimates in per_frame for e in estimates):
+            raise ValueError("the tracking protocol needs the track id of every estimate; this backend gives none")
+        present = recording.present[start:stop]
+        held = hold_identities([[e.track_id for e in estimates] for estimates in per_frame],
+                               [np.stack([e.joints for e in estimates]) if estimates else np.zeros((0, 24, 3))
+                                for estimates in per_frame],
+                               present, recording.joints[start:stop, :, :24])
+        for key, value in (("truth person-frames", int(present.sum())), ("missed person-frames", held.missed),
+                           ("spare person-frames", held.spare), ("spare tracks", held.spare_tracks),
+                           ("identity switches", held.switches)):
+            self.counts[key] += value
+        for slot in range(recording.num_slots):
+            scored = [(start + i, per_frame[i][chosen[slot]]) for i, chosen in enumerate(held.chosen) if slot in chosen]
+            # Runs of consecutive frames scored by one track (frame - position is constant along a run).
+            for _, run in groupby(enumerate(scored), key=lambda item: (item[1][0] - item[0], item[1][1].track_id)):
+                frames, estimates = zip(*(pair for _, pair in run))
+                self._add(recording, slot, list(estimates), frames[0], frames[-1] + 1, first_key, True)
+
+    def _add(self, recording: Recording, slot: int, estimates: list[PersonEstimate], low: int, high: int,
+             first_key: int, world_chunks: bool) -> None:
+        sequence = _person_sequence(recording, slot, estimates, low, high, self.body, self.vertex_count)
+        self.joint_count = max(self.joint_count, sequence.gt_joints.shape[1])
+        self.accumulator.add(sequence, np.arange(low, high) + first_key, world_chunks)
+
+    def result(self) -> tuple[dict[str, float], int]:
+        summary = self.accumulator.summary()
+        summary["joints"] = float(self.joint_count)
+        if self.vertex_count:
+            summary["PVE vertices"] = float(self.vertex_count)
+        if self.protocol == "tracking":
+            self.counts["missed"] = 100.0 * self.counts["missed person-frames"] / max(self.counts["truth person-frames"], 1)
+            summary.update({k: float(v) for k, v in self.counts.items()})
+        return summary, self.accumulator.person_frames
 
 
 def _person_sequence(recording: Recording, slot: int, estimates: list[PersonEstimate], low: int, high: int,
-                     body: BodyLayer | None) -> PersonSequence:
+                     body: BodyLayer | None, vertex_count: int = 0) -> PersonSequence:
+    """The scored sequence; with an SMPL-topology body and a file with a 25th keypoint, the authors' 25 joints
+    (the predicted nose is SMPL's nose vertex)."""
     sequence = PersonSequence(
         pred_joints=np.stack([e.joints for e in estimates]), gt_joints=recording.joints[low:high, slot, :24],
         pred_transl=np.stack([e.transl for e in estimates]), gt_transl=recording.transl[low:high, slot])
     if body is not None and all(e.pose is not None and e.betas is not None for e in estimates):
         sequence.pred_vertices = _vertices(body, np.stack([e.pose for e in estimates]), np.stack([e.betas for e in estimates]), sequence.pred_transl)
         sequence.gt_vertices = _vertices(body, recording.pose[low:high, slot], recording.betas[low:high, slot], sequence.gt_transl)
+        if vertex_count == SMPL_VERTEX_COUNT and recording.joints.shape[2] >= 25:
+            sequence.pred_joints = np.concatenate([sequence.pred_joints, sequence.pred_vertices[:, SMPL_NOSE_VERTEX, None]], axis=1)
+            sequence.gt_joints = recording.joints[low:high, slot, :25]
     return sequence
 
 
-def format_table(summary: dict[str, float], person_frames: int) -> str:
-    lines = [f"{'metric':<20}{'value':>10}  unit", "-" * 40]
-    lines += [f"{name:<20}{value:>10.2f}  {METRIC_UNITS[name]}" for name, value in summary.items()]
-    lines.append(f"{'person-frames':<20}{person_frames:>10d}")
+def format_table(summary: dict[str, float], person_frames: int, protocol: str = "paper") -> str:
+    lines = [f"protocol: {protocol}", f"{'metric':<24}{'value':>10}  unit", "-" * 44]
+    lines += [f"{name:<24}{value:>10.2f}  {SUMMARY_UNITS[name]}" for name, value in summary.items()]
+    lines.append(f"{'scored person-frames':<24}{person_frames:>10d}")
+    if summary.get("PVE vertices", SMPL_VERTEX_COUNT) != SMPL_VERTEX_COUNT:
+        lines.append(f"PVE is on this body's {summary['PVE vertices']:.0f} vertices, not SMPL's {SMPL_VERTEX_COUNT}: "
+                     "not comparable to the paper's PVE")
     return "\n".join(lines)
 
 
@@ -354,8 +471,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--part", choices=SPLIT_PARTS, default="test")
     p.add_argument("--people", choices=sorted(PEOPLE_SOURCES), default="ground-truth",
                    help="whose crops: ground-truth boxes (the paper's setting) or the pressure tracker's, end to end")
+    p.add_argument("--protocol", choices=PROTOCOLS, default="paper",
+                   help="paper: the authors' per-frame Hungarian pairing and averaging; tracking: identities held, "
+                        "misses, spare tracks and switches counted (what the live graph delivers)")
     p.add_argument("--device", default="auto")
-    p.add_argument("--body-model", type=Path, help="SMPL model file/folder (default: the embedded body)")
+    p.add_argument("--body-model", type=Path, help="SMPL model file/folder (default: the embedded body; "
+                                                   "required for MIP's SMPL labels)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--encoder-precision", choices=("float32", "bfloat16"), default="float32",
                    help="run the crop encoder in this precision (the node's 'auto' picks bfloat16 on CPUs with bf16 units)")
@@ -364,9 +485,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_evaluation(args: argparse.Namespace, body: BodyLayer | None = None) -> tuple[dict[str, float], int]:
+    """The metrics under ``args.protocol`` (see ``run_protocols``)."""
+    protocol = getattr(args, "protocol", "paper")
+    return run_protocols(args, (protocol,), body)[protocol]
+
+
+def run_protocols(args: argparse.Namespace, protocols: tuple[str, ...] = PROTOCOLS,
+                  body: BodyLayer | None = None) -> dict[str, tuple[dict[str, float], int]]:
+    """Load the split, build the backend ``args`` name and score it under each protocol (the backend runs once)."""
     device = resolve_device(args.device)
     recordings, ranges = load_split(args.data, args.split)
-    body = body if body is not None else SMPLBodyLayer(args.body_model, device)
+    if body is None:
+        require_body_model_for_smpl_labels(recordings, args.body_model)
+        body = SMPLBodyLayer(args.body_model, device)
     if args.checkpoint is not None:
         net, _ = load_network(args.checkpoint, device)
         if args.encoder_precision == "bfloat16":
@@ -376,7 +507,7 @@ def run_evaluation(args: argparse.Namespace, body: BodyLayer | None = None) -> t
         if args.backend not in BACKENDS:
             raise ValueError(f"backend {args.backend!r} is not available (registered: {sorted(BACKENDS) or 'none'})")
         backend = BACKENDS[args.backend](args)
-    return evaluate_backend(backend, recordings, ranges[args.part], body)
+    return evaluate_protocols(backend, recordings, ranges[args.part], body, protocols)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -386,10 +517,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"presstrack-eval: error: {error}", file=sys.stderr)
         return 2
-    print(format_table(summary, person_frames))
+    print(format_table(summary, person_frames, args.protocol))
     if args.json:
         clean = {k: (None if math.isnan(v) else v) for k, v in summary.items()}
-        args.json.write_text(json.dumps({"metrics": clean, "units": METRIC_UNITS, "person_frames": person_frames}, indent=2))
+        args.json.write_text(json.dumps({"protocol": args.protocol, "metrics": clean, "units": SUMMARY_UNITS,
+                                         "person_frames": person_frames}, indent=2))
     return 0
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .dataset import Recording, WindowSet, load_split
+from .dataset import Recording, WindowSet, load_split, require_body_model_for_smpl_labels
 from .evaluate import PEOPLE_SOURCES, tracked_recording
 from mesh_recovery.hmr.body_layer import BodyLayer, SMPLBodyLayer
 from mesh_recovery.hmr.checkpoint import load_network, read_checkpoint, resolve_device, save_checkpoint
@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--init", type=Path, help="a checkpoint whose weights to start from, with a new optimizer "
                                                  "and schedule (fine-tuning; its network config is used)")
     p.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:N")
-    p.add_argument("--body-model", type=Path, help="SMPL model file/folder (default: the embedded body)")
+    p.add_argument("--body-model", type=Path, help="SMPL model file/folder (default: the embedded body; "
+                                                   "required for MIP's SMPL labels)")
     p.add_argument("--half-weights", action="store_true", help="store best.pt weights as float16 (half the size)")
     p.add_argument("--amp", action="store_true", help="run the crop encoder in bfloat16 (the head stays float32): "
                                                       "on CUDA, or on a CPU with bfloat16 units (1.6x faster steps here)")
@@ -147,9 +148,11 @@ def run_training(args: argparse.Namespace, body: BodyLayer | None = None) -> dic
         config = config_from_args(args)
         net = HMRNet(config).to(device)
     recordings, ranges = load_split(args.data, args.split)
+    if body is None:
+        require_body_model_for_smpl_labels(recordings, args.body_model)
+        body = SMPLBodyLayer(args.body_model, device)
     if args.people == "tracker":
         recordings = as_tracked(recordings, ranges)
-    body = body if body is not None else SMPLBodyLayer(args.body_model, device)
     loss_fn = HMRLoss(body)
     make = lambda part, stride: WindowSet(recordings, ranges[part], config.window, config.target_index,  # noqa: E731
                                           config.crop_size, stride, device)

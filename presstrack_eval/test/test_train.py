@@ -80,10 +80,16 @@ def test_evaluation_of_a_checkpoint(corpus, tmp_path):
     argv = ["--data", str(data), "--out", str(tmp_path / "e"), "--epochs", "1", "--steps-per-epoch", "1", *TINY_FLAGS]
     train.run_training(train.build_parser().parse_args(argv), body=body)
     args = evaluate.build_parser().parse_args(["--checkpoint", str(tmp_path / "e" / "best.pt"), "--data", str(data)])
-    summary, person_frames = evaluate.run_evaluation(args, body=body)
-    assert person_frames == 4 * 2 + 3  # test parts: a.npz frames 36-39 x 2 people, b.npz frames 27-29 x 1
-    assert all(summary[k] > 0 for k in ("MPJPE", "PA-MPJPE", "PVE", "W-MPJPE100", "WA-MPJPE100"))
-    assert summary["PA-MPJPE"] <= summary["MPJPE"] + 1e-6
+    scored = evaluate.run_protocols(args, evaluate.PROTOCOLS, body=body)
+    # Test parts: a.npz frames 36-39 x 2 people, b.npz frames 27-29 x 1.  The paper protocol scores only frames
+    # with a full window (4 frames, target index 1: frame 37 of a.npz); the tracking protocol every output.
+    assert scored["paper"][1] == 2 and scored["tracking"][1] == 4 * 2 + 3
+    assert scored["tracking"][0]["missed person-frames"] == 0 and scored["tracking"][0]["identity switches"] == 0
+    for summary, _ in scored.values():
+        assert all(summary[k] > 0 for k in ("MPJPE", "PA-MPJPE", "PVE", "W-MPJPE100", "WA-MPJPE100"))
+        assert summary["PA-MPJPE"] <= summary["MPJPE"] + 1e-6
+    default_summary, default_frames = evaluate.run_evaluation(args, body=body)  # the default protocol: paper
+    assert default_frames == 2 and default_summary["MPJPE"] == scored["paper"][0]["MPJPE"]
 
 
 def test_evaluation_end_to_end_from_the_trackers_crops(corpus, tmp_path):
@@ -190,8 +196,82 @@ def test_train_and_eval_clis_with_the_default_body(default_body_path, tmp_path, 
     out = tmp_path / "run"
     common = ["--body-model", str(default_body_path), "--device", "auto"]
     assert train.main(["--data", str(data), "--out", str(out), "--epochs", "1", "--steps-per-epoch", "1", *TINY_FLAGS, *common]) == 0
-    assert evaluate.main(["--checkpoint", str(out / "best.pt"), "--data", str(data), "--json", str(tmp_path / "m.json"), *common]) == 0
+    assert evaluate.main(["--checkpoint", str(out / "best.pt"), "--data", str(data), "--json", str(tmp_path / "m.json"),
+                          "--protocol", "tracking", *common]) == 0
     table = capsys.readouterr().out
-    assert "PA-MPJPE" in table and "FootSliding" in table
+    assert "protocol: tracking" in table and "PA-MPJPE" in table and "FootSliding" in table and "identity switches" in table
+    assert "not comparable to the paper's PVE" in table  # the default body is not SMPL's topology
     saved = json.loads((tmp_path / "m.json").read_text())
-    assert saved["person_frames"] == 8 and np.isfinite(saved["metrics"]["PVE"])
+    assert saved["protocol"] == "tracking" and saved["person_frames"] == 8 and np.isfinite(saved["metrics"]["PVE"])
+
+
+class OffsetBackend:
+    """Hand-made estimates: every present person's true joints moved by a known offset; slot 0 by 1 cm along x
+    on every frame, slot 1 by 4 cm along x on even frames and along y on odd ones (not rigid: W/WA see it).
+    The first ``padded`` frames are marked as edge-padded."""
+
+    name = "offsets"
+    window_margins = (0, 0)
+
+    def __init__(self, padded: int = 3) -> None:
+        self.padded = padded
+
+    def predict(self, recording, start, stop):
+        offsets = {0: lambda f: [0.01, 0, 0], 1: lambda f: [0.04, 0, 0] if f % 2 == 0 else [0, 0.04, 0]}
+        return [[evaluate.PersonEstimate(recording.joints[f, s, :24] + np.float32(offsets[s](f)), recording.transl[f, s],
+                                         track_id=s, full_window=f - start >= self.padded)
+                 for s in range(recording.num_slots) if recording.present[f, s]] for f in range(start, stop)]
+
+
+def test_protocols_aggregate_hand_made_estimates_as_defined(corpus):
+    """a.npz, frames 0-39: slot 1 is absent on frames 20-22 (write_recording); frames 0-2 are edge-padded."""
+    data, _ = corpus
+    recordings, _ = load_split(data, "unseen_sequence")
+    scored = evaluate.evaluate_protocols(OffsetBackend(), recordings[:1], [[(0, 40)]])
+    paper, paper_frames = scored["paper"]
+    tracking, tracking_frames = scored["tracking"]
+    # paper: frames 3-39 only; per frame the mean over its people, then over frames.
+    assert paper_frames == 37 + 34
+    both, alone = 34, 3  # frames with both people / with slot 0 alone (20-22)
+    assert paper["W-MPJPE (no align)"] == pytest.approx((both * (10 + 40) / 2 + alone * 10) / (both + alone), abs=1e-3)
+    # W/WA only for people present on the whole segment: slot 0, whose rigid offset any similarity removes.
+    assert paper["W-MPJPE100"] == pytest.approx(0.0, abs=1e-3) and paper["WA-MPJPE100 all starts"] == pytest.approx(0.0, abs=1e-3)
+    # tracking: every output, person-frames pooled; slot 1's non-rigid error enters W/WA.
+    assert tracking_frames == 40 + 37
+    assert tracking["W-MPJPE (no align)"] == pytest.approx((40 * 10 + 37 * 40) / 77, abs=1e-3)
+    assert tracking["WA-MPJPE100"] > 1.0
+    assert (tracking["missed person-frames"], tracking["spare person-frames"], tracking["identity switches"]) == (0, 0, 0)
+    assert tracking["truth person-frames"] == 77 and "missed" not in paper
+
+
+class SMPLTopologyBody(FakeBody):
+    """FakeBody with SMPL's 6,890 'vertices' (vertex i is joint i mod 24, so the nose vertex 332 is joint 20)."""
+
+    def vertices(self, betas, rotmats, transl):
+        joints = super().vertices(betas, rotmats, transl)
+        return joints[:, torch.arange(6890) % 24]
+
+
+def test_paper_protocol_scores_25_joints_on_an_smpl_topology_body(tmp_path):
+    body = SMPLTopologyBody()
+    path = write_recording(tmp_path / "a.npz", frames=20, body=FakeBody())  # the same skeleton
+    with np.load(path) as data:
+        content = {key: data[key] for key in data.files}
+    content["keypoints_3d"] = np.concatenate([content["keypoints_3d"], content["keypoints_3d"][:, :, 20:21]], axis=2)
+    np.savez(path, **content)
+    recordings, _ = load_split(path, "unseen_sequence")
+
+    class Oracle:
+        name, window_margins = "oracle", (0, 0)
+
+        def predict(self, recording, start, stop):
+            return [[evaluate.PersonEstimate(recording.joints[f, s, :24], recording.transl[f, s], recording.pose[f, s],
+                                             recording.betas[f, s], track_id=s)
+                     for s in range(recording.num_slots) if recording.present[f, s]] for f in range(start, stop)]
+
+    summary, _ = evaluate.evaluate_backend(Oracle(), recordings, [[(0, 20)]], body=body)
+    assert summary["joints"] == 25 and summary["PVE vertices"] == 6890
+    assert summary["MPJPE"] == pytest.approx(0.0, abs=1e-3) and summary["PVE"] == pytest.approx(0.0, abs=1e-3)
+    recordings[0].joints[:, :, 24] += np.float32([0.0, 0.0, 0.25])  # the file's nose 25 cm off the body's
+    moved, _ = evaluate.evaluate_backend(Oracle(), recordings, [[(0, 20)]], body=body)
+    assert moved["W-MPJPE (no align)"] == pytest.approx(250.0 / 25, abs=1e-2)  # one joint of 25
