@@ -33,9 +33,11 @@ from visualization_msgs.msg import MarkerArray
 from presstrack_body.kinematics import JOINT_NAMES
 from presstrack_body.model import BodyModel
 from mesh_recovery.estimators import PersonInput, make_estimator
-from mesh_recovery.hmr.checkpoint import ENCODER_PRECISIONS, shipped_checkpoint
+from mesh_recovery.hmr.checkpoint import shipped_checkpoint
+from mesh_recovery.hmr.inference import DEVICES, INFERENCE_PATHS
 from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
 from mesh_recovery.meshes import decimated_faces, id_colour
+from mesh_recovery.newest import NewestOnlyWorker
 from presstrack_common.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
 from presstrack_common.input_checks import (SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
                                           sanitise_pressure)
@@ -46,10 +48,11 @@ from presstrack_common.node_main import run_node
 PARAMETERS = {
     "backend": "footprint", "checkpoint": "", "smpl_model_path": "", "window": 16, "output_mode": "online",
     "world_frame": "world", "publish_meshes": True, "mesh_decimation": 1, "mesh_rate": 5.0,
-    "publish_joint_frames": False, "max_people": 10, "encoder_precision": "auto",
+    "publish_joint_frames": False, "max_people": 10, "inference_path": "auto", "device": "cpu",
 }
 # Parameters the estimator is built from; they need a restart.
-ESTIMATOR_PARAMETERS = {"backend", "checkpoint", "smpl_model_path", "window", "output_mode", "encoder_precision"}
+ESTIMATOR_PARAMETERS = {"backend", "checkpoint", "smpl_model_path", "window", "output_mode", "inference_path",
+                        "device"}
 BACKENDS = ("footprint", "learned")
 OUTPUT_MODES = ("online", "centred")
 # Messages further apart than this are not a pause but a stamp that jumped.
@@ -66,8 +69,10 @@ def validate(values: dict) -> None:
         shipped = shipped_checkpoint(values["output_mode"])
         if not shipped.is_file():
             raise ValueError(f"the learned backend needs a checkpoint (none given, none installed at {shipped})")
-    if values["encoder_precision"] not in ENCODER_PRECISIONS:
-        raise ValueError(f"encoder_precision must be one of {ENCODER_PRECISIONS}, got {values['encoder_precision']!r}")
+    if values["inference_path"] not in ("auto", *INFERENCE_PATHS):
+        raise ValueError(f"inference_path must be one of {('auto', *INFERENCE_PATHS)}, got {values['inference_path']!r}")
+    if values["device"] not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {values['device']!r}")
     if values["output_mode"] not in OUTPUT_MODES:
         raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {values['output_mode']!r}")
     if int(values["window"]) < 1:
@@ -91,7 +96,9 @@ class MeshRecoveryNode(Node):
         self.geometry = MatGeometry()  # MIP layout until /mat/info says otherwise
         self.estimator = make_estimator(values, self.body_model, self.geometry)
         if values["backend"] == "learned":
-            self.get_logger().info(f"learned backend: crop encoder in {self.estimator.encoder_precision}")
+            timed = ", ".join(f"{name} {ms:.1f}" for name, ms in self.estimator.path_timings.items())
+            self.get_logger().info(f"learned backend: inference path {self.estimator.inference.name}"
+                                   + (f" (the fastest here; ms per 3-person frame: {timed})" if timed else ""))
         self.faces = decimated_faces(self.body_model.faces, int(values["mesh_decimation"]))
         self.live_ids: set[int] = set()
         self.last_mesh_time = -math.inf
@@ -106,7 +113,10 @@ class MeshRecoveryNode(Node):
         self.mesh_worker = MeshWorker(lambda bodies, ended: self.meshes_pub.publish(self.markers(bodies, ended)))
         self.tf_pub = self.create_publisher(TFMessage, "/tf", 100)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(PersonPressureArray, "/presstrack/persons", self.on_persons, 10)
+        # Frames are processed on a worker that takes only the newest: under overload the ones in between are
+        # skipped (counted as frames_skipped) rather than queued, so the latency stays bounded.
+        self.newest_persons = NewestOnlyWorker(self.on_persons, self.on_processing_error, name="mesh_persons")
+        self.create_subscription(PersonPressureArray, "/presstrack/persons", self.newest_persons.submit, 10)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.create_subscription(MatInfo, "/mat/info", self.on_mat_info, latched)
         self.add_on_set_parameters_callback(self.on_set_parameters)
@@ -267,12 +277,16 @@ class MeshRecoveryNode(Node):
                 markers.append(MarkerSpec(*frame, namespace, track_id, action=DELETE))
         return serialize_marker_array(markers)
 
+    def on_processing_error(self, error: Exception) -> None:
+        self.bad_input("processing_error", f"a /presstrack/persons message failed: {type(error).__name__}: {error}")
+
     def destroy_node(self) -> None:
+        self.newest_persons.close()
         self.mesh_worker.close()
         super().destroy_node()
 
     def publish_diagnostics(self) -> None:
-        values = {"frames": self.frames, "tracks_live": len(self.live_ids),
+        values = {"frames": self.frames, "frames_skipped": self.newest_persons.skipped, "tracks_live": len(self.live_ids),
                   "latency_p50_ms": float(np.percentile(self.latency_ms, 50)) if self.latency_ms else 0.0,
                   **self.bad_input.diagnostic_values()}
         status = diagnostic_status("mesh_recovery: bodies", self.get_parameter("backend").value, values,
