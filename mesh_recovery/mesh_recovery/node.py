@@ -4,7 +4,7 @@ Subscribes  /presstrack/persons (PersonPressureArray), /mat/info (MatInfo, latch
 Publishes   /presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
             /presstrack/meshes  visualization_msgs/MarkerArray, one TRIANGLE_LIST per person, DELETE when it ends
             /tf                 world -> person_<id>/pelvis, and person_<id>/<joint> when asked
-            /diagnostics
+            /diagnostics        frames, frames_skipped (overload: only the newest message is processed), ...
 
 Bad input (stamps going back or jumping, bursts, duplicate ids, more people than max_people, persons with
 non-finite or out-of-range fields, crops that are not 32FC1, empty, malformed or off the mat, NaN/Inf,
@@ -113,10 +113,11 @@ class MeshRecoveryNode(Node):
         self.mesh_worker = MeshWorker(lambda bodies, ended: self.meshes_pub.publish(self.markers(bodies, ended)))
         self.tf_pub = self.create_publisher(TFMessage, "/tf", 100)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        # Frames are processed on a worker that takes only the newest: under overload the ones in between are
-        # skipped (counted as frames_skipped) rather than queued, so the latency stays bounded.
-        self.newest_persons = NewestOnlyWorker(self.on_persons, self.on_processing_error, name="mesh_persons")
-        self.create_subscription(PersonPressureArray, "/presstrack/persons", self.newest_persons.submit, 10)
+        # Every message is checked here; its bodies come from a worker that takes only the newest checked
+        # frame: under overload the ones in between are skipped (counted as frames_skipped), not queued,
+        # so the latency stays bounded.
+        self.newest_frame = NewestOnlyWorker(self.process_frame, self.on_processing_error, name="mesh_frames")
+        self.create_subscription(PersonPressureArray, "/presstrack/persons", self.on_persons, 10)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.create_subscription(MatInfo, "/mat/info", self.on_mat_info, latched)
         self.add_on_set_parameters_callback(self.on_set_parameters)
@@ -167,9 +168,14 @@ class MeshRecoveryNode(Node):
             kept = sorted(candidates.values(), key=lambda p: p.confidence, reverse=True)[:max_people]
             candidates = {p.track_id: p for p in kept}
         people = [p for p in (self.person_input(person, stamp) for person in candidates.values()) if p is not None]
+        self.newest_frame.submit((msg.header, stamp, people))
+
+    def process_frame(self, frame: tuple[Header, float, list[PersonInput]]) -> None:
+        """The newest checked frame's bodies (on the NewestOnlyWorker's thread)."""
+        header, stamp, people = frame
         seen = {p.track_id for p in people}
         estimates = self.estimator.update_frame(people)
-        bodies = SmplBodyArray(header=Header(stamp=msg.header.stamp, frame_id=self.get_parameter("world_frame").value),
+        bodies = SmplBodyArray(header=Header(stamp=header.stamp, frame_id=self.get_parameter("world_frame").value),
                                bodies=[self.body_message(track_id, e) for track_id, e in estimates.items()])
         for ended in self.live_ids - seen:
             self.estimator.drop(ended)
@@ -278,15 +284,15 @@ class MeshRecoveryNode(Node):
         return serialize_marker_array(markers)
 
     def on_processing_error(self, error: Exception) -> None:
-        self.bad_input("processing_error", f"a /presstrack/persons message failed: {type(error).__name__}: {error}")
+        self.bad_input("processing_error", f"a frame's bodies failed: {type(error).__name__}: {error}")
 
     def destroy_node(self) -> None:
-        self.newest_persons.close()
+        self.newest_frame.close()
         self.mesh_worker.close()
         super().destroy_node()
 
     def publish_diagnostics(self) -> None:
-        values = {"frames": self.frames, "frames_skipped": self.newest_persons.skipped, "tracks_live": len(self.live_ids),
+        values = {"frames": self.frames, "frames_skipped": self.newest_frame.skipped, "tracks_live": len(self.live_ids),
                   "latency_p50_ms": float(np.percentile(self.latency_ms, 50)) if self.latency_ms else 0.0,
                   **self.bad_input.diagnostic_values()}
         status = diagnostic_status("mesh_recovery: bodies", self.get_parameter("backend").value, values,
