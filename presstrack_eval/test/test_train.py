@@ -84,6 +84,10 @@ def test_evaluation_of_a_checkpoint(corpus, tmp_path):
     assert person_frames == 4 * 2 + 3  # test parts: a.npz frames 36-39 x 2 people, b.npz frames 27-29 x 1
     assert all(summary[k] > 0 for k in ("MPJPE", "PA-MPJPE", "PVE", "W-MPJPE100", "WA-MPJPE100"))
     assert summary["PA-MPJPE"] <= summary["MPJPE"] + 1e-6
+    # The int8 ONNX path of the live node scores as the float32 torch reference does (to rounding).
+    args.inference_path = "onnx-int8"
+    int8, _ = evaluate.run_evaluation(args, body=body)
+    assert abs(int8["MPJPE"] - summary["MPJPE"]) < 1.0 and abs(int8["WA-MPJPE100"] - summary["WA-MPJPE100"]) < 1.0
 
 
 def test_evaluation_end_to_end_from_the_trackers_crops(corpus, tmp_path):
