@@ -70,7 +70,8 @@ def validate(values: dict) -> None:
         if not shipped.is_file():
             raise ValueError(f"the learned backend needs a checkpoint (none given, none installed at {shipped})")
     if values["inference_path"] not in ("auto", *INFERENCE_PATHS):
-        raise ValueError(f"inference_path must be one of {('auto', *INFERENCE_PATHS)}, got {values['inference_path']!r}")
+        raise ValueError(f"inference_path must be one of {('auto', *INFERENCE_PATHS)}, "
+                         f"got {values['inference_path']!r}")
     if values["device"] not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {values['device']!r}")
     if values["output_mode"] not in OUTPUT_MODES:

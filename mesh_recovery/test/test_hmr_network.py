@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from mesh_recovery.hmr.body_layer import forward_kinematics
-from mesh_recovery.hmr.network import (HMRConfig, HMRNet, encoder_in_bfloat16, fold_batch_norms, parameter_count, standing_root_rotation)
+from mesh_recovery.hmr.network import (HMRConfig, HMRNet, encoder_in_bfloat16, fold_batch_norms, parameter_count,
+                                      standing_root_rotation)
 from mesh_recovery.hmr.rotations import (
     axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix,
 )

@@ -104,7 +104,8 @@ def test_mesh_worker_keeps_the_newest_bodies_and_every_ended_id():
 
 
 @pytest.mark.parametrize("name, bad", [("backend", "mocap"), ("inference_path", "float16"), ("device", "tpu"),
-                                       ("output_mode", "late"), ("window", 0), ("mesh_decimation", 0), ("mesh_rate", 0.0), ("max_people", 0)])
+                                       ("output_mode", "late"), ("window", 0), ("mesh_decimation", 0),
+                                       ("mesh_rate", 0.0), ("max_people", 0)])
 def test_invalid_parameters_are_rejected_with_their_name(name, bad):
     from mesh_recovery.node import PARAMETERS, validate
 
