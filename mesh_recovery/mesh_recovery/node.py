@@ -99,7 +99,7 @@ class MeshRecoveryNode(Node):
         if values["backend"] == "learned":
             timed = ", ".join(f"{name} {ms:.1f}" for name, ms in self.estimator.path_timings.items())
             self.get_logger().info(f"learned backend: inference path {self.estimator.inference.name}"
-                                   + (f" (the fastest here; ms per 3-person frame: {timed})" if timed else ""))
+                                   + (f" (the fastest here; best ms per 3-person frame: {timed})" if timed else ""))
         self.faces = decimated_faces(self.body_model.faces, int(values["mesh_decimation"]))
         self.live_ids: set[int] = set()
         self.last_mesh_time = -math.inf
