@@ -21,7 +21,8 @@ ROSDEP_KEYS = {
     "psutil": "python3-psutil", "tqdm": "python3-tqdm", "imageio": "python3-imageio",
     "imageio_ffmpeg": "python3-imageio-ffmpeg-pip", "ruamel": "python3-ruamel.yaml",
     "rosbags": "python3-rosbags-pip", "motmetrics": "python3-motmetrics-pip", "smplx": "python3-smplx-pip",
-    "anny": "python3-anny-pip", "pytest": "python3-pytest", "hypothesis": "python3-hypothesis",
+    "anny": "python3-anny-pip", "onnxruntime": "python3-onnxruntime-pip", "pytest": "python3-pytest",
+    "hypothesis": "python3-hypothesis",
 }
 ROS_PACKAGES = {"rclpy", "rcl_interfaces", "std_msgs", "sensor_msgs", "geometry_msgs", "diagnostic_msgs",
                 "visualization_msgs", "tf2_msgs", "builtin_interfaces", "ament_index_python", "launch", "launch_ros"}

@@ -5,8 +5,9 @@
 
 Per stage (in this process, no ROS graph): the driver's per-frame work (feed, calibration, Image
 conversion) on a 238 x 120 and a 4x larger mat and the live simulator's step rate; the tracker core on
-simulated frames; the learned HMR backend per person-frame with the feature cache (WindowBank) and with
-the authors' re-encoding of the 16-frame window (random weights: speed does not depend on them); the
+simulated frames; the learned HMR backend per person-frame, for every inference path side by side, with
+the feature cache (WindowBank) and with the authors' re-encoding of the 16-frame window (the shipped
+checkpoint on random crops: speed does not depend on their values); the
 footprint baseline; the body model; marker building and serialisation. Torch runs on one thread, as in
 the mesh_recovery node.
 
@@ -126,47 +127,52 @@ def bench_sim_and_tracker(people_counts: Sequence[int], frames: int) -> tuple[li
 
 
 def bench_hmr(frames: int, tracks: int) -> list[dict]:
-    """WindowBank (one encoder pass per new person-frame) vs ReencodingTrackWindow (16 per output), with the
-    shipped online checkpoint, prepared as the node's learned backend runs it (`inference_network`)."""
+    """Per inference path of the learned backend (every CPU path, and CUDA where present), side by side:
+    WindowBank (one encoder pass per new person-frame, one batched head pass per frame) against
+    ReencodingTrackWindow (16 encoder passes per output), with the shipped online checkpoint prepared as
+    the node prepares it (``build_inference``). Each path's ratio comes from its own two runs."""
     import torch
 
-    from mesh_recovery.hmr.checkpoint import inference_network, shipped_checkpoint
+    from mesh_recovery.hmr.checkpoint import load_network, shipped_checkpoint
+    from mesh_recovery.hmr.inference import AUTO_CANDIDATES, build_inference
     from mesh_recovery.hmr.window import ReencodingTrackWindow, WindowBank
 
     torch.manual_seed(0)
-    net, precision = inference_network(shipped_checkpoint("online"))
+    net = load_network(shipped_checkpoint("online"))[0]
     config = net.config
     crops = torch.rand(frames + 2, tracks, config.crop_size, config.crop_size)
     numbers = torch.rand(frames + 2, tracks, 10)
-    bank = WindowBank(net)
-    windows = [ReencodingTrackWindow(net) for _ in range(tracks)]
-    cached_steps, reencoding_steps = iter(range(frames + 2)), iter(range(frames + 2))
+    names = [*AUTO_CANDIDATES["cpu"], *(AUTO_CANDIDATES["cuda"] if torch.cuda.is_available() else ())]
+    rows_out = []
+    for name in names:
+        path = build_inference(net, name)
+        bank = WindowBank(path)
+        windows = [ReencodingTrackWindow(path) for _ in range(tracks)]
+        cached_steps, reencoding_steps = iter(range(frames + 2)), iter(range(frames + 2))
 
-    def cached_all() -> None:
-        t = next(cached_steps)
-        bank.step_many({k: (crops[t, k], numbers[t, k]) for k in range(tracks)})
+        def cached_all() -> None:
+            t = next(cached_steps)
+            bank.step_many({k: (crops[t, k], numbers[t, k]) for k in range(tracks)})
 
-    def reencode_all() -> None:
-        t = next(reencoding_steps)
-        for k, window in enumerate(windows):
-            window.step(crops[t, k], numbers[t, k])
+        def reencode_all() -> None:
+            t = next(reencoding_steps)
+            for k, window in enumerate(windows):
+                window.step(crops[t, k], numbers[t, k])
 
-    cached = timed(cached_all, frames, warmup=2)
-
-    reencoding = timed(reencode_all, frames, warmup=2)
-    reencoding_counters = [w.counters for w in windows]
-    cached_row = stage_row("HMR learned", f"WindowBank cache, {tracks} tracks, {precision} encoder", cached, tracks, "person-frame",
-                           encoder_frames=bank.counters.encoder_frames, frames=bank.counters.frames,
-                           head_passes=bank.counters.head_passes)
-    reencoding_row = stage_row("HMR learned", f"re-encode 16-frame window (authors), {tracks} tracks, {precision} encoder",
-                               reencoding, tracks,
-                               "person-frame", encoder_frames=sum(c.encoder_frames for c in reencoding_counters),
-                               frames=sum(c.frames for c in reencoding_counters),
-                               head_passes=sum(c.head_passes for c in reencoding_counters))
-    ratio = float(np.median(reencoding) / np.median(cached))
-    cached_row["speedup_vs_reencoding"] = ratio
-    reencoding_row["speedup_vs_reencoding"] = 1.0
-    return [cached_row, reencoding_row]
+        cached = timed(cached_all, frames, warmup=2)
+        reencoding = timed(reencode_all, frames, warmup=2)
+        reencoding_counters = [w.counters for w in windows]
+        ratio = float(np.median(reencoding) / np.median(cached))
+        rows_out.append(stage_row("HMR learned", f"WindowBank cache, {tracks} tracks, {name}", cached, tracks,
+                                  "person-frame", inference_path=name, encoder_frames=bank.counters.encoder_frames,
+                                  frames=bank.counters.frames, head_passes=bank.counters.head_passes,
+                                  speedup_vs_reencoding=ratio))
+        rows_out.append(stage_row("HMR learned", f"re-encode 16-frame window (authors), {tracks} tracks, {name}",
+                                  reencoding, tracks, "person-frame", inference_path=name,
+                                  encoder_frames=sum(c.encoder_frames for c in reencoding_counters),
+                                  frames=sum(c.frames for c in reencoding_counters),
+                                  head_passes=sum(c.head_passes for c in reencoding_counters)))
+    return rows_out
 
 
 def bench_bodies(tracked: dict[int, list], repeats: int) -> list[dict]:
@@ -230,7 +236,8 @@ def run_stages(quick: bool) -> list[dict]:
     rows_out = bench_driver(repeats)
     tracker_rows, tracked = bench_sim_and_tracker(people_counts, 30 if quick else 150)
     rows_out += tracker_rows
-    rows_out += bench_hmr(frames=3 if quick else 20, tracks=3)
+    for tracks in ((3,) if quick else (3, 5)):
+        rows_out += bench_hmr(frames=3 if quick else 20, tracks=tracks)
     rows_out += bench_bodies(tracked, 5 if quick else 50)
     return rows_out
 

@@ -84,11 +84,14 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument("params_file", "", "ROS 2 params file with a /**/<node> block per node "
                                       "(empty: the installed presstrack.yaml)"),
     LaunchArgument("use_sim_time", "false", "every node takes its time from /clock (replaying a bag with --clock)"),
+    LaunchArgument("device", "", "where the learned backend runs its network: cpu | cuda (empty: the parameter "
+                                 "file's)"),
     LaunchArgument("rviz", "false", "start RViz2 with the PressTrack view"),
     LaunchArgument("record", "false", "record the suite's topics to a rosbag2 MCAP bag"),
 )
 LAUNCH_ARGUMENT_NAMES = tuple(argument.name for argument in LAUNCH_ARGUMENTS)
 MESH_BACKENDS = ("footprint", "learned")
+MESH_DEVICES = ("cpu", "cuda")
 
 # Every topic of the suite, for recording, relative to the graph's namespace; the TF and diagnostics
 # topics are global by convention. Per-person crops (presstrack/persons/person_<id>/pressure) appear as
@@ -272,6 +275,11 @@ def argument_overrides(arguments: Mapping[str, str]) -> list[tuple[str, str, str
         backend = "learned"
     if backend:
         settings.append(("mesh_recovery", "backend", backend))
+    device = arguments.get("device", "")
+    if device not in ("", *MESH_DEVICES):
+        raise GraphError(f"launch argument device:={device!r} must be one of {', '.join(MESH_DEVICES)}")
+    if device:
+        settings.append(("mesh_recovery", "device", device))
     return settings
 
 

@@ -57,6 +57,13 @@ def test_backend_argument():
             plan_graph(bad, config_path=CONFIG)
 
 
+def test_device_argument():
+    assert plan_graph({"device": "cuda"}, config_path=CONFIG).parameters["mesh_recovery"]["device"] == "cuda"
+    assert plan_graph({}, config_path=CONFIG).parameters["mesh_recovery"]["device"] == "cpu"
+    with pytest.raises(GraphError, match="device"):
+        plan_graph({"device": "gpu0"}, config_path=CONFIG)
+
+
 def test_checkpoint_selects_the_learned_backend_and_set_wins_over_arguments():
     plan = plan_graph({"checkpoint": "/c/hmr.pt"}, config_path=CONFIG)
     assert plan.parameters["mesh_recovery"]["checkpoint"] == "/c/hmr.pt"

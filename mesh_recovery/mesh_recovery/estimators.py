@@ -53,7 +53,8 @@ class FootprintEstimator:
 
 
 class LearnedEstimator:
-    """The paper's network with a per-track feature cache; one batched encoder pass per mat frame.
+    """The paper's network with a per-track feature cache; one batched encoder pass and one batched head pass
+    per mat frame for all its people, on the inference path ``prepare_inference`` picks (see hmr/inference.py).
 
     A person whose crop holds no pressure (a lost track: its feet went unseen this frame) does not enter
     the network's window, where an empty crop would read as nobody standing there; their last body is
@@ -61,16 +62,18 @@ class LearnedEstimator:
     """
 
     def __init__(self, checkpoint: str, body_model: BodyModel, geometry: MatGeometry, window: int,
-                 output_mode: str, encoder_precision: str = "auto") -> None:
-        from mesh_recovery.hmr.checkpoint import inference_network  # torch network: only for this backend
+                 output_mode: str, inference_path: str = "auto", device: str = "cpu") -> None:
+        from mesh_recovery.hmr.checkpoint import load_network  # torch network: only for this backend
+        from mesh_recovery.hmr.inference import prepare_inference
         from mesh_recovery.hmr.window import WindowBank
 
-        self.net, self.encoder_precision = inference_network(checkpoint, encoder_precision)
-        config = self.net.config
+        # path_timings: ms per 3-person frame of every path timed by 'auto' (empty for a named path)
+        self.inference, self.path_timings = prepare_inference(load_network(checkpoint)[0], inference_path, device)
+        config = self.inference.config
         if config.window != window or config.mode != output_mode:
             raise ValueError(f"{checkpoint} was trained for window {config.window} in {config.mode} mode; "
                              f"the node asks for window {window} in {output_mode} mode")
-        self.bank = WindowBank(self.net)
+        self.bank = WindowBank(self.inference)
         self.body_model = body_model
         self.geometry = geometry
         self.last_bodies: dict[int, BodyEstimate] = {}
@@ -112,4 +115,5 @@ def make_estimator(values: dict, body_model: BodyModel, geometry: MatGeometry):
 
     checkpoint = values["checkpoint"] or str(shipped_checkpoint(values["output_mode"]))
     return LearnedEstimator(checkpoint, body_model, geometry, window=int(values["window"]),
-                            output_mode=values["output_mode"], encoder_precision=values["encoder_precision"])
+                            output_mode=values["output_mode"], inference_path=values["inference_path"],
+                            device=values["device"])

@@ -6,7 +6,7 @@ Publishes   presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
                                when it ends), best effort, at most mesh_rate Hz
             /tf                 <mat frame> -> body_<id> (REP-103/155: hip midpoint, x forward, y left, z up), and
                                 the SMPL joint tree below it as <joint>_<id> frames when asked
-            /diagnostics
+            /diagnostics        frames, frames_skipped (overload: only the newest message is processed), ...
 
 Bad input (stamps going back or jumping, bursts, duplicate ids, more people than max_people, persons with
 non-finite or out-of-range fields, crops that are not 32FC1, empty, malformed or off the mat, NaN/Inf,
@@ -37,9 +37,11 @@ from presstrack_body.kinematics import JOINT_NAMES
 from presstrack_body.model import BodyModel
 from mesh_recovery.body_frames import body_transforms
 from mesh_recovery.estimators import PersonInput, make_estimator
-from mesh_recovery.hmr.checkpoint import ENCODER_PRECISIONS, shipped_checkpoint
+from mesh_recovery.hmr.checkpoint import shipped_checkpoint
+from mesh_recovery.hmr.inference import DEVICES, INFERENCE_PATHS
 from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
 from mesh_recovery.meshes import ClusteredMesh, decimated_faces, id_colour
+from mesh_recovery.newest import NewestOnlyWorker
 from presstrack_common.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
 from presstrack_common.input_checks import (SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
                                           sanitise_pressure)
@@ -74,9 +76,11 @@ PARAMETERS = {
     "publish_joint_frames": ParameterSpec(False, "TF frames <joint>_<id> of the SMPL tree below body_<id>"),
     "max_people": ParameterSpec(10, "at most this many bodies per frame (the most confident are kept)",
                                 limits=(1, 1000)),
-    "encoder_precision": ParameterSpec("auto", "learned backend's crop encoder: auto (bfloat16 where this CPU "
-                                       "runs it at least 1.3x faster), float32 or bfloat16",
-                                       choices=ENCODER_PRECISIONS, read_only=True),
+    "inference_path": ParameterSpec("auto", "how the learned backend runs its network: auto (time every path of "
+                                    "the device at start, keep the fastest, log which), or one path",
+                                    choices=("auto", *INFERENCE_PATHS), read_only=True),
+    "device": ParameterSpec("cpu", "where the learned backend runs its network: cpu, or cuda (all people of "
+                            "a frame in one batch)", choices=DEVICES, read_only=True),
 }
 # Messages further apart than this are not a pause but a stamp that jumped.
 MAX_STAMP_GAP_S = 5.0
@@ -102,7 +106,7 @@ def validate(values: dict) -> None:
 class MeshRecoveryNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("mesh_recovery", **kwargs)
-        self.mesh_worker = None  # destroy_node must work even when the constructor stops half-way
+        self.mesh_worker = self.newest_frame = None  # destroy_node must work when the constructor stops half-way
         declare_parameters(self, PARAMETERS)
         values = self.parameter_values()
         validate(values)
@@ -111,7 +115,9 @@ class MeshRecoveryNode(Node):
         self.mat_frame = "mat"  # until /mat/info names it
         self.estimator = make_estimator(values, self.body_model, self.geometry)
         if values["backend"] == "learned":
-            self.get_logger().info(f"learned backend: crop encoder in {self.estimator.encoder_precision}")
+            timed = ", ".join(f"{name} {ms:.1f}" for name, ms in self.estimator.path_timings.items())
+            self.get_logger().info(f"learned backend: inference path {self.estimator.inference.name}"
+                                   + (f" (the fastest here; best ms per 3-person frame: {timed})" if timed else ""))
         self.rest_vertices = self.body_model(np.zeros((1, self.body_model.num_betas), dtype=np.float32),
                                              np.zeros((1, 72), dtype=np.float32),
                                              np.zeros((1, 3), dtype=np.float32))[0][0].numpy()
@@ -131,6 +137,10 @@ class MeshRecoveryNode(Node):
         self.mesh_worker = MeshWorker(self.publish_meshes)
         self.tf_pub = self.create_publisher(TFMessage, "/tf", 100)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        # Every message is checked here; its bodies come from a worker that takes only the newest checked
+        # frame: under overload the ones in between are skipped (counted as frames_skipped), not queued,
+        # so the latency stays bounded.
+        self.newest_frame = NewestOnlyWorker(self.process_frame, self.on_processing_error, name="mesh_frames")
         self.create_subscription(PersonPressureArray, "presstrack/persons", self.on_persons, 10)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.create_subscription(MatInfo, "mat/info", self.on_mat_info, latched)
@@ -187,9 +197,14 @@ class MeshRecoveryNode(Node):
             kept = sorted(candidates.values(), key=lambda p: p.confidence, reverse=True)[:max_people]
             candidates = {p.track_id: p for p in kept}
         people = [p for p in (self.person_input(person, stamp) for person in candidates.values()) if p is not None]
+        self.newest_frame.submit((msg.header, stamp, people))
+
+    def process_frame(self, frame: tuple[Header, float, list[PersonInput]]) -> None:
+        """The newest checked frame's bodies (on the NewestOnlyWorker's thread)."""
+        header, stamp, people = frame
         seen = {p.track_id for p in people}
         estimates = self.estimator.update_frame(people)
-        bodies = SmplBodyArray(header=Header(stamp=msg.header.stamp, frame_id=self.get_parameter("world_frame").value),
+        bodies = SmplBodyArray(header=Header(stamp=header.stamp, frame_id=self.get_parameter("world_frame").value),
                                bodies=[self.body_message(track_id, e) for track_id, e in estimates.items()])
         for ended in self.live_ids - seen:
             self.estimator.drop(ended)
@@ -313,13 +328,18 @@ class MeshRecoveryNode(Node):
                 markers.append(MarkerSpec(*frame, namespace, track_id, action=DELETE))
         return serialize_marker_array(markers)
 
+    def on_processing_error(self, error: Exception) -> None:
+        self.bad_input("processing_error", f"a frame's bodies failed: {type(error).__name__}: {error}")
+
     def destroy_node(self) -> None:
+        if self.newest_frame is not None:
+            self.newest_frame.close()
         if self.mesh_worker is not None:
             self.mesh_worker.close()
         super().destroy_node()
 
     def publish_diagnostics(self) -> None:
-        values = {"frames": self.frames, "tracks_live": len(self.live_ids),
+        values = {"frames": self.frames, "frames_skipped": self.newest_frame.skipped, "tracks_live": len(self.live_ids),
                   "latency_p50_ms": float(np.percentile(self.latency_ms, 50)) if self.latency_ms else 0.0,
                   **self.bad_input.diagnostic_values()}
         status = diagnostic_status("mesh_recovery: bodies", self.get_parameter("backend").value, values,

@@ -18,7 +18,7 @@ def learned(tmp_path, default_body_path) -> LearnedEstimator:
     torch.manual_seed(0)
     save_checkpoint(tmp_path / "tiny.pt", HMRNet(TINY))
     return LearnedEstimator(str(tmp_path / "tiny.pt"), BodyModel(default_body_path), MatGeometry(), window=TINY.window,
-                            output_mode=TINY.mode, encoder_precision="float32")
+                            output_mode=TINY.mode, inference_path="torch-float32")
 
 
 def person(track_id: int, stamp: float, pressed: bool = True) -> PersonInput:

@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from mesh_recovery.hmr.body_layer import forward_kinematics
-from mesh_recovery.hmr.checkpoint import inference_network, save_checkpoint
-from mesh_recovery.hmr.network import (HMRConfig, HMRNet, bfloat16_encoder_speedup, encoder_in_bfloat16,
-                                      fold_batch_norms, parameter_count, standing_root_rotation)
+from mesh_recovery.hmr.network import (HMRConfig, HMRNet, encoder_in_bfloat16, fold_batch_norms, parameter_count,
+                                      standing_root_rotation)
 from mesh_recovery.hmr.rotations import (
     axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix,
 )
@@ -76,27 +75,6 @@ def test_bfloat16_encoder_gives_float32_features_close_to_float32():
     assert features.dtype == torch.float32 and out.transl.dtype == torch.float32
     # bf16 keeps 8 bits of mantissa: a few parts in a thousand per value, well under 5 % of the norm.
     assert float((features - expected).norm() / expected.norm()) < 0.05
-
-
-def test_bfloat16_speedup_is_measured_without_touching_the_net():
-    net = fold_batch_norms(tiny_net())
-    speedup = bfloat16_encoder_speedup(net, batch=2, repeats=3)
-    assert math.isfinite(speedup) and speedup > 0
-    assert net.encoder.fc.weight.dtype == torch.float32
-
-
-def test_inference_network_applies_the_asked_precision(tmp_path):
-    path = tmp_path / "net.pt"
-    save_checkpoint(path, tiny_net())
-    net, precision = inference_network(path, "float32")
-    assert precision == "float32" and net.encoder.fc.weight.dtype == torch.float32
-    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
-    net, precision = inference_network(path, "bfloat16")
-    assert precision == "bfloat16" and net.encoder.fc.weight.dtype == torch.bfloat16
-    net, precision = inference_network(path, "auto")
-    assert net.encoder.fc.weight.dtype == {"float32": torch.float32, "bfloat16": torch.bfloat16}[precision]
-    with pytest.raises(ValueError, match="encoder_precision"):
-        inference_network(path, "float16")
 
 
 def test_modes_choose_target_frame():

@@ -104,8 +104,8 @@ def test_mesh_worker_keeps_the_newest_bodies_and_every_ended_id():
     assert calls == [([1, 2], []), ([2], [1, 3, 4])]
 
 
-@pytest.mark.parametrize("name, bad", [("backend", "mocap"), ("encoder_precision", "float16"), ("output_mode", "late"),
-                                       ("reference_frame", "odom")])
+@pytest.mark.parametrize("name, bad", [("backend", "mocap"), ("inference_path", "float16"), ("device", "tpu"),
+                                       ("output_mode", "late"), ("reference_frame", "odom")])
 def test_invalid_parameters_are_rejected_with_their_name(name, bad):
     """What the descriptors cannot judge (ranges: test/test_parameters.py): words and values that must agree."""
     from mesh_recovery.node import PARAMETERS, validate

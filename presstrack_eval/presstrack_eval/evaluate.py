@@ -51,7 +51,8 @@ from .dataset import SPLIT_PARTS, Recording, load_split, require_body_model_for_
 from mesh_recovery.hmr.body_layer import BodyLayer, SMPLBodyLayer, posed_joints
 from mesh_recovery.hmr.checkpoint import load_network, resolve_device
 from mesh_recovery.hmr.inputs import crop_person, frame_numbers
-from mesh_recovery.hmr.network import HMRNet, encoder_in_bfloat16
+from mesh_recovery.hmr.inference import INFERENCE_PATHS, build_inference
+from mesh_recovery.hmr.network import HMRNet
 from mesh_recovery.hmr.rotations import axis_angle_to_matrix
 from mesh_recovery.hmr.window import predict_track
 from mesh_recovery.metrics import (METRIC_UNITS, SMPL_FOOT_VERTEX_IDS, SMPL_NOSE_VERTEX, SMPL_VERTEX_COUNT, MetricAccumulator,
@@ -478,8 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--body-model", type=Path, help="SMPL model file/folder (default: the embedded body; "
                                                    "required for MIP's SMPL labels)")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--encoder-precision", choices=("float32", "bfloat16"), default="float32",
-                   help="run the crop encoder in this precision (the node's 'auto' picks bfloat16 on CPUs with bf16 units)")
+    p.add_argument("--inference-path", choices=INFERENCE_PATHS, default="torch-float32",
+                   help="run the network as this path of the live node does (torch-float32 is the reference)")
     p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
     return p
 
@@ -500,8 +501,8 @@ def run_protocols(args: argparse.Namespace, protocols: tuple[str, ...] = PROTOCO
         body = SMPLBodyLayer(args.body_model, device)
     if args.checkpoint is not None:
         net, _ = load_network(args.checkpoint, device)
-        if args.encoder_precision == "bfloat16":
-            encoder_in_bfloat16(net)
+        if args.inference_path != "torch-float32":
+            net = build_inference(net, args.inference_path)
         backend: Backend = HMRBackend(net, body, args.batch_size, args.people)
     else:
         if args.backend not in BACKENDS:

@@ -90,6 +90,11 @@ def test_evaluation_of_a_checkpoint(corpus, tmp_path):
         assert summary["PA-MPJPE"] <= summary["MPJPE"] + 1e-6
     default_summary, default_frames = evaluate.run_evaluation(args, body=body)  # the default protocol: paper
     assert default_frames == 2 and default_summary["MPJPE"] == scored["paper"][0]["MPJPE"]
+    # The int8 ONNX path of the live node scores as the float32 torch reference does (to rounding).
+    args.inference_path = "onnx-int8"
+    int8, _ = evaluate.run_evaluation(args, body=body)
+    assert abs(int8["MPJPE"] - default_summary["MPJPE"]) < 1.0
+    assert abs(int8["WA-MPJPE100"] - default_summary["WA-MPJPE100"]) < 1.0
 
 
 def test_evaluation_end_to_end_from_the_trackers_crops(corpus, tmp_path):

@@ -17,12 +17,9 @@ from typing import Any
 
 import torch
 
-from .network import HMRConfig, HMRNet, bfloat16_encoder_speedup, encoder_in_bfloat16, fold_batch_norms
+from .network import HMRConfig, HMRNet
 
 CHECKPOINT_FORMAT = "presstrack-hmr/1"
-ENCODER_PRECISIONS = ("auto", "float32", "bfloat16")
-# 'auto' takes bfloat16 only when it is at least this much faster: a smaller gain is not worth its rounding.
-MIN_BFLOAT16_SPEEDUP = 1.3
 
 
 def shipped_checkpoint(mode: str) -> Path:
@@ -69,18 +66,3 @@ def load_network(path: str | Path, device: str | torch.device = "cpu") -> tuple[
     except (KeyError, TypeError, RuntimeError, ValueError) as error:
         raise ValueError(f"{path}: checkpoint does not match the network ({str(error).splitlines()[0]})") from None
     return net.to(device).eval(), checkpoint
-
-
-def inference_network(path: str | Path, encoder_precision: str = "auto") -> tuple[HMRNet, str]:
-    """The checkpoint's network as the live backend runs it, on the CPU: batch norms folded, the crop
-    encoder in bfloat16 when ``encoder_precision`` is 'bfloat16', or when it is 'auto' and bfloat16
-    measures at least MIN_BFLOAT16_SPEEDUP times faster on this CPU. Returns the network and the
-    encoder precision used ('float32' or 'bfloat16')."""
-    if encoder_precision not in ENCODER_PRECISIONS:
-        raise ValueError(f"encoder_precision must be one of {ENCODER_PRECISIONS}, got {encoder_precision!r}")
-    net = fold_batch_norms(load_network(path)[0])
-    if encoder_precision == "auto":
-        encoder_precision = "bfloat16" if bfloat16_encoder_speedup(net) >= MIN_BFLOAT16_SPEEDUP else "float32"
-    if encoder_precision == "bfloat16":
-        encoder_in_bfloat16(net)
-    return net, encoder_precision

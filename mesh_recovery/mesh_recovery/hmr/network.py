@@ -20,9 +20,6 @@ Output modes (``HMRConfig.mode``), same architecture, different training target:
 """
 from __future__ import annotations
 
-import copy
-import statistics
-import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -251,6 +248,10 @@ class IterativeRegressor(nn.Module):
         self.register_buffer("start_pose", matrix_to_rot6d(start_rotations).reshape(1, pose_size))
 
     def forward(self, feature: torch.Tensor) -> SMPLOutput:
+        return smpl_output(*self.parameters_6d(feature))
+
+    def parameters_6d(self, feature: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(pose6d (B, 144), betas (B, 10), transl (B, 3)) after the last iteration."""
         batch = feature.shape[0]
         pose6d = self.start_pose.expand(batch, -1)
         betas = feature.new_zeros(batch, NUM_BETAS)
@@ -261,9 +262,15 @@ class IterativeRegressor(nn.Module):
             pose6d = pose6d + self.decode_pose(hidden)
             betas = betas + self.decode_betas(hidden)
             transl = transl + self.decode_transl(hidden)
-        rotmats = rot6d_to_matrix(pose6d.reshape(batch, NUM_JOINTS, 6))
-        pose = matrix_to_axis_angle(rotmats).reshape(batch, NUM_JOINTS * 3)
-        return SMPLOutput(rotmats=rotmats, pose=pose, betas=betas, transl=transl)
+        return pose6d, betas, transl
+
+
+def smpl_output(pose6d: torch.Tensor, betas: torch.Tensor, transl: torch.Tensor) -> SMPLOutput:
+    """The regressor's 6-D rotations (B, 144), betas and transl as an SMPLOutput (rotation matrices, axis-angle)."""
+    batch = pose6d.shape[0]
+    rotmats = rot6d_to_matrix(pose6d.reshape(batch, NUM_JOINTS, 6))
+    pose = matrix_to_axis_angle(rotmats).reshape(batch, NUM_JOINTS * 3)
+    return SMPLOutput(rotmats=rotmats, pose=pose, betas=betas, transl=transl)
 
 
 class HMRNet(nn.Module):
@@ -302,11 +309,20 @@ class HMRNet(nn.Module):
         if numbers.shape != (*crops.shape[:2], NUM_FRAME_NUMBERS):
             raise ValueError(f"numbers must be (B, T, {NUM_FRAME_NUMBERS}) matching crops, got {tuple(numbers.shape)}")
         batch, time = crops.shape[:2]
-        image_features = self.encoder(crops.reshape(batch * time, 1, size, size)).reshape(batch, time, -1)
+        features = self.encode_frames(crops.reshape(batch * time, 1, size, size), numbers.reshape(batch * time, -1))
+        return features.reshape(batch, time, -1)
+
+    def encode_frames(self, crops: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
+        """``encode`` on a flat batch of frames: crops (N, 1, S, S), numbers (N, 10) -> (N, width)."""
+        image_features = self.encoder(crops)
         return self.frame_projection(torch.cat([image_features, numbers.to(image_features.dtype)], dim=-1))
 
     def head(self, features: torch.Tensor) -> SMPLOutput:
         """Window features (B, T, width), T == config.window -> SMPL output for the target frame."""
+        return smpl_output(*self.head_parameters(features))
+
+    def head_parameters(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``head`` up to the regressor's raw output (pose6d, betas, transl): the part an exported graph holds."""
         if features.dim() != 3 or features.shape[1:] != (self.config.window, self.config.width):
             raise ValueError(
                 f"features must be (B, {self.config.window}, {self.config.width}), got {tuple(features.shape)}"
@@ -314,7 +330,7 @@ class HMRNet(nn.Module):
         x = features + self.position_embedding
         for block in self.blocks:
             x = block(x)
-        return self.regressor(self.norm(x).mean(dim=1))
+        return self.regressor.parameters_6d(self.norm(x).mean(dim=1))
 
     def forward(self, crops: torch.Tensor, numbers: torch.Tensor) -> SMPLOutput:
         return self.head(self.encode(crops, numbers))
@@ -346,25 +362,6 @@ def encoder_in_bfloat16(net: HMRNet) -> HMRNet:
     under bf16 autocast (``presstrack-train --amp``). The head stays float32."""
     net.encoder.to(torch.bfloat16)
     return net
-
-
-def bfloat16_encoder_speedup(net: HMRNet, batch: int = 3, repeats: int = 15) -> float:
-    """Time of ``net``'s encoder on ``batch`` crops in float32 over its time in bfloat16 (median of
-    ``repeats`` interleaved runs each, on a copy of the encoder). Above 1 where the CPU has bf16 units;
-    well below 1 where bf16 is emulated."""
-    size = net.config.crop_size
-    crops = torch.rand(batch, 1, size, size, device=next(net.parameters()).device)
-    encoders = {dtype: copy.deepcopy(net.encoder).eval().to(dtype) for dtype in (torch.float32, torch.bfloat16)}
-    seconds: dict[torch.dtype, list[float]] = {dtype: [] for dtype in encoders}
-    with torch.inference_mode():
-        for encoder in encoders.values():  # first calls pick and cache oneDNN kernels
-            encoder(crops)
-        for _ in range(repeats):
-            for dtype, encoder in encoders.items():
-                start = time.perf_counter()
-                encoder(crops)
-                seconds[dtype].append(time.perf_counter() - start)
-    return statistics.median(seconds[torch.float32]) / statistics.median(seconds[torch.bfloat16])
 
 
 def parameter_count(module: nn.Module) -> int:

@@ -15,7 +15,8 @@ newest one, so the first output comes with the ``lag + 1``-th frame
 ``flush`` emits the last ``lag`` frames at the end of a track by repeating the
 last feature (the authors pad window ends the same way).
 
-All inference runs under ``torch.inference_mode`` with the network in eval mode.
+All inference runs under ``torch.inference_mode`` with the network in eval mode. ``net`` is an ``HMRNet``
+or any inference path of ``inference.py`` (same ``config``, ``encode``, ``head``).
 """
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ import torch
 from .network import HMRNet, SMPLOutput
 
 PADDING_MODES = ("edge", "zero")
+
+
+def network_device(net) -> torch.device:
+    """Where ``net`` runs: an inference path says it, an ``HMRNet`` is where its weights are."""
+    return net.device if hasattr(net, "device") else next(net.parameters()).device
 
 
 def _as_batch(crops: list[np.ndarray | torch.Tensor], numbers: list[np.ndarray | torch.Tensor], device: torch.device):
@@ -46,11 +52,11 @@ def reencode_window(net: HMRNet, crops: np.ndarray | torch.Tensor, numbers: np.n
     Returns:
         SMPLOutput with batch size 1.
     """
-    device = next(net.parameters()).device
+    device = network_device(net)
     with torch.inference_mode():
         crop_batch = torch.as_tensor(crops, dtype=torch.float32, device=device)[None, :, None]
         number_batch = torch.as_tensor(numbers, dtype=torch.float32, device=device)[None]
-        return net(crop_batch, number_batch)
+        return net.head(net.encode(crop_batch, number_batch))
 
 
 @dataclass
@@ -71,7 +77,7 @@ class TrackWindow:
         self.net = net.eval()
         self.config = net.config
         self.padding = padding
-        self.device = next(net.parameters()).device
+        self.device = network_device(net)
         self._slots: deque[torch.Tensor] = deque(maxlen=self.config.window)
         self._tail_frames = 0  # features appended by flush
         self.counters = WindowCounters()
@@ -163,7 +169,7 @@ class WindowBank:
     def __init__(self, net: HMRNet, padding: str = "edge") -> None:
         self.net = net.eval()
         self.padding = padding
-        self.device = next(net.parameters()).device
+        self.device = network_device(net)
         self.windows: dict[Hashable, TrackWindow] = {}
         self.counters = WindowCounters()  # over all tracks, including removed ones
 
@@ -216,7 +222,7 @@ def predict_track(net: HMRNet, crops: torch.Tensor, numbers: torch.Tensor, batch
         SMPLOutput with batch size N, row i describing frame i.
     """
     net.eval()
-    device = next(net.parameters()).device
+    device = network_device(net)
     config = net.config
     frames = crops.shape[0]
     with torch.inference_mode():
