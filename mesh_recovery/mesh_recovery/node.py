@@ -43,7 +43,7 @@ from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, seria
 from mesh_recovery.meshes import ClusteredMesh, decimated_faces, id_colour
 from mesh_recovery.newest import NewestOnlyWorker
 from presstrack_common.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
-from presstrack_common.input_checks import (SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
+from presstrack_common.input_checks import (MAX_TRACK_ID, SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
                                           sanitise_pressure)
 from presstrack_common.mat_geometry import MatGeometry
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
@@ -113,6 +113,7 @@ class MeshRecoveryNode(Node):
         self.body_model = BodyModel(values["smpl_model_path"] or None)
         self.geometry = MatGeometry()  # MIP layout until /mat/info says otherwise
         self.mat_frame = "mat"  # until /mat/info names it
+        self.announced_geometry: MatGeometry | None = None  # a new mat size, until people confirm or refute it
         self.estimator = make_estimator(values, self.body_model, self.geometry)
         if values["backend"] == "learned":
             timed = ", ".join(f"{name} {ms:.1f}" for name, ms in self.estimator.path_timings.items())
@@ -169,13 +170,37 @@ class MeshRecoveryNode(Node):
 
     def on_mat_info(self, info: MatInfo) -> None:
         try:
-            self.geometry = check_mat_info(info)
+            geometry = check_mat_info(info)
         except ValueError as error:
             self.bad_input("bad_mat_info", f"/mat/info ignored: {error}")
             return
         self.full_scale = float(info.full_scale)
         self.mat_frame = info.header.frame_id or self.mat_frame
-        self.estimator.set_geometry(self.geometry)
+        if self.frames and (geometry.rows, geometry.cols) != (self.geometry.rows, self.geometry.cols):
+            # A mat of another size while people are tracked: adopted with the first people it fits (the
+            # tracker follows the frames), refused if it leaves out people the current mat holds.
+            self.announced_geometry = geometry
+            return
+        self.set_geometry(geometry)
+
+    def set_geometry(self, geometry: MatGeometry) -> None:
+        self.geometry, self.announced_geometry = geometry, None
+        self.estimator.set_geometry(geometry)
+
+    def check_announced_geometry(self, people: list[PersonPressure]) -> None:
+        """Adopt the size /mat/info announced unless these people's boxes are off it but on the current mat."""
+        announced = self.announced_geometry
+        def on(geometry: MatGeometry, p: PersonPressure) -> bool:
+            return p.box.x_offset + p.box.width <= geometry.cols and p.box.y_offset + p.box.height <= geometry.rows
+        if not people:
+            return
+        if all(on(announced, p) for p in people):
+            self.set_geometry(announced)
+        elif all(on(self.geometry, p) for p in people):
+            self.bad_input("mat_info_contradicts_persons", f"/mat/info says {announced.rows} x {announced.cols} "
+                           f"cells, the people tracked are on the {self.geometry.rows} x {self.geometry.cols} mat; "
+                           "kept the mat they are on")
+            self.announced_geometry = None
 
     def on_persons(self, msg: PersonPressureArray) -> None:
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
@@ -196,6 +221,8 @@ class MeshRecoveryNode(Node):
                                               f"the {max_people} most confident kept")
             kept = sorted(candidates.values(), key=lambda p: p.confidence, reverse=True)[:max_people]
             candidates = {p.track_id: p for p in kept}
+        if self.announced_geometry is not None:
+            self.check_announced_geometry(list(candidates.values()))
         people = [p for p in (self.person_input(person, stamp) for person in candidates.values()) if p is not None]
         self.newest_frame.submit((msg.header, stamp, people))
 
@@ -219,7 +246,7 @@ class MeshRecoveryNode(Node):
         track_id = person.track_id
         centroid = (person.centroid.x, person.centroid.y, person.centroid.z)
         wrong = [name for name, right in (
-            ("state", person.state in VALID_STATES), ("confidence", 0.0 <= person.confidence <= 1.0),
+            ("track_id", 0 < track_id <= MAX_TRACK_ID), ("state", person.state in VALID_STATES), ("confidence", 0.0 <= person.confidence <= 1.0),
             ("centroid", all(math.isfinite(v) for v in centroid)),
             ("total_force", 0.0 <= person.total_force < math.inf),
             ("contact_area", 0.0 <= person.contact_area < math.inf)) if not right]  # NaN fails every comparison

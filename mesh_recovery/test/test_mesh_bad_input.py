@@ -98,9 +98,8 @@ def burst(feed: Feed) -> None:
 
 
 def mismatching_mat_info(feed: Feed) -> None:
-    feed.info(rows=20, cols=20)
-    feed.send(feed.good_person())  # its crop and box now lie off the 20 x 20 mat: dropped
-    feed.listener.spin_for(0.2)
+    feed.info(rows=20, cols=20)  # the person tracked stays on the 238 x 120 mat: the 20 x 20 one is refused
+    feed.answered_good_message()
     feed.info()
 
 
@@ -120,6 +119,7 @@ CASES = {  # kind counted: what is sent before the good message
     "crop_negative_cells": lambda feed: feed.crop_with((60, slice(0, 4)), -20.0),
     "crop_cells_above_full_scale": lambda feed: feed.crop_with((60, 60), 1e30),
     "bad_mat_info": lambda feed: feed.info(cell_pitch=0.0),
+    "mat_info_contradicts_persons": mismatching_mat_info,
 }
 # More cases of a kind already in CASES: (kind, what is sent).
 MORE_CASES = [
@@ -129,7 +129,7 @@ MORE_CASES = [
     ("malformed_person", lambda feed: feed.changed(total_force=-1.0)),
     ("person_off_mat", lambda feed: feed.changed(box=RegionOfInterest(x_offset=500, y_offset=0, width=10,
                                                                         height=10))),
-    ("person_off_mat", mismatching_mat_info),
+    ("malformed_person", lambda feed: feed.changed(track_id=2**31)),  # beyond what an int32 consumer holds
     ("bad_mat_info", lambda feed: feed.info(cell_pitch=-0.01)),
     ("bad_mat_info", lambda feed: feed.info(rows=0)),
     ("bad_mat_info", lambda feed: feed.info(mat_pose=Pose(position=Point(x=math.nan)))),

@@ -144,6 +144,10 @@ def sanitise_pressure(cells: np.ndarray, full_scale: float) -> tuple[np.ndarray,
     return clean, counts
 
 
+# Track ids stay below 2**31 so that every consumer holds them, int32 marker ids in RViz included.
+MAX_TRACK_ID = 2**31 - 1
+
+
 def check_mat_info(info) -> MatGeometry:
     """The mat a presstrack_msgs/MatInfo describes; ValueError naming the first field that cannot be right."""
     if not info.full_scale > 0:  # NaN fails too

@@ -32,7 +32,7 @@ from sensor_msgs.msg import Image, RegionOfInterest
 from std_msgs.msg import Header
 
 from presstrack_common.conversions import array_to_image, diagnostic_status, image_to_array
-from presstrack_common.input_checks import (SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
+from presstrack_common.input_checks import (MAX_TRACK_ID, SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
                                           sanitise_pressure)
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, TrackedIds
 from presstrack_common.node_main import run_node
@@ -67,10 +67,6 @@ MAX_STAMP_GAP_S = 5.0
 def last_id_path() -> Path:
     """Where the highest track id handed out is kept: $ROS_HOME/presstrack (ROS_HOME defaults to ~/.ros)."""
     return Path(os.environ.get("ROS_HOME", Path.home() / ".ros")) / "presstrack" / "pressure_tracker_last_id"
-
-
-# Track ids stay below 2**31 so that every consumer holds them, int32 marker ids in RViz included.
-MAX_TRACK_ID = 2**31 - 1
 
 
 def read_last_id(warn=None) -> int:
