@@ -75,9 +75,12 @@ def test_each_graph_tracks_only_its_own_mat(two_graphs):
         assert len({p.track_id for m in messages[f"/{namespace}/mat/sim/persons"] for p in m.persons}) == people
         # Every confirmed person stands where one of this mat's true people stands at that very stamp: frames
         # of the other mat would put people elsewhere, at stamps this mat never had.
+        # From the first true frame heard on: on a busy host this listener may discover the simulator's topics
+        # a moment after the tracker's (the other mat's stamps would still interleave after that).
+        first_truth = min(truth)
         distances = [min((np.linalg.norm(centre(p) - c) for c in truth.get(stamp_of(m), ())), default=np.inf)
                      for m in messages[f"/{namespace}/presstrack/persons"] for p in m.persons
-                     if p.state == PersonPressure.STATE_CONFIRMED]
+                     if p.state == PersonPressure.STATE_CONFIRMED and stamp_of(m) >= first_truth]
         assert len(distances) > 30
         assert np.mean(np.array(distances) < 30) > 0.95, f"{namespace}: people not on this mat"
         # Every body belongs to a person this graph's tracker reported at that stamp (its confirmed and lost
