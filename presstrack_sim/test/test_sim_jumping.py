@@ -19,16 +19,6 @@ def test_jump_force_averages_body_weight_and_is_zero_in_flight():
     assert 2.0 < ratio.max() < 3.5
 
 
-@pytest.fixture(scope="module")
-def model():
-    from presstrack_body.model import BodyModel
-
-    try:
-        return BodyModel()
-    except FileNotFoundError as error:
-        pytest.skip(f"no default body model: {error}")
-
-
 def test_a_jumping_person_leaves_the_mat_empty_in_flight(model):
     config = SimConfig(scenario="stand_and_pass", seconds=4.0, fps=15.0, seed=2, sensor=SensorModel.ideal(),
                        jump_rate=30.0)

@@ -57,10 +57,10 @@ def test_cell_object_names_the_object_pressing_hardest():
     assert owner[0, 0, 0] == 1 and owner[0, 2, 2] == 1 and owner[0, 1, 1] == -1
 
 
-def test_scene_with_objects_says_what_is_no_one(model_available):
+def test_scene_with_objects_says_what_is_no_one(model):
     config = SimConfig(scenario="crossing2", seconds=2.0, fps=15.0, seed=5, sensor=SensorModel.ideal(),
                        objects=ObjectsConfig(furniture=1, dropped=1, pets=1))
-    simulator = Simulator(config, model_available)
+    simulator = Simulator(config, model)
     chunk = simulator.render_chunk(0, config.frames)
     objects = object_pressure(simulator.objects, config.mat, 0, config.frames)
     total = (chunk.true_pressure.sum(axis=1) + objects.sum(axis=0)).sum(axis=(1, 2))
@@ -68,16 +68,6 @@ def test_scene_with_objects_says_what_is_no_one(model_available):
     nobody_near = maximum_filter(chunk.true_pressure.sum(axis=1), size=(1, 3, 3)) == 0  # cell_owner's reach
     only_objects = (chunk.object_owner >= 0) & nobody_near
     assert only_objects.any() and np.all(chunk.owner[only_objects] == -1)
-    scene = simulate_scene(config, model_available)
+    scene = simulate_scene(config, model)
     assert list(scene.extra["object_kinds"]) == ["furniture", "dropped", "pet"]
     np.testing.assert_array_equal(scene.extra["cell_object"], chunk.object_owner)
-
-
-@pytest.fixture(scope="module")
-def model_available():
-    from presstrack_body.model import BodyModel
-
-    try:
-        return BodyModel()
-    except FileNotFoundError as error:
-        pytest.skip(f"no default body model: {error}")

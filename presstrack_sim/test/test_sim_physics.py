@@ -19,16 +19,6 @@ from presstrack_sim.simulator import (FOOTPRINT_THRESHOLD_KPA, LABEL_MIN_CELLS, 
 
 
 @pytest.fixture(scope="module")
-def model():
-    from presstrack_body.model import BodyModel
-
-    try:
-        return BodyModel()
-    except FileNotFoundError as error:
-        pytest.skip(f"no default body model: {error}")
-
-
-@pytest.fixture(scope="module")
 def crossing(model):
     simulator = Simulator(SimConfig(scenario="crossing2", seconds=5.0, fps=15.0, seed=3,
                                     sensor=SensorModel.ideal()), model)

@@ -10,16 +10,6 @@ from presstrack_sim.simulator import SimConfig, Simulator, simulate_scene
 
 
 @pytest.fixture(scope="module")
-def model():
-    from presstrack_body.model import BodyModel
-
-    try:
-        return BodyModel()
-    except FileNotFoundError as error:
-        pytest.skip(f"no default body model: {error}")
-
-
-@pytest.fixture(scope="module")
 def left_sole(model):
     from presstrack_sim.people import sample_body, sole_vertex_areas
 

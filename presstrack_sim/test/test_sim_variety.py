@@ -7,16 +7,6 @@ from presstrack_sim.sensor import SensorModel
 from presstrack_sim.simulator import SimConfig, Simulator
 
 
-@pytest.fixture(scope="module")
-def model():
-    from presstrack_body.model import BodyModel
-
-    try:
-        return BodyModel()
-    except FileNotFoundError as error:
-        pytest.skip(f"no default body model: {error}")
-
-
 def test_varied_bodies_have_the_drawn_stature_and_bmi(model):
     rng = np.random.default_rng(1)
     child = sample_varied_body(model, rng, BodyRanges(height_range=(1.0, 1.05), bmi_range=(16, 40)))
