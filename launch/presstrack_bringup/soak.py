@@ -27,7 +27,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import psutil
 
 from presstrack_bringup.live_probe import (Graph, ProcessSampler, TopicProbe, isolate_ros, machine_description,
                                            machine_markdown, markdown_table, spin_for)
@@ -71,7 +70,7 @@ class FaultInjector:
         from presstrack_msgs.msg import MatInfo
 
         self._node, self._graph, self._shape = node, graph, (rows, cols)
-        self._image, self._mat_info = Image, MatInfo
+        self._mat_info = MatInfo
         self._pressure = node.create_publisher(Image, "/mat/pressure", qos_profile_sensor_data)
         self._info = node.create_publisher(MatInfo, "/mat/info", QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL))
         self._rng = np.random.default_rng(0)
