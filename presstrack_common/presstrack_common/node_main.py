@@ -32,6 +32,11 @@ def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = 
             rclpy.spin_until_future_complete(node, finished)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:
+        # Ctrl-C can shut the context down while the executor takes a message (rclpy then raises from
+        # take_message): that is the shutdown asked for, not a failure. While ROS runs, it is a failure.
+        if rclpy.ok(context=node.context):
+            raise
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
