@@ -10,6 +10,7 @@ PACKAGES    := presstrack_msgs presstrack_common presstrack_body presstrack_sim 
 # Python packages whose console scripts are linked into .venv/bin.
 PY_PACKAGES := presstrack_body presstrack_sim mat_driver pressure_tracker mesh_recovery presstrack_eval presstrack_bringup
 TF2_COMPAT  := presstrack_msgs/compat/tf2_msgs
+HRI_COMPAT  := presstrack_msgs/compat/hri_msgs
 
 # rclpy needs a writable log directory; keep it inside the work tree.
 export ROS_LOG_DIR ?= $(CURDIR)/log/ros
@@ -29,8 +30,8 @@ build: $(BUILD_STAMP) $(DEFAULT_BODY)
 
 # The Kilted wheels hard-code the include paths of the machine they were built on into their exported
 # rosidl_generator_py cmake targets; point them at this venv's Python and numpy so interfaces build.
-# Whether tf2_msgs must be supplied by our compatibility package is decided here, before our own build
-# could install one.
+# Whether tf2_msgs and hri_msgs must be supplied by our compatibility packages is decided here, before our own
+# build could install one.
 $(REQUIREMENTS_STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
@@ -40,12 +41,14 @@ $(REQUIREMENTS_STAMP): requirements.txt
 	       -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$$numpy_include#g" \
 	       $(VENV)/share/*/cmake/*rosidl_generator_py*.cmake
 	if $(PY) -c 'import tf2_msgs' 2>/dev/null; then rm -f $(VENV)/.needs-tf2-compat; else touch $(VENV)/.needs-tf2-compat; fi
+	if $(PY) -c 'import hri_msgs' 2>/dev/null; then rm -f $(VENV)/.needs-hri-compat; else touch $(VENV)/.needs-hri-compat; fi
 	touch $(VENV)/COLCON_IGNORE
 	touch $@
 
 $(BUILD_STAMP): $(REQUIREMENTS_STAMP) $(SOURCES)
 	$(BUILD_ENV) $(VENV)/bin/colcon --log-base log build --merge-install --install-base $(VENV) --build-base build \
 	  --base-paths $(PACKAGES) $$(test -e $(VENV)/.needs-tf2-compat && echo $(TF2_COMPAT)) \
+	  $$(test -e $(VENV)/.needs-hri-compat && echo $(HRI_COMPAT)) \
 	  --event-handlers console_direct- summary- \
 	  --cmake-args -DPython3_EXECUTABLE=$(PY) -DBUILD_TESTING=OFF
 	for pkg in $(PY_PACKAGES); do \
