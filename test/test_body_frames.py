@@ -40,7 +40,7 @@ def test_body_frame_is_z_up_and_x_along_the_walk(walker):
     angle_to_up, angle_to_walk = [], []
     for index in walking:
         body = frames[index][0]
-        assert (body.parent, body.child) == ("mat", "body_7")
+        assert (body.parent, body.child) == ("mat", "body_b7")
         x_axis, z_axis = body.rotation[:, 0], body.rotation[:, 2]
         angle_to_up.append(np.degrees(np.arccos(np.clip(z_axis[2], -1, 1))))  # the mat frame is z up
         direction = velocity[index] / np.linalg.norm(velocity[index])
@@ -54,13 +54,13 @@ def test_joint_frames_form_the_smpl_tree_and_rebuild_the_joints(walker):
     transforms = {t.child: t for t in frames[40]}
     assert len(transforms) == 1 + len(JOINT_NAMES)
     for index, name in enumerate(JOINT_NAMES):
-        parent = "body_7" if PARENTS[index] < 0 else f"{JOINT_NAMES[PARENTS[index]]}_7"
-        assert transforms[f"{name}_7"].parent == parent
+        parent = "body_b7" if PARENTS[index] < 0 else f"{JOINT_NAMES[PARENTS[index]]}_b7"
+        assert transforms[f"{name}_b7"].parent == parent
     for transform in frames[40]:
         np.testing.assert_allclose(transform.rotation.T @ transform.rotation, np.eye(3), atol=1e-9)
         assert np.linalg.det(transform.rotation) == pytest.approx(1.0)
     # The pelvis frame's own z is up in a standing body too, not SMPL's y-up axes leaking into TF.
-    pelvis = transforms["body_7"].rotation @ transforms["pelvis_7"].rotation
+    pelvis = transforms["body_b7"].rotation @ transforms["pelvis_b7"].rotation
     assert pelvis[2, 2] > np.cos(np.radians(30.0))
 
 
@@ -80,4 +80,4 @@ def test_chained_joint_frames_place_each_joint_where_the_body_is(default_body_pa
         return rotation @ transform.rotation, rotation @ transform.translation + translation
 
     for index, name in enumerate(JOINT_NAMES):
-        np.testing.assert_allclose(world_pose(f"{name}_3")[1], joints[index], atol=1e-9)
+        np.testing.assert_allclose(world_pose(f"{name}_b3")[1], joints[index], atol=1e-9)

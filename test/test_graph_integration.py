@@ -118,14 +118,14 @@ def test_body_frames_stand_up_and_face_the_walk(session):
             parents[t.child_frame_id] = t.header.frame_id
             if t.child_frame_id.startswith("body_"):
                 origin = np.array([t.transform.translation.x, t.transform.translation.y, t.transform.translation.z])
-                poses[int(t.child_frame_id[5:])].append((stamp_of(t), origin, rotation_of(t.transform.rotation)))
+                poses[int(t.child_frame_id.removeprefix("body_b"))].append((stamp_of(t), origin, rotation_of(t.transform.rotation)))
     assert poses
     up_angles, walk_angles = [], []
     for track_id, track in poses.items():
-        assert parents[f"body_{track_id}"] == "mat"
+        assert parents[f"body_b{track_id}"] == "mat"
         for index, joint in enumerate(JOINT_NAMES):
-            parent = f"body_{track_id}" if PARENTS[index] < 0 else f"{JOINT_NAMES[PARENTS[index]]}_{track_id}"
-            assert parents[f"{joint}_{track_id}"] == parent
+            parent = f"body_b{track_id}" if PARENTS[index] < 0 else f"{JOINT_NAMES[PARENTS[index]]}_b{track_id}"
+            assert parents[f"{joint}_b{track_id}"] == parent
         track.sort(key=lambda p: p[0])
         for (t0, p0, _), (t, _, rotation), (t1, p1, _) in zip(track, track[7:], track[14:]):
             up_angles.append(np.degrees(np.arccos(np.clip(rotation[2, 2], -1, 1))))  # the mat frame is z up
@@ -147,7 +147,7 @@ def test_bodies_meshes_and_frames_per_person_with_stable_ids(session):
     body_ids = {b.track_id for msg in bodies for b in msg.bodies}
     assert body_ids, "somebody was recovered"
     frames = {t.child_frame_id for msg in messages["/tf"] for t in msg.transforms}
-    assert {f"body_{i}" for i in body_ids} <= frames
+    assert {f"body_b{i}" for i in body_ids} <= frames
     meshes = {m.id for msg in messages["/presstrack/meshes"] for m in msg.markers
               if m.ns == "presstrack_meshes" and m.action == 0}
     assert body_ids <= meshes

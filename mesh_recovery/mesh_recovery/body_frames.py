@@ -1,9 +1,10 @@
 """TF frames of a recovered body per REP-103 and REP-155 (pure numpy, no rclpy).
 
 ``body_<id>`` sits at the hip midpoint with x forward, y left, z up (world up), as REP-155 names a body's
-root frame; below it the 24 SMPL joints form the SMPL kinematic tree as ``<joint>_<id>`` frames, each
-parented to its SMPL parent joint (the pelvis to ``body_<id>``). Joint frames use the same axes as the
-body frame in the rest pose (x forward, y left, z up), not SMPL's y-up body axes.
+root frame (``<id>`` is the body's REP-155 id, ``b<track_id>``: ``body_b7``); below it the 24 SMPL joints
+form the SMPL kinematic tree as ``<joint>_<id>`` frames, each parented to its SMPL parent joint (the pelvis
+to ``body_<id>``). Joint frames use the same axes as the body frame in the rest pose (x forward, y left,
+z up), not SMPL's y-up body axes.
 """
 from __future__ import annotations
 
@@ -29,12 +30,17 @@ class FrameTransform:
     rotation: np.ndarray
 
 
+def hri_id(track_id: int) -> str:
+    """The body's REP-155 id: a valid ROS name token (none starts with a digit), the same for the track's life."""
+    return f"b{track_id}"
+
+
 def body_frame_name(track_id: int) -> str:
-    return f"body_{track_id}"
+    return f"body_{hri_id(track_id)}"
 
 
 def joint_frame_name(joint: str, track_id: int) -> str:
-    return f"{joint}_{track_id}"
+    return f"{joint}_{hri_id(track_id)}"
 
 
 def body_pose(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
