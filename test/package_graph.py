@@ -22,10 +22,11 @@ ROSDEP_KEYS = {
     "imageio_ffmpeg": "python3-imageio-ffmpeg-pip", "ruamel": "python3-ruamel.yaml",
     "rosbags": "python3-rosbags-pip", "motmetrics": "python3-motmetrics-pip", "smplx": "python3-smplx-pip",
     "anny": "python3-anny-pip", "onnxruntime": "python3-onnxruntime-pip", "pytest": "python3-pytest",
-    "hypothesis": "python3-hypothesis",
+    "hypothesis": "python3-hypothesis", "urdf_parser_py": "urdfdom_py",
 }
 ROS_PACKAGES = {"rclpy", "rcl_interfaces", "std_msgs", "sensor_msgs", "geometry_msgs", "diagnostic_msgs",
-                "visualization_msgs", "tf2_msgs", "builtin_interfaces", "ament_index_python", "launch", "launch_ros"}
+                "visualization_msgs", "tf2_msgs", "hri_msgs", "builtin_interfaces", "ament_index_python", "launch",
+                "launch_ros"}
 DEPEND_TAGS = ("depend", "exec_depend", "build_depend", "build_export_depend", "buildtool_depend")
 
 

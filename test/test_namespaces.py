@@ -9,6 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hri_msgs.msg import IdsList
+from rcl_interfaces.msg import ParameterType
+from rcl_interfaces.srv import GetParameters
+from sensor_msgs.msg import Image, JointState
+from urdf_parser_py.urdf import URDF
 
 from graph_testing import Listener
 from presstrack_bringup.graph import RELATIVE_TOPICS, suite_topics
@@ -20,6 +25,37 @@ GRAPHS = {"mat_a": (1, []), "mat_b": (2, ["--composed"])}
 SESSION_S = 60.0  # at most; the graphs are stopped once both have published enough
 
 
+def follow_ros4hri(listener: Listener, namespace: str) -> None:
+    """What a ROS4HRI consumer (pyhri, libhri) does: hear humans/bodies/tracked and subscribe to each new
+    body's topics by its id."""
+    bodies = f"/{namespace}/humans/bodies"
+    followed: set[str] = set()
+
+    def on_tracked(msg: IdsList) -> None:
+        listener.messages[f"{bodies}/tracked"].append(msg)
+        for body_id in set(msg.ids) - followed:
+            followed.add(body_id)
+            listener.listen(f"{bodies}/{body_id}/joint_states", JointState, 100)
+            listener.listen(f"{bodies}/{body_id}/cropped", Image, 100)
+    listener.node.create_subscription(IdsList, f"{bodies}/tracked", on_tracked, 100)
+
+
+def tracked_body_description(listener: Listener, namespace: str) -> tuple[str, str] | None:
+    """(id, URDF) of a body tracked now, read from the parameter human_description_<id> of the mesh node."""
+    client = listener.node.create_client(GetParameters, f"/{namespace}/mesh_recovery/get_parameters")
+    for _ in range(5):  # the body asked for may end before the answer comes
+        ids = listener.messages[f"/{namespace}/humans/bodies/tracked"][-1].ids
+        if not ids or not client.wait_for_service(timeout_sec=5.0):
+            listener.spin_for(0.5)
+            continue
+        future = client.call_async(GetParameters.Request(names=[f"human_description_{ids[0]}"]))
+        listener.spin_until(future.done, 10.0)
+        values = future.result().values if future.done() else []
+        if values and values[0].type == ParameterType.PARAMETER_STRING:
+            return ids[0], values[0].string_value
+    return None
+
+
 @pytest.fixture(scope="module")
 def two_graphs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("namespaces")
@@ -28,12 +64,13 @@ def two_graphs(tmp_path_factory):
         listener.listen(f"/{namespace}/presstrack/persons", PersonPressureArray, 100)
         listener.listen(f"/{namespace}/mat/sim/persons", PersonPressureArray, 100)
         listener.listen(f"/{namespace}/presstrack/bodies", SmplBodyArray, 100)
+        follow_ros4hri(listener, namespace)
     graphs = {namespace: subprocess.Popen(
         [PRESSTRACK, "up", *options, "--duration", str(SESSION_S), f"namespace:={namespace}", "source:=sim",
          f"people:={people}", "seed:=4", "--set", "mat_driver.scenario=wander", "--set", "mesh_recovery.publish_meshes=false"],
         stdout=open(folder / f"{namespace}.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
         for namespace, (people, options) in GRAPHS.items()}
-    endpoints, qos = {}, {}
+    endpoints, qos, descriptions = {}, {}, {}
     try:
         # Once both graphs publish bodies, look at who is on each topic.
         listener.spin_until(lambda: all(len(listener.messages[f"/{n}/presstrack/bodies"]) > 45 for n in GRAPHS),
@@ -47,6 +84,7 @@ def two_graphs(tmp_path_factory):
             qos[pressure] = ([i.qos_profile.reliability for i in listener.node.get_publishers_info_by_topic(pressure)],
                              [i.qos_profile.reliability for i in listener.node.get_subscriptions_info_by_topic(pressure)
                               if i.node_name != listener.node.get_name()])
+        descriptions = {namespace: tracked_body_description(listener, namespace) for namespace in GRAPHS}
     finally:
         for graph in graphs.values():  # Ctrl-C: presstrack stops its graph and exits 0
             if graph.poll() is None:
@@ -57,7 +95,7 @@ def two_graphs(tmp_path_factory):
         listener.close()
     for namespace, graph in graphs.items():
         assert graph.returncode == 0, (folder / f"{namespace}.log").read_text()[-3000:]
-    return messages, endpoints, qos
+    return messages, endpoints, qos, descriptions
 
 
 def stamp_of(msg) -> int:
@@ -69,7 +107,7 @@ def centre(person) -> np.ndarray:
 
 
 def test_each_graph_tracks_only_its_own_mat(two_graphs):
-    messages, _, _ = two_graphs
+    messages, _, _, _ = two_graphs
     for namespace, (people, _) in GRAPHS.items():
         truth = {stamp_of(m): [centre(p) for p in m.persons] for m in messages[f"/{namespace}/mat/sim/persons"]}
         assert len({p.track_id for m in messages[f"/{namespace}/mat/sim/persons"] for p in m.persons}) == people
@@ -94,7 +132,7 @@ def test_each_graph_tracks_only_its_own_mat(two_graphs):
 
 
 def test_every_publisher_and_subscriber_of_a_graph_topic_is_in_its_namespace(two_graphs):
-    _, endpoints, _ = two_graphs
+    _, endpoints, _, _ = two_graphs
     for topic in suite_topics()[:len(RELATIVE_TOPICS)]:  # the root namespace's names: none of ours there
         publishers, subscribers = endpoints[topic]
         assert not {f"/{n}" for n in GRAPHS} & set(publishers + subscribers), (topic, publishers, subscribers)
@@ -109,8 +147,41 @@ def test_pressure_qos_follows_rep_2003(two_graphs):
     """The driver publishes reliable (system default), the tracker subscribes best effort (sensor data)."""
     from rclpy.qos import ReliabilityPolicy
 
-    _, _, qos = two_graphs
+    _, _, qos, _ = two_graphs
     for namespace in GRAPHS:
         publishers, subscribers = qos[f"/{namespace}/mat/pressure"]
         assert publishers == [ReliabilityPolicy.RELIABLE]
         assert subscribers and set(subscribers) == {ReliabilityPolicy.BEST_EFFORT}
+
+
+def test_a_ros4hri_consumer_hears_every_tracked_body_in_its_namespace(two_graphs):
+    """/<ns>/humans/bodies/tracked names the bodies of /<ns>/presstrack/bodies (ids b<track id>), each tracked
+    body's joint_states and cropped arrive, and its URDF parameter parses with its 24 SMPL joints."""
+    messages, _, _, descriptions = two_graphs
+    for namespace in GRAPHS:
+        hri = f"/{namespace}/humans/bodies"
+        tracked = {stamp_of(m): set(m.ids) for m in messages[f"{hri}/tracked"]}
+        bodies = {stamp_of(m): {f"b{b.track_id}" for b in m.bodies} for m in messages[f"/{namespace}/presstrack/bodies"]}
+        common = sorted(set(tracked) & set(bodies))
+        assert len(common) > 30, namespace
+        assert all(tracked[stamp] == bodies[stamp] for stamp in common), namespace
+        ids = [body_id for stamp in sorted(tracked) for body_id in tracked[stamp]]
+        assert ids, namespace
+        # Bodies tracked for a second or more (a consumer subscribes once it hears an id, so a body that
+        # lives a few frames may end before its subscription matches).
+        lasting = {body_id for body_id in set(ids) if ids.count(body_id) >= 15}
+        assert lasting, namespace
+        for body_id in lasting:
+            states = messages[f"{hri}/{body_id}/joint_states"]
+            assert states, f"{namespace}: no joint states of {body_id}"
+            assert all(len(s.name) == 72 == len(s.position) and all(n.endswith(f"_{body_id}") for n in s.name)
+                       and np.isfinite(s.position).all() for s in states)
+            assert {stamp_of(s) for s in states} <= set(tracked), "joint states of frames the body was tracked in"
+            crops = messages[f"{hri}/{body_id}/cropped"]
+            mat_frame = messages[f"/{namespace}/presstrack/persons"][-1].header.frame_id
+            assert crops and all(c.encoding == "32FC1" and c.header.frame_id == mat_frame for c in crops)
+        assert descriptions[namespace] is not None, f"{namespace}: no human_description_<id> of a tracked body"
+        body_id, urdf = descriptions[namespace]
+        robot = URDF.from_xml_string(urdf)
+        assert robot.get_root() == f"body_{body_id}"
+        assert len([j for j in robot.joints if j.type == "revolute"]) == 3 * 24

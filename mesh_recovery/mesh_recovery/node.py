@@ -5,7 +5,8 @@ Publishes   presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
             presstrack/meshes  visualization_msgs/MarkerArray, one simplified TRIANGLE_LIST per person (DELETE
                                when it ends), best effort, at most mesh_rate Hz
             /tf                 <mat frame> -> body_<id> (REP-103/155: hip midpoint, x forward, y left, z up), and
-                                the SMPL joint tree below it as <joint>_<id> frames when asked
+                                the SMPL joint tree below it as <joint>_<id> frames when asked (<id>: b<track id>)
+            humans/bodies/...   the ROS4HRI (REP-155) interface, unless ros4hri is false (mesh_recovery.hri_interface)
             /diagnostics        frames, frames_skipped (overload: only the newest message is processed), ...
 
 Bad input (stamps going back or jumping, bursts, duplicate ids, more people than max_people, persons with
@@ -39,6 +40,7 @@ from mesh_recovery.body_frames import body_transforms
 from mesh_recovery.estimators import PersonInput, make_estimator
 from mesh_recovery.hmr.checkpoint import shipped_checkpoint
 from mesh_recovery.hmr.inference import DEVICES, INFERENCE_PATHS
+from mesh_recovery.hri_interface import HriBodies
 from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
 from mesh_recovery.meshes import ClusteredMesh, decimated_faces, id_colour
 from mesh_recovery.newest import NewestOnlyWorker
@@ -74,6 +76,9 @@ PARAMETERS = {
     "mesh_decimation": ParameterSpec(1, "keep every n-th face of the RViz mesh", limits=(1, 1000)),
     "mesh_rate": ParameterSpec(5.0, "[Hz] upper bound on presstrack/meshes updates", limits=(0.01, 100.0)),
     "publish_joint_frames": ParameterSpec(False, "TF frames <joint>_<id> of the SMPL tree below body_<id>"),
+    "ros4hri": ParameterSpec(True, "the ROS4HRI (REP-155) interface: humans/bodies/tracked, humans/bodies/<id>/"
+                             "joint_states and cropped, a URDF per body in human_description_<id>",
+                             read_only=True),
     "max_people": ParameterSpec(10, "at most this many bodies per frame (the most confident are kept)",
                                 limits=(1, 1000)),
     "inference_path": ParameterSpec("auto", "how the learned backend runs its network: auto (time every path of "
@@ -138,6 +143,7 @@ class MeshRecoveryNode(Node):
         self.mesh_worker = MeshWorker(self.publish_meshes)
         self.tf_pub = self.create_publisher(TFMessage, "/tf", 100)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.hri = HriBodies(self, self.body_model) if values["ros4hri"] else None
         # Every message is checked here; its bodies come from a worker that takes only the newest checked
         # frame: under overload the ones in between are skipped (counted as frames_skipped), not queued,
         # so the latency stays bounded.
@@ -237,6 +243,8 @@ class MeshRecoveryNode(Node):
             self.estimator.drop(ended)
         self.publish(bodies, estimates, ended_ids=self.live_ids - seen)
         self.live_ids = seen
+        if self.hri is not None:
+            self.hri.publish(bodies.header, self.mat_frame, estimates, people)
         self.frames += 1
         self.latency_ms.append((self.get_clock().now().nanoseconds * 1e-9 - stamp) * 1e3)
         self.latency_ms = self.latency_ms[-300:]

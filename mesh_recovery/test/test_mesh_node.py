@@ -8,7 +8,8 @@ import pytest
 from builtin_interfaces.msg import Time
 from rclpy.qos import qos_profile_sensor_data
 from geometry_msgs.msg import Point
-from sensor_msgs.msg import RegionOfInterest
+from hri_msgs.msg import IdsList
+from sensor_msgs.msg import Image, JointState, RegionOfInterest
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import Marker, MarkerArray
@@ -43,6 +44,9 @@ def test_bodies_meshes_and_frames_follow_the_tracks(tmp_path, listener, default_
     listener.listen("/presstrack/bodies", SmplBodyArray)
     listener.listen("/presstrack/meshes", MarkerArray, qos_profile_sensor_data)  # published best effort
     listener.listen("/tf", TFMessage)
+    listener.listen("/humans/bodies/tracked", IdsList)
+    listener.listen("/humans/bodies/b4/joint_states", JointState)
+    listener.listen("/humans/bodies/b9/cropped", Image)
     publisher = listener.node.create_publisher(PersonPressureArray, "/presstrack/persons", 10)
     node = start_node("mesh_recovery", {"smpl_model_path": str(default_body_path), "mesh_decimation": 4,
                                         "mesh_rate": 100.0, "backend": backend}, tmp_path)
@@ -74,8 +78,15 @@ def test_bodies_meshes_and_frames_follow_the_tracks(tmp_path, listener, default_
     assert ("presstrack_meshes", 9) in deleted and ("presstrack_meshes", 4) not in deleted
 
     frames = [t for msg in listener.messages["/tf"] for t in msg.transforms]
-    assert {t.child_frame_id for t in frames} == {"body_4", "body_9"}
+    assert {t.child_frame_id for t in frames} == {"body_b4", "body_b9"}
     assert all(t.header.frame_id == "mat" for t in frames)  # no /mat/info here: the mat frame's default name
+
+    # The ROS4HRI view of the same bodies (on by default).
+    tracked = [sorted(msg.ids) for msg in listener.messages["/humans/bodies/tracked"]]
+    assert tracked[5] == ["b4", "b9"] and tracked[-1] == ["b4"]
+    assert len(listener.messages["/humans/bodies/b4/joint_states"]) == len(tracked)
+    crops = listener.messages["/humans/bodies/b9/cropped"]
+    assert crops and all((c.height, c.width, c.encoding) == (128, 128, "32FC1") for c in crops)
 
 
 def test_mesh_worker_keeps_the_newest_bodies_and_every_ended_id():
