@@ -178,10 +178,13 @@ def bench_hmr(frames: int, tracks: int) -> list[dict]:
 def bench_bodies(tracked: dict[int, list], repeats: int) -> list[dict]:
     """Footprint baseline per person-frame, body model forward, markers per person."""
 
+    from geometry_msgs.msg import Point
+    from std_msgs.msg import Header
+
     from presstrack_body.model import BodyModel
     from mesh_recovery.estimators import FootprintEstimator, PersonInput
-    from mesh_recovery.marker_cdr import TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
-    from mesh_recovery.meshes import decimated_faces, id_colour
+    from mesh_recovery.markers import label_marker, mesh_marker, serialize_markers
+    from mesh_recovery.meshes import ClusteredMesh, id_colour
     from presstrack_common.mat_geometry import MatGeometry
     from pressure_tracker.tracking import TrackState
 
@@ -212,18 +215,19 @@ def bench_bodies(tracked: dict[int, list], repeats: int) -> list[dict]:
         rows_out.append(stage_row("body model forward", f"batch {batch}", timed(lambda: model(betas, pose, transl), repeats),
                                   batch, "body", vertices=model.num_vertices))
     vertices = model(np.zeros((1, model.num_betas)), np.zeros((1, 72)), np.zeros((1, 3)))[0][0].numpy()
-    for keep_every in (1, 4):
-        faces = decimated_faces(model.faces, keep_every)
+    header = Header(frame_id="world")
+    for resolution in (0.035, 0.005):  # the node's default mesh_resolution, and its finest
+        mesh = ClusteredMesh.from_rest_mesh(vertices, model.faces, resolution)
 
         def markers_for_one_person() -> bytes:
-            return serialize_marker_array([
-                MarkerSpec("world", 1, 2, "presstrack_meshes", 7, color=id_colour(7), points=vertices[faces].reshape(-1, 3)),
-                MarkerSpec("world", 1, 2, "presstrack_ids", 7, type=TEXT_VIEW_FACING, position=(0.0, 0.0, 2.0),
-                           scale=(0.0, 0.0, 0.15), text="7")])
+            # What the mesh worker does per body: cluster the vertices, build the markers, serialise.
+            return serialize_markers([mesh_marker(header, 7, id_colour(7)), label_marker(header, 7, Point(z=1.7))],
+                                     {0: mesh.vertices(vertices)[mesh.faces]})
 
         size = len(markers_for_one_person())
-        rows_out.append(stage_row("markers (marker_cdr)", f"mesh_decimation {keep_every}", timed(markers_for_one_person, repeats),
-                                  1, "person", bytes_per_person=size, faces=int(len(faces))))
+        rows_out.append(stage_row("markers (serialize_markers)", f"mesh_resolution {resolution}",
+                                  timed(markers_for_one_person, repeats), 1, "person", bytes_per_person=size,
+                                  faces=int(len(mesh.faces))))
     return rows_out
 
 

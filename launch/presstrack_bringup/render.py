@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from visualization_msgs.msg import Marker
 
 from presstrack_body.kinematics import PARENTS
-from mesh_recovery.marker_cdr import ADD, TRIANGLE_LIST
 from presstrack_bringup.bagfile import open_bag, require_topic, suite_typestore
 
 PRESSURE_TOPIC = "/mat/pressure"
@@ -149,7 +149,7 @@ def load_session(
                     for p in msg.persons
                 ]))
             elif topic == MESHES_TOPIC:
-                adds = [m for m in msg.markers if m.type == TRIANGLE_LIST and m.action == ADD]
+                adds = [m for m in msg.markers if m.type == Marker.TRIANGLE_LIST and m.action == Marker.ADD]
                 if adds:
                     meshes.append((max(_stamp_ns(m.header) for m in adds), [
                         Body(int(m.id), marker_triangles(m, max_faces), None) for m in adds

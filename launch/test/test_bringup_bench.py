@@ -7,7 +7,7 @@ from mesh_recovery.hmr.inference import AUTO_CANDIDATES
 from presstrack_bringup.bench import main
 
 STAGES = {"driver publish", "simulator step", "tracker core", "HMR learned", "footprint baseline", "body model forward",
-          "markers (marker_cdr)"}
+          "markers (serialize_markers)"}
 
 
 def test_quick_stages_write_json_and_markdown(tmp_path):

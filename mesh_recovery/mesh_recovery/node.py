@@ -41,7 +41,7 @@ from mesh_recovery.estimators import PersonInput, make_estimator
 from mesh_recovery.hmr.checkpoint import shipped_checkpoint
 from mesh_recovery.hmr.inference import DEVICES, INFERENCE_PATHS
 from mesh_recovery.hri_interface import HriBodies
-from mesh_recovery.marker_cdr import DELETE, TEXT_VIEW_FACING, MarkerSpec, serialize_marker_array
+from mesh_recovery.markers import delete_markers, label_marker, mesh_marker, serialize_markers
 from mesh_recovery.meshes import ClusteredMesh, decimated_faces, id_colour
 from mesh_recovery.newest import NewestOnlyWorker
 from presstrack_common.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
@@ -341,8 +341,7 @@ class MeshRecoveryNode(Node):
     def markers(self, bodies: SmplBodyArray, ended_ids: set[int]) -> bytes:
         """Serialised MarkerArray: a mesh and an id label per body, DELETEs for ended tracks."""
         header = bodies.header
-        frame = (header.frame_id, header.stamp.sec, header.stamp.nanosec)
-        markers: list[MarkerSpec] = []
+        markers, meshes = [], {}
         if bodies.bodies:
             betas = np.stack([np.asarray(b.betas, dtype=np.float32) for b in bodies.bodies])
             poses = np.stack([np.asarray(b.pose, dtype=np.float32) for b in bodies.bodies])
@@ -350,18 +349,12 @@ class MeshRecoveryNode(Node):
             vertices = self.body_model(betas, poses, transl)[0].numpy()
             mesh = self.rviz_mesh
             for body, body_vertices in zip(bodies.bodies, vertices):
-                # float64 cluster vertices: the CDR points are float64, so marker_cdr copies no further.
-                points = mesh.vertices(body_vertices)[mesh.faces].reshape(-1, 3)
-                markers.append(MarkerSpec(*frame, "presstrack_meshes", body.track_id,
-                                          color=id_colour(body.track_id), points=points))
-                head = body.joints[JOINT_NAMES.index("head")]
-                markers.append(MarkerSpec(*frame, "presstrack_ids", body.track_id, type=TEXT_VIEW_FACING,
-                                          position=(head.x, head.y, head.z + 0.3), scale=(0.0, 0.0, 0.15),
-                                          text=str(body.track_id)))
+                meshes[len(markers)] = mesh.vertices(body_vertices)[mesh.faces]
+                markers.append(mesh_marker(header, body.track_id, id_colour(body.track_id)))
+                markers.append(label_marker(header, body.track_id, body.joints[JOINT_NAMES.index("head")]))
         for track_id in sorted(ended_ids):
-            for namespace in ("presstrack_meshes", "presstrack_ids"):
-                markers.append(MarkerSpec(*frame, namespace, track_id, action=DELETE))
-        return serialize_marker_array(markers)
+            markers += delete_markers(header, track_id)
+        return serialize_markers(markers, meshes)
 
     def on_processing_error(self, error: Exception) -> None:
         self.bad_input("processing_error", f"a frame's bodies failed: {type(error).__name__}: {error}")
