@@ -10,6 +10,10 @@ segment, from its first second on; everything listed reads with rosbags, ``ros2 
 Foxglove (open the folder's files). The open segment is written in a hidden ``.segment_<n>`` folder that
 readers never look at.
 
+Types: each channel's metadata carries ``offered_qos_profiles`` and ``topic_type_hash`` (the type's RIHS01
+hash, as rosbag2's MCAP plugin writes it and ``ros2 bag play`` checks it), and ``metadata.yaml`` names
+the real distro (``$ROS_DISTRO``, else kilted, the pinned wheels').
+
 Size: MCAP's own chunk compression (zstd, per 1 MiB chunk; rosbags' ``CompressionMode.STORAGE``), which
 ``ros2 bag`` and Foxglove read natively. Pressure frames are mostly unloaded cells: the simulated mat's
 frames shrink 5.7 times (its sensor noise is what is left), 12 GB an hour of 30 Hz pressure to about
@@ -17,11 +21,14 @@ frames shrink 5.7 times (its sensor noise is what is left), 12 GB an hour of 30 
 """
 from __future__ import annotations
 
+import functools
+import json
 import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +37,7 @@ from ruamel.yaml.error import YAMLError
 from rosbags.interfaces import Connection, Qos
 from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer
 from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
+from rosbags.rosbag2.storage_mcap import Channel, McapWriter, write_channel, write_string
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
@@ -64,6 +72,40 @@ def suite_typestore() -> Typestore:
         types.update(get_types_from_msg(path.read_text(), f"presstrack_msgs/msg/{path.stem}"))
     typestore.register(types)
     return typestore
+
+
+@functools.lru_cache(maxsize=None)
+def installed_type_hash(msgtype: str) -> str | None:
+    """The RIHS01 hash of an installed type as rosidl wrote it (share/<package>/msg/<Type>.json): what rmw
+    advertises for the topic and ``ros2 bag play`` checks. None where the type is not installed; rosbags'
+    own hash then stands in (it differs for a few types whose definition in its type store is another
+    release's, e.g. std_msgs/msg/Char)."""
+    package, _, name = msgtype.split("/")
+    share = package_share(package)
+    description = share / "msg" / f"{name}.json" if share is not None else None
+    if description is None or not description.is_file():
+        return None
+    entries = json.loads(description.read_text())["type_hashes"]
+    return next((entry["hash_string"] for entry in entries if entry["type_name"] == msgtype), None)
+
+
+class _McapWriter(McapWriter):
+    """rosbags' MCAP storage, its channels carrying the metadata rosbag2's MCAP plugin writes (and reads back
+    as the topic's type_description_hash): offered_qos_profiles and topic_type_hash."""
+
+    def add_connection(self, connection: Connection, offered_qos_profiles: str) -> None:
+        metadata = BytesIO()
+        for key, value in (("offered_qos_profiles", offered_qos_profiles), ("topic_type_hash", connection.digest)):
+            write_string(metadata, key)
+            write_string(metadata, value)
+        self.channels.append(Channel(connection.id, connection.msgtype, connection.topic,
+                                     connection.ext.serialization_format, metadata.getvalue()))
+        self.channel_stats[connection.id] = 0
+        write_channel(self.chunk.bio, self.channels[-1], self.schemas)
+
+
+class _Writer(Writer):
+    STORAGE_PLUGINS = {**Writer.STORAGE_PLUGINS, StoragePlugin.MCAP: _McapWriter}
 
 
 def bag_directory(path: str | Path) -> Path:
@@ -150,7 +192,8 @@ class SegmentedBagWriter:
         return self.path / f".segment_{index}"
 
     def _open_segment(self) -> None:
-        self._writer = Writer(self._segment_folder(self._segment_index), version=BAG_VERSION, storage_plugin=StoragePlugin.MCAP)
+        self._writer = _Writer(self._segment_folder(self._segment_index), version=BAG_VERSION,
+                               storage_plugin=StoragePlugin.MCAP)
         self._writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
         self._writer.open()
         self._connections = {}
@@ -161,8 +204,11 @@ class SegmentedBagWriter:
     def _add_connection(self, topic: str) -> None:
         assert self._writer is not None
         info = self._topics[topic]
+        definition, _ = self._typestore.generate_msgdef(info.msgtype, ros_version=2)
         self._connections[topic] = self._writer.add_connection(
-            topic, info.msgtype, typestore=self._typestore, offered_qos_profiles=list(info.qos)
+            topic, info.msgtype, msgdef=definition,
+            rihs01=installed_type_hash(info.msgtype) or self._typestore.hash_rihs01(info.msgtype),
+            offered_qos_profiles=list(info.qos)
         )
 
     def _close_segment(self) -> None:

@@ -97,3 +97,31 @@ def write_session(path: Path, overlays: tuple[str, ...] = ("persons", "meshes"),
                 delay = 0 if topic in ("/mat/pressure", "/mat/info") else 20_000_000
                 writer.write(connections[topic], stamp + delay, TS.serialize_cdr(make(index, stamp), msgtype))
     return path
+
+
+def mcap_channel_metadata(path: Path) -> dict[str, dict[str, str]]:
+    """topic -> the user metadata of its MCAP Channel record, read from the file's records as the MCAP
+    specification lays them out (independent of rosbags): 8 magic bytes, then records of an opcode, a
+    uint64 length and the content; a Channel (opcode 4) is uint16 id, uint16 schema id, topic and message
+    encoding as uint32-sized strings, then its metadata map (uint32 byte size, key/value string pairs)."""
+    data = path.read_bytes()
+    channels: dict[str, dict[str, str]] = {}
+
+    def string(offset: int) -> tuple[str, int]:
+        size = int.from_bytes(data[offset:offset + 4], "little")
+        return data[offset + 4:offset + 4 + size].decode(), offset + 4 + size
+
+    offset = 8
+    while offset < len(data) - 8:
+        opcode, length = data[offset], int.from_bytes(data[offset + 1:offset + 9], "little")
+        if opcode == 0x04:  # Channel, in the summary section (the data section's are inside compressed chunks)
+            topic, cursor = string(offset + 9 + 4)
+            _, cursor = string(cursor)
+            end = cursor + 4 + int.from_bytes(data[cursor:cursor + 4], "little")
+            cursor, metadata = cursor + 4, {}
+            while cursor < end:
+                key, cursor = string(cursor)
+                metadata[key], cursor = string(cursor)
+            channels[topic] = metadata
+        offset += 9 + length
+    return channels

@@ -20,6 +20,7 @@ from rosbags.rosbag2 import Reader
 from sensor_msgs.msg import Image
 from tf2_msgs.msg import TFMessage
 
+from bringup_bags import mcap_channel_metadata
 from presstrack_bringup.bagfile import suite_typestore
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -113,6 +114,10 @@ def test_records_every_topic_with_its_content(node, tmp_path):
     assert [m.persons[0].box.y_offset for m in received["/presstrack/persons"]] == [20 + i for i in range(20)]
     assert received["/presstrack/persons"][0].persons[0].track_id == 7
     assert [m.header.stamp.sec for m in received["/presstrack/persons/person_7/pressure"]] == [1100 + i for i in range(20)]
+    # Every segment's channels name their type's RIHS01 hash, as rosbag2 records them.
+    hashes = {topic: metadata["topic_type_hash"] for segment in (tmp_path / "session").glob("session_*.mcap")
+              for topic, metadata in mcap_channel_metadata(segment).items()}
+    assert set(hashes) == set(received) and all(h.startswith("RIHS01_") for h in hashes.values()), hashes
     assert bytes(received["/presstrack/persons/person_7/pressure"][5].data) == bytes([105]) * 24
     assert len(received["/mat/pressure"]) >= 15  # best effort: a loss is allowed, an empty topic is not
     assert all(bytes(m.data) == bytes([m.header.stamp.sec - 1000]) * 24 for m in received["/mat/pressure"])
