@@ -118,7 +118,8 @@ def test_body_frames_stand_up_and_face_the_walk(session):
             parents[t.child_frame_id] = t.header.frame_id
             if t.child_frame_id.startswith("body_"):
                 origin = np.array([t.transform.translation.x, t.transform.translation.y, t.transform.translation.z])
-                poses[int(t.child_frame_id.removeprefix("body_b"))].append((stamp_of(t), origin, rotation_of(t.transform.rotation)))
+                track_id = int(t.child_frame_id.removeprefix("body_b"))
+                poses[track_id].append((stamp_of(t), origin, rotation_of(t.transform.rotation)))
     assert poses
     up_angles, walk_angles = [], []
     for track_id, track in poses.items():

@@ -161,7 +161,8 @@ def test_a_ros4hri_consumer_hears_every_tracked_body_in_its_namespace(two_graphs
     for namespace in GRAPHS:
         hri = f"/{namespace}/humans/bodies"
         tracked = {stamp_of(m): set(m.ids) for m in messages[f"{hri}/tracked"]}
-        bodies = {stamp_of(m): {f"b{b.track_id}" for b in m.bodies} for m in messages[f"/{namespace}/presstrack/bodies"]}
+        bodies = {stamp_of(m): {f"b{b.track_id}" for b in m.bodies}
+                  for m in messages[f"/{namespace}/presstrack/bodies"]}
         common = sorted(set(tracked) & set(bodies))
         assert len(common) > 30, namespace
         assert all(tracked[stamp] == bodies[stamp] for stamp in common), namespace
