@@ -56,9 +56,12 @@ class HriBodies:
         crops = {p.track_id: p.crop for p in people}
         for ended in set(self.bodies) - set(estimates):
             self.end(ended)
-        rest = self.body_model.rest_joints(np.stack([e.betas for e in estimates.values()]).astype(np.float32)) \
-            if estimates else None
-        for (track_id, estimate), rest_joints in zip(estimates.items(), [] if rest is None else rest.double().numpy()):
+        rest = {}
+        if estimates:
+            betas = np.stack([e.betas for e in estimates.values()]).astype(np.float32)
+            rest = dict(zip(estimates, self.body_model.rest_joints(betas).double().numpy()))
+        for track_id, estimate in estimates.items():
+            rest_joints = rest[track_id]
             body = self.bodies.get(track_id) or self.start(track_id, rest_joints)
             if np.abs(rest_joints - body.rest_joints).max() > URDF_TOLERANCE_M:
                 self.node.set_parameters([Parameter(self.description_name(track_id),

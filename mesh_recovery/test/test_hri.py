@@ -98,3 +98,45 @@ def test_the_joint_states_pose_the_urdf_as_the_tf_joint_frames(tall_rest_joints)
         tf_rotation, tf_origin = tf_pose(f"{name}_b7")
         np.testing.assert_allclose(urdf_origin, tf_origin, atol=1e-5, err_msg=name)  # [m] 6 decimals in the URDF
         np.testing.assert_allclose(urdf_rotation, tf_rotation, atol=1e-6, err_msg=name)
+
+
+def test_a_bodys_description_follows_its_bone_lengths_and_goes_with_it(default_body_path):
+    """human_description_<id> is declared when a body appears, rewritten when its bones change by more
+    than URDF_TOLERANCE_M (not for less), and removed with its topics when the body ends."""
+    from types import SimpleNamespace
+
+    import rclpy
+    from std_msgs.msg import Header
+
+    from mesh_recovery.hri_interface import HriBodies
+
+    model = BodyModel(default_body_path)
+
+    def estimate(stature: float):
+        betas = np.zeros(10, dtype=np.float32)
+        betas[0] = stature
+        pose = np.zeros(72)
+        pose[:3] = [np.pi / 2, 0.0, 0.0]
+        joints, rotations = forward_kinematics(model.rest_joints(betas[None])[0].double().numpy(), pose, np.zeros(3))
+        return SimpleNamespace(betas=betas, joints=joints, rotations=rotations)
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        node = rclpy.create_node("hri_probe", context=context)
+        hri = HriBodies(node, model)
+        descriptions = []
+        for stature in (0.0, 0.02, 1.0):  # 2 mm taller, then 10 cm
+            hri.publish(Header(), "mat", {7: estimate(stature)}, [])
+            descriptions.append(node.get_parameter("human_description_b7").value)
+        assert descriptions[0] == descriptions[1] != descriptions[2]
+        assert URDF.from_xml_string(descriptions[2]).get_root() == "body_b7"
+        assert "/humans/bodies/b7/joint_states" in [name for name, _ in node.get_publisher_names_and_types_by_node(
+            "hri_probe", "/")]
+        hri.publish(Header(), "mat", {}, [])
+        assert not node.has_parameter("human_description_b7")
+        assert "/humans/bodies/b7/joint_states" not in [name for name, _ in node.get_publisher_names_and_types_by_node(
+            "hri_probe", "/")]
+        node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
