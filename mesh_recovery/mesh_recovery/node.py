@@ -357,6 +357,8 @@ class MeshRecoveryNode(Node):
         return serialize_markers(markers, meshes)
 
     def on_processing_error(self, error: Exception) -> None:
+        if not rclpy.ok(context=self.context):  # Ctrl-C invalidated the context while the frame was published
+            return
         self.bad_input("processing_error", f"a frame's bodies failed: {type(error).__name__}: {error}")
 
     def destroy_node(self) -> None:
