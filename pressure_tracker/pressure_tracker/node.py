@@ -6,7 +6,10 @@ Publishes
   presstrack/persons/person_<id>/pressure  sensor_msgs/Image 32FC1, that person's crop, while the id is tracked
                                       (a topic name token may not start with a digit, hence person_<id>)
   presstrack/debug_image             sensor_msgs/Image rgb8, pressure with coloured boxes and ids
-  /diagnostics                        diagnostic_msgs/DiagnosticArray, counters of frames and of bad input
+  /diagnostics                        diagnostic_msgs/DiagnosticArray, "pressure_tracker: tracking": STALE
+                                      when no frame comes, ERROR when the mat is pressed (contact_force) but no
+                                      one is tracked for CONTACT_WITHOUT_PERSONS_S, WARN when persons go out
+                                      slower than the frames' stamps advance; counters of frames and bad input
 
 Bad input (wrong encoding, empty or malformed images, a size other than the frames' so far (or, before
 the first frame, /mat/info's), stamps going back or jumping, bursts, NaN/Inf, negative cells or cells
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
@@ -31,9 +34,10 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image, RegionOfInterest
 from std_msgs.msg import Header
 
-from presstrack_common.conversions import array_to_image, diagnostic_status, image_to_array
-from presstrack_common.input_checks import (MAX_TRACK_ID, SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
-                                          sanitise_pressure)
+from presstrack_common.conversions import array_to_image, image_to_array, status_from_report
+from presstrack_common.health import OK, STALE, WARN, FrequencyBounds, FrequencyStatus, Staleness, merge
+from presstrack_common.input_checks import (MAX_CROP_SIDE, MAX_MAT_SIDE, MAX_TRACK_ID, SANITISED_AS, BadInputCounter, StampGaps,
+                                          StreamTiming, check_mat_info, sanitise_pressure)
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, TrackedIds
 from presstrack_common.node_main import run_node
 from presstrack_common.parameters import ParameterSpec, declare_parameters
@@ -50,7 +54,7 @@ STATE_TO_MSG = {
 # ranges enforced by their descriptors, the rest validated by TrackerConfig on start and on change.
 PARAMETERS = {
     "crop_size": ParameterSpec(TrackerConfig.crop_size, "[cells] side of the person-centred crop",
-                               limits=(16, 1024)),
+                               limits=(16, MAX_CROP_SIDE)),
     "min_hits": ParameterSpec(TrackerConfig.min_hits, "[frames] a new track is confirmed after this many",
                               limits=(1, 1000)),
     "max_age": ParameterSpec(TrackerConfig.max_age, "[frames] a lost track is kept this long", limits=(0, 100_000)),
@@ -59,9 +63,19 @@ PARAMETERS = {
                                 limits=(0.001, 0.1)),
     "max_people": ParameterSpec(10, "more people in one frame is taken for a noise storm: frame dropped, "
                                 "tracking restarted", limits=(1, 1000)),
+    "contact_force": ParameterSpec(250.0, "[N] a frame pressing the mat with more than this in all is taken "
+                                   "for someone on it: no one tracked for a few seconds while so is an ERROR in "
+                                   "/diagnostics", limits=(1.0, 100_000.0)),
 }
 # Frames further apart than this are not a pause but a stamp that jumped.
 MAX_STAMP_GAP_S = 5.0
+# Without a frame for SILENT_PERIODS of the frames' periods (and at least SILENT_AFTER_S [s]) the input is STALE.
+SILENT_PERIODS, SILENT_AFTER_S = 5, 1.0
+# [s] the mat pressed with no one tracked this long is an ERROR (confirming a track takes min_hits frames).
+CONTACT_WITHOUT_PERSONS_S = 3.0
+# Persons go out once per accepted frame: their rate may fall this far below the rate of the frames' stamps
+# (frames lost on the way or skipped as storms) before it is a WARN.
+RATE_TOLERANCE = 0.2
 
 
 def last_id_path() -> Path:
@@ -124,6 +138,14 @@ class PressureTrackerNode(Node):
         self.mat_shape: tuple[int, int] | None = None    # from /mat/info
         self.frame_shape: tuple[int, int] | None = None  # of the frames the tracker core follows
         self.full_scale = float("inf")                    # [kPa] from /mat/info
+        self.frames_received = 0
+        self.gaps = StampGaps()
+        # Health: frames coming, persons going out at the frames' rate, someone tracked while the mat is pressed.
+        self.frames_seen = Staleness("frames", SILENT_AFTER_S, STALE, "no frames")
+        self.frames_seen.expect(True)
+        self.persons_rate = FrequencyStatus("persons", FrequencyBounds(0.0, tolerance=RATE_TOLERANCE))
+        self.tracked_on_contact = Staleness("person while pressed", CONTACT_WITHOUT_PERSONS_S,
+                                            message="the mat is pressed but no one is tracked")
 
         self.persons_pub = self.create_publisher(PersonPressureArray, "presstrack/persons", 10)
         self.tracked_pub = self.create_publisher(TrackedIds, "presstrack/persons/tracked", 10)
@@ -185,6 +207,17 @@ class PressureTrackerNode(Node):
         self.release_crop_publishers(set())
 
     def on_pressure(self, msg: Image) -> None:
+        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        self.frames_received += 1
+        self.frames_seen.mark()
+        missing = self.gaps(stamp_ns)  # every arrival, before any check drops it
+        if missing:
+            self.bad_input("frames_missing", f"{missing} frame(s) missing before stamp {stamp_ns * 1e-9:.3f} s "
+                                             "(a full subscription queue or a lost message)", missing)
+        if msg.height > MAX_MAT_SIDE or msg.width > MAX_MAT_SIDE:
+            self.bad_input("oversize_frame", f"{msg.height} x {msg.width} cells, no mat has over {MAX_MAT_SIDE} "
+                                             "a side; frame dropped")
+            return
         if msg.encoding != "32FC1":
             self.bad_input("wrong_encoding", f"encoding {msg.encoding!r}, expected 32FC1 (kPa); frame dropped")
             return
@@ -206,7 +239,6 @@ class PressureTrackerNode(Node):
                 self.bad_input("wrong_size", f"{frame.shape[0]} x {frame.shape[1]} cells, expected "
                                              f"{expected_shape[0]} x {expected_shape[1]}; frame dropped")
                 return
-        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
         if not self.timing.accept(stamp_ns):
             return
 
@@ -219,7 +251,16 @@ class PressureTrackerNode(Node):
         self.frame_shape = frame.shape
         self.keep_last_id(max((p.track_id for p in people), default=0))
         self.frames += 1
+        self.judge_contact(frame, people)
         self.publish(msg, frame, people)
+        self.persons_rate.tick()
+
+    def judge_contact(self, frame: np.ndarray, people) -> None:
+        """Someone must be tracked while the frame presses the mat with more than contact_force."""
+        force_n = float(frame.sum(dtype=np.float64)) * self.config.cell_pitch ** 2 * 1e3  # kPa * m^2 = kN
+        self.tracked_on_contact.expect(force_n > self.get_parameter("contact_force").value)
+        if any(person.state is not TrackState.TENTATIVE for person in people):
+            self.tracked_on_contact.mark()
 
     def sanitised(self, frame: np.ndarray) -> np.ndarray:
         clean, changed = sanitise_pressure(frame, self.full_scale)
@@ -280,15 +321,26 @@ class PressureTrackerNode(Node):
             self.destroy_publisher(self.crop_pubs.pop(track_id))
 
     def publish_diagnostics(self) -> None:
-        values = {"frames": self.frames, "tracks_live": len(self.crop_pubs),
-                  "ids_issued": self.tracker.tracker.next_id - self.first_id,
-                  "last_id_not_saved": self.last_id_not_saved, **self.bad_input.diagnostic_values()}
-        trouble = self.bad_input.any_counted or self.last_id_not_saved > 0
-        status = diagnostic_status("pressure_tracker: tracking", "mat", values,
-                                   DiagnosticStatus.WARN if trouble else DiagnosticStatus.OK,
-                                   "bad input dropped or sanitised, or last id not saved" if trouble else "OK")
+        counters = {"frames": self.frames, "frames_received": self.frames_received, "tracks_live": len(self.crop_pubs),
+                    "ids_issued": self.tracker.tracker.next_id - self.first_id,
+                    "last_id_not_saved": self.last_id_not_saved, **self.bad_input.diagnostic_values()}
+        period = self.gaps.period_s
+        self.frames_seen.max_silence_s = max(SILENT_AFTER_S, SILENT_PERIODS * (period or 0.0))
+        # The bounds of the persons' rate follow the mat's rate, as the frames' stamps give it.
+        self.persons_rate.bounds.min_hz = self.persons_rate.bounds.max_hz = 0.0 if period is None else 1.0 / period
+        stale = self.frames_seen.report()
+        if stale.level:  # no frames: nothing to track and nothing pressed that we know of
+            self.tracked_on_contact.expect(False)
+        persons, contact = self.persons_rate.report(), self.tracked_on_contact.report()
+        if period is None or stale.level:
+            persons.level, persons.message = OK, "OK"  # no bounds without frames and their rate
+        report = merge([stale, persons, contact])
+        report.values = {**counters, "mat_rate_hz": 0.0 if period is None else 1.0 / period, **report.values}
+        if not report.level and (self.bad_input.any_counted or self.last_id_not_saved):
+            report.level, report.message = WARN, "bad input dropped or sanitised, or last id not saved"
         self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
-                                                     status=[status]))
+                                                     status=[status_from_report("pressure_tracker: tracking", "mat",
+                                                                                report)]))
 
 
 def main(args=None) -> None:

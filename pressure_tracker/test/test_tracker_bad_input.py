@@ -13,7 +13,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from graph_testing import Listener, answer_arrival, assert_each_kind_counted, start_node, stop_node
+from graph_testing import Listener, answer_arrival, assert_each_kind_counted, diagnostics_after, start_node, stop_node
 from presstrack_common.conversions import array_to_image
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray
 from painted_footprints import Walker, walking_scene
@@ -131,6 +131,32 @@ MORE_CASES = [
 ]
 
 
+def assert_every_frame_accounted_for(listener, feed: Feed) -> None:
+    """A 5000 x 5000 frame and a burst of 1000: whatever the subscription queue or the transport dropped is
+    counted (frames_missing, from the stamps), so received + missing is every frame sent."""
+    def counts(values):
+        return {key: int(values.get(key, 0)) for key in ("frames_received", "bad_input_frames_missing",
+                                                         "bad_input_oversize_frame")}
+    def change(before, after):
+        return {key: after[key] - before[key] for key in after}
+
+    before = counts(diagnostics_after(listener, "pressure_tracker", feed.answered_good_frame()))
+    first_stamp = feed.stamp
+    feed.frame(np.zeros((5000, 5000), np.float32))
+    after = counts(diagnostics_after(listener, "pressure_tracker", feed.answered_good_frame()))
+    sent, oversize = round((feed.stamp - first_stamp) / PERIOD_NS), change(before, after)
+    # Delivered, it is refused unread (oversize_frame); lost on the way (best effort), it is missing.
+    assert oversize["frames_received"] + oversize["bad_input_frames_missing"] == sent, oversize
+    assert oversize["bad_input_oversize_frame"] + oversize["bad_input_frames_missing"] >= 1, oversize
+
+    before, first_stamp = after, feed.stamp
+    for _ in range(1000):
+        feed.frame()
+    after = counts(diagnostics_after(listener, "pressure_tracker", feed.answered_good_frame()))
+    sent, burst = round((feed.stamp - first_stamp) / PERIOD_NS), change(before, after)
+    assert burst["frames_received"] + burst["bad_input_frames_missing"] == sent, burst
+
+
 @pytest.fixture
 def listener():
     listener = Listener()
@@ -153,6 +179,7 @@ def test_every_kind_of_bad_input_is_counted_and_the_next_good_frame_tracked(tmp_
             feed.answered_good_frame()
         tracked = listener.messages["/presstrack/persons"][-1].persons
         assert any(p.state == PersonPressure.STATE_CONFIRMED for p in tracked), "the walker is tracked again"
+        assert_every_frame_accounted_for(listener, feed)
     finally:
         assert stop_node(node) == 0
     log = (tmp_path / "pressure_tracker.log").read_text()
