@@ -1,6 +1,7 @@
 """Health checks in the shape of ROS's diagnostic_updater (no wheel of it exists for the pip-only set-up):
 ``FrequencyStatus`` (a rate with min/max bounds over a window of updates, as upstream's FrequencyStatus with
-FrequencyStatusParam), ``Heartbeat`` and ``Staleness`` (no event for longer than a bound while one is due).
+FrequencyStatusParam) and ``Staleness`` (no event for longer than a bound while one is due; upstream's
+Heartbeat is what every /diagnostics message already is).
 
 No ROS import: a check ``report()``s a ``Report`` (level, message, key/values); the node merges its checks'
 reports with ``merge`` into one DiagnosticStatus (presstrack_common.conversions.diagnostic_status). Levels
@@ -92,13 +93,6 @@ class FrequencyStatus:
         if rate > high:
             return Report(WARN, f"{self.what} rate too high ({rate:.3g} Hz > {high:.3g})", values)
         return Report(OK, "OK", values)
-
-
-class Heartbeat:
-    """Upstream's Heartbeat: the node is alive, always OK."""
-
-    def report(self) -> Report:
-        return Report(OK, "Alive")
 
 
 class Staleness:
