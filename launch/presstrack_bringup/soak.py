@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from presstrack_common.outputs import check_output_folder
 from presstrack_bringup.live_probe import (Graph, ProcessSampler, TopicProbe, isolate_ros, machine_description,
                                            machine_markdown, markdown_table, spin_for)
 
@@ -244,8 +245,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--{name.replace('_', '-')} must be positive, got {value:g}")
     if options.people < 1:
         parser.error(f"--people must be >= 1, got {options.people}")
+    try:
+        out = check_output_folder(options.out, "--out")
+    except ValueError as error:
+        parser.exit(2, f"presstrack-soak: error: {error}\n")
     isolate_ros()
-    out = Path(options.out)
     (out / "logs").mkdir(parents=True, exist_ok=True)
     report: dict = {"machine": machine_description()}
     report["soak"] = run_soak(options.people, options.rate, options.warmup, options.duration, options.sample_every,
