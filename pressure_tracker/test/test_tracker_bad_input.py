@@ -15,6 +15,7 @@ from std_msgs.msg import Header
 
 from graph_testing import Listener, answer_arrival, assert_each_kind_counted, diagnostics_after, start_node, stop_node
 from presstrack_common.conversions import array_to_image
+from presstrack_common.faults import noise_storm
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray
 from painted_footprints import Walker, walking_scene
 
@@ -22,14 +23,6 @@ ROWS, COLS = 238, 120
 PERIOD_NS = 66_666_667
 MAX_PEOPLE = 2
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-
-
-def noise_storm(blobs: int = 400, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    frame = np.zeros((ROWS, COLS), dtype=np.float32)
-    for row, col in zip(rng.integers(0, ROWS - 3, blobs), rng.integers(0, COLS - 3, blobs)):
-        frame[row:row + 3, col:col + 3] = 50.0
-    return frame
 
 
 class Feed:
@@ -117,7 +110,7 @@ CASES = {  # kind counted: what is sent before the good frame
     "stamp_not_increasing": lambda feed: feed.frame(stamp=feed.stamp - 1_000_000_000),
     "stamp_jump": lambda feed: feed.frame(stamp=feed.stamp + 3600 * 1_000_000_000),
     "burst": burst,
-    "too_many_people": lambda feed: feed.frame(noise_storm()),
+    "too_many_people": lambda feed: feed.frame(noise_storm((ROWS, COLS), np.random.default_rng(0))),
     "bad_mat_info": lambda feed: feed.info(cell_pitch=0.0),
     "mat_info_contradicts_frames": mismatching_mat_info,
 }
