@@ -51,7 +51,7 @@ from presstrack_common.conversions import image_to_array, quaternion_from_matrix
 from presstrack_common.health import OK, STALE, WARN, FrequencyBounds, FrequencyStatus, Staleness, merge
 from presstrack_common.input_checks import (MAX_CROP_SIDE, MAX_TRACK_ID, SANITISED_AS, BadInputCounter, StampGaps,
                                           StreamTiming, check_mat_info, sanitise_pressure)
-from presstrack_common.mat_geometry import MatGeometry
+from presstrack_common.mat_geometry import DataDecideTheMat, MatGeometry
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
 from presstrack_common.node_main import run_node
 from presstrack_common.parameters import ParameterSpec, declare_parameters, refuse_unknown_choice
@@ -122,9 +122,10 @@ class MeshRecoveryNode(Node):
         values = self.parameter_values()
         validate(values)
         self.body_model = BodyModel(values["smpl_model_path"] or None)
-        self.geometry = MatGeometry()  # MIP layout until /mat/info says otherwise
+        # The MIP layout until /mat/info says otherwise; another size once people were seen is only announced,
+        # until people confirm or refute it.
+        self.mat = DataDecideTheMat(MatGeometry(), size=lambda geometry: (geometry.rows, geometry.cols))
         self.mat_frame = "mat"  # until /mat/info names it
-        self.announced_geometry: MatGeometry | None = None  # a new mat size, until people confirm or refute it
         self.estimator = make_estimator(values, self.body_model, self.geometry)
         if values["backend"] == "learned":
             timed = ", ".join(f"{name} {ms:.1f}" for name, ms in self.estimator.path_timings.items())
@@ -195,31 +196,30 @@ class MeshRecoveryNode(Node):
             return
         self.full_scale = float(info.full_scale)
         self.mat_frame = info.header.frame_id or self.mat_frame
-        if self.frames and (geometry.rows, geometry.cols) != (self.geometry.rows, self.geometry.cols):
-            # A mat of another size while people are tracked: adopted with the first people it fits (the
-            # tracker follows the frames), refused if it leaves out people the current mat holds.
-            self.announced_geometry = geometry
-            return
-        self.set_geometry(geometry)
+        # A mat of another size while people are tracked: adopted with the first people it fits (the tracker
+        # follows the frames), refused if it leaves out people the current mat holds.
+        if not self.mat.announce(geometry):
+            self.estimator.set_geometry(geometry)
 
-    def set_geometry(self, geometry: MatGeometry) -> None:
-        self.geometry, self.announced_geometry = geometry, None
-        self.estimator.set_geometry(geometry)
+    @property
+    def geometry(self) -> MatGeometry:
+        return self.mat.current
 
     def check_announced_geometry(self, people: list[PersonPressure]) -> None:
         """Adopt the size /mat/info announced unless these people's boxes are off it but on the current mat."""
-        announced = self.announced_geometry
-        def on(geometry: MatGeometry, p: PersonPressure) -> bool:
-            return p.box.x_offset + p.box.width <= geometry.cols and p.box.y_offset + p.box.height <= geometry.rows
         if not people:
             return
-        if all(on(announced, p) for p in people):
-            self.set_geometry(announced)
-        elif all(on(self.geometry, p) for p in people):
+        announced = self.mat.announced
+        verdict = self.mat.judge(lambda geometry: all(
+            p.box.x_offset + p.box.width <= geometry.cols and p.box.y_offset + p.box.height <= geometry.rows
+            for p in people))
+        if verdict == DataDecideTheMat.ADOPTED:
+            self.estimator.set_geometry(self.geometry)
+        elif verdict == DataDecideTheMat.CURRENT:
             self.bad_input("mat_info_contradicts_persons", f"/mat/info says {announced.rows} x {announced.cols} "
                            f"cells, the people tracked are on the {self.geometry.rows} x {self.geometry.cols} mat; "
                            "kept the mat they are on")
-            self.announced_geometry = None
+            self.mat.refuse()
 
     def on_persons(self, msg: PersonPressureArray) -> None:
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
@@ -246,7 +246,7 @@ class MeshRecoveryNode(Node):
                                               f"the {max_people} most confident kept")
             kept = sorted(candidates.values(), key=lambda p: p.confidence, reverse=True)[:max_people]
             candidates = {p.track_id: p for p in kept}
-        if self.announced_geometry is not None:
+        if self.mat.announced is not None:
             self.check_announced_geometry(list(candidates.values()))
         people = [p for p in (self.person_input(person, stamp) for person in candidates.values()) if p is not None]
         self.bodies_for_people.expect(bool(people))
@@ -263,6 +263,7 @@ class MeshRecoveryNode(Node):
             self.estimator.drop(ended)
         # Counted before they go out, so a /diagnostics published once they arrived includes them.
         self.frames += 1
+        self.mat.confirm()
         self.bodies_rate.tick()
         if bodies.bodies:
             self.bodies_for_people.mark()
@@ -415,6 +416,8 @@ class MeshRecoveryNode(Node):
         super().destroy_node()
 
     def publish_diagnostics(self) -> None:
+        # Stamped before the counters are read: what happened before the stamp is in them.
+        stamp = self.get_clock().now().to_msg()
         counters = {"frames": self.frames, "frames_skipped": self.newest_frame.skipped,
                     "tracks_live": len(self.live_ids), "mesh_worker_restarts": self.mesh_worker.restarts,
                     "latency_p50_ms": float(np.percentile(self.latency_ms, 50)) if self.latency_ms else 0.0,
@@ -435,7 +438,7 @@ class MeshRecoveryNode(Node):
         report.values = {**counters, "persons_rate_hz": 0.0 if period is None else 1.0 / period, **report.values}
         if not report.level and (self.bad_input.any_counted or self.mesh_worker.restarts):
             report.level, report.message = WARN, "bad input dropped or sanitised, or the mesh worker restarted"
-        self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[
+        self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=stamp), status=[
             status_from_report("mesh_recovery: bodies", self.get_parameter("backend").value, report)]))
 
 

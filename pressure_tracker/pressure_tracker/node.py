@@ -39,6 +39,7 @@ from presstrack_common.health import OK, STALE, WARN, FrequencyBounds, Frequency
 from presstrack_common.input_checks import (MAX_CROP_SIDE, MAX_MAT_SIDE, MAX_TRACK_ID, SANITISED_AS, BadInputCounter, StampGaps,
                                           StreamTiming, check_mat_info, sanitise_pressure)
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, TrackedIds
+from presstrack_common.mat_geometry import DataDecideTheMat
 from presstrack_common.node_main import run_node
 from presstrack_common.parameters import ParameterSpec, declare_parameters
 from pressure_tracker.debug_view import render_debug_image
@@ -135,8 +136,7 @@ class PressureTrackerNode(Node):
         self.timing = StreamTiming(self.bad_input, "frame", MAX_STAMP_GAP_S)
         self.last_id_not_saved = 0
         self.frames = 0
-        self.mat_shape: tuple[int, int] | None = None    # from /mat/info
-        self.frame_shape: tuple[int, int] | None = None  # of the frames the tracker core follows
+        self.mat: DataDecideTheMat[tuple[int, int]] = DataDecideTheMat()  # (rows, cols) the tracker core follows
         self.full_scale = float("inf")                    # [kPa] from /mat/info
         self.frames_received = 0
         self.gaps = StampGaps()
@@ -191,19 +191,18 @@ class PressureTrackerNode(Node):
         if info.cell_pitch != self.config.cell_pitch:
             self.set_parameters([rclpy.parameter.Parameter("cell_pitch", value=float(info.cell_pitch))])
         self.full_scale = float(info.full_scale)
-        self.mat_shape = (int(info.rows), int(info.cols))
-        if self.frame_shape not in (None, self.mat_shape):
+        if self.mat.announce((int(info.rows), int(info.cols))):
             # The frames decide: a mat that really changed sends frames of the new size, and tracking moves
             # to them when they come (on_pressure); a wrong /mat/info alone must not stop the stream.
+            rows, cols = self.mat.current
             self.bad_input("mat_info_contradicts_frames",
-                           f"/mat/info says {info.rows} x {info.cols} cells, the frames have {self.frame_shape[0]} x "
-                           f"{self.frame_shape[1]}; following the frames until frames of the new size arrive")
+                           f"/mat/info says {info.rows} x {info.cols} cells, the frames have {rows} x {cols}; "
+                           "following the frames until frames of the new size arrive")
 
     def restart_tracking(self) -> None:
         """A fresh tracker core, for frames the old tracks cannot continue; its ids start above every id issued."""
         self.config = dataclasses.replace(self.config, first_id=self.tracker.tracker.next_id)
         self.tracker = PressureTracker(self.config)
-        self.frame_shape = None
         self.release_crop_publishers(set())
 
     def on_pressure(self, msg: Image) -> None:
@@ -229,16 +228,16 @@ class PressureTrackerNode(Node):
         except ValueError as error:
             self.bad_input("malformed_image", f"{error}; frame dropped")
             return
-        expected_shape = self.frame_shape or self.mat_shape
-        if expected_shape is not None and frame.shape != expected_shape:
-            if self.frame_shape is not None and frame.shape == self.mat_shape:  # the mat /mat/info announced
-                self.get_logger().warning(f"the mat is now {frame.shape[0]} x {frame.shape[1]} cells, as /mat/info "
-                                          "said; tracking restarts")
-                self.restart_tracking()
-            else:
-                self.bad_input("wrong_size", f"{frame.shape[0]} x {frame.shape[1]} cells, expected "
-                                             f"{expected_shape[0]} x {expected_shape[1]}; frame dropped")
-                return
+        verdict = self.mat.judge(lambda shape: frame.shape == shape)
+        if verdict == DataDecideTheMat.ADOPTED:
+            self.get_logger().warning(f"the mat is now {frame.shape[0]} x {frame.shape[1]} cells, as /mat/info "
+                                      "said; tracking restarts")
+            self.restart_tracking()
+        elif verdict == DataDecideTheMat.NEITHER:
+            rows, cols = self.mat.current
+            self.bad_input("wrong_size", f"{frame.shape[0]} x {frame.shape[1]} cells, expected {rows} x {cols}; "
+                                         "frame dropped")
+            return
         if not self.timing.accept(stamp_ns):
             return
 
@@ -248,7 +247,7 @@ class PressureTrackerNode(Node):
         except TooManyPeople as storm:
             self.bad_input("too_many_people", f"{storm} (a storm of noise blobs?); frame skipped, tracks kept")
             return
-        self.frame_shape = frame.shape
+        self.mat.confirm(frame.shape)
         self.keep_last_id(max((p.track_id for p in people), default=0))
         self.frames += 1
         self.judge_contact(frame, people)
@@ -321,6 +320,8 @@ class PressureTrackerNode(Node):
             self.destroy_publisher(self.crop_pubs.pop(track_id))
 
     def publish_diagnostics(self) -> None:
+        # Stamped before the counters are read: what happened before the stamp is in them.
+        stamp = self.get_clock().now().to_msg()
         counters = {"frames": self.frames, "frames_received": self.frames_received, "tracks_live": len(self.crop_pubs),
                     "ids_issued": self.tracker.tracker.next_id - self.first_id,
                     "last_id_not_saved": self.last_id_not_saved, **self.bad_input.diagnostic_values()}
@@ -338,7 +339,7 @@ class PressureTrackerNode(Node):
         report.values = {**counters, "mat_rate_hz": 0.0 if period is None else 1.0 / period, **report.values}
         if not report.level and (self.bad_input.any_counted or self.last_id_not_saved):
             report.level, report.message = WARN, "bad input dropped or sanitised, or last id not saved"
-        self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
+        self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=stamp),
                                                      status=[status_from_report("pressure_tracker: tracking", "mat",
                                                                                 report)]))
 
