@@ -326,6 +326,8 @@ class MatDriverNode(Node):
         return pressure
 
     def publish_diagnostics(self) -> None:
+        # Stamped before the counters are read: what happened before the stamp is in them.
+        stamp = self.get_clock().now().to_msg()
         state = self.source_state
         # Frames are due from a source that streams or should (hardware from the start, a replay once someone
         # listens); a replay waiting for a subscriber, finished or failed says so instead.
@@ -354,7 +356,7 @@ class MatDriverNode(Node):
                        "frames_lost": link.counters.frames_lost, "device_resets": link.counters.device_resets}
         report.values = values
         self.diagnostics_pub.publish(DiagnosticArray(
-            header=Header(stamp=self.get_clock().now().to_msg()),
+            header=Header(stamp=stamp),
             status=[status_from_report(f"{self.get_name()}: mat", self.get_parameter("frame_id").value, report)]))
 
     def exit_status(self) -> int:
