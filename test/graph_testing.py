@@ -127,3 +127,45 @@ def check_published_mat(listener, rows=238, cols=120, min_frames=20):
     stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in frames]
     assert all(b > a for a, b in zip(stamps, stamps[1:])), "stamps not strictly increasing"
     return frames, stamps
+
+
+class PublishedStatuses:
+    """Stands in for a node's /diagnostics publisher: keeps the statuses it would have published."""
+
+    def __init__(self) -> None:
+        self.statuses: list = []
+
+    def publish(self, msg) -> None:
+        self.statuses.extend(msg.status)
+
+
+class NodeInProcess:
+    """One of our nodes built in this process on a context of its own, its /diagnostics kept in ``diagnostics``
+    instead of published, for tests that call its callbacks directly (deterministic input, no DDS timing)."""
+
+    def __init__(self, node_class, **parameters) -> None:
+        from rclpy.parameter import Parameter
+
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        try:
+            self.node = node_class(context=self.context, parameter_overrides=[
+                Parameter(name, value=value) for name, value in parameters.items()])
+        except BaseException:
+            rclpy.try_shutdown(context=self.context)
+            raise
+        self.diagnostics = PublishedStatuses()
+        self.node.diagnostics_pub = self.diagnostics
+
+    def status(self):
+        """The status the node reports now."""
+        self.node.publish_diagnostics()
+        return self.diagnostics.statuses[-1]
+
+    def close(self) -> None:
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+def status_values(status) -> dict[str, str]:
+    return {kv.key: kv.value for kv in status.values}

@@ -63,7 +63,14 @@ def test_bad_file_gives_status_2_and_one_clear_line(tmp_path, command, problem):
 
 UNWRITABLE_OUTPUTS = {
     "presstrack-track": lambda good, out: ["presstrack-track", str(good), "--out", "/proc/x/tracks.txt"],
-    "presstrack-track-suite": lambda good, out: ["presstrack-track-suite", "--json", "/proc/x.json"],
+    "presstrack-track-suite --json": lambda good, out: ["presstrack-track-suite", "--json", "/proc/x.json"],
+    "presstrack-track-suite --out": lambda good, out: ["presstrack-track-suite", "--out", "/proc/x.md"],
+    "presstrack-eval --json": lambda good, out: ["presstrack-eval", "--backend", "footprint", "--data", str(good),
+                                                 "--json", "/proc/x.json"],
+    "presstrack-eval-table": lambda good, out: ["presstrack-eval-table", "--data", str(good), "--out", "/proc/x"],
+    "presstrack-train": lambda good, out: ["presstrack-train", "--data", str(good), "--out", "/proc/x/run"],
+    "presstrack-bench": lambda good, out: ["presstrack-bench", "--quick", "--out", "/proc/x"],
+    "presstrack-soak": lambda good, out: ["presstrack-soak", "--duration", "5", "--out", "/proc/x"],
     "presstrack render": lambda good, out: ["presstrack", "render", str(good), "--out", "/proc/x.gif"],
     "presstrack record": lambda good, out: ["presstrack", "record", "/proc/x", "--duration", "1"],
     "presstrack up --record": lambda good, out: ["presstrack", "up", "--record", "/proc/x", "--duration", "1"],
@@ -74,7 +81,7 @@ UNWRITABLE_OUTPUTS = {
 def test_an_unwritable_output_is_refused_before_the_work_in_one_line(tmp_path, command):
     bag = tmp_path / "session"
     bag.mkdir()  # never read: the output is refused first
-    good = bad_files(tmp_path)["truncated"].with_name("good.npz") if command == "presstrack-track" else bag
+    good = bad_files(tmp_path)["truncated"].with_name("good.npz") if not command.startswith("presstrack ") else bag
     argv = UNWRITABLE_OUTPUTS[command](good, tmp_path)
     result = subprocess.run([str(BIN / argv[0]), *argv[1:]], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr[-2000:]

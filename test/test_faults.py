@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 PRESSTRACK = str(Path(sys.executable).parent / "presstrack")
 NODE_NAMES = ("__node:=mat_driver", "__node:=pressure_tracker", "__node:=mesh_recovery")
@@ -73,3 +74,33 @@ def test_a_second_launcher_on_the_same_domain_is_refused_in_one_line(tmp_path):
     finally:
         os.killpg(first.pid, signal.SIGINT)
         first.wait(timeout=30)
+
+
+def test_a_duration_run_without_a_single_frame_exits_3_in_one_line(tmp_path):
+    """A source that never delivers (a UDP mat that sends nothing): the graph runs its duration for nothing."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "ROS_HOME": str(tmp_path)}
+    result = subprocess.run([PRESSTRACK, "up", "source:=udp", "--set", "mat_driver.udp_host=127.0.0.1",
+                             "--set", f"mat_driver.udp_port={port}", "--duration", "15"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "no frame published in" in result.stderr and "source udp: starting" in result.stderr, result.stderr
+    assert result.stderr.count("produced no output") == 1
+
+
+@pytest.mark.parametrize("composed", [False, True], ids=["processes", "composed"])
+def test_a_bad_checkpoint_ends_the_graph_with_status_2_in_one_line(tmp_path, composed):
+    bad = tmp_path / "bad.pt"
+    bad.write_text("not a checkpoint")
+    env = {**os.environ, "ROS_HOME": str(tmp_path)}
+    result = subprocess.run([PRESSTRACK, "up", *(["--composed"] if composed else []), "backend:=learned",
+                             f"checkpoint:={bad}", "--duration", "60"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count(f"cannot start: {bad}: not a readable checkpoint") == 1, result.stderr

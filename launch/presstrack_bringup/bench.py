@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from presstrack_common.outputs import check_output_folder
 from presstrack_bringup.live_probe import (Graph, ProcessSampler, TopicProbe, isolate_ros, machine_description,
                                            machine_markdown, markdown_table, spin_for)
 
@@ -391,8 +392,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--{name} must be a positive number of seconds, got {value:g}")
     if any(p < 1 for p in options.people or []) or any(not r > 0 for r in options.rates or []):
         parser.error("--people must be >= 1 and --rates > 0")
+    try:
+        out = check_output_folder(options.out, "--out")
+        if options.profile:
+            check_output_folder(options.profile, "--profile")
+    except ValueError as error:
+        parser.exit(2, f"presstrack-bench: error: {error}\n")
     isolate_ros()
-    out = Path(options.out)
     report: dict = {"machine": machine_description(), "quick": options.quick, "stages": None, "end_to_end": None}
     report["machine"]["torch_threads_in_stages"] = 1  # set by run_stages, as in the mesh_recovery node
     if not options.e2e_only:

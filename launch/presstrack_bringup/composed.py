@@ -3,7 +3,8 @@
 Run as ``python -m presstrack_bringup.composed --params-file FILE [--namespace NS] [--overrides JSON]
 name=module:Class ...``. Parameters come from the same params file the separate processes get (passed as a
 global ``--params-file``, so each node picks its own block by name), with the values the launch arguments
-change (``{"node": {"name": value}}``) as the node's overrides. Exits 0 on SIGINT/SIGTERM, 1 when a node fails.
+change (``{"node": {"name": value}}``) as the node's overrides. Exits 0 on SIGINT/SIGTERM, 1 when a node fails,
+2 in one line when a node refuses its configuration (as the node's own process would: presstrack_common.node_main).
 """
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ import sys
 import traceback
 
 import rclpy
+from rclpy.exceptions import ParameterException
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
+
+from presstrack_common.node_main import EXIT_CANNOT_START
 
 
 def node_class(dotted: str) -> type[Node]:
@@ -39,8 +43,12 @@ def run_composed(params_file: str, classes: list[str], namespace: str = "/", ove
     try:
         for named in classes:
             name, _, dotted = named.partition("=")
-            nodes.append(node_class(dotted)(namespace=namespace, parameter_overrides=[
-                Parameter(key, value=value) for key, value in (overrides or {}).get(name, {}).items()]))
+            try:
+                nodes.append(node_class(dotted)(namespace=namespace, parameter_overrides=[
+                    Parameter(key, value=value) for key, value in (overrides or {}).get(name, {}).items()]))
+            except (OSError, ValueError, ParameterException) as error:
+                rclpy.logging.get_logger(name).fatal(f"cannot start: {error}")
+                return EXIT_CANNOT_START
             executor.add_node(nodes[-1])
             print(f"[presstrack] composed {nodes[-1].get_name()} ({dotted})", file=sys.stderr, flush=True)
         while not stop:

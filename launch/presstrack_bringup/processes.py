@@ -6,6 +6,8 @@ and whatever the child itself started is stopped with it (no orphans). Each chil
 for SIGTERM when the supervisor dies (Linux ``PR_SET_PDEATHSIG``), so even a supervisor killed with
 SIGKILL leaves no node running, recording or publishing behind it.
 
+A child that exits with status 3 when stopped ran without output (the driver published no frame): the graph
+ran for nothing, and ``run`` says so with status 3.
 A child that exits with status 2 could not start (a configuration error: ``EXIT_CANNOT_START`` of the
 nodes' runner, a CLI's usage error): retrying cannot help, so the graph stops at once with status 2.
 Respawns are budgeted per time window, so a transient crash an hour after the last one is retried too.
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 EXIT_CANNOT_START = 2  # what a node or CLI exits with when its configuration is wrong (presstrack_common.node_main)
+EXIT_NO_OUTPUT = 3     # what a node exits with when it ran but produced nothing (the driver: no frame flowed)
 PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True) if sys.platform == "linux" else None
 
@@ -77,7 +80,7 @@ class Supervisor:
     Exit status of ``run``: 0 when stopped by a signal, by the duration running out, or because a child
     finished with status 0 (e.g. a replay that reached the end); 2 when a child could not start (its
     configuration is wrong); 1 when an essential child died (non-zero status or killed by a signal) and
-    could not be respawned.
+    could not be respawned; 3 when, stopped, an essential child said it produced nothing (EXIT_NO_OUTPUT).
     """
 
     def __init__(
@@ -128,6 +131,12 @@ class Supervisor:
             self._stop_all()
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
+        for child in self._children:
+            if status == 0 and child.spec.essential and child.process is not None \
+                    and child.process.returncode == EXIT_NO_OUTPUT:
+                self._log(f"{child.spec.name} produced no output while the graph ran (status {EXIT_NO_OUTPUT}, see "
+                          "its message above)")
+                status = EXIT_NO_OUTPUT
         return status
 
     def _check_children(self) -> int | None:

@@ -111,18 +111,42 @@ def marker_triangles(marker: Any, max_faces: int) -> np.ndarray:
     return triangles[::step]
 
 
+def middle_frame_ns(path: str | Path, start: float = 0.0, duration: float | None = None) -> int:
+    """Bag time [ns] of the middle pressure frame from ``start`` [s after the first frame] for ``duration`` [s],
+    from the bag's index alone (no message is decoded)."""
+    reader = open_bag(path)
+    try:
+        require_topic(reader, path, PRESSURE_TOPIC)
+        pressure = [c for c in reader.connections if c.topic == PRESSURE_TOPIC]
+        times = [t for _, t, _ in reader.messages(pressure)]
+    finally:
+        reader.close()
+    begin = min(times) + int(start * 1e9)
+    end = None if duration is None else begin + int(duration * 1e9)
+    inside = sorted(t for t in times if t >= begin and (end is None or t < end))
+    if not inside:
+        raise RenderError(f"{path}: no {PRESSURE_TOPIC} frames between {start:g} s and "
+                          f"{'the end' if duration is None else f'{start + duration:g} s'}")
+    return inside[len(inside) // 2]
+
+
 def load_session(
-    path: str | Path, start: float = 0.0, duration: float | None = None, max_faces: int = 1500
+    path: str | Path, start: float = 0.0, duration: float | None = None, max_faces: int = 1500,
+    frame_ns: int | None = None,
 ) -> Session:
-    """The pressure frames from ``start`` [s after the first frame] for ``duration`` [s] and their overlays."""
+    """The pressure frames from ``start`` [s after the first frame] for ``duration`` [s] and their overlays;
+    with ``frame_ns``, only the frame at that bag time and its overlays (nothing else is decoded)."""
     reader = open_bag(path)
     try:
         require_topic(reader, path, PRESSURE_TOPIC)
         typestore = suite_typestore()
         by_topic = {c.topic: c for c in reader.connections}
-        first_ns = min(t for _, t, _ in reader.messages([by_topic[PRESSURE_TOPIC]]))
-        begin = first_ns + int(start * 1e9)
-        end = None if duration is None else begin + int(duration * 1e9)
+        if frame_ns is None:
+            first_ns = min(t for _, t, _ in reader.messages([by_topic[PRESSURE_TOPIC]]))
+            begin = first_ns + int(start * 1e9)
+            end = None if duration is None else begin + int(duration * 1e9)
+        else:
+            begin, end = frame_ns, frame_ns + 1
         session = Session(frames=[])
         if INFO_TOPIC in by_topic:
             for connection, _, data in reader.messages([by_topic[INFO_TOPIC]]):
@@ -135,13 +159,14 @@ def load_session(
         stop = None if end is None else end + OVERLAY_MARGIN_NS
         for connection, log_ns, data in reader.messages(wanted, start=begin - OVERLAY_MARGIN_NS, stop=stop):
             topic = connection.topic
+            if topic == PRESSURE_TOPIC and not (log_ns >= begin and (end is None or log_ns < end)):
+                continue  # read for the overlays' margin only
             try:
                 msg = typestore.deserialize_cdr(data, connection.msgtype)
             except Exception as error:  # rosbags raises several types for malformed CDR
                 raise RenderError(f"{path}: cannot decode a {topic} message ({error})") from None
             if topic == PRESSURE_TOPIC:
-                if log_ns >= begin and (end is None or log_ns < end):
-                    session.frames.append(PressureFrame(log_ns, _stamp_ns(msg.header), image_to_array(msg, str(path))))
+                session.frames.append(PressureFrame(log_ns, _stamp_ns(msg.header), image_to_array(msg, str(path))))
             elif topic == PERSONS_TOPIC:
                 session.boxes.append((_stamp_ns(msg.header), [
                     TrackedBox(int(p.track_id), int(p.state) == 1, int(p.box.x_offset), int(p.box.y_offset),
@@ -333,6 +358,16 @@ def render_bag(
     out = check_output(out)
     if fps is not None and fps <= 0:
         raise RenderError(f"--fps must be positive, got {fps:g}")
+    if out.suffix.lower() == ".png":  # one frame: find it in the index, decode only it and its overlays
+        session = load_session(bag, max_faces=max_faces, frame_ns=middle_frame_ns(bag, start, duration))
+        renderer = FrameRenderer(session)
+        try:
+            import imageio.v3 as iio
+
+            iio.imwrite(out, renderer.render(session.frames[0]))
+            return 1
+        finally:
+            renderer.close()
     session = load_session(bag, start, duration, max_faces)
     if fps is None:
         gaps = np.diff([f.log_ns for f in session.frames])
@@ -340,14 +375,8 @@ def render_bag(
     frames = select_frames(session.frames, fps)
     renderer = FrameRenderer(session)
     try:
-        suffix = out.suffix.lower()
-        if suffix == ".png":
-            import imageio.v3 as iio
-
-            iio.imwrite(out, renderer.render(frames[len(frames) // 2]))
-            return 1
         images = (renderer.render(frame) for frame in _progress(frames))
-        if suffix == ".gif":
+        if out.suffix.lower() == ".gif":
             import imageio.v3 as iio
 
             iio.imwrite(out, list(images), duration=1000.0 / fps, loop=0)

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from presstrack_common.faults import noise_storm
+from presstrack_common.outputs import check_output_folder
 from presstrack_bringup.live_probe import (Graph, ProcessSampler, TopicProbe, isolate_ros, machine_description,
                                            machine_markdown, markdown_table, spin_for)
 
@@ -50,14 +52,6 @@ def memory_growth(sampler: ProcessSampler, name: str, start: float, stop: float,
 FAULTS = ("bad_mat_info", "noise_burst", "driver_restart")
 FAULT_SETTLE_S = 10.0   # [s] after a driver restart: respawn delay, the graph's start, tracks confirmed again
 BURST_FRAMES = 15       # noise frames in a burst (a second at 15 Hz)
-
-
-def noise_storm(rows: int, cols: int, rng: np.random.Generator, blobs: int = 400) -> np.ndarray:
-    """A frame of many small hot blobs, the way a failing mat or a flooded cable reads."""
-    frame = np.zeros((rows, cols), dtype=np.float32)
-    for row, col in zip(rng.integers(0, rows - 3, blobs), rng.integers(0, cols - 3, blobs)):
-        frame[row:row + 3, col:col + 3] = 50.0
-    return frame
 
 
 class FaultInjector:
@@ -92,7 +86,7 @@ class FaultInjector:
                 stamp = time.time_ns()
                 header = Header(frame_id="mat")
                 header.stamp.sec, header.stamp.nanosec = divmod(stamp, 1_000_000_000)
-                self._pressure.publish(array_to_image(noise_storm(*self._shape, self._rng), header))
+                self._pressure.publish(array_to_image(noise_storm(self._shape, self._rng), header))
                 self.noise_stamps.add(stamp)
                 spin_for(self._node, 1.0 / BURST_FRAMES, sampler)
         else:
@@ -244,8 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--{name.replace('_', '-')} must be positive, got {value:g}")
     if options.people < 1:
         parser.error(f"--people must be >= 1, got {options.people}")
+    try:
+        out = check_output_folder(options.out, "--out")
+    except ValueError as error:
+        parser.exit(2, f"presstrack-soak: error: {error}\n")
     isolate_ros()
-    out = Path(options.out)
     (out / "logs").mkdir(parents=True, exist_ok=True)
     report: dict = {"machine": machine_description()}
     report["soak"] = run_soak(options.people, options.rate, options.warmup, options.duration, options.sample_every,

@@ -122,3 +122,19 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, case):
                 "corrupt_mcap": "unreadable bag", "no_pressure": "no /mat/pressure messages",
                 "bad_output": "output must end in"}[case]
     assert expected in err
+
+
+def test_png_decodes_only_its_frame_and_that_frames_overlays(tmp_path, monkeypatch):
+    bag = write_session(tmp_path / "session")
+    decoded: list[str] = []
+    typestore = render.suite_typestore()
+
+    class CountingTypestore:
+        def deserialize_cdr(self, data, msgtype):
+            decoded.append(msgtype)
+            return typestore.deserialize_cdr(data, msgtype)
+
+    monkeypatch.setattr(render, "suite_typestore", CountingTypestore)
+    assert main(["render", str(bag), "--out", str(tmp_path / "middle.png")]) == 0
+    assert decoded.count("sensor_msgs/msg/Image") == 1, "one pressure frame of the recording's " + str(FRAMES)
+    assert _has_red(iio.imread(tmp_path / "middle.png")[:, :640]), "with its overlays"

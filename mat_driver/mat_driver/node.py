@@ -8,7 +8,10 @@ Publishes
                     system default QoS (reliable) per REP-2003
   mat/info          presstrack_msgs/MatInfo, latched, again whenever the calibration changes
   /tf_static         world -> mat from the configured mat pose
-  /diagnostics       frame rate, dead/stuck cells, saturation, source state, bad input per kind (bad_input_<kind>)
+  /diagnostics       "mat_driver: mat": ERROR when the source is silent (no frame for SILENT_PERIODS periods, at
+                    least SILENT_AFTER_S) or failed, WARN when the frame rate leaves rate +-RATE_TOLERANCE or while a
+                    replay waits for a subscriber; frame rate, dead/stuck cells, saturation, source state, bad
+                    input per kind (bad_input_<kind>)
 
 Bad input from a feed (frames the frame protocol rejects, frame counters going back or jumping, bursts,
 frames of another size, NaN/Inf, negative or saturated cells, unusable bag messages) is counted per kind,
@@ -21,7 +24,7 @@ import time
 
 import numpy as np
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point, Pose, TransformStamped, Vector3
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.task import Future
@@ -34,15 +37,21 @@ from tf2_msgs.msg import TFMessage
 from mat_driver.calibration import Calibration
 from mat_driver.feeds import EndOfFeed, FeedFrame, HardwareFeed, bag_feed, mip_feed
 from mat_driver.transports import SerialSource, SourceStats, UdpSource
-from presstrack_common.conversions import array_to_image, diagnostic_status, quaternion_from_rpy
-from presstrack_common.input_checks import BadInputCounter, BurstCheck
+from presstrack_common.conversions import array_to_image, quaternion_from_rpy, status_from_report
+from presstrack_common.health import ERROR, OK, WARN, FrequencyBounds, FrequencyStatus, Report, Staleness, merge
+from presstrack_common.input_checks import MAX_MAT_SIDE, BadInputCounter, BurstCheck
 from presstrack_common.mat_geometry import MatGeometry, world_from_mat_pose
 from presstrack_msgs.msg import MatInfo
-from presstrack_common.node_main import run_node
+from presstrack_common.node_main import EXIT_NO_OUTPUT, run_node
 from presstrack_common.parameters import ParameterSpec, declare_parameters, refuse_unknown_choice
 
 SOURCES = ("mip", "bag", "serial", "udp")
-SILENT_AFTER_S = 1.0  # [s] without a frame, a streaming source is reported silent (diagnostics ERROR)
+WAITING_FOR_SUBSCRIBER = "waiting for a /mat/pressure subscriber"  # the state of a replay no one listens to yet
+# Without a frame for SILENT_PERIODS periods of `rate` (and at least SILENT_AFTER_S [s]), the source is reported
+# silent (diagnostics ERROR): the mat, its link or the replay stalled, or never started.
+SILENT_PERIODS, SILENT_AFTER_S = 5, 1.0
+# The frame rate may stray this far from `rate` before it is a WARN (a loaded host's jitter, a device's clock).
+RATE_TOLERANCE = 0.2
 # Frames the frame protocol rejects, by ParserStats field: bad-input kind rejected_<field without bad_>, and why.
 REJECTIONS = {"bad_version": "unknown protocol version", "bad_header_crc": "header CRC mismatch",
               "bad_sample_type": "unknown sample type (encoding)", "bad_dimensions": "rows or cols 0 or too many",
@@ -54,10 +63,11 @@ PARAMETERS = {
                             "serial or UDP hardware", choices=SOURCES, read_only=True),
     "frame_id": ParameterSpec("mat", "TF frame of the mat: frame_id of mat/pressure and mat/info", read_only=True),
     "world_frame": ParameterSpec("world", "TF frame the mat is placed in (parent of frame_id on /tf_static)"),
-    "rate": ParameterSpec(15.0, "[Hz] publishing rate of sim and MIP replay; hardware publishes as frames arrive",
-                          limits=(0.1, 1000.0), read_only=True),
-    "rows": ParameterSpec(238, "mat rows (cells along the mat frame's y)", limits=(1, 4096), read_only=True),
-    "cols": ParameterSpec(120, "mat columns (cells along the mat frame's x)", limits=(1, 4096), read_only=True),
+    "rate": ParameterSpec(15.0, "[Hz] publishing rate of sim and MIP replay; hardware and bag replay publish as "
+                          "frames arrive, and /diagnostics expects this rate of them too", limits=(0.1, 1000.0),
+                          read_only=True),
+    "rows": ParameterSpec(238, "mat rows (cells along the mat frame's y)", limits=(1, MAX_MAT_SIDE), read_only=True),
+    "cols": ParameterSpec(120, "mat columns (cells along the mat frame's x)", limits=(1, MAX_MAT_SIDE), read_only=True),
     "cell_pitch": ParameterSpec(0.01, "[m] side of one sensing cell", limits=(0.001, 0.1), read_only=True),
     "mat_pose": ParameterSpec([1.17, 1.83, 0.0, 0.0, 0.0, float(np.pi)],
                               "[m, m, m, rad, rad, rad] x, y, z, roll, pitch, yaw of the mat frame in world_frame "
@@ -132,7 +142,11 @@ class MatDriverNode(Node):
         self.bursts = BurstCheck()  # on the device clock of hardware frames
         self.link_seen = SourceStats()  # the hardware link's totals at the last look
         self.source_state = "starting"
-        self.rate_window: list[float] = []
+        self.started = time.monotonic()
+        self.source, self.node_name = values["source"], self.get_name()  # for exit_status, once destroyed
+        rate = float(values["rate"])
+        self.frame_rate = FrequencyStatus("frames", FrequencyBounds(rate, rate, RATE_TOLERANCE))
+        self.silence = Staleness("frame", max(SILENT_AFTER_S, SILENT_PERIODS / rate), message="silent")
 
         # REP-2003: a sensor driver publishes with the system default QoS (reliable), so that reliable and
         # sensor-data (best-effort) subscribers both match; our consumers subscribe with sensor-data QoS.
@@ -225,7 +239,7 @@ class MatDriverNode(Node):
         frame_id = self.get_parameter("frame_id").value
         if self.get_parameter("source").value in ("mip", "bag"):
             # A recording has no second chance: start it once someone listens, as `ros2 bag play` users expect.
-            self.source_state = "waiting for a /mat/pressure subscriber"
+            self.source_state = WAITING_FOR_SUBSCRIBER
             while self.running and rclpy.ok(context=self.context):
                 try:
                     if self.pressure_pub.get_subscription_count() > 0:
@@ -266,7 +280,8 @@ class MatDriverNode(Node):
                     raise
                 return
             self.frames_published += 1
-            self.rate_window.append(time.monotonic())
+            self.frame_rate.tick()
+            self.silence.mark()
 
     def check_link(self, link: SourceStats) -> None:
         """Report what the hardware link rejected or found missing since the last look."""
@@ -311,36 +326,47 @@ class MatDriverNode(Node):
         return pressure
 
     def publish_diagnostics(self) -> None:
-        now = time.monotonic()
-        self.rate_window = [t for t in self.rate_window if now - t <= 5.0]
-        rate = (len(self.rate_window) - 1) / (self.rate_window[-1] - self.rate_window[0]) \
-            if len(self.rate_window) > 1 and self.rate_window[-1] > self.rate_window[0] else 0.0
-        silent_s = now - self.rate_window[-1] if self.rate_window else None
-        if self.source_state == "streaming" and (silent_s is None or silent_s > SILENT_AFTER_S):
-            self.source_state = "silent"  # no frame for a while: the mat, its link or the replay stalled
+        # Stamped before the counters are read: what happened before the stamp is in them.
+        stamp = self.get_clock().now().to_msg()
+        state = self.source_state
+        # Frames are due from a source that streams or should (hardware from the start, a replay once someone
+        # listens); a replay waiting for a subscriber, finished or failed says so instead.
+        self.silence.expect(state in ("starting", "streaming", "silent"))
+        silence, rate = self.silence.report(), self.frame_rate.report()
+        if state in ("starting", "streaming", "silent"):
+            report = merge([silence, rate])
+            if state != "starting":
+                self.source_state = "silent" if silence.level else "streaming"
+        else:
+            report = Report(ERROR if state.startswith("failed") else OK if state == "finished" else WARN, state,
+                            silence.values | rate.values)
         stats = getattr(self, "last_stats", None)
         values = {
             "source": self.get_parameter("source").value, "source_state": self.source_state,
-            "frame_rate_hz": rate, "frames_published": self.frames_published,
-            "frames_late": self.feed.late_frames,
+            "frames_published": self.frames_published, "frames_late": self.feed.late_frames,
             "dead_cells": 0 if stats is None else stats.dead_cells,
             "stuck_cells": 0 if stats is None else stats.stuck_cells,
             "saturation_ratio": 0.0 if stats is None else stats.saturation_ratio,
-            "seconds_since_last_frame": float("nan") if silent_s is None else silent_s,
-            **self.bad_input.diagnostic_values(),
+            **report.values, **self.bad_input.diagnostic_values(),
         }
         if isinstance(self.feed, HardwareFeed):
             link = self.feed.stats
             values |= {"link_state": link.state.value, "connects": link.connects,
                        "disconnects": link.disconnects, "frames_rejected": link.parser.frames_rejected,
                        "frames_lost": link.counters.frames_lost, "device_resets": link.counters.device_resets}
-        healthy = self.source_state == "streaming"
-        status = diagnostic_status(f"{self.get_name()}: mat", self.get_parameter("frame_id").value, values,
-                                   DiagnosticStatus.OK if healthy else
-                                   DiagnosticStatus.ERROR if self.source_state == "silent" else DiagnosticStatus.WARN,
-                                   "OK" if healthy else self.source_state)
+        report.values = values
         self.diagnostics_pub.publish(DiagnosticArray(
-            header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
+            header=Header(stamp=stamp),
+            status=[status_from_report(f"{self.get_name()}: mat", self.get_parameter("frame_id").value, report)]))
+
+    def exit_status(self) -> int:
+        """0, or EXIT_NO_OUTPUT (said in the log) when not one frame was published while the node ran (a replay
+        that no one subscribed to was not asked for any)."""
+        if self.frames_published or self.source_state == WAITING_FOR_SUBSCRIBER:
+            return 0
+        rclpy.logging.get_logger(self.node_name).error(
+            f"no frame published in {time.monotonic() - self.started:.0f} s (source {self.source}: {self.source_state})")
+        return EXIT_NO_OUTPUT
 
     def destroy_node(self) -> None:
         self.running = False

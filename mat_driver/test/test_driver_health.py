@@ -1,4 +1,5 @@
-"""The driver's health tells the truth: a silent mat is an ERROR, and a header claiming a frame larger than
+"""The driver's health tells the truth: a silent mat is an ERROR (and a driver that never published a frame exits
+with status 3 saying so), the frame rate is judged against its bounds, and a header claiming a frame larger than
 the mat is rejected at once instead of stalling the stream behind it."""
 from __future__ import annotations
 
@@ -53,7 +54,44 @@ def test_a_silent_mat_turns_the_drivers_status_to_error_and_back(tmp_path, liste
             assert listener.spin_until(level_is(DiagnosticStatus.OK), 20.0), "streaming is OK"
             device.disconnect(4.0)
             assert listener.spin_until(level_is(DiagnosticStatus.ERROR), 4.0), "a silent mat is an error"
-            assert driver_status(listener).message == "silent"
+            assert "silent for" in driver_status(listener).message
             assert listener.spin_until(level_is(DiagnosticStatus.OK), 10.0), "frames again: OK again"
+        finally:
+            assert stop_node(driver) == 0
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_mat_that_never_sends_is_an_error_and_the_driver_exits_3(tmp_path, listener):
+    listener.listen("/diagnostics", DiagnosticArray)
+    driver = start_node("mat_driver", {"source": "udp", "udp_host": "127.0.0.1", "udp_port": free_udp_port()},
+                        tmp_path)
+    try:
+        assert listener.spin_until(lambda: (status := driver_status(listener)) is not None
+                                   and status.level == DiagnosticStatus.ERROR, 20.0), "no frame ever: an error"
+        values = {kv.key: kv.value for kv in driver_status(listener).values}
+        assert values["source_state"] == "starting" and values["frames_published"] == "0"
+    finally:
+        assert stop_node(driver) == 3
+    log = (tmp_path / "mat_driver.log").read_text()
+    assert "no frame published in" in log and "Traceback" not in log
+
+
+def test_a_frame_rate_outside_its_bounds_is_a_warning(tmp_path, listener):
+    listener.listen("/diagnostics", DiagnosticArray)
+    port = free_udp_port()
+    with UdpFakeMat(FakeMat(rows=238, cols=120), ("127.0.0.1", port), rate_hz=5):
+        driver = start_node("mat_driver", {"source": "udp", "udp_host": "127.0.0.1", "udp_port": port,
+                                           "rate": 15.0}, tmp_path)
+        try:
+            assert listener.spin_until(lambda: (status := driver_status(listener)) is not None
+                                       and status.level == DiagnosticStatus.WARN, 20.0), "5 Hz where 15 are expected"
+            status = driver_status(listener)
+            values = {kv.key: kv.value for kv in status.values}
+            assert "frames rate too low" in status.message and 3.0 < float(values["frames_rate_hz"]) < 7.0, status
         finally:
             assert stop_node(driver) == 0

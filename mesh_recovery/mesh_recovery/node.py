@@ -7,11 +7,15 @@ Publishes   presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
             /tf                 <mat frame> -> body_<id> (REP-103/155: hip midpoint, x forward, y left, z up), and
                                 the SMPL joint tree below it as <joint>_<id> frames when asked (<id>: b<track id>)
             humans/bodies/...   the ROS4HRI (REP-155) interface, unless ros4hri is false (mesh_recovery.hri_interface)
-            /diagnostics        frames, frames_skipped (overload: only the newest message is processed), ...
+            /diagnostics        "mesh_recovery: bodies": STALE when no persons message comes, ERROR when people
+                                are tracked but no bodies come or bodies flow but no meshes, WARN when bodies go
+                                out slower than the persons' stamps advance; frames, frames_skipped (overload:
+                                only the newest message is processed), mesh_worker_restarts, bad input ...
 
 Bad input (stamps going back or jumping, bursts, duplicate ids, more people than max_people, persons with
 non-finite or out-of-range fields, crops that are not 32FC1, empty, malformed or off the mat, NaN/Inf,
-negative or above-full-scale cells, a malformed /mat/info) is counted per kind in /diagnostics as
+negative or above-full-scale cells, crops larger than any person's, a malformed /mat/info, messages missing
+between the stamps that arrive) is counted per kind in /diagnostics as
 bad_input_<kind>, warned about (throttled per kind), and dropped or sanitised; the node goes on.
 """
 from __future__ import annotations
@@ -20,12 +24,13 @@ import dataclasses
 import math
 import threading
 import time
+import traceback
 from collections.abc import Callable
 
 import numpy as np
 import rclpy
 import torch
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point, TransformStamped, Vector3
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
@@ -44,10 +49,11 @@ from mesh_recovery.hri_interface import HriBodies
 from mesh_recovery.markers import delete_markers, label_marker, mesh_marker, serialize_markers
 from mesh_recovery.meshes import ClusteredMesh, decimated_faces, id_colour
 from mesh_recovery.newest import NewestOnlyWorker
-from presstrack_common.conversions import diagnostic_status, image_to_array, quaternion_from_matrix
-from presstrack_common.input_checks import (MAX_TRACK_ID, SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
-                                          sanitise_pressure)
-from presstrack_common.mat_geometry import MatGeometry
+from presstrack_common.conversions import image_to_array, quaternion_from_matrix, status_from_report
+from presstrack_common.health import OK, STALE, WARN, FrequencyBounds, FrequencyStatus, Staleness, merge
+from presstrack_common.input_checks import (MAX_CROP_SIDE, MAX_TRACK_ID, SANITISED_AS, BadInputCounter, StampGaps,
+                                          StreamTiming, check_mat_info, sanitise_pressure)
+from presstrack_common.mat_geometry import DataDecideTheMat, MatGeometry
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
 from presstrack_common.node_main import run_node
 from presstrack_common.parameters import ParameterSpec, declare_parameters, refuse_unknown_choice
@@ -89,6 +95,11 @@ PARAMETERS = {
 }
 # Messages further apart than this are not a pause but a stamp that jumped.
 MAX_STAMP_GAP_S = 5.0
+# Without a persons message for SILENT_PERIODS of their periods (and at least SILENT_AFTER_S [s]) the input is STALE;
+# people without bodies, or bodies without meshes, for OUTPUT_STOPPED_S [s] (or 3 mesh periods) are an ERROR.
+SILENT_PERIODS, SILENT_AFTER_S, OUTPUT_STOPPED_S = 5, 1.0, 2.0
+# Bodies may go out this far below the rate of the persons' stamps (skipped under overload) before it is a WARN.
+RATE_TOLERANCE = 0.2
 # States of the people a body is recovered for (tentative ones are skipped, any other value is malformed).
 VALID_STATES = (PersonPressure.STATE_CONFIRMED, PersonPressure.STATE_LOST)
 
@@ -116,9 +127,10 @@ class MeshRecoveryNode(Node):
         values = self.parameter_values()
         validate(values)
         self.body_model = BodyModel(values["smpl_model_path"] or None)
-        self.geometry = MatGeometry()  # MIP layout until /mat/info says otherwise
+        # The MIP layout until /mat/info says otherwise; another size once people were seen is only announced,
+        # until people confirm or refute it.
+        self.mat = DataDecideTheMat(MatGeometry(), size=lambda geometry: (geometry.rows, geometry.cols))
         self.mat_frame = "mat"  # until /mat/info names it
-        self.announced_geometry: MatGeometry | None = None  # a new mat size, until people confirm or refute it
         self.estimator = make_estimator(values, self.body_model, self.geometry)
         if values["backend"] == "learned":
             timed = ", ".join(f"{name} {ms:.1f}" for name, ms in self.estimator.path_timings.items())
@@ -135,12 +147,20 @@ class MeshRecoveryNode(Node):
         self.bad_input = BadInputCounter(self.get_logger().warning)
         self.timing = StreamTiming(self.bad_input, "message", MAX_STAMP_GAP_S)
         self.full_scale = float("inf")  # [kPa] from /mat/info
+        self.gaps = StampGaps()
+        # Health: persons coming, bodies going out at their rate, bodies while people are tracked, meshes while
+        # bodies flow.
+        self.persons_seen = Staleness("persons", SILENT_AFTER_S, STALE, "no persons messages")
+        self.persons_seen.expect(True)
+        self.bodies_rate = FrequencyStatus("bodies", FrequencyBounds(0.0, tolerance=RATE_TOLERANCE))
+        self.bodies_for_people = Staleness("bodies", OUTPUT_STOPPED_S, message="people are tracked but no bodies go out")
+        self.meshes_for_bodies = Staleness("meshes", OUTPUT_STOPPED_S, message="bodies flow but no meshes go out")
 
         self.bodies_pub = self.create_publisher(SmplBodyArray, "presstrack/bodies", 10)
         # Best effort and one deep: a late mesh is worth nothing once the next is built (RViz's display is
         # set to best effort in rviz/presstrack.rviz).
         self.meshes_pub = self.create_publisher(MarkerArray, "presstrack/meshes", qos_profile_sensor_data)
-        self.mesh_worker = MeshWorker(self.publish_meshes)
+        self.mesh_worker = MeshWorker(self.publish_meshes, self.on_mesh_worker_crash)
         self.tf_pub = self.create_publisher(TFMessage, "/tf", 100)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.hri = HriBodies(self, self.body_model) if values["ros4hri"] else None
@@ -182,34 +202,39 @@ class MeshRecoveryNode(Node):
             return
         self.full_scale = float(info.full_scale)
         self.mat_frame = info.header.frame_id or self.mat_frame
-        if self.frames and (geometry.rows, geometry.cols) != (self.geometry.rows, self.geometry.cols):
-            # A mat of another size while people are tracked: adopted with the first people it fits (the
-            # tracker follows the frames), refused if it leaves out people the current mat holds.
-            self.announced_geometry = geometry
-            return
-        self.set_geometry(geometry)
+        # A mat of another size while people are tracked: adopted with the first people it fits (the tracker
+        # follows the frames), refused if it leaves out people the current mat holds.
+        if not self.mat.announce(geometry):
+            self.estimator.set_geometry(geometry)
 
-    def set_geometry(self, geometry: MatGeometry) -> None:
-        self.geometry, self.announced_geometry = geometry, None
-        self.estimator.set_geometry(geometry)
+    @property
+    def geometry(self) -> MatGeometry:
+        return self.mat.current
 
     def check_announced_geometry(self, people: list[PersonPressure]) -> None:
         """Adopt the size /mat/info announced unless these people's boxes are off it but on the current mat."""
-        announced = self.announced_geometry
-        def on(geometry: MatGeometry, p: PersonPressure) -> bool:
-            return p.box.x_offset + p.box.width <= geometry.cols and p.box.y_offset + p.box.height <= geometry.rows
         if not people:
             return
-        if all(on(announced, p) for p in people):
-            self.set_geometry(announced)
-        elif all(on(self.geometry, p) for p in people):
+        announced = self.mat.announced
+        verdict = self.mat.judge(lambda geometry: all(
+            p.box.x_offset + p.box.width <= geometry.cols and p.box.y_offset + p.box.height <= geometry.rows
+            for p in people))
+        if verdict == DataDecideTheMat.ADOPTED:
+            self.estimator.set_geometry(self.geometry)
+        elif verdict == DataDecideTheMat.CURRENT:
             self.bad_input("mat_info_contradicts_persons", f"/mat/info says {announced.rows} x {announced.cols} "
                            f"cells, the people tracked are on the {self.geometry.rows} x {self.geometry.cols} mat; "
                            "kept the mat they are on")
-            self.announced_geometry = None
+            self.mat.refuse()
 
     def on_persons(self, msg: PersonPressureArray) -> None:
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        self.persons_seen.mark()
+        missing = self.gaps(stamp_ns)  # every arrival, before any check drops it
+        if missing:
+            self.bad_input("messages_missing", f"{missing} persons message(s) missing before stamp "
+                                               f"{stamp_ns * 1e-9:.3f} s (a full subscription queue or a lost "
+                                               "message)", missing)
         if not self.timing.accept(stamp_ns):
             return
         stamp = stamp_ns * 1e-9
@@ -227,9 +252,10 @@ class MeshRecoveryNode(Node):
                                               f"the {max_people} most confident kept")
             kept = sorted(candidates.values(), key=lambda p: p.confidence, reverse=True)[:max_people]
             candidates = {p.track_id: p for p in kept}
-        if self.announced_geometry is not None:
+        if self.mat.announced is not None:
             self.check_announced_geometry(list(candidates.values()))
         people = [p for p in (self.person_input(person, stamp) for person in candidates.values()) if p is not None]
+        self.bodies_for_people.expect(bool(people))
         self.newest_frame.submit((msg.header, stamp, people))
 
     def process_frame(self, frame: tuple[Header, float, list[PersonInput]]) -> None:
@@ -241,11 +267,16 @@ class MeshRecoveryNode(Node):
                                bodies=[self.body_message(track_id, e) for track_id, e in estimates.items()])
         for ended in self.live_ids - seen:
             self.estimator.drop(ended)
+        # Counted before they go out, so a /diagnostics published once they arrived includes them.
+        self.frames += 1
+        self.mat.confirm()
+        self.bodies_rate.tick()
+        if bodies.bodies:
+            self.bodies_for_people.mark()
         self.publish(bodies, estimates, ended_ids=self.live_ids - seen)
         self.live_ids = seen
         if self.hri is not None:
             self.hri.publish(bodies.header, self.mat_frame, estimates, people)
-        self.frames += 1
         self.latency_ms.append((self.get_clock().now().nanoseconds * 1e-9 - stamp) * 1e3)
         self.latency_ms = self.latency_ms[-300:]
 
@@ -266,6 +297,10 @@ class MeshRecoveryNode(Node):
         if crop.encoding != "32FC1":
             self.bad_input("crop_wrong_encoding", f"person {track_id}: crop encoding {crop.encoding!r}, expected "
                                                   "32FC1 (kPa); dropped")
+            return None
+        if crop.height > MAX_CROP_SIDE or crop.width > MAX_CROP_SIDE:
+            self.bad_input("crop_oversize", f"person {track_id}: crop of {crop.height} x {crop.width} cells, no "
+                                            f"person's crop has over {MAX_CROP_SIDE} a side; dropped")
             return None
         if crop.height == 0 or crop.width == 0:
             self.bad_input("crop_empty", f"person {track_id}: crop of {crop.height} x {crop.width} cells; dropped")
@@ -304,7 +339,9 @@ class MeshRecoveryNode(Node):
         self.publish_frames(bodies.header, estimates)
         now = time.monotonic()
         due = now - self.last_mesh_time >= 1.0 / self.get_parameter("mesh_rate").value
-        if self.get_parameter("publish_meshes").value and (due or ended_ids):
+        publishing = self.get_parameter("publish_meshes").value
+        self.meshes_for_bodies.expect(publishing and bool(bodies.bodies))
+        if publishing and (due or ended_ids):
             self.last_mesh_time = now if due else self.last_mesh_time
             self.mesh_worker.submit(bodies if due else SmplBodyArray(header=bodies.header), ended_ids)
 
@@ -337,6 +374,19 @@ class MeshRecoveryNode(Node):
         except Exception:  # noqa: BLE001 - Ctrl-C can invalidate the context while the meshes were built
             if rclpy.ok(context=self.context):
                 raise
+            return
+        if bodies.bodies:
+            self.meshes_for_bodies.mark()
+
+    def on_mesh_worker_crash(self, error: Exception, restarts: int) -> None:
+        """The mesh worker died and was restarted (counted in /diagnostics); the first death is logged with its
+        traceback, the next ones once a minute."""
+        if restarts == 1:
+            self.get_logger().error("the mesh worker died and was restarted: " + "".join(
+                traceback.format_exception(error)).rstrip())
+        else:
+            self.get_logger().error(f"the mesh worker died again ({restarts} restarts): {type(error).__name__}: "
+                                    f"{error}", throttle_duration_sec=60.0)
 
     def markers(self, bodies: SmplBodyArray, ended_ids: set[int]) -> bytes:
         """Serialised MarkerArray: a mesh and an id label per body, DELETEs for ended tracks."""
@@ -369,27 +419,53 @@ class MeshRecoveryNode(Node):
         super().destroy_node()
 
     def publish_diagnostics(self) -> None:
-        values = {"frames": self.frames, "frames_skipped": self.newest_frame.skipped, "tracks_live": len(self.live_ids),
-                  "latency_p50_ms": float(np.percentile(self.latency_ms, 50)) if self.latency_ms else 0.0,
-                  **self.bad_input.diagnostic_values()}
-        status = diagnostic_status("mesh_recovery: bodies", self.get_parameter("backend").value, values,
-                                   DiagnosticStatus.WARN if self.bad_input.any_counted else DiagnosticStatus.OK,
-                                   "bad input dropped or sanitised" if self.bad_input.any_counted else "OK")
-        self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
-                                                     status=[status]))
+        # Stamped before the counters are read: what happened before the stamp is in them.
+        stamp = self.get_clock().now().to_msg()
+        counters = {"frames": self.frames, "frames_skipped": self.newest_frame.skipped,
+                    "tracks_live": len(self.live_ids), "mesh_worker_restarts": self.mesh_worker.restarts,
+                    "latency_p50_ms": float(np.percentile(self.latency_ms, 50)) if self.latency_ms else 0.0,
+                    **self.bad_input.diagnostic_values()}
+        period = self.gaps.period_s
+        self.persons_seen.max_silence_s = max(SILENT_AFTER_S, SILENT_PERIODS * (period or 0.0))
+        self.meshes_for_bodies.max_silence_s = max(OUTPUT_STOPPED_S, 3.0 / self.get_parameter("mesh_rate").value)
+        # The bounds of the bodies' rate follow the persons' rate, as their stamps give it.
+        self.bodies_rate.bounds.min_hz = self.bodies_rate.bounds.max_hz = 0.0 if period is None else 1.0 / period
+        stale = self.persons_seen.report()
+        if stale.level:  # no input: no output is due
+            self.bodies_for_people.expect(False)
+            self.meshes_for_bodies.expect(False)
+        bodies = self.bodies_rate.report()
+        if period is None or stale.level:
+            bodies.level, bodies.message = OK, "OK"  # no bounds without persons messages and their rate
+        report = merge([stale, bodies, self.bodies_for_people.report(), self.meshes_for_bodies.report()])
+        report.values = {**counters, "persons_rate_hz": 0.0 if period is None else 1.0 / period, **report.values}
+        if not report.level and (self.bad_input.any_counted or self.mesh_worker.restarts):
+            report.level, report.message = WARN, "bad input dropped or sanitised, or the mesh worker restarted"
+        self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=stamp), status=[
+            status_from_report("mesh_recovery: bodies", self.get_parameter("backend").value, report)]))
 
 
 class MeshWorker:
     """Builds and publishes the RViz meshes on a thread of its own, so that building them (about 13 ms for
     3 full meshes) never delays the next frame's bodies. Only the newest bodies wait; the DELETEs of ended
-    tracks are never dropped."""
+    tracks are never dropped.
 
-    def __init__(self, build_and_publish: Callable[[SmplBodyArray, set[int]], None]) -> None:
+    A thread that dies (``build_and_publish`` raised) is replaced at once, the work it held lost: the death is
+    counted in ``restarts`` and reported to ``on_crash(error, restarts)``; meshes never stop silently.
+    """
+
+    def __init__(self, build_and_publish: Callable[[SmplBodyArray, set[int]], None],
+                 on_crash: Callable[[Exception, int], None]) -> None:
         self._build_and_publish = build_and_publish
+        self._on_crash = on_crash
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._pending: tuple[SmplBodyArray, set[int]] | None = None
         self._stopping = False
+        self.restarts = 0
+        self._start()
+
+    def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="mesh_worker", daemon=True)
         self._thread.start()
 
@@ -406,6 +482,15 @@ class MeshWorker:
         self._thread.join(timeout=5.0)
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        except Exception as error:  # noqa: BLE001 - whatever killed this thread, a new one takes over
+            self.restarts += 1
+            if not self._stopping:
+                self._start()
+            self._on_crash(error, self.restarts)
+
+    def _serve(self) -> None:
         while True:
             self._wake.wait()
             self._wake.clear()

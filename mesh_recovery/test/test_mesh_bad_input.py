@@ -13,7 +13,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import Image, RegionOfInterest
 from std_msgs.msg import Header
 
-from graph_testing import Listener, answer_arrival, assert_each_kind_counted, start_node, stop_node
+from graph_testing import Listener, answer_arrival, assert_each_kind_counted, diagnostics_after, start_node, stop_node
 from presstrack_common.conversions import array_to_image
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, SmplBodyArray
 from test_mesh_node import person
@@ -112,6 +112,7 @@ CASES = {  # kind counted: what is sent before the good message
     "malformed_person": lambda feed: feed.changed(**{"centroid.x": math.nan}),
     "crop_wrong_encoding": lambda feed: feed.changed(crop=array_to_image(np.zeros((128, 128), np.uint8), Header(),
                                                                          "mono8")),
+    "crop_oversize": lambda feed: feed.changed(crop=array_to_image(np.zeros((5000, 5000), np.float32), Header())),
     "crop_empty": lambda feed: feed.changed(crop=Image(encoding="32FC1")),
     "crop_malformed": lambda feed: feed.changed(**{"crop.data": bytes(100)}),
     "person_off_mat": lambda feed: feed.changed(crop_row0=10_000),
@@ -136,6 +137,24 @@ MORE_CASES = [
 ]
 
 
+def assert_every_message_accounted_for(listener, feed: Feed) -> None:
+    """A burst of 1000 persons messages: what the subscription queue dropped is counted (messages_missing,
+    from the stamps), so the messages the node took in and the ones counted missing are every one sent."""
+    def counts(values):
+        return {key: int(value) for key, value in values.items() if key.startswith(("frames", "bad_input_"))}
+    before = counts(diagnostics_after(listener, "mesh_recovery", feed.answered_good_message()))
+    first_stamp = feed.stamp
+    for _ in range(1000):
+        feed.send(feed.good_person())
+    after = counts(diagnostics_after(listener, "mesh_recovery", feed.answered_good_message()))
+    sent = round((feed.stamp - first_stamp) / PERIOD_NS)
+    change = {key: after[key] - before.get(key, 0) for key in after}
+    # Each message that arrived was processed (frames), replaced by a newer one before it was (skipped), or
+    # refused by the stamp check (a gap of lost messages over 5 s makes the next one a jump).
+    arrived = change["frames"] + change["frames_skipped"] + change.get("bad_input_stamp_jump", 0)
+    assert arrived + change["bad_input_messages_missing"] == sent, str({k: v for k, v in change.items() if v})
+
+
 @pytest.fixture
 def listener():
     listener = Listener()
@@ -158,6 +177,7 @@ def test_every_kind_of_bad_input_is_counted_and_the_next_good_message_answered(t
         assert_each_kind_counted(listener, "mesh_recovery", [*CASES.items(), *MORE_CASES], feed, feed.answered_good_message)
         bodies = listener.messages["/presstrack/bodies"][-1].bodies
         assert [b.track_id for b in bodies] == [GOOD_ID], "the good person still gets a body"
+        assert_every_message_accounted_for(listener, feed)
     finally:
         assert stop_node(node) == 0
     log = (tmp_path / "mesh_recovery.log").read_text()

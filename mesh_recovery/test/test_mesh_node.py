@@ -104,7 +104,7 @@ def test_mesh_worker_keeps_the_newest_bodies_and_every_ended_id():
     def bodies_of(*ids):
         return SmplBodyArray(bodies=[SmplBody(track_id=i) for i in ids])
 
-    worker = MeshWorker(build_and_publish)
+    worker = MeshWorker(build_and_publish, on_crash=lambda error, restarts: None)
     worker.submit(bodies_of(1, 2), set())
     assert started.wait(5.0)  # the worker is busy with the first meshes
     worker.submit(bodies_of(1, 2), {3})
@@ -113,6 +113,29 @@ def test_mesh_worker_keeps_the_newest_bodies_and_every_ended_id():
     release.set()
     worker.close()
     assert calls == [([1, 2], []), ([2], [1, 3, 4])]
+
+
+def test_a_mesh_worker_that_dies_is_restarted_counted_and_reported():
+    import threading
+
+    from mesh_recovery.node import MeshWorker
+
+    published, crashes, done = [], [], threading.Event()
+
+    def build_and_publish(bodies, ended):
+        if bodies.bodies[0].track_id == 13:
+            raise OverflowError("injected")
+        published.append(bodies.bodies[0].track_id)
+        done.set()
+
+    worker = MeshWorker(build_and_publish, on_crash=lambda error, restarts: crashes.append((str(error), restarts)))
+    for track_id in (13, 13, 1):
+        done.clear()
+        worker.submit(SmplBodyArray(bodies=[SmplBody(track_id=track_id)]), set())
+        done.wait(1.0)
+    worker.close()
+    assert published == [1], "the thread after two deaths still publishes"
+    assert crashes == [("injected", 1), ("injected", 2)] and worker.restarts == 2
 
 
 @pytest.mark.parametrize("name, bad", [("backend", "mocap"), ("inference_path", "float16"), ("device", "tpu"),

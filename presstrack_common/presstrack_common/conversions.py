@@ -99,3 +99,8 @@ def diagnostic_status(name: str, hardware_id: str, values: Mapping[str, object],
         values=[KeyValue(key=key, value=f"{value:.6g}" if isinstance(value, float) else str(value))
                 for key, value in values.items()],
     )
+
+
+def status_from_report(name: str, hardware_id: str, report) -> DiagnosticStatus:
+    """The /diagnostics entry of a presstrack_common.health Report."""
+    return diagnostic_status(name, hardware_id, report.values, bytes([report.level]), report.message)

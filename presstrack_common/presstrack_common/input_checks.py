@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 
 import numpy as np
@@ -146,6 +146,10 @@ def sanitise_pressure(cells: np.ndarray, full_scale: float) -> tuple[np.ndarray,
 
 # Track ids stay below 2**31 so that every consumer holds them, int32 marker ids in RViz included.
 MAX_TRACK_ID = 2**31 - 1
+# No mat has more cells a side (the driver's rows and cols are limited to it); a larger frame is refused unread.
+MAX_MAT_SIDE = 4096
+# No person's crop has more cells a side (the tracker's crop_size is limited to it).
+MAX_CROP_SIDE = 1024
 
 
 def check_mat_info(info) -> MatGeometry:
@@ -156,3 +160,44 @@ def check_mat_info(info) -> MatGeometry:
     if not all(math.isfinite(v) for v in (position.x, position.y, position.z)):
         raise ValueError(f"mat_pose position must be finite, got ({position.x}, {position.y}, {position.z})")
     return geometry_from_pose(info.rows, info.cols, info.cell_pitch, info.mat_pose)
+
+
+class StampGaps:
+    """Messages lost before they reached us (a subscription queue that overflowed, a transport that gave up on
+    a message too large), judged by the stamps of those that arrive: a gap of k periods means k - 1 messages
+    missing. The stream's period is the median of the regular spacings among its last ``history`` ones (those
+    under 1.5 times the shortest): a queue that overflows for a while delivers mostly gaps, which must not
+    become the period; a source that really slows down is followed once its old spacings have left the history.
+
+    Call it with every arriving message's stamp, before any other check drops it; it returns how many are
+    missing before this one. Stamps that go back or repeat count nothing, nor a gap over ``max_gap_s`` (a jump
+    to a new timeline, followed from its second stamp there). A gap under it counts whatever its cause: lost
+    messages, or a source that paused while its clock ran (a stalled sender that then flushes its backlog
+    looks the same). The default covers 1000 frames of a 15 Hz mat.
+    """
+
+    def __init__(self, history: int = 300, max_gap_s: float = 120.0) -> None:
+        self._spacings: deque[int] = deque(maxlen=history)
+        self._stamps = StampCheck(max_gap_s)
+        self.missing = 0
+
+    @property
+    def period_s(self) -> float | None:
+        """The stream's period from its stamps; None until three spacings are known."""
+        if len(self._spacings) < 3:
+            return None
+        spacings = np.array(self._spacings)
+        return float(np.median(spacings[spacings < 1.5 * spacings.min()])) * 1e-9
+
+    def __call__(self, stamp_ns: int) -> int:
+        previous = self._stamps.last_ns
+        if self._stamps(stamp_ns) is not None or previous is None or stamp_ns - previous > self._stamps.max_gap_ns:
+            return 0
+        period = self.period_s
+        spacing = stamp_ns - previous
+        self._spacings.append(spacing)
+        if period is None:
+            return 0
+        missing = max(0, round(spacing * 1e-9 / period) - 1)
+        self.missing += missing
+        return missing

@@ -6,7 +6,9 @@ World frame: REP-103 (metres, z up), the frame of the MIP ground truth.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -136,3 +138,49 @@ def geometry_from_pose(rows: int, cols: int, pitch: float, pose) -> MatGeometry:
     world_from_mat[:3, :3] = rotation
     world_from_mat[:3, 3] = (pose.position.x, pose.position.y, pose.position.z)
     return MatGeometry(int(rows), int(cols), float(pitch), world_from_mat)
+
+
+MatT = TypeVar("MatT")
+
+
+class DataDecideTheMat(Generic[MatT]):
+    """Which mat a consumer works with when /mat/info and its data (frames, people's boxes) disagree: the data
+    decide, so one wrong /mat/info cannot stop a stream, and a mat that really changed is followed once its
+    data come.
+
+    ``current`` is the mat in use; ``size(mat)`` gives its (rows, cols). Until data were seen, /mat/info is
+    taken at once; after that a mat of another size is only ``announced``, adopted by ``judge`` when data fit it.
+    """
+
+    ADOPTED, CURRENT, NEITHER = "adopted", "current", "neither"
+
+    def __init__(self, current: MatT | None = None,
+                 size: Callable[[MatT], tuple[int, int]] = lambda mat: mat) -> None:
+        self.current, self.announced, self._size = current, None, size
+        self.data_seen = False
+
+    def announce(self, mat: MatT) -> bool:
+        """/mat/info says ``mat``. True when it contradicts the data so far (it is then only announced)."""
+        if not self.data_seen or self.current is None or self._size(mat) == self._size(self.current):
+            self.current, self.announced = mat, None
+            return False
+        self.announced = mat
+        return True
+
+    def judge(self, fits: Callable[[MatT], bool]) -> str:
+        """Which mat data that just arrived fit (``fits(mat)``): ADOPTED (the announced one, now current),
+        CURRENT (or no mat known yet), or NEITHER (the data are of another size: the caller drops them)."""
+        if self.announced is not None and fits(self.announced):
+            self.current, self.announced = self.announced, None
+            return self.ADOPTED
+        return self.CURRENT if self.current is None or fits(self.current) else self.NEITHER
+
+    def confirm(self, mat: MatT | None = None) -> None:
+        """Data were used on the current mat (or on ``mat``, which becomes current)."""
+        if mat is not None:
+            self.current = mat
+        self.data_seen = True
+
+    def refuse(self) -> None:
+        """Forget the announced mat (the caller's data showed it wrong)."""
+        self.announced = None

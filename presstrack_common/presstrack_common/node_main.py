@@ -9,6 +9,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 EXIT_CANNOT_START = 2
+EXIT_NO_OUTPUT = 3  # the node ran but produced nothing (its ``exit_status()`` says so, and why, in its log)
 
 
 def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = None) -> None:
@@ -16,6 +17,8 @@ def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = 
 
     A node whose constructor refuses its parameters or inputs (ValueError, OSError, or a start value its
     parameter descriptor refuses) logs the reason and the process exits with status 2, without a traceback.
+    A node with an ``exit_status()`` method is asked for the process's exit status when it stops (the driver:
+    EXIT_NO_OUTPUT when no frame flowed).
     """
     rclpy.init(args=args)
     try:
@@ -40,3 +43,7 @@ def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = 
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
+    # Asked once the node is destroyed, so what it logs goes to the console only (rosout is gone with Ctrl-C).
+    status = node.exit_status() if hasattr(node, "exit_status") else 0
+    if status:
+        raise SystemExit(status)

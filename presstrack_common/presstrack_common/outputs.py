@@ -42,3 +42,18 @@ def check_creatable_folder(path: str | Path, what: str = "output folder") -> Pat
     except OSError as error:
         raise ValueError(f"cannot create {what} {path}: {error.strerror}") from None
     return path
+
+
+def check_output_folder(path: str | Path, what: str = "output folder") -> Path:
+    """``path`` as a Path if files can be written in it: an existing, writable folder (its files may be
+    replaced) or one that can be made; ValueError with the reason otherwise."""
+    path = Path(path)
+    if not path.exists():
+        return check_creatable_folder(path, what)
+    if not path.is_dir():
+        raise ValueError(f"cannot write {what} {path}: it is a file, not a folder")
+    try:
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as error:
+        raise ValueError(f"cannot write {what} {path}: {error.strerror}") from None
+    return path

@@ -19,6 +19,7 @@ from .evaluate import build_parser as eval_parser
 from .evaluate import PROTOCOLS, run_protocols
 from mesh_recovery.hmr.checkpoint import shipped_checkpoint
 from mesh_recovery.metrics import SMPL_VERTEX_COUNT
+from presstrack_common.outputs import check_output_folder
 
 COLUMNS = ("MPJPE", "PA-MPJPE", "PVE", "W-MPJPE100", "W-MPJPE100 all starts", "W-MPJPE100 spread", "WA-MPJPE100",
            "WA-MPJPE100 all starts", "AccelErr", "Accel")
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     results = []
     try:
+        check_output_folder(args.out, "--out")
         for backend, people, eval_args in rows(args):
             started = time.perf_counter()
             scored = run_protocols(eval_parser().parse_args(eval_args), PROTOCOLS)

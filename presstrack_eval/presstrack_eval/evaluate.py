@@ -60,6 +60,7 @@ from mesh_recovery.metrics import (METRIC_UNITS, SMPL_FOOT_VERTEX_IDS, SMPL_NOSE
 from presstrack_common.mat_geometry import MatGeometry, world_from_mat_pose
 from pressure_tracker.crops import crop_origin
 from presstrack_common.mip_format import MIP_FULL_SCALE_KPA, normalise_kpa
+from presstrack_common.outputs import check_writable_file
 
 CROP_SIZE = 128
 
@@ -514,6 +515,8 @@ def run_protocols(args: argparse.Namespace, protocols: tuple[str, ...] = PROTOCO
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.json:
+            check_writable_file(args.json, "--json")
         summary, person_frames = run_evaluation(args)
     except ValueError as error:
         print(f"presstrack-eval: error: {error}", file=sys.stderr)

@@ -36,6 +36,7 @@ from mesh_recovery.hmr.body_layer import BodyLayer, SMPLBodyLayer
 from mesh_recovery.hmr.checkpoint import load_network, read_checkpoint, resolve_device, save_checkpoint
 from mesh_recovery.hmr.losses import HMRLoss, HMRTargets
 from mesh_recovery.hmr.network import OUTPUT_MODES, HMRConfig, HMRNet, SMPLOutput
+from presstrack_common.outputs import check_output_folder
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,6 +227,7 @@ def fit_epochs(args: argparse.Namespace, epochs_done: int, elapsed: float, epoch
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_output_folder(args.out, "--out (checkpoints)")
         run_training(args)
     except ValueError as error:
         print(f"presstrack-train: error: {error}", file=sys.stderr)

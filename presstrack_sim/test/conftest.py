@@ -1,14 +1,7 @@
-"""Make the pure-core `presstrack_sim` package importable without installing it; the body model the tests pose."""
+"""The body model the presstrack_sim tests pose."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-if str(PACKAGE_ROOT) not in sys.path:
-    sys.path.insert(0, str(PACKAGE_ROOT))
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,10 @@ Publishes
   presstrack/persons/person_<id>/pressure  sensor_msgs/Image 32FC1, that person's crop, while the id is tracked
                                       (a topic name token may not start with a digit, hence person_<id>)
   presstrack/debug_image             sensor_msgs/Image rgb8, pressure with coloured boxes and ids
-  /diagnostics                        diagnostic_msgs/DiagnosticArray, counters of frames and of bad input
+  /diagnostics                        diagnostic_msgs/DiagnosticArray, "pressure_tracker: tracking": STALE
+                                      when no frame comes, ERROR when the mat is pressed (contact_force) but no
+                                      one is tracked for CONTACT_WITHOUT_PERSONS_S, WARN when persons go out
+                                      slower than the frames' stamps advance; counters of frames and bad input
 
 Bad input (wrong encoding, empty or malformed images, a size other than the frames' so far (or, before
 the first frame, /mat/info's), stamps going back or jumping, bursts, NaN/Inf, negative cells or cells
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
@@ -31,10 +34,12 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image, RegionOfInterest
 from std_msgs.msg import Header
 
-from presstrack_common.conversions import array_to_image, diagnostic_status, image_to_array
-from presstrack_common.input_checks import (MAX_TRACK_ID, SANITISED_AS, BadInputCounter, StreamTiming, check_mat_info,
-                                          sanitise_pressure)
+from presstrack_common.conversions import array_to_image, image_to_array, status_from_report
+from presstrack_common.health import OK, STALE, WARN, FrequencyBounds, FrequencyStatus, Staleness, merge
+from presstrack_common.input_checks import (MAX_CROP_SIDE, MAX_MAT_SIDE, MAX_TRACK_ID, SANITISED_AS, BadInputCounter, StampGaps,
+                                          StreamTiming, check_mat_info, sanitise_pressure)
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray, TrackedIds
+from presstrack_common.mat_geometry import DataDecideTheMat
 from presstrack_common.node_main import run_node
 from presstrack_common.parameters import ParameterSpec, declare_parameters
 from pressure_tracker.debug_view import render_debug_image
@@ -50,7 +55,7 @@ STATE_TO_MSG = {
 # ranges enforced by their descriptors, the rest validated by TrackerConfig on start and on change.
 PARAMETERS = {
     "crop_size": ParameterSpec(TrackerConfig.crop_size, "[cells] side of the person-centred crop",
-                               limits=(16, 1024)),
+                               limits=(16, MAX_CROP_SIDE)),
     "min_hits": ParameterSpec(TrackerConfig.min_hits, "[frames] a new track is confirmed after this many",
                               limits=(1, 1000)),
     "max_age": ParameterSpec(TrackerConfig.max_age, "[frames] a lost track is kept this long", limits=(0, 100_000)),
@@ -59,9 +64,19 @@ PARAMETERS = {
                                 limits=(0.001, 0.1)),
     "max_people": ParameterSpec(10, "more people in one frame is taken for a noise storm: frame dropped, "
                                 "tracking restarted", limits=(1, 1000)),
+    "contact_force": ParameterSpec(250.0, "[N] a frame pressing the mat with more than this in all is taken "
+                                   "for someone on it: no one tracked for a few seconds while so is an ERROR in "
+                                   "/diagnostics", limits=(1.0, 100_000.0)),
 }
 # Frames further apart than this are not a pause but a stamp that jumped.
 MAX_STAMP_GAP_S = 5.0
+# Without a frame for SILENT_PERIODS of the frames' periods (and at least SILENT_AFTER_S [s]) the input is STALE.
+SILENT_PERIODS, SILENT_AFTER_S = 5, 1.0
+# [s] the mat pressed with no one tracked this long is an ERROR (confirming a track takes min_hits frames).
+CONTACT_WITHOUT_PERSONS_S = 3.0
+# Persons go out once per accepted frame: their rate may fall this far below the rate of the frames' stamps
+# (frames lost on the way or skipped as storms) before it is a WARN.
+RATE_TOLERANCE = 0.2
 
 
 def last_id_path() -> Path:
@@ -121,9 +136,16 @@ class PressureTrackerNode(Node):
         self.timing = StreamTiming(self.bad_input, "frame", MAX_STAMP_GAP_S)
         self.last_id_not_saved = 0
         self.frames = 0
-        self.mat_shape: tuple[int, int] | None = None    # from /mat/info
-        self.frame_shape: tuple[int, int] | None = None  # of the frames the tracker core follows
+        self.mat: DataDecideTheMat[tuple[int, int]] = DataDecideTheMat()  # (rows, cols) the tracker core follows
         self.full_scale = float("inf")                    # [kPa] from /mat/info
+        self.frames_received = 0
+        self.gaps = StampGaps()
+        # Health: frames coming, persons going out at the frames' rate, someone tracked while the mat is pressed.
+        self.frames_seen = Staleness("frames", SILENT_AFTER_S, STALE, "no frames")
+        self.frames_seen.expect(True)
+        self.persons_rate = FrequencyStatus("persons", FrequencyBounds(0.0, tolerance=RATE_TOLERANCE))
+        self.tracked_on_contact = Staleness("person while pressed", CONTACT_WITHOUT_PERSONS_S,
+                                            message="the mat is pressed but no one is tracked")
 
         self.persons_pub = self.create_publisher(PersonPressureArray, "presstrack/persons", 10)
         self.tracked_pub = self.create_publisher(TrackedIds, "presstrack/persons/tracked", 10)
@@ -169,22 +191,32 @@ class PressureTrackerNode(Node):
         if info.cell_pitch != self.config.cell_pitch:
             self.set_parameters([rclpy.parameter.Parameter("cell_pitch", value=float(info.cell_pitch))])
         self.full_scale = float(info.full_scale)
-        self.mat_shape = (int(info.rows), int(info.cols))
-        if self.frame_shape not in (None, self.mat_shape):
+        if self.mat.announce((int(info.rows), int(info.cols))):
             # The frames decide: a mat that really changed sends frames of the new size, and tracking moves
             # to them when they come (on_pressure); a wrong /mat/info alone must not stop the stream.
+            rows, cols = self.mat.current
             self.bad_input("mat_info_contradicts_frames",
-                           f"/mat/info says {info.rows} x {info.cols} cells, the frames have {self.frame_shape[0]} x "
-                           f"{self.frame_shape[1]}; following the frames until frames of the new size arrive")
+                           f"/mat/info says {info.rows} x {info.cols} cells, the frames have {rows} x {cols}; "
+                           "following the frames until frames of the new size arrive")
 
     def restart_tracking(self) -> None:
         """A fresh tracker core, for frames the old tracks cannot continue; its ids start above every id issued."""
         self.config = dataclasses.replace(self.config, first_id=self.tracker.tracker.next_id)
         self.tracker = PressureTracker(self.config)
-        self.frame_shape = None
         self.release_crop_publishers(set())
 
     def on_pressure(self, msg: Image) -> None:
+        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        self.frames_received += 1
+        self.frames_seen.mark()
+        missing = self.gaps(stamp_ns)  # every arrival, before any check drops it
+        if missing:
+            self.bad_input("frames_missing", f"{missing} frame(s) missing before stamp {stamp_ns * 1e-9:.3f} s "
+                                             "(a full subscription queue or a lost message)", missing)
+        if msg.height > MAX_MAT_SIDE or msg.width > MAX_MAT_SIDE:
+            self.bad_input("oversize_frame", f"{msg.height} x {msg.width} cells, no mat has over {MAX_MAT_SIDE} "
+                                             "a side; frame dropped")
+            return
         if msg.encoding != "32FC1":
             self.bad_input("wrong_encoding", f"encoding {msg.encoding!r}, expected 32FC1 (kPa); frame dropped")
             return
@@ -196,17 +228,16 @@ class PressureTrackerNode(Node):
         except ValueError as error:
             self.bad_input("malformed_image", f"{error}; frame dropped")
             return
-        expected_shape = self.frame_shape or self.mat_shape
-        if expected_shape is not None and frame.shape != expected_shape:
-            if self.frame_shape is not None and frame.shape == self.mat_shape:  # the mat /mat/info announced
-                self.get_logger().warning(f"the mat is now {frame.shape[0]} x {frame.shape[1]} cells, as /mat/info "
-                                          "said; tracking restarts")
-                self.restart_tracking()
-            else:
-                self.bad_input("wrong_size", f"{frame.shape[0]} x {frame.shape[1]} cells, expected "
-                                             f"{expected_shape[0]} x {expected_shape[1]}; frame dropped")
-                return
-        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        verdict = self.mat.judge(lambda shape: frame.shape == shape)
+        if verdict == DataDecideTheMat.ADOPTED:
+            self.get_logger().warning(f"the mat is now {frame.shape[0]} x {frame.shape[1]} cells, as /mat/info "
+                                      "said; tracking restarts")
+            self.restart_tracking()
+        elif verdict == DataDecideTheMat.NEITHER:
+            rows, cols = self.mat.current
+            self.bad_input("wrong_size", f"{frame.shape[0]} x {frame.shape[1]} cells, expected {rows} x {cols}; "
+                                         "frame dropped")
+            return
         if not self.timing.accept(stamp_ns):
             return
 
@@ -216,10 +247,19 @@ class PressureTrackerNode(Node):
         except TooManyPeople as storm:
             self.bad_input("too_many_people", f"{storm} (a storm of noise blobs?); frame skipped, tracks kept")
             return
-        self.frame_shape = frame.shape
+        self.mat.confirm(frame.shape)
         self.keep_last_id(max((p.track_id for p in people), default=0))
         self.frames += 1
+        self.judge_contact(frame, people)
         self.publish(msg, frame, people)
+        self.persons_rate.tick()
+
+    def judge_contact(self, frame: np.ndarray, people) -> None:
+        """Someone must be tracked while the frame presses the mat with more than contact_force."""
+        force_n = float(frame.sum(dtype=np.float64)) * self.config.cell_pitch ** 2 * 1e3  # kPa * m^2 = kN
+        self.tracked_on_contact.expect(force_n > self.get_parameter("contact_force").value)
+        if any(person.state is not TrackState.TENTATIVE for person in people):
+            self.tracked_on_contact.mark()
 
     def sanitised(self, frame: np.ndarray) -> np.ndarray:
         clean, changed = sanitise_pressure(frame, self.full_scale)
@@ -280,15 +320,28 @@ class PressureTrackerNode(Node):
             self.destroy_publisher(self.crop_pubs.pop(track_id))
 
     def publish_diagnostics(self) -> None:
-        values = {"frames": self.frames, "tracks_live": len(self.crop_pubs),
-                  "ids_issued": self.tracker.tracker.next_id - self.first_id,
-                  "last_id_not_saved": self.last_id_not_saved, **self.bad_input.diagnostic_values()}
-        trouble = self.bad_input.any_counted or self.last_id_not_saved > 0
-        status = diagnostic_status("pressure_tracker: tracking", "mat", values,
-                                   DiagnosticStatus.WARN if trouble else DiagnosticStatus.OK,
-                                   "bad input dropped or sanitised, or last id not saved" if trouble else "OK")
-        self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
-                                                     status=[status]))
+        # Stamped before the counters are read: what happened before the stamp is in them.
+        stamp = self.get_clock().now().to_msg()
+        counters = {"frames": self.frames, "frames_received": self.frames_received, "tracks_live": len(self.crop_pubs),
+                    "ids_issued": self.tracker.tracker.next_id - self.first_id,
+                    "last_id_not_saved": self.last_id_not_saved, **self.bad_input.diagnostic_values()}
+        period = self.gaps.period_s
+        self.frames_seen.max_silence_s = max(SILENT_AFTER_S, SILENT_PERIODS * (period or 0.0))
+        # The bounds of the persons' rate follow the mat's rate, as the frames' stamps give it.
+        self.persons_rate.bounds.min_hz = self.persons_rate.bounds.max_hz = 0.0 if period is None else 1.0 / period
+        stale = self.frames_seen.report()
+        if stale.level:  # no frames: nothing to track and nothing pressed that we know of
+            self.tracked_on_contact.expect(False)
+        persons, contact = self.persons_rate.report(), self.tracked_on_contact.report()
+        if period is None or stale.level:
+            persons.level, persons.message = OK, "OK"  # no bounds without frames and their rate
+        report = merge([stale, persons, contact])
+        report.values = {**counters, "mat_rate_hz": 0.0 if period is None else 1.0 / period, **report.values}
+        if not report.level and (self.bad_input.any_counted or self.last_id_not_saved):
+            report.level, report.message = WARN, "bad input dropped or sanitised, or last id not saved"
+        self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=stamp),
+                                                     status=[status_from_report("pressure_tracker: tracking", "mat",
+                                                                                report)]))
 
 
 def main(args=None) -> None:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from painted_footprints import Walker, walking_scene
+from presstrack_common.faults import noise_storm
 from pressure_tracker import node
 from pressure_tracker.tracker import PressureTracker, TooManyPeople
 from pressure_tracker.tracking import TrackState
@@ -21,9 +22,7 @@ def test_a_noise_storm_frame_is_skipped_and_every_identity_survives_it():
                Walker((0.85, 2.20), -math.pi / 2, speed=0.6, step_length=0.5, start_time=0.1)]
     frames = walking_scene(walkers, n_frames=40, seed=1).pressure
     rng = np.random.default_rng(0)
-    storm = np.zeros_like(frames[0])
-    for row, col in zip(rng.integers(0, storm.shape[0] - 3, 400), rng.integers(0, storm.shape[1] - 3, 400)):
-        storm[row:row + 3, col:col + 3] = 50.0
+    storm = noise_storm(frames[0].shape, rng)
     tracker = PressureTracker()
     for index in range(20):
         before = confirmed_ids(tracker.update(frames[index], index / 15.0, max_people=3))

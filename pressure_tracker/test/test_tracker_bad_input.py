@@ -13,8 +13,9 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from graph_testing import Listener, answer_arrival, assert_each_kind_counted, start_node, stop_node
+from graph_testing import Listener, answer_arrival, assert_each_kind_counted, diagnostics_after, start_node, stop_node
 from presstrack_common.conversions import array_to_image
+from presstrack_common.faults import noise_storm
 from presstrack_msgs.msg import MatInfo, PersonPressure, PersonPressureArray
 from painted_footprints import Walker, walking_scene
 
@@ -22,14 +23,6 @@ ROWS, COLS = 238, 120
 PERIOD_NS = 66_666_667
 MAX_PEOPLE = 2
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-
-
-def noise_storm(blobs: int = 400, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    frame = np.zeros((ROWS, COLS), dtype=np.float32)
-    for row, col in zip(rng.integers(0, ROWS - 3, blobs), rng.integers(0, COLS - 3, blobs)):
-        frame[row:row + 3, col:col + 3] = 50.0
-    return frame
 
 
 class Feed:
@@ -117,7 +110,7 @@ CASES = {  # kind counted: what is sent before the good frame
     "stamp_not_increasing": lambda feed: feed.frame(stamp=feed.stamp - 1_000_000_000),
     "stamp_jump": lambda feed: feed.frame(stamp=feed.stamp + 3600 * 1_000_000_000),
     "burst": burst,
-    "too_many_people": lambda feed: feed.frame(noise_storm()),
+    "too_many_people": lambda feed: feed.frame(noise_storm((ROWS, COLS), np.random.default_rng(0))),
     "bad_mat_info": lambda feed: feed.info(cell_pitch=0.0),
     "mat_info_contradicts_frames": mismatching_mat_info,
 }
@@ -129,6 +122,32 @@ MORE_CASES = [
     ("bad_mat_info", lambda feed: feed.info(mat_pose=Pose(position=Point(x=math.nan)))),
     ("wrong_size", mismatching_frame_after_info),
 ]
+
+
+def assert_every_frame_accounted_for(listener, feed: Feed) -> None:
+    """A 5000 x 5000 frame and a burst of 1000: whatever the subscription queue or the transport dropped is
+    counted (frames_missing, from the stamps), so received + missing is every frame sent."""
+    def counts(values):
+        return {key: int(values.get(key, 0)) for key in ("frames_received", "bad_input_frames_missing",
+                                                         "bad_input_oversize_frame")}
+    def change(before, after):
+        return {key: after[key] - before[key] for key in after}
+
+    before = counts(diagnostics_after(listener, "pressure_tracker", feed.answered_good_frame()))
+    first_stamp = feed.stamp
+    feed.frame(np.zeros((5000, 5000), np.float32))
+    after = counts(diagnostics_after(listener, "pressure_tracker", feed.answered_good_frame()))
+    sent, oversize = round((feed.stamp - first_stamp) / PERIOD_NS), change(before, after)
+    # Delivered, it is refused unread (oversize_frame); lost on the way (best effort), it is missing.
+    assert oversize["frames_received"] + oversize["bad_input_frames_missing"] == sent, oversize
+    assert oversize["bad_input_oversize_frame"] + oversize["bad_input_frames_missing"] >= 1, oversize
+
+    before, first_stamp = after, feed.stamp
+    for _ in range(1000):
+        feed.frame()
+    after = counts(diagnostics_after(listener, "pressure_tracker", feed.answered_good_frame()))
+    sent, burst = round((feed.stamp - first_stamp) / PERIOD_NS), change(before, after)
+    assert burst["frames_received"] + burst["bad_input_frames_missing"] == sent, burst
 
 
 @pytest.fixture
@@ -153,6 +172,7 @@ def test_every_kind_of_bad_input_is_counted_and_the_next_good_frame_tracked(tmp_
             feed.answered_good_frame()
         tracked = listener.messages["/presstrack/persons"][-1].persons
         assert any(p.state == PersonPressure.STATE_CONFIRMED for p in tracked), "the walker is tracked again"
+        assert_every_frame_accounted_for(listener, feed)
     finally:
         assert stop_node(node) == 0
     log = (tmp_path / "pressure_tracker.log").read_text()
