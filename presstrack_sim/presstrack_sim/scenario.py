@@ -323,6 +323,14 @@ def _entry_point(rng: np.random.Generator, width: float, length: float, edge: in
     return np.array([width + outside if edge == 1 else -outside, rng.uniform(0.3 * length, 0.7 * length)])
 
 
+def _lane_schedule(lane: float, start_y: float, end_y: float, duration: float) -> list[Segment]:
+    """Walk end to end along the line x = `lane` of the mat, stopping at each end and turning on the spot, so the
+    walker never leaves the lane (a walker turning at speed would swing out of it by its turning radius)."""
+    there, back = (Segment("goto", None, waypoints=np.array([[lane, y]])) for y in (end_y, start_y))
+    turn = Segment("turn", None, turn_angle=np.pi)
+    return [there, turn, back, turn] * int(duration / 4 + 2)
+
+
 def _enter_leave_schedule(rng: np.random.Generator, width: float, length: float, duration: float,
                           first_edge: int) -> tuple[np.ndarray, list[Segment]]:
     """Start outside, walk in, wander, walk out over another edge, wait, repeat."""
@@ -402,14 +410,16 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
         return _spread([wanderer(pauses=True) for _ in range(count)], rng, mat)
     if name == "crossing2":
         # Two people walk end to end along the mat, 50 cm apart sideways, meeting in the middle each time.
+        # With lane_gap_m they keep to their lanes, turning on the spot at the ends, so every pass is at the gap.
         agents = []
         half_gap = 0.25 if lane_gap_m is None else lane_gap_m / 2
         for i, (start_y, end_y) in enumerate([(0.45, length - 0.45), (length - 0.45, 0.45)]):
             lane = width / 2 + (half_gap if i == 0 else -half_gap)
             waypoints = np.array([[lane, end_y], [lane, start_y]] * int(duration / 2 + 4))
+            schedule = [Segment("goto", None, waypoints=waypoints)] if lane_gap_m is None else \
+                _lane_schedule(lane, start_y, end_y, duration)
             agents.append(Agent(np.array([lane, start_y]), float(np.arctan2(end_y - start_y, 0.0)),
-                                float(rng.uniform(0.9, 1.4)), [Segment("goto", None, waypoints=waypoints)],
-                                keeps_lane=lane_gap_m is not None))
+                                float(rng.uniform(0.9, 1.4)), schedule, keeps_lane=lane_gap_m is not None))
         return agents
     if name == "side_by_side":
         return _pair(rng, width, length, duration, face_to_face=False, first_index=0)
@@ -426,13 +436,12 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
         return [stander, passer]
     if name == "stand_still":
         # One person stands on the spot the whole time, shifting their weight, while another walks past, end to
-        # end along the mat 54 cm beside them, again and again.
+        # end along the mat 54 cm beside them (on a 1.2 m mat), again and again; neither steers around the other.
         stander = Agent(np.array([0.3 * width, length / 2]), float(rng.uniform(-np.pi, np.pi)), 0.0,
-                        [Segment("stand", None, shift_amplitude=0.03, shift_period=4.0)])
+                        [Segment("stand", None, shift_amplitude=0.03, shift_period=4.0)], keeps_lane=True)
         lane = 0.75 * width
-        waypoints = np.array([[lane, length - 0.45], [lane, 0.45]] * int(duration / 2 + 4))
         passer = Agent(np.array([lane, 0.45]), np.pi / 2, float(rng.uniform(0.8, 1.3)),
-                       [Segment("goto", None, waypoints=waypoints)])
+                       _lane_schedule(lane, 0.45, length - 0.45, duration), keeps_lane=True)
         return [stander, passer]
     if name == "enter_leave":
         agents = []
