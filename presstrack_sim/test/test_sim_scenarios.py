@@ -38,10 +38,10 @@ def test_the_stander_stays_on_the_spot_while_the_other_walks_past():
     assert np.ptp(passer.com_xy, axis=0).max() > 1.2 and passer.stepping.mean() > 0.5
 
 
-@pytest.mark.parametrize("people", [3, 4, 5])
+@pytest.mark.parametrize("people", [3, 5])
 def test_people_leave_the_mat_and_come_back(people):
     mat = MatGeometry()
-    plans = plan_motion("enter_leave", people, 90.0, mat, np.random.default_rng(people))
+    plans = plan_motion("enter_leave", people, 60.0, mat, np.random.default_rng(people))
     assert len(plans) == people
     width, length = mat.size_m
     for plan in plans:
