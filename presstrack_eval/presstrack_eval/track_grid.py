@@ -4,9 +4,10 @@
                            [--cache DIR] [--out grid.md] [--json grid.json]
 
 The default scene: 3 people wandering for 20 s on a 238 x 120-cell mat of 1 cm cells at 15 Hz, barefoot with
-a normal arch (toe pads apart from the forefoot), adults of 40-100 kg, read by GRID_SENSOR with 0.5 kPa noise
-(plus 1 % of the reading), 0.1 % dead, 0.01 % stuck and 0.02 % hot cells and no firmware threshold, stored in
-kPa. Each axis changes one thing (AXES). The pressure-scale axis stores the default scene in a file, as MIP's
+a normal arch (toe pads apart from the forefoot), adults of 40-100 kg, read by `grid_sensor` with 0.5 kPa
+noise (plus 1 % of the reading) and no firmware threshold, stored in kPa. Each axis changes one thing (AXES);
+the noise axis adds the mat's defective cells (0.1 % dead, 0.01 % stuck, 0.02 % hot) to every noise level,
+beside the default without them. The pressure-scale axis stores the default scene in a file, as MIP's
 raw units times a factor, with or without the 'pressure_unit' / 'pressure_scale_kpa' keys, and reads it back
 through presstrack-track's loader: without the keys the tracker sees kPa times the factor.
 
@@ -55,7 +56,7 @@ class GridScene:
     fps: float = 15.0
     pitch: float = 0.01
     noise_kpa: float = 0.5
-    defects: bool = True
+    defects: bool = False
     feet: str = "barefoot"
     body: tuple[tuple[float, float], tuple[float, float]] | None = None
     lane_gap_m: float | None = None
@@ -83,8 +84,9 @@ MASS_BANDS = {"40-60 kg": ((1.55, 1.65), (17.0, 22.0)), "60-90 kg": ((1.65, 1.80
 def _axes() -> dict[str, list[GridCell]]:
     d = DEFAULT
     return {
-        "noise": [GridCell("noise", f"{n:g} kPa", replace(d, noise_kpa=n)) for n in (0.0, 0.5, 1.0, 2.0)]
-        + [GridCell("noise", "0.5 kPa, no dead / stuck / hot cells", replace(d, defects=False))],
+        "noise": [GridCell("noise", "0.5 kPa, no defective cells (default)", d)]
+        + [GridCell("noise", f"{n:g} kPa + dead, stuck, hot cells", replace(d, noise_kpa=n, defects=True))
+           for n in (0.0, 0.5, 1.0, 2.0)],
         "feet": [GridCell("feet", "pads joined (shod)", replace(d, feet="shod")),
                  GridCell("feet", "toe gap (barefoot)", d),
                  GridCell("feet", "toe + arch gap (high arch)", replace(d, feet="high_arch"))],

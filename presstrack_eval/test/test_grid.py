@@ -76,7 +76,9 @@ def test_splits_do_not_share_seeds():
 
 def test_every_axis_the_issue_names_is_in_the_grid():
     labels = {axis: [cell.label for cell in cells] for axis, cells in AXES.items()}
-    assert labels["noise"][:4] == ["0 kPa", "0.5 kPa", "1 kPa", "2 kPa"]
+    assert [(c.scene.noise_kpa, c.scene.defects) for c in AXES["noise"]] == [
+        (0.5, False), (0.0, True), (0.5, True), (1.0, True), (2.0, True)]
+    assert all(c.scene == track_grid.DEFAULT for c in (AXES["noise"][0], AXES["pitch"][0], AXES["fps"][1]))
     assert len(labels["scale"]) == 6 and labels["pitch"] == ["1 cm", "2 cm"]
     assert labels["fps"] == ["10 Hz", "15 Hz", "30 Hz", "60 Hz"] and labels["people"] == ["1", "2", "3", "4", "5"]
     assert [c.scene.lane_gap_m for c in AXES["situations"][:3]] == [0.25, 0.30, 0.35]
