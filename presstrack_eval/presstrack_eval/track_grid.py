@@ -46,9 +46,9 @@ TARGET_MOTA, TARGET_IDF1 = 0.95, 0.93
 @dataclass(frozen=True)
 class GridScene:
     """What to simulate: scenario and people (None: its own count), length [s], frame rate [Hz], cell pitch
-    [m], sensor noise [kPa], whether the mat has its dead, stuck and hot cells (GRID_SENSOR), feet ('shod': pads joined by the outsole, 'barefoot': toe pads apart, 'high_arch':
-    toe pads and a midfoot gap), body (None: adults of 40-100 kg; else stature [m] and BMI ranges) and
-    crossing2's lane gap [m] (None: not set)."""
+    [m], sensor noise [kPa], whether the mat has defective cells (`grid_sensor`), feet ('shod': pads joined
+    by the outsole, 'barefoot': toe pads apart, 'high_arch': toe pads and a midfoot gap), body (None: adults
+    of 40-100 kg; else stature [m] and BMI ranges) and crossing2's lane gap [m] (None: not set)."""
 
     scenario: str = "wander"
     people: int | None = 3
@@ -98,7 +98,8 @@ def _axes() -> dict[str, list[GridCell]]:
             GridCell("mass", band, replace(d, body=ranges)) for band, ranges in MASS_BANDS.items()],
         "people": [GridCell("people", str(n), replace(d, people=n)) for n in range(1, 6)],
         "situations": [GridCell("situations", f"crossing at {100 * gap:.0f} cm",
-                                replace(d, scenario="crossing2", people=None, lane_gap_m=gap)) for gap in (0.25, 0.30, 0.35)]
+                                replace(d, scenario="crossing2", people=None, lane_gap_m=gap))
+                       for gap in (0.25, 0.30, 0.35)]
         + [GridCell("situations", "side by side (40 cm)", replace(d, scenario="side_by_side", people=None)),
            GridCell("situations", "face to face (dance hold)", replace(d, scenario="face_to_face", people=None)),
            GridCell("situations", f"standing still {STAND_STILL_SECONDS / 60:g} min, another passing",
