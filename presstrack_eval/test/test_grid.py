@@ -117,3 +117,18 @@ def test_a_short_long_session_reports_every_tracker_per_person_and_window():
     assert "IDsw / person / 5 min" in markdown and len(payload["trackers"]) == 2 + len(PEERS)
     ours_scores = payload["trackers"][OURS]
     assert ours_scores["id_switches_per_person_per_5_min"] == pytest.approx(ours_scores["id_switches"] / 3 / (0.1 / 5))
+    for scores in payload["trackers"].values():  # a 6 s session is one (short) window
+        assert scores["id_switches_in_each_5_min"] == [scores["id_switches"]]
+
+
+def test_switches_are_counted_in_the_window_they_happen():
+    from pressure_tracker.motchallenge import MotRow
+    from presstrack_eval.track_long import WINDOW_MINUTES, switches_in_windows
+    from presstrack_eval.track_suite import score_rows
+
+    box = np.tile(np.array([10.0, 10.0, 30.0, 40.0]), (12, 1, 1))  # one person standing 12 frames
+    ids = [1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 1]  # switches at frames 2, 7 and 11 (0-based)
+    rows = [MotRow(t + 1, track, 10, 10, 20, 30, 1.0) for t, track in enumerate(ids)]
+    result = score_rows(rows, box, "switches", 1.0)
+    facts = {"fps": 5 / (60.0 * WINDOW_MINUTES), "frames": 12}  # a window of 5 frames
+    assert result.scores.id_switches == 3 and switches_in_windows(result, facts) == [1, 1, 1]
