@@ -14,7 +14,7 @@ through presstrack-track's loader: without the keys the tracker sees kPa times t
 Seeds: `--split tuning` draws seeds 0-999 (the range the tracker's development may look at: the fixed suite
 uses 11-61), `--split heldout` (the default) seeds 10000 and up, never used while tuning. Every cell of a
 repeat shares its seed, so an axis compares like with like. A scene is simulated once per (cell, seed) and
-kept in `--cache DIR`.
+kept in `--cache DIR`, keyed by the cell's settings only: empty the folder after changing the simulator.
 """
 from __future__ import annotations
 
