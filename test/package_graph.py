@@ -22,7 +22,8 @@ ROSDEP_KEYS = {
     "imageio_ffmpeg": "python3-imageio-ffmpeg-pip", "ruamel": "python3-ruamel.yaml",
     "rosbags": "python3-rosbags-pip", "motmetrics": "python3-motmetrics-pip", "smplx": "python3-smplx-pip",
     "anny": "python3-anny-pip", "onnxruntime": "python3-onnxruntime-pip", "pytest": "python3-pytest",
-    "hypothesis": "python3-hypothesis", "urdf_parser_py": "urdfdom_py",
+    "hypothesis": "python3-hypothesis", "urdf_parser_py": "urdfdom_py", "trackers": "python3-trackers-pip",
+    "supervision": "python3-supervision-pip",
 }
 ROS_PACKAGES = {"rclpy", "rcl_interfaces", "std_msgs", "sensor_msgs", "geometry_msgs", "diagnostic_msgs",
                 "visualization_msgs", "tf2_msgs", "hri_msgs", "builtin_interfaces", "ament_index_python", "launch",

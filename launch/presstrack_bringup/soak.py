@@ -183,6 +183,11 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
     return result
 
 
+def switches_per_person_window(switches: int, people: int, duration_s: float, window_s: float = 300.0) -> float:
+    """Id switches per person per `window_s` (5 minutes) of a run of `duration_s`."""
+    return switches / max(1, people) / (duration_s / window_s)
+
+
 def write_report(out: Path, report: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "soak.json").write_text(json.dumps(report, indent=2))
@@ -202,10 +207,12 @@ def write_report(out: Path, report: dict) -> None:
                        for name, p in soak["processes"].items()]), ""]
         score = soak["score"]
         parts += [markdown_table(["frames heard", "bodies", "frames without bodies", "driver late", "published Hz",
-                                  "latency p50 / p99 ms", "id switches", "track ids issued", "MOTA / IDF1 / HOTA", "MPJPE mm"],
+                                  "latency p50 / p99 ms", "id switches", "id switches / person / 5 min", "track ids issued",
+                                  "MOTA / IDF1 / HOTA", "MPJPE mm"],
                                  [[soak["pressure_frames_heard"], soak["bodies_received"], soak["frames_without_bodies"],
                                    soak["driver_frames_late"], soak["published_rate_hz"],
                                    f"{soak['latency_p50_ms']:.1f} / {soak['latency_p99_ms']:.1f}", score["id_switches"],
+                                   f"{switches_per_person_window(score['id_switches'], soak['people'], soak['duration_s']):.2f}",
                                    score["tracked_ids"], f"{score['mota']:.3f} / {score['idf1']:.3f} / {score['hota']:.3f}",
                                    score["mpjpe_mm"]]]), ""]
         if soak.get("faults_every_s"):

@@ -1,6 +1,11 @@
-"""Tracking benchmark on simulated crowd scenes: PressureTracker against the nearest-centroid baseline.
+"""Tracking benchmark on simulated crowd scenes: PressureTracker against the baseline and peer trackers.
 
     presstrack-track-suite [--out suite.md] [--json suite.json] [--cache DIR] [--seconds S] [--scenes NAME ...]
+    presstrack-track-suite --grid [--split heldout|tuning] [--repeats N] [--axes AXIS ...] [--cache DIR] [--out ...]
+    presstrack-track-suite --long [--long-minutes M] [--long-people N] [--split ...] [--out ...]
+
+--grid: the robustness grid (track_grid.py); --long: one long session of people leaving and coming back
+(track_long.py).
 
 Scenes come from the crowd simulator (presstrack_sim) with fixed seeds, so every run scores the same
 recordings: two people crossing, three wandering, a couple side by side 40 cm apart, a face-to-face
@@ -15,6 +20,10 @@ track, reported tentative at the time, are written retroactively once it is conf
 evaluation may look back; a live consumer sees them as TENTATIVE). Lost tracks are never written.
 Scores (motchallenge.evaluate): MOTA, MOTP (mean IoU of matches), IDF1, id switches, HOTA; the overall
 row pools all frames (motmetrics' OVERALL; HOTA combined as in TrackEval).
+
+Every table also scores the peers of peers.py (the paper's UoE tracker, SORT, ByteTrack, OC-SORT) on our
+tracker's own per-frame person detections (`PressureTracker.frame_detections`), so they differ from ours only
+in association; the nearest-centroid baseline finds its own blobs.
 """
 from __future__ import annotations
 
@@ -31,10 +40,14 @@ import numpy as np
 
 from presstrack_common.outputs import check_writable_file
 from pressure_tracker.motchallenge import MotRow, Scores, accumulate, combine_hota, ground_truth_frames, hypothesis_frames, scores_from
+from pressure_tracker.detection import DetectionConfig
 from pressure_tracker.tracker import BaselineTracker, PressureTracker, TrackerConfig
 from pressure_tracker.tracking import TrackState
 
+from .peers import PEERS, detection_boxes, make_peer
+
 DEFAULT_FPS = 15.0
+OURS = "PressureTracker"
 
 
 @dataclass(frozen=True)
@@ -62,11 +75,12 @@ SCENES = (
 @dataclass
 class SceneData:
     """pressure (T, rows, cols) float32 [kPa]; box (T, people, 4) x1,y1,x2,y2 [cells], zero rows when
-    absent (slot = identity); fps [Hz]."""
+    absent (slot = identity); fps [Hz]; cell_pitch [m]."""
 
     pressure: np.ndarray
     box: np.ndarray
     fps: float
+    cell_pitch: float = 0.01
 
 
 def _cache_path(cache: Path, scene: SuiteScene, fps: float) -> Path:
@@ -92,13 +106,20 @@ def load_or_simulate(scene: SuiteScene, cache: Path | None = None, fps: float = 
     return data
 
 
-def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool = True) -> list[MotRow]:
+def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool = True, start_frame: int = 0,
+             detections_out: list | None = None, pending: dict | None = None) -> list[MotRow]:
     """Run `tracker` over `pressure` (T, rows, cols) [kPa]; MOT rows of confirmed tracks, plus (if
-    backfill_tentative) the rows a track had while tentative, written once it is confirmed."""
+    backfill_tentative) the rows a track had while tentative, written once it is confirmed. `start_frame`:
+    index of pressure[0] in a longer recording fed in pieces (the tracker keeps its state between them, and
+    the caller passes the same `pending` dict to every piece). `detections_out`: each frame's
+    `tracker.frame_detections` as (boxes, confidences) is appended here."""
     rows: list[MotRow] = []
-    pending: dict[int, list[MotRow]] = {}
-    for index, frame in enumerate(pressure):
-        for person in tracker.update(frame, index / fps):
+    pending = {} if pending is None else pending
+    for index, frame in enumerate(pressure, start=start_frame):
+        people = tracker.update(frame, index / fps)
+        if detections_out is not None:
+            detections_out.append(detection_boxes(tracker.frame_detections))
+        for person in people:
             if person.state == TrackState.LOST:
                 continue
             x1, y1, x2, y2 = person.box
@@ -113,10 +134,20 @@ def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool
     return rows
 
 
+def peer_rows(peer, detections: Sequence[tuple[np.ndarray, np.ndarray]], start_frame: int = 0) -> list[MotRow]:
+    """MOT rows of a peer tracker (peers.py) fed one (boxes, confidences) pair per frame."""
+    rows = []
+    for index, (boxes, confidences) in enumerate(detections, start=start_frame):
+        for track_id, (x1, y1, x2, y2) in peer.update(boxes, confidences):
+            rows.append(MotRow(index + 1, track_id, x1, y1, x2 - x1, y2 - y1, 1.0))
+    return rows
+
+
 @dataclass
 class TrackerResult:
     """Scores of one tracker on one scene, the motmetrics accumulator and HOTA result (for pooling),
-    people in the ground truth, ids written and tracking speed [frames/s]."""
+    people in the ground truth, ids written, tracking speed [frames/s] (for a peer: its association alone),
+    false positives and misses (box-frames)."""
 
     scores: Scores
     accumulator: object
@@ -124,23 +155,50 @@ class TrackerResult:
     people: int
     ids: int
     fps: float
+    false_positives: int = 0
+    misses: int = 0
 
 
-def score_tracker(make_tracker, data: SceneData, name: str) -> TrackerResult:
-    start = time.perf_counter()
-    rows = mot_rows(make_tracker(), data.pressure, data.fps)
-    speed = len(data.pressure) / max(1e-9, time.perf_counter() - start)
-    gt = ground_truth_frames(data.box)
+def score_rows(rows: Sequence[MotRow], box: np.ndarray, name: str, speed: float) -> TrackerResult:
+    """Score MOT rows against the true boxes (T, people, 4)."""
+    import motmetrics
+
+    gt = ground_truth_frames(box)
     accumulator, hota_result = accumulate(gt, hypothesis_frames(rows, len(gt), name))
-    people = int(np.any(data.box != 0, axis=(0, 2)).sum())
+    counts = motmetrics.metrics.create().compute(accumulator, metrics=["num_false_positives", "num_misses"], name=name)
+    people = int(np.any(box != 0, axis=(0, 2)).sum())
     return TrackerResult(scores_from(accumulator, hota_result, name), accumulator, hota_result, people,
-                         len({r.track_id for r in rows}), speed)
+                         len({r.track_id for r in rows}), speed, int(counts.iloc[0]["num_false_positives"]),
+                         int(counts.iloc[0]["num_misses"]))
 
 
-TRACKERS = {
-    "PressureTracker": lambda: PressureTracker(TrackerConfig(report_lost=False)),
-    "baseline": BaselineTracker,
-}
+def ours(cell_pitch: float = 0.01) -> PressureTracker:
+    """Our tracker as the suite runs it (lost tracks not reported)."""
+    return PressureTracker(TrackerConfig(report_lost=False, cell_pitch=cell_pitch))
+
+
+def _timed(run) -> tuple[list[MotRow], float]:
+    start = time.perf_counter()
+    rows = run()
+    return rows, time.perf_counter() - start
+
+
+def track_all(data: SceneData, peers: Sequence[str] = PEERS) -> dict[str, tuple[list[MotRow], float]]:
+    """Per tracker name (ours, the baseline, each peer): its MOT rows on the scene and its frames/s. The peers
+    are fed the detections our tracker made on each frame."""
+    frames = max(1, len(data.pressure))
+    detections: list = []
+    runs = {OURS: _timed(lambda: mot_rows(ours(data.cell_pitch), data.pressure, data.fps, detections_out=detections)),
+            "baseline": _timed(lambda: mot_rows(BaselineTracker(DetectionConfig(cell_pitch=data.cell_pitch)),
+                                                data.pressure, data.fps))}
+    for name in peers:
+        runs[name] = _timed(lambda: peer_rows(make_peer(name, data.fps), detections))
+    return {name: (rows, frames / max(1e-9, seconds)) for name, (rows, seconds) in runs.items()}
+
+
+def score_scene(data: SceneData, name: str, peers: Sequence[str] = PEERS) -> dict[str, TrackerResult]:
+    """Per tracker name, its result on one scene (`track_all`)."""
+    return {tracker: score_rows(rows, data.box, name, speed) for tracker, (rows, speed) in track_all(data, peers).items()}
 
 
 def overall(results: dict[str, TrackerResult]) -> Scores:
@@ -181,16 +239,15 @@ def _table(tracker: str, results: dict[str, TrackerResult], total: Scores) -> st
 
 
 def run_suite(scenes: Sequence[SuiteScene], cache: Path | None = None, fps: float = DEFAULT_FPS,
-              trackers: dict | None = None, log=print) -> dict[str, dict[str, TrackerResult]]:
-    """Per tracker name, per scene name, the result. Trackers default to TRACKERS."""
-    trackers = trackers or TRACKERS
-    results: dict[str, dict[str, TrackerResult]] = {name: {} for name in trackers}
+              peers: Sequence[str] = PEERS, log=print) -> dict[str, dict[str, TrackerResult]]:
+    """Per tracker name (ours, baseline, peers), per scene name, the result."""
+    results: dict[str, dict[str, TrackerResult]] = {}
     for scene in scenes:
         start = time.perf_counter()
         data = load_or_simulate(scene, cache, fps)
         log(f"{scene.name}: {len(data.pressure)} frames ready in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-        for name, make in trackers.items():
-            results[name][scene.name] = score_tracker(make, data, scene.name)
+        for tracker, result in score_scene(data, scene.name, peers).items():
+            results.setdefault(tracker, {})[scene.name] = result
     return results
 
 
@@ -208,14 +265,38 @@ def report(scenes: Sequence[SuiteScene], results: dict[str, dict[str, TrackerRes
     return "\n".join(sections), payload
 
 
+def _write(markdown: str, payload: dict, out: Path | None, json_path: Path | None) -> int:
+    print(markdown)
+    try:
+        if out is not None:
+            out.write_text(markdown + "\n", encoding="utf-8")
+        if json_path is not None:
+            json_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:  # checked at start; the disk may still fill up
+        print(f"presstrack-track-suite: error: cannot write results ({error})", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of presstrack-track-suite."""
+    from .track_grid import AXES, SPLIT_SEEDS
+
     parser = argparse.ArgumentParser(prog="presstrack-track-suite", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write the Markdown tables here")
     parser.add_argument("--json", type=Path, help="write the scores as JSON here")
     parser.add_argument("--cache", type=Path, help="store / reuse simulated scenes in this folder")
     parser.add_argument("--seconds", type=float, help="override every scene's length [s] (quick runs)")
     parser.add_argument("--scenes", nargs="+", metavar="NAME", help=f"subset of: {' '.join(s.name for s in SCENES)}")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--grid", action="store_true", help="the robustness grid (one table per axis)")
+    mode.add_argument("--long", action="store_true", help="one long session of people leaving and coming back")
+    parser.add_argument("--split", choices=tuple(SPLIT_SEEDS), default="heldout",
+                        help="grid / long session seeds: tuning 0-999, heldout 10000+ (default)")
+    parser.add_argument("--repeats", type=int, default=1, help="grid: seeds per cell (default 1)")
+    parser.add_argument("--axes", nargs="+", choices=tuple(AXES), help="grid: only these axes (default: all)")
+    parser.add_argument("--long-minutes", type=float, default=30.0, help="long session length [min] (default 30)")
+    parser.add_argument("--long-people", type=int, default=4, help="long session people, 3-5 (default 4)")
     args = parser.parse_args(argv)
     known = {s.name: s for s in SCENES}
     unknown = [n for n in args.scenes or [] if n not in known]
@@ -229,6 +310,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path, what in ((args.out, "--out"), (args.json, "--json")):
             if path is not None:
                 check_writable_file(path, what)
+        if args.grid:
+            from .track_grid import report as grid_report, run_grid
+
+            results = run_grid(args.axes or tuple(AXES), args.split, args.repeats, args.seconds, args.cache)
+            return _write(*grid_report(results, args.split), args.out, args.json)
+        if args.long:
+            from .track_long import report as long_report, run_long
+
+            if not (math.isfinite(args.long_minutes) and args.long_minutes > 0):
+                raise ValueError(f"--long-minutes must be positive, got {args.long_minutes}")
+            return _write(*long_report(*run_long(args.long_minutes, args.long_people, args.split)), args.out, args.json)
     except ValueError as error:
         print(f"presstrack-track-suite: error: {error}", file=sys.stderr)
         return 2
@@ -236,17 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seconds is not None:
         scenes = [SuiteScene(s.name, s.scenario, s.seed, args.seconds) for s in scenes]
     results = run_suite(scenes, args.cache)
-    markdown, payload = report(scenes, results)
-    print(markdown)
-    try:
-        if args.out is not None:
-            args.out.write_text(markdown + "\n", encoding="utf-8")
-        if args.json is not None:
-            args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    except OSError as error:  # checked at start; the disk may still fill up
-        print(f"presstrack-track-suite: error: cannot write results ({error})", file=sys.stderr)
-        return 2
-    return 0
+    return _write(*report(scenes, results), args.out, args.json)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("presstrack_sim.simulator")
 
 from pressure_tracker.motchallenge import evaluate
+from presstrack_eval.peers import PEERS
 from presstrack_eval.track_suite import SuiteScene, load_or_simulate, main, mot_rows
 from pressure_tracker.tracker import PressureTracker, TrackerConfig
 
@@ -43,6 +44,7 @@ def test_suite_reports_tracker_beating_baseline_with_one_id_per_person(cache, tm
                  "--out", str(out), "--json", str(out_json)]) == 0
     markdown = out.read_text()
     assert "### PressureTracker" in markdown and "### baseline" in markdown
+    assert all(f"### {peer}" in markdown for peer in PEERS)  # fed our tracker's detections
     assert all(f"| {s.name} |" in markdown for s in SHORT_SCENES)
     payload = json.loads(out_json.read_text())
     ours, baseline = payload["trackers"]["PressureTracker"], payload["trackers"]["baseline"]

@@ -24,9 +24,12 @@ STEP_SPEED = 0.05  # m/s; slower than this and not turning, a person stands
 STEP_TURN_RATE = 0.35  # rad/s
 MAX_PEOPLE = 5  # on the mat at once
 
-SCENARIOS = ("crossing2", "wander3", "wander", "side_by_side", "face_to_face", "stand_and_pass", "enter_leave", "random")
+SCENARIOS = ("crossing2", "wander3", "wander", "side_by_side", "face_to_face", "stand_and_pass", "stand_still",
+             "enter_leave", "random")
 FIXED_PEOPLE = {"crossing2": 2, "wander3": 3, "side_by_side": 2, "face_to_face": 2, "stand_and_pass": 2,
-                "enter_leave": 2}
+                "stand_still": 2}
+DEFAULT_PEOPLE = {"wander": 3, "enter_leave": 2}  # scenarios whose count may be chosen, when it is not
+LANE_GAP_RANGE_M = (0.1, 1.0)  # crossing2's lane_gap_m: closer, bodies would overlap; wider, the mat ends
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Agent:
     anchor: int | None = None  # index of the agent this one follows (side by side, dance couple)
     anchor_offset: np.ndarray = field(default_factory=lambda: np.zeros(2))  # (2,) in the anchor's (fwd, left) frame
     anchor_facing: float = 0.0  # rad added to the anchor's heading
+    keeps_lane: bool = False  # neither steers away from others nor is pushed apart (a lane agreed on beforehand)
 
 
 @dataclass
@@ -123,8 +127,10 @@ class _Crowd:
         me = self.agents[i]
         forward = _direction(me.heading)
         turn, speed_factor = 0.0, 1.0
+        if me.keeps_lane:
+            return 0.0, 1.0
         for j, other in enumerate(self.agents):
-            if j == i or other.virtual or other.anchor == i or me.anchor == j or (
+            if j == i or other.virtual or other.anchor == i or me.anchor == j or other.keeps_lane or (
                     me.anchor is not None and other.anchor == me.anchor):
                 continue
             offset = other.position - me.position
@@ -226,7 +232,7 @@ class _Crowd:
 
     def _strangers(self, i: int, j: int) -> bool:
         a, b = self.agents[i], self.agents[j]
-        if a.virtual or b.virtual or a.anchor == j or b.anchor == i:
+        if a.virtual or b.virtual or a.anchor == j or b.anchor == i or a.keeps_lane or b.keeps_lane:
             return False
         return a.anchor is None or a.anchor != b.anchor
 
@@ -317,6 +323,14 @@ def _entry_point(rng: np.random.Generator, width: float, length: float, edge: in
     return np.array([width + outside if edge == 1 else -outside, rng.uniform(0.3 * length, 0.7 * length)])
 
 
+def _lane_schedule(lane: float, start_y: float, end_y: float, duration: float) -> list[Segment]:
+    """Walk end to end along the line x = `lane` of the mat, stopping at each end and turning on the spot, so the
+    walker never leaves the lane (a walker turning at speed would swing out of it by its turning radius)."""
+    there, back = (Segment("goto", None, waypoints=np.array([[lane, y]])) for y in (end_y, start_y))
+    turn = Segment("turn", None, turn_angle=np.pi)
+    return [there, turn, back, turn] * int(duration / 4 + 2)
+
+
 def _enter_leave_schedule(rng: np.random.Generator, width: float, length: float, duration: float,
                           first_edge: int) -> tuple[np.ndarray, list[Segment]]:
     """Start outside, walk in, wander, walk out over another edge, wait, repeat."""
@@ -363,15 +377,22 @@ def _pair(rng: np.random.Generator, width: float, length: float, duration: float
 
 
 def build_agents(name: str, people: int | None, duration: float, mat: MatGeometry,
-                 rng: np.random.Generator) -> list[Agent]:
-    """Agents (people and virtual anchors) of scenario `name`; see SCENARIOS. `people` None: the preset's count."""
+                 rng: np.random.Generator, lane_gap_m: float | None = None) -> list[Agent]:
+    """Agents (people and virtual anchors) of scenario `name`; see SCENARIOS. `people` None: the preset's count.
+
+    `lane_gap_m` (crossing2 only): the two walkers' lanes are this far apart (centre of mass paths), so they
+    pass each other at exactly this closest approach, and they keep to their lanes instead of steering apart;
+    None: lanes 50 cm apart, steering as usual."""
     if name not in SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+    if lane_gap_m is not None and (name != "crossing2" or not LANE_GAP_RANGE_M[0] <= lane_gap_m <= LANE_GAP_RANGE_M[1]):
+        raise ValueError(f"lane_gap_m needs scenario 'crossing2' and {LANE_GAP_RANGE_M[0]}-{LANE_GAP_RANGE_M[1]} m, "
+                         f"got {name!r} and {lane_gap_m}")
     fixed = FIXED_PEOPLE.get(name)
     if fixed is not None and people is not None and people != fixed:
         raise ValueError(f"scenario {name!r} has {fixed} people, but {people} were requested")
-    count = fixed if fixed is not None else (people if people is not None else (3 if name == "wander" else
-                                                                                int(rng.integers(1, MAX_PEOPLE + 1))))
+    count = fixed if fixed is not None else (people if people is not None else (
+        DEFAULT_PEOPLE[name] if name in DEFAULT_PEOPLE else int(rng.integers(1, MAX_PEOPLE + 1))))
     if not 1 <= count <= MAX_PEOPLE:
         raise ValueError(f"the simulator places 1 to {MAX_PEOPLE} people on the mat, got {count}")
     width, length = mat.size_m
@@ -389,12 +410,16 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
         return _spread([wanderer(pauses=True) for _ in range(count)], rng, mat)
     if name == "crossing2":
         # Two people walk end to end along the mat, 50 cm apart sideways, meeting in the middle each time.
+        # With lane_gap_m they keep to their lanes, turning on the spot at the ends, so every pass is at the gap.
         agents = []
+        half_gap = 0.25 if lane_gap_m is None else lane_gap_m / 2
         for i, (start_y, end_y) in enumerate([(0.45, length - 0.45), (length - 0.45, 0.45)]):
-            lane = width / 2 + (0.25 if i == 0 else -0.25)
+            lane = width / 2 + (half_gap if i == 0 else -half_gap)
             waypoints = np.array([[lane, end_y], [lane, start_y]] * int(duration / 2 + 4))
+            schedule = [Segment("goto", None, waypoints=waypoints)] if lane_gap_m is None else \
+                _lane_schedule(lane, start_y, end_y, duration)
             agents.append(Agent(np.array([lane, start_y]), float(np.arctan2(end_y - start_y, 0.0)),
-                                float(rng.uniform(0.9, 1.4)), [Segment("goto", None, waypoints=waypoints)]))
+                                float(rng.uniform(0.9, 1.4)), schedule, keeps_lane=lane_gap_m is not None))
         return agents
     if name == "side_by_side":
         return _pair(rng, width, length, duration, face_to_face=False, first_index=0)
@@ -409,10 +434,19 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
         passer = Agent(np.array([lane, 0.45]), np.pi / 2, float(rng.uniform(0.8, 1.3)),
                        [Segment("goto", None, waypoints=waypoints)])
         return [stander, passer]
+    if name == "stand_still":
+        # One person stands on the spot the whole time, shifting their weight, while another walks past, end to
+        # end along the mat 54 cm beside them (on a 1.2 m mat), again and again; neither steers around the other.
+        stander = Agent(np.array([0.3 * width, length / 2]), float(rng.uniform(-np.pi, np.pi)), 0.0,
+                        [Segment("stand", None, shift_amplitude=0.03, shift_period=4.0)], keeps_lane=True)
+        lane = 0.75 * width
+        passer = Agent(np.array([lane, 0.45]), np.pi / 2, float(rng.uniform(0.8, 1.3)),
+                       _lane_schedule(lane, 0.45, length - 0.45, duration), keeps_lane=True)
+        return [stander, passer]
     if name == "enter_leave":
         agents = []
         for i in range(count):
-            start, schedule = _enter_leave_schedule(rng, width, length, duration, first_edge=2 * i)
+            start, schedule = _enter_leave_schedule(rng, width, length, duration, first_edge=(0, 2, 1, 3)[i % 4])
             inward = np.array([width / 2, length / 2]) - start
             agents.append(Agent(start, float(np.arctan2(inward[1], inward[0])), speed(), schedule))
         return agents
@@ -449,20 +483,22 @@ def _spread(agents: list[Agent], rng: np.random.Generator, mat: MatGeometry) -> 
 
 
 def plan_motion(name: str, people: int | None, duration: float, mat: MatGeometry,
-                rng: np.random.Generator) -> list[MotionPlan]:
-    """Motion plans (world frame) of the people of scenario `name` over `duration` seconds."""
-    return run_to_end(plan_motion_stepwise(name, people, duration, mat, rng))
+                rng: np.random.Generator, lane_gap_m: float | None = None) -> list[MotionPlan]:
+    """Motion plans (world frame) of the people of scenario `name` over `duration` seconds (`lane_gap_m`:
+    build_agents)."""
+    return run_to_end(plan_motion_stepwise(name, people, duration, mat, rng, lane_gap_m=lane_gap_m))
 
 
 def plan_motion_stepwise(name: str, people: int | None, duration: float, mat: MatGeometry,
-                         rng: np.random.Generator, block_steps: int = 60) -> Work[list[MotionPlan]]:
+                         rng: np.random.Generator, block_steps: int = 60,
+                         lane_gap_m: float | None = None) -> Work[list[MotionPlan]]:
     """`plan_motion` in installments: yields after every `block_steps` integration steps (60: one second of
     plan, some milliseconds per person) and returns the plans. Checks its arguments when first advanced."""
     if not (np.isfinite(duration) and duration > 0):
         raise ValueError(f"scenario duration must be positive seconds, got {duration}")
     if block_steps < 1:
         raise ValueError(f"block_steps must be >= 1, got {block_steps}")
-    agents = build_agents(name, people, duration, mat, rng)
+    agents = build_agents(name, people, duration, mat, rng, lane_gap_m)
     positions, headings, stepping, com_offsets = yield from _Crowd(agents, mat, rng).run(duration, block_steps)
     times = np.arange(positions.shape[1]) * PLAN_DT
     plans = []

@@ -93,6 +93,7 @@ class SimConfig:
     bodies: BodyRanges | None = None
     carrying: float = 0.0
     jump_rate: float = 0.0
+    lane_gap_m: float | None = None  # crossing2: the walkers' lanes this far apart (scenario.build_agents)
     subjects: tuple[np.ndarray, ...] | None = None
     model_path: str | None = None
     chunk_frames: int = 10  # frames rendered together: larger is a little faster overall, but makes longer steps
@@ -282,7 +283,7 @@ class _Episode:
             np.random.default_rng(s) for s in streams)
         # Plan past the end so the last footsteps (which look ahead to mid-stance) are defined.
         plans = yield from plan_motion_stepwise(config.scenario, config.people, config.seconds + 3.0, config.mat,
-                                                plan_rng, block_steps=PLAN_BLOCK_STEPS)
+                                                plan_rng, block_steps=PLAN_BLOCK_STEPS, lane_gap_m=config.lane_gap_m)
         if config.subjects is not None and len(config.subjects) < len(plans):
             raise ValueError(f"scenario {config.scenario!r} needs {len(plans)} subjects, got {len(config.subjects)}")
         sole_ids = tuple(model.sole_vertex_ids(side) for side in SIDES)

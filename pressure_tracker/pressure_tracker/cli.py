@@ -3,7 +3,9 @@
     presstrack-track SCENE.npz --out tracks.txt [--baseline] [--pressure-scale KPA_PER_UNIT]
     presstrack-track-eval SCENE.npz tracks.txt [SCENE2.npz tracks2.txt ...]
 
-Exit status: 0 on success, 2 on unusable input (one line on stderr naming the file and the problem).
+Exit status: 0 on success, 2 on unusable input (one line on stderr naming the file and the problem), 3 when
+presstrack-track finds nobody in the whole file (one line on stderr: the frames' pressure range, the unit it
+assumed and how to set it; no track file is written).
 """
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ from .motchallenge import (SceneError, Scores, accumulate, combine_hota, ground_
 from .tracker import BaselineTracker, PressureTracker, TrackerConfig
 
 EXIT_BAD_INPUT = 2
+EXIT_NOBODY = 3
+UNIT_FROM = {"caller": "--pressure-scale", "file": "the file's pressure_unit / pressure_scale_kpa",
+             "assumed": "assumed MIP raw units: the file has no pressure_unit"}
 
 
 def _fail(prog: str, message: object) -> int:
@@ -31,6 +36,15 @@ def _fail(prog: str, message: object) -> int:
 def _report_nonfinite(path, count: int) -> None:
     if count:
         print(nonfinite_message(path, count), file=sys.stderr)
+
+
+def nobody_message(scene) -> str:
+    """One line: nobody was tracked in `scene`, its pressure range as read, the unit assumed and how to set it."""
+    low, high = float(scene.pressure.min()), float(scene.pressure.max())
+    stored = f"{low / scene.kpa_per_unit:.4g} to {high / scene.kpa_per_unit:.4g} stored units"
+    return (f"{scene.path}: nobody tracked in {len(scene.pressure)} frames: pressure {low:.3g} to {high:.3g} kPa "
+            f"({stored} x {scene.kpa_per_unit:.4g} kPa per unit, {UNIT_FROM[scene.unit_from]}); if the unit is "
+            f"wrong, pass --pressure-scale KPA_PER_UNIT or store 'pressure_unit' and 'pressure_scale_kpa' in the file")
 
 
 def track_main(argv: Sequence[str] | None = None) -> int:
@@ -57,6 +71,9 @@ def track_main(argv: Sequence[str] | None = None) -> int:
     _report_nonfinite(scene.path, scene.nonfinite_cells)
     tracker = BaselineTracker() if args.baseline else PressureTracker(TrackerConfig(report_lost=False))
     rows = track_scene(scene, tracker)
+    if not rows:
+        print(f"presstrack-track: error: {nobody_message(scene)}", file=sys.stderr)
+        return EXIT_NOBODY
     try:
         write_mot(rows, args.out)
     except OSError as error:

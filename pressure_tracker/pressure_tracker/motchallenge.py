@@ -38,7 +38,9 @@ class SceneError(ValueError):
 @dataclass
 class Scene:
     """pressure (T, rows, cols) float32 [kPa], non-finite cells already set to 0 (nonfinite_cells
-    counts them); boxes (T, max_people, 4) float64 or None; fps [Hz]; cell_pitch [m]."""
+    counts them); boxes (T, max_people, 4) float64 or None; fps [Hz]; cell_pitch [m]; kpa_per_unit: the
+    kPa per stored unit the pressure was read with, and unit_from: who said so ('caller', 'file', or
+    'assumed': MIP raw units, the file names no unit)."""
 
     path: Path
     pressure: np.ndarray
@@ -46,6 +48,8 @@ class Scene:
     fps: float
     cell_pitch: float
     nonfinite_cells: int
+    kpa_per_unit: float = 1.0
+    unit_from: str = "caller"
 
 
 def load_scene(path: str | Path, need_boxes: bool = False, pressure_scale_kpa: float | None = None) -> Scene:
@@ -58,11 +62,13 @@ def load_scene(path: str | Path, need_boxes: bool = False, pressure_scale_kpa: f
         with open_mip(path) as data:
             mip = read_mip_pressure(data, pressure_scale_kpa)
             boxes = _read_boxes(data, mip.pressure.shape[0], need_boxes)
+            unit_from = "caller" if pressure_scale_kpa is not None else (
+                "file" if "pressure_unit" in data or "pressure_scale_kpa" in data else "assumed")
     except SceneError:
         raise
     except ValueError as error:
         raise SceneError(str(error)) from None
-    return Scene(path, mip.kpa(), boxes, mip.fps, mip.cell_pitch, mip.nonfinite_cells)
+    return Scene(path, mip.kpa(), boxes, mip.fps, mip.cell_pitch, mip.nonfinite_cells, mip.kpa_per_unit, unit_from)
 
 
 def _read_boxes(data: MipArchive, frames: int, need_boxes: bool) -> np.ndarray | None:

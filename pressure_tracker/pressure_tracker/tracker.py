@@ -138,6 +138,9 @@ class PressureTracker:
         self.tracker = FootprintTracker(config.association_config)
         self._input = _FrameInput()
         self._owner: np.ndarray | None = None
+        # The last update()'s person detections (each with .box and .force [N]) before identities: what
+        # other trackers are fed to compare association on the same detections.
+        self.frame_detections: list[PersonDetection] = []
 
     def reconfigure(self, config: TrackerConfig) -> None:
         """Apply new settings without losing tracks, the noise estimate or used ids. first_id only
@@ -184,6 +187,7 @@ class PressureTracker:
         """
         frame = self._input(frame)
         detections = self.detector(frame, self._prior(frame.shape))
+        self.frame_detections = detections
         # Only a frame with many detections can hold too many people; only then is the state worth keeping.
         before = copy.deepcopy(self.tracker) if max_people is not None and len(detections) > max_people else None
         tracks = self.tracker.update(detections, stamp)

@@ -121,9 +121,41 @@ def test_nonfinite_cells_are_zeroed_and_reported_once(tmp_path, capsys):
     pressure[0, 0, :2] = [np.nan, np.inf]
     pressure[2, 5, 5] = -np.inf
     path = write_npz(tmp_path / "nan.npz", pressure=pressure, pressure_scale_kpa=np.float64(1.0))
-    assert track_main([path, "--out", str(tmp_path / "o.txt")]) == 0
+    assert track_main([path, "--out", str(tmp_path / "o.txt")]) == 3  # nobody on the mat: exit 3, below
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"{path}: 3 NaN/Inf pressure cells treated as 0"]
+    assert err[0] == f"{path}: 3 NaN/Inf pressure cells treated as 0" and len(err) == 2
+
+
+def test_an_all_zero_file_says_nobody_was_tracked_in_one_line(tmp_path, capsys):
+    path = write_npz(tmp_path / "zero.npz", pressure=np.zeros((5, 238, 120), dtype=np.float32))
+    out = tmp_path / "o.txt"
+    assert track_main([path, "--out", str(out)]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"presstrack-track: error: {path}: nobody tracked in 5 frames")
+    assert "pressure 0 to 0 kPa" in err[0] and "assumed MIP raw units" in err[0] and "--pressure-scale" in err[0]
+    assert not out.exists()
+
+
+def test_an_empty_file_is_one_line_and_non_zero(tmp_path, capsys):
+    path = write_npz(tmp_path / "empty.npz", pressure=np.zeros((0, 238, 120), dtype=np.float32))
+    assert track_main([path, "--out", str(tmp_path / "o.txt")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and path in err[0] and "no empty axis" in err[0]
+
+
+def test_a_file_in_a_weaker_unit_says_the_range_and_unit_it_assumed(scene_file, tmp_path, capsys):
+    # The walkers' kPa stored as if they were MIP raw units: read as 1/30000 of the pressure, below any contact.
+    original = np.load(scene_file)
+    kpa = original["pressure"]
+    path = write_npz(tmp_path / "weak.npz", pressure=kpa, fps=original["fps"], cell_pitch=original["cell_pitch"])
+    assert track_main([path, "--out", str(tmp_path / "o.txt")]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    high = float(kpa.max())
+    assert len(err) == 1 and f"to {high * MIP_KPA_PER_RAW:.3g} kPa" in err[0] and f"to {high:.4g} stored units" in err[0]
+    assert "assumed MIP raw units" in err[0]
+    # Told the unit, the same file tracks both walkers.
+    assert track_main([path, "--out", str(tmp_path / "o.txt"), "--pressure-scale", "1"]) == 0
+    assert "2 ids" in capsys.readouterr().out
 
 
 def test_raw_units_default_and_override(tmp_path):
