@@ -10,6 +10,7 @@ from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import DescribeParameters, GetParameters, ListParameters, SetParameters
 
 from graph_testing import Listener, start_node, stop_node
+from presstrack_common.node_main import EXIT_NO_OUTPUT
 
 
 def value(v) -> ParameterValue:
@@ -154,7 +155,9 @@ def test_every_parameter_is_described_and_refuses_values_out_of_its_range(tmp_pa
             assert why in result.reason and descriptor.name in result.reason, result.reason
         assert ranged >= 3
     finally:
-        assert stop_node(node) == 0
+        # A driver stopped before its first frame (the simulator may not have made one yet on a busy host)
+        # says so with EXIT_NO_OUTPUT (mat_driver/test/test_driver_health.py checks it); nothing else is wrong.
+        assert stop_node(node) in ((0, EXIT_NO_OUTPUT) if node_name == "mat_driver" else (0,))
 
 
 def test_a_start_value_out_of_range_stops_the_node_with_the_reason(tmp_path):
