@@ -49,6 +49,7 @@ REACH_FRACTION = 0.99  # the knee never locks completely straight
 STEP_WIDTH_PER_HEIGHT = 0.058  # walking: lateral distance of the heel centres, ~10 cm at 1.72 m
 STANCE_WIDTH_PER_HEIGHT = 0.10  # standing: ~17 cm at 1.72 m
 SWAY_FRACTION = 0.4  # of the way from the centre of mass to the centre of pressure
+ARM_DROP = np.deg2rad(70.0)  # how far the arms hang down from the T-pose unless the body says (people.arm_drop)
 
 
 def upright(yaw: np.ndarray | float) -> np.ndarray:
@@ -101,6 +102,7 @@ class BodyGeometry:
     step_width_ratio: float = STEP_WIDTH_PER_HEIGHT  # walking step width / height
     stance_width_ratio: float = STANCE_WIDTH_PER_HEIGHT  # standing feet distance / height
     toe_out: float = TOE_OUT  # rad each foot points outward of the heading
+    arm_drop: float = ARM_DROP  # rad the arms hang down from the T-pose (90 deg: straight down)
 
     @property
     def step_width(self) -> float:
@@ -602,13 +604,14 @@ def _synthesise(plan: MotionPlan, body: BodyGeometry, steps: Footsteps, times: n
     for name in ("spine1", "spine2", "spine3"):
         pose[:, 3 * JOINT[name] + 1] = spine_twist
     pose[:, 3 * JOINT["spine1"]] -= lean / 2
-    # Arms hang 70 deg down from the T-pose and swing against the legs; elbows slightly bent.
+    # Arms hang down from the T-pose (as close to the sides as the hips let them) and swing against the legs;
+    # elbows slightly bent.
     arm_swing = np.deg2rad(18.0) * walking * stride
     for side, sign in ((LEFT, 1.0), (RIGHT, -1.0)):
         shoulder = JOINT[("left", "right")[side] + "_shoulder"]
         elbow = JOINT[("left", "right")[side] + "_elbow"]
-        down = np.array([[np.cos(-sign * 1.22), -np.sin(-sign * 1.22), 0], [np.sin(-sign * 1.22), np.cos(
-            -sign * 1.22), 0], [0, 0, 1]])
+        drop = -sign * body.arm_drop
+        down = np.array([[np.cos(drop), -np.sin(drop), 0], [np.sin(drop), np.cos(drop), 0], [0, 0, 1]])
         swing = sign * arm_swing  # left arm goes forward (negative x rotation) when the left foot is behind
         pose[:, 3 * shoulder:3 * shoulder + 3] = kinematics.matrix_to_axis_angle(rot_x(swing) @ down)
         bend = np.deg2rad(15.0) + np.deg2rad(10.0) * walking

@@ -19,6 +19,7 @@ import numpy as np
 
 from presstrack_body.kinematics import JOINT_NAMES
 
+from .body_overlap import penetration_depth, vertex_normals
 from .mip_format import Scene, load_scene
 
 GRAVITY = 9.81
@@ -290,32 +291,6 @@ def realism_report(paths: list[Path], body_model=None) -> tuple[str, dict[str, Q
 
 
 NEIGHBOUR_DISTANCE_M = 0.8  # pelvis distance under which two people's posed meshes are checked for overlap
-SURFACE_REACH_M = 0.15  # a vertex farther than this from the other mesh's nearest vertex is not inside it
-
-
-def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) area-weighted unit normals, pointing out of the closed mesh."""
-    a, b, c = (vertices[faces[:, k]] for k in range(3))
-    face_normals = np.cross(b - a, c - a)
-    normals = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(normals, faces[:, k], face_normals)
-    if np.einsum("ij,ij->i", a, face_normals).sum() < 0:  # winding inwards: flip
-        normals = -normals
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-
-
-def penetration_depth(inside_of: np.ndarray, normals: np.ndarray, points: np.ndarray) -> float:
-    """Deepest (m) any of `points` (N, 3) lies inside the mesh with vertices `inside_of` (V, 3) and outward
-    `normals`, judged against the nearest vertex (a signed distance accurate for shallow overlaps); 0 if none."""
-    from scipy.spatial import cKDTree
-
-    distance, nearest = cKDTree(inside_of).query(points, distance_upper_bound=SURFACE_REACH_M)
-    close = np.isfinite(distance)
-    if not close.any():
-        return 0.0
-    depth = np.einsum("ij,ij->i", inside_of[nearest[close]] - points[close], normals[nearest[close]])
-    return float(max(0.0, depth.max()))
 
 
 def neighbour_penetration(scene: Scene, model, every: int = 15) -> list[float]:
@@ -338,7 +313,7 @@ def neighbour_penetration(scene: Scene, model, every: int = 15) -> list[float]:
                         vertices, _ = model.pose_body(scene.betas[f, p], scene.pose[f, p][None],
                                                       scene.trans[f, p][None])
                         vertices = vertices[0].double().numpy()
-                        meshes[p] = (vertices, _vertex_normals(vertices, faces))
+                        meshes[p] = (vertices, vertex_normals(vertices, faces))
                 depth = max(penetration_depth(*meshes[a], meshes[b][0]), penetration_depth(*meshes[b], meshes[a][0]))
                 depths.append(100.0 * depth)
     return depths

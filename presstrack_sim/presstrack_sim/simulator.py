@@ -31,12 +31,13 @@ from presstrack_common.mat_geometry import MatGeometry
 from .jumping import Jump, apply_jumps, plan_jumps
 from .mip_format import Scene
 from .objects import FloorObject, ObjectsConfig, cell_object, object_pressure, place_objects
-from .people import BodyRanges, body_geometry, sample_body, sample_varied_body, sole_vertex_areas, walking_style
+from .people import (BodyRanges, body_footprint, body_geometry, sample_body, sample_varied_body, sole_vertex_areas,
+                     walking_style)
 from .plantar import (FootType, PlantarModel, heel_loading_bias, lean_towards_heel, sole_coordinates,
                       sole_load_factors)
 from .pressure import feet_pressure
 from .sensor import Sensor, SensorModel
-from .scenario import MAX_PEOPLE, PLAN_DT, SCENARIOS, plan_motion_stepwise
+from .scenario import MAX_PEOPLE, PLAN_DT, SCENARIOS, BodyFootprint, plan_motion_stepwise
 from .stepwise import Work, run_to_end
 
 FOOTPRINT_THRESHOLD_KPA = 0.5  # a cell belongs to a person's footprint above this true pressure
@@ -247,7 +248,7 @@ class _Episode:
         self.units_done = 0
         # Units of planning: the crowd integration, then a body and a gait stream per person.
         plan_steps = int(np.floor((config.seconds + 3.0) / PLAN_DT + 1e-9)) + 1
-        self.planning_units = -(-plan_steps // PLAN_BLOCK_STEPS) + 2 * MAX_PEOPLE
+        self.planning_units = -(-plan_steps // PLAN_BLOCK_STEPS) + 3 * MAX_PEOPLE
         self._work = self._all_work()
 
     def advance(self) -> None:
@@ -280,22 +281,33 @@ class _Episode:
         streams = np.random.SeedSequence([config.seed, self.number]).spawn(8)
         plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng, jump_rng, gait_rng = (
             np.random.default_rng(s) for s in streams)
+        bodies: list[BodyGeometry] = []
+
+        def draw_bodies(count: int) -> Work[list[BodyFootprint]]:
+            """The people's bodies, drawn once the scenario's cast is known; their footprints steer the crowd."""
+            if config.subjects is not None and len(config.subjects) < count:
+                raise ValueError(f"scenario {config.scenario!r} needs {count} subjects, got {len(config.subjects)}")
+            footprints = []
+            for person_id in range(count):
+                if config.subjects is not None:
+                    body = body_geometry(model, np.asarray(config.subjects[person_id], dtype=float))
+                elif config.bodies is not None:
+                    body = sample_varied_body(model, body_rng, config.bodies)
+                else:
+                    body = sample_body(model, body_rng)
+                if config.bodies is not None:
+                    body = walking_style(body, gait_rng)
+                bodies.append(body)
+                yield
+                footprints.append(body_footprint(model, body))
+                yield
+            return footprints
+
         # Plan past the end so the last footsteps (which look ahead to mid-stance) are defined.
         plans = yield from plan_motion_stepwise(config.scenario, config.people, config.seconds + 3.0, config.mat,
-                                                plan_rng, block_steps=PLAN_BLOCK_STEPS)
-        if config.subjects is not None and len(config.subjects) < len(plans):
-            raise ValueError(f"scenario {config.scenario!r} needs {len(plans)} subjects, got {len(config.subjects)}")
+                                                plan_rng, block_steps=PLAN_BLOCK_STEPS, footprints=draw_bodies)
         sole_ids = tuple(model.sole_vertex_ids(side) for side in SIDES)
-        for person_id, plan in enumerate(plans):
-            if config.subjects is not None:
-                body = body_geometry(model, np.asarray(config.subjects[person_id], dtype=float))
-            elif config.bodies is not None:
-                body = sample_varied_body(model, body_rng, config.bodies)
-            else:
-                body = sample_body(model, body_rng)
-            if config.bodies is not None:
-                body = walking_style(body, gait_rng)
-            yield
+        for person_id, (plan, body) in enumerate(zip(plans, bodies)):
             rest_vertices = model.rest_vertices(body.betas[None])[0].double().numpy()
             areas = tuple(sole_vertex_areas(rest_vertices, model.faces, ids) for ids in sole_ids)
             foot = factors = sole_u = None

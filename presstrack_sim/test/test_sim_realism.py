@@ -68,11 +68,11 @@ def model_available():
 
 def test_mesh_overlap_is_measured_inside_the_other_body(model_available):
     from presstrack_body.model import BodyModel
-    from presstrack_sim.realism import _vertex_normals, penetration_depth
+    from presstrack_sim.body_overlap import penetration_depth, vertex_normals
 
     model = BodyModel()
     vertices = model.rest_vertices(np.zeros((1, model.num_betas)))[0].double().numpy()
-    normals = _vertex_normals(vertices, np.asarray(model.faces))
+    normals = vertex_normals(vertices, np.asarray(model.faces))
     height = (vertices[:, 1] - vertices[:, 1].min()) / np.ptp(vertices[:, 1])
     trunk = np.flatnonzero((height > 0.6) & (height < 0.65) & (np.abs(vertices[:, 0]) < 0.03))
     front = trunk[np.argmax(vertices[trunk, 2])]  # the middle of the belly (canonical z forward), a flat place
