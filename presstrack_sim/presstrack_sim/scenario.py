@@ -45,9 +45,13 @@ STEP_SPEED = 0.05  # m/s; slower than this and not turning, a person stands
 STEP_TURN_RATE = 0.35  # rad/s
 MAX_PEOPLE = 5  # on the mat at once
 
-SCENARIOS = ("crossing2", "wander3", "wander", "side_by_side", "face_to_face", "stand_and_pass", "enter_leave", "random")
+SCENARIOS = ("crossing2", "wander3", "wander", "side_by_side", "face_to_face", "stand_and_pass", "enter_leave",
+             "sit_on_chair", "random")
 FIXED_PEOPLE = {"crossing2": 2, "wander3": 3, "side_by_side": 2, "face_to_face": 2, "stand_and_pass": 2,
-                "enter_leave": 2}
+                "enter_leave": 2, "sit_on_chair": 2}
+# What a seated person and their chair take of the floor, about the centre of their feet (x forward): from the
+# toes to the chair's back, a chair's width (sitting.py places the chair behind the feet by a thigh's length).
+SEATED_FOOTPRINT_BOX = (-0.25, 0.0, 0.45, 0.30, 0.0)
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,7 @@ class Agent:
     anchor_offset: np.ndarray = field(default_factory=lambda: np.zeros(2))  # (2,) in the anchor's (fwd, left) frame
     anchor_facing: float = 0.0  # rad added to the anchor's heading
     footprint: BodyFootprint = field(default_factory=BodyFootprint.square)  # a virtual anchor's: its people's union
+    seated: bool = False  # sits on a chair on the mat (stands in the plan; sitting.py seats them)
 
 
 @dataclass
@@ -177,7 +182,8 @@ class MotionPlan:
     """One person's plan, sampled every PLAN_DT s, in the world frame.
 
     times (N,) s; com_xy (N, 2) m; facing (N,) rad (direction the pelvis faces); stepping (N,) bool;
-    speed (N,) m/s of the centre of mass; preferred_speed m/s.
+    speed (N,) m/s of the centre of mass; preferred_speed m/s; seated: sits on a chair where the plan stands
+    (sitting.py).
     """
 
     times: np.ndarray
@@ -186,6 +192,7 @@ class MotionPlan:
     stepping: np.ndarray
     speed: np.ndarray
     preferred_speed: float
+    seated: bool = False
 
 
 def _direction(angle: float) -> np.ndarray:
@@ -576,6 +583,11 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
         passer = Agent(np.array([lane, 0.45]), np.pi / 2, float(rng.uniform(*SPEED_RANGE)),
                        [Segment("goto", None, waypoints=waypoints)])
         return [stander, passer]
+    if name == "sit_on_chair":
+        # One sits on a chair in the middle of the mat the whole time; the other wanders around them.
+        sitter = Agent(np.array([width / 2, length / 2]) + rng.uniform(-0.1, 0.1, 2), float(rng.uniform(-np.pi, np.pi)),
+                       0.0, [Segment("stand")], seated=True)
+        return _spread([sitter, wanderer(pauses=True)], rng, mat)
     if name == "enter_leave":
         agents = []
         for i in range(count):
@@ -676,6 +688,10 @@ def plan_motion_stepwise(name: str, people: int | None, duration: float, mat: Ma
         people_agents = [agent for agent in agents if not agent.virtual]
         for agent, footprint in zip(people_agents, (yield from footprints(len(people_agents)))):
             agent.footprint = footprint
+    for agent in agents:
+        if agent.seated:
+            agent.footprint = BodyFootprint(np.tile(SEATED_FOOTPRINT_BOX, (len(FOOTPRINT_BANDS_M) - 1, 1)),
+                                            np.arange(len(FOOTPRINT_BANDS_M) - 1))
     fit_pairs(agents)
     positions, headings, stepping, com_offsets = yield from _Crowd(agents, mat, rng).run(duration, block_steps)
     times = np.arange(positions.shape[1]) * PLAN_DT
@@ -694,5 +710,6 @@ def plan_motion_stepwise(name: str, people: int | None, duration: float, mat: Ma
             speed=np.hypot(velocity[:, 0], velocity[:, 1]),
             preferred_speed=agent.preferred_speed if agent.anchor is None else float(
                 np.mean(np.hypot(velocity[:, 0], velocity[:, 1])[steps]) if steps.any() else 0.5),
+            seated=agent.seated,
         ))
     return plans

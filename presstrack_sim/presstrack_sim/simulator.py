@@ -37,6 +37,7 @@ from .plantar import (FootType, PlantarModel, heel_loading_bias, lean_towards_he
                       sole_load_factors)
 from .pressure import feet_pressure
 from .sensor import Sensor, SensorModel
+from .sitting import Seat, chair, plan_seat, sit
 from .scenario import MAX_PEOPLE, PLAN_DT, SCENARIOS, BodyFootprint, plan_motion_stepwise
 from .stepwise import Work, run_to_end
 
@@ -278,8 +279,8 @@ class _Episode:
 
     def _prepare(self) -> Work[None]:
         config, model = self.config, self.model
-        streams = np.random.SeedSequence([config.seed, self.number]).spawn(8)
-        plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng, jump_rng, gait_rng = (
+        streams = np.random.SeedSequence([config.seed, self.number]).spawn(9)
+        plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng, jump_rng, gait_rng, seat_rng = (
             np.random.default_rng(s) for s in streams)
         bodies: list[BodyGeometry] = []
 
@@ -307,6 +308,7 @@ class _Episode:
         plans = yield from plan_motion_stepwise(config.scenario, config.people, config.seconds + 3.0, config.mat,
                                                 plan_rng, block_steps=PLAN_BLOCK_STEPS, footprints=draw_bodies)
         sole_ids = tuple(model.sole_vertex_ids(side) for side in SIDES)
+        seats: list[tuple[Seat, float]] = []  # (seat, the sitter's weight on it and their feet, N)
         for person_id, (plan, body) in enumerate(zip(plans, bodies)):
             rest_vertices = model.rest_vertices(body.betas[None])[0].double().numpy()
             areas = tuple(sole_vertex_areas(rest_vertices, model.faces, ids) for ids in sole_ids)
@@ -321,7 +323,13 @@ class _Episode:
             # The gait's forces come from the weight on the feet: body and load.
             loaded = replace(body, mass=body.mass + carried) if carried else body
             stream = GaitStream(plan, loaded, self.times, GAIT_BLOCK_FRAMES)
-            jumps = plan_jumps(stream.steps, self.times, config.jump_rate, jump_rng)
+            jumps = []
+            if plan.seated:
+                seat = plan_seat(body, stream.steps, seat_rng)
+                stream.adjust = partial(sit, body=body, seat=seat)
+                seats.append((seat, loaded.weight_newton))
+            else:
+                jumps = plan_jumps(stream.steps, self.times, config.jump_rate, jump_rng)
             if jumps:
                 stream.adjust = partial(apply_jumps, jumps=jumps, times=self.times)
             self.people.append(_Person(person_id, body, stream, sole_ids, areas, foot, factors, sole_u, carried,
@@ -330,6 +338,7 @@ class _Episode:
         keep_feet_apart([person.gait_stream.steps for person in self.people], [person.body for person in self.people])
         if config.objects is not None:
             self.objects = place_objects(config.objects, config.mat, self.times, object_rng)
+        self.objects += [chair(seat, weight, len(self.times)) for seat, weight in seats]
         self.sensor = Sensor(config.sensor, (config.mat.rows, config.mat.cols), sensor_rng, 1.0 / config.fps)
         self.prepared = True
 
