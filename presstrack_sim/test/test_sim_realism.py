@@ -80,3 +80,22 @@ def test_mesh_overlap_is_measured_inside_the_other_body(model_available):
     assert penetration_depth(vertices, normals, inside[None]) == pytest.approx(0.01, abs=2e-3)
     assert penetration_depth(vertices, normals, (vertices[front] + 0.02 * normals[front])[None]) == 0.0
     assert penetration_depth(vertices, normals, vertices + [0.0, 0.0, 0.6]) == 0.0  # a neighbour 60 cm ahead
+
+
+def test_realism_options_make_the_configuration_the_cli_and_the_node_run():
+    from presstrack_sim.randomize import with_realism
+    from presstrack_sim.sensor import SENSOR_PROFILES
+    from presstrack_sim.simulator import SimConfig
+
+    base = SimConfig(scenario="crossing2", seconds=1.0)
+    config = with_realism(base, sensor="commercial", feet="anatomical", shoes=0.5, objects=True, carrying=0.2,
+                          jump_rate=2.0)
+    assert config.sensor == SENSOR_PROFILES["commercial"] and config.plantar.shoe_probability == 0.5
+    assert config.objects is not None and config.carrying == 0.2 and config.jump_rate == 2.0
+    drawn = with_realism(base, randomize_seed=7)
+    assert drawn == with_realism(base, randomize_seed=7) and drawn != with_realism(base, randomize_seed=8)
+    assert drawn.bodies is not None and drawn.plantar is not None
+    with pytest.raises(ValueError, match="anatomical"):
+        with_realism(base, shoes=0.3)
+    with pytest.raises(ValueError, match="feet"):
+        with_realism(base, feet="bare")
