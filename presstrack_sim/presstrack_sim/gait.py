@@ -103,6 +103,8 @@ class BodyGeometry:
     stance_width_ratio: float = STANCE_WIDTH_PER_HEIGHT  # standing feet distance / height
     toe_out: float = TOE_OUT  # rad each foot points outward of the heading
     arm_drop: float = ARM_DROP  # rad the arms hang down from the T-pose (90 deg: straight down)
+    step_width_sd: float = 0.0  # m each walking step lands off its planned lateral place, SD (with a step rng)
+    toe_out_sd: float = 0.0  # rad each walking step's toe-out varies, SD (with a step rng)
 
     @property
     def step_width(self) -> float:
@@ -208,16 +210,22 @@ class _PlanSampler:
         return bool(self.plan.stepping[index])
 
 
-def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
-    """Footsteps that carry the centre of mass along the plan: walking bouts separated by standing."""
+def plan_footsteps(plan: MotionPlan, body: BodyGeometry, rng: np.random.Generator | None = None) -> Footsteps:
+    """Footsteps that carry the centre of mass along the plan: walking bouts separated by standing. With `rng`,
+    each walking step's width and toe-out vary about the body's by body.step_width_sd and body.toe_out_sd."""
     sample = _PlanSampler(plan)
     half_step, half_stance = body.step_width / 2, body.stance_width / 2
     t_end = float(plan.times[-1])
     rows: list[dict] = []
     last = [0, 1]  # index of each foot's current stance step
 
-    def place(side: int, strike: float, t_mid: float, speed: float, fraction: float, half_width: float) -> None:
+    def place(side: int, strike: float, t_mid: float, speed: float, fraction: float, half_width: float,
+              walking: bool) -> None:
         yaw = sample.facing(t_mid)
+        toe_out = body.toe_out
+        if walking and rng is not None:  # step-to-step variety about the person's own width and angle
+            half_width += rng.normal(0.0, body.step_width_sd)
+            toe_out += rng.normal(0.0, body.toe_out_sd)
         lateral = np.array([-np.sin(yaw), np.cos(yaw)]) * SIDE_SIGN[side] * half_width
         position = sample.com(t_mid) + lateral
         previous = rows[last[side]]
@@ -226,7 +234,7 @@ def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
         previous["toe_pitch"] = MAX_TOE_PITCH * amplitude
         stance = 2 * fraction * 60.0 / float(cadence_steps_per_min(speed, body.height))
         rows.append(dict(side=side, strike=strike, toe_off=np.inf, position=position,
-                         yaw=yaw + SIDE_SIGN[side] * body.toe_out, heel_pitch=MAX_HEEL_PITCH * amplitude, toe_pitch=0.0,
+                         yaw=yaw + SIDE_SIGN[side] * toe_out, heel_pitch=MAX_HEEL_PITCH * amplitude, toe_pitch=0.0,
                          heel_duration=HEEL_ROCKER_FRACTION * stance, toe_duration=HEEL_RISE_FRACTION * stance,
                          clearance=0.02 + 0.03 * amplitude, speed=speed, stance_fraction=fraction))
         last[side] = len(rows) - 1
@@ -264,7 +272,7 @@ def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
             closing = not sample.stepping(strike) or strike > t_end + 1.0
             # A closing step lands beside the other foot, under the (now still) centre of mass, in a standing stance.
             place(side, strike, strike + (0.3 if closing else fraction * step_time), speed, fraction,
-                  half_stance if closing else half_step)
+                  half_stance if closing else half_step, walking=not closing)
             if closing:
                 break
             rows[last[1 - side]]["toe_off"] = strike + (2 * fraction - 1) * step_time
@@ -507,15 +515,17 @@ class GaitStream:
         block_frames: frames synthesised per `advance()`.
         adjust: optional f(track, start, stop) that changes frames [start, stop) of the track in place once they
             are synthesised (what the walking model does not know of, e.g. jumps).
+        step_rng: optional generator of the footsteps' step-to-step variety (plan_footsteps).
     """
 
     def __init__(self, plan: MotionPlan, body: BodyGeometry, times: np.ndarray, block_frames: int,
-                 adjust: Callable[[GaitTrack, int, int], None] | None = None):
+                 adjust: Callable[[GaitTrack, int, int], None] | None = None,
+                 step_rng: np.random.Generator | None = None):
         if block_frames < 1:
             raise ValueError(f"block_frames must be >= 1, got {block_frames}")
         self.plan, self.body, self.block_frames, self.adjust = plan, body, int(block_frames), adjust
         self.times = np.asarray(times, dtype=float)
-        self.steps = plan_footsteps(plan, body)
+        self.steps = plan_footsteps(plan, body, step_rng)
         self.window = _smoothing_window(self.times)
         frames = len(self.times)
         # Filled block by block: frames [0, ready) hold the gait.

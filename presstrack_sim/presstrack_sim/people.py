@@ -25,6 +25,10 @@ CHILD_MAX_BMI = 24.0
 # the angle each foot points out of the heading (foot progression angle about 5-13 degrees in healthy adults).
 STEP_WIDTH_RATIO = (0.035, 0.075)  # 6-13 cm at 1.72 m
 TOE_OUT_DEG = (3.0, 14.0)
+# ... and how much they vary step to step (SD): step width 1.5-3.5 cm (Owings & Grabiner 2004, healthy adults on a
+# treadmill, as quoted in the realism report), toe-out 1.5-3.5 degrees (our assumption: no published norm found).
+STEP_WIDTH_SD_M = (0.015, 0.035)
+TOE_OUT_SD_DEG = (1.5, 3.5)
 # Arms hang as close to the body as its hips allow: the first of these drops (deg from the T-pose) that keeps the
 # forearms and hands within ARM_CLEARANCE_M of the trunk's surface (ARM_DROP, 70 deg, the widest).
 ARM_DROPS_DEG = (84.0, 81.0, 78.0, 75.0, 72.0)
@@ -192,9 +196,12 @@ def sole_vertex_areas(vertices: np.ndarray, faces: np.ndarray, vertex_ids: np.nd
 
 
 def walking_style(body: BodyGeometry, rng: np.random.Generator) -> BodyGeometry:
-    """`body` with its own step width and toe-out drawn from STEP_WIDTH_RATIO and TOE_OUT_DEG."""
+    """`body` with its own step width and toe-out drawn from STEP_WIDTH_RATIO and TOE_OUT_DEG, and their
+    step-to-step spread from STEP_WIDTH_SD_M and TOE_OUT_SD_DEG."""
     return replace(body, step_width_ratio=float(rng.uniform(*STEP_WIDTH_RATIO)),
-                   toe_out=float(np.deg2rad(rng.uniform(*TOE_OUT_DEG))))
+                   toe_out=float(np.deg2rad(rng.uniform(*TOE_OUT_DEG))),
+                   step_width_sd=float(rng.uniform(*STEP_WIDTH_SD_M)),
+                   toe_out_sd=float(np.deg2rad(rng.uniform(*TOE_OUT_SD_DEG))))
 
 
 def body_footprint(model: BodyModel, body: BodyGeometry) -> BodyFootprint:

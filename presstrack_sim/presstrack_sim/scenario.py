@@ -30,6 +30,7 @@ DEFAULT_REACH_M = 0.25  # m a body reaches each way when its footprint is not kn
 BODY_CLEARANCE = 0.05  # m kept between two footprints: each pelvis sways up to 2 cm, which the plan does not know
 AVOID_HORIZON_S = 2.0  # s ahead the steering checks a heading for collisions
 AVOID_SAMPLES = 9  # instants checked over the horizon
+AVOID_EDGE_M = 0.15  # m: avoiding others never takes a centre of mass closer than this to an edge (half a foot)
 AVOID_EVERY = 3  # integration steps between two steering decisions (20 per second, as quick as people react)
 AVOID_HEADINGS_DEG = np.arange(-80.0, 80.1, 20.0)  # heading candidates around the wished one
 AVOID_SPEEDS = np.array([1.0, 0.6, 0.0])  # speed candidates, fractions of the wished speed
@@ -242,6 +243,20 @@ class _Crowd:
         if segment.kind == "turn":
             self.turn_goal[i] = self.agents[i].heading + segment.turn_angle
 
+    def _keep_on_mat(self, i: int) -> None:
+        """Hold a free agent that stays on the mat (it is not walking to a point off it) AVOID_EDGE_M inside the
+        edges, where avoiding someone or being pushed would take it off."""
+        agent, segment = self.agents[i], self._segment(i)
+        if agent.virtual or agent.anchor is not None:
+            return
+        if segment.kind == "goto":
+            target = segment.waypoints[self.waypoint_index[i]]
+            if not (0 <= target[0] <= self.width and 0 <= target[1] <= self.length):
+                return
+        inside = np.clip(agent.position, AVOID_EDGE_M, [self.width - AVOID_EDGE_M, self.length - AVOID_EDGE_M])
+        if np.all(np.abs(agent.position - inside) < 0.05):  # pushed out a little: back in; far out: entering
+            agent.position = inside
+
     def _obstacles(self, i: int) -> list[int]:
         """The people agent i steers clear of: its strangers; a virtual anchor steers for its followers (its
         footprint is theirs) and clears everybody else."""
@@ -376,6 +391,8 @@ class _Crowd:
                     agent.heading = float(agent.heading + self.turn_rate[i] * PLAN_DT)
                     agent.position = agent.position + _direction(agent.heading) * self.speed[i] * PLAN_DT
             self._separate()
+            for i in range(len(self.agents)):
+                self._keep_on_mat(i)
             for i, agent in enumerate(self.agents):
                 if k:
                     self.velocity[i] = (agent.position - positions[i, k - 1]) / PLAN_DT

@@ -279,8 +279,8 @@ class _Episode:
 
     def _prepare(self) -> Work[None]:
         config, model = self.config, self.model
-        streams = np.random.SeedSequence([config.seed, self.number]).spawn(9)
-        plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng, jump_rng, gait_rng, seat_rng = (
+        streams = np.random.SeedSequence([config.seed, self.number]).spawn(10)
+        plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng, jump_rng, gait_rng, seat_rng, step_rng = (
             np.random.default_rng(s) for s in streams)
         bodies: list[BodyGeometry] = []
 
@@ -322,7 +322,9 @@ class _Episode:
             carried = float(load_rng.uniform(*CARRIED_KG)) if load_rng.random() < config.carrying else 0.0
             # The gait's forces come from the weight on the feet: body and load.
             loaded = replace(body, mass=body.mass + carried) if carried else body
-            stream = GaitStream(plan, loaded, self.times, GAIT_BLOCK_FRAMES)
+            # Varied people (config.bodies) vary their steps too; the legacy adults walk without.
+            stream = GaitStream(plan, loaded, self.times, GAIT_BLOCK_FRAMES,
+                                step_rng=step_rng if config.bodies is not None else None)
             jumps = []
             if plan.seated:
                 seat = plan_seat(body, stream.steps, seat_rng)
