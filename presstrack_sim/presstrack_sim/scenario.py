@@ -47,12 +47,15 @@ STEP_TURN_RATE = 0.35  # rad/s
 MAX_PEOPLE = 5  # on the mat at once
 
 SCENARIOS = ("crossing2", "wander3", "wander", "side_by_side", "face_to_face", "stand_and_pass", "enter_leave",
-             "sit_on_chair", "random")
+             "sit_on_chair", "kneel_and_lie", "random")
 FIXED_PEOPLE = {"crossing2": 2, "wander3": 3, "side_by_side": 2, "face_to_face": 2, "stand_and_pass": 2,
-                "enter_leave": 2, "sit_on_chair": 2}
-# What a seated person and their chair take of the floor, about the centre of their feet (x forward): from the
-# toes to the chair's back, a chair's width (sitting.py places the chair behind the feet by a thigh's length).
-SEATED_FOOTPRINT_BOX = (-0.25, 0.0, 0.45, 0.30, 0.0)
+                "enter_leave": 2, "sit_on_chair": 2, "kneel_and_lie": 2}
+# What a person at rest takes of the floor, about where their plan stands (x the way they face), in every height
+# band: seated (about the centre of their feet: from the toes to the chair's back, a chair's width; sitting.py puts
+# the chair behind the feet by a thigh's length), kneeling and lying (about the pelvis; resting.py: shins and feet
+# behind the knees; head towards the way they "face", feet away).
+POSTURE_FOOTPRINT_BOX = {"sit": (-0.25, 0.0, 0.45, 0.30, 0.0), "kneel": (-0.15, 0.0, 0.45, 0.25, 0.0),
+                         "lie": (0.0, 0.0, 1.05, 0.27, 0.0)}
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,8 @@ class Agent:
     anchor_offset: np.ndarray = field(default_factory=lambda: np.zeros(2))  # (2,) in the anchor's (fwd, left) frame
     anchor_facing: float = 0.0  # rad added to the anchor's heading
     footprint: BodyFootprint = field(default_factory=BodyFootprint.square)  # a virtual anchor's: its people's union
-    seated: bool = False  # sits on a chair on the mat (stands in the plan; sitting.py seats them)
+    posture: str | None = None  # at rest where the plan stands: 'sit' on a chair (sitting.py), 'kneel' or 'lie'
+    # on the floor (resting.py); None: on their feet
 
 
 @dataclass
@@ -183,8 +187,8 @@ class MotionPlan:
     """One person's plan, sampled every PLAN_DT s, in the world frame.
 
     times (N,) s; com_xy (N, 2) m; facing (N,) rad (direction the pelvis faces); stepping (N,) bool;
-    speed (N,) m/s of the centre of mass; preferred_speed m/s; seated: sits on a chair where the plan stands
-    (sitting.py).
+    speed (N,) m/s of the centre of mass; preferred_speed m/s; posture: None on their feet, or at rest where the
+    plan stands: 'sit' on a chair (sitting.py), 'kneel' or 'lie' on the floor (resting.py).
     """
 
     times: np.ndarray
@@ -193,7 +197,7 @@ class MotionPlan:
     stepping: np.ndarray
     speed: np.ndarray
     preferred_speed: float
-    seated: bool = False
+    posture: str | None = None
 
 
 def _direction(angle: float) -> np.ndarray:
@@ -603,8 +607,15 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
     if name == "sit_on_chair":
         # One sits on a chair in the middle of the mat the whole time; the other wanders around them.
         sitter = Agent(np.array([width / 2, length / 2]) + rng.uniform(-0.1, 0.1, 2), float(rng.uniform(-np.pi, np.pi)),
-                       0.0, [Segment("stand")], seated=True)
+                       0.0, [Segment("stand")], posture="sit")
         return _spread([sitter, wanderer(pauses=True)], rng, mat)
+    if name == "kneel_and_lie":
+        # One lies on their back along the mat, one kneels beside them (a mat 1.2 m wide holds no more).
+        lying = Agent(np.array([0.3, length / 2]), float(rng.choice([-np.pi / 2, np.pi / 2])), 0.0,
+                      [Segment("stand")], posture="lie")
+        kneeling = Agent(np.array([min(0.9, width - 0.3), length / 2 + rng.uniform(-0.3, 0.3)]),
+                         float(rng.uniform(-np.pi, np.pi)), 0.0, [Segment("stand")], posture="kneel")
+        return [lying, kneeling]
     if name == "enter_leave":
         agents = []
         for i in range(count):
@@ -706,8 +717,9 @@ def plan_motion_stepwise(name: str, people: int | None, duration: float, mat: Ma
         for agent, footprint in zip(people_agents, (yield from footprints(len(people_agents)))):
             agent.footprint = footprint
     for agent in agents:
-        if agent.seated:
-            agent.footprint = BodyFootprint(np.tile(SEATED_FOOTPRINT_BOX, (len(FOOTPRINT_BANDS_M) - 1, 1)),
+        if agent.posture is not None:
+            agent.footprint = BodyFootprint(np.tile(POSTURE_FOOTPRINT_BOX[agent.posture],
+                                                    (len(FOOTPRINT_BANDS_M) - 1, 1)),
                                             np.arange(len(FOOTPRINT_BANDS_M) - 1))
     fit_pairs(agents)
     positions, headings, stepping, com_offsets = yield from _Crowd(agents, mat, rng).run(duration, block_steps)
@@ -727,6 +739,6 @@ def plan_motion_stepwise(name: str, people: int | None, duration: float, mat: Ma
             speed=np.hypot(velocity[:, 0], velocity[:, 1]),
             preferred_speed=agent.preferred_speed if agent.anchor is None else float(
                 np.mean(np.hypot(velocity[:, 0], velocity[:, 1])[steps]) if steps.any() else 0.5),
-            seated=agent.seated,
+            posture=agent.posture,
         ))
     return plans

@@ -37,6 +37,7 @@ from .plantar import (FootType, PlantarModel, heel_loading_bias, lean_towards_he
                       sole_load_factors)
 from .pressure import feet_pressure
 from .sensor import Sensor, SensorModel
+from .resting import REST_CONTACT_M, Rest, plan_rest, rest
 from .sitting import Seat, chair, plan_seat, sit
 from .scenario import MAX_PEOPLE, PLAN_DT, SCENARIOS, BodyFootprint, plan_motion_stepwise
 from .stepwise import Work, run_to_end
@@ -158,6 +159,7 @@ class _Person:
     sole_u: tuple[np.ndarray, np.ndarray] | None = None  # (per side) position of each sole vertex along the foot
     carried_kg: float = 0.0  # a load in the arms, on the back: weight on the feet, not in the body
     jumps: list[Jump] = field(default_factory=list)
+    resting: Rest | None = None  # kneeling or lying on the floor: the whole contact presses, not the soles
 
     @property
     def gait(self) -> GaitTrack:
@@ -325,17 +327,20 @@ class _Episode:
             # Varied people (config.bodies) vary their steps too; the legacy adults walk without.
             stream = GaitStream(plan, loaded, self.times, GAIT_BLOCK_FRAMES,
                                 step_rng=step_rng if config.bodies is not None else None)
-            jumps = []
-            if plan.seated:
+            jumps, resting = [], None
+            if plan.posture == "sit":
                 seat = plan_seat(body, stream.steps, seat_rng)
                 stream.adjust = partial(sit, body=body, seat=seat)
                 seats.append((seat, loaded.weight_newton))
+            elif plan.posture is not None:
+                resting = plan_rest(model, body, plan.posture, plan.com_xy[0], float(plan.facing[0]))
+                stream.adjust = partial(rest, body=body, resting=resting)
             else:
                 jumps = plan_jumps(stream.steps, self.times, config.jump_rate, jump_rng)
             if jumps:
                 stream.adjust = partial(apply_jumps, jumps=jumps, times=self.times)
             self.people.append(_Person(person_id, body, stream, sole_ids, areas, foot, factors, sole_u, carried,
-                                       jumps))
+                                       jumps, resting))
             yield
         keep_feet_apart([person.gait_stream.steps for person in self.people], [person.body for person in self.people])
         if config.objects is not None:
@@ -359,6 +364,18 @@ class _Episode:
                 person.gait_stream.advance()
                 yield
             gait = person.gait_stream.track
+            if person.resting is not None:  # still on the floor: the whole contact carries the weight
+                resting = person.resting
+                if vertices_out is not None:
+                    vertices, _ = model.pose_body(person.body.betas, gait.pose[start:stop], gait.transl[start:stop])
+                    vertices_out[:, p] = vertices.numpy()
+                contact, _ = model.pose_body(person.body.betas, gait.pose[start:stop], gait.transl[start:stop],
+                                             resting.contact_ids)
+                true_pressure[:, p] = feet_pressure(contact.numpy().astype(float), resting.contact_areas,
+                                                    gait.force[start:stop].sum(axis=1), mat,
+                                                    contact_distance=REST_CONTACT_M).astype(np.float32)
+                yield
+                continue
             # Pressure needs only the soles; the whole mesh only when it is kept.
             if vertices_out is None:
                 vertex_ids = np.concatenate(person.sole_ids)

@@ -13,7 +13,7 @@ def test_chair_legs_and_feet_share_the_sitters_weight(model):
     config = SimConfig(scenario="sit_on_chair", seconds=2.0, fps=10.0, seed=3, sensor=SensorModel.ideal())
     simulator = Simulator(config, model)
     sitter = simulator.people[0]
-    assert sitter.gait_stream.plan.seated and not simulator.people[1].gait_stream.plan.seated
+    assert sitter.gait_stream.plan.posture == "sit" and simulator.people[1].gait_stream.plan.posture is None
     chunk = simulator.render_chunk(0, config.frames)
     cell_newton = config.mat.cell_area_m2 * 1000.0
     weight = sitter.body.weight_newton
