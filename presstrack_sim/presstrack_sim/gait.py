@@ -49,6 +49,12 @@ REACH_FRACTION = 0.99  # the knee never locks completely straight
 STEP_WIDTH_PER_HEIGHT = 0.058  # walking: lateral distance of the heel centres, ~10 cm at 1.72 m
 STANCE_WIDTH_PER_HEIGHT = 0.10  # standing: ~17 cm at 1.72 m
 SWAY_FRACTION = 0.4  # of the way from the centre of mass to the centre of pressure
+# Running (planned speed from RUN_SPEED, about where people change from walking to running): each foot is on the
+# floor RUN_STANCE_FRACTION of the stride, so both are off it between the steps (flight, no force on the mat), and the
+# vertical force of a stance is a half sine whose impulse carries the body weight over one step: a peak of
+# pi / (4 RUN_STANCE_FRACTION) = 2.1 body weights (2-3 in distance running: Cavanagh & Lafortune 1980).
+RUN_SPEED = 2.2  # m/s
+RUN_STANCE_FRACTION = 0.37
 ARM_DROP = np.deg2rad(70.0)  # how far the arms hang down from the T-pose unless the body says (people.arm_drop)
 
 
@@ -150,7 +156,10 @@ def cadence_steps_per_min(speed: np.ndarray | float, height: float) -> np.ndarra
 
 
 def stance_fraction(speed: np.ndarray | float) -> np.ndarray:
-    return np.clip(0.60 - 0.06 * (np.asarray(speed, dtype=float) - 1.3), 0.57, 0.68)
+    """Share of a stride each foot is on the floor: walking 57-68 %, running RUN_STANCE_FRACTION (flight between
+    the steps)."""
+    speed = np.asarray(speed, dtype=float)
+    return np.where(speed >= RUN_SPEED, RUN_STANCE_FRACTION, np.clip(0.60 - 0.06 * (speed - 1.3), 0.57, 0.68))
 
 
 def force_oscillation(speed: np.ndarray | float) -> np.ndarray:
@@ -393,10 +402,23 @@ def foot_forces(body: BodyGeometry, steps: Footsteps, feet: tuple[FootTrack, Foo
     weight = body.weight_newton
     left, right = feet
     forces = np.zeros((len(times), 2))
-    if np.any(~left.stance & ~right.stance):
-        raise ValueError("gait has a flight phase; walking keeps a foot on the floor")
+    flight = ~left.stance & ~right.stance
+    if np.any(np.minimum(steps.stance_fraction[left.step[flight]], steps.stance_fraction[right.step[flight]]) >= 0.5):
+        raise ValueError("gait has a flight phase between walking steps; walking keeps a foot on the floor")
 
-    single = left.stance ^ right.stance
+    # Running: a half sine over each stance, its impulse the body weight times one step's time.
+    support_step = np.where(left.stance, left.step, right.step)
+    running = (left.stance ^ right.stance) & (steps.stance_fraction[support_step] < 0.5)
+    if running.any():
+        frames = np.flatnonzero(running)
+        k = support_step[frames]
+        stance_time = steps.toe_off[k] - steps.strike[k]
+        step_time = 60.0 / cadence_steps_per_min(steps.speed[k], body.height)
+        phase = np.clip((times[frames] - steps.strike[k]) / stance_time, 0.0, 1.0)
+        forces[frames, np.where(left.stance[frames], LEFT, RIGHT)] = (
+            weight * np.pi * step_time / (2 * stance_time) * np.sin(np.pi * phase))
+
+    single = (left.stance ^ right.stance) & ~running
     if single.any():
         support = np.where(left.stance[single], LEFT, RIGHT)
         # Progress through single support = progress of the other foot's swing.
@@ -576,6 +598,8 @@ def _synthesise(plan: MotionPlan, body: BodyGeometry, steps: Footsteps, times: n
     left_dir = np.stack([-np.sin(facing), np.cos(facing)], axis=1)
     forward_dir = np.stack([np.cos(facing), np.sin(facing)], axis=1)
     centre_of_pressure = share[:, :1] * feet[0].ankle[:, :2] + share[:, 1:] * feet[1].ankle[:, :2]
+    flying = force.sum(axis=1) <= 0  # running: no pressure to sway towards
+    centre_of_pressure[flying] = com[flying]
     sway = SWAY_FRACTION * np.einsum("ni,ni->n", centre_of_pressure - com, left_dir)
     pelvis_xy = com + _smooth(sway, window)[:, None] * left_dir
     single_support = np.abs(share[:, 0] - share[:, 1])

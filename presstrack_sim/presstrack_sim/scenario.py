@@ -25,6 +25,8 @@ from .stepwise import Work, run_to_end
 
 PLAN_DT = 1.0 / 60.0  # s; fine enough for turns, coarse enough to integrate 10 minutes quickly
 SPEED_RANGE = (1.0, 1.4)  # m/s, comfortable walking of adults (Bohannon 1997: 1.27-1.46 m/s, 20-79 years)
+RUN_SPEED_RANGE = (2.5, 3.5)  # m/s, jogging to an easy run
+RUN_UP_M = 3.5  # m beyond the mat's ends a runner turns: room to reach their speed before the mat
 EDGE_MARGIN = 0.28  # m; walkers turn back when they would step closer than this to an edge
 DEFAULT_REACH_M = 0.25  # m a body reaches each way when its footprint is not known (a 0.5 m square)
 BODY_CLEARANCE = 0.05  # m kept between two footprints: each pelvis sways up to 2 cm, which the plan does not know
@@ -47,9 +49,10 @@ STEP_TURN_RATE = 0.35  # rad/s
 MAX_PEOPLE = 5  # on the mat at once
 
 SCENARIOS = ("crossing2", "wander3", "wander", "side_by_side", "face_to_face", "stand_and_pass", "enter_leave",
-             "sit_on_chair", "kneel_and_lie", "random")
+             "sit_on_chair", "kneel_and_lie", "run_across", "random")
 FIXED_PEOPLE = {"crossing2": 2, "wander3": 3, "side_by_side": 2, "face_to_face": 2, "stand_and_pass": 2,
-                "enter_leave": 2, "sit_on_chair": 2, "kneel_and_lie": 2}
+                "enter_leave": 2, "sit_on_chair": 2, "kneel_and_lie": 2,
+                "run_across": 1}
 # What a person at rest takes of the floor, about where their plan stands (x the way they face), in every height
 # band: seated (about the centre of their feet: from the toes to the chair's back, a chair's width; sitting.py puts
 # the chair behind the feet by a thigh's length), kneeling and lying (about the pelvis; resting.py: shins and feet
@@ -342,7 +345,7 @@ class _Crowd:
                 speed = min(speed, float(np.sqrt(2 * 0.6 * distance)))
             elif float(offset @ (segment.waypoints[self.waypoint_index[i] + 1] - target)) < 0:
                 # The way turns back at this waypoint: arrive slowly enough to turn about on the spot.
-                speed = min(speed, float(np.sqrt(2 * 0.6 * distance)) + 0.3)
+                speed = min(speed, float(np.sqrt(2 * MAX_ACCEL * distance)) + 0.3)
         else:  # wander: walk straight to a far point of the mat, then on to another
             goal = self.wander_goal[i]
             if goal is None or np.hypot(*(goal - agent.position)) < WANDER_ARRIVED_M:
@@ -616,6 +619,12 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
         kneeling = Agent(np.array([min(0.9, width - 0.3), length / 2 + rng.uniform(-0.3, 0.3)]),
                          float(rng.uniform(-np.pi, np.pi)), 0.0, [Segment("stand")], posture="kneel")
         return [lying, kneeling]
+    if name == "run_across":
+        # Runs along the mat, over it and off the far end, turns well off it and runs back.
+        lane = width / 2 + rng.uniform(-0.15, 0.15)
+        waypoints = np.array([[lane, length + RUN_UP_M], [lane, -RUN_UP_M]] * int(duration / 4 + 4))
+        return [Agent(np.array([lane, -RUN_UP_M]), np.pi / 2, float(rng.uniform(*RUN_SPEED_RANGE)),
+                      [Segment("goto", None, waypoints=waypoints)])]
     if name == "enter_leave":
         agents = []
         for i in range(count):
