@@ -428,7 +428,7 @@ class _Crowd:
 
     def _separate(self) -> None:
         """Push strangers whose footprints come closer than BODY_CLEARANCE apart along the line between them,
-        half each (a follower's share moves its whole group)."""
+        half each, or all of it the one who is not at rest (a follower's share moves its whole group)."""
         agents = self.agents
         for i, me in enumerate(agents):
             near = [j for j in range(i + 1, len(agents)) if self._strangers(i, j) and float(
@@ -444,10 +444,12 @@ class _Crowd:
                 offset = agents[j].position - me.position
                 distance = float(np.hypot(*offset))
                 away = offset / distance if distance > 1e-9 else _direction(self.rng.uniform(-np.pi, np.pi))
+                # Someone at rest (seated, kneeling, lying) is not pushed: the other makes all the room.
+                share_i = 0.0 if me.posture is not None else 1.0 if agents[j].posture is not None else 0.5
                 for k in self._group(i):
-                    agents[k].position = agents[k].position + 0.5 * gap * away
+                    agents[k].position = agents[k].position + share_i * gap * away
                 for k in self._group(j):
-                    agents[k].position = agents[k].position - 0.5 * gap * away
+                    agents[k].position = agents[k].position - (1.0 - share_i) * gap * away
 
     def _follow(self, i: int) -> None:
         agent = self.agents[i]
