@@ -616,10 +616,15 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
         return _spread([sitter, wanderer(pauses=True)], rng, mat)
     if name == "kneel_and_lie":
         # One lies on their back along the mat, one kneels beside them (a mat 1.2 m wide holds no more).
-        lying = Agent(np.array([0.3, length / 2]), float(rng.choice([-np.pi / 2, np.pi / 2])), 0.0,
-                      [Segment("stand")], posture="lie")
-        kneeling = Agent(np.array([min(0.9, width - 0.3), length / 2 + rng.uniform(-0.3, 0.3)]),
-                         float(rng.uniform(-np.pi, np.pi)), 0.0, [Segment("stand")], posture="kneel")
+        # Neither is pushed once placed (at rest), so they are placed apart: the lying body's arms 5 cm inside the
+        # edge, the kneeler facing along the mat beside them.
+        lie_half_width, kneel_half_width = POSTURE_FOOTPRINT_BOX["lie"][3], POSTURE_FOOTPRINT_BOX["kneel"][3]
+        lying = Agent(np.array([lie_half_width + 0.05, length / 2]), float(rng.choice([-np.pi / 2, np.pi / 2])),
+                      0.0, [Segment("stand")], posture="lie")
+        kneeling = Agent(np.array([min(2 * lie_half_width + kneel_half_width + 0.05 + BODY_CLEARANCE,
+                                       width - kneel_half_width), length / 2 + rng.uniform(-0.3, 0.3)]),
+                         float(rng.choice([-np.pi / 2, np.pi / 2]) + rng.uniform(-0.2, 0.2)), 0.0,
+                         [Segment("stand")], posture="kneel")
         return [lying, kneeling]
     if name == "run_across":
         # Runs along the mat, over it and off the far end, turns well off it and runs back.
