@@ -26,7 +26,7 @@ from .stepwise import Work, run_to_end
 PLAN_DT = 1.0 / 60.0  # s; fine enough for turns, coarse enough to integrate 10 minutes quickly
 SPEED_RANGE = (1.0, 1.4)  # m/s, comfortable walking of adults (Bohannon 1997: 1.27-1.46 m/s, 20-79 years)
 RUN_SPEED_RANGE = (2.5, 3.5)  # m/s, jogging to an easy run
-RUN_UP_M = 3.5  # m beyond the mat's ends a runner turns: room to reach their speed before the mat
+RUN_UP_M = 6.0  # m beyond the mat's ends a runner turns: room to reach their speed before the mat
 EDGE_MARGIN = 0.28  # m; walkers turn back when they would step closer than this to an edge
 DEFAULT_REACH_M = 0.25  # m a body reaches each way when its footprint is not known (a 0.5 m square)
 BODY_CLEARANCE = 0.05  # m kept between two footprints: each pelvis sways up to 2 cm, which the plan does not know
@@ -43,6 +43,7 @@ WANDER_ARRIVED_M = 0.3  # ... and picks the next one this close to it
 WANDER_PATIENCE_S = 0.7  # ... or after waiting this long for others to clear the way
 COUPLE_TURN_RATE = 0.8  # rad/s a couple walking side by side turns at most (one at 0.6 m from the other
 # then walks at most half a metre per second faster)
+TURN_BACK_DECEL = 0.6  # m/s^2 people slow down at to stop, or to turn about, where they meant to
 MAX_ACCEL = 1.5  # m/s^2: walkers reach their speed within about two steps of starting
 STEP_SPEED = 0.05  # m/s; slower than this and not turning, a person stands
 STEP_TURN_RATE = 0.35  # rad/s
@@ -342,10 +343,10 @@ class _Crowd:
             turn = 3.0 * error
             speed *= float(np.clip(np.cos(error), 0.3, 1.0))  # a sharp turn is taken slowly, about on the spot
             if last:
-                speed = min(speed, float(np.sqrt(2 * 0.6 * distance)))
+                speed = min(speed, float(np.sqrt(2 * TURN_BACK_DECEL * distance)))
             elif float(offset @ (segment.waypoints[self.waypoint_index[i] + 1] - target)) < 0:
                 # The way turns back at this waypoint: arrive slowly enough to turn about on the spot.
-                speed = min(speed, float(np.sqrt(2 * MAX_ACCEL * distance)) + 0.3)
+                speed = min(speed, float(np.sqrt(2 * TURN_BACK_DECEL * distance)) + 0.3)
         else:  # wander: walk straight to a far point of the mat, then on to another
             goal = self.wander_goal[i]
             if goal is None or np.hypot(*(goal - agent.position)) < WANDER_ARRIVED_M:
@@ -421,6 +422,12 @@ class _Crowd:
             return False
         return a.anchor is None or a.anchor != b.anchor
 
+    def _still(self, i: int) -> bool:
+        """Whether agent i is at rest: seated, kneeling or lying, or standing without stepping."""
+        agent = self.agents[i]
+        return agent.posture is not None or (agent.anchor is None and not agent.virtual and self.speed[i] < STEP_SPEED
+                                             and self._segment(i).kind in ("stand", "turn"))
+
     def _group(self, i: int) -> list[int]:
         """Agent i and whoever moves with it: a follower moves with its anchor and the anchor's other followers."""
         lead = self.agents[i].anchor if self.agents[i].anchor is not None else i
@@ -428,7 +435,8 @@ class _Crowd:
 
     def _separate(self) -> None:
         """Push strangers whose footprints come closer than BODY_CLEARANCE apart along the line between them,
-        half each, or all of it the one who is not at rest (a follower's share moves its whole group)."""
+        half each, or all of it the one who is not at rest (a follower's share moves its whole group; someone
+        standing still would otherwise slide, feet planted, out of their own base of support)."""
         agents = self.agents
         for i, me in enumerate(agents):
             near = [j for j in range(i + 1, len(agents)) if self._strangers(i, j) and float(
@@ -444,8 +452,9 @@ class _Crowd:
                 offset = agents[j].position - me.position
                 distance = float(np.hypot(*offset))
                 away = offset / distance if distance > 1e-9 else _direction(self.rng.uniform(-np.pi, np.pi))
-                # Someone at rest (seated, kneeling, lying) is not pushed: the other makes all the room.
-                share_i = 0.0 if me.posture is not None else 1.0 if agents[j].posture is not None else 0.5
+                # Someone at rest (seated, kneeling, lying, standing still) is not pushed: the other makes the room.
+                still_i, still_j = self._still(i), self._still(j)
+                share_i = 0.5 if still_i == still_j else 0.0 if still_i else 1.0
                 for k in self._group(i):
                     agents[k].position = agents[k].position + share_i * gap * away
                 for k in self._group(j):

@@ -5,7 +5,7 @@ SEATED_FEET_SHARE of the body weight and the seat the rest, which reaches the fl
 with the chair's own weight. Mbada et al. 2016 ("Biomechanical effect of sitting postures on sitting load and feet
 weight in apparently healthy individuals", Nigerian J. Health Sci. 16:15-21; 210 adults on a weighing chair with
 their feet on a scale) measured 12.6, 15.9 and 19.6 kg of 64.5 kg on the feet sitting sacroischially,
-ischiofemorally and ischially: 20 %, 25 % and 30 % of the weight. The share is drawn per sitter from that range.
+ischiofemorally and ischially: 20 %, 24 % and 30 % of the weight. The share is drawn per sitter from that range.
 
 The sitter's standing gait (feet planted where they stand) is turned into the seated pose in place: the pelvis goes
 back by the thigh's length and down until the thighs are level, the torso upright, and the legs are solved again
