@@ -52,6 +52,9 @@ NORMS: dict[str, tuple[str, float, float, str]] = {
     "empty cells reading > 0": ("%", 0.0, 0.1, "thresholded mats read exactly 0 unloaded"),
     "phantom force": ("N", 0.0, 5.0, "force read where nobody stands"),
     "frames with a saturated cell": ("%", 0.1, 100.0, "heavy people saturate real mats"),
+    # One value per scene of two or more: centre to centre, over the frames two people are on the mat together.
+    "closest pelvises": ("m", 0.0, 0.25, "people pass as close as 25 cm (issue 19)"),
+    "closest feet": ("m", 0.0, 0.25, "ankle to ankle, people pass as close as 25 cm (issue 19)"),
 }
 # Measured only when the report is given the body model (`--meshes`): posing every body is slow.
 MESH_NORMS: dict[str, tuple[str, float, float, str]] = {
@@ -96,6 +99,21 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
 
+def _closest_approach(scene: Scene) -> tuple[list[float], list[float]]:
+    """([m], [m]) the smallest pelvis-to-pelvis and ankle-to-ankle distance of any two people while both are on
+    the mat; empty lists for a scene that never has two."""
+    pelvis, ankles = scene.keypoints_3d[:, :, PELVIS, :2], scene.keypoints_3d[:, :, list(ANKLES), :2]
+    pelvises, feet = [], []
+    for a in range(pelvis.shape[1]):
+        for b in range(a + 1, pelvis.shape[1]):
+            both = scene.present[:, a] & scene.present[:, b]
+            if both.any():
+                pelvises.append(float(np.linalg.norm(pelvis[both, a] - pelvis[both, b], axis=1).min()))
+                feet.append(float(np.linalg.norm(ankles[both, a][:, :, None] - ankles[both, b][:, None],
+                                                 axis=-1).min()))
+    return ([min(pelvises)], [min(feet)]) if pelvises else ([], [])
+
+
 def measure_scene(scene: Scene, sensor_full_scale_kpa: float | None = None) -> dict[str, list[float]]:
     """The report's quantities for one scene: name -> values. Saturation is a reading at the sensor's full scale
     (None: at the file's highest reading)."""
@@ -117,6 +135,8 @@ def measure_scene(scene: Scene, sensor_full_scale_kpa: float | None = None) -> d
     full_scale = sensor_full_scale_kpa if sensor_full_scale_kpa is not None else float(pressure.max())
     saturated = (pressure >= 0.999 * full_scale).any(axis=(1, 2)) & scene.present.any(axis=1)
     out["frames with a saturated cell"] = [100.0 * saturated.sum() / max(1, scene.present.any(axis=1).sum())]
+    closest_pelvises, closest_feet = _closest_approach(scene)
+    out["closest pelvises"], out["closest feet"] = closest_pelvises, closest_feet
     for p in range(people):
         joints = scene.keypoints_3d[:, p]
         pelvis = joints[:, PELVIS, :2]
