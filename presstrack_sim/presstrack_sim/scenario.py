@@ -27,7 +27,7 @@ PLAN_DT = 1.0 / 60.0  # s; fine enough for turns, coarse enough to integrate 10 
 SPEED_RANGE = (1.0, 1.4)  # m/s, comfortable walking of adults (Bohannon 1997: 1.27-1.46 m/s, 20-79 years)
 RUN_SPEED_RANGE = (2.5, 3.5)  # m/s, jogging to an easy run
 RUN_UP_M = 6.0  # m beyond the mat's ends a runner turns: room to reach their speed before the mat
-EDGE_MARGIN = 0.28  # m; walkers turn back when they would step closer than this to an edge
+EDGE_MARGIN = 0.28  # m from the edges: where wanderers head for (their goals lie inside it) and walkers start
 DEFAULT_REACH_M = 0.25  # m a body reaches each way when its footprint is not known (a 0.5 m square)
 BODY_CLEARANCE = 0.05  # m kept between two footprints: each pelvis sways up to 2 cm, which the plan does not know
 AVOID_HORIZON_S = 2.0  # s ahead the steering checks a heading for collisions
@@ -94,7 +94,8 @@ class BodyFootprint:
     @property
     def radius(self) -> float:
         """m from the centre of mass to the farthest the footprint reaches."""
-        return float((np.hypot(self.boxes[:, 0], self.boxes[:, 1]) + np.hypot(self.boxes[:, 2], self.boxes[:, 3])).max())
+        centres, corners = np.hypot(*self.boxes[:, 0:2].T), np.hypot(*self.boxes[:, 2:4].T)
+        return float((centres + corners).max())
 
     def moved(self, offset: np.ndarray, turn: float) -> BodyFootprint:
         """This footprint turned by `turn` rad and shifted by `offset` (2,), in a carrier's frame."""

@@ -19,7 +19,8 @@ def test_chair_legs_and_feet_share_the_sitters_weight(model):
     weight = sitter.body.weight_newton
     feet = chunk.true_pressure[:, 0].sum(axis=(1, 2)) * cell_newton
     # Seated upright, the feet carry 20-30 % of the body weight (Mbada et al. 2016) ...
-    assert np.all(feet > (SEATED_FEET_SHARE[0] - 0.01) * weight) and np.all(feet < (SEATED_FEET_SHARE[1] + 0.01) * weight)
+    low, high = SEATED_FEET_SHARE
+    assert np.all(feet > (low - 0.01) * weight) and np.all(feet < (high + 0.01) * weight)
     np.testing.assert_allclose(feet, sitter.gait.force[:config.frames].sum(axis=1), rtol=0.02)
     # ... and the chair's four legs the rest, with the chair's own weight.
     [chair] = [thing for thing in simulator.objects if thing.kind == "chair"]
