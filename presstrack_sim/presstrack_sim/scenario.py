@@ -423,11 +423,13 @@ class _Crowd:
             return False
         return a.anchor is None or a.anchor != b.anchor
 
-    def _still(self, i: int) -> bool:
-        """Whether agent i is at rest: seated, kneeling or lying, or standing without stepping."""
+    def _rest_level(self, i: int) -> int:
+        """How much agent i is at rest: 2 seated, kneeling or lying; 1 standing without stepping; 0 moving."""
         agent = self.agents[i]
-        return agent.posture is not None or (agent.anchor is None and not agent.virtual and self.speed[i] < STEP_SPEED
-                                             and self._segment(i).kind in ("stand", "turn"))
+        if agent.posture is not None:
+            return 2
+        return int(agent.anchor is None and not agent.virtual and self.speed[i] < STEP_SPEED
+                   and self._segment(i).kind in ("stand", "turn"))
 
     def _group(self, i: int) -> list[int]:
         """Agent i and whoever moves with it: a follower moves with its anchor and the anchor's other followers."""
@@ -453,9 +455,12 @@ class _Crowd:
                 offset = agents[j].position - me.position
                 distance = float(np.hypot(*offset))
                 away = offset / distance if distance > 1e-9 else _direction(self.rng.uniform(-np.pi, np.pi))
-                # Someone at rest (seated, kneeling, lying, standing still) is not pushed: the other makes the room.
-                still_i, still_j = self._still(i), self._still(j)
-                share_i = 0.5 if still_i == still_j else 0.0 if still_i else 1.0
+                # The one more at rest is not pushed: the other makes the room. Two seated, kneeling or lying are
+                # placed apart by their scenario and stay where they are.
+                rest_i, rest_j = self._rest_level(i), self._rest_level(j)
+                if rest_i == rest_j == 2:
+                    continue
+                share_i = 0.5 if rest_i == rest_j else 0.0 if rest_i > rest_j else 1.0
                 for k in self._group(i):
                     agents[k].position = agents[k].position + share_i * gap * away
                 for k in self._group(j):
@@ -631,7 +636,7 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
         lie_half_width, kneel_half_width = POSTURE_FOOTPRINT_BOX["lie"][3], POSTURE_FOOTPRINT_BOX["kneel"][3]
         lying = Agent(np.array([lie_half_width + 0.05, length / 2]), float(rng.choice([-np.pi / 2, np.pi / 2])),
                       0.0, [Segment("stand")], posture="lie")
-        kneeling = Agent(np.array([min(2 * lie_half_width + kneel_half_width + 0.05 + BODY_CLEARANCE,
+        kneeling = Agent(np.array([min(2 * lie_half_width + kneel_half_width + 0.06 + BODY_CLEARANCE,
                                        width - kneel_half_width), length / 2 + rng.uniform(-0.3, 0.3)]),
                          float(rng.choice([-np.pi / 2, np.pi / 2]) + rng.uniform(-0.2, 0.2)), 0.0,
                          [Segment("stand")], posture="kneel")

@@ -1,5 +1,6 @@
 """Sitting on a chair on the mat: the chair's legs and the sitter's feet share the weight, and the chair is no one."""
 import numpy as np
+import pytest
 from scipy.ndimage import label
 
 from presstrack_sim.gait import GRAVITY, KNEE
@@ -42,3 +43,16 @@ def test_chair_legs_are_no_ones_in_the_ground_truth(model):
     assert all(label(frame)[1] == 4 for frame in chair_cells)
     assert not (chair_cells & (scene.cell_owner >= 0)).any()
     assert CHAIR_MASS_KG[0] <= scene.extra["object_masses"][kinds.index("chair")] <= CHAIR_MASS_KG[1]
+
+
+@pytest.mark.parametrize("scenario", ["sit_on_chair", "kneel_and_lie"])
+def test_people_at_rest_are_never_pushed_by_the_crowd(scenario):
+    # A pushed sitter's plan drifted off their seated body, and a walker came through it (69 % of close pairs).
+    from presstrack_common.mat_geometry import MatGeometry
+    from presstrack_sim.scenario import plan_motion
+
+    plans = plan_motion(scenario, None, 20.0, MatGeometry(), np.random.default_rng(5))
+    resting = [plan for plan in plans if plan.posture is not None]
+    assert resting
+    for plan in resting:
+        assert np.ptp(plan.com_xy, axis=0).max() < 1e-9 and not plan.stepping.any()
