@@ -240,6 +240,10 @@ class BodyModel:
         """Joints (B, 24, 3) of the shaped body in its rest (T) pose, SMPL canonical frame, no translation."""
         return self._rest_joints(self._as_batch("betas", betas, self.num_betas))
 
+    def dominant_joints(self) -> np.ndarray:
+        """(V,) int64 the joint whose skinning weight is largest at each vertex (which body part it is)."""
+        return self.smpl.lbs_weights.argmax(dim=1).cpu().numpy().astype(np.int64)
+
     def sole_vertex_ids(self, side: str) -> np.ndarray:
         """Vertex indices of one foot's sole, found on the mean rest mesh.
 

@@ -27,19 +27,16 @@ from presstrack_common.mat_geometry import MatGeometry, mip_world_from_mat
 from presstrack_common.outputs import check_writable_file
 
 from .mip_format import scene_path, write_scene
-from .objects import ObjectsConfig
 from .people import sample_body, sample_varied_body
-from .plantar import PlantarModel
-from .randomize import BODY_RANGES, randomized
+from .randomize import BODY_RANGES, FEET, randomize_rng, randomized, with_realism
 from .realism import realism_report
-from .sensor import SENSOR_PROFILES, SensorModel
+from .sensor import SENSOR_PROFILES
 from .scenario import FIXED_PEOPLE, SCENARIOS
 from .simulator import SimConfig, Simulator, simulate_scene, single_threaded_torch
 
 SPLITS = ("train", "val", "test")
 SUBJECTS_PER_SPLIT = {"train": 10, "val": 5, "test": 5}  # 20 volunteers, as in MIP
 SCENE_SHARE = {"train": 0.7, "val": 0.15, "test": 0.15}
-RANDOMIZE_STREAM = 19
 # The corpus draws from the scenarios and people counts it always drew from, so a seed still makes the same corpus.
 CORPUS_SCENARIOS = ("crossing2", "wander3", "side_by_side", "face_to_face", "stand_and_pass", "enter_leave", "random")
 CORPUS_PEOPLE = {name: FIXED_PEOPLE.get(name, 2) for name in CORPUS_SCENARIOS if name != "random"}
@@ -63,7 +60,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ideal-sensor", action="store_true", help="the same as --sensor ideal")
     parser.add_argument("--sensor", default="legacy", choices=tuple(SENSOR_PROFILES),
                         help="sensor profile (presstrack_sim/sensor.py; default legacy, as the fixed scenes)")
-    parser.add_argument("--feet", default="even", choices=("even", "anatomical"),
+    parser.add_argument("--feet", default="even", choices=FEET,
                         help="plantar load: even over the sole (legacy) or anatomical (heel, metatarsal heads, toe "
                              "pads, arch from flat to high per person; plantar.py)")
     parser.add_argument("--shoes", type=float, default=0.0,
@@ -82,21 +79,10 @@ def _mat(args: argparse.Namespace) -> MatGeometry:
     return MatGeometry(args.rows, args.cols, args.pitch, mip_world_from_mat())
 
 
-def _sensor(args: argparse.Namespace) -> SensorModel:
-    return SensorModel.ideal() if args.ideal_sensor else SensorModel.profile(args.sensor)
-
-
-def _plantar(args: argparse.Namespace) -> PlantarModel | None:
-    if args.feet == "even":
-        if args.shoes:
-            raise ValueError("--shoes needs --feet anatomical")
-        return None
-    return PlantarModel(shoe_probability=args.shoes)
-
-
-def _randomize_rng(seed: int) -> np.random.Generator:
-    """The stream --randomize draws from, apart from the simulation's own."""
-    return np.random.default_rng(np.random.SeedSequence([seed, RANDOMIZE_STREAM]))
+def _realism(config: SimConfig, args: argparse.Namespace, randomize_seed: int | None) -> SimConfig:
+    return with_realism(config, sensor="ideal" if args.ideal_sensor else args.sensor, feet=args.feet,
+                        shoes=args.shoes, objects=args.objects, carrying=args.carrying, jump_rate=args.jump_rate,
+                        randomize_seed=randomize_seed)
 
 
 def scene_main(argv: list[str]) -> int:
@@ -107,12 +93,9 @@ def scene_main(argv: list[str]) -> int:
     parser.add_argument("--picture", type=Path, default=None, help="also render the middle frame to this PNG")
     _common(parser)
     args = parser.parse_args(argv)
-    config = SimConfig(scenario=args.scenario, people=args.people, seconds=args.seconds, fps=args.fps,
-                       seed=args.seed, mat=_mat(args), sensor=_sensor(args), plantar=_plantar(args),
-                       objects=ObjectsConfig() if args.objects else None, carrying=args.carrying,
-                       jump_rate=args.jump_rate, model_path=args.model)
-    if args.randomize:
-        config = randomized(config, _randomize_rng(args.seed))
+    config = _realism(SimConfig(scenario=args.scenario, people=args.people, seconds=args.seconds, fps=args.fps,
+                                seed=args.seed, mat=_mat(args), model_path=args.model),
+                      args, args.seed if args.randomize else None)
     if args.out.is_dir():
         raise ValueError(f"--out {args.out} is a folder; give a file name")
     check_writable_file(scene_path(args.out), "--out")
@@ -163,7 +146,7 @@ def corpus_main(argv: list[str]) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     check_writable_file(args.out / "corpus.json", "--out")
     rng = np.random.default_rng(args.seed)
-    randomize_rng, plantar = _randomize_rng(args.seed), _plantar(args)
+    drawing = randomize_rng(args.seed)
     model = BodyModel(args.model)
     subjects: dict[str, list[np.ndarray]] = {}
     subject_ids: dict[str, list[int]] = {}
@@ -182,13 +165,12 @@ def corpus_main(argv: list[str]) -> int:
         people = CORPUS_PEOPLE.get(scenario, int(rng.integers(1, 6)))
         chosen = rng.choice(len(subjects[split]), size=people, replace=False)
         seed = int(rng.integers(2 ** 31))
-        config = SimConfig(scenario=scenario, people=None if scenario in CORPUS_PEOPLE else people,
-                           seconds=args.seconds, fps=args.fps, seed=seed, mat=_mat(args), sensor=_sensor(args),
-                           plantar=plantar, objects=ObjectsConfig() if args.objects else None,
-                           carrying=args.carrying, jump_rate=args.jump_rate,
-                           subjects=tuple(subjects[split][k] for k in chosen), model_path=args.model)
+        config = _realism(SimConfig(scenario=scenario, people=None if scenario in CORPUS_PEOPLE else people,
+                                    seconds=args.seconds, fps=args.fps, seed=seed, mat=_mat(args),
+                                    subjects=tuple(subjects[split][k] for k in chosen), model_path=args.model),
+                          args, None)
         if args.randomize:
-            config = randomized(config, randomize_rng)
+            config = randomized(config, drawing)
         name = f"data_{index}.npz"
         jobs.append((args.out / name, config, f"sim_{len(chosen)}_person/{scenario}/{split}"))
         files[split].append(name)

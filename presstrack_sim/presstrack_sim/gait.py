@@ -49,6 +49,13 @@ REACH_FRACTION = 0.99  # the knee never locks completely straight
 STEP_WIDTH_PER_HEIGHT = 0.058  # walking: lateral distance of the heel centres, ~10 cm at 1.72 m
 STANCE_WIDTH_PER_HEIGHT = 0.10  # standing: ~17 cm at 1.72 m
 SWAY_FRACTION = 0.4  # of the way from the centre of mass to the centre of pressure
+# Running (planned speed from RUN_SPEED, about where people change from walking to running): each foot is on the
+# floor RUN_STANCE_FRACTION of the stride, so both are off it between the steps (flight, no force on the mat), and the
+# vertical force of a stance is a half sine whose impulse carries the body weight over one step: a peak of
+# pi / (4 RUN_STANCE_FRACTION) = 2.1 body weights (2-3 in distance running: Cavanagh & Lafortune 1980).
+RUN_SPEED = 2.2  # m/s
+RUN_STANCE_FRACTION = 0.37
+ARM_DROP = np.deg2rad(70.0)  # how far the arms hang down from the T-pose unless the body says (people.arm_drop)
 
 
 def upright(yaw: np.ndarray | float) -> np.ndarray:
@@ -101,6 +108,9 @@ class BodyGeometry:
     step_width_ratio: float = STEP_WIDTH_PER_HEIGHT  # walking step width / height
     stance_width_ratio: float = STANCE_WIDTH_PER_HEIGHT  # standing feet distance / height
     toe_out: float = TOE_OUT  # rad each foot points outward of the heading
+    arm_drop: float = ARM_DROP  # rad the arms hang down from the T-pose (90 deg: straight down)
+    step_width_sd: float = 0.0  # m each walking step lands off its planned lateral place, SD (with a step rng)
+    toe_out_sd: float = 0.0  # rad each walking step's toe-out varies, SD (with a step rng)
 
     @property
     def step_width(self) -> float:
@@ -146,7 +156,10 @@ def cadence_steps_per_min(speed: np.ndarray | float, height: float) -> np.ndarra
 
 
 def stance_fraction(speed: np.ndarray | float) -> np.ndarray:
-    return np.clip(0.60 - 0.06 * (np.asarray(speed, dtype=float) - 1.3), 0.57, 0.68)
+    """Share of a stride each foot is on the floor: walking 57-68 %, running RUN_STANCE_FRACTION (flight between
+    the steps)."""
+    speed = np.asarray(speed, dtype=float)
+    return np.where(speed >= RUN_SPEED, RUN_STANCE_FRACTION, np.clip(0.60 - 0.06 * (speed - 1.3), 0.57, 0.68))
 
 
 def force_oscillation(speed: np.ndarray | float) -> np.ndarray:
@@ -206,16 +219,22 @@ class _PlanSampler:
         return bool(self.plan.stepping[index])
 
 
-def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
-    """Footsteps that carry the centre of mass along the plan: walking bouts separated by standing."""
+def plan_footsteps(plan: MotionPlan, body: BodyGeometry, rng: np.random.Generator | None = None) -> Footsteps:
+    """Footsteps that carry the centre of mass along the plan: walking bouts separated by standing. With `rng`,
+    each walking step's width and toe-out vary about the body's by body.step_width_sd and body.toe_out_sd."""
     sample = _PlanSampler(plan)
     half_step, half_stance = body.step_width / 2, body.stance_width / 2
     t_end = float(plan.times[-1])
     rows: list[dict] = []
     last = [0, 1]  # index of each foot's current stance step
 
-    def place(side: int, strike: float, t_mid: float, speed: float, fraction: float, half_width: float) -> None:
+    def place(side: int, strike: float, t_mid: float, speed: float, fraction: float, half_width: float,
+              walking: bool) -> None:
         yaw = sample.facing(t_mid)
+        toe_out = body.toe_out
+        if walking and rng is not None:  # step-to-step variety about the person's own width and angle
+            half_width += rng.normal(0.0, body.step_width_sd)
+            toe_out += rng.normal(0.0, body.toe_out_sd)
         lateral = np.array([-np.sin(yaw), np.cos(yaw)]) * SIDE_SIGN[side] * half_width
         position = sample.com(t_mid) + lateral
         previous = rows[last[side]]
@@ -224,7 +243,7 @@ def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
         previous["toe_pitch"] = MAX_TOE_PITCH * amplitude
         stance = 2 * fraction * 60.0 / float(cadence_steps_per_min(speed, body.height))
         rows.append(dict(side=side, strike=strike, toe_off=np.inf, position=position,
-                         yaw=yaw + SIDE_SIGN[side] * body.toe_out, heel_pitch=MAX_HEEL_PITCH * amplitude, toe_pitch=0.0,
+                         yaw=yaw + SIDE_SIGN[side] * toe_out, heel_pitch=MAX_HEEL_PITCH * amplitude, toe_pitch=0.0,
                          heel_duration=HEEL_ROCKER_FRACTION * stance, toe_duration=HEEL_RISE_FRACTION * stance,
                          clearance=0.02 + 0.03 * amplitude, speed=speed, stance_fraction=fraction))
         last[side] = len(rows) - 1
@@ -262,7 +281,7 @@ def plan_footsteps(plan: MotionPlan, body: BodyGeometry) -> Footsteps:
             closing = not sample.stepping(strike) or strike > t_end + 1.0
             # A closing step lands beside the other foot, under the (now still) centre of mass, in a standing stance.
             place(side, strike, strike + (0.3 if closing else fraction * step_time), speed, fraction,
-                  half_stance if closing else half_step)
+                  half_stance if closing else half_step, walking=not closing)
             if closing:
                 break
             rows[last[1 - side]]["toe_off"] = strike + (2 * fraction - 1) * step_time
@@ -383,10 +402,23 @@ def foot_forces(body: BodyGeometry, steps: Footsteps, feet: tuple[FootTrack, Foo
     weight = body.weight_newton
     left, right = feet
     forces = np.zeros((len(times), 2))
-    if np.any(~left.stance & ~right.stance):
-        raise ValueError("gait has a flight phase; walking keeps a foot on the floor")
+    flight = ~left.stance & ~right.stance
+    if np.any(np.minimum(steps.stance_fraction[left.step[flight]], steps.stance_fraction[right.step[flight]]) >= 0.5):
+        raise ValueError("gait has a flight phase between walking steps; walking keeps a foot on the floor")
 
-    single = left.stance ^ right.stance
+    # Running: a half sine over each stance, its impulse the body weight times one step's time.
+    support_step = np.where(left.stance, left.step, right.step)
+    running = (left.stance ^ right.stance) & (steps.stance_fraction[support_step] < 0.5)
+    if running.any():
+        frames = np.flatnonzero(running)
+        k = support_step[frames]
+        stance_time = steps.toe_off[k] - steps.strike[k]
+        step_time = 60.0 / cadence_steps_per_min(steps.speed[k], body.height)
+        phase = np.clip((times[frames] - steps.strike[k]) / stance_time, 0.0, 1.0)
+        forces[frames, np.where(left.stance[frames], LEFT, RIGHT)] = (
+            weight * np.pi * step_time / (2 * stance_time) * np.sin(np.pi * phase))
+
+    single = (left.stance ^ right.stance) & ~running
     if single.any():
         support = np.where(left.stance[single], LEFT, RIGHT)
         # Progress through single support = progress of the other foot's swing.
@@ -505,15 +537,17 @@ class GaitStream:
         block_frames: frames synthesised per `advance()`.
         adjust: optional f(track, start, stop) that changes frames [start, stop) of the track in place once they
             are synthesised (what the walking model does not know of, e.g. jumps).
+        step_rng: optional generator of the footsteps' step-to-step variety (plan_footsteps).
     """
 
     def __init__(self, plan: MotionPlan, body: BodyGeometry, times: np.ndarray, block_frames: int,
-                 adjust: Callable[[GaitTrack, int, int], None] | None = None):
+                 adjust: Callable[[GaitTrack, int, int], None] | None = None,
+                 step_rng: np.random.Generator | None = None):
         if block_frames < 1:
             raise ValueError(f"block_frames must be >= 1, got {block_frames}")
         self.plan, self.body, self.block_frames, self.adjust = plan, body, int(block_frames), adjust
         self.times = np.asarray(times, dtype=float)
-        self.steps = plan_footsteps(plan, body)
+        self.steps = plan_footsteps(plan, body, step_rng)
         self.window = _smoothing_window(self.times)
         frames = len(self.times)
         # Filled block by block: frames [0, ready) hold the gait.
@@ -564,6 +598,8 @@ def _synthesise(plan: MotionPlan, body: BodyGeometry, steps: Footsteps, times: n
     left_dir = np.stack([-np.sin(facing), np.cos(facing)], axis=1)
     forward_dir = np.stack([np.cos(facing), np.sin(facing)], axis=1)
     centre_of_pressure = share[:, :1] * feet[0].ankle[:, :2] + share[:, 1:] * feet[1].ankle[:, :2]
+    flying = force.sum(axis=1) <= 0  # running: no pressure to sway towards
+    centre_of_pressure[flying] = com[flying]
     sway = SWAY_FRACTION * np.einsum("ni,ni->n", centre_of_pressure - com, left_dir)
     pelvis_xy = com + _smooth(sway, window)[:, None] * left_dir
     single_support = np.abs(share[:, 0] - share[:, 1])
@@ -602,13 +638,14 @@ def _synthesise(plan: MotionPlan, body: BodyGeometry, steps: Footsteps, times: n
     for name in ("spine1", "spine2", "spine3"):
         pose[:, 3 * JOINT[name] + 1] = spine_twist
     pose[:, 3 * JOINT["spine1"]] -= lean / 2
-    # Arms hang 70 deg down from the T-pose and swing against the legs; elbows slightly bent.
+    # Arms hang down from the T-pose (as close to the sides as the hips let them) and swing against the legs;
+    # elbows slightly bent.
     arm_swing = np.deg2rad(18.0) * walking * stride
     for side, sign in ((LEFT, 1.0), (RIGHT, -1.0)):
         shoulder = JOINT[("left", "right")[side] + "_shoulder"]
         elbow = JOINT[("left", "right")[side] + "_elbow"]
-        down = np.array([[np.cos(-sign * 1.22), -np.sin(-sign * 1.22), 0], [np.sin(-sign * 1.22), np.cos(
-            -sign * 1.22), 0], [0, 0, 1]])
+        drop = -sign * body.arm_drop
+        down = np.array([[np.cos(drop), -np.sin(drop), 0], [np.sin(drop), np.cos(drop), 0], [0, 0, 1]])
         swing = sign * arm_swing  # left arm goes forward (negative x rotation) when the left foot is behind
         pose[:, 3 * shoulder:3 * shoulder + 3] = kinematics.matrix_to_axis_angle(rot_x(swing) @ down)
         bend = np.deg2rad(15.0) + np.deg2rad(10.0) * walking

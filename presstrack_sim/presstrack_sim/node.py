@@ -21,7 +21,9 @@ from mat_driver.node import PARAMETERS, MatDriverNode
 from presstrack_common.node_main import run_node
 from presstrack_common.parameters import ParameterSpec
 from presstrack_msgs.msg import PersonPressure, PersonPressureArray, SmplBody, SmplBodyArray
+from presstrack_sim.randomize import FEET, with_realism
 from presstrack_sim.scenario import MAX_PEOPLE, SCENARIOS
+from presstrack_sim.sensor import SENSOR_PROFILES
 from presstrack_sim.simulator import SimConfig, SimFrame, Simulator
 
 SIM_PARAMETERS = {
@@ -31,6 +33,22 @@ SIM_PARAMETERS = {
     "scenario": ParameterSpec("random", "simulated scene", choices=SCENARIOS, read_only=True),
     "publish_ground_truth": ParameterSpec(True, "publish mat/sim/persons and mat/sim/bodies (ground truth)",
                                           read_only=True),
+    # The realism options of presstrack-sim (README, "Bodies, the simulator and its data").
+    "sensor": ParameterSpec("legacy", "sensor profile of the simulated mat (presstrack_sim/sensor.py)",
+                            choices=tuple(SENSOR_PROFILES), read_only=True),
+    "feet": ParameterSpec("even", "plantar load: even over the sole, or anatomical (heel, metatarsal heads, toes, "
+                          "arch per person; presstrack_sim/plantar.py)", choices=FEET, read_only=True),
+    "shoes": ParameterSpec(0.0, "share of people wearing shoes (needs feet anatomical)", limits=(0.0, 1.0),
+                           read_only=True),
+    "objects": ParameterSpec(False, "a piece of furniture, a dropped object and a trotting dog on the mat (no one's "
+                             "contacts)", read_only=True),
+    "carrying": ParameterSpec(0.0, "share of people carrying a load of 2-20 kg", limits=(0.0, 1.0), read_only=True),
+    "jump_rate": ParameterSpec(0.0, "jumps on the spot per minute of standing (1/min)", limits=(0.0, 60.0),
+                               read_only=True),
+    "randomize": ParameterSpec(False, "draw the sensor, feet, bodies, loads, jumps and objects per scene from the "
+                               "ranges of presstrack_sim/randomize.py (overrides the options above)", read_only=True),
+    "randomize_seed": ParameterSpec(0, "seed of the randomised draws (with randomize)", limits=(0, 2**31 - 1),
+                                    read_only=True),
 }
 
 
@@ -55,8 +73,12 @@ class SimMatNode(MatDriverNode):
             self.gt_bodies_pub = self.create_publisher(SmplBodyArray, "mat/sim/bodies", 10)
 
     def make_feed(self, values: dict) -> PacedFeed:
-        config = SimConfig(scenario=values["scenario"], people=int(values["people"]), seed=int(values["seed"]),
-                           fps=float(values["rate"]), mat=self.geometry)
+        config = with_realism(
+            SimConfig(scenario=values["scenario"], people=int(values["people"]), seed=int(values["seed"]),
+                      fps=float(values["rate"]), mat=self.geometry),
+            sensor=values["sensor"], feet=values["feet"], shoes=float(values["shoes"]), objects=bool(values["objects"]),
+            carrying=float(values["carrying"]), jump_rate=float(values["jump_rate"]),
+            randomize_seed=int(values["randomize_seed"]) if values["randomize"] else None)
         return sim_feed(Simulator(config), float(values["rate"]))
 
     def publish_extras(self, header: Header, frame: FeedFrame) -> None:

@@ -5,7 +5,8 @@ On a real floor these make blobs a tracker may take for feet; the scene's ground
 patches, and each patch spreads its load evenly over a disc (pressure integrates exactly to the weight on the mat).
 
 Placement: furniture and dropped objects lie in the band along the mat's long edges that walkers leave free (they
-turn back before their centre of mass comes within scenario.EDGE_MARGIN of an edge), so no foot lands on a chair leg;
+head for points at least scenario.EDGE_MARGIN inside the edges; only avoiding someone takes their centre of mass
+closer, down to scenario.AVOID_EDGE_M), so a foot rarely lands on a chair leg;
 the pet trots anywhere on the mat, between the people.
 
 Figures: furniture 4-25 kg on four legs of 2-4 cm, spaced 0.35-0.5 m (a chair or side table standing half on the mat,

@@ -8,7 +8,11 @@ import torch
 
 from presstrack_body.model import BodyModel
 
-from .gait import ANKLE, TOE, SIDES, BodyGeometry, heel_pivot_point
+from presstrack_body import kinematics
+
+from .body_overlap import penetration_depth, vertex_normals
+from .gait import ANKLE, ARM_DROP, JOINT, TOE, SIDES, BodyGeometry, heel_pivot_point, synthesise_gait
+from .scenario import PLAN_DT, SPEED_RANGE, BodyFootprint, MotionPlan
 
 HEIGHT_RANGE_M = (1.50, 1.90)
 MASS_RANGE_KG = (40.0, 100.0)
@@ -21,6 +25,19 @@ CHILD_MAX_BMI = 24.0
 # the angle each foot points out of the heading (foot progression angle about 5-13 degrees in healthy adults).
 STEP_WIDTH_RATIO = (0.035, 0.075)  # 6-13 cm at 1.72 m
 TOE_OUT_DEG = (3.0, 14.0)
+# ... and how much they vary step to step (SD): step width 1.5-3.5 cm (Owings & Grabiner 2004, healthy adults on a
+# treadmill, as quoted in the realism report), toe-out 1.5-3.5 degrees (our assumption: no published norm found).
+STEP_WIDTH_SD_M = (0.015, 0.035)
+TOE_OUT_SD_DEG = (1.5, 3.5)
+# Arms hang as close to the body as its hips allow: the first of these drops (deg from the T-pose) that keeps the
+# forearms and hands within ARM_CLEARANCE_M of the trunk's surface (ARM_DROP, 70 deg, the widest).
+ARM_DROPS_DEG = (84.0, 81.0, 78.0, 75.0, 72.0)
+ARM_CLEARANCE_M = 0.003
+FOREARM_JOINTS = ("left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand", "right_hand")
+TRUNK_JOINTS = ("pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2")
+FOOTPRINT_FRAME_S = 0.1  # s between the frames of the measuring walk
+FOOTPRINT_POSE_S = 0.2  # s between the poses a body's footprint is taken from (six over a gait cycle)
+FOOTPRINT_WALK_S = (1.5, 2.7)  # s of the measuring walk whose poses count: a whole gait cycle, after the start
 BMI_BETA = 3  # the embedded body's beta that changes girth most at a fixed stature (+3: BMI 23 -> 35)
 
 
@@ -51,7 +68,31 @@ def body_geometry(model: BodyModel, betas: np.ndarray) -> BodyGeometry:
     height = float(vertices[:, 1].max() - vertices[:, 1].min())
     mass = BODY_DENSITY * mesh_volume(vertices, model.faces)
     return BodyGeometry(betas=betas, rest_joints=joints, sole_points=(soles[0], soles[1]),
-                        toe_mask=(toes[0], toes[1]), heel_pivot=(heels[0], heels[1]), height=height, mass=mass)
+                        toe_mask=(toes[0], toes[1]), heel_pivot=(heels[0], heels[1]), height=height, mass=mass,
+                        arm_drop=arm_drop(model, betas))
+
+
+def arm_drop(model: BodyModel, betas: np.ndarray) -> float:
+    """How far (rad) the arms of the shaped body hang down from the T-pose: the first of ARM_DROPS_DEG whose
+    forearms and hands stay clear of the trunk (a heavy body's hips hold the arms out), else ARM_DROP."""
+    drops = np.deg2rad(ARM_DROPS_DEG)
+    pose = np.zeros((len(drops), kinematics.POSE_DIM))
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        shoulder, elbow = JOINT[f"{side}_shoulder"], JOINT[f"{side}_elbow"]
+        pose[:, 3 * shoulder + 2] = -sign * drops  # about the body's forward axis: down from the T-pose
+        pose[:, 3 * elbow + 1] = -sign * np.deg2rad(15.0)  # the standing elbow bend of gait.py
+    part = model.dominant_joints()
+    forearm = np.isin(part, [JOINT[name] for name in FOREARM_JOINTS])
+    trunk = np.isin(part, [JOINT[name] for name in TRUNK_JOINTS])
+    faces = np.asarray(model.faces)
+    for drop, drop_pose in zip(drops, pose):  # one at a time: most bodies take the first
+        with torch.no_grad():
+            vertices, _ = model.pose_body(betas, drop_pose[None], np.zeros((1, 3)))
+        posed = vertices[0].double().numpy()
+        normals = vertex_normals(posed, faces)
+        if penetration_depth(posed[trunk], normals[trunk], posed[forearm]) <= ARM_CLEARANCE_M:
+            return float(drop)
+    return float(ARM_DROP)
 
 
 def sample_body(model: BodyModel, rng: np.random.Generator, height: float | None = None) -> BodyGeometry:
@@ -155,6 +196,31 @@ def sole_vertex_areas(vertices: np.ndarray, faces: np.ndarray, vertex_ids: np.nd
 
 
 def walking_style(body: BodyGeometry, rng: np.random.Generator) -> BodyGeometry:
-    """`body` with its own step width and toe-out drawn from STEP_WIDTH_RATIO and TOE_OUT_DEG."""
+    """`body` with its own step width and toe-out drawn from STEP_WIDTH_RATIO and TOE_OUT_DEG, and their
+    step-to-step spread from STEP_WIDTH_SD_M and TOE_OUT_SD_DEG."""
     return replace(body, step_width_ratio=float(rng.uniform(*STEP_WIDTH_RATIO)),
-                   toe_out=float(np.deg2rad(rng.uniform(*TOE_OUT_DEG))))
+                   toe_out=float(np.deg2rad(rng.uniform(*TOE_OUT_DEG))),
+                   step_width_sd=float(rng.uniform(*STEP_WIDTH_SD_M)),
+                   toe_out_sd=float(np.deg2rad(rng.uniform(*TOE_OUT_SD_DEG))))
+
+
+def body_footprint(model: BodyModel, body: BodyGeometry) -> BodyFootprint:
+    """The floor plan `body` takes up: the convex hull, about its centre of mass, of its posed mesh standing and
+    over a gait cycle at the fastest preferred walking speed (longest strides, widest arm swing)."""
+    speed = SPEED_RANGE[1]
+    plan_times = np.arange(0.0, FOOTPRINT_WALK_S[1] + 2.0, PLAN_DT)
+    walking = plan_times >= 0.5
+    com = np.stack([speed * np.maximum(plan_times - 0.5, 0.0), np.zeros_like(plan_times)], axis=1)
+    plan = MotionPlan(plan_times, com, np.zeros_like(plan_times), walking, np.where(walking, speed, 0.0), speed)
+    times = np.arange(0.0, FOOTPRINT_WALK_S[1], FOOTPRINT_FRAME_S)
+    track = synthesise_gait(plan, body, times)
+    posed = np.isclose((times - FOOTPRINT_WALK_S[0]) / FOOTPRINT_POSE_S,
+                       np.round((times - FOOTPRINT_WALK_S[0]) / FOOTPRINT_POSE_S))
+    frames = np.flatnonzero((times == 0.0) | ((times >= FOOTPRINT_WALK_S[0] - 1e-9) & posed))
+    with torch.no_grad():
+        vertices, _ = model.pose_body(body.betas, track.pose[frames], track.transl[frames])
+    # The plan faces +x (the body's forward) and its left is +y: world xy about the centre of mass is the body frame.
+    vertices = vertices.double().numpy()
+    points = vertices[..., :2] - np.stack([np.interp(times[frames], plan_times, com[:, k]) for k in range(2)],
+                                          axis=1)[:, None]
+    return BodyFootprint.of_points(points.reshape(-1, 2), vertices[..., 2].ravel())

@@ -45,6 +45,8 @@ BODY_RANGES = BodyRanges(height_range=(1.0, 2.0), bmi_range=(16.0, 40.0))
 CARRYING = 0.2  # share of people carrying a load
 JUMP_RATE_PER_MIN = (0.0, 4.0)  # jumps on the spot per minute of standing
 OBJECT_COUNTS = {"furniture": (0, 2), "dropped": (0, 1), "pets": (0, 1)}  # inclusive ranges per scene
+FEET = ("even", "anatomical")  # the legacy sole that loads every part alike, or plantar.py's anatomy
+RANDOMIZE_STREAM = 19  # the stream a randomised scene's draws come from, apart from the simulation's own
 
 
 def random_sensor(rng: np.random.Generator) -> tuple[str, SensorModel]:
@@ -68,3 +70,25 @@ def randomized(config: SimConfig, rng: np.random.Generator) -> SimConfig:
     objects = ObjectsConfig(**{kind: int(rng.integers(low, high + 1)) for kind, (low, high) in OBJECT_COUNTS.items()})
     return replace(config, sensor=sensor, plantar=PLANTAR_RANGES, objects=objects, bodies=BODY_RANGES,
                    carrying=CARRYING, jump_rate=float(rng.uniform(*JUMP_RATE_PER_MIN)))
+
+
+def randomize_rng(seed: int) -> np.random.Generator:
+    """The generator `randomized` draws from for `seed`, apart from the simulation's own streams."""
+    return np.random.default_rng(np.random.SeedSequence([seed, RANDOMIZE_STREAM]))
+
+
+def with_realism(config: SimConfig, sensor: str = "legacy", feet: str = "even", shoes: float = 0.0,
+                 objects: bool = False, carrying: float = 0.0, jump_rate: float = 0.0,
+                 randomize_seed: int | None = None) -> SimConfig:
+    """`config` with the realism options of presstrack-sim and the mat_sim node: a sensor profile
+    (sensor.SENSOR_PROFILES), feet (FEET) with a share of people in shoes, the floor objects of objects.py, a share of
+    people carrying a load, jumps per minute of standing; and, given `randomize_seed`, all of it drawn per scene
+    from the ranges above (`randomized`) instead."""
+    if feet not in FEET:
+        raise ValueError(f"feet must be one of {', '.join(FEET)}, got {feet!r}")
+    if feet == "even" and shoes:
+        raise ValueError("shoes need anatomical feet")
+    config = replace(config, sensor=SensorModel.profile(sensor),
+                     plantar=None if feet == "even" else PlantarModel(shoe_probability=shoes),
+                     objects=ObjectsConfig() if objects else None, carrying=carrying, jump_rate=jump_rate)
+    return config if randomize_seed is None else randomized(config, randomize_rng(randomize_seed))

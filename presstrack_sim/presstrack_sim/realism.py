@@ -19,6 +19,7 @@ import numpy as np
 
 from presstrack_body.kinematics import JOINT_NAMES
 
+from .body_overlap import penetration_depth, vertex_normals
 from .mip_format import Scene, load_scene
 
 GRAVITY = 9.81
@@ -51,6 +52,9 @@ NORMS: dict[str, tuple[str, float, float, str]] = {
     "empty cells reading > 0": ("%", 0.0, 0.1, "thresholded mats read exactly 0 unloaded"),
     "phantom force": ("N", 0.0, 5.0, "force read where nobody stands"),
     "frames with a saturated cell": ("%", 0.1, 100.0, "heavy people saturate real mats"),
+    # One value per scene of two or more: centre to centre, over the frames two people are on the mat together.
+    "closest pelvises": ("m", 0.0, 0.25, "people pass as close as 25 cm (issue 19)"),
+    "closest feet": ("m", 0.0, 0.25, "ankle to ankle, people pass as close as 25 cm (issue 19)"),
 }
 # Measured only when the report is given the body model (`--meshes`): posing every body is slow.
 MESH_NORMS: dict[str, tuple[str, float, float, str]] = {
@@ -95,6 +99,21 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
 
+def _closest_approach(scene: Scene) -> tuple[list[float], list[float]]:
+    """([m], [m]) the smallest pelvis-to-pelvis and ankle-to-ankle distance of any two people while both are on
+    the mat; empty lists for a scene that never has two."""
+    pelvis, ankles = scene.keypoints_3d[:, :, PELVIS, :2], scene.keypoints_3d[:, :, list(ANKLES), :2]
+    pelvises, feet = [], []
+    for a in range(pelvis.shape[1]):
+        for b in range(a + 1, pelvis.shape[1]):
+            both = scene.present[:, a] & scene.present[:, b]
+            if both.any():
+                pelvises.append(float(np.linalg.norm(pelvis[both, a] - pelvis[both, b], axis=1).min()))
+                feet.append(float(np.linalg.norm(ankles[both, a][:, :, None] - ankles[both, b][:, None],
+                                                 axis=-1).min()))
+    return ([min(pelvises)], [min(feet)]) if pelvises else ([], [])
+
+
 def measure_scene(scene: Scene, sensor_full_scale_kpa: float | None = None) -> dict[str, list[float]]:
     """The report's quantities for one scene: name -> values. Saturation is a reading at the sensor's full scale
     (None: at the file's highest reading)."""
@@ -116,6 +135,8 @@ def measure_scene(scene: Scene, sensor_full_scale_kpa: float | None = None) -> d
     full_scale = sensor_full_scale_kpa if sensor_full_scale_kpa is not None else float(pressure.max())
     saturated = (pressure >= 0.999 * full_scale).any(axis=(1, 2)) & scene.present.any(axis=1)
     out["frames with a saturated cell"] = [100.0 * saturated.sum() / max(1, scene.present.any(axis=1).sum())]
+    closest_pelvises, closest_feet = _closest_approach(scene)
+    out["closest pelvises"], out["closest feet"] = closest_pelvises, closest_feet
     for p in range(people):
         joints = scene.keypoints_3d[:, p]
         pelvis = joints[:, PELVIS, :2]
@@ -290,32 +311,6 @@ def realism_report(paths: list[Path], body_model=None) -> tuple[str, dict[str, Q
 
 
 NEIGHBOUR_DISTANCE_M = 0.8  # pelvis distance under which two people's posed meshes are checked for overlap
-SURFACE_REACH_M = 0.15  # a vertex farther than this from the other mesh's nearest vertex is not inside it
-
-
-def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) area-weighted unit normals, pointing out of the closed mesh."""
-    a, b, c = (vertices[faces[:, k]] for k in range(3))
-    face_normals = np.cross(b - a, c - a)
-    normals = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(normals, faces[:, k], face_normals)
-    if np.einsum("ij,ij->i", a, face_normals).sum() < 0:  # winding inwards: flip
-        normals = -normals
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-
-
-def penetration_depth(inside_of: np.ndarray, normals: np.ndarray, points: np.ndarray) -> float:
-    """Deepest (m) any of `points` (N, 3) lies inside the mesh with vertices `inside_of` (V, 3) and outward
-    `normals`, judged against the nearest vertex (a signed distance accurate for shallow overlaps); 0 if none."""
-    from scipy.spatial import cKDTree
-
-    distance, nearest = cKDTree(inside_of).query(points, distance_upper_bound=SURFACE_REACH_M)
-    close = np.isfinite(distance)
-    if not close.any():
-        return 0.0
-    depth = np.einsum("ij,ij->i", inside_of[nearest[close]] - points[close], normals[nearest[close]])
-    return float(max(0.0, depth.max()))
 
 
 def neighbour_penetration(scene: Scene, model, every: int = 15) -> list[float]:
@@ -338,7 +333,7 @@ def neighbour_penetration(scene: Scene, model, every: int = 15) -> list[float]:
                         vertices, _ = model.pose_body(scene.betas[f, p], scene.pose[f, p][None],
                                                       scene.trans[f, p][None])
                         vertices = vertices[0].double().numpy()
-                        meshes[p] = (vertices, _vertex_normals(vertices, faces))
+                        meshes[p] = (vertices, vertex_normals(vertices, faces))
                 depth = max(penetration_depth(*meshes[a], meshes[b][0]), penetration_depth(*meshes[b], meshes[a][0]))
                 depths.append(100.0 * depth)
     return depths

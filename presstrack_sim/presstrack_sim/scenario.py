@@ -3,9 +3,18 @@
 A motion plan is where a person's centre of mass (projected on the floor) is, which way they face, and whether
 they are stepping, sampled every `PLAN_DT` seconds. The gait module turns it into footsteps and poses.
 Steering happens in the mat frame (see geometry.py) so presets read in mat units; plans are returned in the world.
+
+Crowds are steered body-aware: each person's `BodyFootprint` says how far their posed body (arms swinging, legs
+striding) reaches from their centre of mass in every direction of their own frame. Two people are apart when the
+distance between their centres exceeds the sum of their reaches towards each other plus BODY_CLEARANCE (the reaches
+are those of convex hulls, so this is a separating-axis test and never passes overlapping hulls). Every walker picks,
+each step, the heading and speed nearest its wish whose straight path keeps it apart from everyone over the next
+AVOID_HORIZON_S (others held at their present velocity); a last projection pushes apart whatever the steering did
+not resolve. So people walk at their own speed and pass as close as their bodies allow.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,21 +24,139 @@ from presstrack_common.mat_geometry import MatGeometry
 from .stepwise import Work, run_to_end
 
 PLAN_DT = 1.0 / 60.0  # s; fine enough for turns, coarse enough to integrate 10 minutes quickly
-SPEED_RANGE = (0.3, 1.6)  # m/s, preferred walking speeds
-EDGE_MARGIN = 0.28  # m; walkers turn back when they would step closer than this to an edge
-PERSONAL_RADIUS = 0.9  # m; strangers steer away from each other inside this distance
-MIN_SEPARATION = 0.5  # m between the centres of strangers; closer than that their bodies would overlap
-MAX_ACCEL = 1.2  # m/s^2
+SPEED_RANGE = (1.0, 1.4)  # m/s, comfortable walking of adults (Bohannon 1997: 1.27-1.46 m/s, 20-79 years)
+RUN_SPEED_RANGE = (2.5, 3.5)  # m/s, jogging to an easy run
+RUN_UP_M = 6.0  # m beyond the mat's ends a runner turns: room to reach their speed before the mat
+EDGE_MARGIN = 0.28  # m from the edges: where wanderers head for (their goals lie inside it) and walkers start
+DEFAULT_REACH_M = 0.25  # m a body reaches each way when its footprint is not known (a 0.5 m square)
+BODY_CLEARANCE = 0.05  # m kept between two footprints: each pelvis sways up to 2 cm, which the plan does not know
+AVOID_HORIZON_S = 2.0  # s ahead the steering checks a heading for collisions
+AVOID_SAMPLES = 9  # instants checked over the horizon
+AVOID_EDGE_M = 0.15  # m: avoiding others never takes a centre of mass closer than this to an edge (half a foot)
+AVOID_EVERY = 3  # integration steps between two steering decisions (20 per second, as quick as people react)
+AVOID_HEADINGS_DEG = np.arange(-80.0, 80.1, 20.0)  # heading candidates around the wished one
+AVOID_SPEEDS = np.array([1.0, 0.6, 0.0])  # speed candidates, fractions of the wished speed
+AVOID_COMFORT_M = 0.10  # gaps under this between hulls cost a little: people leave room when they can
+FOOTPRINT_BANDS_M = (-np.inf, 0.5, 1.0, np.inf)  # height bands (m above the floor) a footprint is split into
+WANDER_GOAL_DRAWS = 3  # a wanderer heads for the farthest of this many random points of the mat
+WANDER_ARRIVED_M = 0.3  # ... and picks the next one this close to it
+WANDER_PATIENCE_S = 0.7  # ... or after waiting this long for others to clear the way
+COUPLE_TURN_RATE = 0.8  # rad/s a couple walking side by side turns at most (one at 0.6 m from the other
+# then walks at most half a metre per second faster)
+TURN_BACK_DECEL = 0.6  # m/s^2 people slow down at to stop, or to turn about, where they meant to
+MAX_ACCEL = 1.5  # m/s^2: walkers reach their speed within about two steps of starting
 STEP_SPEED = 0.05  # m/s; slower than this and not turning, a person stands
 STEP_TURN_RATE = 0.35  # rad/s
 MAX_PEOPLE = 5  # on the mat at once
 
 SCENARIOS = ("crossing2", "wander3", "wander", "side_by_side", "face_to_face", "stand_and_pass", "stand_still",
-             "enter_leave", "random")
+             "enter_leave", "sit_on_chair", "kneel_and_lie", "run_across", "random")
 FIXED_PEOPLE = {"crossing2": 2, "wander3": 3, "side_by_side": 2, "face_to_face": 2, "stand_and_pass": 2,
-                "stand_still": 2}
+                "stand_still": 2, "sit_on_chair": 2, "kneel_and_lie": 2, "run_across": 1}
 DEFAULT_PEOPLE = {"wander": 3, "enter_leave": 2}  # scenarios whose count may be chosen, when it is not
 LANE_GAP_RANGE_M = (0.1, 1.0)  # crossing2's lane_gap_m: closer, bodies would overlap; wider, the mat ends
+# What a person at rest takes of the floor, about where their plan stands (x the way they face), in every height
+# band: seated (about the centre of their feet: from the toes to the chair's back, a chair's width; sitting.py puts
+# the chair behind the feet by a thigh's length), kneeling and lying (about the pelvis; resting.py: shins and feet
+# behind the knees; head towards the way they "face", feet away).
+POSTURE_FOOTPRINT_BOX = {"sit": (-0.25, 0.0, 0.45, 0.30, 0.0), "kneel": (-0.15, 0.0, 0.45, 0.25, 0.0),
+                         "lie": (0.0, 0.0, 1.05, 0.27, 0.0)}
+
+
+@dataclass(frozen=True)
+class BodyFootprint:
+    """The floor plan one person's posed body takes up about their centre of mass, as rectangles in their own frame
+    (x the way they face, y to their left) over a walking cycle: one per height band of FOOTPRINT_BANDS_M (feet and
+    shins, hands and hips, trunk and shoulders), since one person's striding feet do not meet another's shoulders.
+    `boxes` (C, 5): centre x, y, half length, half width m, yaw rad; `bands` (C,) the band of each (a couple's
+    footprint holds both partners' boxes)."""
+
+    boxes: np.ndarray
+    bands: np.ndarray
+
+    @classmethod
+    def square(cls, half: float = DEFAULT_REACH_M) -> BodyFootprint:
+        """The same square in every band."""
+        count = len(FOOTPRINT_BANDS_M) - 1
+        return cls(np.tile([0.0, 0.0, half, half, 0.0], (count, 1)), np.arange(count))
+
+    @classmethod
+    def of_points(cls, points: np.ndarray, heights: np.ndarray) -> BodyFootprint:
+        """The boxes around body points (N, 2) (own frame, about the centre of mass) at heights (N,) m, per band."""
+        boxes, bands = [], []
+        for band, (low, high) in enumerate(zip(FOOTPRINT_BANDS_M[:-1], FOOTPRINT_BANDS_M[1:])):
+            inside = points[(heights >= low) & (heights < high)]
+            if len(inside):
+                low_corner, high_corner = inside.min(axis=0), inside.max(axis=0)
+                boxes.append([*(low_corner + high_corner) / 2, *(high_corner - low_corner) / 2, 0.0])
+                bands.append(band)
+        return cls(np.array(boxes), np.array(bands))
+
+    @property
+    def radius(self) -> float:
+        """m from the centre of mass to the farthest the footprint reaches."""
+        centres, corners = np.hypot(*self.boxes[:, 0:2].T), np.hypot(*self.boxes[:, 2:4].T)
+        return float((centres + corners).max())
+
+    def moved(self, offset: np.ndarray, turn: float) -> BodyFootprint:
+        """This footprint turned by `turn` rad and shifted by `offset` (2,), in a carrier's frame."""
+        cos, sin = np.cos(turn), np.sin(turn)
+        centres = self.boxes[:, :2] @ np.array([[cos, sin], [-sin, cos]]) + offset
+        return BodyFootprint(np.concatenate([centres, self.boxes[:, 2:4], self.boxes[:, 4:] + turn], axis=1),
+                             self.bands)
+
+    def placed(self, position: np.ndarray, heading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World centres (..., C, 2) and yaws (..., C) of the boxes for positions (..., 2) and headings (...,) rad."""
+        heading = np.asarray(heading, dtype=float)[..., None]
+        cos, sin = np.cos(heading), np.sin(heading)
+        x, y = self.boxes[:, 0], self.boxes[:, 1]
+        centres = np.stack([cos * x - sin * y, sin * x + cos * y], axis=-1) + np.asarray(position)[..., None, :]
+        return centres, heading + self.boxes[:, 4]
+
+
+def footprint_gap(a: BodyFootprint, a_placed: tuple[np.ndarray, np.ndarray], b: BodyFootprint,
+                  b_placed: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """(...) smallest gap (m) between two placed footprints (`placed`: centres (..., C, 2), yaws (..., C)) over the
+    height bands they share, less BODY_CLEARANCE: negative where their bodies come closer than that. The gap of two
+    boxes is their widest separation along the four axes of their sides (the separating-axis test); it is never
+    more than their true distance."""
+    return footprint_gaps(a, a_placed, [(b, b_placed)])[..., 0]
+
+
+def footprint_gaps(a: BodyFootprint, a_placed: tuple[np.ndarray, np.ndarray],
+                   others: list[tuple[BodyFootprint, tuple[np.ndarray, np.ndarray]]]) -> np.ndarray:
+    """(..., J) `footprint_gap` of footprint `a` to each of J others (footprint, placed), in one computation."""
+    firsts, seconds, starts, offset = [], [], [], 0
+    for other, _ in others:
+        first, second = np.nonzero(a.bands[:, None] == other.bands[None, :])  # box pairs in the same band
+        starts.append(sum(len(f) for f in firsts))
+        firsts.append(first)
+        seconds.append(second + offset)
+        offset += len(other.bands)
+    first, second = np.concatenate(firsts), np.concatenate(seconds)
+    shape = np.broadcast_shapes(a_placed[0].shape[:-2], *(placed[0].shape[:-2] for _, placed in others))
+    if len(first) == 0:
+        return np.full(shape + (len(others),), np.inf)
+    b_centres = np.concatenate([np.broadcast_to(placed[0], shape + placed[0].shape[-2:]) for _, placed in others], -2)
+    b_yaws = np.concatenate([np.broadcast_to(placed[1], shape + placed[1].shape[-1:]) for _, placed in others], -1)
+    b_halves = np.concatenate([other.boxes[:, 2:4] for other, _ in others])
+    offset = b_centres[..., second, :] - a_placed[0][..., first, :]  # (..., P, 2)
+    yaw_a, yaw_b = a_placed[1][..., first], b_yaws[..., second]
+    (a_long, a_wide), (b_long, b_wide) = a.boxes[first, 2:4].T, b_halves[second].T
+    cos_a, sin_a, cos_b, sin_b = np.cos(yaw_a), np.sin(yaw_a), np.cos(yaw_b), np.sin(yaw_b)
+    # |cos| and |sin| of the angle between the boxes: how much of each one's sides shows along the other's axes.
+    cos_ab, sin_ab = np.abs(cos_a * cos_b + sin_a * sin_b), np.abs(sin_a * cos_b - cos_a * sin_b)
+    x, y = offset[..., 0], offset[..., 1]
+    best = np.maximum.reduce([
+        np.abs(x * cos_a + y * sin_a) - a_long - cos_ab * b_long - sin_ab * b_wide,  # along a's length
+        np.abs(y * cos_a - x * sin_a) - a_wide - sin_ab * b_long - cos_ab * b_wide,  # across a
+        np.abs(x * cos_b + y * sin_b) - b_long - cos_ab * a_long - sin_ab * a_wide,  # along b's length
+        np.abs(y * cos_b - x * sin_b) - b_wide - sin_ab * a_long - cos_ab * a_wide])  # across b
+    counts = np.diff(starts + [len(first)])
+    gaps = np.full(shape + (len(others),), np.inf)
+    present = counts > 0
+    gaps[..., present] = np.minimum.reduceat(best, np.asarray(starts)[present], axis=-1)
+    return gaps - BODY_CLEARANCE
 
 
 @dataclass
@@ -57,6 +184,9 @@ class Agent:
     anchor_offset: np.ndarray = field(default_factory=lambda: np.zeros(2))  # (2,) in the anchor's (fwd, left) frame
     anchor_facing: float = 0.0  # rad added to the anchor's heading
     keeps_lane: bool = False  # neither steers away from others nor is pushed apart (a lane agreed on beforehand)
+    footprint: BodyFootprint = field(default_factory=BodyFootprint.square)  # a virtual anchor's: its people's union
+    posture: str | None = None  # at rest where the plan stands: 'sit' on a chair (sitting.py), 'kneel' or 'lie'
+    # on the floor (resting.py); None: on their feet
 
 
 @dataclass
@@ -64,7 +194,8 @@ class MotionPlan:
     """One person's plan, sampled every PLAN_DT s, in the world frame.
 
     times (N,) s; com_xy (N, 2) m; facing (N,) rad (direction the pelvis faces); stepping (N,) bool;
-    speed (N,) m/s of the centre of mass; preferred_speed m/s.
+    speed (N,) m/s of the centre of mass; preferred_speed m/s; posture: None on their feet, or at rest where the
+    plan stands: 'sit' on a chair (sitting.py), 'kneel' or 'lie' on the floor (resting.py).
     """
 
     times: np.ndarray
@@ -73,6 +204,7 @@ class MotionPlan:
     stepping: np.ndarray
     speed: np.ndarray
     preferred_speed: float
+    posture: str | None = None
 
 
 def _direction(angle: float) -> np.ndarray:
@@ -98,13 +230,16 @@ class _Crowd:
         count = len(agents)
         self.speed = np.zeros(count)
         self.turn_rate = np.zeros(count)
-        self.turn_noise = np.zeros(count)
         self.segment_index = np.zeros(count, dtype=int)
         self.segment_start = np.zeros(count)
         self.waypoint_index = np.zeros(count, dtype=int)
         self.turn_goal = np.array([a.heading for a in agents], dtype=float)
-        self.edge_target: list[np.ndarray | None] = [None] * count
+        self.wander_goal: list[np.ndarray | None] = [None] * count
+        self.waiting = np.zeros(count)  # s an agent has stood waiting for others to pass
+        self.decision: list[tuple[float, float, int] | None] = [None] * count  # heading, speed share, steps left
         self.shift_phase = rng.uniform(0, 2 * np.pi, count)
+        self.velocity = np.zeros((count, 2))  # m/s over the last step, followers too
+        self.radii = np.array([agent.footprint.radius for agent in agents])
 
     def _segment(self, i: int) -> Segment:
         schedule = self.agents[i].schedule
@@ -114,41 +249,86 @@ class _Crowd:
         self.segment_index[i] += 1
         self.segment_start[i] = now
         self.waypoint_index[i] = 0
-        self.edge_target[i] = None
+        self.wander_goal[i] = None
         segment = self._segment(i)
         if segment.kind == "turn":
             self.turn_goal[i] = self.agents[i].heading + segment.turn_angle
 
-    def _inside(self, point: np.ndarray, margin: float) -> bool:
-        return margin <= point[0] <= self.width - margin and margin <= point[1] <= self.length - margin
+    def _keep_on_mat(self, i: int) -> None:
+        """Hold a free agent that stays on the mat (it is not walking to a point off it) AVOID_EDGE_M inside the
+        edges, where avoiding someone or being pushed would take it off."""
+        agent, segment = self.agents[i], self._segment(i)
+        if agent.virtual or agent.anchor is not None or agent.keeps_lane:  # a lane walker is never pushed off
+            return
+        if segment.kind == "goto":
+            target = segment.waypoints[self.waypoint_index[i]]
+            if not (0 <= target[0] <= self.width and 0 <= target[1] <= self.length):
+                return
+        inside = np.clip(agent.position, AVOID_EDGE_M, [self.width - AVOID_EDGE_M, self.length - AVOID_EDGE_M])
+        if np.all(np.abs(agent.position - inside) < 0.05):  # pushed out a little: back in; far out: entering
+            agent.position = inside
 
-    def _avoidance(self, i: int) -> tuple[float, float]:
-        """(turn rate away from nearby strangers in rad/s, speed factor in (0, 1]) for agent i."""
+    def _obstacles(self, i: int) -> list[int]:
+        """The people agent i steers clear of: its strangers; a virtual anchor steers for its followers (its
+        footprint is theirs) and clears everybody else."""
+        if self.agents[i].virtual:
+            return [j for j, other in enumerate(self.agents) if not other.virtual and other.anchor != i]
+        return [j for j in range(len(self.agents)) if self._strangers(i, j)]
+
+    def _avoid(self, i: int, turn: float, speed: float) -> tuple[float, float]:
+        """The (turn rate rad/s, speed m/s) nearest the wished ones whose straight path keeps agent i's body
+        apart from every obstacle's over AVOID_HORIZON_S, the obstacles moving on at their present velocity."""
         me = self.agents[i]
-        forward = _direction(me.heading)
-        turn, speed_factor = 0.0, 1.0
-        if me.keeps_lane:
-            return 0.0, 1.0
-        for j, other in enumerate(self.agents):
-            if j == i or other.virtual or other.anchor == i or me.anchor == j or other.keeps_lane or (
-                    me.anchor is not None and other.anchor == me.anchor):
-                continue
-            offset = other.position - me.position
-            distance = float(np.hypot(*offset))
-            if distance >= PERSONAL_RADIUS or distance < 1e-6:
-                continue
-            ahead = float(forward @ offset) / distance
-            side = forward[0] * offset[1] - forward[1] * offset[0]  # > 0: the other is on my left
-            closeness = (PERSONAL_RADIUS - distance) / PERSONAL_RADIUS
-            if ahead > 0.0:
-                turn -= 3.0 * closeness * ahead * (1.0 if side >= 0 else -1.0)
-                speed_factor = min(speed_factor, float(np.clip((distance - 0.35) / 0.5, 0.15, 1.0)))
-        return turn, speed_factor
+        if me.keeps_lane:  # a lane agreed on beforehand: kept whoever comes; the others steer around it
+            self.decision[i] = None
+            return turn, speed
+        reaction = 0.5  # s over which the wished turn is taken as a change of heading
+        if self.decision[i] is not None and self.decision[i][2] > 0:  # between two decisions: hold the last one
+            heading, fraction, left = self.decision[i]
+            self.decision[i] = (heading, fraction, left - 1)
+            return float(_wrap(heading - me.heading)) / reaction, speed * fraction
+        self.decision[i] = None
+        # Only those who can come within reach over the horizon.
+        obstacles = [j for j in self._obstacles(i) if float(np.hypot(*(self.agents[j].position - me.position))) <
+                     (speed + float(np.hypot(*self.velocity[j]))) * AVOID_HORIZON_S + self.radii[i] + self.radii[j]
+                     + BODY_CLEARANCE]
+        if not obstacles or speed <= 0:
+            return turn, speed
+        wished = me.heading + float(np.clip(turn * reaction, -np.pi / 2, np.pi / 2))
+        headings = wished + np.deg2rad(AVOID_HEADINGS_DEG)  # (H,)
+        speeds = speed * AVOID_SPEEDS  # (S,)
+        candidate_heading = np.repeat(headings, len(speeds))  # (K,)
+        candidate_speed = np.tile(speeds, len(headings))
+        velocity = candidate_speed[:, None] * np.stack([np.cos(candidate_heading), np.sin(candidate_heading)], 1)
+        t = np.linspace(0.0, AVOID_HORIZON_S, AVOID_SAMPLES)  # (M,)
+        mine = me.footprint.placed(me.position + velocity[:, None] * t[None, :, None],
+                                   np.broadcast_to(candidate_heading[:, None], (len(velocity), len(t))))
+        theirs = [(self.agents[j].footprint, self.agents[j].footprint.placed(
+            self.agents[j].position + self.velocity[j] * t[:, None], np.full(len(t), self.agents[j].heading)))
+                  for j in obstacles]
+        gap = np.moveaxis(footprint_gaps(me.footprint, mine, theirs), -1, 1)  # (K, J, M)
+        clash = gap < 0
+        # Already too close now: only what opens the gap is acceptable (cost by how much it closes it).
+        first = np.where(clash.any(axis=2), np.argmax(clash, axis=2), AVOID_SAMPLES)  # (K, J)
+        urgency = np.where(first < AVOID_SAMPLES, 1.0 - first / AVOID_SAMPLES, 0.0)
+        now_close = gap[:, :, 0] < 0
+        closing = np.where(now_close, np.maximum(gap[:, :, 0] - gap[:, :, 1], 0.0) * 50.0, 0.0)
+        comfort = np.clip((AVOID_COMFORT_M - gap.min(axis=2)) / AVOID_COMFORT_M, 0.0, 1.0)
+        deviation = np.abs(_wrap(candidate_heading - wished))
+        cost = (deviation ** 2 + 0.6 * (1.0 - candidate_speed / speed) ** 2
+                + 4.0 * np.where(now_close, 0.0, urgency).sum(axis=1) + closing.sum(axis=1)
+                + 0.15 * comfort.sum(axis=1))
+        best = int(np.argmin(cost))
+        self.decision[i] = (float(candidate_heading[best]), float(candidate_speed[best] / speed), AVOID_EVERY - 1)
+        chosen_turn = float(_wrap(candidate_heading[best] - me.heading)) / reaction
+        return chosen_turn, float(candidate_speed[best])
 
     def _desired(self, i: int, now: float) -> tuple[float, float, bool]:
         """(desired turn rate rad/s, desired speed m/s, whether the behaviour ends now) for agent i."""
         agent, segment = self.agents[i], self._segment(i)
         max_turn = 2.6 - 0.7 * self.speed[i]
+        if agent.virtual:  # a couple turns about its middle: the outer partner must not have to run
+            max_turn = min(max_turn, COUPLE_TURN_RATE)
         if segment.kind in ("stand", "follow"):
             return 0.0, 0.0, False
         if segment.kind == "turn":
@@ -165,24 +345,32 @@ class _Crowd:
                     return 0.0, 0.0, True
                 self.waypoint_index[i] += 1
             desired_heading = float(np.arctan2(offset[1], offset[0]))
-            turn = 3.0 * float(_wrap(desired_heading - agent.heading))
+            error = float(_wrap(desired_heading - agent.heading))
+            turn = 3.0 * error
+            speed *= float(np.clip(np.cos(error), 0.3, 1.0))  # a sharp turn is taken slowly, about on the spot
             if last:
-                speed = min(speed, float(np.sqrt(2 * 0.6 * distance)))
-        else:  # wander: smooth random turning, turn back before the edges
-            self.turn_noise[i] += -self.turn_noise[i] / 1.5 * PLAN_DT + 0.5 * np.sqrt(PLAN_DT) * self.rng.normal()
-            lookahead = agent.position + _direction(agent.heading) * (0.35 + 0.7 * self.speed[i])
-            if self.edge_target[i] is None and not self._inside(lookahead, EDGE_MARGIN):
-                self.edge_target[i] = _random_inner_point(self.rng, self.mat, 2 * EDGE_MARGIN)
-            turn = float(self.turn_noise[i])
-            if self.edge_target[i] is not None:
-                offset = self.edge_target[i] - agent.position
-                error = float(_wrap(np.arctan2(offset[1], offset[0]) - agent.heading))
-                turn = 3.5 * error
-                if abs(error) < 0.2 or np.hypot(*offset) < 0.2:
-                    self.edge_target[i] = None
-        avoid_turn, speed_factor = self._avoidance(i)
-        turn = float(np.clip(turn + avoid_turn, -max_turn, max_turn))
-        speed *= speed_factor * (1.0 - 0.5 * min(1.0, abs(turn) / max_turn))
+                speed = min(speed, float(np.sqrt(2 * TURN_BACK_DECEL * distance)))
+            elif float(offset @ (segment.waypoints[self.waypoint_index[i] + 1] - target)) < 0:
+                # The way turns back at this waypoint: arrive slowly enough to turn about on the spot.
+                speed = min(speed, float(np.sqrt(2 * TURN_BACK_DECEL * distance)) + 0.3)
+        else:  # wander: walk straight to a far point of the mat, then on to another
+            goal = self.wander_goal[i]
+            if goal is None or np.hypot(*(goal - agent.position)) < WANDER_ARRIVED_M:
+                draws = [_random_inner_point(self.rng, self.mat, EDGE_MARGIN) for _ in range(WANDER_GOAL_DRAWS)]
+                goal = self.wander_goal[i] = max(draws, key=lambda point: float(np.hypot(*(point - agent.position))))
+            offset = goal - agent.position
+            error = float(_wrap(np.arctan2(offset[1], offset[0]) - agent.heading))
+            turn = 3.0 * error
+            # Slow down for a goal that needs a sharp turn: people turn about on the spot.
+            speed *= float(np.clip(np.cos(error), 0.3, 1.0))
+        wished = speed
+        turn, speed = self._avoid(i, turn, speed)
+        # A wanderer who has had to wait for others a while goes somewhere else.
+        self.waiting[i] = self.waiting[i] + PLAN_DT if wished > 0 and speed == 0 else 0.0
+        if segment.kind == "walk" and self.waiting[i] > WANDER_PATIENCE_S:
+            self.wander_goal[i], self.waiting[i] = None, 0.0
+        turn = float(np.clip(turn, -max_turn, max_turn))
+        speed *= 1.0 - 0.3 * min(1.0, abs(turn) / max_turn)  # people slow a little into a tight turn
         return turn, speed, False
 
     def run(self, duration: float, block_steps: int) -> Work[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
@@ -217,7 +405,11 @@ class _Crowd:
                     agent.heading = float(agent.heading + self.turn_rate[i] * PLAN_DT)
                     agent.position = agent.position + _direction(agent.heading) * self.speed[i] * PLAN_DT
             self._separate()
+            for i in range(len(self.agents)):
+                self._keep_on_mat(i)
             for i, agent in enumerate(self.agents):
+                if k:
+                    self.velocity[i] = (agent.position - positions[i, k - 1]) / PLAN_DT
                 positions[i, k] = agent.position
                 headings[i, k] = agent.heading
                 segment = self._segment(i)
@@ -232,30 +424,55 @@ class _Crowd:
 
     def _strangers(self, i: int, j: int) -> bool:
         a, b = self.agents[i], self.agents[j]
-        if a.virtual or b.virtual or a.anchor == j or b.anchor == i or a.keeps_lane or b.keeps_lane:
+        if a.virtual or b.virtual or a.anchor == j or b.anchor == i:
             return False
         return a.anchor is None or a.anchor != b.anchor
 
+    def _rest_level(self, i: int) -> int:
+        """How firmly agent i holds its place: 3 keeping a lane (crossing2's lane_gap_m, stand_still: never pushed);
+        2 seated, kneeling or lying; 1 standing without stepping; 0 moving."""
+        agent = self.agents[i]
+        if agent.keeps_lane:
+            return 3
+        if agent.posture is not None:
+            return 2
+        return int(agent.anchor is None and not agent.virtual and self.speed[i] < STEP_SPEED
+                   and self._segment(i).kind in ("stand", "turn"))
+
+    def _group(self, i: int) -> list[int]:
+        """Agent i and whoever moves with it: a follower moves with its anchor and the anchor's other followers."""
+        lead = self.agents[i].anchor if self.agents[i].anchor is not None else i
+        return [lead] + [j for j, agent in enumerate(self.agents) if agent.anchor == lead]
+
     def _separate(self) -> None:
-        """Push strangers apart to MIN_SEPARATION; followers are held by their anchor, so only free agents move."""
-        for i, a in enumerate(self.agents):
-            for j in range(i + 1, len(self.agents)):
-                b = self.agents[j]
-                if not self._strangers(i, j):
+        """Push strangers whose footprints come closer than BODY_CLEARANCE apart along the line between them,
+        half each, or all of it the one who is not at rest (a follower's share moves its whole group; someone
+        standing still would otherwise slide, feet planted, out of their own base of support)."""
+        agents = self.agents
+        for i, me in enumerate(agents):
+            near = [j for j in range(i + 1, len(agents)) if self._strangers(i, j) and float(
+                np.hypot(*(agents[j].position - me.position))) < self.radii[i] + self.radii[j] + BODY_CLEARANCE]
+            if not near:
+                continue
+            gaps = footprint_gaps(me.footprint, me.footprint.placed(me.position, me.heading),
+                                  [(agents[j].footprint, agents[j].footprint.placed(agents[j].position,
+                                                                                     agents[j].heading)) for j in near])
+            for j, gap in zip(near, gaps):
+                if gap >= 0:
                     continue
-                offset = b.position - a.position
+                offset = agents[j].position - me.position
                 distance = float(np.hypot(*offset))
-                if distance >= MIN_SEPARATION:
-                    continue
                 away = offset / distance if distance > 1e-9 else _direction(self.rng.uniform(-np.pi, np.pi))
-                movable = [agent for agent in (a, b) if agent.anchor is None]
-                if not movable:
+                # The one more at rest is not pushed: the other makes the room. Two seated, kneeling or lying are
+                # placed apart by their scenario and stay where they are; someone keeping a lane is never pushed.
+                rest_i, rest_j = self._rest_level(i), self._rest_level(j)
+                if min(rest_i, rest_j) >= 2:
                     continue
-                push = (MIN_SEPARATION - distance) / len(movable)
-                if a.anchor is None:
-                    a.position = a.position - push * away
-                if b.anchor is None:
-                    b.position = b.position + push * away
+                share_i = 0.5 if rest_i == rest_j else 0.0 if rest_i > rest_j else 1.0
+                for k in self._group(i):
+                    agents[k].position = agents[k].position + share_i * gap * away
+                for k in self._group(j):
+                    agents[k].position = agents[k].position - (1.0 - share_i) * gap * away
 
     def _follow(self, i: int) -> None:
         agent = self.agents[i]
@@ -369,7 +586,7 @@ def _pair(rng: np.random.Generator, width: float, length: float, duration: float
                   Agent(centre.copy(), heading, 0.0, [Segment("follow")], anchor=first_index,
                         anchor_offset=np.array([-0.2, 0.06]), anchor_facing=0.0)]
     else:
-        anchor = Agent(centre, heading, rng.uniform(0.7, 1.3), _wander_schedule(rng, duration, pauses=True),
+        anchor = Agent(centre, heading, rng.uniform(*SPEED_RANGE), _wander_schedule(rng, duration, pauses=True),
                        virtual=True)
         people = [Agent(centre.copy(), heading, 0.0, [Segment("follow")], anchor=first_index,
                         anchor_offset=np.array([0.0, side * 0.2])) for side in (1.0, -1.0)]
@@ -419,7 +636,7 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
             schedule = [Segment("goto", None, waypoints=waypoints)] if lane_gap_m is None else \
                 _lane_schedule(lane, start_y, end_y, duration)
             agents.append(Agent(np.array([lane, start_y]), float(np.arctan2(end_y - start_y, 0.0)),
-                                float(rng.uniform(0.9, 1.4)), schedule, keeps_lane=lane_gap_m is not None))
+                                float(rng.uniform(*SPEED_RANGE)), schedule, keeps_lane=lane_gap_m is not None))
         return agents
     if name == "side_by_side":
         return _pair(rng, width, length, duration, face_to_face=False, first_index=0)
@@ -431,7 +648,7 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
                          Segment("turn", None, turn_angle=np.pi / 2)] * int(duration / 4 + 2))
         lane = 0.75 * width
         waypoints = np.array([[lane, length - 0.45], [lane, 0.45]] * int(duration / 2 + 4))
-        passer = Agent(np.array([lane, 0.45]), np.pi / 2, float(rng.uniform(0.8, 1.3)),
+        passer = Agent(np.array([lane, 0.45]), np.pi / 2, float(rng.uniform(*SPEED_RANGE)),
                        [Segment("goto", None, waypoints=waypoints)])
         return [stander, passer]
     if name == "stand_still":
@@ -440,9 +657,32 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
         stander = Agent(np.array([0.3 * width, length / 2]), float(rng.uniform(-np.pi, np.pi)), 0.0,
                         [Segment("stand", None, shift_amplitude=0.03, shift_period=4.0)], keeps_lane=True)
         lane = 0.75 * width
-        passer = Agent(np.array([lane, 0.45]), np.pi / 2, float(rng.uniform(0.8, 1.3)),
+        passer = Agent(np.array([lane, 0.45]), np.pi / 2, float(rng.uniform(*SPEED_RANGE)),
                        _lane_schedule(lane, 0.45, length - 0.45, duration), keeps_lane=True)
         return [stander, passer]
+    if name == "sit_on_chair":
+        # One sits on a chair in the middle of the mat the whole time; the other wanders around them.
+        sitter = Agent(np.array([width / 2, length / 2]) + rng.uniform(-0.1, 0.1, 2), float(rng.uniform(-np.pi, np.pi)),
+                       0.0, [Segment("stand")], posture="sit")
+        return _spread([sitter, wanderer(pauses=True)], rng, mat)
+    if name == "kneel_and_lie":
+        # One lies on their back along the mat, one kneels beside them (a mat 1.2 m wide holds no more).
+        # Neither is pushed once placed (at rest), so they are placed apart: the lying body's arms 5 cm inside the
+        # edge, the kneeler facing along the mat beside them.
+        lie_half_width, kneel_half_width = POSTURE_FOOTPRINT_BOX["lie"][3], POSTURE_FOOTPRINT_BOX["kneel"][3]
+        lying = Agent(np.array([lie_half_width + 0.05, length / 2]), float(rng.choice([-np.pi / 2, np.pi / 2])),
+                      0.0, [Segment("stand")], posture="lie")
+        kneeling = Agent(np.array([min(2 * lie_half_width + kneel_half_width + 0.06 + BODY_CLEARANCE,
+                                       width - kneel_half_width), length / 2 + rng.uniform(-0.3, 0.3)]),
+                         float(rng.choice([-np.pi / 2, np.pi / 2]) + rng.uniform(-0.2, 0.2)), 0.0,
+                         [Segment("stand")], posture="kneel")
+        return [lying, kneeling]
+    if name == "run_across":
+        # Runs along the mat, over it and off the far end, turns well off it and runs back.
+        lane = width / 2 + rng.uniform(-0.15, 0.15)
+        waypoints = np.array([[lane, length + RUN_UP_M], [lane, -RUN_UP_M]] * int(duration / 4 + 4))
+        return [Agent(np.array([lane, -RUN_UP_M]), np.pi / 2, float(rng.uniform(*RUN_SPEED_RANGE)),
+                      [Segment("goto", None, waypoints=waypoints)])]
     if name == "enter_leave":
         agents = []
         for i in range(count):
@@ -482,23 +722,73 @@ def _spread(agents: list[Agent], rng: np.random.Generator, mat: MatGeometry) -> 
     return agents
 
 
-def plan_motion(name: str, people: int | None, duration: float, mat: MatGeometry,
-                rng: np.random.Generator, lane_gap_m: float | None = None) -> list[MotionPlan]:
-    """Motion plans (world frame) of the people of scenario `name` over `duration` seconds (`lane_gap_m`:
-    build_agents)."""
-    return run_to_end(plan_motion_stepwise(name, people, duration, mat, rng, lane_gap_m=lane_gap_m))
+PAIR_SPREAD_STEP_M = 0.01  # a couple's partners are moved apart in steps of this until their bodies are
+
+
+def fit_pairs(agents: list[Agent]) -> None:
+    """Give each virtual anchor's followers (a side-by-side or dance couple) room for their bodies: their centres
+    move apart along the line between them (about its midpoint) until their footprints are BODY_CLEARANCE apart,
+    if they were closer; the anchor's footprint becomes the union of theirs, for steering the couple."""
+    for a, anchor in enumerate(agents):
+        if not anchor.virtual:
+            continue
+        followers = [agent for agent in agents if agent.anchor == a]
+        if len(followers) == 2:
+            first, second = followers
+            middle = (first.anchor_offset + second.anchor_offset) / 2
+            between = second.anchor_offset - first.anchor_offset
+            direction = between / max(float(np.hypot(*between)), 1e-9)
+            distance = float(np.hypot(*between))
+            while footprint_gap(first.footprint, first.footprint.placed(middle - 0.5 * distance * direction,
+                                                                          first.anchor_facing),
+                                second.footprint, second.footprint.placed(middle + 0.5 * distance * direction,
+                                                                          second.anchor_facing)) < 0:
+                distance += PAIR_SPREAD_STEP_M
+            first.anchor_offset = middle - 0.5 * distance * direction
+            second.anchor_offset = middle + 0.5 * distance * direction
+        if followers:
+            moved = [f.footprint.moved(f.anchor_offset, f.anchor_facing) for f in followers]
+            anchor.footprint = BodyFootprint(np.concatenate([m.boxes for m in moved]),
+                                             np.concatenate([m.bands for m in moved]))
+
+
+def plan_motion(name: str, people: int | None, duration: float, mat: MatGeometry, rng: np.random.Generator,
+                footprints: list[BodyFootprint] | None = None, lane_gap_m: float | None = None) -> list[MotionPlan]:
+    """Motion plans (world frame) of the people of scenario `name` over `duration` seconds; `footprints` the
+    people's bodies in order (None: 0.5 m squares); `lane_gap_m`: build_agents."""
+    def given(count: int) -> Work[list[BodyFootprint]]:
+        if len(footprints) < count:
+            raise ValueError(f"scenario {name!r} needs {count} footprints, got {len(footprints)}")
+        return footprints[:count]
+        yield
+
+    return run_to_end(plan_motion_stepwise(name, people, duration, mat, rng,
+                                           footprints=None if footprints is None else given, lane_gap_m=lane_gap_m))
 
 
 def plan_motion_stepwise(name: str, people: int | None, duration: float, mat: MatGeometry,
                          rng: np.random.Generator, block_steps: int = 60,
+                         footprints: Callable[[int], Work[list[BodyFootprint]]] | None = None,
                          lane_gap_m: float | None = None) -> Work[list[MotionPlan]]:
     """`plan_motion` in installments: yields after every `block_steps` integration steps (60: one second of
-    plan, some milliseconds per person) and returns the plans. Checks its arguments when first advanced."""
+    plan, some milliseconds per person) and returns the plans. Checks its arguments when first advanced.
+    `footprints(count)` (itself in installments) gives the bodies of the scenario's `count` people, once their
+    number is known; None: 0.5 m squares."""
     if not (np.isfinite(duration) and duration > 0):
         raise ValueError(f"scenario duration must be positive seconds, got {duration}")
     if block_steps < 1:
         raise ValueError(f"block_steps must be >= 1, got {block_steps}")
     agents = build_agents(name, people, duration, mat, rng, lane_gap_m)
+    if footprints is not None:
+        people_agents = [agent for agent in agents if not agent.virtual]
+        for agent, footprint in zip(people_agents, (yield from footprints(len(people_agents)))):
+            agent.footprint = footprint
+    for agent in agents:
+        if agent.posture is not None:
+            agent.footprint = BodyFootprint(np.tile(POSTURE_FOOTPRINT_BOX[agent.posture],
+                                                    (len(FOOTPRINT_BANDS_M) - 1, 1)),
+                                            np.arange(len(FOOTPRINT_BANDS_M) - 1))
+    fit_pairs(agents)
     positions, headings, stepping, com_offsets = yield from _Crowd(agents, mat, rng).run(duration, block_steps)
     times = np.arange(positions.shape[1]) * PLAN_DT
     plans = []
@@ -516,5 +806,6 @@ def plan_motion_stepwise(name: str, people: int | None, duration: float, mat: Ma
             speed=np.hypot(velocity[:, 0], velocity[:, 1]),
             preferred_speed=agent.preferred_speed if agent.anchor is None else float(
                 np.mean(np.hypot(velocity[:, 0], velocity[:, 1])[steps]) if steps.any() else 0.5),
+            posture=agent.posture,
         ))
     return plans

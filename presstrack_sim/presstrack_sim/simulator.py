@@ -31,12 +31,15 @@ from presstrack_common.mat_geometry import MatGeometry
 from .jumping import Jump, apply_jumps, plan_jumps
 from .mip_format import Scene
 from .objects import FloorObject, ObjectsConfig, cell_object, object_pressure, place_objects
-from .people import BodyRanges, body_geometry, sample_body, sample_varied_body, sole_vertex_areas, walking_style
+from .people import (BodyRanges, body_footprint, body_geometry, sample_body, sample_varied_body, sole_vertex_areas,
+                     walking_style)
 from .plantar import (FootType, PlantarModel, heel_loading_bias, lean_towards_heel, sole_coordinates,
                       sole_load_factors)
 from .pressure import feet_pressure
 from .sensor import Sensor, SensorModel
-from .scenario import MAX_PEOPLE, PLAN_DT, SCENARIOS, plan_motion_stepwise
+from .resting import REST_CONTACT_M, Rest, plan_rest, rest
+from .sitting import Seat, chair, plan_seat, sit
+from .scenario import MAX_PEOPLE, PLAN_DT, SCENARIOS, BodyFootprint, plan_motion_stepwise
 from .stepwise import Work, run_to_end
 
 FOOTPRINT_THRESHOLD_KPA = 0.5  # a cell belongs to a person's footprint above this true pressure
@@ -157,6 +160,7 @@ class _Person:
     sole_u: tuple[np.ndarray, np.ndarray] | None = None  # (per side) position of each sole vertex along the foot
     carried_kg: float = 0.0  # a load in the arms, on the back: weight on the feet, not in the body
     jumps: list[Jump] = field(default_factory=list)
+    resting: Rest | None = None  # kneeling or lying on the floor: the whole contact presses, not the soles
 
     @property
     def gait(self) -> GaitTrack:
@@ -248,7 +252,7 @@ class _Episode:
         self.units_done = 0
         # Units of planning: the crowd integration, then a body and a gait stream per person.
         plan_steps = int(np.floor((config.seconds + 3.0) / PLAN_DT + 1e-9)) + 1
-        self.planning_units = -(-plan_steps // PLAN_BLOCK_STEPS) + 2 * MAX_PEOPLE
+        self.planning_units = -(-plan_steps // PLAN_BLOCK_STEPS) + 3 * MAX_PEOPLE
         self._work = self._all_work()
 
     def advance(self) -> None:
@@ -278,25 +282,38 @@ class _Episode:
 
     def _prepare(self) -> Work[None]:
         config, model = self.config, self.model
-        streams = np.random.SeedSequence([config.seed, self.number]).spawn(8)
-        plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng, jump_rng, gait_rng = (
+        streams = np.random.SeedSequence([config.seed, self.number]).spawn(10)
+        plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng, jump_rng, gait_rng, seat_rng, step_rng = (
             np.random.default_rng(s) for s in streams)
+        bodies: list[BodyGeometry] = []
+
+        def draw_bodies(count: int) -> Work[list[BodyFootprint]]:
+            """The people's bodies, drawn once the scenario's cast is known; their footprints steer the crowd."""
+            if config.subjects is not None and len(config.subjects) < count:
+                raise ValueError(f"scenario {config.scenario!r} needs {count} subjects, got {len(config.subjects)}")
+            footprints = []
+            for person_id in range(count):
+                if config.subjects is not None:
+                    body = body_geometry(model, np.asarray(config.subjects[person_id], dtype=float))
+                elif config.bodies is not None:
+                    body = sample_varied_body(model, body_rng, config.bodies)
+                else:
+                    body = sample_body(model, body_rng)
+                if config.bodies is not None:
+                    body = walking_style(body, gait_rng)
+                bodies.append(body)
+                yield
+                footprints.append(body_footprint(model, body))
+                yield
+            return footprints
+
         # Plan past the end so the last footsteps (which look ahead to mid-stance) are defined.
         plans = yield from plan_motion_stepwise(config.scenario, config.people, config.seconds + 3.0, config.mat,
-                                                plan_rng, block_steps=PLAN_BLOCK_STEPS, lane_gap_m=config.lane_gap_m)
-        if config.subjects is not None and len(config.subjects) < len(plans):
-            raise ValueError(f"scenario {config.scenario!r} needs {len(plans)} subjects, got {len(config.subjects)}")
+                                                plan_rng, block_steps=PLAN_BLOCK_STEPS, footprints=draw_bodies,
+                                                lane_gap_m=config.lane_gap_m)
         sole_ids = tuple(model.sole_vertex_ids(side) for side in SIDES)
-        for person_id, plan in enumerate(plans):
-            if config.subjects is not None:
-                body = body_geometry(model, np.asarray(config.subjects[person_id], dtype=float))
-            elif config.bodies is not None:
-                body = sample_varied_body(model, body_rng, config.bodies)
-            else:
-                body = sample_body(model, body_rng)
-            if config.bodies is not None:
-                body = walking_style(body, gait_rng)
-            yield
+        seats: list[tuple[Seat, float]] = []  # (seat, the sitter's weight on it and their feet, N)
+        for person_id, (plan, body) in enumerate(zip(plans, bodies)):
             rest_vertices = model.rest_vertices(body.betas[None])[0].double().numpy()
             areas = tuple(sole_vertex_areas(rest_vertices, model.faces, ids) for ids in sole_ids)
             foot = factors = sole_u = None
@@ -309,16 +326,28 @@ class _Episode:
             carried = float(load_rng.uniform(*CARRIED_KG)) if load_rng.random() < config.carrying else 0.0
             # The gait's forces come from the weight on the feet: body and load.
             loaded = replace(body, mass=body.mass + carried) if carried else body
-            stream = GaitStream(plan, loaded, self.times, GAIT_BLOCK_FRAMES)
-            jumps = plan_jumps(stream.steps, self.times, config.jump_rate, jump_rng)
+            # Varied people (config.bodies) vary their steps too; the legacy adults walk without.
+            stream = GaitStream(plan, loaded, self.times, GAIT_BLOCK_FRAMES,
+                                step_rng=step_rng if config.bodies is not None else None)
+            jumps, resting = [], None
+            if plan.posture == "sit":
+                seat = plan_seat(body, stream.steps, seat_rng)
+                stream.adjust = partial(sit, body=body, seat=seat)
+                seats.append((seat, loaded.weight_newton))
+            elif plan.posture is not None:
+                resting = plan_rest(model, body, plan.posture, plan.com_xy[0], float(plan.facing[0]))
+                stream.adjust = partial(rest, body=body, resting=resting)
+            else:
+                jumps = plan_jumps(stream.steps, self.times, config.jump_rate, jump_rng)
             if jumps:
                 stream.adjust = partial(apply_jumps, jumps=jumps, times=self.times)
             self.people.append(_Person(person_id, body, stream, sole_ids, areas, foot, factors, sole_u, carried,
-                                       jumps))
+                                       jumps, resting))
             yield
         keep_feet_apart([person.gait_stream.steps for person in self.people], [person.body for person in self.people])
         if config.objects is not None:
             self.objects = place_objects(config.objects, config.mat, self.times, object_rng)
+        self.objects += [chair(seat, weight, len(self.times)) for seat, weight in seats]
         self.sensor = Sensor(config.sensor, (config.mat.rows, config.mat.cols), sensor_rng, 1.0 / config.fps)
         self.prepared = True
 
@@ -337,6 +366,18 @@ class _Episode:
                 person.gait_stream.advance()
                 yield
             gait = person.gait_stream.track
+            if person.resting is not None:  # still on the floor: the whole contact carries the weight
+                resting = person.resting
+                if vertices_out is not None:
+                    vertices, _ = model.pose_body(person.body.betas, gait.pose[start:stop], gait.transl[start:stop])
+                    vertices_out[:, p] = vertices.numpy()
+                contact, _ = model.pose_body(person.body.betas, gait.pose[start:stop], gait.transl[start:stop],
+                                             resting.contact_ids)
+                true_pressure[:, p] = feet_pressure(contact.numpy().astype(float), resting.contact_areas,
+                                                    gait.force[start:stop].sum(axis=1), mat,
+                                                    contact_distance=REST_CONTACT_M).astype(np.float32)
+                yield
+                continue
             # Pressure needs only the soles; the whole mesh only when it is kept.
             if vertices_out is None:
                 vertex_ids = np.concatenate(person.sole_ids)

@@ -22,14 +22,18 @@ def test_the_simulator_publishes_the_mat_as_the_driver_does_and_its_ground_truth
     listener.listen("/mat/pressure", Image, qos_profile_sensor_data)
     listener.listen("/mat/sim/persons", PersonPressureArray)
     listener.listen("/mat/sim/bodies", SmplBodyArray)
+    # A realistic floor, as a live graph may ask for: a thresholded mat (zero where nobody stands), anatomical feet.
     driver = start_node("mat_sim", {"source": "sim", "people": 2, "seed": 4, "scenario": "crossing2",
-                                    "rate": 30.0}, tmp_path, node_name="mat_driver")
+                                    "rate": 30.0, "sensor": "commercial", "feet": "anatomical"}, tmp_path,
+                        node_name="mat_driver")
     try:
         frames, stamps = check_published_mat(listener, min_frames=60)
         assert listener.spin_until(lambda: len(listener.messages["/mat/sim/bodies"]) >= 30, 10.0)
     finally:
         assert stop_node(driver) == 0
     assert np.median(np.diff(stamps)) * 1e-9 == pytest.approx(1 / 30, rel=0.2)
+    # The commercial profile's firmware threshold: most cells read exactly 0 (the legacy sensor: none do).
+    assert np.mean([np.mean(image_to_array(frame) == 0) for frame in frames]) > 0.9
     truth = {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec: m for m in listener.messages["/mat/sim/persons"]}
     bodies = listener.messages["/mat/sim/bodies"]
     assert all(b.header.frame_id == "world" and len(b.bodies) <= 2 for b in bodies)

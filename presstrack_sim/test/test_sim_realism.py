@@ -68,11 +68,11 @@ def model_available():
 
 def test_mesh_overlap_is_measured_inside_the_other_body(model_available):
     from presstrack_body.model import BodyModel
-    from presstrack_sim.realism import _vertex_normals, penetration_depth
+    from presstrack_sim.body_overlap import penetration_depth, vertex_normals
 
     model = BodyModel()
     vertices = model.rest_vertices(np.zeros((1, model.num_betas)))[0].double().numpy()
-    normals = _vertex_normals(vertices, np.asarray(model.faces))
+    normals = vertex_normals(vertices, np.asarray(model.faces))
     height = (vertices[:, 1] - vertices[:, 1].min()) / np.ptp(vertices[:, 1])
     trunk = np.flatnonzero((height > 0.6) & (height < 0.65) & (np.abs(vertices[:, 0]) < 0.03))
     front = trunk[np.argmax(vertices[trunk, 2])]  # the middle of the belly (canonical z forward), a flat place
@@ -80,3 +80,22 @@ def test_mesh_overlap_is_measured_inside_the_other_body(model_available):
     assert penetration_depth(vertices, normals, inside[None]) == pytest.approx(0.01, abs=2e-3)
     assert penetration_depth(vertices, normals, (vertices[front] + 0.02 * normals[front])[None]) == 0.0
     assert penetration_depth(vertices, normals, vertices + [0.0, 0.0, 0.6]) == 0.0  # a neighbour 60 cm ahead
+
+
+def test_realism_options_make_the_configuration_the_cli_and_the_node_run():
+    from presstrack_sim.randomize import with_realism
+    from presstrack_sim.sensor import SENSOR_PROFILES
+    from presstrack_sim.simulator import SimConfig
+
+    base = SimConfig(scenario="crossing2", seconds=1.0)
+    config = with_realism(base, sensor="commercial", feet="anatomical", shoes=0.5, objects=True, carrying=0.2,
+                          jump_rate=2.0)
+    assert config.sensor == SENSOR_PROFILES["commercial"] and config.plantar.shoe_probability == 0.5
+    assert config.objects is not None and config.carrying == 0.2 and config.jump_rate == 2.0
+    drawn = with_realism(base, randomize_seed=7)
+    assert drawn == with_realism(base, randomize_seed=7) and drawn != with_realism(base, randomize_seed=8)
+    assert drawn.bodies is not None and drawn.plantar is not None
+    with pytest.raises(ValueError, match="anatomical"):
+        with_realism(base, shoes=0.3)
+    with pytest.raises(ValueError, match="feet"):
+        with_realism(base, feet="bare")

@@ -61,3 +61,31 @@ def test_varied_people_walk_with_their_own_step_width_and_toe_out(model):
         steps = person.gait_stream.steps
         # Standing at the start, the left and right feet point apart by twice the toe-out.
         assert steps.yaw[0] - steps.yaw[1] == pytest.approx(2 * person.body.toe_out, abs=1e-9)
+
+
+def test_steps_vary_in_width_and_toe_out_step_to_step(model):
+    from dataclasses import replace
+
+    from presstrack_sim.gait import plan_footsteps
+    from presstrack_sim.people import sample_body
+    from presstrack_sim.scenario import PLAN_DT, MotionPlan
+
+    body = replace(sample_body(model, np.random.default_rng(0), height=1.72), step_width_sd=0.025,
+                   toe_out_sd=np.deg2rad(3.0))
+    times = np.arange(0.0, 40.0, PLAN_DT)  # a straight walk along +x at 1.2 m/s
+    plan = MotionPlan(times, np.stack([1.2 * times, np.zeros_like(times)], axis=1), np.zeros_like(times),
+                      np.ones_like(times, dtype=bool), np.full_like(times, 1.2), 1.2)
+
+    def walking_steps(rng):
+        steps = plan_footsteps(plan, body, rng)
+        walking = (steps.speed > 1.0) & (steps.strike > 2.0) & (steps.strike < 35.0)
+        sign = np.where(steps.side[walking] == 0, 1.0, -1.0)
+        return sign * steps.position[walking, 1], sign * steps.yaw[walking]  # lateral place, toe-out
+
+    width, toe_out = walking_steps(None)
+    assert np.ptp(width) < 1e-9 and np.ptp(toe_out) < 1e-9  # without a step generator every step is alike
+    width, toe_out = walking_steps(np.random.default_rng(1))
+    assert len(width) > 50
+    assert np.std(width) == pytest.approx(0.025, rel=0.25)
+    assert np.std(toe_out) == pytest.approx(np.deg2rad(3.0), rel=0.25)
+    assert np.mean(toe_out) == pytest.approx(body.toe_out, abs=np.deg2rad(1.0))
