@@ -49,3 +49,25 @@ def test_people_leave_the_mat_and_come_back(people):
         inside = (on_mat[:, 0] > 0) & (on_mat[:, 0] < width) & (on_mat[:, 1] > 0) & (on_mat[:, 1] < length)
         assert (inside[1:] & ~inside[:-1]).sum() >= 2  # came onto the mat at least twice
     assert len(build_agents("enter_leave", None, 10.0, mat, np.random.default_rng(0))) == 2  # its default count
+
+
+def test_a_lane_walker_is_never_pushed_nor_steered_but_others_steer_around_it():
+    from presstrack_sim.scenario import Agent, Segment, _Crowd, footprint_gap
+
+    mat = MatGeometry()
+    lane = Agent(np.array([0.6, 1.0]), np.pi / 2, 1.2, [Segment("goto", None, waypoints=np.array([[0.6, 2.0]]))],
+                 keeps_lane=True)
+    other = Agent(np.array([0.75, 1.05]), np.pi, 1.2, [Segment("goto", None, waypoints=np.array([[0.2, 1.0]]))])
+    crowd = _Crowd([lane, other], mat, np.random.default_rng(0))
+    assert crowd._avoid(0, 0.3, 1.2) == (0.3, 1.2)  # the lane walker keeps its wish
+    assert 0 in crowd._obstacles(1)  # the other steers around it
+
+    def gap() -> float:
+        return float(footprint_gap(lane.footprint, lane.footprint.placed(lane.position, lane.heading),
+                                   other.footprint, other.footprint.placed(other.position, other.heading)))
+
+    before = gap()
+    assert before < 0
+    crowd._separate()
+    assert np.array_equal(lane.position, [0.6, 1.0])  # the other makes all the room
+    assert gap() > before + 0.9 * -before  # (a push along the line between the centres, as for anyone at rest)
