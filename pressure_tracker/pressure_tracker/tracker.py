@@ -130,6 +130,10 @@ class PressureTracker:
     Lost tracks (no footprint this frame) are reported with state LOST, their last box, an empty mask
     and a zero crop, unless config.report_lost is False; tentative tracks likewise unless
     config.report_tentative is False.
+
+    After each update(), `frame_detections` holds this frame's person detections before identities
+    (`PersonDetection`: .box x1,y1,x2,y2 in cells with exclusive ends, .force [N]), so that other trackers
+    can be compared on the same detections.
     """
 
     def __init__(self, config: TrackerConfig = TrackerConfig()) -> None:
@@ -138,6 +142,7 @@ class PressureTracker:
         self.tracker = FootprintTracker(config.association_config)
         self._input = _FrameInput()
         self._owner: np.ndarray | None = None
+        self.frame_detections: list[PersonDetection] = []
 
     def reconfigure(self, config: TrackerConfig) -> None:
         """Apply new settings without losing tracks, the noise estimate or used ids. first_id only
@@ -184,6 +189,7 @@ class PressureTracker:
         """
         frame = self._input(frame)
         detections = self.detector(frame, self._prior(frame.shape))
+        self.frame_detections = detections
         # Only a frame with many detections can hold too many people; only then is the state worth keeping.
         before = copy.deepcopy(self.tracker) if max_people is not None and len(detections) > max_people else None
         tracks = self.tracker.update(detections, stamp)
