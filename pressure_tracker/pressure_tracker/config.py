@@ -28,7 +28,12 @@ class TrackerConfig:
     People (tracking.py)
       step_reach [m]: a foot belongs to a person only within this of the path their centre of pressure
         is predicted to take over the next step (feet land about one step ahead, half a stance apart).
-      step_time [s]: duration of one step: a new foot lands about velocity * step_time ahead.
+      step_time [s]: duration of one step: a new foot lands about velocity * step_time ahead; a foot
+        holds its cells against other claims fully once it has been down this long.
+      new_person_cost: a foot no present person can take starts a new person at this many step_reach
+        (above the gate: a far step of someone present, or of someone just lost, is likelier).
+      load_tolerance: the force on a person's feet stays within about this share of their body weight
+        (log ratio; walking loads the feet by up to ~1.2 x weight); a misfit of this much costs a step_reach.
       walk_speed [m/s]: fastest walk; a lost person's search radius grows at this speed.
       min_hits: consecutive frames with feet before a new person is confirmed.
       lost_time [s]: a person without feet is kept (lost) this long, then departs.
@@ -67,7 +72,7 @@ class TrackerConfig:
     signature_time: float = 2.0
     reid_memory: float = 600.0
     weight_tolerance: float = 0.06
-    foot_length_tolerance: float = 0.03
+    foot_length_tolerance: float = 0.015
 
     def __post_init__(self) -> None:
         for name in ("crop_size", "min_hits", "first_id"):

@@ -369,10 +369,13 @@ class PeopleTracker:
             offset = centres - start
             along = np.clip(offset @ ahead / length2, 0.0, 1.0) if length2 > 0 else np.zeros(len(feet))
             distance = np.hypot(*(offset - along[:, None] * ahead).T)
-            # A person without feet for a while can be anywhere within walk_speed times that of where they were.
+            # A person without feet for a moment (a jump, a step off the mat's edge and back) can be anywhere
+            # within walk_speed times that of where they were; after a stride's time they have left the mat and
+            # come back through re-identification, not by position.
+            if track.seconds_lost > 2.0 * cfg.step_time:
+                continue
             gate = cfg.step_reach + cfg.walk_speed * track.seconds_lost
-            column = distance - continuity[:, t]
-            cost[:, t] = np.where((distance <= gate) | (share[:, t] > 0), column, _NEVER)
+            cost[:, t] = np.where((distance <= gate) | (share[:, t] > 0), distance - continuity[:, t], _NEVER)
         return cost
 
     def _continuity(self, feet: list[Foot]) -> tuple[np.ndarray, np.ndarray]:
@@ -445,9 +448,7 @@ class PeopleTracker:
         track.path.append((self._clock, *detection.centroid_m))
         while self._clock - track.path[0][0] > 2.0 * cfg.step_time:
             track.path.popleft()
-        velocity = track.walking_velocity()
-        if math.hypot(*velocity) >= cfg.heading_min_speed:
-            track.heading = math.atan2(velocity[1], velocity[0])
+        track.heading = _heading(detection, track.walking_velocity(), track.heading, cfg)
         if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
             track.state = TrackState.CONFIRMED
 
@@ -557,6 +558,22 @@ class PeopleTracker:
         if best_distance > 1.0 or any(d < best_distance + 2.0 for d in others):
             return None
         return best_id
+
+
+def _heading(detection: PersonDetection, velocity: np.ndarray, previous: float | None, config: TrackerConfig
+             ) -> float | None:
+    """[rad] Which way a person faces: along their feet (feet point where people walk, within a few degrees of
+    toe-out; the mean axis of those at least half as long as the longest foot allowed), the end of that axis
+    nearer their walking direction, or, slower than heading_min_speed, nearer their previous heading; the
+    walking direction itself where no foot shows an axis; None while nothing tells."""
+    moving = math.hypot(*velocity) >= config.heading_min_speed
+    reference = math.atan2(velocity[1], velocity[0]) if moving else previous
+    feet = [foot for foot in detection.feet if foot.length_m >= 0.5 * config.foot_length_max]
+    if reference is None or not feet:
+        return reference
+    # Mean axis of the feet (angles doubled: an axis is a direction modulo pi), weighted by contact area.
+    axis = 0.5 * math.atan2(sum(f.area * math.sin(2 * f.axis) for f in feet), sum(f.area * math.cos(2 * f.axis) for f in feet))
+    return axis if abs(math.remainder(axis - reference, 2 * math.pi)) <= math.pi / 2 else axis + math.pi
 
 
 def _pair_new_feet(feet: list[Foot], reach: float) -> list[list[Foot]]:
