@@ -16,7 +16,9 @@ Pipeline, three steps and no special cases:
 2. `detect_feet`: 8-connected contact pieces of a single cell are sensor noise (a spike, a hot or stuck
    cell) and are dropped; the remaining pieces closer than `foot_gap` [m] to each other are one foot by
    construction (heel, arch band, ball and toe pads of a foot are separated by at most a few cm), by
-   labelling the pieces dilated by half that gap. A foot needs `min_foot_area` [m^2] of contact.
+   labelling the pieces dilated by half that gap (a square: gaps along rows and columns). Linked contact
+   longer than any foot (`foot_length_max`) is feet of two people, or a person's two feet, touching: it is
+   cut at its widest gap (`_parts`). A foot needs `min_foot_area` [m^2] of contact.
 3. `person_detection`: a person is the union of the feet the tracker gives them (tracking.py decides
    which feet belong together, from their motion and footprints).
 """

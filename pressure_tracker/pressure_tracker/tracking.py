@@ -1,23 +1,27 @@
 """People from feet: which feet belong to whom, frame by frame, and who is who over hours.
 
 Per frame (`PeopleTracker.plan`, then `commit`):
-1. every person's centre of pressure (CoP) is predicted by a constant-velocity Kalman filter; where a
-   new foot of theirs can land is the segment from that prediction to one step ahead of it
-   (velocity * step_time);
-2. feet are assigned to people by one global assignment (Hungarian; each person has two foot slots) on
-   a cost in metres: the distance from the foot to that segment, minus step_reach for a foot that lies
-   on the person's own footprint of the previous frame (a foot in stance does not move: continuity
-   wins over any prediction, which is what keeps two people apart when they pass close). Pairs farther
-   than step_reach (plus walk_speed * time lost, for a person who lost all feet) are never matched;
-3. feet nobody claims start new people: two such feet closer than step_reach are one person;
-4. a person without feet is lost (a jump, stepping off) and waits where last seen for lost_time
-   seconds, then departs; new people are confirmed after min_hits consecutive frames with feet;
-5. identity: a person's body signature is their weight (median force of the mat, which carries the
-   whole body weight at every instant of walking) and foot length, from frames clear of the mat's
-   edge. A departed person's signature is kept reid_memory seconds; once a newcomer's own signature is
-   trusted (signature_time seconds of contact), it takes the id of the one departed or lost person it
-   matches within the tolerances, if nobody else (departed, lost or present) comes close. Ids come from
-   a monotonic counter and never pass to another person.
+1. every person's centre of pressure (CoP) is predicted by a constant-velocity Kalman filter; where their
+   next foot can land is the segment from that prediction to one step ahead of it (their walking velocity,
+   the CoP's displacement over the last stride, times step_time);
+2. feet are assigned to people by one global assignment (Hungarian) on a cost in metres: the distance from
+   the foot to that segment, minus, for a foot on cells the person's feet held in the previous frame, up
+   to step_reach (a foot in stance does not move: continuity wins over any prediction, which keeps two
+   people apart when they pass close; a foot just landed counts less, as it may be someone else's). Pairs
+   farther than step_reach are never matched. People present are served first (_FOOT_SLOTS contact
+   regions each), then people who lost their feet within a stride's time (gate growing at walk_speed),
+   then the feet left start new people (two closer than step_reach are one person);
+3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
+   the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
+   holding far more force than their weight holds someone else's foot;
+4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; new
+   people are confirmed after min_hits consecutive frames with feet;
+5. identity: a person's body signature is their weight (median force) and foot length, from frames clear
+   of the mat's edge. A departed person's signature is kept reid_memory seconds; once a newcomer's own
+   signature is trusted (signature_time seconds of contact), it takes the id of the one departed or lost
+   person it matches within the tolerances, if nobody else (departed, lost or present) comes close. Two
+   people whose recent weights each fit the other's long-standing weight have been swapped and get their
+   ids back (`_repair_swaps`). Ids come from a monotonic counter and never pass to another person.
 
 The frame is decided in `plan` without touching any state, so a frame that proves to hold too many
 people (a noise storm) can be dropped for free. Boxes are x1,y1,x2,y2 in cells with exclusive ends.
@@ -46,7 +50,7 @@ _WEIGHT_SAMPLES = 15      # frames whose median force is a person's current body
 _WEIGHT_MIN_SAMPLES = 5   # frames before a person's weight counts
 _IDENTITY_MIN_SAMPLES = 60  # frames before those that a person's identity weight needs (swap repair)
 _SWAP_CHECK_FRAMES = 5    # frames between swap checks (each costs medians of every person's forces)
-_MIN_VELOCITY_SPAN = 0.2
+_MIN_VELOCITY_SPAN = 0.2  # [s] a younger track's walking velocity is its displacement over this (not yet known)
 
 
 def box_area(box: Box) -> float:
@@ -198,10 +202,6 @@ class Track:
         t0, x0, y0 = self.path[0]
         t1, x1, y1 = self.path[-1]
         return np.array([x1 - x0, y1 - y0]) / max(t1 - t0, _MIN_VELOCITY_SPAN)
-
-    @property
-    def box(self) -> tuple[int, int, int, int]:
-        return self.detection.box
 
     @property
     def weight_n(self) -> float:
