@@ -69,7 +69,7 @@ class TrackerConfig:
     motion_noise: float = 4.0
     cop_noise: float = 0.05
     heading_min_speed: float = 0.15
-    signature_time: float = 2.0
+    signature_time: float = 1.0
     reid_memory: float = 600.0
     weight_tolerance: float = 0.06
     foot_length_tolerance: float = 0.015

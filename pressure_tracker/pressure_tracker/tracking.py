@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import math
+import statistics
 from collections import deque
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -207,7 +208,7 @@ class Track:
     def weight_n(self) -> float:
         """[N] current body weight: median force of the last _WEIGHT_SAMPLES frames clear of the mat's edge;
         0 while fewer than _WEIGHT_MIN_SAMPLES."""
-        return float(np.median(self.recent_forces)) if len(self.recent_forces) >= _WEIGHT_MIN_SAMPLES else 0.0
+        return statistics.median(self.recent_forces) if len(self.recent_forces) >= _WEIGHT_MIN_SAMPLES else 0.0
 
     @property
     def confidence(self) -> float:
@@ -302,9 +303,9 @@ class PeopleTracker:
     def _balance_weights(self, feet: list[Foot], cost: np.ndarray, owner: np.ndarray) -> None:
         """Improve the assignment `owner` (in place) by moving single feet between people (or to a new
         person) while that lowers the total cost: the feet's costs plus, per person of known weight, step_reach
-        times the misfit |log(force of their feet / body weight)| (capped at 1: a person without feet this
-        frame). The mat carries a person's whole weight at every instant: two people whose feet came close
-        get theirs back by it, which position alone cannot tell."""
+        times the misfit log(force of their feet / body weight) / load_tolerance (below their weight capped
+        at _MAX_MISFIT, that of a person without feet). The mat carries a person's whole weight at every
+        instant: two people whose feet came close get theirs back by it, which position alone cannot tell."""
         cfg = self.config
         weights = np.array([track.weight_n for track in self.tracks])
         if not (weights > 0).any():

@@ -77,9 +77,11 @@ def test_life_cycle_and_ids_never_reused():
     steps = walking_scene([walker], n_frames=30, noise_kpa=0.0).pressure
     last = int(np.flatnonzero(steps.reshape(len(steps), -1).any(axis=1))[-1])
     steps = steps[:last + 1]
+    heavier = walking_scene([Walker((0.6, 0.5), math.pi / 2, n_steps=3, weight_n=900.0)], n_frames=30,
+                            noise_kpa=0.0).pressure[:last + 1]
     max_age = 5   # frames: lost_time is 5.5 frame periods
     tracker = PressureTracker(TrackerConfig(min_hits=3, lost_time=5.5 / 15, first_id=100))
-    history, _ = run(tracker, np.concatenate([steps, np.zeros_like(steps[:max_age + 3]), steps]))
+    history, _ = run(tracker, np.concatenate([steps, np.zeros_like(steps[:max_age + 3]), heavier]))
     states = [[(p.track_id, p.state) for p in people] for people in history]
     assert states[0] == [(100, TrackState.TENTATIVE)]
     assert states[1] == [(100, TrackState.TENTATIVE)]
@@ -87,7 +89,7 @@ def test_life_cycle_and_ids_never_reused():
     assert states[last] == [(100, TrackState.CONFIRMED)]
     assert all(s == [(100, TrackState.LOST)] for s in states[last + 1:last + 1 + max_age])
     assert states[last + 1 + max_age] == []
-    # the walker comes back after the track was deleted: a new id, never 100 again
+    # somebody else (30 % heavier) walks the same path after the track was deleted: a new id, never 100 again
     assert {i for s in states[last + max_age + 3:] for i, _ in s} == {101}
     assert tracker.tracker.next_id == 102
 
