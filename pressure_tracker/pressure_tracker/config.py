@@ -18,6 +18,9 @@ class TrackerConfig:
     Contact (detection.py)
       contact_sigmas: a cell is in contact above the unloaded cells' median plus this many robust standard
         deviations of their noise (from the frames themselves: scale-free).
+      rim_sigmas: a person's box and mask also cover the cells connected to their contact above the median
+        plus this many sigmas (a foot's rim, where its pressure fades into the noise); tracking does not use
+        them.
       min_contact_kpa [kPa]: absolute floor of the contact threshold, for a mat whose unit is known;
         0 lets the data alone decide (a file in an unknown unit).
       foot_gap [m]: contact pieces closer than this are one foot (heel, arch band, ball and toe pads are
@@ -55,6 +58,7 @@ class TrackerConfig:
     report_tentative: bool = True
     cell_pitch: float = 0.01
     contact_sigmas: float = 5.0
+    rim_sigmas: float = 2.0
     min_contact_kpa: float = 0.0
     foot_gap: float = 0.08
     min_foot_area: float = 4e-4

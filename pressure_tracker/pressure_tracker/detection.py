@@ -20,10 +20,12 @@ Pipeline, three steps and no special cases:
    longer than any foot (`foot_length_max`) is feet of two people, or a person's two feet, touching: it is
    cut at its widest gap (`_parts`). A foot needs `min_foot_area` [m^2] of contact.
 3. `person_detection`: a person is the union of the feet the tracker gives them (tracking.py decides
-   which feet belong together, from their motion and footprints).
+   which feet belong together, from their motion and footprints); `with_rim` then adds to their box,
+   cells and force the rim of their contact, connected cells down to a lower threshold.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -70,6 +72,10 @@ class NoiseFloor:
     @property
     def threshold(self) -> float:
         return max(self.min_kpa, self.level + self.sigmas * self.sigma)
+
+    def rim_threshold(self, sigmas: float) -> float:
+        """level + sigmas * sigma, at least min_kpa: where a foot's rim fades into the noise."""
+        return max(self.min_kpa, self.level + sigmas * self.sigma)
 
     def update(self, frame: np.ndarray, dt: float) -> float:
         """Blend in `frame` (rows, cols) taken dt [s] after the last one; return the contact threshold."""
@@ -245,6 +251,38 @@ class PersonDetection:
     def touches_edge(self) -> bool:
         """True when a foot reaches the mat's border: part of the person may stand off the mat."""
         return any(foot.touches_edge for foot in self.feet)
+
+
+def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: float, cell_pitch: float
+             ) -> list[PersonDetection]:
+    """`people` with the rim of their contact in their box, cells, force and area: connected cells above
+    `rim_threshold` (below the contact threshold: where a foot's pressure fades into the noise) that touch
+    one person's cells. Their feet and centre of pressure, from which people are told apart, stay as they
+    were. A rim region touching two people's cells is left out."""
+    if not people:
+        return people
+    rim, count = ndimage.label(frame > rim_threshold, structure=_EIGHT_CONNECTED)
+    flat_rim = rim.ravel()
+    owner = np.full(count + 1, -1)        # person index of each rim region; -1: nobody's, -2: shared
+    for index, person in enumerate(people):
+        regions = np.unique(flat_rim[person.cells])
+        regions = regions[regions > 0]
+        owner[regions] = np.where(np.isin(owner[regions], (-1, index)), index, -2)
+    in_rim = np.flatnonzero(flat_rim)
+    rim_owner = owner[flat_rim[in_rim]]
+    grown = []
+    for index, person in enumerate(people):
+        extra = in_rim[rim_owner == index]
+        if extra.size == 0:
+            grown.append(person)
+            continue
+        cells = np.union1d(person.cells, extra)
+        rows, cols = np.divmod(cells, frame.shape[1])
+        box = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
+        area = cells.size * cell_pitch * cell_pitch
+        grown.append(dataclasses.replace(person, cells=cells, box=box, contact_area=area,
+                                         force=float(force_n(float(frame.ravel()[cells].sum()), cell_pitch))))
+    return grown
 
 
 FULL_CONTACT_AREA = 0.025  # [m^2] two flat adult feet

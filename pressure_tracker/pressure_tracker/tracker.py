@@ -15,7 +15,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .config import TrackerConfig
 from .crops import DEFAULT_CROP_SIZE, person_crop
-from .detection import NoiseFloor, PersonDetection, detect_feet, person_detection
+from .detection import NoiseFloor, PersonDetection, detect_feet, person_detection, with_rim
 from .tracking import PeopleTracker, Track, TrackState
 
 __all__ = ["BaselineTracker", "PressureTracker", "TooManyPeople", "TrackedPerson", "TrackerConfig", "TrackState"]
@@ -95,6 +95,15 @@ class _FrameInput:
         return array
 
 
+def with_rims(plan, frame: np.ndarray, rim_threshold: float, cell_pitch: float) -> None:
+    """Give each person of `plan` the rim of their contact (`detection.with_rim`) in their box and mask."""
+    people = list(plan.matched.items())
+    rims = with_rim([d for _, d in people] + plan.new_people, frame, rim_threshold, cell_pitch)
+    for (t, _), detection in zip(people, rims):
+        plan.matched[t] = detection
+    plan.new_people = rims[len(people):]
+
+
 class TooManyPeople(ValueError):
     """A frame holds more people than a real floor can (a noise storm): it was not used for tracking."""
 
@@ -152,6 +161,7 @@ class PressureTracker:
         threshold = self.noise_floor.update(frame, dt)
         feet = detect_feet(frame, threshold, cfg.cell_pitch, cfg.foot_gap, cfg.min_foot_area, cfg.foot_length_max)
         plan = self.tracker.plan(feet, frame, dt)
+        with_rims(plan, frame, self.noise_floor.rim_threshold(cfg.rim_sigmas), cfg.cell_pitch)
         self.frame_detections = plan.detections
         if max_people is not None:
             people = len(plan.detections)

@@ -195,13 +195,16 @@ class Track:
     identified: bool = False
     path: deque[tuple[float, float, float]] = field(default_factory=deque)   # (clock [s], x, y [m]) of the CoP
 
-    def walking_velocity(self) -> np.ndarray:
+    def walking_velocity(self, span: float | None = None) -> np.ndarray:
         """(vx, vy) [m/s]: the CoP's displacement over the last stride (its own velocity swings heel to toe
-        and foot to foot within a step; over a stride it is the body's), or over the track's life if shorter."""
+        and foot to foot within a step; over a stride it is the body's), or over the track's life if shorter;
+        over the last `span` [s] instead if given."""
         if len(self.path) < 2:
             return np.zeros(2)
-        t0, x0, y0 = self.path[0]
         t1, x1, y1 = self.path[-1]
+        t0, x0, y0 = self.path[0]
+        if span is not None:
+            t0, x0, y0 = next(point for point in self.path if t1 - point[0] <= span)
         return np.array([x1 - x0, y1 - y0]) / max(t1 - t0, _MIN_VELOCITY_SPAN)
 
     @property
@@ -449,7 +452,7 @@ class PeopleTracker:
         track.path.append((self._clock, *detection.centroid_m))
         while self._clock - track.path[0][0] > 2.0 * cfg.step_time:
             track.path.popleft()
-        track.heading = _heading(detection, track.walking_velocity(), track.heading, cfg)
+        track.heading = _heading(detection, track.walking_velocity(cfg.step_time), track.heading, cfg)
         if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
             track.state = TrackState.CONFIRMED
 
@@ -565,8 +568,9 @@ def _heading(detection: PersonDetection, velocity: np.ndarray, previous: float |
              ) -> float | None:
     """[rad] Which way a person faces: along their feet (feet point where people walk, within a few degrees of
     toe-out; the mean axis of those at least half as long as the longest foot allowed), the end of that axis
-    nearer their walking direction, or, slower than heading_min_speed, nearer their previous heading; the
-    walking direction itself where no foot shows an axis; None while nothing tells."""
+    nearer their walking direction (`velocity`, over their last step), or, slower than heading_min_speed,
+    nearer their previous heading; the walking direction itself where no foot shows an axis; None while
+    nothing tells."""
     moving = math.hypot(*velocity) >= config.heading_min_speed
     reference = math.atan2(velocity[1], velocity[0]) if moving else previous
     feet = [foot for foot in detection.feet if foot.length_m >= 0.5 * config.foot_length_max]

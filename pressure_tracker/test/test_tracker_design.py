@@ -79,6 +79,26 @@ def test_isolated_hot_cells_join_nobody_and_grow_no_box():
             assert not (person.mask & (clean <= 0)).any()
 
 
+def test_the_rim_of_a_foot_widens_its_box_but_isolated_noise_and_tracking_do_not_change():
+    rng = np.random.default_rng(5)
+    noise = np.abs(rng.normal(0, 1.0, SHAPE)).astype(np.float32)
+    plain = standing((0.6, 1.2)) + noise
+    rimmed = plain.copy()
+    rimmed[112:130, 74] = 3.5         # a faint strip along the right foot's outer edge (above 2, below 5 sigmas)
+    rimmed[20, 20] = rimmed[21, 21] = 3.5   # the same faintness far from anybody
+    results = {}
+    for name, frame in (("plain", plain), ("rimmed", rimmed)):
+        tracker = PressureTracker(TrackerConfig(min_hits=1))
+        for index in range(5):
+            (person,) = tracker.update(frame, index / 15)
+        results[name] = person, track_states(tracker)
+    (plain_person, plain_state), (rimmed_person, rimmed_state) = results["plain"], results["rimmed"]
+    assert rimmed_person.box[2] > plain_person.box[2] >= 74        # the strip at column 74 is in the box
+    assert rimmed_person.mask[112:130, 74].all() and not rimmed_person.mask[20:22, 20:22].any()
+    assert rimmed_person.centroid_m == plain_person.centroid_m
+    assert [s[:4] for s in rimmed_state] == [s[:4] for s in plain_state]
+
+
 def crossing_walkers(closest: float) -> list[Walker]:
     """Two walkers of 60 and 80 kg on diagonals crossing at 60 degrees whose centres pass `closest` [m] apart.
 
