@@ -261,15 +261,22 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
     were. A rim region touching two people's cells is left out."""
     if not people:
         return people
-    rim, count = ndimage.label(frame > rim_threshold, structure=_EIGHT_CONNECTED)
-    flat_rim = rim.ravel()
+    # Only around the people: a rim reaching farther than _RIM_REACH from their contact is cut there.
+    margin = int(math.ceil(_RIM_REACH / cell_pitch))
+    r0 = max(0, min(p.box[1] for p in people) - margin)
+    r1 = min(frame.shape[0], max(p.box[3] for p in people) + margin)
+    c0 = max(0, min(p.box[0] for p in people) - margin)
+    c1 = min(frame.shape[1], max(p.box[2] for p in people) + margin)
+    window, count = ndimage.label(frame[r0:r1, c0:c1] > rim_threshold, structure=_EIGHT_CONNECTED)
     owner = np.full(count + 1, -1)        # person index of each rim region; -1: nobody's, -2: shared
     for index, person in enumerate(people):
-        regions = np.unique(flat_rim[person.cells])
+        rows, cols = np.divmod(person.cells, frame.shape[1])
+        regions = np.unique(window[rows - r0, cols - c0])
         regions = regions[regions > 0]
         owner[regions] = np.where(np.isin(owner[regions], (-1, index)), index, -2)
-    in_rim = np.flatnonzero(flat_rim)
-    rim_owner = owner[flat_rim[in_rim]]
+    local = np.flatnonzero(window)
+    in_rim = (local // window.shape[1] + r0) * frame.shape[1] + local % window.shape[1] + c0
+    rim_owner = owner[window.ravel()[local]]
     grown = []
     for index, person in enumerate(people):
         extra = in_rim[rim_owner == index]
@@ -285,6 +292,7 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
     return grown
 
 
+_RIM_REACH = 0.10  # [m] a rim is looked for this far around people's contact at most
 FULL_CONTACT_AREA = 0.025  # [m^2] two flat adult feet
 
 
