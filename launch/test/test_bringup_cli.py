@@ -61,13 +61,13 @@ def _parameters(stand_ins: Path, spec) -> dict:
 
 def test_up_starts_each_node_with_the_generated_parameters(stand_ins):
     assert cli.main(["up", "--duration", "1.5", "people:=2", "namespace:=mat_a", "use_sim_time:=true",
-                     "--set", "pressure_tracker.max_age=30"]) == 0
+                     "--set", "pressure_tracker.lost_time=2.5"]) == 0
     for spec in SIM_GRAPH:
         (argv,) = [json.loads(line) for line in (stand_ins / f"{spec.executable}.log").read_text().splitlines()]
         assert argv[0] == "--ros-args" and argv[-4:] == ["-r", "__ns:=/mat_a", "-r", f"__node:={spec.name}"]
         assert _parameters(stand_ins, spec)["use_sim_time"] is True
     assert _parameters(stand_ins, MAT_SIMULATOR)["people"] == 2
-    assert _parameters(stand_ins, NODES[1])["max_age"] == 30
+    assert _parameters(stand_ins, NODES[1])["lost_time"] == 2.5
 
 
 def test_up_fails_when_the_driver_keeps_dying(stand_ins, monkeypatch):

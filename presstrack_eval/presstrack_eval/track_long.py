@@ -31,8 +31,7 @@ def run_long(minutes: float, people: int, split: str = "heldout", peers: Sequenc
              log=print) -> tuple[dict[str, TrackerResult], dict]:
     """Per tracker name, its result over the whole session; and the session's facts (frames, people, seed)."""
     from presstrack_sim.simulator import Simulator
-    from pressure_tracker.detection import DetectionConfig
-    from pressure_tracker.tracker import BaselineTracker
+    from pressure_tracker.tracker import BaselineTracker, TrackerConfig
 
     if not minutes > 0:
         raise ValueError(f"--long-minutes must be positive, got {minutes}")
@@ -44,7 +43,7 @@ def run_long(minutes: float, people: int, split: str = "heldout", peers: Sequenc
     simulator = Simulator(config)
     frames, fps = config.frames, config.fps
     ours_tracker = ours(scene.pitch)
-    baseline = BaselineTracker(DetectionConfig(cell_pitch=scene.pitch))
+    baseline = BaselineTracker(TrackerConfig(cell_pitch=scene.pitch))
     peer_trackers = {name: make_peer(name, fps) for name in peers}
     rows: dict[str, list] = {name: [] for name in (OURS, "baseline", *peers)}
     seconds = dict.fromkeys(rows, 0.0)

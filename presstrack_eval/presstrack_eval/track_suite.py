@@ -40,7 +40,6 @@ import numpy as np
 
 from presstrack_common.outputs import check_writable_file
 from pressure_tracker.motchallenge import MotRow, Scores, accumulate, combine_hota, ground_truth_frames, hypothesis_frames, scores_from
-from pressure_tracker.detection import DetectionConfig
 from pressure_tracker.tracker import BaselineTracker, PressureTracker, TrackerConfig
 from pressure_tracker.tracking import TrackState
 
@@ -189,7 +188,7 @@ def track_all(data: SceneData, peers: Sequence[str] = PEERS) -> dict[str, tuple[
     frames = max(1, len(data.pressure))
     detections: list = []
     runs = {OURS: _timed(lambda: mot_rows(ours(data.cell_pitch), data.pressure, data.fps, detections_out=detections)),
-            "baseline": _timed(lambda: mot_rows(BaselineTracker(DetectionConfig(cell_pitch=data.cell_pitch)),
+            "baseline": _timed(lambda: mot_rows(BaselineTracker(TrackerConfig(cell_pitch=data.cell_pitch)),
                                                 data.pressure, data.fps))}
     for name in peers:
         runs[name] = _timed(lambda: peer_rows(make_peer(name, data.fps), detections))

@@ -69,7 +69,9 @@ def track_main(argv: Sequence[str] | None = None) -> int:
     except SceneError as error:
         return _fail("presstrack-track", error)
     _report_nonfinite(scene.path, scene.nonfinite_cells)
-    tracker = BaselineTracker() if args.baseline else PressureTracker(TrackerConfig(report_lost=False))
+    # The file's own cell pitch: feet and steps are measured in metres.
+    config = TrackerConfig(report_lost=False, cell_pitch=scene.cell_pitch)
+    tracker = BaselineTracker(config) if args.baseline else PressureTracker(config)
     rows = track_scene(scene, tracker)
     if not rows:
         print(f"presstrack-track: error: {nobody_message(scene)}", file=sys.stderr)

@@ -51,23 +51,37 @@ STATE_TO_MSG = {
     TrackState.LOST: PersonPressure.STATE_LOST,
 }
 
-# Parameters the node accepts, with their defaults (the tracker's own, which the benchmark suite scores);
-# ranges enforced by their descriptors, the rest validated by TrackerConfig on start and on change.
+# Parameters the node accepts, with their defaults (the tracker's own, which the benchmark suite scores;
+# their meaning: pressure_tracker.config.TrackerConfig); ranges enforced by their descriptors, the rest
+# validated by TrackerConfig on start and on change.
 PARAMETERS = {
     "crop_size": ParameterSpec(TrackerConfig.crop_size, "[cells] side of the person-centred crop",
                                limits=(16, MAX_CROP_SIDE)),
-    "min_hits": ParameterSpec(TrackerConfig.min_hits, "[frames] a new track is confirmed after this many",
-                              limits=(1, 1000)),
-    "max_age": ParameterSpec(TrackerConfig.max_age, "[frames] a lost track is kept this long", limits=(0, 100_000)),
-    "publish_debug_image": ParameterSpec(True, "publish presstrack/debug_image (only while someone subscribes)"),
     "cell_pitch": ParameterSpec(TrackerConfig.cell_pitch, "[m] side of one cell; mat/info sets it",
                                 limits=(0.001, 0.1)),
-    "max_people": ParameterSpec(10, "more people in one frame is taken for a noise storm: frame dropped, "
-                                "tracking restarted", limits=(1, 1000)),
+    "min_contact_kpa": ParameterSpec(TrackerConfig.min_contact_kpa, "[kPa] floor of the contact threshold, "
+                                     "which otherwise comes from the frames' own noise (0: the data alone)",
+                                     limits=(0.0, 1000.0)),
+    "foot_gap": ParameterSpec(TrackerConfig.foot_gap, "[m] contact pieces closer than this are one foot",
+                              limits=(0.0, 0.3)),
+    "step_reach": ParameterSpec(TrackerConfig.step_reach, "[m] a foot belongs to a person only within this of "
+                                "where their next step can land", limits=(0.05, 2.0)),
+    "min_hits": ParameterSpec(TrackerConfig.min_hits, "[frames] a new person is confirmed after this many",
+                              limits=(1, 1000)),
+    "lost_time": ParameterSpec(TrackerConfig.lost_time, "[s] a person without feet is kept (lost) this long",
+                               limits=(0.0, 3600.0)),
+    "reid_memory": ParameterSpec(TrackerConfig.reid_memory, "[s] a person who left gets their id back when they "
+                                 "return within this long and their weight and foot length match",
+                                 limits=(0.0, 86400.0)),
+    "publish_debug_image": ParameterSpec(True, "publish presstrack/debug_image (only while someone subscribes)"),
+    "max_people": ParameterSpec(10, "more people in one frame is taken for a noise storm: frame skipped, "
+                                "tracks kept", limits=(1, 1000)),
     "contact_force": ParameterSpec(250.0, "[N] a frame pressing the mat with more than this in all is taken "
                                    "for someone on it: no one tracked for a few seconds while so is an ERROR in "
                                    "/diagnostics", limits=(1.0, 100_000.0)),
 }
+_CONFIG_PARAMETERS = ("crop_size", "cell_pitch", "min_contact_kpa", "foot_gap", "step_reach", "min_hits", "lost_time",
+                      "reid_memory")
 # Frames further apart than this are not a pause but a stamp that jumped.
 MAX_STAMP_GAP_S = 5.0
 # Without a frame for SILENT_PERIODS of the frames' periods (and at least SILENT_AFTER_S [s]) the input is STALE.
@@ -165,9 +179,7 @@ class PressureTrackerNode(Node):
 
     @staticmethod
     def _config_from(values: dict, first_id: int = 1) -> TrackerConfig:
-        return TrackerConfig(crop_size=int(values["crop_size"]), min_hits=int(values["min_hits"]),
-                             max_age=int(values["max_age"]), cell_pitch=float(values["cell_pitch"]),
-                             first_id=first_id)
+        return TrackerConfig(first_id=first_id, **{name: values[name] for name in _CONFIG_PARAMETERS})
 
     def on_set_parameters(self, parameters) -> SetParametersResult:
         # Out-of-range values never get here: rclpy refuses them by their descriptors.

@@ -1,65 +1,27 @@
-"""Frame in, tracked people out: `PressureTracker` (footprint grouping + tracking + crops) and
-`BaselineTracker` (nearest-centroid tracking of raw blobs, for comparison). Same interface:
-`update(frame, stamp) -> list[TrackedPerson]`.
+"""Frame in, tracked people out: `PressureTracker` (contact -> feet -> people with identities -> crops)
+and `BaselineTracker` (nearest-centroid tracking of raw contact blobs, for comparison). Same interface:
+`update(frame, stamp) -> list[TrackedPerson]`. All parameters: `TrackerConfig` (config.py).
 
 Conventions are those of detection.py (boxes x1,y1,x2,y2 in cells with exclusive ends, x = column,
 mat frame x along columns and y along rows, metres, radians).
 """
 from __future__ import annotations
 
-import copy
-import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .config import TrackerConfig
 from .crops import DEFAULT_CROP_SIZE, person_crop
-from .detection import (DetectionConfig, FootHint, FootprintDetector, GroupingPrior, NoiseFloor, PersonDetection, TrackHint,
-                        detect_blobs, person_from_feet)
-from .tracking import AssociationConfig, FootprintTracker, Track, TrackState
+from .detection import NoiseFloor, PersonDetection, detect_feet, person_detection, with_rim
+from .tracking import PeopleTracker, Track, TrackState
 
+__all__ = ["BaselineTracker", "PressureTracker", "TooManyPeople", "TrackedPerson", "TrackerConfig", "TrackState"]
 
-@dataclass(frozen=True)
-class TrackerConfig:
-    """Settings of `PressureTracker` (the ROS node's parameters map onto the first fields).
-
-    crop_size: side of the square person crop [cells]; min_hits: consecutive frames before a track is
-    confirmed; max_age: frames a confirmed track survives without footprints; cell_pitch [m];
-    first_id: first track id handed out (a restarted node passes a value above the ids it used);
-    report_lost / report_tentative: whether update() returns lost / tentative tracks;
-    detection / association: the remaining knobs (their cell_pitch, min_hits, max_age and first_id are
-    overridden by the fields above).
-    """
-
-    crop_size: int = 128
-    min_hits: int = 3
-    max_age: int = 45
-    cell_pitch: float = 0.01
-    first_id: int = 1
-    report_lost: bool = True
-    report_tentative: bool = True
-    detection: DetectionConfig = field(default_factory=DetectionConfig)
-    association: AssociationConfig = field(default_factory=AssociationConfig)
-
-    def __post_init__(self) -> None:
-        for name in ("crop_size", "min_hits", "first_id"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if not isinstance(self.max_age, int) or isinstance(self.max_age, bool) or self.max_age < 0:
-            raise ValueError(f"max_age must be an integer >= 0, got {self.max_age!r}")
-        if not (isinstance(self.cell_pitch, (int, float)) and math.isfinite(self.cell_pitch) and self.cell_pitch > 0):
-            raise ValueError(f"cell_pitch must be a positive number of metres, got {self.cell_pitch!r}")
-
-    @property
-    def detection_config(self) -> DetectionConfig:
-        return dataclasses.replace(self.detection, cell_pitch=float(self.cell_pitch))
-
-    @property
-    def association_config(self) -> AssociationConfig:
-        return dataclasses.replace(self.association, min_hits=self.min_hits, max_age=self.max_age, first_id=self.first_id)
+# Frame period assumed when stamps are missing or do not increase [s].
+DEFAULT_DT = 1.0 / 15.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,6 +67,23 @@ class _FrameInput:
     def __init__(self) -> None:
         self.shape: tuple[int, int] | None = None
         self.nonfinite_cells = 0   # total non-finite cells replaced by 0 so far
+        self._last_stamp: float | None = None
+        self._stamp_before: float | None = None
+
+    def period(self, stamp: float | None) -> float:
+        """[s] since the last frame's stamp; DEFAULT_DT when either is missing or time did not advance."""
+        self._stamp_before = self._last_stamp
+        if stamp is None or self._last_stamp is None or not stamp > self._last_stamp:
+            dt = DEFAULT_DT
+        else:
+            dt = stamp - self._last_stamp
+        if stamp is not None:
+            self._last_stamp = stamp
+        return dt
+
+    def undo_period(self) -> None:
+        """Forget the last stamp (its frame was skipped)."""
+        self._last_stamp = self._stamp_before
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         array = _check_frame(frame, self.shape)
@@ -116,6 +95,15 @@ class _FrameInput:
         return array
 
 
+def with_rims(plan, frame: np.ndarray, rim_threshold: float, cell_pitch: float) -> None:
+    """Give each person of `plan` the rim of their contact (`detection.with_rim`) in their box and mask."""
+    people = list(plan.matched.items())
+    rims = with_rim([d for _, d in people] + plan.new_people, frame, rim_threshold, cell_pitch)
+    for (t, _), detection in zip(people, rims):
+        plan.matched[t] = detection
+    plan.new_people = rims[len(people):]
+
+
 class TooManyPeople(ValueError):
     """A frame holds more people than a real floor can (a noise storm): it was not used for tracking."""
 
@@ -125,29 +113,28 @@ class TooManyPeople(ValueError):
 
 
 class PressureTracker:
-    """Footprint detection with a track prior, tracking and per-person crops.
+    """Contact from the frames' own noise floor, feet by construction, people from feet (detection.py,
+    tracking.py), and per-person crops.
 
-    Lost tracks (no footprint this frame) are reported with state LOST, their last box, an empty mask
-    and a zero crop, unless config.report_lost is False; tentative tracks likewise unless
-    config.report_tentative is False.
+    After each update(), `frame_detections` holds this frame's person detections before identities
+    (`PersonDetection`: .box x1,y1,x2,y2 in cells with exclusive ends, .force [N]), for trackers compared on
+    the same detections. Lost tracks are reported with state LOST, their last box, an empty mask and a
+    zero crop, unless config.report_lost is False; tentative tracks likewise unless config.report_tentative
+    is False.
     """
 
     def __init__(self, config: TrackerConfig = TrackerConfig()) -> None:
         self.config = config
-        self.detector = FootprintDetector(config.detection_config)
-        self.tracker = FootprintTracker(config.association_config)
-        self._input = _FrameInput()
-        self._owner: np.ndarray | None = None
-        # The last update()'s person detections (each with .box and .force [N]) before identities: what
-        # other trackers are fed to compare association on the same detections.
+        self.noise_floor = NoiseFloor(config.contact_sigmas, config.min_contact_kpa)
+        self.tracker = PeopleTracker(config)
         self.frame_detections: list[PersonDetection] = []
+        self._input = _FrameInput()
 
     def reconfigure(self, config: TrackerConfig) -> None:
         """Apply new settings without losing tracks, the noise estimate or used ids. first_id only
         raises the id counter (ids are never reused)."""
-        self.config = config
-        self.detector.config = self.detector.noise_floor.config = config.detection_config
-        self.tracker.config = config.association_config
+        self.config = self.tracker.config = config
+        self.noise_floor.sigmas, self.noise_floor.min_kpa = config.contact_sigmas, config.min_contact_kpa
         self.tracker.reserve_ids_below(config.first_id)
 
     @property
@@ -160,42 +147,28 @@ class PressureTracker:
         """Total number of NaN/Inf cells replaced by 0 so far."""
         return self._input.nonfinite_cells
 
-    def _prior(self, shape: tuple[int, int]) -> GroupingPrior:
-        """The previous frame's matched tracks: their feet's cells painted into an owner image, and hints."""
-        if self._owner is None or self._owner.shape != shape:
-            self._owner = np.zeros(shape, dtype=np.int32)
-        else:
-            self._owner.fill(0)
-        owner = self._owner.ravel()
-        feet, hints = [], []
-        min_frames = self.tracker.config.weight_min_frames
-        for track in self.tracker.tracks:
-            if track.frames_since_update == 0:
-                hints.append(TrackHint(track.track_id, tuple(track.path_point_m), track.heading,
-                                       tuple((float(x), float(y)) for x, y in track.detection.feet_centroids_m),
-                                       track.weight_n if track.weighed_frames >= min_frames else 0.0))
-                for foot in track.detection.feet:
-                    feet.append(FootHint(track.track_id, foot.origin_rc, foot.age, foot.force, foot.cells.size))
-                    owner[foot.cells] = len(feet)
-        return GroupingPrior(self._owner, tuple(feet), tuple(hints))
-
     def update(self, frame: np.ndarray, stamp: float | None = None, max_people: int | None = None) -> list[TrackedPerson]:
-        """Track one frame (rows, cols) [kPa] taken at `stamp` [s]; returns the reported tracks.
+        """Track one frame (rows, cols) [kPa, or any unit with min_contact_kpa 0] taken at `stamp` [s].
 
-        A frame with more than `max_people` people (live tracks after it) raises TooManyPeople and leaves
-        every track as it was: the frame is skipped, as a dropped frame would be, and identities survive it.
+        A frame with more than `max_people` people (present after it) raises TooManyPeople and leaves every
+        track as it was: the frame is skipped, as a dropped frame would be. Only the noise floor learns from it
+        (a mat that turned noisier must be followed, or every frame after it would be a storm too). Deciding
+        the frame touches no state (`PeopleTracker.plan`), so the check costs nothing.
         """
+        cfg = self.config
         frame = self._input(frame)
-        detections = self.detector(frame, self._prior(frame.shape))
-        self.frame_detections = detections
-        # Only a frame with many detections can hold too many people; only then is the state worth keeping.
-        before = copy.deepcopy(self.tracker) if max_people is not None and len(detections) > max_people else None
-        tracks = self.tracker.update(detections, stamp)
-        if before is not None:
-            people = sum(track.state != TrackState.LOST and self._reported(track) for track in tracks)
+        dt = self._input.period(stamp)
+        threshold = self.noise_floor.update(frame, dt)
+        feet = detect_feet(frame, threshold, cfg.cell_pitch, cfg.foot_gap, cfg.min_foot_area, cfg.foot_length_max)
+        plan = self.tracker.plan(feet, frame, dt)
+        with_rims(plan, frame, self.noise_floor.rim_threshold(cfg.rim_sigmas), cfg.cell_pitch)
+        self.frame_detections = plan.detections
+        if max_people is not None:
+            people = len(plan.detections)
             if people > max_people:
-                self.tracker = before
+                self._input.undo_period()
                 raise TooManyPeople(people, max_people)
+        tracks = self.tracker.commit(plan, frame.shape)
         return [self._person(frame, track) for track in tracks if self._reported(track)]
 
     def _reported(self, track: Track) -> bool:
@@ -230,19 +203,18 @@ class _BaselineTrack:
 
 
 class BaselineTracker:
-    """Nearest-centroid tracking of raw contact blobs (no pad merging, no footprint grouping).
+    """Nearest-centroid tracking of raw contact blobs (no pieces joined into feet, no feet into people).
 
-    Each 8-connected blob above the adaptive noise floor is one 'person'; blobs are assigned to the
-    previous frame's blobs by the Hungarian algorithm on centroid distance, gated at `gate` [m]; an
-    unmatched blob starts a new id at once; a track unmatched for more than `max_age` frames is dropped.
-    Exists to show what footprint grouping and the tracking cost buy. Its heading is the blob's
-    undirected axis (NaN for round blobs).
+    Each 8-connected contact blob (contact as `PressureTracker` finds it) is one 'person'; blobs are
+    assigned to the previous frame's blobs by the Hungarian algorithm on centroid distance, gated at
+    `gate` [m]; an unmatched blob starts a new id at once; a track unmatched for more than `max_age` frames
+    is dropped. Exists to show what feet and people buy. Its heading is the blob's axis.
     """
 
-    def __init__(self, detection_config: DetectionConfig = DetectionConfig(), gate: float = 0.5, max_age: int = 15,
+    def __init__(self, config: TrackerConfig = TrackerConfig(), gate: float = 0.5, max_age: int = 15,
                  first_id: int = 1, crop_size: tuple[int, int] = DEFAULT_CROP_SIZE) -> None:
-        self.config = detection_config
-        self.noise_floor = NoiseFloor(detection_config)
+        self.config = config
+        self.noise_floor = NoiseFloor(config.contact_sigmas, config.min_contact_kpa)
         self.gate = gate
         self.max_age = max_age
         self.crop_size = crop_size
@@ -255,10 +227,12 @@ class BaselineTracker:
         return self._input.nonfinite_cells
 
     def update(self, frame: np.ndarray, stamp: float | None = None) -> list[TrackedPerson]:
-        """Track one frame (rows, cols) [kPa]; `stamp` is accepted for interface parity and unused."""
+        """Track one frame (rows, cols) [kPa] taken at `stamp` [s]."""
+        cfg = self.config
         frame = self._input(frame)
-        blobs = detect_blobs(frame, self.noise_floor.update(frame), self.config)
-        detections = [person_from_feet([blob], frame.shape, self.config) for blob in blobs]
+        threshold = self.noise_floor.update(frame, self._input.period(stamp))
+        blobs = detect_feet(frame, threshold, cfg.cell_pitch, 0.0, cfg.min_foot_area)
+        detections = [person_detection([blob], frame.shape, cfg.cell_pitch) for blob in blobs]
         matched_tracks: set[int] = set()
         matched_detections: set[int] = set()
         if self.tracks and detections:
@@ -285,7 +259,7 @@ class BaselineTracker:
                 continue
             d = track.detection
             crop, origin = person_crop(frame, d.cells, d.box, self.crop_size)
-            heading = math.nan if d.foot_axis is None else d.foot_axis
+            heading = d.foot_axis
             people.append(TrackedPerson(track.track_id, TrackState.CONFIRMED, d.confidence, d.box, d.mask, d.centroid_rc,
                                         d.centroid_m, heading, d.force, d.contact_area, crop, origin))
         return people

@@ -1,41 +1,34 @@
-"""Multi-person tracking of footprint detections, in the spirit of SORT / ByteTrack.
+"""People from feet: which feet belong to whom, frame by frame, and who is who over hours.
 
-Per frame (`FootprintTracker.update`):
-1. every track predicts its centre of pressure with a constant-velocity Kalman filter;
-2. high-confidence detections are assigned to tracks by the Hungarian algorithm on a cost that
-   combines footprint continuity (the detection's feet overlap the track's cells of the previous
-   frame: feet do not move during stance), UoE box similarity (see `uoe`) weighted by detection
-   confidence, and distance to the predicted centre; pairs farther than a gate are never matched;
-3. ByteTrack second pass: low-confidence detections may continue still-unmatched tracks, never start one;
-4. unmatched confident detections start tentative tracks, confirmed after `min_hits` consecutive hits;
-   unmatched confirmed tracks become 'lost' (a swing phase, a turn on the mat's edge, a foot below the
-   threshold) and are deleted after `max_age` frames; a lost track stops where it was last seen
-   (footprints do not coast) and matches on distance alone, on a scale growing with the time lost, but
-   never feet that continue another track's footprints;
-   ids come from a monotonic counter and are never handed to another person;
-5. re-identification (`_identify`): a deleted track's body signature (weight and foot length,
-   `BodySignature`) is kept in a gallery of departed people for `reid_memory` seconds. When a young
-   track's own signature is first trusted (within `reid_wait` seconds of its birth: about a second
-   for a person walking onto the mat), it is compared with the departed people and the lost tracks;
-   if exactly one of them matches, clearly better than everybody else, departed, lost or present, the
-   young track takes that person's id (a lost one is dropped: the person lives on in the young track).
-   Live, a returning person so appears under a new id for about a second, then under their old one;
-   the new id is retired, never handed to anyone else, and a track is re-labelled at most once;
-6. swap repair (`_repair_swaps`): two confirmed tracks that exchanged their people (feet given to the
-   wrong person while they stood close) exchange their ids back once each one's recent weight fits the
-   other's identity weight clearly better than its own.
+Per frame (`PeopleTracker.plan`, then `commit`):
+1. every person's centre of pressure (CoP) is predicted by a constant-velocity Kalman filter; where their
+   next foot can land is the segment from that prediction to one step ahead of it (their walking velocity,
+   the CoP's displacement over the last stride, times step_time);
+2. feet are assigned to people by one global assignment (Hungarian) on a cost in metres: the distance from
+   the foot to that segment, minus, for a foot on cells the person's feet held in the previous frame, up
+   to step_reach (a foot in stance does not move: continuity wins over any prediction, which keeps two
+   people apart when they pass close; a foot just landed counts less, as it may be someone else's). Pairs
+   farther than step_reach are never matched. People present are served first (_FOOT_SLOTS contact
+   regions each), then people who lost their feet within a stride's time (gate growing at walk_speed),
+   then the feet left start new people (two closer than step_reach are one person);
+3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
+   the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
+   holding far more force than their weight holds someone else's foot;
+4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; new
+   people are confirmed after min_hits consecutive frames with feet;
+5. identity: a person's body signature is their weight (median force) and foot length, from frames clear
+   of the mat's edge. A departed person's signature is kept reid_memory seconds; once a newcomer's own
+   signature is trusted (signature_time seconds of contact), it takes the id of the one departed or lost
+   person it matches within the tolerances, if nobody else (departed, lost or present) comes close. Two
+   people whose recent weights each fit the other's long-standing weight have been swapped and get their
+   ids back (`_repair_swaps`). Ids come from a monotonic counter and never pass to another person.
 
-Differences from PressTrack-HMR's tracker (identity "Kalman", UoE * confidence cost, 1-frame buffer):
-the motion model here is a real constant-velocity filter on the centre of pressure, which moves
-smoothly heel to toe and foot to foot even when the box jumps; the cost adds footprint continuity,
-which the paper's box-only tracker cannot see; lost tracks live max_age frames, not 1.
-
-Boxes are x1,y1,x2,y2 in cells with exclusive ends (see detection.py); centres are in metres.
+The frame is decided in `plan` without touching any state, so a frame that proves to hold too many
+people (a noise storm) can be dropped for free. Boxes are x1,y1,x2,y2 in cells with exclusive ends.
 """
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 import statistics
 from collections import deque
@@ -45,9 +38,20 @@ from enum import IntEnum
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .detection import PersonDetection
+from .config import TrackerConfig
+from .detection import Foot, PersonDetection, person_detection
 
 Box = tuple[float, float, float, float]
+_NEVER = 1e6            # cost of a pair outside the gate
+_FOOT_SLOTS = 3          # contact regions one person may have: two feet, one of them in two parts (a foot longer than
+                         # foot_length_max is split; a heel landing at the other foot's toes)
+_SIGNATURE_SAMPLES = 512  # forces and foot lengths kept per person for the signature (medians, quantiles)
+_MAX_MISFIT = 2.0        # weight misfit (in load_tolerance) of a person without feet, and of any underloaded one at most
+_WEIGHT_SAMPLES = 15      # frames whose median force is a person's current body weight
+_WEIGHT_MIN_SAMPLES = 5   # frames before a person's weight counts
+_IDENTITY_MIN_SAMPLES = 60  # frames before those that a person's identity weight needs (swap repair)
+_SWAP_CHECK_FRAMES = 5    # frames between swap checks (each costs medians of every person's forces)
+_MIN_VELOCITY_SPAN = 0.2  # [s] a younger track's walking velocity is its displacement over this (not yet known)
 
 
 def box_area(box: Box) -> float:
@@ -65,13 +69,9 @@ def iou(box_a: Box, box_b: Box) -> float:
 def uoe(box_a: Box, box_b: Box) -> float:
     """Union over Enclosure (PressTrack-HMR's box similarity) of two x1,y1,x2,y2 boxes, in [0, 1].
 
-    UoE = |A ∪ B| / |C|, with C the smallest axis-aligned box enclosing A and B and |A ∪ B| =
-    |A| + |B| - |A ∩ B|. Since GIoU = IoU - (|C| - |A ∪ B|) / |C|, UoE = 1 + GIoU - IoU.
-
-    Why not IoU: a walking person's box jumps between one foot and two feet. When a one-foot box grows
-    into a two-foot box that contains it, IoU falls (to the area ratio) but UoE stays 1 because the
-    enclosure is the union. Footprints of different people do not overlap, so their enclosing box is
-    mostly empty floor and UoE is low. Returns 0 when C is empty.
+    UoE = |A ∪ B| / |C|, with C the smallest axis-aligned box enclosing A and B (= 1 + GIoU - IoU).
+    A walking person's box grows from one foot to two feet containing it: IoU falls, UoE stays 1.
+    Returns 0 when C is empty.
     """
     inter = box_area((max(box_a[0], box_b[0]), max(box_a[1], box_b[1]), min(box_a[2], box_b[2]), min(box_a[3], box_b[3])))
     union = box_area(box_a) + box_area(box_b) - inter
@@ -85,49 +85,6 @@ class TrackState(IntEnum):
     TENTATIVE = 0
     CONFIRMED = 1
     LOST = 2
-
-
-@dataclass(frozen=True)
-class AssociationConfig:
-    """Association and life-cycle parameters (frames, metres, seconds)."""
-
-    min_hits: int = 3                     # consecutive matched frames before a track is confirmed
-    max_age: int = 45                     # frames a confirmed track may stay unmatched ('lost') before deletion
-    first_id: int = 1                     # first id handed out (a restarted node starts above ids already used)
-    high_confidence: float = 0.5          # detections below take part only in the second pass
-    new_track_confidence: float = 0.6     # a detection must be at least this confident to start a track
-    min_similarity: float = 0.25          # pairs with combined similarity below are not matched
-    weight_overlap: float = 0.4           # similarity = w_o * continuity + w_u * UoE * conf + w_m * motion
-    weight_uoe: float = 0.3
-    weight_motion: float = 0.3
-    motion_scale: float = 0.35            # [m] distance to the prediction at which the motion term is exp(-1/2)
-    gate: float = 0.9                     # [m] never match farther than this from the prediction ...
-    gate_growth: float = 1.5              # [m/s] ... plus this much per second a track has been lost
-    default_dt: float = 1.0 / 15.0        # [s] frame period used when stamps are missing or not increasing
-    acceleration_noise: float = 4.0       # [m/s^2] Kalman process noise (white acceleration)
-    measurement_noise: float = 0.05       # [m] std of the measured centre of pressure
-    min_heading_speed: float = 0.15       # [m/s] slower than this, motion does not decide the heading
-    lost_similarity: float = 0.9          # similarity of a lost track to a detection where it was last seen
-    path_reset_distance: float = 0.6      # [m] a one-foot detection this far from the track's path point replaces it
-    weight_window: int = 45               # frames: the body weight is the median force over the last this many
-    weight_min_frames: int = 15           # frames matched before the body weight is trusted
-    swap_window: int = 15                 # frames: a track's recent weight (median force) for swap repair, ...
-    identity_window: int = 225            # ... compared with its identity weight over up to this many frames before
-    identity_min_frames: int = 60         # ... once that rests on at least this many frames
-    identity_stability: float = 0.05      # identity weight counts only if the halves of its window agree this well (log)
-    swap_margin: float = 0.08             # (log) the swapped fit must beat the current one by this, and the identity
-                                          # weights of the two differ by this: people of like weight are never swapped
-    swap_fit: float = 0.07                # (log) ... and each recent weight is within this of the other's identity weight
-    swap_check_interval: int = 5          # frames between swap checks (each costs medians of every track's forces)
-    foot_window: int = 90                 # feet: the foot length is a high quantile over the last this many
-    reid_memory: float = 60.0             # [s] a departed person's signature is kept this long
-    reid_wait: float = 3.0                # [s] a track may take a departed or lost person's id only this young
-    reid_weight_sigma: float = 0.03       # relative error of two weight estimates compared (15 vs 45 frames)
-    reid_foot_sigma: float = 0.012        # [m] error of two foot length estimates compared
-    reid_max_distance: float = 2.5        # signatures farther apart (in those errors) are different people ...
-    reid_min_margin: float = 2.0          # ... and the best match must be this much closer than any other person
-    reid_takeover: float = 0.05           # (log) a present track whose last weight_min_frames forces weigh this much off
-                                          # its signature took over somebody else's feet (`Track.competing_signatures`)
 
 
 @functools.lru_cache(maxsize=64)
@@ -155,12 +112,16 @@ class ConstantVelocityKalman:
         self.acceleration_noise = acceleration_noise
         self.measurement_variance = measurement_noise**2
 
-    def predict(self, dt: float) -> np.ndarray:
-        """Advance by dt [s]; return the predicted position (x, y)."""
+    def predicted(self, dt: float) -> np.ndarray:
+        """State (x, y, vx, vy) dt [s] ahead, without changing the filter."""
+        transition, _ = _motion_model(dt, self.acceleration_noise)
+        return transition @ self.state
+
+    def predict(self, dt: float) -> None:
+        """Advance by dt [s]."""
         transition, noise = _motion_model(dt, self.acceleration_noise)
         self.state = transition @ self.state
         self.covariance = transition @ self.covariance @ transition.T + noise
-        return self.state[:2].copy()
 
     def update(self, position: np.ndarray) -> None:
         """Correct with a measured position (x, y) [m]."""
@@ -171,9 +132,9 @@ class ConstantVelocityKalman:
         self.state = self.state + gain @ (np.asarray(position) - self.state[:2])
         self.covariance = self.covariance - gain @ self.covariance[:2, :]
 
-    def hold(self, position: np.ndarray) -> None:
-        """Stop at `position` (x, y) [m]: zero velocity, position kept as uncertain as it was."""
-        self.state = np.array([position[0], position[1], 0.0, 0.0])
+    def hold(self) -> None:
+        """Stop where it is: zero velocity (footprints do not glide; a person without feet stopped or left)."""
+        self.state[2:] = 0.0
         self.covariance[2:, :] = 0.0
         self.covariance[:, 2:] = 0.0
         self.covariance[2, 2] = self.covariance[3, 3] = 1.0
@@ -189,27 +150,22 @@ class ConstantVelocityKalman:
 
 @dataclass(frozen=True)
 class BodySignature:
-    """What a person's footprints tell about their body, to recognise them when they come back.
-
-    weight_n [N]: median force of the track's detections clear of the mat's edge (see `Track`);
-    foot_length_m [m]: the 90 % quantile of its feet's lengths (a foot shows its whole sole only in mid-stance, less at heel strike and push-off;
-    not the maximum, which catches the odd frame where a foot merged with another blob).
-    """
+    """What a person's footprints tell about their body: weight_n [N] and foot_length_m [m]."""
 
     weight_n: float
     foot_length_m: float
 
-    def distance(self, other: BodySignature, config: AssociationConfig) -> float:
-        """Distance to `other` in estimation errors: weight as a ratio (errors scale with weight), foot length
-        in metres."""
-        weight = math.log(self.weight_n / other.weight_n) / config.reid_weight_sigma
-        foot = (self.foot_length_m - other.foot_length_m) / config.reid_foot_sigma
+    def distance(self, other: BodySignature, config: TrackerConfig) -> float:
+        """Distance in estimation errors: weight as a log ratio (errors scale with weight, and the unit
+        cancels), foot length in metres."""
+        weight = math.log(self.weight_n / other.weight_n) / config.weight_tolerance
+        foot = (self.foot_length_m - other.foot_length_m) / config.foot_length_tolerance
         return math.hypot(weight, foot)
 
 
 @dataclass(frozen=True)
 class DepartedPerson:
-    """A person who left the mat: their last track id, signature and when they left [s, tracker clock]."""
+    """A person who left the mat: their id, signature and when they left [s, tracker clock]."""
 
     track_id: int
     signature: BodySignature
@@ -218,121 +174,90 @@ class DepartedPerson:
 
 @dataclass(eq=False)
 class Track:
-    """One tracked person. `detection` is the last matched detection; `frames_since_update` counts
-    frames without a match (0 = matched this frame); weight_n [N]: body weight estimate, the median
-    force of the last weight_window matched detections (`recent_forces`, a deque of that length; a
-    person's feet carry their weight at every instant, also while walking). The median, not the mean: a
-    detection that also held a neighbour's foot, or lost one of its own, for a few frames must not shift
-    the weight that grouping uses to undo exactly such mistakes. `identity_forces` holds the forces of up
-    to identity_window + swap_window detections for swap repair: unlike `recent_forces` (what these feet
-    weigh, for grouping) it belongs to the id and moves with it (`FootprintTracker._repair_swaps`). The
-    body signature for re-identification (`signature`) has its own forces and foot lengths (`signature_forces`, the last weight_window, and
-    `foot_lengths`, the last foot_window feet) that leave out detections touching the mat's edge: part of
-    the person may stand off the mat. Grouping keeps weighing them (it needs a weight soon after a person
-    steps on, and on a crossing at the edge). born_at [s, tracker clock]: when the track started; identified: whether it
-    has been compared with the departed and lost people (once, see `FootprintTracker._identify`)."""
+    """One person. detection: the last frame they had feet in; frames_since_update / seconds_lost: since
+    then (0 = this frame); recent_forces: of their last frames (current weight); forces / foot_lengths: of
+    frames clear of the mat's edge (signature);
+    contact_time [s]: time those frames span; identified: compared with departed people (once)."""
 
     track_id: int
     state: TrackState
     kalman: ConstantVelocityKalman
     detection: PersonDetection
+    born_at: float
     hits: int = 1
     frames_since_update: int = 0
-    seconds_since_update: float = 0.0
+    seconds_lost: float = 0.0
     heading: float | None = None
-    path_point_m: np.ndarray = field(default_factory=lambda: np.zeros(2))
-    recent_forces: deque[float] = field(default_factory=deque)
-    identity_forces: deque[float] = field(default_factory=deque)
-    signature_forces: deque[float] = field(default_factory=deque)
-    foot_lengths: deque[float] = field(default_factory=deque)
-    born_at: float = 0.0
+    recent_forces: deque[float] = field(default_factory=lambda: deque(maxlen=_WEIGHT_SAMPLES))
+    forces: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
+    foot_lengths: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
+    contact_time: float = 0.0
     identified: bool = False
+    path: deque[tuple[float, float, float]] = field(default_factory=deque)   # (clock [s], x, y [m]) of the CoP
+
+    def walking_velocity(self, span: float | None = None) -> np.ndarray:
+        """(vx, vy) [m/s]: the CoP's displacement over the last stride (its own velocity swings heel to toe
+        and foot to foot within a step; over a stride it is the body's), or over the track's life if shorter;
+        over the last `span` [s] instead if given."""
+        if len(self.path) < 2:
+            return np.zeros(2)
+        t1, x1, y1 = self.path[-1]
+        t0, x0, y0 = self.path[0]
+        if span is not None:
+            t0, x0, y0 = next(point for point in self.path if t1 - point[0] <= span)
+        return np.array([x1 - x0, y1 - y0]) / max(t1 - t0, _MIN_VELOCITY_SPAN)
 
     @property
     def weight_n(self) -> float:
-        """[N] median of `recent_forces`; 0 before any."""
-        return statistics.median(self.recent_forces) if self.recent_forces else 0.0
-
-    @property
-    def weighed_frames(self) -> int:
-        """Number of forces the weight estimate rests on (at most weight_window)."""
-        return len(self.recent_forces)
-
-    def signature(self, min_frames: int) -> BodySignature | None:
-        """The body signature once it rests on at least min_frames detections clear of the edge, else None."""
-        if len(self.signature_forces) < min_frames:
-            return None
-        lengths = sorted(self.foot_lengths)
-        return BodySignature(statistics.median(self.signature_forces), lengths[int(0.9 * (len(lengths) - 1))])
-
-    def competing_signatures(self, min_frames: int, takeover: float) -> list[BodySignature]:
-        """Whom a present track may stand for, as a competitor of a departed or lost person in
-        re-identification (`FootprintTracker._recognise`): the person whose id it carries (the median of its
-        identity forces) and the person it holds now (its signature). The latter's weight is that of the last
-        min_frames forces alone when their median is more than `takeover` (log) off the whole window's: the
-        track then took over somebody else's feet within its window, whose median describes nobody present.
-        Empty until the signature rests on min_frames detections."""
-        signature = self.signature(min_frames)
-        if signature is None:
-            return []
-        owner = BodySignature(statistics.median(self.identity_forces), signature.foot_length_m)
-        recent = statistics.median(itertools.islice(self.signature_forces, len(self.signature_forces) - min_frames, None))
-        if abs(math.log(recent / signature.weight_n)) > takeover:
-            signature = BodySignature(recent, signature.foot_length_m)
-        return [owner, signature]
-
-    @property
-    def box(self) -> tuple[int, int, int, int]:
-        return self.detection.box
+        """[N] current body weight: median force of the last _WEIGHT_SAMPLES frames clear of the mat's edge;
+        0 while fewer than _WEIGHT_MIN_SAMPLES."""
+        return statistics.median(self.recent_forces) if len(self.recent_forces) >= _WEIGHT_MIN_SAMPLES else 0.0
 
     @property
     def confidence(self) -> float:
-        """Last detection confidence, halved for every frame the track has been unmatched."""
-        return self.detection.confidence * 0.5**self.frames_since_update
+        return self.detection.confidence if self.frames_since_update == 0 else 0.0
+
+    def signature(self, config: TrackerConfig) -> BodySignature | None:
+        """The body signature once contact_time reaches signature_time, else None."""
+        if self.contact_time < config.signature_time or not self.forces or not self.foot_lengths:
+            return None
+        weight = float(np.median(np.fromiter(self.forces, float, len(self.forces))))
+        foot = float(np.quantile(np.fromiter(self.foot_lengths, float, len(self.foot_lengths)), 0.9))
+        return BodySignature(weight, foot) if weight > 0 else None
 
 
-def _heading(axis: float | None, velocity: np.ndarray, previous: float | None, min_speed: float,
-             toe: float | None = None) -> float | None:
-    """Walking direction [rad]: the feet axis pointed along the motion, or along the previous heading when
-    slow, or, with neither (a person standing since they were first seen), along the feet's heel -> toe
-    direction `toe`; the motion direction when no foot is elongated enough to have an axis."""
-    speed = float(np.hypot(*velocity))
-    motion = math.atan2(velocity[1], velocity[0]) if speed >= min_speed else None
-    if axis is None:
-        return motion if motion is not None else previous
-    reference = motion if motion is not None else previous if previous is not None else toe
-    if reference is None:
-        return axis
-    flipped = axis + math.pi if axis <= 0 else axis - math.pi
-    return axis if abs(math.remainder(axis - reference, 2 * math.pi)) <= math.pi / 2 else flipped
+@dataclass
+class FramePlan:
+    """What one frame decides: the person detection of each existing track with feet (index into tracks ->
+    detection) and of each new person; `detections`: all of them, before identities."""
+
+    dt: float
+    matched: dict[int, PersonDetection]
+    new_people: list[PersonDetection]
+    foot_ages: dict[int, float]   # id(foot) -> its age [s] this frame
+
+    @property
+    def detections(self) -> list[PersonDetection]:
+        return list(self.matched.values()) + self.new_people
 
 
-def _record_body(track: Track, detection: PersonDetection) -> None:
-    """Add the detection's force to the track's weight and, unless it touches the mat's edge (part of the
-    person may stand off the mat), its force and foot lengths to the track's signature."""
-    track.recent_forces.append(detection.force)
-    track.identity_forces.append(detection.force)
-    if not detection.touches_edge:
-        track.signature_forces.append(detection.force)
-        track.foot_lengths.extend(foot.length for foot in detection.feet)
+class PeopleTracker:
+    """Assigns feet to people and keeps their identities (see the module docstring)."""
 
-
-class FootprintTracker:
-    """SORT/ByteTrack-style tracker of `PersonDetection`s (see the module docstring)."""
-
-    def __init__(self, config: AssociationConfig = AssociationConfig()) -> None:
+    def __init__(self, config: TrackerConfig = TrackerConfig()) -> None:
         self.config = config
         self.tracks: list[Track] = []
-        self.departed: list[DepartedPerson] = []   # the re-identification gallery, oldest first
+        self.departed: list[DepartedPerson] = []
         self._next_id = config.first_id
         self._first_id = config.first_id
-        self._last_stamp: float | None = None
-        self._clock = 0.0   # [s] sum of the frame periods so far
-        self._frames = 0    # frames seen (swap checks run every swap_check_interval-th)
+        self._clock = 0.0
+        self._frames = 0
+        self._owner: np.ndarray | None = None   # flat: 1 + index into _held of the foot that held each cell last frame
+        self._held: list[tuple[int, float]] = []   # last frame's feet: (index of their track, age [s])
 
     @property
     def next_id(self) -> int:
-        """The id the next new track will get (persist it to restart above the ids already used)."""
+        """The id the next new person will get (persist it to restart above the ids already used)."""
         return self._next_id
 
     @property
@@ -343,225 +268,333 @@ class FootprintTracker:
         """Never hand out ids below first_id from now on (the counter only moves up)."""
         self._next_id = max(self._next_id, first_id)
 
-    def _dt(self, stamp: float | None) -> float:
-        if stamp is None or self._last_stamp is None or not stamp > self._last_stamp:
-            dt = self.config.default_dt
-        else:
-            dt = stamp - self._last_stamp
-        if stamp is not None:
-            self._last_stamp = stamp
-        return dt
-
-    def similarity(self, track: Track, predicted: np.ndarray, detection: PersonDetection) -> float:
-        """Combined similarity in [0, 1] of `detection` to `track`; 0 outside the motion gate."""
+    # --- one frame: decide ------------------------------------------------------------------------
+    def plan(self, feet: list[Foot], frame: np.ndarray, dt: float) -> FramePlan:
+        """Decide which feet of `frame` belong to whom, without changing any state."""
         cfg = self.config
-        distance = math.hypot(detection.centroid_m[0] - predicted[0], detection.centroid_m[1] - predicted[1])
-        if distance > cfg.gate + cfg.gate_growth * track.seconds_since_update:
-            return 0.0
-        continuity = 1.0 if detection.prior_track_id == track.track_id else 0.0
-        motion = math.exp(-0.5 * (distance / cfg.motion_scale) ** 2)
-        similarity = (cfg.weight_overlap * continuity + cfg.weight_uoe * uoe(detection.box, track.box) * detection.confidence
-                      + cfg.weight_motion * motion)
-        if track.frames_since_update and detection.prior_track_id in (None, track.track_id):
-            # A lost track has no footprints to continue and its box may be stale: distance to where it was
-            # last seen also counts, on a scale that grows with the time it has been gone; capped below a
-            # live track's best. Never for feet that continue another track's footprints: they are that
-            # person's, however far their centre jumped (a long stride), and a lost person nearby cannot take them.
-            scale = cfg.motion_scale + 0.5 * cfg.gate_growth * track.seconds_since_update
-            similarity = max(similarity, cfg.lost_similarity * math.exp(-0.5 * (distance / scale) ** 2))
-        return similarity
+        frame_shape = frame.shape
+        owner = np.full(len(feet), -1)   # track index of each foot, -1: a new person's
+        share, ages = self._continuity(feet)
+        if self.tracks and feet:
+            cost = self._costs(feet, dt, share, ages)
+            # Feet go to the people present first (a few slots each, or a new person at new_person_cost), then
+            # those left to people who lost their feet recently (they may have stepped off and back on).
+            lost = np.array([track.frames_since_update > 0 for track in self.tracks])
+            new = np.full((len(feet), len(feet)), _NEVER)
+            np.fill_diagonal(new, cfg.new_person_cost * cfg.step_reach)
+            present = np.where(lost[None, :], _NEVER, cost)
+            slots = np.concatenate([present] * _FOOT_SLOTS + [new], axis=1)
+            for f, s in zip(*linear_sum_assignment(slots)):
+                owner[f] = s % len(self.tracks) if s < _FOOT_SLOTS * len(self.tracks) else -1
+            free = np.flatnonzero(owner < 0)
+            if lost.any() and free.size:
+                returning = np.where(lost[None, :], cost[free], _NEVER)
+                for f, t in zip(*linear_sum_assignment(returning)):
+                    if returning[f, t] < _NEVER:
+                        owner[free[f]] = t
+            self._balance_weights(feet, cost, owner)
+        matched: dict[int, list[Foot]] = {}
+        for foot, t in zip(feet, owner):
+            if t >= 0:
+                matched.setdefault(int(t), []).append(foot)
+        free = [foot for foot, t in zip(feet, owner) if t < 0]
+        return FramePlan(dt, {t: person_detection(group, frame_shape, cfg.cell_pitch) for t, group in matched.items()},
+                         [person_detection(group, frame_shape, cfg.cell_pitch)
+                          for group in _pair_new_feet(free, cfg.step_reach)],
+                         {id(foot): age + dt if share[f].any() else 0.0 for f, (foot, age) in enumerate(zip(feet, ages))})
 
-    def _assign(self, tracks: list[Track], predictions: list[np.ndarray], detections: list[PersonDetection]
-                ) -> tuple[list[tuple[Track, PersonDetection]], list[Track], list[PersonDetection]]:
-        """Hungarian assignment maximising similarity; pairs below min_similarity are rejected."""
-        if not tracks or not detections:
-            return [], list(tracks), list(detections)
-        sim = np.array([[self.similarity(t, p, d) for d in detections] for t, p in zip(tracks, predictions)])
-        rows, cols = linear_sum_assignment(-sim)
-        matches = [(tracks[r], detections[c]) for r, c in zip(rows, cols) if sim[r, c] >= self.config.min_similarity]
-        matched_tracks = {id(t) for t, _ in matches}
-        matched_detections = {id(d) for _, d in matches}
-        return (matches, [t for t in tracks if id(t) not in matched_tracks],
-                [d for d in detections if id(d) not in matched_detections])
-
-    def _apply(self, track: Track, detection: PersonDetection) -> None:
+    def _balance_weights(self, feet: list[Foot], cost: np.ndarray, owner: np.ndarray) -> None:
+        """Improve the assignment `owner` (in place) by moving single feet between people (or to a new
+        person) while that lowers the total cost: the feet's costs plus, per person of known weight, step_reach
+        times the misfit log(force of their feet / body weight) / load_tolerance (below their weight capped
+        at _MAX_MISFIT, that of a person without feet). The mat carries a person's whole weight at every
+        instant: two people whose feet came close get theirs back by it, which position alone cannot tell."""
         cfg = self.config
-        track.kalman.update(np.asarray(detection.centroid_m))
-        track.detection = detection
-        was_lost = track.frames_since_update > 0
-        track.hits = track.hits + 1 if track.frames_since_update == 0 else 1
-        track.frames_since_update = 0
-        track.seconds_since_update = 0.0
-        if len(detection.feet) == 2:
-            track.path_point_m = detection.feet_midpoint_m
-        elif was_lost or float(np.hypot(*(detection.feet_midpoint_m - track.path_point_m))) > cfg.path_reset_distance:
-            # The last two-foot stance is stale (the person was gone, or has walked on since on feet that were
-            # seen one at a time): the foot they stand on now is the best point on their path.
-            track.path_point_m = detection.feet_midpoint_m
-        _record_body(track, detection)
-        track.heading = _heading(detection.foot_axis, track.kalman.velocity, track.heading, cfg.min_heading_speed,
-                                 detection.toe_direction)
-        if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
-            track.state = TrackState.CONFIRMED
-
-    def _identify(self, track: Track) -> None:
-        """Once a young confirmed track's signature is trusted, give it the id of the departed or lost
-        person it is recognised as, if any (`_recognise`); past reid_wait it keeps its own id for good."""
-        cfg = self.config
-        signature = track.signature(cfg.weight_min_frames)
-        if signature is None:
-            track.identified = self._clock - track.born_at >= cfg.reid_wait
+        weights = np.array([track.weight_n for track in self.tracks])
+        if not (weights > 0).any():
             return
-        track.identified = True
-        known_id = self._recognise(track, signature)
-        if known_id is None:
-            return
-        # The person lives on in `track` alone: out of the gallery, or their lost track ends here.
-        self.departed = [person for person in self.departed if person.track_id != known_id]
-        self.tracks = [t for t in self.tracks if t.track_id != known_id]
-        track.track_id = known_id
+        forces = np.array([foot.force for foot in feet])
+        move_cost = np.concatenate([cost, np.full((len(feet), 1), cfg.new_person_cost * cfg.step_reach)], axis=1)  # last column: new
 
-    def _recognise(self, newcomer: Track, signature: BodySignature) -> int | None:
-        """The id of the departed or lost person whose signature is within reid_max_distance of `signature`,
-        if exactly one is and everybody else, departed, lost or present (with a trusted signature; a present
-        track competes as the person it holds and the person whose id it carries, see
-        `Track.competing_signatures`), is at least reid_min_margin farther: pressure alone cannot tell people
-        of near equal build apart, and an id must never pass to somebody else."""
+        def misfit(load: float, weight: float) -> float:
+            # Less load than weight is common (a foot off the mat, a light touch): it counts up to a cap, the
+            # misfit of a person without feet. More is not (walking loads the feet by at most ~1.2 x weight).
+            if weight <= 0:
+                return 0.0
+            if load >= weight:
+                return math.log(load / weight) / cfg.load_tolerance
+            return min(_MAX_MISFIT, math.log(weight / load) / cfg.load_tolerance) if load > 0 else _MAX_MISFIT
+
+        loads = np.zeros(len(self.tracks))
+        counts = np.zeros(len(self.tracks), dtype=int)
+        for f, t in enumerate(owner):
+            if t >= 0:
+                loads[t] += forces[f]
+                counts[t] += 1
+        for _ in range(2 * len(feet)):
+            best_gain, best_move = 1e-9, None
+            for f, source in enumerate(owner):
+                here = move_cost[f, source] if source >= 0 else move_cost[f, -1]
+                leave = (cfg.step_reach * (misfit(loads[source] - forces[f], weights[source])
+                                           - misfit(loads[source], weights[source])) if source >= 0 else 0.0)
+                for target in range(-1, len(self.tracks)):
+                    if target == source or (target >= 0 and (counts[target] >= _FOOT_SLOTS or cost[f, target] >= _NEVER)):
+                        continue
+                    there = move_cost[f, target] if target >= 0 else move_cost[f, -1]
+                    join = (cfg.step_reach * (misfit(loads[target] + forces[f], weights[target])
+                                              - misfit(loads[target], weights[target])) if target >= 0 else 0.0)
+                    gain = here - there - leave - join
+                    if leave + join < 0 and gain > best_gain:   # moved for weight, not for position alone
+                        best_gain, best_move = gain, (f, source, target)
+            if best_move is None:
+                return
+            f, source, target = best_move
+            owner[f] = target
+            if source >= 0:
+                loads[source] -= forces[f]
+                counts[source] -= 1
+            if target >= 0:
+                loads[target] += forces[f]
+                counts[target] += 1
+
+    def _costs(self, feet: list[Foot], dt: float, share: np.ndarray, ages: np.ndarray) -> np.ndarray:
+        """(feet, tracks) cost [m] of each foot joining each person; _NEVER outside the gate. share, ages: see
+        `_continuity`."""
         cfg = self.config
-        unseen = [(person.track_id, person.signature) for person in self.departed]
-        others = []
-        for track in self.tracks:
-            other = track.signature(cfg.weight_min_frames)
-            if track is newcomer or other is None:
+        centres = np.array([foot.centroid_m for foot in feet])
+        cost = np.full((len(feet), len(self.tracks)), _NEVER)
+        # A foot in stance does not move: holding cells a person's foot held is worth up to a full step_reach,
+        # reached as the foot settles over a step (a foot just landed may still be someone else's).
+        continuity = share * cfg.step_reach * np.minimum(1.0, (ages + dt) / cfg.step_time)[:, None]
+        for t, track in enumerate(self.tracks):
+            start = track.kalman.predicted(dt)[:2]
+            ahead = track.walking_velocity() * cfg.step_time
+            length2 = float(ahead @ ahead)
+            offset = centres - start
+            along = np.clip(offset @ ahead / length2, 0.0, 1.0) if length2 > 0 else np.zeros(len(feet))
+            distance = np.hypot(*(offset - along[:, None] * ahead).T)
+            # A person without feet for a moment (a jump, a step off the mat's edge and back) can be anywhere
+            # within walk_speed times that of where they were; after a stride's time they have left the mat and
+            # come back through re-identification, not by position.
+            if track.seconds_lost > 2.0 * cfg.step_time:
                 continue
-            if track.state == TrackState.LOST:
-                unseen.append((track.track_id, other))
-            else:
-                others += [signature.distance(competitor, cfg)
-                           for competitor in track.competing_signatures(cfg.weight_min_frames, cfg.reid_takeover)]
-        if not unseen:
-            return None
-        ranked = sorted((signature.distance(other, cfg), track_id) for track_id, other in unseen)
-        best_distance, best_id = ranked[0]
-        others += [distance for distance, _ in ranked[1:]]
-        if best_distance > cfg.reid_max_distance or any(d < best_distance + cfg.reid_min_margin for d in others):
-            return None
-        return best_id
+            gate = cfg.step_reach + cfg.walk_speed * track.seconds_lost
+            cost[:, t] = np.where((distance <= gate) | (share[:, t] > 0), distance - continuity[:, t], _NEVER)
+        return cost
 
-    def _identity_weights(self, track: Track) -> tuple[float, float] | None:
-        """(recent weight, identity weight) [N] of a confirmed track matched this frame: the median force of
-        its last swap_window detections and of up to identity_window before them; None while the latter
-        rests on fewer than identity_min_frames or its two halves differ by more than identity_stability
-        (a track that has been holding feet of several people has no weight of its own to go by)."""
+    def _continuity(self, feet: list[Foot]) -> tuple[np.ndarray, np.ndarray]:
+        """(feet, tracks) share of each foot's cells that the track's feet held in the previous frame, and
+        (feet,) each foot's age [s] then: of the oldest foot whose cells it holds, 0 for a foot just landed."""
+        share = np.zeros((len(feet), len(self.tracks)))
+        ages = np.zeros(len(feet))
+        if self._owner is None or not self._held:
+            return share, ages
+        held_track = np.array([t for t, _ in self._held])
+        held_age = np.array([age for _, age in self._held])
+        for f, foot in enumerate(feet):
+            counts = np.bincount(self._owner[foot.cells], minlength=len(self._held) + 1)[1:]
+            overlapped = counts > 0
+            if overlapped.any():
+                share[f] = np.bincount(held_track[overlapped], counts[overlapped], len(self.tracks)) / foot.cells.size
+                ages[f] = held_age[overlapped].max()
+        return share, ages
+
+    # --- one frame: apply -------------------------------------------------------------------------
+    def commit(self, plan: FramePlan, frame_shape: tuple[int, int]) -> list[Track]:
+        """Apply `plan`; return the live tracks (tentative, confirmed and lost)."""
         cfg = self.config
-        if track.state != TrackState.CONFIRMED or track.frames_since_update:
-            return None
-        if len(track.identity_forces) < cfg.identity_min_frames + cfg.swap_window:
-            return None
-        forces = np.fromiter(track.identity_forces, dtype=float, count=len(track.identity_forces))
-        identity = forces[:-cfg.swap_window]   # the deque holds at most identity_window more
-        half = len(identity) // 2
-        first, second = float(np.median(identity[:half])), float(np.median(identity[half:]))
-        recent = float(np.median(forces[-cfg.swap_window:]))
-        if min(first, second, recent) <= 0.0 or abs(math.log(first / second)) > cfg.identity_stability:
-            return None
-        return recent, float(np.median(identity))
-
-    def _repair_swaps(self) -> None:
-        """Give two tracks that exchanged their people each other's id back (`AssociationConfig.swap_window`).
-
-        Body weight is a person's, not a track's: when the recent weight of each of two tracks fits the
-        other's identity weight better than its own, by swap_margin in summed |log ratio|, and within swap_fit,
-        the tracks swapped people (a foot given to the wrong person at close quarters, and the tracks then
-        followed the other person's feet). Without the fit, a foot of one person held by the other's track
-        for the recent window (face to face) passed for a swap: the lighter track gains, the heavier loses,
-        and both recent weights move towards the other's without matching it. The tracks exchange ids and
-        identity forces but for the recent ones, which stay with the feet they were measured on. At most the clearest pair per check (every
-        swap_check_interval frames). Live, both people's ids so switch back a second or two after they
-        were exchanged.
-        """
-        cfg = self.config
-        weighed = [(track, weights) for track in self.tracks if (weights := self._identity_weights(track)) is not None]
-        best: tuple[float, Track, Track] | None = None
-        for (a, (recent_a, identity_a)), (b, (recent_b, identity_b)) in itertools.combinations(weighed, 2):
-            if abs(math.log(identity_a / identity_b)) < cfg.swap_margin:
-                continue
-            stay = abs(math.log(recent_a / identity_a)) + abs(math.log(recent_b / identity_b))
-            a_as_b, b_as_a = abs(math.log(recent_a / identity_b)), abs(math.log(recent_b / identity_a))
-            swap = a_as_b + b_as_a
-            if (swap + cfg.swap_margin < stay and max(a_as_b, b_as_a) < cfg.swap_fit
-                    and (best is None or stay - swap > best[0])):
-                best = (stay - swap, a, b)
-        if best is None:
-            return
-        _, a, b = best
-        a.track_id, b.track_id = b.track_id, a.track_id
-        forces_a, forces_b = list(a.identity_forces), list(b.identity_forces)
-        a.identity_forces = deque(forces_b[:-cfg.swap_window] + forces_a[-cfg.swap_window:], maxlen=a.identity_forces.maxlen)
-        b.identity_forces = deque(forces_a[:-cfg.swap_window] + forces_b[-cfg.swap_window:], maxlen=b.identity_forces.maxlen)
-
-    def update(self, detections: list[PersonDetection], stamp: float | None = None) -> list[Track]:
-        """Advance one frame with this frame's detections; `stamp` [s] (None: default_dt after the last).
-
-        Returns the live tracks (tentative, confirmed and lost), matched ones with frames_since_update 0.
-        """
-        cfg = self.config
-        dt = self._dt(stamp)
-        self._clock += dt
-        if self.departed:
-            self.departed = [p for p in self.departed if self._clock - p.departed_at <= cfg.reid_memory]
-        predictions = [track.kalman.predict(dt) for track in self.tracks]
-        prediction_of = {id(t): p for t, p in zip(self.tracks, predictions)}
-
-        high = [d for d in detections if d.confidence >= cfg.high_confidence]
-        low = [d for d in detections if d.confidence < cfg.high_confidence]
-        matches, unmatched_tracks, unmatched_high = self._assign(self.tracks, predictions, high)
-        # ByteTrack: weak detections (a light heel strike, a foot mostly off the mat) only continue tracks.
-        pending = [t for t in unmatched_tracks if t.state != TrackState.TENTATIVE]
-        second, _, _ = self._assign(pending, [prediction_of[id(t)] for t in pending], low)
-        for track, detection in matches + second:
-            self._apply(track, detection)
-        matched = {id(track) for track, _ in matches + second}
-
+        self._clock += plan.dt
+        self._frames += 1
+        self.departed = [p for p in self.departed if self._clock - p.departed_at <= cfg.reid_memory]
         survivors = []
-        for track in self.tracks:
-            if id(track) in matched:
+        for t, track in enumerate(self.tracks):
+            track.kalman.predict(plan.dt)
+            if t in plan.matched:
+                self._apply(track, plan.matched[t], plan.dt)
                 survivors.append(track)
                 continue
-            if not track.frames_since_update:
-                # Footprints do not glide: a person who left no footprint stopped, turned or stepped off,
-                # so the lost track waits where it was last seen instead of coasting on.
-                track.kalman.hold(track.kalman.position - track.kalman.velocity * dt)
+            if track.frames_since_update == 0:
+                track.kalman.hold()
             track.frames_since_update += 1
-            track.seconds_since_update += dt
+            track.seconds_lost += plan.dt
             if track.state == TrackState.TENTATIVE:
                 continue
-            if track.frames_since_update > cfg.max_age:
-                # Remembered only with a full weight window: a short track may hold bits of several people.
-                signature = track.signature(cfg.weight_window)
+            if track.seconds_lost > cfg.lost_time:
+                signature = track.signature(cfg)
                 if signature is not None:
                     self.departed.append(DepartedPerson(track.track_id, signature, self._clock))
                 continue
             track.state = TrackState.LOST
             survivors.append(track)
-
-        for detection in unmatched_high:
-            if detection.confidence < cfg.new_track_confidence:
-                continue
-            kalman = ConstantVelocityKalman(np.asarray(detection.centroid_m), cfg.acceleration_noise, cfg.measurement_noise)
+        for detection in plan.new_people:
+            kalman = ConstantVelocityKalman(np.asarray(detection.centroid_m), cfg.motion_noise, cfg.cop_noise)
             track = Track(self._next_id, TrackState.CONFIRMED if cfg.min_hits <= 1 else TrackState.TENTATIVE,
-                          kalman, detection, path_point_m=detection.feet_midpoint_m,
-                          heading=_heading(detection.foot_axis, np.zeros(2), None, cfg.min_heading_speed, detection.toe_direction),
-                          recent_forces=deque(maxlen=cfg.weight_window),
-                          identity_forces=deque(maxlen=cfg.identity_window + cfg.swap_window),
-                          signature_forces=deque(maxlen=cfg.weight_window), foot_lengths=deque(maxlen=cfg.foot_window), born_at=self._clock)
-            _record_body(track, detection)
+                          kalman, detection, born_at=self._clock)
+            self._record_body(track, detection, plan.dt)
             self._next_id += 1
             survivors.append(track)
         self.tracks = survivors
-        self._frames += 1
-        if self._frames % cfg.swap_check_interval == 0:
-            self._repair_swaps()
-        for track in [t for t in survivors if t.state == TrackState.CONFIRMED and not t.identified]:
-            self._identify(track)
+        self._repair_swaps()
+        for track in self.tracks:
+            if track.state == TrackState.CONFIRMED and not track.identified:
+                self._identify(track)
+        self._paint_owners(frame_shape, plan.foot_ages)
         return list(self.tracks)
+
+    def _apply(self, track: Track, detection: PersonDetection, dt: float) -> None:
+        cfg = self.config
+        track.kalman.update(np.asarray(detection.centroid_m))
+        track.detection = detection
+        track.hits = track.hits + 1 if track.frames_since_update == 0 else 1
+        track.frames_since_update = 0
+        track.seconds_lost = 0.0
+        self._record_body(track, detection, dt)
+        track.path.append((self._clock, *detection.centroid_m))
+        while self._clock - track.path[0][0] > 2.0 * cfg.step_time:
+            track.path.popleft()
+        track.heading = _heading(detection, track.walking_velocity(cfg.step_time), track.heading, cfg)
+        if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
+            track.state = TrackState.CONFIRMED
+
+    @staticmethod
+    def _record_body(track: Track, detection: PersonDetection, dt: float) -> None:
+        """The current weight from every detection; the signature's weight and foot lengths only from detections
+        wholly on the mat (part of a person may stand off it)."""
+        if detection.touches_edge:
+            return
+        track.recent_forces.append(detection.force)
+        track.forces.append(detection.force)
+        track.foot_lengths.extend(foot.length_m for foot in detection.feet)
+        track.contact_time += dt
+
+    def _paint_owners(self, shape: tuple[int, int], foot_ages: dict[int, float]) -> None:
+        size = shape[0] * shape[1]
+        if self._owner is None or self._owner.size != size:
+            self._owner = np.zeros(size, dtype=np.int32)
+        else:
+            self._owner.fill(0)
+        self._held = []
+        for t, track in enumerate(self.tracks):
+            if track.frames_since_update == 0:
+                for foot in track.detection.feet:
+                    self._held.append((t, foot_ages.get(id(foot), 0.0)))
+                    self._owner[foot.cells] = len(self._held)
+
+    # --- identity ---------------------------------------------------------------------------------
+    def _weights(self, track: Track) -> tuple[float, float] | None:
+        """(recent, identity) weight [N] of a person with feet this frame: the median force of their last
+        _WEIGHT_SAMPLES frames clear of the edge and of up to _SIGNATURE_SAMPLES before them; None while the
+        latter rests on fewer than _IDENTITY_MIN_SAMPLES or its two halves differ by more than weight_tolerance
+        (a track that held feet of several people has no weight of its own)."""
+        if track.state != TrackState.CONFIRMED or track.frames_since_update or \
+                len(track.forces) < _IDENTITY_MIN_SAMPLES + _WEIGHT_SAMPLES:
+            return None
+        forces = np.fromiter(track.forces, float, len(track.forces))
+        identity, recent = forces[:-_WEIGHT_SAMPLES], float(np.median(forces[-_WEIGHT_SAMPLES:]))
+        half = len(identity) // 2
+        first, second = float(np.median(identity[:half])), float(np.median(identity[half:]))
+        if min(first, second, recent) <= 0 or abs(math.log(first / second)) > self.config.weight_tolerance:
+            return None
+        return recent, float(np.median(identity))
+
+    def _repair_swaps(self) -> None:
+        """Give two people whose tracks exchanged them (feet given to the wrong person at close quarters, then
+        followed) their ids back: when the recent weight of each fits the other's identity weight within
+        weight_tolerance and better than its own by that much, and the two weigh that much apart. The ids
+        and their weight histories are exchanged; the recent forces stay with the feet they were measured on."""
+        if self._frames % _SWAP_CHECK_FRAMES:
+            return
+        tol = self.config.weight_tolerance
+        weighed = [(track, weights) for track in self.tracks if (weights := self._weights(track)) is not None]
+        best = None
+        for i, (a, (recent_a, identity_a)) in enumerate(weighed):
+            for b, (recent_b, identity_b) in weighed[i + 1:]:
+                if abs(math.log(identity_a / identity_b)) < tol:
+                    continue
+                stay = abs(math.log(recent_a / identity_a)) + abs(math.log(recent_b / identity_b))
+                a_as_b, b_as_a = abs(math.log(recent_a / identity_b)), abs(math.log(recent_b / identity_a))
+                if a_as_b + b_as_a + tol < stay and max(a_as_b, b_as_a) < tol and \
+                        (best is None or stay - a_as_b - b_as_a > best[0]):
+                    best = (stay - a_as_b - b_as_a, a, b)
+        if best is None:
+            return
+        _, a, b = best
+        a.track_id, b.track_id = b.track_id, a.track_id
+        forces_a, forces_b = list(a.forces), list(b.forces)
+        a.forces = deque(forces_b[:-_WEIGHT_SAMPLES] + forces_a[-_WEIGHT_SAMPLES:], maxlen=_SIGNATURE_SAMPLES)
+        b.forces = deque(forces_a[:-_WEIGHT_SAMPLES] + forces_b[-_WEIGHT_SAMPLES:], maxlen=_SIGNATURE_SAMPLES)
+        a.foot_lengths, b.foot_lengths = b.foot_lengths, a.foot_lengths
+
+    def _identify(self, track: Track) -> None:
+        """Once a confirmed newcomer's signature is trusted, give it the id of the departed or lost person it
+        is recognised as, if any; a track is compared once."""
+        signature = track.signature(self.config)
+        if signature is None:
+            return
+        track.identified = True
+        known_id = self._recognise(track, signature)
+        if known_id is None:
+            return
+        self.departed = [person for person in self.departed if person.track_id != known_id]
+        self.tracks = [t for t in self.tracks if t.track_id != known_id]
+        track.track_id = known_id
+
+    def _recognise(self, newcomer: Track, signature: BodySignature) -> int | None:
+        """The id of the departed or lost person within 1 (tolerances) of `signature`, if exactly one is and
+        everybody else known, departed, lost or present, is at least 2 farther: pressure alone cannot tell
+        people of near equal build apart, and an id must never pass to somebody else."""
+        cfg = self.config
+        candidates = [(person.track_id, person.signature) for person in self.departed]
+        others = []
+        for track in self.tracks:
+            other = track.signature(cfg)
+            if track is newcomer or other is None:
+                continue
+            if track.state == TrackState.LOST:
+                candidates.append((track.track_id, other))
+            else:
+                others.append(signature.distance(other, cfg))
+        if not candidates:
+            return None
+        ranked = sorted((signature.distance(other, cfg), track_id) for track_id, other in candidates)
+        best_distance, best_id = ranked[0]
+        others += [distance for distance, _ in ranked[1:]]
+        if best_distance > 1.0 or any(d < best_distance + 2.0 for d in others):
+            return None
+        return best_id
+
+
+def _heading(detection: PersonDetection, velocity: np.ndarray, previous: float | None, config: TrackerConfig
+             ) -> float | None:
+    """[rad] Which way a person faces: along their feet (feet point where people walk, within a few degrees of
+    toe-out; the mean axis of those at least half as long as the longest foot allowed), the end of that axis
+    nearer their walking direction (`velocity`, over their last step), or, slower than heading_min_speed,
+    nearer their previous heading; the walking direction itself where no foot shows an axis; None while
+    nothing tells."""
+    moving = math.hypot(*velocity) >= config.heading_min_speed
+    reference = math.atan2(velocity[1], velocity[0]) if moving else previous
+    feet = [foot for foot in detection.feet if foot.length_m >= 0.5 * config.foot_length_max]
+    if reference is None or not feet:
+        return reference
+    # Mean axis of the feet (angles doubled: an axis is a direction modulo pi), weighted by contact area.
+    axis = 0.5 * math.atan2(sum(f.area * math.sin(2 * f.axis) for f in feet), sum(f.area * math.cos(2 * f.axis) for f in feet))
+    return axis if abs(math.remainder(axis - reference, 2 * math.pi)) <= math.pi / 2 else axis + math.pi
+
+
+def _pair_new_feet(feet: list[Foot], reach: float) -> list[list[Foot]]:
+    """Feet nobody claims, as new people: the closest pairs within `reach` [m] are one person each."""
+    if len(feet) < 2:
+        return [[foot] for foot in feet]
+    centres = np.array([foot.centroid_m for foot in feet])
+    distance = np.hypot(*(centres[:, None, :] - centres[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(distance, np.inf)
+    people, used = [], set()
+    for flat in np.argsort(distance, axis=None):
+        a, b = divmod(int(flat), len(feet))
+        if distance[a, b] > reach:
+            break
+        if a in used or b in used:
+            continue
+        used.update((a, b))
+        people.append([feet[a], feet[b]])
+    return people + [[foot] for f, foot in enumerate(feet) if f not in used]

@@ -113,6 +113,7 @@ class Walker:
     n_steps: int | None = None         # None: walk forever
     first_foot_left: bool = True
     turn_back_after: float | None = None   # [m] walk back and forth along the first this many metres of the path
+    weight_n: float | None = 700.0     # [N] the force on the walker's feet at every instant (None: as painted)
 
     def path_pose(self, s: float) -> tuple[np.ndarray, float]:
         """Position [m] and tangent angle [rad] at arc length s along the path."""
@@ -205,6 +206,7 @@ def walking_scene(walkers: list[Walker], n_frames: int, fps: float = 15.0, shape
                   noise_kpa: float = 2.0, seed: int = 0, pitch: float = CELL_PITCH_M,
                   box_threshold_kpa: float = 10.0) -> SyntheticScene:
     """Render walkers into frames with Gaussian noise (clipped at 0) and per-person ground-truth boxes.
+    Each walker's feet are scaled to carry their weight_n together (unless it is None).
 
     The ground-truth box of a person covers their cells with noise-free pressure of at least
     `box_threshold_kpa` (a load a mat can tell from its noise; the faint rim of a lifting heel is not).
@@ -218,6 +220,9 @@ def walking_scene(walkers: list[Walker], n_frames: int, fps: float = 15.0, shape
             person.fill(0.0)
             for centre, heading, phase, side in walker.feet_at(t / fps):
                 render_foot(person, centre, heading, phase, walker.peak_kpa, side, pitch)
+            force_n = float(person.sum()) * pitch * pitch * 1000.0
+            if walker.weight_n is not None and force_n > 0.0:
+                person *= np.float32(walker.weight_n / force_n)   # feet carry the body's weight, as on a real floor
             boxes[t, p] = cells_box(person >= box_threshold_kpa)
             pressure[t] += person
     if noise_kpa > 0.0:

@@ -34,9 +34,11 @@ class Feed:
         self.info_pub = listener.node.create_publisher(MatInfo, "/mat/info", LATCHED)
         walker = Walker((0.6, 0.3), math.pi / 2, speed=0.6, step_length=0.5, turn_back_after=1.6)
         self.walking = walking_scene([walker], 90, seed=1).pressure
-        crowd = [Walker((x, 0.3 + 0.5 * i), math.pi / 2, speed=0.6, step_length=0.5)
-                 for i, x in enumerate((0.15, 0.6, 1.05))]
-        self.crowd = walking_scene(crowd, 12, seed=2).pressure[10]  # three people, one more than MAX_PEOPLE
+        # Four people off the pacing person's lane, two more than MAX_PEOPLE (a newcomer next to a tracked person
+        # may be taken for that person's step: the margin keeps the count above MAX_PEOPLE).
+        crowd = [Walker((x, y), math.pi / 2, speed=0.6, step_length=0.5)
+                 for x, y in ((0.15, 0.3), (0.15, 1.4), (1.05, 0.8), (1.05, 1.9))]
+        self.crowd = walking_scene(crowd, 12, seed=2).pressure[10]
         self.index = 0
         self.stamp = 100 * 1_000_000_000
 

@@ -56,8 +56,8 @@ def test_tracks_people_and_counts_bad_frames(tmp_path, listener):
             listener.spin_for(0.03)
             topics_seen |= per_person_topics(listener)
         assert listener.spin_until(lambda: len(listener.messages["/presstrack/persons"]) >= 55, 10.0)
-        # Frames stop: the people's topics go away once their tracks end (lost tracks live max_age frames).
-        for index in range(60, 65 + TrackerConfig.max_age):
+        # Frames stop: the people's topics go away once their tracks end (lost tracks live lost_time seconds).
+        for index in range(60, 65 + math.ceil(TrackerConfig.lost_time * 15)):
             header = Header(stamp=Time(sec=50, nanosec=index * 66_000_000 % 1_000_000_000 + 0), frame_id="mat")
             header.stamp.sec = 50 + index * 66_000_000 // 1_000_000_000
             publisher.publish(array_to_image(np.zeros_like(scene.pressure[0]), header))

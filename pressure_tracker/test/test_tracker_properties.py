@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from pressure_tracker.tracker import PressureTracker, TrackerConfig
+from pressure_tracker.tracker import PressureTracker, TrackerConfig, TrackState
 
 ROWS, COLS = 60, 40
 
@@ -33,6 +33,11 @@ def test_random_frames_keep_the_output_consistent(frames):
     issued = set()
     for index, frame in enumerate(frames):
         people = tracker.update(frame, index / 15.0)
+        # Detections before identities (what peer trackers are given): every matched person's box and force
+        # is one of them (min_hits 1: no tentative tracks; lost ones keep an old box).
+        detected = {(tuple(int(v) for v in d.box), round(d.force, 6)) for d in tracker.frame_detections}
+        assert all((tuple(int(v) for v in p.box), round(p.force, 6)) in detected
+                   for p in people if p.state != TrackState.LOST)
         ids = [p.track_id for p in people]
         assert len(ids) == len(set(ids)), "ids unique within a frame"
         issued |= set(ids)

@@ -1,0 +1,94 @@
+"""Every parameter of the pressure tracker, in one place (the ROS node's parameters map onto these)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Settings of `PressureTracker`. Units: metres, seconds, kPa; counts are counts.
+
+    Output
+      crop_size: side of the square person crop [cells].
+      first_id: first track id handed out (a restarted node passes a value above the ids it used).
+      report_lost / report_tentative: whether update() returns lost / tentative tracks.
+    Mat
+      cell_pitch [m]: side of one cell.
+    Contact (detection.py)
+      contact_sigmas: a cell is in contact above the unloaded cells' median plus this many robust standard
+        deviations of their noise (from the frames themselves: scale-free).
+      rim_sigmas: a person's box and mask also cover the cells connected to their contact above the median
+        plus this many sigmas (a foot's rim, where its pressure fades into the noise); tracking does not use
+        them.
+      min_contact_kpa [kPa]: absolute floor of the contact threshold, for a mat whose unit is known;
+        0 lets the data alone decide (a file in an unknown unit).
+      foot_gap [m]: contact pieces closer than this are one foot (heel, arch band, ball and toe pads are
+        separated by at most a few cm, a high arch's midfoot gap included).
+      min_foot_area [m^2]: less contact is not a foot (a heel's first touch already covers more).
+      foot_length_max [m]: no foot is longer: longer linked contact is the feet of two people (face to face,
+        passing close) and is split in two along its long axis.
+    People (tracking.py)
+      step_reach [m]: a foot belongs to a person only within this of the path their centre of pressure
+        is predicted to take over the next step (feet land about one step ahead, half a stance apart).
+      step_time [s]: duration of one step: a new foot lands about velocity * step_time ahead; a foot
+        holds its cells against other claims fully once it has been down this long.
+      new_person_cost: a foot no present person can take starts a new person at this many step_reach
+        (above the gate: a far step of someone present, or of someone just lost, is likelier).
+      load_tolerance: the force on a person's feet stays within about this share of their body weight
+        (log ratio; walking loads the feet by up to ~1.2 x weight); a misfit of this much costs a step_reach.
+      walk_speed [m/s]: fastest walk; a lost person's search radius grows at this speed.
+      min_hits: consecutive frames with feet before a new person is confirmed.
+      lost_time [s]: a person without feet is kept (lost) this long, then departs.
+      motion_noise [m/s^2]: acceleration noise of the constant-velocity model of the centre of pressure;
+      cop_noise [m]: its measurement noise (the centre of pressure jumps heel to toe, foot to foot).
+      heading_min_speed [m/s]: slower than this, motion does not decide the heading.
+    Identity (tracking.py)
+      signature_time [s]: contact time clear of the mat's edge before a person's body signature (weight
+        from the mat's force, foot length) is trusted.
+      reid_memory [s]: a departed person's signature is kept this long; a newcomer matching exactly one
+        departed or lost person (and nobody present) takes their id back.
+      weight_tolerance: relative error of a body weight estimate (log ratio).
+      foot_length_tolerance [m]: error of a foot length estimate.
+    """
+
+    crop_size: int = 128
+    first_id: int = 1
+    report_lost: bool = True
+    report_tentative: bool = True
+    cell_pitch: float = 0.01
+    contact_sigmas: float = 5.0
+    rim_sigmas: float = 2.0
+    min_contact_kpa: float = 0.0
+    foot_gap: float = 0.08
+    min_foot_area: float = 4e-4
+    foot_length_max: float = 0.32
+    step_reach: float = 0.55
+    step_time: float = 0.5
+    load_tolerance: float = 0.25
+    new_person_cost: float = 2.0
+    walk_speed: float = 1.5
+    min_hits: int = 3
+    lost_time: float = 3.0
+    motion_noise: float = 4.0
+    cop_noise: float = 0.05
+    heading_min_speed: float = 0.15
+    signature_time: float = 1.0
+    reid_memory: float = 600.0
+    weight_tolerance: float = 0.06
+    foot_length_tolerance: float = 0.015
+
+    def __post_init__(self) -> None:
+        for name in ("crop_size", "min_hits", "first_id"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.type == "float" and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                             and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{item.name} must be a finite number >= 0, got {value!r}")
+        for name in ("cell_pitch", "foot_gap", "step_reach", "step_time", "cop_noise", "weight_tolerance",
+                     "foot_length_tolerance"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")

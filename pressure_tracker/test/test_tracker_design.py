@@ -1,0 +1,188 @@
+"""The tracker's design, case by case: pieces of a foot are one foot, noise cells join nobody, people passing
+25 cm apart keep their ids, the pressure unit does not matter, a returning person gets their id back, and a
+noise storm leaves every state as it was."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from painted_footprints import FootShape, Walker, render_foot, walking_scene
+from pressure_tracker.detection import NoiseFloor, detect_feet
+from pressure_tracker.motchallenge import MotRow, evaluate
+from pressure_tracker.tracker import PressureTracker, TooManyPeople, TrackerConfig
+from pressure_tracker.tracking import TrackState
+
+SHAPE = (238, 120)
+# Toe pads 3 cm ahead of the ball, and no midfoot band: heel and ball 7 cm apart (a high arch).
+APART = FootShape(toes_offset=0.13)
+
+
+def standing(centre: tuple[float, float], facing: float = math.pi / 2, peak_kpa: float = 220.0,
+             shape: FootShape = APART) -> np.ndarray:
+    """A person standing on both feet, 20 cm apart, at `centre` [m]."""
+    frame = np.zeros(SHAPE, dtype=np.float32)
+    left = np.array([-math.sin(facing), math.cos(facing)]) * 0.10
+    for side in (1.0, -1.0):
+        render_foot(frame, tuple(np.asarray(centre) + side * left), facing, 0.5, peak_kpa, side, shape=shape,
+                    midfoot=False)
+    return frame
+
+
+def rows_of(tracker, frames, fps: float = 15.0) -> list[MotRow]:
+    rows = []
+    for index, frame in enumerate(frames):
+        rows += [MotRow(index + 1, p.track_id, *p.box[:2], p.box[2] - p.box[0], p.box[3] - p.box[1], p.confidence)
+                 for p in tracker.update(frame, index / fps) if p.state == TrackState.CONFIRMED]
+    return rows
+
+
+def test_separate_pads_of_a_foot_are_one_foot():
+    frame = np.zeros(SHAPE, dtype=np.float32)
+    render_foot(frame, (0.6, 1.2), math.pi / 2, 0.5, shape=APART, midfoot=False)
+    noise_floor = NoiseFloor(5.0)
+    threshold = noise_floor.update(frame, 1 / 15)
+    config = TrackerConfig()
+    assert len(detect_feet(frame, threshold, config.cell_pitch, 0.0, config.min_foot_area)) >= 3   # heel, ball, toes
+    (foot,) = detect_feet(frame, threshold, config.cell_pitch, config.foot_gap, config.min_foot_area)
+    assert 0.24 < foot.length_m < 0.30
+
+
+def test_a_person_standing_still_with_toes_and_arch_apart_is_one_person_for_a_minute():
+    rng = np.random.default_rng(0)
+    still = standing((0.6, 1.2))
+    frames = [np.clip(still + rng.normal(0, 1.0, SHAPE), 0, None).astype(np.float32) for _ in range(600)]
+    tracker = PressureTracker(TrackerConfig(report_lost=False))
+    rows = rows_of(tracker, frames, fps=10.0)
+    assert {r.track_id for r in rows} == {1}
+    assert len(rows) == 600 - 2          # confirmed on its third frame, then every frame
+    assert tracker.ids_issued == 1
+
+
+def test_isolated_hot_cells_join_nobody_and_grow_no_box():
+    clean = standing((0.6, 1.2))
+    hot = clean.copy()
+    rng = np.random.default_rng(1)
+    hot[rng.integers(0, SHAPE[0], 40), rng.integers(0, SHAPE[1], 40)] = 60.0
+    for row, col in ((92, 42), (150, 75), (120, 30)):     # single cells 2-5 cm from the feet
+        hot[row, col] = 300.0
+    for name, frame in (("clean", clean), ("hot", hot)):
+        tracker = PressureTracker(TrackerConfig(min_hits=1))
+        for index in range(5):
+            people = tracker.update(frame, index / 15)
+        if name == "clean":
+            (reference,) = people
+        else:
+            (person,) = people
+            assert person.box == reference.box
+            assert not (person.mask & (clean <= 0)).any()
+
+
+def test_the_rim_of_a_foot_widens_its_box_but_isolated_noise_and_tracking_do_not_change():
+    rng = np.random.default_rng(5)
+    noise = np.abs(rng.normal(0, 1.0, SHAPE)).astype(np.float32)
+    plain = standing((0.6, 1.2)) + noise
+    rimmed = plain.copy()
+    rimmed[112:130, 74] = 3.5         # a faint strip along the right foot's outer edge (above 2, below 5 sigmas)
+    rimmed[20, 20] = rimmed[21, 21] = 3.5   # the same faintness far from anybody
+    results = {}
+    for name, frame in (("plain", plain), ("rimmed", rimmed)):
+        tracker = PressureTracker(TrackerConfig(min_hits=1))
+        for index in range(5):
+            (person,) = tracker.update(frame, index / 15)
+        results[name] = person, track_states(tracker)
+    (plain_person, plain_state), (rimmed_person, rimmed_state) = results["plain"], results["rimmed"]
+    assert rimmed_person.box[2] > plain_person.box[2] >= 74        # the strip at column 74 is in the box
+    assert rimmed_person.mask[112:130, 74].all() and not rimmed_person.mask[20:22, 20:22].any()
+    assert rimmed_person.centroid_m == plain_person.centroid_m
+    assert [s[:4] for s in rimmed_state] == [s[:4] for s in plain_state]
+
+
+def crossing_walkers(closest: float) -> list[Walker]:
+    """Two walkers of 60 and 80 kg on diagonals crossing at 60 degrees whose centres pass `closest` [m] apart.
+
+    Both reach the crossing point after the same distance; b starting `delay` seconds later separates them by
+    delay * speed along the paths, which meet at 60 degrees: closest distance = delay * speed * sin(60). b
+    starts 0.35 m further back (and as much earlier) so that no foot of one lands on a footprint of the other.
+    """
+    delay, back = closest / math.sin(math.radians(60.0)), 0.35
+    heading_b = math.radians(120.0)
+    return [Walker((0.15, 0.30), math.radians(60.0), speed=1.0, step_length=0.55, weight_n=590.0),
+            Walker((1.05 - back * math.cos(heading_b), 0.30 - back * math.sin(heading_b)), heading_b, speed=1.0,
+                   step_length=0.55, first_foot_left=False, start_time=delay - back, weight_n=785.0)]
+
+
+@pytest.mark.parametrize("closest", [0.25, 0.30])
+def test_people_crossing_at_25_cm_keep_their_ids(closest):
+    walkers = crossing_walkers(closest)
+    times = np.arange(max(w.start_time for w in walkers), 3.0, 0.01)
+    gap = min(float(np.hypot(*(walkers[0].path_pose(t - walkers[0].start_time)[0]
+                               - walkers[1].path_pose(t - walkers[1].start_time)[0]))) for t in times)
+    assert closest - 0.005 < gap < closest + 0.005
+    alone = [walking_scene([walker], n_frames=45, noise_kpa=0.0).pressure > 0 for walker in walkers]
+    assert not (alone[0] & alone[1]).any()            # nobody steps on a footprint of the other
+    scene = walking_scene(walkers, n_frames=45, noise_kpa=1.0, seed=2)
+    rows = rows_of(PressureTracker(TrackerConfig(report_lost=False)), scene.pressure)
+    scores = evaluate(scene.boxes, rows)
+    assert scores.id_switches == 0
+    assert len({r.track_id for r in rows}) == 2
+    assert scores.mota > 0.9
+
+
+@pytest.mark.parametrize("scale", [0.03, 30.0])
+def test_a_file_in_another_pressure_scale_gives_the_same_tracks(scale):
+    walkers = [Walker((0.40, 0.20), math.pi / 2, speed=0.8, step_length=0.5),
+               Walker((0.85, 2.20), -math.pi / 2, speed=0.8, step_length=0.5, start_time=0.1)]
+    scene = walking_scene(walkers, n_frames=40, noise_kpa=1.0, seed=4)
+    calibrated = rows_of(PressureTracker(), scene.pressure)
+    scaled = rows_of(PressureTracker(), scene.pressure * np.float32(scale))
+    assert len({r.track_id for r in calibrated}) == 2
+    assert scaled == calibrated
+
+
+def test_a_returning_person_gets_their_id_back_and_somebody_else_does_not():
+    config = TrackerConfig(report_lost=False, lost_time=1.0, signature_time=1.0)
+    tracker = PressureTracker(config)
+    empty = np.zeros(SHAPE, dtype=np.float32)
+    clock = iter(range(10_000))
+
+    def stay(frame: np.ndarray, seconds: float) -> set[int]:
+        ids = set()
+        for _ in range(int(seconds * 15)):
+            ids = {p.track_id for p in tracker.update(frame, next(clock) / 15) if p.state == TrackState.CONFIRMED}
+        return ids
+
+    light, heavy = standing((0.6, 0.5), peak_kpa=200.0), standing((0.6, 1.8), peak_kpa=280.0)
+    assert stay(light + heavy, 3.0) == {1, 2}
+    assert stay(heavy, 3.0) == {2}                                    # the light person leaves ...
+    assert stay(empty, 3.0) == set()                                  # ... then the heavy one
+    assert stay(standing((0.3, 1.2), peak_kpa=280.0), 3.0) == {2}     # the heavy one comes back elsewhere
+    newcomer = standing((0.9, 0.6), peak_kpa=240.0)                   # 20 % heavier than the light one
+    ids = stay(newcomer + standing((0.3, 1.2), peak_kpa=280.0), 3.0)
+    assert len(ids) == 2 and 2 in ids and 1 not in ids
+
+
+def track_states(tracker: PressureTracker) -> list[tuple]:
+    return [(t.track_id, t.state, t.hits, t.frames_since_update, tuple(t.kalman.state), t.detection.box, len(t.forces))
+            for t in tracker.tracker.tracks]
+
+
+def test_a_noise_storm_frame_raises_and_leaves_every_track_as_it_was():
+    walkers = [Walker((0.40, 0.20), math.pi / 2, speed=0.6, step_length=0.5),
+               Walker((0.85, 2.20), -math.pi / 2, speed=0.6, step_length=0.5, start_time=0.1)]
+    frames = walking_scene(walkers, n_frames=30, seed=1).pressure
+    storm = frames[15].copy()
+    rng = np.random.default_rng(0)
+    for row, col in zip(rng.integers(0, SHAPE[0] - 3, 30), rng.integers(0, SHAPE[1] - 3, 30)):
+        storm[row:row + 3, col:col + 3] = 50.0
+    tracker = PressureTracker()
+    for index in range(15):
+        tracker.update(frames[index], index / 15, max_people=3)
+    before = track_states(tracker)
+    with pytest.raises(TooManyPeople):
+        tracker.update(storm, 15 / 15, max_people=3)
+    assert track_states(tracker) == before
+    ids = [{p.track_id for p in tracker.update(frames[index], index / 15, max_people=3)
+            if p.state == TrackState.CONFIRMED} for index in range(15, 30)]
+    assert all(frame_ids == {1, 2} for frame_ids in ids)
