@@ -143,19 +143,16 @@ def test_an_empty_file_is_one_line_and_non_zero(tmp_path, capsys):
     assert len(err) == 1 and path in err[0] and "no empty axis" in err[0]
 
 
-def test_a_file_in_a_weaker_unit_says_the_range_and_unit_it_assumed(scene_file, tmp_path, capsys):
-    # The walkers' kPa stored as if they were MIP raw units: read as 1/30000 of the pressure, below any contact.
+def test_a_file_in_a_weaker_unit_tracks_as_the_calibrated_one(scene_file, tmp_path, capsys):
+    # The walkers' kPa stored as if they were MIP raw units: read as 1/30000 of the pressure. Contact comes from
+    # the frames' own noise floor, not from an absolute kPa threshold, so the tracks are those of the kPa file.
     original = np.load(scene_file)
-    kpa = original["pressure"]
-    path = write_npz(tmp_path / "weak.npz", pressure=kpa, fps=original["fps"], cell_pitch=original["cell_pitch"])
-    assert track_main([path, "--out", str(tmp_path / "o.txt")]) == 3
-    err = capsys.readouterr().err.strip().splitlines()
-    high = float(kpa.max())
-    assert len(err) == 1 and f"to {high * MIP_KPA_PER_RAW:.3g} kPa" in err[0] and f"to {high:.4g} stored units" in err[0]
-    assert "assumed MIP raw units" in err[0]
-    # Told the unit, the same file tracks both walkers.
-    assert track_main([path, "--out", str(tmp_path / "o.txt"), "--pressure-scale", "1"]) == 0
+    path = write_npz(tmp_path / "weak.npz", pressure=original["pressure"], fps=original["fps"],
+                     cell_pitch=original["cell_pitch"])
+    assert track_main([path, "--out", str(tmp_path / "weak.txt")]) == 0
     assert "2 ids" in capsys.readouterr().out
+    assert track_main([path, "--out", str(tmp_path / "told.txt"), "--pressure-scale", "1"]) == 0
+    assert (tmp_path / "weak.txt").read_text() == (tmp_path / "told.txt").read_text()
 
 
 def test_raw_units_default_and_override(tmp_path):
