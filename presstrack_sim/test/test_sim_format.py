@@ -123,17 +123,7 @@ def test_sensor_model():
         SensorModel(dead_fraction=1.5)
 
 
-@pytest.fixture(scope="module")
-def model_available():
-    from presstrack_body.model import BodyModel
-
-    try:
-        BodyModel()
-    except FileNotFoundError as error:
-        pytest.skip(f"no default body model: {error}")
-
-
-def test_cli_writes_a_loadable_scene(tmp_path, model_available):
+def test_cli_writes_a_loadable_scene(tmp_path, model):
     from presstrack_sim.cli import main
 
     out = tmp_path / "scene.npz"
@@ -157,7 +147,7 @@ def test_cli_rejects_bad_arguments(tmp_path, capsys):
     assert "crossing2" in capsys.readouterr().err
 
 
-def test_corpus_splits_have_disjoint_subjects(tmp_path, model_available):
+def test_corpus_splits_have_disjoint_subjects(tmp_path, model):
     from presstrack_sim.cli import main
 
     assert main(["corpus", "--out", str(tmp_path), "--scenes", "3", "--seconds", "0.5", "--seed", "2",

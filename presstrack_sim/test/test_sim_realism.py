@@ -25,7 +25,7 @@ def test_random_sensors_stay_inside_the_documented_ranges_and_are_reproducible()
     assert random_sensor(np.random.default_rng(3)) == random_sensor(np.random.default_rng(3))
 
 
-def test_randomized_scene_and_corpus_record_what_was_drawn(tmp_path, model_available):
+def test_randomized_scene_and_corpus_record_what_was_drawn(tmp_path, model):
     out = tmp_path / "r.npz"
     assert main(["--people", "1", "--seconds", "1", "--seed", "4", "--fps", "10", "--randomize", "--out",
                  str(out)]) == 0
@@ -39,7 +39,7 @@ def test_randomized_scene_and_corpus_record_what_was_drawn(tmp_path, model_avail
     assert len(thresholds) == 3 and all(scene["plantar"] for scene in corpus["scenes"])
 
 
-def test_report_measures_the_sensor_from_files(tmp_path, model_available, capsys):
+def test_report_measures_the_sensor_from_files(tmp_path, model, capsys):
     files = []
     for profile in ("legacy", "commercial"):
         files.append(tmp_path / f"{profile}.npz")
@@ -56,21 +56,9 @@ def test_report_measures_the_sensor_from_files(tmp_path, model_available, capsys
     assert all(f"| {name} |" in table for name in NORMS)
 
 
-@pytest.fixture(scope="module")
-def model_available():
-    from presstrack_body.model import BodyModel
-
-    try:
-        BodyModel()
-    except FileNotFoundError as error:
-        pytest.skip(f"no default body model: {error}")
-
-
-def test_mesh_overlap_is_measured_inside_the_other_body(model_available):
-    from presstrack_body.model import BodyModel
+def test_mesh_overlap_is_measured_inside_the_other_body(model):
     from presstrack_sim.body_overlap import penetration_depth, vertex_normals
 
-    model = BodyModel()
     vertices = model.rest_vertices(np.zeros((1, model.num_betas)))[0].double().numpy()
     normals = vertex_normals(vertices, np.asarray(model.faces))
     height = (vertices[:, 1] - vertices[:, 1].min()) / np.ptp(vertices[:, 1])
