@@ -29,8 +29,12 @@ class TrackerConfig:
       foot_length_max [m]: no foot is longer: longer linked contact is the feet of two people (face to face,
         passing close) and is split in two along its long axis.
     People (tracking.py)
-      step_reach [m]: a foot belongs to a person only within this of the path their centre of pressure
-        is predicted to take over the next step (feet land about one step ahead, half a stance apart).
+      step_reach [m]: along their walking direction, a foot belongs to a person only within this of the path
+        their centre of pressure is predicted to take over the next step (one step forward reaches ~0.55 m);
+      lateral_reach [m]: across it, only within this (a foot lands at most a step width, about hip width,
+        beside the other: 0.1-0.3 m while walking; two people side by side are ~0.4 m apart), while they
+        walk at least steady_walk_speed [m/s] (slower, starting, turning or shuffling, a step may go any way:
+        step_reach every way). The walking direction is the long axis of their feet.
       step_time [s]: duration of one step: a new foot lands about velocity * step_time ahead; a foot
         holds its cells against other claims fully once it has been down this long.
       new_person_cost: a foot no present person can take starts a new person at this many step_reach
@@ -64,6 +68,8 @@ class TrackerConfig:
     min_foot_area: float = 4e-4
     foot_length_max: float = 0.32
     step_reach: float = 0.55
+    lateral_reach: float = 0.25
+    steady_walk_speed: float = 0.5
     step_time: float = 0.5
     load_tolerance: float = 0.25
     new_person_cost: float = 2.0
@@ -88,7 +94,7 @@ class TrackerConfig:
             if item.type == "float" and not (isinstance(value, (int, float)) and not isinstance(value, bool)
                                              and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{item.name} must be a finite number >= 0, got {value!r}")
-        for name in ("cell_pitch", "foot_gap", "step_reach", "step_time", "cop_noise", "weight_tolerance",
+        for name in ("cell_pitch", "foot_gap", "step_reach", "lateral_reach", "step_time", "cop_noise", "weight_tolerance",
                      "foot_length_tolerance"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
