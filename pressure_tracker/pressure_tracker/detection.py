@@ -52,16 +52,21 @@ class NoiseFloor:
     Every few frames, a sparse grid of cells is sampled; its median (level) and the distance from the median
     to the 84.13 % quantile (sigma: one standard deviation of Gaussian noise, and still right when the mat
     clips negative readings to 0, where a MAD would be 0) describe the unloaded mat, since people cover a
-    few % of it. threshold = level + sigmas * sigma, at least `min_kpa`. A frame that asks for a higher
+    few % of it. threshold = level + sigmas * sigma, at least `min_kpa` and `peak_share` of the frame's highest
+    reading (on a mat without noise, sigma is 0 and the faint tail of a foot's pressure, far below its peak, would
+    be contact: a foot's pressure falls smoothly from a peak of hundreds of kPa to nothing). A frame that asks for a higher
     threshold gets it at once (a noisier mat must not flood the tracker with contact); a lower one is
     followed with time constant `time_constant_s` (a few quiet frames must not expose the next noisy ones).
     Every step is proportional to the data: frames scaled by any factor give the threshold scaled by that
     factor (min_kpa = 0, the unit unknown).
     """
 
-    def __init__(self, sigmas: float, min_kpa: float = 0.0, time_constant_s: float = 3.0) -> None:
+    def __init__(self, sigmas: float, min_kpa: float = 0.0, time_constant_s: float = 3.0, peak_share: float = 0.0
+                 ) -> None:
         self.sigmas = sigmas
         self.min_kpa = min_kpa
+        self.peak_share = peak_share
+        self._peak = 0.0   # the last frame's highest reading
         self.time_constant_s = time_constant_s
         self.level = 0.0
         self.sigma = 0.0
@@ -71,16 +76,18 @@ class NoiseFloor:
 
     @property
     def threshold(self) -> float:
-        return max(self.min_kpa, self.level + self.sigmas * self.sigma)
+        return self.rim_threshold(self.sigmas)
 
     def rim_threshold(self, sigmas: float) -> float:
-        """level + sigmas * sigma, at least min_kpa: where a foot's rim fades into the noise."""
-        return max(self.min_kpa, self.level + sigmas * self.sigma)
+        """level + sigmas * sigma, at least min_kpa and peak_share of the last frame's highest reading: where a
+        foot's rim fades into the noise."""
+        return max(self.min_kpa, self.peak_share * self._peak, self.level + sigmas * self.sigma)
 
     def update(self, frame: np.ndarray, dt: float) -> float:
         """Blend in `frame` (rows, cols) taken dt [s] after the last one; return the contact threshold."""
         self._frames += 1
         self._seconds += dt
+        self._peak = float(frame.max())
         if self._initialised and (self._frames - 1) % _NOISE_UPDATE_INTERVAL:
             return self.threshold
         level, one_sigma_up = np.quantile(frame[::_NOISE_SAMPLE_STRIDE, ::_NOISE_SAMPLE_STRIDE], [0.5, _ONE_SIGMA_QUANTILE])

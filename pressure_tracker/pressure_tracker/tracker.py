@@ -125,7 +125,7 @@ class PressureTracker:
 
     def __init__(self, config: TrackerConfig = TrackerConfig()) -> None:
         self.config = config
-        self.noise_floor = NoiseFloor(config.contact_sigmas, config.min_contact_kpa)
+        self.noise_floor = NoiseFloor(config.contact_sigmas, config.min_contact_kpa, peak_share=config.min_contact_share)
         self.tracker = PeopleTracker(config)
         self.frame_detections: list[PersonDetection] = []
         self._input = _FrameInput()
@@ -135,6 +135,7 @@ class PressureTracker:
         raises the id counter (ids are never reused)."""
         self.config = self.tracker.config = config
         self.noise_floor.sigmas, self.noise_floor.min_kpa = config.contact_sigmas, config.min_contact_kpa
+        self.noise_floor.peak_share = config.min_contact_share
         self.tracker.reserve_ids_below(config.first_id)
 
     @property
@@ -214,7 +215,7 @@ class BaselineTracker:
     def __init__(self, config: TrackerConfig = TrackerConfig(), gate: float = 0.5, max_age: int = 15,
                  first_id: int = 1, crop_size: tuple[int, int] = DEFAULT_CROP_SIZE) -> None:
         self.config = config
-        self.noise_floor = NoiseFloor(config.contact_sigmas, config.min_contact_kpa)
+        self.noise_floor = NoiseFloor(config.contact_sigmas, config.min_contact_kpa, peak_share=config.min_contact_share)
         self.gate = gate
         self.max_age = max_age
         self.crop_size = crop_size
