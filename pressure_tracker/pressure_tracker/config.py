@@ -25,6 +25,8 @@ class TrackerConfig:
         smoothly from a peak of hundreds of kPa: a noise-free mat shows its faint tail far beyond the foot).
       min_contact_kpa [kPa]: absolute floor of the contact threshold, for a mat whose unit is known;
         0 lets the data alone decide (a file in an unknown unit).
+      stuck_time [s]: a cell alone above the contact threshold (none of its neighbours in contact) for this
+        long in all is hot or stuck: no foot is one cell; it then makes and grows no foot until it reads below.
       foot_gap [m]: contact pieces closer than this are one foot (heel, arch band, ball and toe pads are
         separated by at most a few cm, a high arch's midfoot gap included).
       min_foot_area [m^2]: less contact is not a foot (a heel's first touch already covers more).
@@ -67,6 +69,7 @@ class TrackerConfig:
     rim_sigmas: float = 2.0
     min_contact_kpa: float = 0.0
     min_contact_share: float = 0.005
+    stuck_time: float = 1.0
     foot_gap: float = 0.08
     min_foot_area: float = 4e-4
     foot_length_max: float = 0.32

@@ -14,7 +14,8 @@ Pipeline, three steps and no special cases:
    scales with the data, so a file in another pressure unit gives the same contact; an absolute floor
    (`min_contact_kpa`) applies only where the unit is known.
 2. `detect_feet`: 8-connected contact pieces of a single cell are sensor noise (a spike, a hot or stuck
-   cell) and are dropped; the remaining pieces closer than `foot_gap` [m] to each other are one foot by
+   cell) and are dropped; a cell alone like that for `stuck_time` seconds is defective (`DefectiveCells`) and
+   stays out of contact and rims even when a foot lands beside it; the remaining pieces closer than `foot_gap` [m] to each other are one foot by
    construction (heel, arch band, ball and toe pads of a foot are separated by at most a few cm), by
    labelling the pieces dilated by half that gap (a square: gaps along rows and columns). Linked contact
    longer than any foot (`foot_length_max`) is feet of two people, or a person's two feet, touching: it is
@@ -103,6 +104,38 @@ class NoiseFloor:
         return self.threshold
 
 
+class DefectiveCells:
+    """Hot and stuck cells, learnt from the frames: a cell that stands alone above the contact threshold (an
+    8-connected piece of one cell) for `stuck_time` seconds in all is defective. No foot is one cell: a foot's
+    contact covers several cm² and its pressure spreads smoothly over neighbouring cells, so a cell reading high
+    while all its neighbours read nothing is the cell, not a load. A defective cell is in nobody's contact or rim
+    (`detect_feet`, `with_rim`), so it neither makes a foot nor grows one when a foot lands beside it, until it
+    reads below the threshold again (a cell that recovered). A single-cell spike is dropped from contact anyway;
+    what this adds is the cell's history, for when a foot comes next to it.
+    """
+
+    def __init__(self, stuck_time: float) -> None:
+        self.stuck_time = stuck_time
+        self.cells = np.zeros(0, dtype=np.int64)     # flat indices of the cells watched: alone above threshold
+        self.seconds = np.zeros(0)                   # ... for this long in all
+
+    @property
+    def defective(self) -> np.ndarray:
+        """Flat indices of the defective cells."""
+        return self.cells[self.seconds >= self.stuck_time]
+
+    def update(self, frame: np.ndarray, threshold: float, alone: np.ndarray, dt: float) -> None:
+        """Learn from a frame taken dt [s] after the last: `alone` holds the flat indices of its single-cell
+        contact pieces. A watched cell reading below `threshold` is forgotten; one above it but beside others
+        (a foot next to it, or a defective cell kept out of contact) keeps its time."""
+        cells = np.union1d(self.cells, alone)
+        seconds = np.zeros(cells.size)
+        seconds[np.searchsorted(cells, self.cells)] = self.seconds
+        seconds[np.searchsorted(cells, alone)] += dt
+        keep = frame.ravel()[cells] > threshold
+        self.cells, self.seconds = cells[keep], seconds[keep]
+
+
 @dataclass(frozen=True, eq=False)
 class Foot:
     """One foot's contact in one frame.
@@ -123,10 +156,16 @@ class Foot:
 
 
 def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap: float, min_foot_area: float,
-                foot_length_max: float = math.inf) -> list[Foot]:
-    """The feet of `frame` (rows, cols): see the module docstring, steps 2 and 3."""
+                foot_length_max: float = math.inf, defects: DefectiveCells | None = None, dt: float = 0.0
+                ) -> list[Foot]:
+    """The feet of `frame` (rows, cols): see the module docstring, steps 2 and 3. `defects`, if given, keeps its
+    defective cells out of contact and learns from this frame, taken dt [s] after the last."""
     contact = frame > threshold
+    if defects is not None:
+        contact.ravel()[defects.defective] = False
     if not contact.any():
+        if defects is not None:
+            defects.update(frame, threshold, np.zeros(0, dtype=np.int64), dt)
         return []
     # Work inside the contact's bounding box (plus the dilation margin): most of a mat is empty.
     reach = int(round(0.5 * foot_gap / cell_pitch))   # 0: every piece is its own foot
@@ -136,8 +175,13 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
     window = contact[r0:r1, c0:c1]
     pieces, count = ndimage.label(window, structure=_EIGHT_CONNECTED)
     sizes = np.bincount(pieces.ravel(), minlength=count + 1)
-    keep = sizes[pieces] > 1
-    keep[pieces == 0] = False
+    piece_size = sizes[pieces]
+    piece_size[pieces == 0] = 0
+    keep = piece_size > 1
+    if defects is not None:
+        alone = np.flatnonzero(piece_size == 1)
+        defects.update(frame, threshold, (alone // window.shape[1] + r0) * frame.shape[1] + alone % window.shape[1] + c0,
+                       dt)
     if not keep.any():
         return []
     if reach:
@@ -260,12 +304,12 @@ class PersonDetection:
         return any(foot.touches_edge for foot in self.feet)
 
 
-def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: float, cell_pitch: float
-             ) -> list[PersonDetection]:
+def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: float, cell_pitch: float,
+             defective: np.ndarray | None = None) -> list[PersonDetection]:
     """`people` with the rim of their contact in their box, cells, force and area: connected cells above
     `rim_threshold` (below the contact threshold: where a foot's pressure fades into the noise) that touch
     one person's cells. Their feet and centre of pressure, from which people are told apart, stay as they
-    were. A rim region touching two people's cells is left out."""
+    were. A rim region touching two people's cells is left out, and so are `defective` cells (flat indices)."""
     if not people:
         return people
     # Only around the people: a rim reaching farther than _RIM_REACH from their contact is cut there.
@@ -274,7 +318,12 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
     r1 = min(frame.shape[0], max(p.box[3] for p in people) + margin)
     c0 = max(0, min(p.box[0] for p in people) - margin)
     c1 = min(frame.shape[1], max(p.box[2] for p in people) + margin)
-    window, count = ndimage.label(frame[r0:r1, c0:c1] > rim_threshold, structure=_EIGHT_CONNECTED)
+    above = frame[r0:r1, c0:c1] > rim_threshold
+    if defective is not None and defective.size:
+        rows, cols = np.divmod(defective, frame.shape[1])
+        inside = (rows >= r0) & (rows < r1) & (cols >= c0) & (cols < c1)
+        above[rows[inside] - r0, cols[inside] - c0] = False
+    window, count = ndimage.label(above, structure=_EIGHT_CONNECTED)
     owner = np.full(count + 1, -1)        # person index of each rim region; -1: nobody's, -2: shared
     for index, person in enumerate(people):
         rows, cols = np.divmod(person.cells, frame.shape[1])

@@ -209,3 +209,32 @@ def test_one_person_stepping_forward_0_5_m_stays_one_person():
     rows = rows_of(PressureTracker(TrackerConfig(report_lost=False)), scene.pressure)
     assert len({r.track_id for r in rows}) == 1
     assert evaluate(scene.boxes, rows).mota > 0.9
+
+
+@pytest.mark.parametrize("stuck_time", [1.0, 1e6])
+def test_a_hot_cell_next_to_a_foot_does_not_grow_its_box(stuck_time):
+    person = standing((0.6, 1.2))
+    rows, cols = np.nonzero(person > 20.0)
+    hot = (int(rows.max()) + 1, int(cols[rows == rows.max()].min()) - 1)   # diagonally past a foot's end
+    hot_offset = np.zeros(SHAPE, dtype=np.float32)
+    hot_offset[hot] = 15.0                                            # a hot cell: 15 kPa over the truth, always
+
+    def noisy(frame):
+        return np.clip(frame + rng.normal(0, 0.5, SHAPE), 0, None).astype(np.float32)
+
+    boxes = {}
+    for name, offset in (("clean", 0.0 * hot_offset), ("hot", hot_offset)):
+        rng = np.random.default_rng(7)
+        tracker = PressureTracker(TrackerConfig(min_hits=1, stuck_time=stuck_time))
+        empty = np.zeros(SHAPE, dtype=np.float32)
+        for index in range(30):                   # 2 s of an empty mat: the cell stands alone
+            tracker.update(noisy(empty) + offset, index / 15)
+        for index in range(30, 40):               # then a person stands beside it
+            (person_seen,) = tracker.update(noisy(person) + offset, index / 15)
+        boxes[name] = person_seen.box
+        if name == "hot":
+            hot_in_mask = bool(person_seen.mask[hot])
+    if stuck_time > 100:    # without learning the cell's history, the hot cell joins the foot's rim
+        assert boxes["hot"] != boxes["clean"] and hot_in_mask
+    else:
+        assert boxes["hot"] == boxes["clean"] and not hot_in_mask
