@@ -21,7 +21,7 @@ class TrackerConfig:
       rim_sigmas: a person's box and mask also cover the cells connected to their contact above the median
         plus this many sigmas (a foot's rim, where its pressure fades into the noise); tracking does not use
         them.
-      min_contact_share: nor below this share of the frame's highest reading (a foot's pressure falls
+      min_contact_share: nor below this share (0.3 %) of the frame's highest reading (a foot's pressure falls
         smoothly from a peak of hundreds of kPa: a noise-free mat shows its faint tail far beyond the foot).
       min_contact_kpa [kPa]: absolute floor of the contact threshold, for a mat whose unit is known;
         0 lets the data alone decide (a file in an unknown unit).
@@ -68,7 +68,7 @@ class TrackerConfig:
     contact_sigmas: float = 5.0
     rim_sigmas: float = 2.0
     min_contact_kpa: float = 0.0
-    min_contact_share: float = 0.005
+    min_contact_share: float = 0.003
     stuck_time: float = 1.0
     foot_gap: float = 0.08
     min_foot_area: float = 4e-4
