@@ -366,8 +366,8 @@ class PeopleTracker:
 
         In the person's walking frame (`_walking_axis`), a foot beyond the segment from their predicted centre
         of pressure to one step ahead by `beyond` and beside it by `across` is within reach when |beyond| <=
-        step_reach and |across| <= lateral_reach (a step reaches far forward, never far sideways); it costs
-        step_reach * hypot(beyond / step_reach, across / lateral_reach), metres along the walking direction."""
+        step_reach and |across| <= lateral_reach (a step reaches far forward, never far sideways); it costs its
+        distance from the segment, hypot(beyond, across). Without a walking frame, step_reach holds every way."""
         cfg = self.config
         centres = np.array([foot.centroid_m for foot in feet])
         cost = np.full((len(feet), len(self.tracks)), _NEVER)
@@ -397,7 +397,7 @@ class PeopleTracker:
             low, high = (0.0, length) if float(ahead @ axis) >= 0 else (-length, 0.0)
             beyond = along - np.clip(along, low, high)
             inside = (np.abs(beyond) <= forward_reach) & (np.abs(across) <= lateral_reach)
-            distance = cfg.step_reach * np.hypot(beyond / forward_reach, across / lateral_reach)
+            distance = np.hypot(beyond, across)
             cost[:, t] = np.where(inside | (share[:, t] > 0), distance - continuity[:, t], _NEVER)
         return cost
 
