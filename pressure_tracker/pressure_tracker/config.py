@@ -37,8 +37,9 @@ class TrackerConfig:
         their centre of pressure is predicted to take over the next step (one step forward reaches ~0.55 m);
       lateral_reach [m]: across it, only within this (a foot lands at most a step width, about hip width,
         beside the other: 0.1-0.3 m while walking; two people side by side are ~0.4 m apart), while they
-        walk at least steady_walk_speed [m/s] (slower, starting, turning or shuffling, a step may go any way:
-        step_reach every way). The walking direction is the long axis of their feet.
+        walk at least steady_walk_speed [m/s] along the long axis of their feet (within 30 degrees: slower,
+        starting, turning or shuffling, a step may go any way, step_reach every way). New feet without a
+        long axis (heels, toes) make one person only within lateral_reach of each other.
       step_time [s]: duration of one step: a new foot lands about velocity * step_time ahead; a foot
         holds its cells against other claims fully once it has been down this long.
       new_person_cost: a foot no present person can take starts a new person at this many step_reach

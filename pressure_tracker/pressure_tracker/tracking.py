@@ -7,10 +7,13 @@ Per frame (`PeopleTracker.plan`, then `commit`):
 2. feet are assigned to people by one global assignment (Hungarian) on a cost in metres: the distance from
    the foot to that segment, minus, for a foot on cells the person's feet held in the previous frame, up
    to step_reach (a foot in stance does not move: continuity wins over any prediction, which keeps two
-   people apart when they pass close; a foot just landed counts less, as it may be someone else's). Pairs
-   farther than step_reach are never matched. People present are served first (_FOOT_SLOTS contact
-   regions each), then people who lost their feet within a stride's time (gate growing at walk_speed),
-   then the feet left start new people (two closer than step_reach are one person);
+   people apart when they pass close; a foot just landed counts less, as it may be someone else's). A foot
+   is within a person's reach up to step_reach from the segment along their walking direction but only
+   lateral_reach across it (a step goes far forward, never far sideways: two people walking abreast stay
+   two), while they walk in a line along their feet; standing, starting or turning, step_reach every way.
+   People present are served first (_FOOT_SLOTS contact regions each), then people who lost their feet
+   within a stride's time (reach growing at walk_speed), then the feet left start new people (two feet
+   within a step of each other, in the frame of their axis, are one person);
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
    holding far more force than their weight holds someone else's foot;
@@ -642,12 +645,12 @@ def _pair_new_feet(feet: list[Foot], config: TrackerConfig) -> list[list[Foot]]:
             offset = centres[b] - centres[a]
             angle = _feet_axis((feet[a], feet[b]), config)
             if angle is None:   # which way is sideways is unknown: feet beside each other only
-                along, across, lateral = 0.0, math.hypot(*offset), config.lateral_reach
+                along, across = 0.0, math.hypot(*offset)
             else:
                 c, s = math.cos(angle), math.sin(angle)
-                along, across, lateral = c * offset[0] + s * offset[1], c * offset[1] - s * offset[0], config.lateral_reach
-            if abs(along) <= config.step_reach and abs(across) <= lateral:
-                distance[a, b] = distance[b, a] = math.hypot(along / config.step_reach, across / lateral)
+                along, across = c * offset[0] + s * offset[1], c * offset[1] - s * offset[0]
+            if abs(along) <= config.step_reach and abs(across) <= config.lateral_reach:
+                distance[a, b] = distance[b, a] = math.hypot(along / config.step_reach, across / config.lateral_reach)
     people, used = [], set()
     for flat in np.argsort(distance, axis=None):
         a, b = divmod(int(flat), len(feet))
