@@ -35,7 +35,7 @@ class TrackerConfig:
     People (tracking.py)
       step_reach [m]: along their walking direction, a foot belongs to a person only within this of the path
         their centre of pressure is predicted to take over the next step (one step forward reaches ~0.55 m);
-      lateral_reach [m]: across it, only within this (a foot lands at most a step width, about hip width,
+      lateral_reach [m]: across it, only within this (a foot lands at most a step width, at most hip width,
         beside the other: 0.1-0.3 m while walking; two people side by side are ~0.4 m apart), while they
         walk at least steady_walk_speed [m/s] along the long axis of their feet (within 30 degrees: slower,
         starting, turning or shuffling, a step may go any way, step_reach every way). New feet without a
@@ -75,7 +75,7 @@ class TrackerConfig:
     min_foot_area: float = 4e-4
     foot_length_max: float = 0.32
     step_reach: float = 0.55
-    lateral_reach: float = 0.25
+    lateral_reach: float = 0.3
     steady_walk_speed: float = 0.5
     step_time: float = 0.5
     load_tolerance: float = 0.25

@@ -388,10 +388,10 @@ class PeopleTracker:
             start = track.kalman.predicted(dt)[:2]
             ahead = track.walking_velocity() * cfg.step_time
             axis = _walking_axis(track, cfg)
-            if axis is None:   # no direction known: a step may go any way
-                axis, lateral_reach = np.array([1.0, 0.0]), forward_reach
-            else:
-                lateral_reach = cfg.lateral_reach + grown
+            walking = axis is not None
+            if not walking:   # a step may go any way: distances from the segment itself
+                length = math.hypot(*ahead)
+                axis = ahead / length if length > 0 else np.array([1.0, 0.0])
             offset = centres - start
             along = offset @ axis
             across = offset @ np.array([-axis[1], axis[0]])
@@ -399,8 +399,11 @@ class PeopleTracker:
             # The segment runs forward from the prediction; a walking axis is known modulo pi.
             low, high = (0.0, length) if float(ahead @ axis) >= 0 else (-length, 0.0)
             beyond = along - np.clip(along, low, high)
-            inside = (np.abs(beyond) <= forward_reach) & (np.abs(across) <= lateral_reach)
             distance = np.hypot(beyond, across)
+            if walking:
+                inside = (np.abs(beyond) <= forward_reach) & (np.abs(across) <= cfg.lateral_reach + grown)
+            else:
+                inside = distance <= forward_reach
             cost[:, t] = np.where(inside | (share[:, t] > 0), distance - continuity[:, t], _NEVER)
         return cost
 
