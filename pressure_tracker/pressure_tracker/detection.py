@@ -128,6 +128,8 @@ class DefectiveCells:
         """Learn from a frame taken dt [s] after the last: `alone` holds the flat indices of its single-cell
         contact pieces. A watched cell reading below `threshold` is forgotten; one above it but beside others
         (a foot next to it, or a defective cell kept out of contact) keeps its time."""
+        if not alone.size and not self.cells.size:   # nothing to learn or to watch (most frames of a sound mat)
+            return
         cells = np.union1d(self.cells, alone)
         seconds = np.zeros(cells.size)
         seconds[np.searchsorted(cells, self.cells)] = self.seconds
