@@ -53,7 +53,7 @@ class NoiseFloor:
     Every few frames, a sparse grid of cells is sampled; its median (level) and the distance from the median
     to the 84.13 % quantile (sigma: one standard deviation of Gaussian noise, and still right when the mat
     clips negative readings to 0, where a MAD would be 0) describe the unloaded mat, since people cover a
-    few % of it. threshold = level + sigmas * sigma, at least `min_kpa` and `peak_share` of the frame's highest
+    few % of it. threshold = level + sigmas * sigma, at least `min_kpa` and `peak_share` of the sample's highest
     reading (on a mat without noise, sigma is 0 and the faint tail of a foot's pressure, far below its peak, would
     be contact: a foot's pressure falls smoothly from a peak of hundreds of kPa to nothing). A frame that asks for a higher
     threshold gets it at once (a noisier mat must not flood the tracker with contact); a lower one is
@@ -67,7 +67,7 @@ class NoiseFloor:
         self.sigmas = sigmas
         self.min_kpa = min_kpa
         self.peak_share = peak_share
-        self._peak = 0.0   # the last frame's highest reading
+        self._peak = 0.0   # the highest reading of the last sample
         self.time_constant_s = time_constant_s
         self.level = 0.0
         self.sigma = 0.0
@@ -80,18 +80,19 @@ class NoiseFloor:
         return self.rim_threshold(self.sigmas)
 
     def rim_threshold(self, sigmas: float) -> float:
-        """level + sigmas * sigma, at least min_kpa and peak_share of the last frame's highest reading: where a
-        foot's rim fades into the noise."""
+        """level + sigmas * sigma, at least min_kpa and peak_share of the highest reading of the last sample:
+        where a foot's rim fades into the noise."""
         return max(self.min_kpa, self.peak_share * self._peak, self.level + sigmas * self.sigma)
 
     def update(self, frame: np.ndarray, dt: float) -> float:
         """Blend in `frame` (rows, cols) taken dt [s] after the last one; return the contact threshold."""
         self._frames += 1
         self._seconds += dt
-        self._peak = float(frame.max())
         if self._initialised and (self._frames - 1) % _NOISE_UPDATE_INTERVAL:
             return self.threshold
-        level, one_sigma_up = np.quantile(frame[::_NOISE_SAMPLE_STRIDE, ::_NOISE_SAMPLE_STRIDE], [0.5, _ONE_SIGMA_QUANTILE])
+        sample = frame[::_NOISE_SAMPLE_STRIDE, ::_NOISE_SAMPLE_STRIDE]
+        level, one_sigma_up = np.quantile(sample, [0.5, _ONE_SIGMA_QUANTILE])
+        self._peak = float(sample.max())   # a foot's peak spans several cells: the sample finds it, near enough
         level, sigma = float(level), float(one_sigma_up - level)
         if not self._initialised or level + self.sigmas * sigma > self.level + self.sigmas * self.sigma:
             rate = 1.0
@@ -177,11 +178,12 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
     window = contact[r0:r1, c0:c1]
     pieces, count = ndimage.label(window, structure=_EIGHT_CONNECTED)
     sizes = np.bincount(pieces.ravel(), minlength=count + 1)
-    piece_size = sizes[pieces]
-    piece_size[pieces == 0] = 0
-    keep = piece_size > 1
+    keep = sizes[pieces] > 1
+    keep[pieces == 0] = False
     if defects is not None:
-        alone = np.flatnonzero(piece_size == 1)
+        single = sizes == 1
+        single[0] = False
+        alone = np.flatnonzero(single[pieces]) if single.any() else np.zeros(0, dtype=np.int64)
         defects.update(frame, threshold, (alone // window.shape[1] + r0) * frame.shape[1] + alone % window.shape[1] + c0,
                        dt)
     if not keep.any():
