@@ -11,8 +11,9 @@ Conventions (shared by the whole package):
 Pipeline, three steps and no special cases:
 1. `NoiseFloor`: a cell is in contact when it reads more than the unloaded cells' median plus
    `contact_sigmas` robust standard deviations, estimated from the frames themselves. The threshold
-   scales with the data, so a file in another pressure unit gives the same contact; an absolute floor
-   (`min_contact_kpa`) applies only where the unit is known.
+   scales with the data, so a file in another pressure unit gives the same contact; so does its floor of
+   `min_contact_share` of the highest reading (a noise-free mat); an absolute floor (`min_contact_kpa`)
+   applies only where the unit is known.
 2. `detect_feet`: 8-connected contact pieces of a single cell are sensor noise (a spike, a hot or stuck
    cell) and are dropped; a cell alone like that for `stuck_time` seconds is defective (`DefectiveCells`) and
    stays out of contact and rims even when a foot lands beside it; the remaining pieces closer than `foot_gap` [m] to each other are one foot by
