@@ -21,16 +21,25 @@ class TrackerConfig:
       rim_sigmas: a person's box and mask also cover the cells connected to their contact above the median
         plus this many sigmas (a foot's rim, where its pressure fades into the noise); tracking does not use
         them.
+      min_contact_share: nor below this share (0.3 %) of the frame's highest reading (a foot's pressure falls
+        smoothly from a peak of hundreds of kPa: a noise-free mat shows its faint tail far beyond the foot).
       min_contact_kpa [kPa]: absolute floor of the contact threshold, for a mat whose unit is known;
         0 lets the data alone decide (a file in an unknown unit).
+      stuck_time [s]: a cell alone above the contact threshold (none of its neighbours in contact) for this
+        long in all is hot or stuck: no foot is one cell; it then makes and grows no foot until it reads below.
       foot_gap [m]: contact pieces closer than this are one foot (heel, arch band, ball and toe pads are
         separated by at most a few cm, a high arch's midfoot gap included).
       min_foot_area [m^2]: less contact is not a foot (a heel's first touch already covers more).
       foot_length_max [m]: no foot is longer: longer linked contact is the feet of two people (face to face,
         passing close) and is split in two along its long axis.
     People (tracking.py)
-      step_reach [m]: a foot belongs to a person only within this of the path their centre of pressure
-        is predicted to take over the next step (feet land about one step ahead, half a stance apart).
+      step_reach [m]: along their walking direction, a foot belongs to a person only within this of the path
+        their centre of pressure is predicted to take over the next step (one step forward reaches ~0.55 m);
+      lateral_reach [m]: across it, only within this (a foot lands at most a step width, at most hip width,
+        beside the other: 0.1-0.3 m while walking; two people side by side are ~0.4 m apart), while they
+        walk at least steady_walk_speed [m/s] along the long axis of their feet (within 30 degrees: slower,
+        starting, turning or shuffling, a step may go any way, step_reach every way). New feet without a
+        long axis (heels, toes) make one person only within lateral_reach of each other.
       step_time [s]: duration of one step: a new foot lands about velocity * step_time ahead; a foot
         holds its cells against other claims fully once it has been down this long.
       new_person_cost: a foot no present person can take starts a new person at this many step_reach
@@ -60,10 +69,14 @@ class TrackerConfig:
     contact_sigmas: float = 5.0
     rim_sigmas: float = 2.0
     min_contact_kpa: float = 0.0
+    min_contact_share: float = 0.003
+    stuck_time: float = 1.0
     foot_gap: float = 0.08
     min_foot_area: float = 4e-4
     foot_length_max: float = 0.32
     step_reach: float = 0.55
+    lateral_reach: float = 0.3
+    steady_walk_speed: float = 0.5
     step_time: float = 0.5
     load_tolerance: float = 0.25
     new_person_cost: float = 2.0
@@ -88,7 +101,7 @@ class TrackerConfig:
             if item.type == "float" and not (isinstance(value, (int, float)) and not isinstance(value, bool)
                                              and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{item.name} must be a finite number >= 0, got {value!r}")
-        for name in ("cell_pitch", "foot_gap", "step_reach", "step_time", "cop_noise", "weight_tolerance",
+        for name in ("cell_pitch", "foot_gap", "step_reach", "lateral_reach", "step_time", "cop_noise", "weight_tolerance",
                      "foot_length_tolerance"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")

@@ -11,10 +11,12 @@ Conventions (shared by the whole package):
 Pipeline, three steps and no special cases:
 1. `NoiseFloor`: a cell is in contact when it reads more than the unloaded cells' median plus
    `contact_sigmas` robust standard deviations, estimated from the frames themselves. The threshold
-   scales with the data, so a file in another pressure unit gives the same contact; an absolute floor
-   (`min_contact_kpa`) applies only where the unit is known.
+   scales with the data, so a file in another pressure unit gives the same contact; so does its floor of
+   `min_contact_share` of the highest reading (a noise-free mat); an absolute floor (`min_contact_kpa`)
+   applies only where the unit is known.
 2. `detect_feet`: 8-connected contact pieces of a single cell are sensor noise (a spike, a hot or stuck
-   cell) and are dropped; the remaining pieces closer than `foot_gap` [m] to each other are one foot by
+   cell) and are dropped; a cell alone like that for `stuck_time` seconds is defective (`DefectiveCells`) and
+   stays out of contact and rims even when a foot lands beside it; the remaining pieces closer than `foot_gap` [m] to each other are one foot by
    construction (heel, arch band, ball and toe pads of a foot are separated by at most a few cm), by
    labelling the pieces dilated by half that gap (a square: gaps along rows and columns). Linked contact
    longer than any foot (`foot_length_max`) is feet of two people, or a person's two feet, touching: it is
@@ -52,16 +54,21 @@ class NoiseFloor:
     Every few frames, a sparse grid of cells is sampled; its median (level) and the distance from the median
     to the 84.13 % quantile (sigma: one standard deviation of Gaussian noise, and still right when the mat
     clips negative readings to 0, where a MAD would be 0) describe the unloaded mat, since people cover a
-    few % of it. threshold = level + sigmas * sigma, at least `min_kpa`. A frame that asks for a higher
+    few % of it. threshold = level + sigmas * sigma, at least `min_kpa` and `peak_share` of the sample's highest
+    reading (on a mat without noise, sigma is 0 and the faint tail of a foot's pressure, far below its peak, would
+    be contact: a foot's pressure falls smoothly from a peak of hundreds of kPa to nothing). A frame that asks for a higher
     threshold gets it at once (a noisier mat must not flood the tracker with contact); a lower one is
     followed with time constant `time_constant_s` (a few quiet frames must not expose the next noisy ones).
     Every step is proportional to the data: frames scaled by any factor give the threshold scaled by that
     factor (min_kpa = 0, the unit unknown).
     """
 
-    def __init__(self, sigmas: float, min_kpa: float = 0.0, time_constant_s: float = 3.0) -> None:
+    def __init__(self, sigmas: float, min_kpa: float = 0.0, time_constant_s: float = 3.0, peak_share: float = 0.0
+                 ) -> None:
         self.sigmas = sigmas
         self.min_kpa = min_kpa
+        self.peak_share = peak_share
+        self._peak = 0.0   # the highest reading of the last sample
         self.time_constant_s = time_constant_s
         self.level = 0.0
         self.sigma = 0.0
@@ -71,11 +78,12 @@ class NoiseFloor:
 
     @property
     def threshold(self) -> float:
-        return max(self.min_kpa, self.level + self.sigmas * self.sigma)
+        return self.rim_threshold(self.sigmas)
 
     def rim_threshold(self, sigmas: float) -> float:
-        """level + sigmas * sigma, at least min_kpa: where a foot's rim fades into the noise."""
-        return max(self.min_kpa, self.level + sigmas * self.sigma)
+        """level + sigmas * sigma, at least min_kpa and peak_share of the highest reading of the last sample:
+        where a foot's rim fades into the noise."""
+        return max(self.min_kpa, self.peak_share * self._peak, self.level + sigmas * self.sigma)
 
     def update(self, frame: np.ndarray, dt: float) -> float:
         """Blend in `frame` (rows, cols) taken dt [s] after the last one; return the contact threshold."""
@@ -83,7 +91,9 @@ class NoiseFloor:
         self._seconds += dt
         if self._initialised and (self._frames - 1) % _NOISE_UPDATE_INTERVAL:
             return self.threshold
-        level, one_sigma_up = np.quantile(frame[::_NOISE_SAMPLE_STRIDE, ::_NOISE_SAMPLE_STRIDE], [0.5, _ONE_SIGMA_QUANTILE])
+        sample = frame[::_NOISE_SAMPLE_STRIDE, ::_NOISE_SAMPLE_STRIDE]
+        level, one_sigma_up = np.quantile(sample, [0.5, _ONE_SIGMA_QUANTILE])
+        self._peak = float(sample.max())   # a foot's peak spans several cells: the sample finds it, near enough
         level, sigma = float(level), float(one_sigma_up - level)
         if not self._initialised or level + self.sigmas * sigma > self.level + self.sigmas * self.sigma:
             rate = 1.0
@@ -94,6 +104,40 @@ class NoiseFloor:
         self._initialised = True
         self._seconds = 0.0
         return self.threshold
+
+
+class DefectiveCells:
+    """Hot and stuck cells, learnt from the frames: a cell that stands alone above the contact threshold (an
+    8-connected piece of one cell) for `stuck_time` seconds in all is defective. No foot is one cell: a foot's
+    contact covers several cm² and its pressure spreads smoothly over neighbouring cells, so a cell reading high
+    while all its neighbours read nothing is the cell, not a load. A defective cell is in nobody's contact or rim
+    (`detect_feet`, `with_rim`), so it neither makes a foot nor grows one when a foot lands beside it, until it
+    reads below the threshold again (a cell that recovered). A single-cell spike is dropped from contact anyway;
+    what this adds is the cell's history, for when a foot comes next to it.
+    """
+
+    def __init__(self, stuck_time: float) -> None:
+        self.stuck_time = stuck_time
+        self.cells = np.zeros(0, dtype=np.int64)     # flat indices of the cells watched: alone above threshold
+        self.seconds = np.zeros(0)                   # ... for this long in all
+
+    @property
+    def defective(self) -> np.ndarray:
+        """Flat indices of the defective cells."""
+        return self.cells[self.seconds >= self.stuck_time]
+
+    def update(self, frame: np.ndarray, threshold: float, alone: np.ndarray, dt: float) -> None:
+        """Learn from a frame taken dt [s] after the last: `alone` holds the flat indices of its single-cell
+        contact pieces. A watched cell reading below `threshold` is forgotten; one above it but beside others
+        (a foot next to it, or a defective cell kept out of contact) keeps its time."""
+        if not alone.size and not self.cells.size:   # nothing to learn or to watch (most frames of a sound mat)
+            return
+        cells = np.union1d(self.cells, alone)
+        seconds = np.zeros(cells.size)
+        seconds[np.searchsorted(cells, self.cells)] = self.seconds
+        seconds[np.searchsorted(cells, alone)] += dt
+        keep = frame.ravel()[cells] > threshold
+        self.cells, self.seconds = cells[keep], seconds[keep]
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,10 +160,16 @@ class Foot:
 
 
 def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap: float, min_foot_area: float,
-                foot_length_max: float = math.inf) -> list[Foot]:
-    """The feet of `frame` (rows, cols): see the module docstring, steps 2 and 3."""
+                foot_length_max: float = math.inf, defects: DefectiveCells | None = None, dt: float = 0.0
+                ) -> list[Foot]:
+    """The feet of `frame` (rows, cols): see the module docstring, steps 2 and 3. `defects`, if given, keeps its
+    defective cells out of contact and learns from this frame, taken dt [s] after the last."""
     contact = frame > threshold
+    if defects is not None:
+        contact.ravel()[defects.defective] = False
     if not contact.any():
+        if defects is not None:
+            defects.update(frame, threshold, np.zeros(0, dtype=np.int64), dt)
         return []
     # Work inside the contact's bounding box (plus the dilation margin): most of a mat is empty.
     reach = int(round(0.5 * foot_gap / cell_pitch))   # 0: every piece is its own foot
@@ -131,6 +181,12 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
     sizes = np.bincount(pieces.ravel(), minlength=count + 1)
     keep = sizes[pieces] > 1
     keep[pieces == 0] = False
+    if defects is not None:
+        single = sizes == 1
+        single[0] = False
+        alone = np.flatnonzero(single[pieces]) if single.any() else np.zeros(0, dtype=np.int64)
+        defects.update(frame, threshold, (alone // window.shape[1] + r0) * frame.shape[1] + alone % window.shape[1] + c0,
+                       dt)
     if not keep.any():
         return []
     if reach:
@@ -253,12 +309,12 @@ class PersonDetection:
         return any(foot.touches_edge for foot in self.feet)
 
 
-def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: float, cell_pitch: float
-             ) -> list[PersonDetection]:
+def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: float, cell_pitch: float,
+             defective: np.ndarray | None = None) -> list[PersonDetection]:
     """`people` with the rim of their contact in their box, cells, force and area: connected cells above
     `rim_threshold` (below the contact threshold: where a foot's pressure fades into the noise) that touch
     one person's cells. Their feet and centre of pressure, from which people are told apart, stay as they
-    were. A rim region touching two people's cells is left out."""
+    were. A rim region touching two people's cells is left out, and so are `defective` cells (flat indices)."""
     if not people:
         return people
     # Only around the people: a rim reaching farther than _RIM_REACH from their contact is cut there.
@@ -267,7 +323,12 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
     r1 = min(frame.shape[0], max(p.box[3] for p in people) + margin)
     c0 = max(0, min(p.box[0] for p in people) - margin)
     c1 = min(frame.shape[1], max(p.box[2] for p in people) + margin)
-    window, count = ndimage.label(frame[r0:r1, c0:c1] > rim_threshold, structure=_EIGHT_CONNECTED)
+    above = frame[r0:r1, c0:c1] > rim_threshold
+    if defective is not None and defective.size:
+        rows, cols = np.divmod(defective, frame.shape[1])
+        inside = (rows >= r0) & (rows < r1) & (cols >= c0) & (cols < c1)
+        above[rows[inside] - r0, cols[inside] - c0] = False
+    window, count = ndimage.label(above, structure=_EIGHT_CONNECTED)
     owner = np.full(count + 1, -1)        # person index of each rim region; -1: nobody's, -2: shared
     for index, person in enumerate(people):
         rows, cols = np.divmod(person.cells, frame.shape[1])

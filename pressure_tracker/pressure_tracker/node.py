@@ -66,6 +66,9 @@ PARAMETERS = {
                               limits=(0.0, 0.3)),
     "step_reach": ParameterSpec(TrackerConfig.step_reach, "[m] a foot belongs to a person only within this of "
                                 "where their next step can land", limits=(0.05, 2.0)),
+    "lateral_reach": ParameterSpec(TrackerConfig.lateral_reach, "[m] while a person walks in a line, a foot belongs "
+                                   "to them only within this beside their path (a step width; people side by "
+                                   "side are farther apart)", limits=(0.05, 2.0)),
     "min_hits": ParameterSpec(TrackerConfig.min_hits, "[frames] a new person is confirmed after this many",
                               limits=(1, 1000)),
     "lost_time": ParameterSpec(TrackerConfig.lost_time, "[s] a person without feet is kept (lost) this long",
@@ -80,8 +83,8 @@ PARAMETERS = {
                                    "for someone on it: no one tracked for a few seconds while so is an ERROR in "
                                    "/diagnostics", limits=(1.0, 100_000.0)),
 }
-_CONFIG_PARAMETERS = ("crop_size", "cell_pitch", "min_contact_kpa", "foot_gap", "step_reach", "min_hits", "lost_time",
-                      "reid_memory")
+_CONFIG_PARAMETERS = ("crop_size", "cell_pitch", "min_contact_kpa", "foot_gap", "step_reach", "lateral_reach",
+                      "min_hits", "lost_time", "reid_memory")
 # Frames further apart than this are not a pause but a stamp that jumped.
 MAX_STAMP_GAP_S = 5.0
 # Without a frame for SILENT_PERIODS of the frames' periods (and at least SILENT_AFTER_S [s]) the input is STALE.

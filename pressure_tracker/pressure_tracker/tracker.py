@@ -15,7 +15,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .config import TrackerConfig
 from .crops import DEFAULT_CROP_SIZE, person_crop
-from .detection import NoiseFloor, PersonDetection, detect_feet, person_detection, with_rim
+from .detection import DefectiveCells, NoiseFloor, PersonDetection, detect_feet, person_detection, with_rim
 from .tracking import PeopleTracker, Track, TrackState
 
 __all__ = ["BaselineTracker", "PressureTracker", "TooManyPeople", "TrackedPerson", "TrackerConfig", "TrackState"]
@@ -95,10 +95,10 @@ class _FrameInput:
         return array
 
 
-def with_rims(plan, frame: np.ndarray, rim_threshold: float, cell_pitch: float) -> None:
+def with_rims(plan, frame: np.ndarray, rim_threshold: float, cell_pitch: float, defective: np.ndarray) -> None:
     """Give each person of `plan` the rim of their contact (`detection.with_rim`) in their box and mask."""
     people = list(plan.matched.items())
-    rims = with_rim([d for _, d in people] + plan.new_people, frame, rim_threshold, cell_pitch)
+    rims = with_rim([d for _, d in people] + plan.new_people, frame, rim_threshold, cell_pitch, defective)
     for (t, _), detection in zip(people, rims):
         plan.matched[t] = detection
     plan.new_people = rims[len(people):]
@@ -125,8 +125,9 @@ class PressureTracker:
 
     def __init__(self, config: TrackerConfig = TrackerConfig()) -> None:
         self.config = config
-        self.noise_floor = NoiseFloor(config.contact_sigmas, config.min_contact_kpa)
+        self.noise_floor = NoiseFloor(config.contact_sigmas, config.min_contact_kpa, peak_share=config.min_contact_share)
         self.tracker = PeopleTracker(config)
+        self.defects = DefectiveCells(config.stuck_time)
         self.frame_detections: list[PersonDetection] = []
         self._input = _FrameInput()
 
@@ -135,6 +136,8 @@ class PressureTracker:
         raises the id counter (ids are never reused)."""
         self.config = self.tracker.config = config
         self.noise_floor.sigmas, self.noise_floor.min_kpa = config.contact_sigmas, config.min_contact_kpa
+        self.noise_floor.peak_share = config.min_contact_share
+        self.defects.stuck_time = config.stuck_time
         self.tracker.reserve_ids_below(config.first_id)
 
     @property
@@ -151,17 +154,19 @@ class PressureTracker:
         """Track one frame (rows, cols) [kPa, or any unit with min_contact_kpa 0] taken at `stamp` [s].
 
         A frame with more than `max_people` people (present after it) raises TooManyPeople and leaves every
-        track as it was: the frame is skipped, as a dropped frame would be. Only the noise floor learns from it
-        (a mat that turned noisier must be followed, or every frame after it would be a storm too). Deciding
+        track as it was: the frame is skipped, as a dropped frame would be. Only the noise floor and the map of
+        defective cells learn from it (a mat that turned noisier must be followed, or every frame after it would
+        be a storm too). Deciding
         the frame touches no state (`PeopleTracker.plan`), so the check costs nothing.
         """
         cfg = self.config
         frame = self._input(frame)
         dt = self._input.period(stamp)
         threshold = self.noise_floor.update(frame, dt)
-        feet = detect_feet(frame, threshold, cfg.cell_pitch, cfg.foot_gap, cfg.min_foot_area, cfg.foot_length_max)
+        feet = detect_feet(frame, threshold, cfg.cell_pitch, cfg.foot_gap, cfg.min_foot_area, cfg.foot_length_max,
+                           self.defects, dt)
         plan = self.tracker.plan(feet, frame, dt)
-        with_rims(plan, frame, self.noise_floor.rim_threshold(cfg.rim_sigmas), cfg.cell_pitch)
+        with_rims(plan, frame, self.noise_floor.rim_threshold(cfg.rim_sigmas), cfg.cell_pitch, self.defects.defective)
         self.frame_detections = plan.detections
         if max_people is not None:
             people = len(plan.detections)
@@ -214,7 +219,7 @@ class BaselineTracker:
     def __init__(self, config: TrackerConfig = TrackerConfig(), gate: float = 0.5, max_age: int = 15,
                  first_id: int = 1, crop_size: tuple[int, int] = DEFAULT_CROP_SIZE) -> None:
         self.config = config
-        self.noise_floor = NoiseFloor(config.contact_sigmas, config.min_contact_kpa)
+        self.noise_floor = NoiseFloor(config.contact_sigmas, config.min_contact_kpa, peak_share=config.min_contact_share)
         self.gate = gate
         self.max_age = max_age
         self.crop_size = crop_size

@@ -7,10 +7,13 @@ Per frame (`PeopleTracker.plan`, then `commit`):
 2. feet are assigned to people by one global assignment (Hungarian) on a cost in metres: the distance from
    the foot to that segment, minus, for a foot on cells the person's feet held in the previous frame, up
    to step_reach (a foot in stance does not move: continuity wins over any prediction, which keeps two
-   people apart when they pass close; a foot just landed counts less, as it may be someone else's). Pairs
-   farther than step_reach are never matched. People present are served first (_FOOT_SLOTS contact
-   regions each), then people who lost their feet within a stride's time (gate growing at walk_speed),
-   then the feet left start new people (two closer than step_reach are one person);
+   people apart when they pass close; a foot just landed counts less, as it may be someone else's). A foot
+   is within a person's reach up to step_reach from the segment along their walking direction but only
+   lateral_reach across it (a step goes far forward, never far sideways: two people walking abreast stay
+   two), while they walk in a line along their feet; standing, starting or turning, step_reach every way.
+   People present are served first (_FOOT_SLOTS contact regions each), then people who lost their feet
+   within a stride's time (reach growing at walk_speed), then the feet left start new people (two feet
+   within a step of each other, in the frame of their axis, are one person);
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
    holding far more force than their weight holds someone else's foot;
@@ -51,6 +54,8 @@ _WEIGHT_SAMPLES = 15      # frames whose median force is a person's current body
 _WEIGHT_MIN_SAMPLES = 5   # frames before a person's weight counts
 _IDENTITY_MIN_SAMPLES = 60  # frames before those that a person's identity weight needs (swap repair)
 _SWAP_CHECK_FRAMES = 5    # frames between swap checks (each costs medians of every person's forces)
+_FOOT_ELONGATION = 2.0   # a foot's contact is at least this many times as long as its mean width
+_STRAIGHT_WALK = math.radians(30.0)   # feet axis vs walking direction: askew by a step width, toe-out
 _MIN_VELOCITY_SPAN = 0.2  # [s] a younger track's walking velocity is its displacement over this (not yet known)
 
 
@@ -188,6 +193,7 @@ class Track:
     frames_since_update: int = 0
     seconds_lost: float = 0.0
     heading: float | None = None
+    feet_axis: float | None = None   # [rad, mod pi] of the last feet long enough to show one (`_feet_axis`)
     recent_forces: deque[float] = field(default_factory=lambda: deque(maxlen=_WEIGHT_SAMPLES))
     forces: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     foot_lengths: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
@@ -300,7 +306,7 @@ class PeopleTracker:
         free = [foot for foot, t in zip(feet, owner) if t < 0]
         return FramePlan(dt, {t: person_detection(group, frame_shape, cfg.cell_pitch) for t, group in matched.items()},
                          [person_detection(group, frame_shape, cfg.cell_pitch)
-                          for group in _pair_new_feet(free, cfg.step_reach)],
+                          for group in _pair_new_feet(free, cfg)],
                          {id(foot): age + dt if share[f].any() else 0.0 for f, (foot, age) in enumerate(zip(feet, ages))})
 
     def _balance_weights(self, feet: list[Foot], cost: np.ndarray, owner: np.ndarray) -> None:
@@ -359,7 +365,12 @@ class PeopleTracker:
 
     def _costs(self, feet: list[Foot], dt: float, share: np.ndarray, ages: np.ndarray) -> np.ndarray:
         """(feet, tracks) cost [m] of each foot joining each person; _NEVER outside the gate. share, ages: see
-        `_continuity`."""
+        `_continuity`.
+
+        In the person's walking frame (`_walking_axis`), a foot beyond the segment from their predicted centre
+        of pressure to one step ahead by `beyond` and beside it by `across` is within reach when |beyond| <=
+        step_reach and |across| <= lateral_reach (a step reaches far forward, never far sideways); it costs its
+        distance from the segment, hypot(beyond, across). Without a walking frame, step_reach holds every way."""
         cfg = self.config
         centres = np.array([foot.centroid_m for foot in feet])
         cost = np.full((len(feet), len(self.tracks)), _NEVER)
@@ -367,19 +378,33 @@ class PeopleTracker:
         # reached as the foot settles over a step (a foot just landed may still be someone else's).
         continuity = share * cfg.step_reach * np.minimum(1.0, (ages + dt) / cfg.step_time)[:, None]
         for t, track in enumerate(self.tracks):
-            start = track.kalman.predicted(dt)[:2]
-            ahead = track.walking_velocity() * cfg.step_time
-            length2 = float(ahead @ ahead)
-            offset = centres - start
-            along = np.clip(offset @ ahead / length2, 0.0, 1.0) if length2 > 0 else np.zeros(len(feet))
-            distance = np.hypot(*(offset - along[:, None] * ahead).T)
             # A person without feet for a moment (a jump, a step off the mat's edge and back) can be anywhere
             # within walk_speed times that of where they were; after a stride's time they have left the mat and
             # come back through re-identification, not by position.
             if track.seconds_lost > 2.0 * cfg.step_time:
                 continue
-            gate = cfg.step_reach + cfg.walk_speed * track.seconds_lost
-            cost[:, t] = np.where((distance <= gate) | (share[:, t] > 0), distance - continuity[:, t], _NEVER)
+            grown = cfg.walk_speed * track.seconds_lost
+            forward_reach = cfg.step_reach + grown
+            start = track.kalman.predicted(dt)[:2]
+            ahead = track.walking_velocity() * cfg.step_time
+            axis = _walking_axis(track, cfg)
+            walking = axis is not None
+            if not walking:   # a step may go any way: distances from the segment itself
+                length = math.hypot(*ahead)
+                axis = ahead / length if length > 0 else np.array([1.0, 0.0])
+            offset = centres - start
+            along = offset @ axis
+            across = offset @ np.array([-axis[1], axis[0]])
+            length = abs(float(ahead @ axis))
+            # The segment runs forward from the prediction; a walking axis is known modulo pi.
+            low, high = (0.0, length) if float(ahead @ axis) >= 0 else (-length, 0.0)
+            beyond = along - np.clip(along, low, high)
+            distance = np.hypot(beyond, across)
+            if walking:
+                inside = (np.abs(beyond) <= forward_reach) & (np.abs(across) <= cfg.lateral_reach + grown)
+            else:
+                inside = distance <= forward_reach
+            cost[:, t] = np.where(inside | (share[:, t] > 0), distance - continuity[:, t], _NEVER)
         return cost
 
     def _continuity(self, feet: list[Foot]) -> tuple[np.ndarray, np.ndarray]:
@@ -453,6 +478,8 @@ class PeopleTracker:
         while self._clock - track.path[0][0] > 2.0 * cfg.step_time:
             track.path.popleft()
         track.heading = _heading(detection, track.walking_velocity(cfg.step_time), track.heading, cfg)
+        axis = _feet_axis(detection.feet, cfg)
+        track.feet_axis = axis if axis is not None else track.feet_axis
         if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
             track.state = TrackState.CONFIRMED
 
@@ -573,25 +600,64 @@ def _heading(detection: PersonDetection, velocity: np.ndarray, previous: float |
     nothing tells."""
     moving = math.hypot(*velocity) >= config.heading_min_speed
     reference = math.atan2(velocity[1], velocity[0]) if moving else previous
-    feet = [foot for foot in detection.feet if foot.length_m >= 0.5 * config.foot_length_max]
-    if reference is None or not feet:
+    axis = _feet_axis(detection.feet, config)
+    if reference is None or axis is None:
         return reference
-    # Mean axis of the feet (angles doubled: an axis is a direction modulo pi), weighted by contact area.
-    axis = 0.5 * math.atan2(sum(f.area * math.sin(2 * f.axis) for f in feet), sum(f.area * math.cos(2 * f.axis) for f in feet))
     return axis if abs(math.remainder(axis - reference, 2 * math.pi)) <= math.pi / 2 else axis + math.pi
 
 
-def _pair_new_feet(feet: list[Foot], reach: float) -> list[list[Foot]]:
-    """Feet nobody claims, as new people: the closest pairs within `reach` [m] are one person each."""
+def _walking_axis(track: Track, config: TrackerConfig) -> np.ndarray | None:
+    """Unit vector (x, y) along which `track` walks in a line (modulo pi): the long axis its feet showed last
+    (feet point where people walk, within a few degrees of toe-out; the centre of pressure jumps from foot to
+    foot a step width sideways, so its path points askew by up to atan(step width / step length), ~15 degrees),
+    when it walks at least steady_walk_speed within _STRAIGHT_WALK of that axis. None otherwise: a person
+    standing, starting off or turning may step any way."""
+    velocity = track.walking_velocity()
+    speed = math.hypot(*velocity)
+    if speed < config.steady_walk_speed or track.feet_axis is None:
+        return None
+    axis = np.array([math.cos(track.feet_axis), math.sin(track.feet_axis)])
+    return axis if abs(float(axis @ velocity)) >= speed * math.cos(_STRAIGHT_WALK) else None
+
+
+def _feet_axis(feet, config: TrackerConfig) -> float | None:
+    """[rad, mod pi] the contact-area-weighted mean long axis of those `feet` that show one: at least half as
+    long as the longest foot allowed and _FOOT_ELONGATION times as long as their mean width (area / length; a
+    foot's is ~3: a heel or toes alone, or two feet pressed side by side, show no walking axis); None if none."""
+    long_feet = [foot for foot in feet if foot.length_m >= 0.5 * config.foot_length_max
+                 and foot.length_m * foot.length_m >= _FOOT_ELONGATION * foot.area]
+    if not long_feet:
+        return None
+    # Angles doubled: an axis is a direction modulo pi.
+    return 0.5 * math.atan2(sum(f.area * math.sin(2 * f.axis) for f in long_feet),
+                            sum(f.area * math.cos(2 * f.axis) for f in long_feet))
+
+
+def _pair_new_feet(feet: list[Foot], config: TrackerConfig) -> list[list[Foot]]:
+    """Feet nobody claims, as new people: the closest pairs within reach of each other are one person each.
+    Along the pair's feet axis (`_feet_axis`) one foot reaches step_reach from the other, across it
+    lateral_reach (step width); without an axis (heels or toes alone), lateral_reach every way: two people side
+    by side merged into one would keep each other's feet, while one person's two feet taken for two people part
+    as soon as one of them lifts. Closeness is hypot(along / step_reach, across / lateral_reach)."""
     if len(feet) < 2:
         return [[foot] for foot in feet]
     centres = np.array([foot.centroid_m for foot in feet])
-    distance = np.hypot(*(centres[:, None, :] - centres[None, :, :]).transpose(2, 0, 1))
-    np.fill_diagonal(distance, np.inf)
+    distance = np.full((len(feet), len(feet)), np.inf)
+    for a in range(len(feet)):
+        for b in range(a + 1, len(feet)):
+            offset = centres[b] - centres[a]
+            angle = _feet_axis((feet[a], feet[b]), config)
+            if angle is None:   # which way is sideways is unknown: feet beside each other only
+                along, across = 0.0, math.hypot(*offset)
+            else:
+                c, s = math.cos(angle), math.sin(angle)
+                along, across = c * offset[0] + s * offset[1], c * offset[1] - s * offset[0]
+            if abs(along) <= config.step_reach and abs(across) <= config.lateral_reach:
+                distance[a, b] = distance[b, a] = math.hypot(along / config.step_reach, across / config.lateral_reach)
     people, used = [], set()
     for flat in np.argsort(distance, axis=None):
         a, b = divmod(int(flat), len(feet))
-        if distance[a, b] > reach:
+        if not np.isfinite(distance[a, b]):
             break
         if a in used or b in used:
             continue

@@ -186,3 +186,55 @@ def test_a_noise_storm_frame_raises_and_leaves_every_track_as_it_was():
     ids = [{p.track_id for p in tracker.update(frames[index], index / 15, max_people=3)
             if p.state == TrackState.CONFIRMED} for index in range(15, 30)]
     assert all(frame_ids == {1, 2} for frame_ids in ids)
+
+
+@pytest.mark.parametrize("first_foot_left_b", [True, False])
+def test_two_people_walking_side_by_side_42_cm_apart_are_two_people(first_foot_left_b):
+    # Centres 0.42 m apart sideways: nearer than one step forward (0.55 m), farther than any step width.
+    walkers = [Walker((0.39, 0.20), math.pi / 2, speed=1.0, step_length=0.55, weight_n=650.0),
+               Walker((0.81, 0.20), math.pi / 2, speed=1.0, step_length=0.55, weight_n=750.0,
+                      first_foot_left=first_foot_left_b)]
+    scene = walking_scene(walkers, n_frames=40, noise_kpa=1.0, seed=3)
+    rows = rows_of(PressureTracker(TrackerConfig(report_lost=False)), scene.pressure)
+    scores = evaluate(scene.boxes, rows)
+    assert len({r.track_id for r in rows}) == 2
+    assert scores.id_switches == 0
+    assert scores.mota > 0.9
+
+
+def test_one_person_stepping_forward_0_5_m_stays_one_person():
+    # The same 0.42 m and more, along the walking direction, is one person's step.
+    walker = Walker((0.60, 0.20), math.pi / 2, speed=1.2, step_length=0.65)
+    scene = walking_scene([walker], n_frames=40, noise_kpa=1.0, seed=4)
+    rows = rows_of(PressureTracker(TrackerConfig(report_lost=False)), scene.pressure)
+    assert len({r.track_id for r in rows}) == 1
+    assert evaluate(scene.boxes, rows).mota > 0.9
+
+
+@pytest.mark.parametrize("stuck_time", [1.0, 1e6])
+def test_a_hot_cell_next_to_a_foot_does_not_grow_its_box(stuck_time):
+    person = standing((0.6, 1.2))
+    rows, cols = np.nonzero(person > 20.0)
+    hot = (int(rows.max()) + 1, int(cols[rows == rows.max()].min()) - 1)   # diagonally past a foot's end
+    hot_offset = np.zeros(SHAPE, dtype=np.float32)
+    hot_offset[hot] = 15.0                                            # a hot cell: 15 kPa over the truth, always
+
+    def noisy(frame):
+        return np.clip(frame + rng.normal(0, 0.5, SHAPE), 0, None).astype(np.float32)
+
+    boxes = {}
+    for name, offset in (("clean", 0.0 * hot_offset), ("hot", hot_offset)):
+        rng = np.random.default_rng(7)
+        tracker = PressureTracker(TrackerConfig(min_hits=1, stuck_time=stuck_time))
+        empty = np.zeros(SHAPE, dtype=np.float32)
+        for index in range(30):                   # 2 s of an empty mat: the cell stands alone
+            tracker.update(noisy(empty) + offset, index / 15)
+        for index in range(30, 40):               # then a person stands beside it
+            (person_seen,) = tracker.update(noisy(person) + offset, index / 15)
+        boxes[name] = person_seen.box
+        if name == "hot":
+            hot_in_mask = bool(person_seen.mask[hot])
+    if stuck_time > 100:    # without learning the cell's history, the hot cell joins the foot's rim
+        assert boxes["hot"] != boxes["clean"] and hot_in_mask
+    else:
+        assert boxes["hot"] == boxes["clean"] and not hot_in_mask
