@@ -185,16 +185,19 @@ def test_a_ros4hri_consumer_hears_every_tracked_body_in_its_namespace(two_graphs
         assert all(tracked[stamp] == bodies[stamp] for stamp in common), namespace
         ids = [body_id for stamp in sorted(tracked) for body_id in tracked[stamp]]
         assert ids, namespace
-        # Bodies tracked for a second or more (a consumer subscribes once it hears an id, so a body that
-        # lives a few frames may end before its subscription matches).
-        lasting = {body_id for body_id in set(ids) if ids.count(body_id) >= 15}
+        # Bodies tracked for three seconds or more (a consumer subscribes once it hears an id, so a body that
+        # lives a short while may end before its subscription matches: discovery takes over a second on a
+        # loaded host).
+        lasting = {body_id for body_id in set(ids) if ids.count(body_id) >= 45}
         assert lasting, namespace
         for body_id in lasting:
             states = messages[f"{hri}/{body_id}/joint_states"]
             assert states, f"{namespace}: no joint states of {body_id}"
             assert all(len(s.name) == 72 == len(s.position) and all(n.endswith(f"_{body_id}") for n in s.name)
                        and np.isfinite(s.position).all() for s in states)
-            assert {stamp_of(s) for s in states} <= set(tracked), "joint states of frames the body was tracked in"
+            # (of frames heard on either topic: on a loaded host this listener may miss one message of one)
+            assert {stamp_of(s) for s in states} <= set(tracked) | set(bodies), \
+                "joint states of frames the body was tracked in"
             crops = messages[f"{hri}/{body_id}/cropped"]
             mat_frame = messages[f"/{namespace}/presstrack/persons"][-1].header.frame_id
             assert crops and all(c.encoding == "32FC1" and c.header.frame_id == mat_frame for c in crops)
