@@ -171,8 +171,10 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
                 windows = faults.restart_windows_ns()
                 without = [s for s in set(probe.pressure) - set(probe.bodies) if start_ns <= s < stop_ns]
                 result["faults"] = faults.injected
-                result["frames_without_bodies_outside_faults"] = sum(
-                    not any(a <= s < b for a, b in windows) for s in without)
+                outside = sorted(s for s in without if not any(a <= s < b for a, b in windows))
+                result["frames_without_bodies_outside_faults"] = len(outside)
+                # Their stamps, to find them in the nodes' logs (DIR/logs/graph.log stamps its warnings alike).
+                result["frames_without_bodies_outside_faults_stamps_ns"] = outside
                 result["identities_across_noise_bursts"] = faults.identities_across_bursts(scorer.tracked_boxes)
             published, late = (probe.driver_counter(key, start, stop) for key in ("frames_published", "frames_late"))
             result["published_rate_hz"] = published[0] / published[1] if published else float("nan")
