@@ -144,8 +144,9 @@ class Graph:
 @dataclass
 class ProcessSample:
     t: float            # [s] monotonic
-    cpu_s: float        # user + system CPU seconds so far
+    cpu_s: float        # user + system CPU seconds so far (of this pid)
     rss_bytes: int
+    pid: int = 0        # a respawned node is a new pid: its CPU seconds start again from 0
 
 
 @dataclass
@@ -163,17 +164,22 @@ class ProcessSampler:
                     times, rss = process.cpu_times(), process.memory_info().rss
             except psutil.Error:
                 continue
-            self.samples.setdefault(name, []).append(ProcessSample(now, times.user + times.system, rss))
+            self.samples.setdefault(name, []).append(ProcessSample(now, times.user + times.system, rss, process.pid))
 
     def between(self, name: str, start: float, stop: float) -> list[ProcessSample]:
         return [s for s in self.samples.get(name, []) if start <= s.t <= stop]
 
     def cpu_percent(self, name: str, start: float, stop: float) -> float:
-        """Mean CPU use over [start, stop] in % of one core (200 % = two cores busy)."""
+        """Mean CPU use over [start, stop] in % of one core (200 % = two cores busy), summed over the node's
+        processes if it was respawned (each one's CPU seconds between its first and last sample)."""
         window = self.between(name, start, stop)
         if len(window) < 2 or window[-1].t <= window[0].t:
             return float("nan")
-        return 100.0 * (window[-1].cpu_s - window[0].cpu_s) / (window[-1].t - window[0].t)
+        per_pid: dict[int, list[ProcessSample]] = {}
+        for sample in window:
+            per_pid.setdefault(sample.pid, []).append(sample)
+        cpu_s = sum(samples[-1].cpu_s - samples[0].cpu_s for samples in per_pid.values())
+        return 100.0 * cpu_s / (window[-1].t - window[0].t)
 
     def peak_rss_mib(self, name: str, start: float = -float("inf"), stop: float = float("inf")) -> float:
         window = self.between(name, start, stop)
@@ -228,11 +234,12 @@ class TopicProbe:
 
     def driver_counter(self, key: str, start: float, stop: float) -> tuple[int, float] | None:
         """(increase, seconds) of the driver's counter ``key`` between its first and last diagnostics
-        received in [start, stop] (monotonic s); None with fewer than two."""
-        inside = [(t, v) for t, v in self.driver_diagnostics if start <= t <= stop and key in v]
+        received in [start, stop] (monotonic s); None with fewer than two. A counter that goes down is a
+        respawned driver counting from 0 again: what it counted since is added."""
+        inside = [(t, int(float(v[key]))) for t, v in self.driver_diagnostics if start <= t <= stop and key in v]
         if len(inside) < 2:
             return None
-        return int(float(inside[-1][1][key])) - int(float(inside[0][1][key])), inside[-1][0] - inside[0][0]
+        return counter_increase([value for _, value in inside]), inside[-1][0] - inside[0][0]
 
     def frame_accounting(self, start_ns: int, stop_ns: int) -> dict:
         """Frames stamped in [start_ns, stop_ns): heard on /mat/pressure, with and without a body message,
@@ -254,6 +261,11 @@ class TopicProbe:
             "latency_p99_ms": float(np.percentile(latency_ms, 99)) if len(latency_ms) else float("nan"),
             "latency_max_ms": float(latency_ms.max()) if len(latency_ms) else float("nan"),
         }
+
+
+def counter_increase(values: Sequence[int]) -> int:
+    """How much a counter read in turn as ``values`` grew; where it went down its process restarted from 0."""
+    return sum(now - before if now >= before else now for before, now in zip(values, values[1:]))
 
 
 def spin_for(node, seconds: float, sampler: ProcessSampler | None = None, sample_every: float = 1.0,

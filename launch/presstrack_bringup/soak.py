@@ -35,10 +35,17 @@ from presstrack_bringup.live_probe import (Graph, ProcessSampler, TopicProbe, is
 
 
 def memory_growth(sampler: ProcessSampler, name: str, start: float, stop: float, window_s: float) -> dict:
-    """RSS statistics of one process over [start, stop] (monotonic s); ``window_s`` is the averaging window."""
-    samples = sampler.between(name, start, stop)
+    """RSS statistics of one node over [start, stop] (monotonic s); ``window_s`` is the averaging window. A node
+    respawned meanwhile (the driver-restart fault) is judged on the process that ran last, from FAULT_SETTLE_S
+    after its first sample: a new process's RSS says nothing about the old one's growth. CPU counts them all."""
+    window = sampler.between(name, start, stop)
+    restarts = len({s.pid for s in window}) - 1 if window else 0
+    samples = [s for s in window if s.pid == window[-1].pid] if window else []
+    if restarts:  # the new process's start-up is not growth
+        samples = [s for s in samples if s.t >= samples[0].t + FAULT_SETTLE_S]
     if len(samples) < 2:
-        return {"samples": len(samples)}
+        return {"samples": len(samples), "restarts": restarts}
+    start = samples[0].t
     t = np.array([s.t - start for s in samples])
     rss_mib = np.array([s.rss_bytes / 2**20 for s in samples])
     first, last = rss_mib[t <= window_s], rss_mib[t >= t[-1] - window_s]
@@ -46,7 +53,8 @@ def memory_growth(sampler: ProcessSampler, name: str, start: float, stop: float,
     return {"samples": len(samples), "first_window_mean_mib": float(first.mean()), "last_window_mean_mib": float(last.mean()),
             "growth_mib": float(last.mean() - first.mean()), "slope_mib_per_min": 60.0 * slope_per_s,
             "min_mib": float(rss_mib.min()), "peak_mib": float(rss_mib.max()),
-            "cpu_percent": sampler.cpu_percent(name, start, stop)}
+            "cpu_percent": sampler.cpu_percent(name, window[0].t, stop), "restarts": restarts,
+            "judged_s": float(t[-1])}
 
 
 FAULTS = ("bad_mat_info", "noise_burst", "driver_restart")
@@ -163,8 +171,10 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
                 windows = faults.restart_windows_ns()
                 without = [s for s in set(probe.pressure) - set(probe.bodies) if start_ns <= s < stop_ns]
                 result["faults"] = faults.injected
-                result["frames_without_bodies_outside_faults"] = sum(
-                    not any(a <= s < b for a, b in windows) for s in without)
+                outside = sorted(s for s in without if not any(a <= s < b for a, b in windows))
+                result["frames_without_bodies_outside_faults"] = len(outside)
+                # Their stamps, to find them in the nodes' logs (DIR/logs/graph.log stamps its warnings alike).
+                result["frames_without_bodies_outside_faults_stamps_ns"] = outside
                 result["identities_across_noise_bursts"] = faults.identities_across_bursts(scorer.tracked_boxes)
             published, late = (probe.driver_counter(key, start, stop) for key in ("frames_published", "frames_late"))
             result["published_rate_hz"] = published[0] / published[1] if published else float("nan")
@@ -200,10 +210,12 @@ def write_report(out: Path, report: dict) -> None:
                   f"first body, then {soak['duration_s']:g} s measured; RSS every {soak['sample_every_s']:g} s; growth = "
                   f"mean of the last {soak['memory_window_s']:.0f} s minus mean of the first {soak['memory_window_s']:.0f} s.",
                   "", markdown_table(
-                      ["node", "RSS first MiB", "RSS last MiB", "growth MiB", "slope MiB/min", "peak MiB", "CPU %"],
+                      ["node", "RSS first MiB", "RSS last MiB", "growth MiB", "slope MiB/min", "peak MiB", "CPU %",
+                       "restarts (growth of the last process, over s)"],
                       [[name, p.get("first_window_mean_mib", float("nan")), p.get("last_window_mean_mib", float("nan")),
                         p.get("growth_mib", float("nan")), p.get("slope_mib_per_min", float("nan")),
-                        p.get("peak_mib", float("nan")), p.get("cpu_percent", float("nan"))]
+                        p.get("peak_mib", float("nan")), p.get("cpu_percent", float("nan")),
+                        f"{p.get('restarts', 0)} ({p.get('judged_s', float('nan')):.0f})"]
                        for name, p in soak["processes"].items()]), ""]
         score = soak["score"]
         parts += [markdown_table(["frames heard", "bodies", "frames without bodies", "driver late", "published Hz",

@@ -18,3 +18,20 @@ def test_soak_report_holds_idf1_and_switches_per_person_per_five_minutes(tmp_pat
     assert "| 2.00 |" in markdown and "0.950 / 0.912 / 0.900" in markdown  # 12 switches / 3 people / 2 windows
     assert json.loads((tmp_path / "soak.json").read_text())["soak"]["score"]["idf1"] == 0.912
     assert switches_per_person_window(1, 4, 1800.0) == 1 / 4 / 6
+
+
+def test_a_respawned_node_is_judged_on_its_last_process_and_its_counters_are_summed():
+    from presstrack_bringup.live_probe import ProcessSample, ProcessSampler, counter_increase
+    from presstrack_bringup.soak import FAULT_SETTLE_S, memory_growth
+
+    mib = 2**20
+    # The driver: 400 MiB and flat for 100 s, killed, respawned: 60 MiB at its start, 300 MiB and flat after.
+    old = [ProcessSample(t, 0.1 * t, 400 * mib, pid=11) for t in range(0, 100, 5)]
+    new = [ProcessSample(t, 0.1 * (t - 100), (60 if t == 100 else 300) * mib, pid=12) for t in range(100, 300, 5)]
+    sampler = ProcessSampler(processes={}, samples={"mat_driver": old + new})
+    growth = memory_growth(sampler, "mat_driver", 0.0, 300.0, window_s=60.0)
+    assert growth["restarts"] == 1 and growth["growth_mib"] == 0.0  # not -100 (old vs new), nor the start-up
+    assert growth["judged_s"] == 300 - 5 - 100 - FAULT_SETTLE_S
+    assert abs(growth["cpu_percent"] - 10.0) < 0.5  # 0.1 CPU s per s in each process, not a negative jump
+    # frames_published of two driver processes: 0..900, then from 0 again to 600.
+    assert counter_increase([0, 450, 900, 30, 600]) == 900 + 600

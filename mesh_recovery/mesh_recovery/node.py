@@ -9,8 +9,8 @@ Publishes   presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
             humans/bodies/...   the ROS4HRI (REP-155) interface, unless ros4hri is false (mesh_recovery.hri_interface)
             /diagnostics        "mesh_recovery: bodies": STALE when no persons message comes, ERROR when people
                                 are tracked but no bodies come or bodies flow but no meshes, WARN when bodies go
-                                out slower than the persons' stamps advance; frames, frames_skipped (overload:
-                                only the newest message is processed), mesh_worker_restarts, bad input ...
+                                out slower than the persons' stamps advance; frames, frames_skipped (behind by
+                                more than max_lag: on to the newest message), mesh_worker_restarts, bad input ...
 
 Bad input (stamps going back or jumping, bursts, duplicate ids, more people than max_people, persons with
 non-finite or out-of-range fields, crops that are not 32FC1, empty, malformed or off the mat, NaN/Inf,
@@ -42,13 +42,13 @@ from visualization_msgs.msg import MarkerArray
 from presstrack_body.kinematics import JOINT_NAMES
 from presstrack_body.model import BodyModel
 from mesh_recovery.body_frames import body_transforms
+from mesh_recovery.bounded_lag import BoundedLagWorker
 from mesh_recovery.estimators import PersonInput, make_estimator
 from mesh_recovery.hmr.checkpoint import shipped_checkpoint
 from mesh_recovery.hmr.inference import DEVICES, INFERENCE_PATHS
 from mesh_recovery.hri_interface import HriBodies
 from mesh_recovery.markers import delete_markers, label_marker, mesh_marker, serialize_markers
 from mesh_recovery.meshes import ClusteredMesh, decimated_faces, id_colour
-from mesh_recovery.newest import NewestOnlyWorker
 from presstrack_common.conversions import image_to_array, quaternion_from_matrix, status_from_report
 from presstrack_common.health import OK, STALE, WARN, FrequencyBounds, FrequencyStatus, Staleness, merge
 from presstrack_common.input_checks import (MAX_CROP_SIDE, MAX_TRACK_ID, SANITISED_AS, BadInputCounter, StampGaps,
@@ -87,6 +87,9 @@ PARAMETERS = {
                              read_only=True),
     "max_people": ParameterSpec(10, "at most this many bodies per frame (the most confident are kept)",
                                 limits=(1, 1000)),
+    "max_lag": ParameterSpec(0.1, "[s] frames are processed in order while the oldest waiting one arrived at "
+                             "most this long ago; further behind, the node goes on with the newest and counts the "
+                             "ones between as frames_skipped", limits=(0.0, 10.0)),
     "inference_path": ParameterSpec("auto", "how the learned backend runs its network: auto (time every path of "
                                     "the device at start, keep the fastest, log which), or one path",
                                     choices=("auto", *INFERENCE_PATHS), read_only=True),
@@ -122,7 +125,7 @@ def validate(values: dict) -> None:
 class MeshRecoveryNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("mesh_recovery", **kwargs)
-        self.mesh_worker = self.newest_frame = None  # destroy_node must work when the constructor stops half-way
+        self.mesh_worker = self.frame_worker = None  # destroy_node must work when the constructor stops half-way
         declare_parameters(self, PARAMETERS)
         values = self.parameter_values()
         validate(values)
@@ -164,10 +167,11 @@ class MeshRecoveryNode(Node):
         self.tf_pub = self.create_publisher(TFMessage, "/tf", 100)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.hri = HriBodies(self, self.body_model) if values["ros4hri"] else None
-        # Every message is checked here; its bodies come from a worker that takes only the newest checked
-        # frame: under overload the ones in between are skipped (counted as frames_skipped), not queued,
-        # so the latency stays bounded.
-        self.newest_frame = NewestOnlyWorker(self.process_frame, self.on_processing_error, name="mesh_frames")
+        # Every message is checked here; its bodies come from a worker that takes the checked frames in order
+        # while it is at most max_lag behind (frames DDS delivers bunched all get bodies) and jumps to the newest
+        # when further behind (the ones in between counted as frames_skipped), so the latency stays bounded.
+        self.frame_worker = BoundedLagWorker(self.process_frame, self.on_processing_error,
+                                             max_lag_s=float(values["max_lag"]), name="mesh_frames")
         self.create_subscription(PersonPressureArray, "presstrack/persons", self.on_persons, 10)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.create_subscription(MatInfo, "mat/info", self.on_mat_info, latched)
@@ -184,6 +188,8 @@ class MeshRecoveryNode(Node):
             validate(self.parameter_values() | changed)
         except (TypeError, ValueError) as error:
             return SetParametersResult(successful=False, reason=str(error))
+        if "max_lag" in changed:
+            self.frame_worker.max_lag_s = float(changed["max_lag"])
         if {"mesh_resolution", "mesh_decimation"} & set(changed):
             values = self.parameter_values() | changed
             self.set_mesh_detail(float(values["mesh_resolution"]), int(values["mesh_decimation"]))
@@ -256,10 +262,10 @@ class MeshRecoveryNode(Node):
             self.check_announced_geometry(list(candidates.values()))
         people = [p for p in (self.person_input(person, stamp) for person in candidates.values()) if p is not None]
         self.bodies_for_people.expect(bool(people))
-        self.newest_frame.submit((msg.header, stamp, people))
+        self.frame_worker.submit((msg.header, stamp, people))
 
     def process_frame(self, frame: tuple[Header, float, list[PersonInput]]) -> None:
-        """The newest checked frame's bodies (on the NewestOnlyWorker's thread)."""
+        """A checked frame's bodies (on the BoundedLagWorker's thread)."""
         header, stamp, people = frame
         seen = {p.track_id for p in people}
         estimates = self.estimator.update_frame(people)
@@ -412,8 +418,8 @@ class MeshRecoveryNode(Node):
         self.bad_input("processing_error", f"a frame's bodies failed: {type(error).__name__}: {error}")
 
     def destroy_node(self) -> None:
-        if self.newest_frame is not None:
-            self.newest_frame.close()
+        if self.frame_worker is not None:
+            self.frame_worker.close()
         if self.mesh_worker is not None:
             self.mesh_worker.close()
         super().destroy_node()
@@ -421,7 +427,7 @@ class MeshRecoveryNode(Node):
     def publish_diagnostics(self) -> None:
         # Stamped before the counters are read: what happened before the stamp is in them.
         stamp = self.get_clock().now().to_msg()
-        counters = {"frames": self.frames, "frames_skipped": self.newest_frame.skipped,
+        counters = {"frames": self.frames, "frames_skipped": self.frame_worker.skipped,
                     "tracks_live": len(self.live_ids), "mesh_worker_restarts": self.mesh_worker.restarts,
                     "latency_p50_ms": float(np.percentile(self.latency_ms, 50)) if self.latency_ms else 0.0,
                     **self.bad_input.diagnostic_values()}

@@ -149,7 +149,7 @@ def assert_every_message_accounted_for(listener, feed: Feed) -> None:
     after = counts(diagnostics_after(listener, "mesh_recovery", feed.answered_good_message()))
     sent = round((feed.stamp - first_stamp) / PERIOD_NS)
     change = {key: after[key] - before.get(key, 0) for key in after}
-    # Each message that arrived was processed (frames), replaced by a newer one before it was (skipped), or
+    # Each message that arrived was processed (frames), skipped once the node was over max_lag behind, or
     # refused by the stamp check (a gap of lost messages over 5 s makes the next one a jump).
     arrived = change["frames"] + change["frames_skipped"] + change.get("bad_input_stamp_jump", 0)
     assert arrived + change["bad_input_messages_missing"] == sent, str({k: v for k, v in change.items() if v})

@@ -89,6 +89,31 @@ def test_bodies_meshes_and_frames_follow_the_tracks(tmp_path, listener, default_
     assert crops and all((c.height, c.width, c.encoding) == (128, 128, "32FC1") for c in crops)
 
 
+def test_frames_arriving_bunched_all_get_bodies(tmp_path, listener, default_body_path):
+    """Bursts of 5 messages at once (DDS can deliver a few together): within max_lag (here 10 s, so the
+    machine's load cannot make the node fall behind it) every frame gets its bodies, none is skipped."""
+    listener.listen("/presstrack/bodies", SmplBodyArray)
+    publisher = listener.node.create_publisher(PersonPressureArray, "/presstrack/persons", 10)
+    node = start_node("mesh_recovery", {"smpl_model_path": str(default_body_path), "publish_meshes": False,
+                                        "ros4hri": False, "max_lag": 10.0}, tmp_path)
+    try:
+        assert listener.spin_until(lambda: publisher.get_subscription_count() > 0, 30.0), "node did not start"
+        stamps = []
+        for burst in range(4):
+            for frame in range(5):
+                stamp = Time(sec=100, nanosec=(burst * 5 + frame) * 33_000_000)
+                stamps.append((stamp.sec, stamp.nanosec))
+                publisher.publish(PersonPressureArray(header=Header(stamp=stamp, frame_id="mat"),
+                                                      persons=[person(4, [(90, 50), (110, 70)], stamp)]))
+            listener.spin_for(0.3)
+        assert listener.spin_until(lambda: len(listener.messages["/presstrack/bodies"]) >= len(stamps), 20.0)
+    finally:
+        assert stop_node(node) == 0
+    bodies = listener.messages["/presstrack/bodies"]
+    assert [(m.header.stamp.sec, m.header.stamp.nanosec) for m in bodies] == stamps
+    assert all([b.track_id for b in m.bodies] == [4] for m in bodies)
+
+
 def test_mesh_worker_keeps_the_newest_bodies_and_every_ended_id():
     import threading
 

@@ -99,3 +99,14 @@ def test_stamp_gaps_keep_the_period_through_a_long_overflow():
     stamps = list(range(0, 20)) + list(range(20, 1000, 7)) + list(range(1000, 1010))  # an overflow delivers 1 in 7
     missing = sum(gaps(i * period) for i in stamps)
     assert missing == 1010 - len(stamps)
+
+
+def test_stamp_gaps_keep_the_period_when_late_frames_are_stamped_late():
+    # A 15 Hz source stamping frames as it sends them, under load: every 20th frame 25 ms late, the next one
+    # on time again (a short spacing, 42 ms). Nothing is missing. (A frame late by over half a period reads
+    # as one missing: from the stamps alone it cannot be told from a lost one.)
+    gaps = StampGaps()
+    period = 66_666_667
+    stamps = [i * period + (25_000_000 if i % 20 == 10 else 0) for i in range(600)]
+    assert sum(gaps(stamp) for stamp in stamps) == 0
+    assert abs(gaps.period_s - period * 1e-9) < 1e-9
