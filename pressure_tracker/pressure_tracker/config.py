@@ -46,10 +46,14 @@ class TrackerConfig:
     Identity (tracking.py)
       signature_time [s]: contact time clear of the mat's edge before a person's body signature (weight
         from the mat's force, foot length) is trusted.
-      reid_memory [s]: a departed person's signature is kept this long; a newcomer matching exactly one
-        departed or lost person (and nobody present) takes their id back.
+      reid_memory [s]: a departed person's signature is kept this long; a newcomer is assigned to the departed
+        or lost person whose signature is nearest, within reid_gate, and takes their id back.
       weight_tolerance: relative error of a body weight estimate (log ratio).
       foot_length_tolerance [m]: error of a foot length estimate.
+      reid_gate: a newcomer farther than this from every absent person's signature (in the tolerances above,
+        combined as a Euclidean distance) is a new person.
+      identify_time [s]: a newcomer is confirmed once their identity is decided; one not weighed clear of the
+        mat's edge within this long of arriving is confirmed as a new person.
     """
 
     crop_size: int = 128
@@ -77,6 +81,8 @@ class TrackerConfig:
     reid_memory: float = 600.0
     weight_tolerance: float = 0.06
     foot_length_tolerance: float = 0.015
+    reid_gate: float = 1.0
+    identify_time: float = 3.0
 
     def __post_init__(self) -> None:
         for name in ("crop_size", "min_hits", "first_id"):

@@ -192,7 +192,6 @@ class Track:
     forces: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     foot_lengths: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     contact_time: float = 0.0
-    identified: bool = False
     path: deque[tuple[float, float, float]] = field(default_factory=deque)   # (clock [s], x, y [m]) of the CoP
 
     def walking_velocity(self, span: float | None = None) -> np.ndarray:
@@ -254,6 +253,7 @@ class PeopleTracker:
         self._frames = 0
         self._owner: np.ndarray | None = None   # flat: 1 + index into _held of the foot that held each cell last frame
         self._held: list[tuple[int, float]] = []   # last frame's feet: (index of their track, age [s])
+        self.recognised: dict[int, int] = {}   # last frame's newcomers who took a known id: provisional id -> it
 
     @property
     def next_id(self) -> int:
@@ -373,10 +373,10 @@ class PeopleTracker:
             offset = centres - start
             along = np.clip(offset @ ahead / length2, 0.0, 1.0) if length2 > 0 else np.zeros(len(feet))
             distance = np.hypot(*(offset - along[:, None] * ahead).T)
-            # A person without feet for a moment (a jump, a step off the mat's edge and back) can be anywhere
-            # within walk_speed times that of where they were; after a stride's time they have left the mat and
-            # come back through re-identification, not by position.
-            if track.seconds_lost > 2.0 * cfg.step_time:
+            # A person without feet for a moment (a jump) can be anywhere within walk_speed times that of where
+            # they were; after a stride's time, or at once if their feet were last at the mat's edge (they walked
+            # off it: the next person there may be somebody else), they come back through re-identification.
+            if track.seconds_lost > 2.0 * cfg.step_time or (track.seconds_lost > 0 and track.detection.touches_edge):
                 continue
             gate = cfg.step_reach + cfg.walk_speed * track.seconds_lost
             cost[:, t] = np.where((distance <= gate) | (share[:, t] > 0), distance - continuity[:, t], _NEVER)
@@ -418,26 +418,27 @@ class PeopleTracker:
             track.frames_since_update += 1
             track.seconds_lost += plan.dt
             if track.state == TrackState.TENTATIVE:
+                # A newcomer whose feet are missed for a frame or two (a light first touch, a foot another person
+                # took) goes on within a stride's time, as a lost person does (`_costs`); a blip of noise ends.
+                if track.seconds_lost <= 2.0 * cfg.step_time:
+                    survivors.append(track)
                 continue
             if track.seconds_lost > cfg.lost_time:
-                signature = track.signature(cfg)
-                if signature is not None:
-                    self.departed.append(DepartedPerson(track.track_id, signature, self._clock))
+                self._depart(track)
                 continue
             track.state = TrackState.LOST
             survivors.append(track)
         for detection in plan.new_people:
             kalman = ConstantVelocityKalman(np.asarray(detection.centroid_m), cfg.motion_noise, cfg.cop_noise)
-            track = Track(self._next_id, TrackState.CONFIRMED if cfg.min_hits <= 1 else TrackState.TENTATIVE,
-                          kalman, detection, born_at=self._clock)
+            track = Track(self._next_id, TrackState.TENTATIVE, kalman, detection, born_at=self._clock)
             self._record_body(track, detection, plan.dt)
             self._next_id += 1
             survivors.append(track)
         self.tracks = survivors
         self._repair_swaps()
-        for track in self.tracks:
-            if track.state == TrackState.CONFIRMED and not track.identified:
-                self._identify(track)
+        self.recognised = {}
+        self._identify([track for track in self.tracks if track.state == TrackState.TENTATIVE and
+                        track.frames_since_update == 0 and track.hits >= cfg.min_hits])
         self._paint_owners(frame_shape, plan.foot_ages)
         return list(self.tracks)
 
@@ -453,7 +454,7 @@ class PeopleTracker:
         while self._clock - track.path[0][0] > 2.0 * cfg.step_time:
             track.path.popleft()
         track.heading = _heading(detection, track.walking_velocity(cfg.step_time), track.heading, cfg)
-        if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
+        if track.state == TrackState.LOST:
             track.state = TrackState.CONFIRMED
 
     @staticmethod
@@ -525,43 +526,63 @@ class PeopleTracker:
         b.forces = deque(forces_a[:-_WEIGHT_SAMPLES] + forces_b[-_WEIGHT_SAMPLES:], maxlen=_SIGNATURE_SAMPLES)
         a.foot_lengths, b.foot_lengths = b.foot_lengths, a.foot_lengths
 
-    def _identify(self, track: Track) -> None:
-        """Once a confirmed newcomer's signature is trusted, give it the id of the departed or lost person it
-        is recognised as, if any; a track is compared once."""
+    def _identify(self, newcomers: list[Track]) -> None:
+        """Decide who each newcomer (tentative, min_hits frames with feet) is, and confirm them: with nobody
+        absent to be, a new person at once; else, once their signature is trusted, the absent person (departed
+        within reid_memory, or lost) they are assigned to, or a new person; one never weighed clear of the mat's
+        edge within identify_time is a new person. Newcomers weighed in the same frame are assigned together
+        (one global assignment: an absent person comes back once)."""
+        cfg = self.config
+        absent = self._absent()
+        weighed = []
+        for track in newcomers:
+            if not absent:
+                track.state = TrackState.CONFIRMED
+            elif track.signature(cfg) is not None:
+                weighed.append(track)
+            elif self._clock - track.born_at >= cfg.identify_time:
+                track.state = TrackState.CONFIRMED
+        if not weighed:
+            return
+        for track, known_id in zip(weighed, self._recognise([track.signature(cfg) for track in weighed], absent)):
+            track.state = TrackState.CONFIRMED
+            if known_id is None:
+                continue
+            self.recognised[track.track_id] = known_id
+            self.departed = [person for person in self.departed if person.track_id != known_id]
+            self.tracks = [t for t in self.tracks if t.track_id != known_id]
+            track.track_id = known_id
+
+    def _depart(self, track: Track) -> None:
+        """Keep the signature of a person who left (if they were weighed). Older entries it is within reid_gate of
+        go: the signature cannot tell them apart, and a person recorded twice (an id given while their signature was
+        still off) would take either id back at random on each return."""
         signature = track.signature(self.config)
         if signature is None:
             return
-        track.identified = True
-        known_id = self._recognise(track, signature)
-        if known_id is None:
-            return
-        self.departed = [person for person in self.departed if person.track_id != known_id]
-        self.tracks = [t for t in self.tracks if t.track_id != known_id]
-        track.track_id = known_id
+        self.departed = [person for person in self.departed
+                         if signature.distance(person.signature, self.config) > self.config.reid_gate]
+        self.departed.append(DepartedPerson(track.track_id, signature, self._clock))
 
-    def _recognise(self, newcomer: Track, signature: BodySignature) -> int | None:
-        """The id of the departed or lost person within 1 (tolerances) of `signature`, if exactly one is and
-        everybody else known, departed, lost or present, is at least 2 farther: pressure alone cannot tell
-        people of near equal build apart, and an id must never pass to somebody else."""
+    def _absent(self) -> list[tuple[int, BodySignature]]:
+        """(id, signature) of the people who may come back: departed within reid_memory, and lost (without
+        feet, not yet departed) with a signature."""
+        lost = [(track.track_id, signature) for track in self.tracks
+                if track.state == TrackState.LOST and (signature := track.signature(self.config)) is not None]
+        return [(person.track_id, person.signature) for person in self.departed] + lost
+
+    def _recognise(self, signatures: list[BodySignature], absent: list[tuple[int, BodySignature]]) -> list[int | None]:
+        """The id each signature is recognised as, or None (a new person): the assignment of signatures to absent
+        people of least total distance (in tolerances, `BodySignature.distance`), where a pair farther than
+        reid_gate is never made. Present people are not candidates: nobody is in two places."""
         cfg = self.config
-        candidates = [(person.track_id, person.signature) for person in self.departed]
-        others = []
-        for track in self.tracks:
-            other = track.signature(cfg)
-            if track is newcomer or other is None:
-                continue
-            if track.state == TrackState.LOST:
-                candidates.append((track.track_id, other))
-            else:
-                others.append(signature.distance(other, cfg))
-        if not candidates:
-            return None
-        ranked = sorted((signature.distance(other, cfg), track_id) for track_id, other in candidates)
-        best_distance, best_id = ranked[0]
-        others += [distance for distance, _ in ranked[1:]]
-        if best_distance > 1.0 or any(d < best_distance + 2.0 for d in others):
-            return None
-        return best_id
+        distance = np.array([[signature.distance(other, cfg) for _, other in absent] for signature in signatures])
+        cost = np.where(distance <= cfg.reid_gate, distance, _NEVER)
+        known: list[int | None] = [None] * len(signatures)
+        for s, a in zip(*linear_sum_assignment(cost)):
+            if cost[s, a] < _NEVER:
+                known[s] = absent[a][0]
+        return known
 
 
 def _heading(detection: PersonDetection, velocity: np.ndarray, previous: float | None, config: TrackerConfig
