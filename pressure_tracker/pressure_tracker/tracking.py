@@ -14,14 +14,18 @@ Per frame (`PeopleTracker.plan`, then `commit`):
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
    holding far more force than their weight holds someone else's foot;
-4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; new
-   people are confirmed after min_hits consecutive frames with feet;
+4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; one whose
+   feet were last at the mat's edge walked off it and is not continued by position (whoever steps on there
+   next may be somebody else);
 5. identity: a person's body signature is their weight (median force) and foot length, from frames clear
-   of the mat's edge. A departed person's signature is kept reid_memory seconds; once a newcomer's own
-   signature is trusted (signature_time seconds of contact), it takes the id of the one departed or lost
-   person it matches within the tolerances, if nobody else (departed, lost or present) comes close. Two
-   people whose recent weights each fit the other's long-standing weight have been swapped and get their
-   ids back (`_repair_swaps`). Ids come from a monotonic counter and never pass to another person.
+   of the mat's edge. A departed person's signature is kept reid_memory seconds (one entry per signature
+   the others cannot be told from). A newcomer is confirmed once its identity is decided: at once if nobody
+   is away; else once its own signature is trusted (signature_time seconds of contact), by one assignment
+   of the newcomers weighed in that frame to the departed and lost people within reid_gate (the rest are
+   new people; one never weighed clear of the edge within identify_time is new). Two people whose recent
+   weights each fit the other's long-standing weight have been swapped and get their ids back
+   (`_repair_swaps`). Ids come from a monotonic counter; a recognised newcomer's provisional id is never
+   confirmed.
 
 The frame is decided in `plan` without touching any state, so a frame that proves to hold too many
 people (a noise storm) can be dropped for free. Boxes are x1,y1,x2,y2 in cells with exclusive ends.
@@ -177,7 +181,7 @@ class Track:
     """One person. detection: the last frame they had feet in; frames_since_update / seconds_lost: since
     then (0 = this frame); recent_forces: of their last frames (current weight); forces / foot_lengths: of
     frames clear of the mat's edge (signature);
-    contact_time [s]: time those frames span; identified: compared with departed people (once)."""
+    contact_time [s]: time those frames span."""
 
     track_id: int
     state: TrackState
