@@ -52,6 +52,8 @@ class TrackerConfig:
       foot_length_tolerance [m]: error of a foot length estimate.
       reid_gate: a newcomer farther than this from every absent person's signature (in the tolerances above,
         combined as a Euclidean distance) is a new person.
+      new_person_time [s]: contact time clear of the mat's edge over which a newcomer must match no absent
+        person before they are a new person (a first signature can be off).
       identify_time [s]: a newcomer is confirmed once their identity is decided; one not weighed clear of the
         mat's edge within this long of arriving is confirmed as a new person.
     """
@@ -82,7 +84,8 @@ class TrackerConfig:
     weight_tolerance: float = 0.06
     foot_length_tolerance: float = 0.015
     reid_gate: float = 1.0
-    identify_time: float = 3.0
+    new_person_time: float = 2.0
+    identify_time: float = 10.0
 
     def __post_init__(self) -> None:
         for name in ("crop_size", "min_hits", "first_id"):
