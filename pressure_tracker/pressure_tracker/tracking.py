@@ -543,11 +543,12 @@ class PeopleTracker:
         a.foot_lengths, b.foot_lengths = b.foot_lengths, a.foot_lengths
 
     def _identify(self, newcomers: list[Track]) -> None:
-        """Decide who each newcomer (tentative, min_hits frames with feet) is, and confirm them: with nobody
-        absent to be, a new person at once; else, once their signature is trusted, the absent person (departed
-        within reid_memory, or lost) they are assigned to, or a new person; one never weighed clear of the mat's
-        edge within identify_time is a new person. Newcomers weighed in the same frame are assigned together
-        (one global assignment: an absent person comes back once)."""
+        """Decide who each newcomer (tentative, min_hits frames with feet) is, and confirm them. With nobody
+        absent to be: a new person at once. Else, once weighed (signature_time of contact clear of the mat's
+        edge), the absent person (departed within reid_memory, or lost) they are assigned to, at once if the
+        match is clear, else once settle_time of contact has made it firm; matching nobody by then, a new person.
+        One never weighed within identify_time on the mat is a new person. Newcomers weighed in the same frame
+        are assigned together (one global assignment: an absent person comes back once)."""
         cfg = self.config
         absent = self._absent()
         weighed = []
@@ -560,14 +561,14 @@ class PeopleTracker:
                 track.state = TrackState.CONFIRMED
         if not weighed:
             return
-        for track, known_id in zip(weighed, self._recognise([track.signature(cfg) for track in weighed], absent)):
-            if known_id is None:
-                # Nobody absent fits: a new person once that has held over new_person_time of contact (a first
-                # estimate can be off: a foot taken by someone else, a light touch), or identify_time.
-                if track.contact_time >= cfg.new_person_time or self._clock - track.arrived_at >= cfg.identify_time:
-                    track.state = TrackState.CONFIRMED
+        matches = self._recognise([track.signature(cfg) for track in weighed], absent)
+        for track, (known_id, clear) in zip(weighed, matches):
+            settled = track.contact_time >= cfg.settle_time or self._clock - track.arrived_at >= cfg.identify_time
+            if not (clear or settled):
                 continue
             track.state = TrackState.CONFIRMED
+            if known_id is None:
+                continue
             self.recognised[track.track_id] = known_id
             self.departed = [person for person in self.departed if person.track_id != known_id]
             self.tracks = [t for t in self.tracks if t.track_id != known_id]
@@ -591,18 +592,22 @@ class PeopleTracker:
                 if track.state == TrackState.LOST and (signature := track.signature(self.config)) is not None]
         return [(person.track_id, person.signature) for person in self.departed] + lost
 
-    def _recognise(self, signatures: list[BodySignature], absent: list[tuple[int, BodySignature]]) -> list[int | None]:
-        """The id each signature is recognised as, or None (a new person): the assignment of signatures to absent
-        people of least total distance (in tolerances, `BodySignature.distance`), where a pair farther than
-        reid_gate is never made. Present people are not candidates: nobody is in two places."""
+    def _recognise(self, signatures: list[BodySignature], absent: list[tuple[int, BodySignature]]
+                   ) -> list[tuple[int | None, bool]]:
+        """Per signature, the id it is recognised as (None: nobody absent) and whether that is clear: the
+        assignment of signatures to absent people of least total distance (in tolerances,
+        `BodySignature.distance`), where a pair farther than reid_gate is never made; clear when the pair is
+        within half the gate and nobody else absent is within the gate. Present people are not candidates:
+        nobody is in two places."""
         cfg = self.config
         distance = np.array([[signature.distance(other, cfg) for _, other in absent] for signature in signatures])
         cost = np.where(distance <= cfg.reid_gate, distance, _NEVER)
-        known: list[int | None] = [None] * len(signatures)
+        matches: list[tuple[int | None, bool]] = [(None, False)] * len(signatures)
         for s, a in zip(*linear_sum_assignment(cost)):
             if cost[s, a] < _NEVER:
-                known[s] = absent[a][0]
-        return known
+                rivals = np.count_nonzero(distance[s] <= cfg.reid_gate) - 1
+                matches[s] = (absent[a][0], distance[s, a] <= 0.5 * cfg.reid_gate and rivals == 0)
+        return matches
 
 
 def _heading(detection: PersonDetection, velocity: np.ndarray, previous: float | None, config: TrackerConfig

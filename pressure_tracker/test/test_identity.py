@@ -45,6 +45,9 @@ def test_a_person_who_leaves_and_returns_is_confirmed_under_their_own_id_only():
     assert back[-1] == {1, 2}
     (provisional,) = session.recognised                               # they came back under a provisional id
     assert session.recognised == {provisional: 1} and provisional > 2
+    # a clear match (the only person away, the same body) is recognised once weighed, before settle_time
+    frames_before = next(i for i, ids in enumerate(back) if 1 in ids) + 1
+    assert frames_before < round(TrackerConfig.settle_time * FPS)
 
 
 def test_two_people_of_different_weight_who_return_in_the_other_order_get_their_own_ids():
@@ -68,9 +71,9 @@ def test_a_newcomer_who_matches_nobody_gets_a_new_id():
     newcomer = arrival[-1]
     assert len(newcomer) == 1 and 1 not in newcomer
     assert not session.recognised
-    # They were weighed before being confirmed (somebody was away who might have come back), not at min_hits.
+    # Somebody was away who might have come back: they were weighed until settle_time, not confirmed at min_hits.
     frames_before = next(i for i, ids in enumerate(arrival) if ids) + 1
-    assert frames_before >= round(TrackerConfig.signature_time * FPS)
+    assert frames_before >= round(TrackerConfig.settle_time * FPS)
 
 
 def test_nobody_away_means_confirmed_at_min_hits():
