@@ -15,17 +15,17 @@ Per frame (`PeopleTracker.plan`, then `commit`):
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
    holding far more force than their weight holds someone else's foot;
 4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; one whose
-   feet were last at the mat's edge walked off it and is not continued by position (whoever steps on there
-   next may be somebody else);
+   last feet came within a foot's length of the border may have walked off and is not continued by position
+   (whoever steps on there next may be somebody else);
 5. identity: a person's body signature is their weight (median force) and foot length, from frames clear
    of the mat's edge. A departed person's signature is kept reid_memory seconds (one entry per signature
    the others cannot be told from). A newcomer is confirmed once its identity is decided: at once if nobody
-   is away; else once its own signature is trusted (signature_time seconds of contact), by one assignment
-   of the newcomers weighed in that frame to the departed and lost people within reid_gate (the rest are
-   new people; one never weighed clear of the edge within identify_time is new). Two people whose recent
-   weights each fit the other's long-standing weight have been swapped and get their ids back
-   (`_repair_swaps`). Ids come from a monotonic counter; a recognised newcomer's provisional id is never
-   confirmed.
+   is away; else by one assignment of the newcomers weighed in that frame to the departed and lost people
+   within reid_gate, taken once weighed (signature_time of contact) if the match is clear, else after
+   settle_time, when matching nobody makes a new person (one never weighed clear of the edge within
+   identify_time on the mat is new too). Two people whose recent weights each fit the other's long-standing
+   weight have been swapped and get their ids back (`_repair_swaps`). Ids come from a monotonic counter; a
+   recognised newcomer's provisional id is never confirmed.
 
 The frame is decided in `plan` without touching any state, so a frame that proves to hold too many
 people (a noise storm) can be dropped for free. Boxes are x1,y1,x2,y2 in cells with exclusive ends.
@@ -388,8 +388,8 @@ class PeopleTracker:
             # they were; after a stride's time, or at once if they may have walked off the mat (the next person
             # there may be somebody else), they come back through re-identification. A newcomer not yet
             # identified has no identity to lose: its flickering first touches at the edge are continued.
-            if track.seconds_lost > 2.0 * cfg.step_time or (track.seconds_lost > 0 and track.state != TrackState.TENTATIVE
-                                                            and track.left_over_edge(cfg)):
+            walked_off = track.state != TrackState.TENTATIVE and track.left_over_edge(cfg)
+            if track.seconds_lost > 2.0 * cfg.step_time or (track.seconds_lost > 0 and walked_off):
                 continue
             gate = cfg.step_reach + cfg.walk_speed * track.seconds_lost
             cost[:, t] = np.where((distance <= gate) | (share[:, t] > 0), distance - continuity[:, t], _NEVER)
