@@ -160,8 +160,8 @@ def test_bodies_meshes_and_frames_per_person_with_stable_ids(session):
 
     # Stable ids: each stay of a true person on the mat is covered mostly by one track id. Someone who leaves
     # and comes back may get their id back by re-identification, or rightly a new one; re-identification
-    # waits for a trusted weight (about a second), under a new id meanwhile, so the first REID_WAIT_NS of
-    # a stay do not count.
+    # waits for a trusted weight (about a second), tentative meanwhile, so the first REID_WAIT_NS of a stay
+    # do not count.
     votes: dict[tuple[int, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
     last_seen: dict[int, int] = {}
     stay: dict[int, int] = defaultdict(int)

@@ -33,7 +33,7 @@ import math
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +116,9 @@ def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool
     pending = {} if pending is None else pending
     for index, frame in enumerate(pressure, start=start_frame):
         people = tracker.update(frame, index / fps)
+        for provisional, known in getattr(tracker, "recognised", {}).items():   # the baseline recognises nobody
+            # A newcomer recognised as somebody who had left is confirmed under their id: so are its rows.
+            pending[known] = [replace(row, track_id=known) for row in pending.pop(provisional, [])]
         if detections_out is not None:
             detections_out.append(detection_boxes(tracker.frame_detections))
         for person in people:

@@ -150,6 +150,12 @@ class PressureTracker:
         """Total number of NaN/Inf cells replaced by 0 so far."""
         return self._input.nonfinite_cells
 
+    @property
+    def recognised(self) -> dict[int, int]:
+        """Newcomers of the last update() recognised as somebody who had left: their id while tentative -> the
+        id they are confirmed under (an offline consumer relabels what it kept of them while tentative)."""
+        return self.tracker.recognised
+
     def update(self, frame: np.ndarray, stamp: float | None = None, max_people: int | None = None) -> list[TrackedPerson]:
         """Track one frame (rows, cols) [kPa, or any unit with min_contact_kpa 0] taken at `stamp` [s].
 
@@ -160,6 +166,7 @@ class PressureTracker:
         the frame touches no state (`PeopleTracker.plan`), so the check costs nothing.
         """
         cfg = self.config
+        self.tracker.recognised = {}   # a frame skipped below recognises nobody
         frame = self._input(frame)
         dt = self._input.period(stamp)
         threshold = self.noise_floor.update(frame, dt)
@@ -180,7 +187,7 @@ class PressureTracker:
         if track.state == TrackState.LOST:
             return self.config.report_lost
         if track.state == TrackState.TENTATIVE:
-            return self.config.report_tentative
+            return self.config.report_tentative and track.frames_since_update == 0
         return True
 
     def _person(self, frame: np.ndarray, track: Track) -> TrackedPerson:

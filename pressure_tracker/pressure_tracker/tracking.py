@@ -17,14 +17,18 @@ Per frame (`PeopleTracker.plan`, then `commit`):
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
    holding far more force than their weight holds someone else's foot;
-4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; new
-   people are confirmed after min_hits consecutive frames with feet;
+4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; one whose
+   last feet came within a foot's length of the border may have walked off and is not continued by position
+   (whoever steps on there next may be somebody else);
 5. identity: a person's body signature is their weight (median force) and foot length, from frames clear
-   of the mat's edge. A departed person's signature is kept reid_memory seconds; once a newcomer's own
-   signature is trusted (signature_time seconds of contact), it takes the id of the one departed or lost
-   person it matches within the tolerances, if nobody else (departed, lost or present) comes close. Two
-   people whose recent weights each fit the other's long-standing weight have been swapped and get their
-   ids back (`_repair_swaps`). Ids come from a monotonic counter and never pass to another person.
+   of the mat's edge. A departed person's signature is kept reid_memory seconds (one entry per signature
+   the others cannot be told from). A newcomer is confirmed once its identity is decided: at once if nobody
+   is away; else by one assignment of the newcomers weighed in that frame to the departed and lost people
+   within reid_gate, taken once weighed (signature_time of contact) if the match is clear, else after
+   settle_time, when matching nobody makes a new person (one never weighed clear of the edge within
+   identify_time on the mat is new too). Two people whose recent weights each fit the other's long-standing
+   weight have been swapped and get their ids back (`_repair_swaps`). Ids come from a monotonic counter; a
+   recognised newcomer's provisional id is never confirmed.
 
 The frame is decided in `plan` without touching any state, so a frame that proves to hold too many
 people (a noise storm) can be dropped for free. Boxes are x1,y1,x2,y2 in cells with exclusive ends.
@@ -182,13 +186,13 @@ class Track:
     """One person. detection: the last frame they had feet in; frames_since_update / seconds_lost: since
     then (0 = this frame); recent_forces: of their last frames (current weight); forces / foot_lengths: of
     frames clear of the mat's edge (signature);
-    contact_time [s]: time those frames span; identified: compared with departed people (once)."""
+    contact_time [s]: time those frames span."""
 
     track_id: int
     state: TrackState
     kalman: ConstantVelocityKalman
     detection: PersonDetection
-    born_at: float
+    arrived_at: float   # [s] first frame of their current run of frames with feet
     hits: int = 1
     frames_since_update: int = 0
     seconds_lost: float = 0.0
@@ -198,7 +202,6 @@ class Track:
     forces: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     foot_lengths: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     contact_time: float = 0.0
-    identified: bool = False
     path: deque[tuple[float, float, float]] = field(default_factory=deque)   # (clock [s], x, y [m]) of the CoP
 
     def walking_velocity(self, span: float | None = None) -> np.ndarray:
@@ -212,6 +215,13 @@ class Track:
         if span is not None:
             t0, x0, y0 = next(point for point in self.path if t1 - point[0] <= span)
         return np.array([x1 - x0, y1 - y0]) / max(t1 - t0, _MIN_VELOCITY_SPAN)
+
+    def left_over_edge(self, config: TrackerConfig) -> bool:
+        """Whether their last feet came within a foot's length (foot_length_max) of the mat's border: the last
+        contact of somebody stepping off the mat (on tuning sessions, 81 exits: median 1 cm, at most 28 cm)."""
+        x1, y1, x2, y2 = self.detection.box
+        rows, cols = self.detection.frame_shape
+        return min(x1, y1, cols - x2, rows - y2) * config.cell_pitch < config.foot_length_max
 
     @property
     def weight_n(self) -> float:
@@ -260,6 +270,7 @@ class PeopleTracker:
         self._frames = 0
         self._owner: np.ndarray | None = None   # flat: 1 + index into _held of the foot that held each cell last frame
         self._held: list[tuple[int, float]] = []   # last frame's feet: (index of their track, age [s])
+        self.recognised: dict[int, int] = {}   # last frame's newcomers who took a known id: provisional id -> it
 
     @property
     def next_id(self) -> int:
@@ -378,10 +389,12 @@ class PeopleTracker:
         # reached as the foot settles over a step (a foot just landed may still be someone else's).
         continuity = share * cfg.step_reach * np.minimum(1.0, (ages + dt) / cfg.step_time)[:, None]
         for t, track in enumerate(self.tracks):
-            # A person without feet for a moment (a jump, a step off the mat's edge and back) can be anywhere
-            # within walk_speed times that of where they were; after a stride's time they have left the mat and
-            # come back through re-identification, not by position.
-            if track.seconds_lost > 2.0 * cfg.step_time:
+            # A person without feet for a moment (a jump) can be anywhere within walk_speed times that of where
+            # they were; after a stride's time, or at once if they may have walked off the mat (the next person
+            # there may be somebody else), they come back through re-identification. A newcomer not yet
+            # identified has no identity to lose: its flickering first touches at the edge are continued.
+            walked_off = track.state != TrackState.TENTATIVE and track.left_over_edge(cfg)
+            if track.seconds_lost > 2.0 * cfg.step_time or (track.seconds_lost > 0 and walked_off):
                 continue
             grown = cfg.walk_speed * track.seconds_lost
             forward_reach = cfg.step_reach + grown
@@ -443,26 +456,27 @@ class PeopleTracker:
             track.frames_since_update += 1
             track.seconds_lost += plan.dt
             if track.state == TrackState.TENTATIVE:
+                # A newcomer whose feet are missed for a frame or two (a light first touch, a foot another person
+                # took) goes on within a stride's time, as a lost person does (`_costs`); a blip of noise ends.
+                if track.seconds_lost <= 2.0 * cfg.step_time:
+                    survivors.append(track)
                 continue
             if track.seconds_lost > cfg.lost_time:
-                signature = track.signature(cfg)
-                if signature is not None:
-                    self.departed.append(DepartedPerson(track.track_id, signature, self._clock))
+                self._depart(track)
                 continue
             track.state = TrackState.LOST
             survivors.append(track)
         for detection in plan.new_people:
             kalman = ConstantVelocityKalman(np.asarray(detection.centroid_m), cfg.motion_noise, cfg.cop_noise)
-            track = Track(self._next_id, TrackState.CONFIRMED if cfg.min_hits <= 1 else TrackState.TENTATIVE,
-                          kalman, detection, born_at=self._clock)
+            track = Track(self._next_id, TrackState.TENTATIVE, kalman, detection, arrived_at=self._clock)
             self._record_body(track, detection, plan.dt)
             self._next_id += 1
             survivors.append(track)
         self.tracks = survivors
         self._repair_swaps()
-        for track in self.tracks:
-            if track.state == TrackState.CONFIRMED and not track.identified:
-                self._identify(track)
+        self.recognised = {}
+        self._identify([track for track in self.tracks if track.state == TrackState.TENTATIVE and
+                        track.frames_since_update == 0 and track.hits >= cfg.min_hits])
         self._paint_owners(frame_shape, plan.foot_ages)
         return list(self.tracks)
 
@@ -470,7 +484,10 @@ class PeopleTracker:
         cfg = self.config
         track.kalman.update(np.asarray(detection.centroid_m))
         track.detection = detection
-        track.hits = track.hits + 1 if track.frames_since_update == 0 else 1
+        if track.frames_since_update == 0:
+            track.hits += 1
+        else:
+            track.hits, track.arrived_at = 1, self._clock
         track.frames_since_update = 0
         track.seconds_lost = 0.0
         self._record_body(track, detection, dt)
@@ -480,7 +497,7 @@ class PeopleTracker:
         track.heading = _heading(detection, track.walking_velocity(cfg.step_time), track.heading, cfg)
         axis = _feet_axis(detection.feet, cfg)
         track.feet_axis = axis if axis is not None else track.feet_axis
-        if track.state == TrackState.LOST or (track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits):
+        if track.state == TrackState.LOST:
             track.state = TrackState.CONFIRMED
 
     @staticmethod
@@ -552,43 +569,72 @@ class PeopleTracker:
         b.forces = deque(forces_a[:-_WEIGHT_SAMPLES] + forces_b[-_WEIGHT_SAMPLES:], maxlen=_SIGNATURE_SAMPLES)
         a.foot_lengths, b.foot_lengths = b.foot_lengths, a.foot_lengths
 
-    def _identify(self, track: Track) -> None:
-        """Once a confirmed newcomer's signature is trusted, give it the id of the departed or lost person it
-        is recognised as, if any; a track is compared once."""
+    def _identify(self, newcomers: list[Track]) -> None:
+        """Decide who each newcomer (tentative, min_hits frames with feet) is, and confirm them. With nobody
+        absent to be: a new person at once. Else, once weighed (signature_time of contact clear of the mat's
+        edge), the absent person (departed within reid_memory, or lost) they are assigned to, at once if the
+        match is clear, else once settle_time of contact has made it firm; matching nobody by then, a new person.
+        One never weighed within identify_time on the mat is a new person. Newcomers weighed in the same frame
+        are assigned together (one global assignment: an absent person comes back once)."""
+        cfg = self.config
+        absent = self._absent()
+        weighed = []
+        for track in newcomers:
+            if not absent:
+                track.state = TrackState.CONFIRMED
+            elif track.signature(cfg) is not None:
+                weighed.append(track)
+            elif self._clock - track.arrived_at >= cfg.identify_time:
+                track.state = TrackState.CONFIRMED
+        if not weighed:
+            return
+        matches = self._recognise([track.signature(cfg) for track in weighed], absent)
+        for track, (known_id, clear) in zip(weighed, matches):
+            settled = track.contact_time >= cfg.settle_time or self._clock - track.arrived_at >= cfg.identify_time
+            if not (clear or settled):
+                continue
+            track.state = TrackState.CONFIRMED
+            if known_id is None:
+                continue
+            self.recognised[track.track_id] = known_id
+            self.departed = [person for person in self.departed if person.track_id != known_id]
+            self.tracks = [t for t in self.tracks if t.track_id != known_id]
+            track.track_id = known_id
+
+    def _depart(self, track: Track) -> None:
+        """Keep the signature of a person who left (if they were weighed). Older entries it is within reid_gate of
+        go: the signature cannot tell them apart, and a person recorded twice (an id given while their signature was
+        still off) would take either id back at random on each return."""
         signature = track.signature(self.config)
         if signature is None:
             return
-        track.identified = True
-        known_id = self._recognise(track, signature)
-        if known_id is None:
-            return
-        self.departed = [person for person in self.departed if person.track_id != known_id]
-        self.tracks = [t for t in self.tracks if t.track_id != known_id]
-        track.track_id = known_id
+        self.departed = [person for person in self.departed
+                         if signature.distance(person.signature, self.config) > self.config.reid_gate]
+        self.departed.append(DepartedPerson(track.track_id, signature, self._clock))
 
-    def _recognise(self, newcomer: Track, signature: BodySignature) -> int | None:
-        """The id of the departed or lost person within 1 (tolerances) of `signature`, if exactly one is and
-        everybody else known, departed, lost or present, is at least 2 farther: pressure alone cannot tell
-        people of near equal build apart, and an id must never pass to somebody else."""
+    def _absent(self) -> list[tuple[int, BodySignature]]:
+        """(id, signature) of the people who may come back: departed within reid_memory, and lost (without
+        feet, not yet departed) with a signature."""
+        lost = [(track.track_id, signature) for track in self.tracks
+                if track.state == TrackState.LOST and (signature := track.signature(self.config)) is not None]
+        return [(person.track_id, person.signature) for person in self.departed] + lost
+
+    def _recognise(self, signatures: list[BodySignature], absent: list[tuple[int, BodySignature]]
+                   ) -> list[tuple[int | None, bool]]:
+        """Per signature, the id it is recognised as (None: nobody absent) and whether that is clear: the
+        assignment of signatures to absent people of least total distance (in tolerances,
+        `BodySignature.distance`), where a pair farther than reid_gate is never made; clear when the pair is
+        within half the gate and nobody else absent is within the gate. Present people are not candidates:
+        nobody is in two places."""
         cfg = self.config
-        candidates = [(person.track_id, person.signature) for person in self.departed]
-        others = []
-        for track in self.tracks:
-            other = track.signature(cfg)
-            if track is newcomer or other is None:
-                continue
-            if track.state == TrackState.LOST:
-                candidates.append((track.track_id, other))
-            else:
-                others.append(signature.distance(other, cfg))
-        if not candidates:
-            return None
-        ranked = sorted((signature.distance(other, cfg), track_id) for track_id, other in candidates)
-        best_distance, best_id = ranked[0]
-        others += [distance for distance, _ in ranked[1:]]
-        if best_distance > 1.0 or any(d < best_distance + 2.0 for d in others):
-            return None
-        return best_id
+        distance = np.array([[signature.distance(other, cfg) for _, other in absent] for signature in signatures])
+        cost = np.where(distance <= cfg.reid_gate, distance, _NEVER)
+        matches: list[tuple[int | None, bool]] = [(None, False)] * len(signatures)
+        for s, a in zip(*linear_sum_assignment(cost)):
+            if cost[s, a] < _NEVER:
+                rivals = np.count_nonzero(distance[s] <= cfg.reid_gate) - 1
+                matches[s] = (absent[a][0], distance[s, a] <= 0.5 * cfg.reid_gate and rivals == 0)
+        return matches
 
 
 def _heading(detection: PersonDetection, velocity: np.ndarray, previous: float | None, config: TrackerConfig

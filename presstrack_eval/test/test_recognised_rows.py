@@ -1,0 +1,34 @@
+"""A person who comes back is tentative under a provisional id until recognised: the suite writes the rows of
+those frames under the id they are confirmed with, so an offline score sees one id for the whole return."""
+from __future__ import annotations
+
+import numpy as np
+
+from presstrack_eval.track_suite import mot_rows
+from pressure_tracker.tracker import PressureTracker, TrackerConfig
+
+SHAPE, FPS = (238, 120), 15.0
+
+
+def standing(col: int, row: int, kpa: float) -> np.ndarray:
+    """Two 26 x 9-cell soles 20 cm apart, heels at `row`, left sole from column `col`."""
+    frame = np.zeros(SHAPE, dtype=np.float32)
+    for left in (col, col + 20):
+        frame[row:row + 26, left:left + 9] = kpa
+    return frame
+
+
+def test_the_rows_of_a_recognised_return_carry_the_known_id_from_its_first_frame():
+    light, heavy = standing(30, 40, 60.0), standing(50, 170, 90.0)
+    back = standing(60, 20, 60.0)           # elsewhere, and farther than a step from the heavy one
+    phases = [(light + heavy, 2.0), (heavy, 5.0), (back + heavy, 3.0)]
+    frames = np.stack([frame for frame, seconds in phases for _ in range(int(seconds * FPS))])
+    tracker = PressureTracker(TrackerConfig(report_lost=False))
+    rows = mot_rows(tracker, frames, FPS)
+    returned = int(7.0 * FPS)
+    (light_id,) = {r.track_id for r in rows if r.top < 150 and r.frame <= returned}
+    light_rows = [r for r in rows if r.top < 150 and r.frame > returned]
+    assert {r.track_id for r in light_rows} == {light_id}
+    # every frame of the return from the third on (min_hits) has its row, the tentative ones written back
+    assert len(light_rows) >= len(frames) - returned - 2
+    assert tracker.ids_issued == 3    # the provisional id was handed out, never confirmed
