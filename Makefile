@@ -81,6 +81,9 @@ soak: build
 # The README's mesh-recovery tables: both backends, both output modes, on ground-truth boxes and on the
 # tracker's crops, over the test split of a simulated corpus whose people and scenes training never saw,
 # each scored under both protocols (paper: the authors' aggregation; tracking: identities held).
+# out/hmr_eval/table.md is the README's block, to paste as written; the network runs on the CPU through torch
+# float32 with 2 threads, so a clean clone gives the same figures (compare two runs with
+# `presstrack-eval-table --compare A/table.json B/table.json`).
 # The corpus is simulated once, and again when the simulator changes.
 HMR_TEST_CORPUS := out/hmr_test_corpus
 SIM_SOURCES     := $(wildcard presstrack_sim/presstrack_sim/*.py)

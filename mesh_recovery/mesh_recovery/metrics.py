@@ -215,7 +215,9 @@ class HeldIdentities:
     bound: track id -> gt index (tracks bound to nobody are absent); missed: person-frames with no
     estimate of a track bound to the person; spare: estimates scored against nobody (their person
     absent, a second track of a person already scored in the frame, or a track bound to nobody);
-    spare_tracks: tracks bound to nobody; switches: changes of the track that scores a person.
+    spare_tracks: tracks bound to nobody; switches: changes of the track that scores a person;
+    followed[f]: {estimate index: gt index the frame's Hungarian pairing gives it} (an estimate scored
+    against another person than it follows there is a track that has drifted or swapped onto someone else).
     """
 
     chosen: list[dict[int, int]]
@@ -224,6 +226,7 @@ class HeldIdentities:
     spare: int
     spare_tracks: int
     switches: int
+    followed: list[dict[int, int]]
 
 
 def hold_identities(track_ids: list[list[int]], pred_joints: list[np.ndarray], gt_present: np.ndarray,
@@ -238,12 +241,14 @@ def hold_identities(track_ids: list[list[int]], pred_joints: list[np.ndarray], g
     When two tracks bound to one person are seen together, the one with more votes for that person scores.
     """
     votes: dict[int, dict[int, int]] = {}
+    followed: list[dict[int, int]] = []
     for f, (ids, joints) in enumerate(zip(track_ids, pred_joints)):
         present = np.flatnonzero(gt_present[f])
         votes.update({t: votes.get(t, {}) for t in ids})
-        for pred_index, gt_index in match_people(joints, gt_joints[f, present]) if len(ids) else []:
+        pairs = match_people(joints, gt_joints[f, present]) if len(ids) else []
+        followed.append({pred_index: int(present[gt_index]) for pred_index, gt_index in pairs})
+        for pred_index, person in followed[-1].items():
             tally = votes[ids[pred_index]]
-            person = int(present[gt_index])
             tally[person] = tally.get(person, 0) + 1
     bound = {t: min(tally, key=lambda g: (-tally[g], g)) for t, tally in votes.items() if tally}
     chosen: list[dict[int, int]] = []
@@ -267,7 +272,7 @@ def hold_identities(track_ids: list[list[int]], pred_joints: list[np.ndarray], g
             switches += int(person in last_track and last_track[person] != ids[index])
             last_track[person] = ids[index]
         chosen.append(scoring)
-    return HeldIdentities(chosen, bound, missed, spare, len(votes) - len(bound), switches)
+    return HeldIdentities(chosen, bound, missed, spare, len(votes) - len(bound), switches, followed)
 
 
 @dataclass

@@ -212,5 +212,6 @@ def test_identities_held_bind_each_track_to_one_person():
     assert held.spare == 1 + 2  # the ghost; track 5 on frames 4-5, while track 1 (more votes) scores A
     assert held.switches == 1  # A: track 1 -> track 5 on frame 6
     assert [ids[f][held.chosen[f][0]] for f in range(8)] == [1, 1, 1, 1, 1, 1, 5, 5]
-    # After the switch, track 1's frames count against A, 5 m off.
+    # After the switch, track 1's frames count against A, 5 m off, while it follows B.
     assert np.allclose(joints[4][held.chosen[4][0]], at["B"])
+    assert held.followed[4][held.chosen[4][0]] == 1 and held.followed[0][held.chosen[0][0]] == 0

@@ -334,7 +334,14 @@ PROTOCOLS = ("paper", "tracking")
 # What the tracking protocol counts besides the metrics (units for format_table).
 COUNT_UNITS = {"truth person-frames": "count", "missed person-frames": "count", "missed": "%",
                "spare person-frames": "count", "spare tracks": "count", "identity switches": "count"}
-SUMMARY_UNITS = {**METRIC_UNITS, **COUNT_UNITS, "PVE vertices": "count", "joints": "count"}
+# Where the tracking protocol's WA-MPJPE100 (authors' chunk starts) comes from: each scored person-frame is in
+# one class, first that applies: "wrong-person" (its track follows someone else in that frame: after a swap or
+# a switch), "edge-padded" (estimated from a window padded past its track's ends), "other".  For each class,
+# its person-frames and the mean of their per-frame WA errors, from the same chunks as the headline figure.
+WA_CLASSES = ("wrong-person", "edge-padded", "other")
+DECOMPOSITION_UNITS = {key: unit for name in WA_CLASSES
+                       for key, unit in ((f"{name} person-frames", "count"), (f"WA-MPJPE100 {name} frames", "mm"))}
+SUMMARY_UNITS = {**METRIC_UNITS, **COUNT_UNITS, **DECOMPOSITION_UNITS, "PVE vertices": "count", "joints": "count"}
 
 
 def evaluate_backend(backend: Backend, recordings: list[Recording], ranges: list[list[tuple[int, int]]],
@@ -375,6 +382,7 @@ class _ProtocolScorer:
                                              average="frames" if protocol == "paper" else "person-frames")
         self.vertex_count = body_vertex_count(body) if body is not None else 0
         self.counts = dict.fromkeys(COUNT_UNITS, 0)
+        self.wa_classes: list[np.ndarray] = []  # tracking: the WA_CLASSES index of each scored person-frame
         self.joint_count = 24
 
     def add_range(self, recording: Recording, start: int, stop: int, per_frame: list[list[PersonEstimate]],
@@ -414,11 +422,15 @@ class _ProtocolScorer:
                            ("identity switches", held.switches)):
             self.counts[key] += value
         for slot in range(recording.num_slots):
-            scored = [(start + i, per_frame[i][chosen[slot]]) for i, chosen in enumerate(held.chosen) if slot in chosen]
+            scored = [(start + i, per_frame[i][chosen[slot]], WA_CLASSES.index(
+                          "wrong-person" if held.followed[i].get(chosen[slot]) != slot
+                          else "other" if per_frame[i][chosen[slot]].full_window else "edge-padded"))
+                      for i, chosen in enumerate(held.chosen) if slot in chosen]
             # Runs of consecutive frames scored by one track (frame - position is constant along a run).
             for _, run in groupby(enumerate(scored), key=lambda item: (item[1][0] - item[0], item[1][1].track_id)):
-                frames, estimates = zip(*(pair for _, pair in run))
+                frames, estimates, classes = zip(*(scored_frame for _, scored_frame in run))
                 self._add(recording, slot, list(estimates), frames[0], frames[-1] + 1, first_key, True)
+                self.wa_classes.append(np.array(classes))
 
     def _add(self, recording: Recording, slot: int, estimates: list[PersonEstimate], low: int, high: int,
              first_key: int, world_chunks: bool) -> None:
@@ -434,7 +446,21 @@ class _ProtocolScorer:
         if self.protocol == "tracking":
             self.counts["missed"] = 100.0 * self.counts["missed person-frames"] / max(self.counts["truth person-frames"], 1)
             summary.update({k: float(v) for k, v in self.counts.items()})
+            summary.update(self._wa_decomposition())
         return summary, self.accumulator.person_frames
+
+    def _wa_decomposition(self) -> dict[str, float]:
+        """Person-frames and mean WA-MPJPE100 (authors' chunk starts, mm) per class of ``WA_CLASSES``; the class
+        means weighted by their person-frames give the summary's WA-MPJPE100."""
+        chunks = self.accumulator.values.get("WA-MPJPE100", [])
+        errors = np.concatenate(chunks)[:, 0] if chunks else np.zeros(0)
+        classes = np.concatenate(self.wa_classes) if self.wa_classes else np.zeros(0, dtype=int)
+        out = {}
+        for index, name in enumerate(WA_CLASSES):
+            picked = errors[classes == index]
+            out[f"{name} person-frames"] = float(len(picked))
+            out[f"WA-MPJPE100 {name} frames"] = float(picked.mean()) if len(picked) else float("nan")
+        return out
 
 
 def _person_sequence(recording: Recording, slot: int, estimates: list[PersonEstimate], low: int, high: int,
@@ -454,9 +480,9 @@ def _person_sequence(recording: Recording, slot: int, estimates: list[PersonEsti
 
 
 def format_table(summary: dict[str, float], person_frames: int, protocol: str = "paper") -> str:
-    lines = [f"protocol: {protocol}", f"{'metric':<24}{'value':>10}  unit", "-" * 44]
-    lines += [f"{name:<24}{value:>10.2f}  {SUMMARY_UNITS[name]}" for name, value in summary.items()]
-    lines.append(f"{'scored person-frames':<24}{person_frames:>10d}")
+    lines = [f"protocol: {protocol}", f"{'metric':<32}{'value':>10}  unit", "-" * 52]
+    lines += [f"{name:<32}{value:>10.2f}  {SUMMARY_UNITS[name]}" for name, value in summary.items()]
+    lines.append(f"{'scored person-frames':<32}{person_frames:>10d}")
     if summary.get("PVE vertices", SMPL_VERTEX_COUNT) != SMPL_VERTEX_COUNT:
         lines.append(f"PVE is on this body's {summary['PVE vertices']:.0f} vertices, not SMPL's {SMPL_VERTEX_COUNT}: "
                      "not comparable to the paper's PVE")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from presstrack_eval import evaluate, train
+from presstrack_eval import eval_table, evaluate, train
 from presstrack_eval.dataset import WindowSet, load_split
-from mesh_recovery.hmr.checkpoint import load_network, read_checkpoint
+from mesh_recovery.hmr.checkpoint import load_network, read_checkpoint, save_checkpoint
 from mesh_recovery.hmr.inputs import crop_person
 from mesh_recovery.hmr.losses import HMRLoss
 from mesh_recovery.hmr.network import HMRNet
@@ -280,3 +280,77 @@ def test_paper_protocol_scores_25_joints_on_an_smpl_topology_body(tmp_path):
     recordings[0].joints[:, :, 24] += np.float32([0.0, 0.0, 0.25])  # the file's nose 25 cm off the body's
     moved, _ = evaluate.evaluate_backend(Oracle(), recordings, [[(0, 20)]], body=body)
     assert moved["W-MPJPE (no align)"] == pytest.approx(250.0 / 25, abs=1e-2)  # one joint of 25
+
+
+class SwapBackend:
+    """a.npz's two people, 1 cm off along x; the first 3 frames edge-padded.  Track 7 follows slot 0 and track 8
+    slot 1 until frame 30, then they swap: each follows the other person on frames 30-39."""
+
+    name, window_margins = "swap", (0, 0)
+
+    def predict(self, recording, start, stop):
+        def track(f, s):
+            return (7 if s == 0 else 8) if f < 30 else (8 if s == 0 else 7)
+
+        return [[evaluate.PersonEstimate(recording.joints[f, s, :24] + np.float32([0.01, 0, 0]), recording.transl[f, s],
+                                         track_id=track(f, s), full_window=f >= 3)
+                 for s in range(recording.num_slots) if recording.present[f, s]] for f in range(start, stop)]
+
+
+def test_tracking_protocol_splits_wa_by_where_each_scored_frame_comes_from(corpus):
+    """Tracks 7 and 8 are bound to slots 0 and 1 (30 of their frames against 10); after the swap each is scored
+    against its own person while following the other: 2 x 10 wrong-person frames; frames 0-2 of both are
+    edge-padded; the rest, 40 + 37 - 26, are 'other'.  The class means weighted by their frames are the WA."""
+    data, _ = corpus
+    recordings, _ = load_split(data, "unseen_sequence")
+    tracking, frames = evaluate.evaluate_protocols(SwapBackend(), recordings[:1], [[(0, 40)]], protocols=("tracking",))["tracking"]
+    counts = {name: tracking[f"{name} person-frames"] for name in evaluate.WA_CLASSES}
+    assert counts == {"wrong-person": 20, "edge-padded": 6, "other": 51} and frames == 77
+    weighted = sum(counts[name] * tracking[f"WA-MPJPE100 {name} frames"] for name in evaluate.WA_CLASSES) / frames
+    assert weighted == pytest.approx(tracking["WA-MPJPE100"], rel=1e-9)
+    # The swapped frames, on the other person, carry the error (which also bends their chunk's fit for the rest).
+    assert tracking["WA-MPJPE100 wrong-person frames"] > 3 * tracking["WA-MPJPE100 other frames"]
+    table = eval_table.format_decomposition([dict(backend="swap", people="tracker", metrics=tracking)])
+    other_mean = tracking["WA-MPJPE100 other frames"]
+    adds = [float(cell.split(",")[-1]) for cell in table.splitlines()[-1].split("|")[5:7]]
+    assert other_mean + sum(adds) == pytest.approx(tracking["WA-MPJPE100"], abs=0.11)  # the table's rounding
+
+
+def test_the_table_is_the_same_twice_and_with_another_thread_count(corpus, tmp_path, capsys):
+    """Every figure of presstrack-eval-table (both backends, true boxes and the tracker's crops, both protocols)
+    comes out identical when it runs again, and moves by float rounding only with two torch threads instead of one."""
+    data, body = corpus
+    torch.manual_seed(0)
+    checkpoint = str(tmp_path / "net.pt")
+    save_checkpoint(checkpoint, HMRNet(TINY))
+    threads = torch.get_num_threads()
+    tables = {}
+    try:
+        for name, count in (("a", "1"), ("b", "1"), ("c", "2")):
+            args = eval_table.build_parser().parse_args(
+                ["--data", str(data), "--split", "unseen_sequence", "--part", "train", "--centred", checkpoint,
+                 "--online", checkpoint, "--threads", count, "--out", str(tmp_path / name)])
+            tables[name] = tmp_path / f"{name}.json"
+            tables[name].write_text(json.dumps(dict(rows=eval_table.table_rows(args, body))))
+    finally:
+        torch.set_num_threads(threads)
+    saved = json.loads(tables["a"].read_text())
+    assert len(saved["rows"]) == 12 and all(r["person_frames"] > 0 for r in saved["rows"])
+    capsys.readouterr()
+    assert eval_table.main(["--compare", str(tables["a"]), str(tables["b"]), "--tolerance", "0"]) == 0
+    assert "figures within 0.0 (largest difference 0)" in capsys.readouterr().out
+    # Another thread count sums in another order: the figures move by float rounding only.
+    assert eval_table.main(["--compare", str(tables["a"]), str(tables["c"]), "--tolerance", "1e-5"]) == 0
+    capsys.readouterr()
+    # A figure moved by more than the tolerance is named.
+    row = saved["rows"][3]
+    before = row["metrics"]["WA-MPJPE100"]
+    row["metrics"]["WA-MPJPE100"] += 0.6
+    (tmp_path / "moved.json").write_text(json.dumps(saved))
+    assert eval_table.main(["--compare", str(tables["a"]), str(tmp_path / "moved.json"), "--tolerance", "0.5"]) == 1
+    assert capsys.readouterr().out.strip().splitlines() == [
+        f"{row['protocol']} / {row['backend']} / {row['people']}: WA-MPJPE100 {before} vs {before + 0.6}"]
+    text = eval_table.format_tables(saved["rows"], dict(device="cpu", inference_path="torch-float32", torch="x",
+                                                        torch_threads=2, cpu="a CPU", seconds=60))
+    assert "protocol `tracking`" in text and "where the `tracking` protocol's WA-MPJPE100 comes from" in text
+    assert text.rstrip().endswith("inference path torch-float32, torch x with 2 threads; 1 min on a CPU.")
