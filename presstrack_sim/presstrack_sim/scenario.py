@@ -431,7 +431,7 @@ class _Crowd:
 
     def _strangers(self, i: int, j: int) -> bool:
         a, b = self.agents[i], self.agents[j]
-        if a.virtual or b.virtual or a.anchor == j or b.anchor == i:
+        if i == j or a.virtual or b.virtual or a.anchor == j or b.anchor == i:
             return False
         return a.anchor is None or a.anchor != b.anchor
 
