@@ -131,6 +131,11 @@ class BodyGeometry:
         """Height of the pelvis joint above the floor standing upright."""
         return float(self.rest_joints[0, 1] - min(points[:, 1].min() for points in self.sole_points))
 
+    @property
+    def leg_length(self) -> float:
+        """Height (m) of the hip joints above the floor standing upright: the leg of the Froude number."""
+        return float(self.rest_joints[list(HIP), 1].mean() - min(points[:, 1].min() for points in self.sole_points))
+
     def leg_reach(self, side: int) -> float:
         """Longest hip-to-ankle distance the leg allows, slightly bent."""
         hip, knee, ankle = self.rest_joints[[HIP[side], KNEE[side], ANKLE[side]]]

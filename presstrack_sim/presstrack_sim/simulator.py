@@ -31,7 +31,7 @@ from presstrack_common.mat_geometry import MatGeometry
 from .jumping import Jump, apply_jumps, plan_jumps
 from .mip_format import Scene
 from .objects import FloorObject, ObjectsConfig, cell_object, object_pressure, place_objects
-from .people import (BodyRanges, body_footprint, body_geometry, sample_body, sample_varied_body, sole_vertex_areas,
+from .people import (BodyRanges, body_geometry, sample_body, sample_varied_body, sole_vertex_areas, walker_body,
                      walking_style)
 from .plantar import (FootType, PlantarModel, heel_loading_bias, lean_towards_heel, sole_coordinates,
                       sole_load_factors)
@@ -39,7 +39,7 @@ from .pressure import feet_pressure
 from .sensor import Sensor, SensorModel
 from .resting import REST_CONTACT_M, Rest, plan_rest, rest
 from .sitting import Seat, chair, plan_seat, sit
-from .scenario import MAX_PEOPLE, PLAN_DT, SCENARIOS, BodyFootprint, plan_motion_stepwise
+from .scenario import MAX_PEOPLE, PLAN_DT, SCENARIOS, WalkerBody, plan_motion_stepwise
 from .stepwise import Work, run_to_end
 
 FOOTPRINT_THRESHOLD_KPA = 0.5  # a cell belongs to a person's footprint above this true pressure
@@ -287,11 +287,12 @@ class _Episode:
             np.random.default_rng(s) for s in streams)
         bodies: list[BodyGeometry] = []
 
-        def draw_bodies(count: int) -> Work[list[BodyFootprint]]:
-            """The people's bodies, drawn once the scenario's cast is known; their footprints steer the crowd."""
+        def draw_bodies(count: int) -> Work[list[WalkerBody]]:
+            """The people's bodies, drawn once the scenario's cast is known; their footprints and legs steer the
+            crowd."""
             if config.subjects is not None and len(config.subjects) < count:
                 raise ValueError(f"scenario {config.scenario!r} needs {count} subjects, got {len(config.subjects)}")
-            footprints = []
+            walkers = []
             for person_id in range(count):
                 if config.subjects is not None:
                     body = body_geometry(model, np.asarray(config.subjects[person_id], dtype=float))
@@ -303,13 +304,13 @@ class _Episode:
                     body = walking_style(body, gait_rng)
                 bodies.append(body)
                 yield
-                footprints.append(body_footprint(model, body))
+                walkers.append(walker_body(model, body))
                 yield
-            return footprints
+            return walkers
 
         # Plan past the end so the last footsteps (which look ahead to mid-stance) are defined.
         plans = yield from plan_motion_stepwise(config.scenario, config.people, config.seconds + 3.0, config.mat,
-                                                plan_rng, block_steps=PLAN_BLOCK_STEPS, footprints=draw_bodies,
+                                                plan_rng, block_steps=PLAN_BLOCK_STEPS, walkers=draw_bodies,
                                                 lane_gap_m=config.lane_gap_m)
         sole_ids = tuple(model.sole_vertex_ids(side) for side in SIDES)
         seats: list[tuple[Seat, float]] = []  # (seat, the sitter's weight on it and their feet, N)

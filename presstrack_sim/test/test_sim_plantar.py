@@ -74,7 +74,12 @@ def test_anatomical_scene_conserves_force_and_meets_the_standing_norms(model):
     cell_newton = config.mat.cell_area_m2 * 1000.0
     for p, person in enumerate(simulator.people):
         force = person.gait.force[:config.frames].sum(axis=1)
-        np.testing.assert_allclose(chunk.true_pressure[:, p].sum(axis=(1, 2)) * cell_newton, force, rtol=1e-3)
+        # Where the soles are inside the mat (the walker turns about near its side edge).
+        box = chunk.box[:, p]
+        inside = (box[:, 0] > 0) & (box[:, 1] > 0) & (box[:, 2] < config.mat.cols) & (box[:, 3] < config.mat.rows)
+        assert inside.mean() > 0.5
+        np.testing.assert_allclose(chunk.true_pressure[inside, p].sum(axis=(1, 2)) * cell_newton, force[inside],
+                                   rtol=1e-3)
     scene = simulate_scene(config, model)
     assert set(scene.extra) >= {"sensor_model", "foot_arch", "foot_shoes"}
     measured = measure_scene(scene)
