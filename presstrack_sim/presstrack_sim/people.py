@@ -222,10 +222,16 @@ def walker_body(model: BodyModel, body: BodyGeometry) -> WalkerBody:
     fastest = SPEED_RANGE[1] * float(np.sqrt(leg / REFERENCE_LEG_M))
     slow_points, slow_heights = _footprint_walk(model, body, WALKER_SLOW_SHARE * fastest)
     fast_points, fast_heights = _footprint_walk(model, body, fastest)
+    footprints = [BodyFootprint.of_points(slow_points[0], slow_heights[0]),  # the first pose stands
+                  BodyFootprint.of_points(slow_points.reshape(-1, 2), slow_heights.ravel()),
+                  BodyFootprint.of_points(fast_points.reshape(-1, 2), fast_heights.ravel())]
+    # Across the body, each takes the widest of the three (arms hang at the sides at any speed, within 1-4 cm): only
+    # a stride's length grows with speed, so speeding up beside someone never presses into them.
+    boxes = np.stack([footprint.boxes for footprint in footprints])  # (3, C, 5)
+    right, left = (boxes[..., 1] - boxes[..., 3]).min(axis=0), (boxes[..., 1] + boxes[..., 3]).max(axis=0)
+    boxes[..., 1], boxes[..., 3] = (left + right) / 2, (left - right) / 2
     return WalkerBody((0.0, WALKER_SLOW_SHARE * fastest, fastest),
-                      (BodyFootprint.of_points(slow_points[0], slow_heights[0]),  # the first pose stands
-                       BodyFootprint.of_points(slow_points.reshape(-1, 2), slow_heights.ravel()),
-                       BodyFootprint.of_points(fast_points.reshape(-1, 2), fast_heights.ravel())), leg)
+                      tuple(BodyFootprint(b, footprints[0].bands) for b in boxes), leg)
 
 
 def _footprint_walk(model: BodyModel, body: BodyGeometry, speed: float) -> tuple[np.ndarray, np.ndarray]:
