@@ -115,17 +115,26 @@ def centre(person) -> np.ndarray:
     return np.array([person.box.x_offset + person.box.width / 2, person.box.y_offset + person.box.height / 2])
 
 
+def distance_to_box(point: np.ndarray, person) -> float:
+    """Cells from `point` to the person's box (0 inside it)."""
+    low = np.array([person.box.x_offset, person.box.y_offset])
+    high = low + np.array([person.box.width, person.box.height])
+    return float(np.linalg.norm(np.maximum(np.maximum(low - point, point - high), 0.0)))
+
+
 def confirmed_distances(messages, namespace: str) -> list[float]:
-    """For every confirmed person of this graph's tracker, the distance (cells) to the nearest true person of
-    this mat at the same stamp (inf where this mat had no frame at that stamp). Frames of the other mat would
-    put people elsewhere, at stamps this mat never had. From the first true frame heard on: on a busy host the
+    """For every confirmed person of this graph's tracker, the distance (cells) from its centre to the nearest
+    true person's box of this mat at the same stamp (inf where this mat had no frame at that stamp). Frames of
+    the other mat would put people elsewhere, at stamps this mat never had. To the true box, not its centre: in
+    a long stride the true box holds both feet while the tracker's may hold one, its centre up to half a step
+    (about 40 cells at 1.4 m/s) from the true centre. From the first true frame heard on: on a busy host the
     listener may discover the simulator's topics a moment after the tracker's (the other mat's stamps would
     still interleave after that)."""
-    truth = {stamp_of(m): [centre(p) for p in m.persons] for m in list(messages[f"/{namespace}/mat/sim/persons"])}
+    truth = {stamp_of(m): list(m.persons) for m in list(messages[f"/{namespace}/mat/sim/persons"])}
     if not truth:
         return []
     first_truth = min(truth)
-    return [min((np.linalg.norm(centre(p) - c) for c in truth.get(stamp_of(m), ())), default=np.inf)
+    return [min((distance_to_box(centre(p), t) for t in truth.get(stamp_of(m), ())), default=np.inf)
             for m in list(messages[f"/{namespace}/presstrack/persons"]) for p in m.persons
             if p.state == PersonPressure.STATE_CONFIRMED and stamp_of(m) >= first_truth]
 
@@ -137,7 +146,7 @@ def test_each_graph_tracks_only_its_own_mat(two_graphs):
         # Every confirmed person stands where one of this mat's true people stands at that very stamp.
         distances = confirmed_distances(messages, namespace)
         assert len(distances) > 30
-        assert np.mean(np.array(distances) < 30) > 0.95, f"{namespace}: people not on this mat"
+        assert np.mean(np.array(distances) < 10) > 0.95, f"{namespace}: people not on this mat"
         # Every body belongs to a person this graph's tracker reported at that stamp (its confirmed and lost
         # tracks: a lost track keeps its body for a while, so a body count says little about cross-talk).
         tracked = {stamp_of(m): {p.track_id for p in m.persons if p.state != PersonPressure.STATE_TENTATIVE}

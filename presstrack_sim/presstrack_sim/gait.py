@@ -55,6 +55,16 @@ SWAY_FRACTION = 0.4  # of the way from the centre of mass to the centre of press
 # pi / (4 RUN_STANCE_FRACTION) = 2.1 body weights (2-3 in distance running: Cavanagh & Lafortune 1980).
 RUN_SPEED = 2.2  # m/s
 RUN_STANCE_FRACTION = 0.37
+# A runner's posture (Novacheck 1998, The biomechanics of running): the knee flexes about 40 deg by mid-stance (the
+# pelvis is at its lowest) and far more in swing, the heel rising behind towards the buttocks (we lift the swinging
+# ankle RUN_SWING_LIFT leg lengths at mid-swing); the centre of mass rises and falls RUN_BOUNCE_M (6-10 cm in
+# distance running, Cavanagh 1990), highest in flight; the trunk leans forward RUN_TRUNK_LEAN more than walking; the
+# elbows are bent to about RUN_ELBOW_BEND.
+RUN_STANCE_KNEE = np.deg2rad(40.0)
+RUN_SWING_LIFT = 0.30
+RUN_BOUNCE_M = 0.07
+RUN_TRUNK_LEAN = np.deg2rad(8.0)
+RUN_ELBOW_BEND = np.deg2rad(90.0)
 ARM_DROP = np.deg2rad(70.0)  # how far the arms hang down from the T-pose unless the body says (people.arm_drop)
 
 
@@ -130,6 +140,11 @@ class BodyGeometry:
     def pelvis_height(self) -> float:
         """Height of the pelvis joint above the floor standing upright."""
         return float(self.rest_joints[0, 1] - min(points[:, 1].min() for points in self.sole_points))
+
+    @property
+    def leg_length(self) -> float:
+        """Height (m) of the hip joints above the floor standing upright: the leg of the Froude number."""
+        return float(self.rest_joints[list(HIP), 1].mean() - min(points[:, 1].min() for points in self.sole_points))
 
     def leg_reach(self, side: int) -> float:
         """Longest hip-to-ankle distance the leg allows, slightly bent."""
@@ -245,7 +260,8 @@ def plan_footsteps(plan: MotionPlan, body: BodyGeometry, rng: np.random.Generato
         rows.append(dict(side=side, strike=strike, toe_off=np.inf, position=position,
                          yaw=yaw + SIDE_SIGN[side] * toe_out, heel_pitch=MAX_HEEL_PITCH * amplitude, toe_pitch=0.0,
                          heel_duration=HEEL_ROCKER_FRACTION * stance, toe_duration=HEEL_RISE_FRACTION * stance,
-                         clearance=0.02 + 0.03 * amplitude, speed=speed, stance_fraction=fraction))
+                         clearance=RUN_SWING_LIFT * body.leg_length if fraction < 0.5 else 0.02 + 0.03 * amplitude,
+                         speed=speed, stance_fraction=fraction))
         last[side] = len(rows) - 1
 
     yaw0 = sample.facing(0.0)
@@ -518,6 +534,20 @@ def synthesise_gait(plan: MotionPlan, body: BodyGeometry, times: np.ndarray) -> 
     return GaitStream(plan, body, times, block_frames=max(1, len(times))).until(len(times))
 
 
+def _running_pelvis_height(body: BodyGeometry, steps: Footsteps, times: np.ndarray) -> np.ndarray:
+    """(T,) pelvis height (m) of a runner: lowest at each mid-stance, with the knee flexed RUN_STANCE_KNEE over a foot
+    flat below the hip, and RUN_BOUNCE_M higher half a step later, in flight (a cosine between mid-stances)."""
+    thigh, shank = (float(np.mean([np.linalg.norm(body.rest_joints[a[side]] - body.rest_joints[b[side]])
+                                   for side in SIDES_I])) for a, b in ((HIP, KNEE), (KNEE, ANKLE)))
+    crouch = thigh + shank - np.sqrt(thigh ** 2 + shank ** 2 + 2 * thigh * shank * np.cos(RUN_STANCE_KNEE))
+    middles = np.sort(((steps.strike + steps.toe_off) / 2)[np.isfinite(steps.toe_off) & (steps.strike >= 0)])
+    if len(middles) < 2:
+        return np.full(len(times), body.pelvis_height - crouch)
+    after = np.clip(np.searchsorted(middles, times, side="right"), 1, len(middles) - 1)
+    phase = np.clip((times - middles[after - 1]) / (middles[after] - middles[after - 1]), 0.0, 1.0)
+    return body.pelvis_height - crouch + RUN_BOUNCE_M / 2 * (1 - np.cos(2 * np.pi * phase))
+
+
 def _smoothing_window(times: np.ndarray) -> int:
     """Frames (odd) of the 0.25 s moving averages that ease the body in and out of a walk."""
     dt = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / 15
@@ -605,13 +635,17 @@ def _synthesise(plan: MotionPlan, body: BodyGeometry, steps: Footsteps, times: n
     single_support = np.abs(share[:, 0] - share[:, 1])
     bob = 0.015 * walking * (2 * single_support - 1)
     pelvis_z = body.pelvis_height - 0.02 * walking + _smooth(bob, window)
+    # Running intensity 0..1 (steps with a flight phase between them), eased like the walking one.
+    running = np.clip(_smooth((steps.stance_fraction[stance_steps].min(axis=1) < 0.5).astype(float), window), 0, 1)
+    if running.any():
+        pelvis_z = (1 - running) * pelvis_z + running * _running_pelvis_height(body, steps, times)
 
     # Stride: how far the left foot is ahead of the right, normalised by a nominal step length.
     stride = np.einsum("ni,ni->n", feet[0].ankle[:, :2] - feet[1].ankle[:, :2], forward_dir) / (0.4 * body.height)
     stride = np.clip(_smooth(stride, window), -1.5, 1.5)
     pelvis_yaw = facing - np.deg2rad(4.0) * stride
     lean = np.deg2rad(3.0) + np.deg2rad(3.0) * walking
-    root = upright(pelvis_yaw) @ rot_x(lean)
+    root = upright(pelvis_yaw) @ rot_x(lean + RUN_TRUNK_LEAN * running)  # the spine takes back half the walking lean
 
     joints_rest = body.rest_joints
     # Lower the pelvis wherever a planted foot would otherwise be out of the leg's reach.
@@ -628,8 +662,8 @@ def _synthesise(plan: MotionPlan, body: BodyGeometry, steps: Footsteps, times: n
     transl = pelvis - joints_rest[0]
 
     # The rest is frame by frame: pose only the kept frames.
-    root, transl, stride, lean, walking, force = (
-        values[keep] for values in (root, transl, stride, lean, walking, force))
+    root, transl, stride, lean, walking, running, force = (
+        values[keep] for values in (root, transl, stride, lean, walking, running, force))
     feet = (feet[0].frames(keep), feet[1].frames(keep))
     pose = np.zeros((len(transl), 72))
     pose[:, :3] = kinematics.matrix_to_axis_angle(root)
@@ -648,7 +682,7 @@ def _synthesise(plan: MotionPlan, body: BodyGeometry, steps: Footsteps, times: n
         down = np.array([[np.cos(drop), -np.sin(drop), 0], [np.sin(drop), np.cos(drop), 0], [0, 0, 1]])
         swing = sign * arm_swing  # left arm goes forward (negative x rotation) when the left foot is behind
         pose[:, 3 * shoulder:3 * shoulder + 3] = kinematics.matrix_to_axis_angle(rot_x(swing) @ down)
-        bend = np.deg2rad(15.0) + np.deg2rad(10.0) * walking
+        bend = (1 - running) * (np.deg2rad(15.0) + np.deg2rad(10.0) * walking) + running * RUN_ELBOW_BEND
         pose[:, 3 * elbow + 1] = -sign * bend
 
     # One leg's IK leaves the other leg's hip (and the pelvis) where they were, so each leg is solved for all

@@ -11,8 +11,9 @@ from presstrack_body.model import BodyModel
 from presstrack_body import kinematics
 
 from .body_overlap import penetration_depth, vertex_normals
-from .gait import ANKLE, ARM_DROP, JOINT, TOE, SIDES, BodyGeometry, heel_pivot_point, synthesise_gait
-from .scenario import PLAN_DT, SPEED_RANGE, BodyFootprint, MotionPlan
+from .gait import (ANKLE, ARM_DROP, JOINT, TOE, SIDES, BodyGeometry, cadence_steps_per_min, heel_pivot_point,
+                   synthesise_gait)
+from .scenario import AVOID_SPEEDS, PLAN_DT, REFERENCE_LEG_M, SPEED_RANGE, BodyFootprint, MotionPlan, WalkerBody
 
 HEIGHT_RANGE_M = (1.50, 1.90)
 MASS_RANGE_KG = (40.0, 100.0)
@@ -38,6 +39,8 @@ TRUNK_JOINTS = ("pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right
 FOOTPRINT_FRAME_S = 0.1  # s between the frames of the measuring walk
 FOOTPRINT_POSE_S = 0.2  # s between the poses a body's footprint is taken from (six over a gait cycle)
 FOOTPRINT_WALK_S = (1.5, 2.7)  # s of the measuring walk whose poses count: a whole gait cycle, after the start
+WALKER_SLOW_SHARE = float(AVOID_SPEEDS[1])  # the slow walk a body's footprint is also taken at: the steering's
+# slowed-down speed, at which people let others pass close
 BMI_BETA = 3  # the embedded body's beta that changes girth most at a fixed stature (+3: BMI 23 -> 35)
 
 
@@ -204,23 +207,52 @@ def walking_style(body: BodyGeometry, rng: np.random.Generator) -> BodyGeometry:
                    toe_out_sd=float(np.deg2rad(rng.uniform(*TOE_OUT_SD_DEG))))
 
 
-def body_footprint(model: BodyModel, body: BodyGeometry) -> BodyFootprint:
+def body_footprint(model: BodyModel, body: BodyGeometry, speed: float = SPEED_RANGE[1]) -> BodyFootprint:
     """The floor plan `body` takes up: the convex hull, about its centre of mass, of its posed mesh standing and
-    over a gait cycle at the fastest preferred walking speed (longest strides, widest arm swing)."""
-    speed = SPEED_RANGE[1]
-    plan_times = np.arange(0.0, FOOTPRINT_WALK_S[1] + 2.0, PLAN_DT)
+    over a gait cycle at `speed` m/s (default: the fastest preferred walking speed of the reference leg, the
+    longest strides and widest arm swing)."""
+    points, heights = _footprint_walk(model, body, speed)
+    return BodyFootprint.of_points(points.reshape(-1, 2), heights.ravel())
+
+
+def walker_body(model: BodyModel, body: BodyGeometry) -> WalkerBody:
+    """What the crowd steering knows of `body`: its footprints standing, at WALKER_SLOW_SHARE of its fastest
+    preferred speed and at that speed (SPEED_RANGE scaled to its legs), and its leg length."""
+    leg = body.leg_length
+    fastest = SPEED_RANGE[1] * float(np.sqrt(leg / REFERENCE_LEG_M))
+    slow_points, slow_heights = _footprint_walk(model, body, WALKER_SLOW_SHARE * fastest)
+    fast_points, fast_heights = _footprint_walk(model, body, fastest)
+    footprints = [BodyFootprint.of_points(slow_points[0], slow_heights[0]),  # the first pose stands
+                  BodyFootprint.of_points(slow_points.reshape(-1, 2), slow_heights.ravel()),
+                  BodyFootprint.of_points(fast_points.reshape(-1, 2), fast_heights.ravel())]
+    # Across the body, each takes the widest of the three (arms hang at the sides at any speed, within 1-4 cm): only
+    # a stride's length grows with speed, so speeding up beside someone never presses into them.
+    boxes = np.stack([footprint.boxes for footprint in footprints])  # (3, C, 5)
+    right, left = (boxes[..., 1] - boxes[..., 3]).min(axis=0), (boxes[..., 1] + boxes[..., 3]).max(axis=0)
+    boxes[..., 1], boxes[..., 3] = (left + right) / 2, (left - right) / 2
+    return WalkerBody((0.0, WALKER_SLOW_SHARE * fastest, fastest),
+                      tuple(BodyFootprint(b, footprints[0].bands) for b in boxes), leg)
+
+
+def _footprint_walk(model: BodyModel, body: BodyGeometry, speed: float) -> tuple[np.ndarray, np.ndarray]:
+    """Floor points (F, V, 2) about the centre of mass, in the body's frame (x forward, y left), and heights (F, V)
+    m of `body`'s posed mesh: standing (the first pose), then every FOOTPRINT_POSE_S over a whole gait cycle of a
+    steady walk at `speed` m/s."""
+    cycle = 2 * 60.0 / float(cadence_steps_per_min(speed, body.height))  # s of one gait cycle
+    walk_start = FOOTPRINT_WALK_S[0]
+    walk_end = walk_start + max(cycle, FOOTPRINT_WALK_S[1] - walk_start)
+    plan_times = np.arange(0.0, walk_end + 2.0, PLAN_DT)
     walking = plan_times >= 0.5
     com = np.stack([speed * np.maximum(plan_times - 0.5, 0.0), np.zeros_like(plan_times)], axis=1)
     plan = MotionPlan(plan_times, com, np.zeros_like(plan_times), walking, np.where(walking, speed, 0.0), speed)
-    times = np.arange(0.0, FOOTPRINT_WALK_S[1], FOOTPRINT_FRAME_S)
+    times = np.arange(0.0, walk_end, FOOTPRINT_FRAME_S)
     track = synthesise_gait(plan, body, times)
-    posed = np.isclose((times - FOOTPRINT_WALK_S[0]) / FOOTPRINT_POSE_S,
-                       np.round((times - FOOTPRINT_WALK_S[0]) / FOOTPRINT_POSE_S))
-    frames = np.flatnonzero((times == 0.0) | ((times >= FOOTPRINT_WALK_S[0] - 1e-9) & posed))
+    posed = np.isclose((times - walk_start) / FOOTPRINT_POSE_S, np.round((times - walk_start) / FOOTPRINT_POSE_S))
+    frames = np.flatnonzero((times == 0.0) | ((times >= walk_start - 1e-9) & posed))
     with torch.no_grad():
         vertices, _ = model.pose_body(body.betas, track.pose[frames], track.transl[frames])
     # The plan faces +x (the body's forward) and its left is +y: world xy about the centre of mass is the body frame.
     vertices = vertices.double().numpy()
     points = vertices[..., :2] - np.stack([np.interp(times[frames], plan_times, com[:, k]) for k in range(2)],
                                           axis=1)[:, None]
-    return BodyFootprint.of_points(points.reshape(-1, 2), vertices[..., 2].ravel())
+    return points, vertices[..., 2]

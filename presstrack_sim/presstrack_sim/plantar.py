@@ -9,6 +9,8 @@ that the pressure shows the anatomy a pressure platform sees:
 - the midfoot: its medial side is the arch, which loads a flat foot, leaves a lateral band in a normal foot and a
   gap between rearfoot and forefoot in a high-arched (cavus) foot (Cavanagh & Rodgers 1987, arch index: midfoot
   area / area of the foot without toes, high <= 0.21, normal 0.21-0.26, flat >= 0.26);
+- the arch also varies a little from step to step (the foot pronates more on one step than the next): each step's
+  arch is the person's plus a normal draw of ARCH_STEP_SD;
 - the toe pads press apart from the forefoot: the crease under the metatarsophalangeal joints carries little;
 - standing, the rearfoot carries about 55-60 % of the load (Cavanagh, Rodgers & Iiboshi 1987: heel 60 %, forefoot
   28 %, toes 4 %, midfoot 8 % in barefoot standing), at peaks near 100 kPa under the heel.
@@ -19,7 +21,7 @@ Positions on the sole are fractions of its length from the heel (u) and across i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -48,6 +50,10 @@ SOFT_TISSUE_SPREAD_M = 0.004  # barefoot: the heel and forefoot fat pads spread 
 HEEL_LOADING_BIAS = 9.0  # at heel strike the load leans this much (per foot length) towards the heel ...
 HEEL_LOADING_PHASE = 0.35  # ... fading out by this fraction of stance (the centre of pressure leaves the heel)
 MAX_WALKING_STANCE_S = 1.0
+# Step-to-step SD of the arch (0 flat ... 1 high). Our assumption, no published norm found: about 1.5 mm of navicular
+# height step to step, of the roughly 20 mm that separate a flat from a high-arched foot; about 0.01 of arch index.
+ARCH_STEP_SD = 0.07
+ARCH_GRID = np.linspace(0.0, 1.0, 11)  # arches a sole's load factors are computed at; a step's are interpolated
 
 
 @dataclass(frozen=True)
@@ -58,10 +64,13 @@ class FootType:
     arch: float = 0.5
     stiffness: float = 1.0
     shoes: bool = False
+    arch_step_sd: float = ARCH_STEP_SD  # how much the arch varies from step to step (SD, same scale as `arch`)
 
     def __post_init__(self) -> None:
         if not 0 <= self.arch <= 1:
             raise ValueError(f"arch must be in [0, 1] (flat ... high), got {self.arch}")
+        if not 0 <= self.arch_step_sd <= 0.5:
+            raise ValueError(f"arch_step_sd must be in [0, 0.5], got {self.arch_step_sd}")
         if not 0.3 <= self.stiffness <= 3:
             raise ValueError(f"sole stiffness must be in [0.3, 3], got {self.stiffness}")
 
@@ -74,22 +83,24 @@ class FootType:
 @dataclass(frozen=True)
 class PlantarModel:
     """Ranges the feet of a scene's people are drawn from (`draw`): arch and stiffness uniform in their ranges,
-    shoes with `shoe_probability`. Defaults: arches from flat to high, as the arch index spreads in adults."""
+    shoes with `shoe_probability`, each step's arch varying by `arch_step_sd`. Defaults: arches from flat to high, as
+    the arch index spreads in adults."""
 
     arch_range: tuple[float, float] = (0.0, 1.0)
     stiffness_range: tuple[float, float] = (0.8, 1.25)
     shoe_probability: float = 0.0
+    arch_step_sd: float = ARCH_STEP_SD
 
     def __post_init__(self) -> None:
         FootType(arch=self.arch_range[0], stiffness=self.stiffness_range[0])
-        FootType(arch=self.arch_range[1], stiffness=self.stiffness_range[1])
+        FootType(arch=self.arch_range[1], stiffness=self.stiffness_range[1], arch_step_sd=self.arch_step_sd)
         if not 0 <= self.shoe_probability <= 1:
             raise ValueError(f"shoe_probability must be in [0, 1], got {self.shoe_probability}")
 
     def draw(self, rng: np.random.Generator) -> FootType:
         return FootType(arch=float(rng.uniform(*self.arch_range)),
                         stiffness=float(rng.uniform(*self.stiffness_range)),
-                        shoes=bool(rng.random() < self.shoe_probability))
+                        shoes=bool(rng.random() < self.shoe_probability), arch_step_sd=self.arch_step_sd)
 
 
 def _bump(x: np.ndarray, centre: float, width: float) -> np.ndarray:
@@ -155,6 +166,30 @@ def sole_load_factors(sole_points: np.ndarray, toe_mask: np.ndarray, side: int, 
     return load / np.average(load, weights=areas)
 
 
+def arch_load_factors(sole_points: np.ndarray, toe_mask: np.ndarray, side: int, foot: FootType,
+                      areas: np.ndarray) -> np.ndarray:
+    """(G, n) `sole_load_factors` of `foot` with its arch at each of ARCH_GRID (a step's arch interpolates them)."""
+    return np.stack([sole_load_factors(sole_points, toe_mask, side, replace(foot, arch=float(arch)), areas)
+                     for arch in ARCH_GRID])
+
+
+def step_arches(foot: FootType, steps: Footsteps, rng: np.random.Generator) -> np.ndarray:
+    """(K,) the arch of each of `steps`: the person's, varied by foot.arch_step_sd, within [0, 1]."""
+    return np.clip(foot.arch + rng.normal(0.0, foot.arch_step_sd, len(steps.side)), 0.0, 1.0)
+
+
+def frame_load_factors(grid_factors: np.ndarray, steps: Footsteps, side: int, arches: np.ndarray,
+                       times: np.ndarray) -> np.ndarray:
+    """(F, n) load factors of one foot at the frame times (F,): those of the arch of the step it stands on (or last
+    stood on), interpolated in ARCH_GRID's factors (G, n); arches (K,) per step (`step_arches`)."""
+    own = steps.of_side(side)
+    current = own[np.clip(np.searchsorted(steps.strike[own], times, side="right") - 1, 0, len(own) - 1)]
+    position = np.interp(arches[current], ARCH_GRID, np.arange(len(ARCH_GRID)))
+    lower = np.minimum(np.floor(position).astype(int), len(ARCH_GRID) - 2)
+    share = (position - lower)[:, None]
+    return (1 - share) * grid_factors[lower] + share * grid_factors[lower + 1]
+
+
 def heel_loading_bias(steps: Footsteps, side: int, times: np.ndarray) -> np.ndarray:
     """(F,) how much a foot's load leans towards its heel at each time (0 standing, swinging or past the loading
     response): HEEL_LOADING_BIAS at heel strike, fading linearly to 0 at HEEL_LOADING_PHASE of the stance (of at
@@ -176,6 +211,6 @@ def heel_loading_bias(steps: Footsteps, side: int, times: np.ndarray) -> np.ndar
 
 
 def lean_towards_heel(load_factors: np.ndarray, sole_u: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """(V,) load factors, (V,) position along the foot (0 heel, 1 toe tip), (F,) bias -> (F, V) load factors
-    leaning towards the heel by exp(bias x (0.5 - u))."""
-    return load_factors[None, :] * np.exp(np.asarray(bias)[:, None] * (0.5 - sole_u[None, :]))
+    """(V,) or (F, V) load factors, (V,) position along the foot (0 heel, 1 toe tip), (F,) bias -> (F, V) load
+    factors leaning towards the heel by exp(bias x (0.5 - u))."""
+    return np.asarray(load_factors) * np.exp(np.asarray(bias)[:, None] * (0.5 - sole_u[None, :]))

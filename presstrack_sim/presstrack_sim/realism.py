@@ -25,6 +25,12 @@ from .mip_format import Scene, load_scene
 GRAVITY = 9.81
 WALKING_SPEED = 0.5  # m/s: pelvis speed above which a person counts as walking
 STANDING_SPEED = 0.05  # m/s: below this, with both feet down, standing
+# Steady walking: the pelvis's displacement over STRIDE_S (about one stride at 110 steps/min, which averages out the
+# within-stride surges and the side-to-side sway) keeps its direction within STEADY_TURN_DEG and its speed within
+# STEADY_SPEED_CHANGE over the STRIDE_S before and after: no starting, stopping or turning.
+STRIDE_S = 1.0
+STEADY_TURN_DEG = 10.0
+STEADY_SPEED_CHANGE = 0.1  # m/s
 FOOTPRINT_KPA = 2.0  # a cell is part of a footprint (arch index, foot angle) when it reads above this
 TOE_PAD_START_M = 0.02  # the toe-less foot ends this far ahead of the toe joint (the metatarsal heads)
 MIN_STANCE_S = 0.25
@@ -37,6 +43,7 @@ PELVIS = _JOINT["pelvis"]
 # comfortable speed, or standing barefoot.
 NORMS: dict[str, tuple[str, float, float, str]] = {
     "walking speed": ("m/s", 1.0, 1.5, "comfortable gait, adults 20-79 (Bohannon 1997: 1.27-1.46)"),
+    "steady walking speed": ("m/s", 1.0, 1.5, "the same, on straight, level stretches (Bohannon 1997)"),
     "cadence": ("steps/min", 95.0, 125.0, "Tudor-Locke et al. 2011 (about 100-120)"),
     "stance": ("% of cycle", 58.0, 62.0, "Perry 1992 (60 %)"),
     "double support": ("% of cycle", 16.0, 24.0, "Perry 1992 (2 x 10 %)"),
@@ -148,6 +155,9 @@ def measure_scene(scene: Scene, sensor_full_scale_kpa: float | None = None) -> d
         weight = float(scene.masses[p]) * GRAVITY
         if walking.sum() >= fps:
             out["walking speed"].append(float(np.median(speed[walking])))
+        steady = steady_walking_speed(pelvis, present, fps)
+        if len(steady) >= fps:
+            out["steady walking speed"].append(float(np.median(steady)))
         # Per-frame split of the person's cells between their feet.
         foot_force = np.zeros((frames, 2))
         foot_cells: list[list[tuple[np.ndarray, np.ndarray]]] = [[], []]
@@ -198,6 +208,26 @@ def measure_scene(scene: Scene, sensor_full_scale_kpa: float | None = None) -> d
                 out["standing rearfoot share"].append(share[0])
                 out["standing rearfoot peak"].append(share[1])
     return out
+
+
+def steady_walking_speed(pelvis: np.ndarray, present: np.ndarray, fps: float) -> np.ndarray:
+    """Stride-averaged speeds (m/s) at the frames where a person walks steadily (STRIDE_S, STEADY_TURN_DEG,
+    STEADY_SPEED_CHANGE): pelvis (T, 2) m, present (T,) bool."""
+    half = max(1, int(round(STRIDE_S * fps / 2)))
+    frames = len(pelvis)
+    if frames < 4 * half + 1:
+        return np.zeros(0)
+    # Displacement over one stride centred on each frame, and over the strides just before and after it.
+    centre = np.arange(2 * half, frames - 2 * half)
+    chord = (pelvis[centre + half] - pelvis[centre - half]) * fps / (2 * half)
+    before = (pelvis[centre] - pelvis[centre - 2 * half]) * fps / (2 * half)
+    after = (pelvis[centre + 2 * half] - pelvis[centre]) * fps / (2 * half)
+    speed, speed_before, speed_after = (np.linalg.norm(v, axis=1) for v in (chord, before, after))
+    cos_turn = np.einsum("ij,ij->i", before, after) / np.maximum(speed_before * speed_after, 1e-9)
+    whole = np.array([present[max(0, f - 2 * half):f + 2 * half + 1].all() for f in centre])
+    steady = (whole & (speed > WALKING_SPEED) & (np.abs(speed_after - speed_before) < STEADY_SPEED_CHANGE)
+              & (cos_turn > np.cos(np.deg2rad(STEADY_TURN_DEG))))
+    return speed[steady]
 
 
 def _axis(joints: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:

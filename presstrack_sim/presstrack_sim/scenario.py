@@ -5,12 +5,16 @@ they are stepping, sampled every `PLAN_DT` seconds. The gait module turns it int
 Steering happens in the mat frame (see geometry.py) so presets read in mat units; plans are returned in the world.
 
 Crowds are steered body-aware: each person's `BodyFootprint` says how far their posed body (arms swinging, legs
-striding) reaches from their centre of mass in every direction of their own frame. Two people are apart when the
-distance between their centres exceeds the sum of their reaches towards each other plus BODY_CLEARANCE (the reaches
-are those of convex hulls, so this is a separating-axis test and never passes overlapping hulls). Every walker picks,
-each step, the heading and speed nearest its wish whose straight path keeps it apart from everyone over the next
-AVOID_HORIZON_S (others held at their present velocity); a last projection pushes apart whatever the steering did
-not resolve. So people walk at their own speed and pass as close as their bodies allow.
+striding) reaches from their centre of mass in every direction of their own frame, and their `WalkerBody` holds it
+standing and at walking speeds (a standing body takes a foot's length of floor, a striding one a stride's). Two people
+are apart when the distance between their centres exceeds the sum of their reaches towards each other plus
+BODY_CLEARANCE (the reaches are those of convex hulls, so this is a separating-axis test and never passes overlapping
+hulls). Every walker picks, each step, the heading and speed nearest its wish whose straight path keeps it apart
+from everyone over the next AVOID_HORIZON_S (others held at their present velocity and size, its own body growing or
+shrinking as fast as it can change speed), preferring PERSONAL_SPACE_M between bodies; a last projection pushes
+apart whatever the steering did not resolve. So people walk at their own speed (scaled to their legs,
+REFERENCE_LEG_M) and pass as close as their bodies allow: behind someone standing about 0.45 m pelvis to pelvis,
+beside a walker about 0.55 m.
 """
 from __future__ import annotations
 
@@ -24,7 +28,12 @@ from presstrack_common.mat_geometry import MatGeometry
 from .stepwise import Work, run_to_end
 
 PLAN_DT = 1.0 / 60.0  # s; fine enough for turns, coarse enough to integrate 10 minutes quickly
-SPEED_RANGE = (1.0, 1.4)  # m/s, comfortable walking of adults (Bohannon 1997: 1.27-1.46 m/s, 20-79 years)
+SPEED_RANGE = (1.0, 1.4)  # m/s, comfortable walking of adults (Bohannon 1997: 1.27-1.46 m/s, 20-79 years) ...
+# ... of REFERENCE_LEG_M legs (hip joints 0.90 m above the floor: the embedded body at 1.72 m). Geometrically similar
+# walkers walk alike at equal Froude numbers v^2 / (g L) (Alexander 1989), so a person's preferred speed is the one
+# drawn from SPEED_RANGE times sqrt(leg length / REFERENCE_LEG_M): a 1.0 m child (legs 0.53 m) walks at 0.77-1.07 m/s,
+# a 2.0 m adult at 1.09-1.53 m/s, the adults of 1.5-1.9 m at 0.93-1.49 m/s (Froude numbers 0.11-0.22).
+REFERENCE_LEG_M = 0.90
 RUN_SPEED_RANGE = (2.5, 3.5)  # m/s, jogging to an easy run
 RUN_UP_M = 6.0  # m beyond the mat's ends a runner turns: room to reach their speed before the mat
 EDGE_MARGIN = 0.28  # m from the edges: where wanderers head for (their goals lie inside it) and walkers start
@@ -34,9 +43,12 @@ AVOID_HORIZON_S = 2.0  # s ahead the steering checks a heading for collisions
 AVOID_SAMPLES = 9  # instants checked over the horizon
 AVOID_EDGE_M = 0.15  # m: avoiding others never takes a centre of mass closer than this to an edge (half a foot)
 AVOID_EVERY = 3  # integration steps between two steering decisions (20 per second, as quick as people react)
-AVOID_HEADINGS_DEG = np.arange(-80.0, 80.1, 20.0)  # heading candidates around the wished one
+# Heading candidates around the wished one: fine near it (a slight bend passes close by), coarse far off.
+AVOID_HEADINGS_DEG = np.array([-80.0, -60.0, -40.0, -20.0, -10.0, -5.0, 0.0, 5.0, 10.0, 20.0, 40.0, 60.0, 80.0])
 AVOID_SPEEDS = np.array([1.0, 0.6, 0.0])  # speed candidates, fractions of the wished speed
-AVOID_COMFORT_M = 0.10  # gaps under this between hulls cost a little: people leave room when they can
+# Gaps under this between two bodies cost a little: people leave room when they can. 0.1 m is within the close
+# phase of Hall's intimate distance (0-0.15 m, Hall 1966, The Hidden Dimension), the least strangers accept in a crowd.
+PERSONAL_SPACE_M = 0.05
 FOOTPRINT_BANDS_M = (-np.inf, 0.5, 1.0, np.inf)  # height bands (m above the floor) a footprint is split into
 WANDER_GOAL_DRAWS = 3  # a wanderer heads for the farthest of this many random points of the mat
 WANDER_ARRIVED_M = 0.3  # ... and picks the next one this close to it
@@ -50,10 +62,13 @@ STEP_TURN_RATE = 0.35  # rad/s
 MAX_PEOPLE = 5  # on the mat at once
 
 SCENARIOS = ("crossing2", "wander3", "wander", "side_by_side", "face_to_face", "stand_and_pass", "stand_still",
-             "enter_leave", "sit_on_chair", "kneel_and_lie", "run_across", "random")
+             "enter_leave", "sit_on_chair", "kneel_and_lie", "run_across", "pass_behind", "random")
 FIXED_PEOPLE = {"crossing2": 2, "wander3": 3, "side_by_side": 2, "face_to_face": 2, "stand_and_pass": 2,
-                "stand_still": 2, "sit_on_chair": 2, "kneel_and_lie": 2, "run_across": 1}
+                "stand_still": 2, "sit_on_chair": 2, "kneel_and_lie": 2, "run_across": 1,
+                "pass_behind": 2}
 DEFAULT_PEOPLE = {"wander": 3, "enter_leave": 2}  # scenarios whose count may be chosen, when it is not
+PASS_BEHIND_OFFSET_M = 0.38  # pass_behind: the walker's line runs this far behind the stander's centre ...
+PASS_BEHIND_RUN_UP_M = 1.0  # ... from this far beyond one end of the mat to as far beyond the other
 LANE_GAP_RANGE_M = (0.1, 1.0)  # crossing2's lane_gap_m: closer, bodies would overlap; wider, the mat ends
 # What a person at rest takes of the floor, about where their plan stands (x the way they face), in every height
 # band: seated (about the centre of their feet: from the toes to the chair's back, a chair's width; sitting.py puts
@@ -107,11 +122,72 @@ class BodyFootprint:
 
     def placed(self, position: np.ndarray, heading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """World centres (..., C, 2) and yaws (..., C) of the boxes for positions (..., 2) and headings (...,) rad."""
-        heading = np.asarray(heading, dtype=float)[..., None]
-        cos, sin = np.cos(heading), np.sin(heading)
-        x, y = self.boxes[:, 0], self.boxes[:, 1]
-        centres = np.stack([cos * x - sin * y, sin * x + cos * y], axis=-1) + np.asarray(position)[..., None, :]
-        return centres, heading + self.boxes[:, 4]
+        return _place_boxes(self.boxes, position, heading)[:2]
+
+
+def _place_boxes(boxes: np.ndarray, position: np.ndarray, heading: np.ndarray) -> tuple[np.ndarray, ...]:
+    """World centres (..., C, 2), yaws (..., C) and half sizes (..., C, 2) of boxes (..., C, 5) (in a body's frame)
+    for positions (..., 2) and headings (...,) rad."""
+    heading = np.asarray(heading, dtype=float)[..., None]
+    cos, sin = np.cos(heading), np.sin(heading)
+    x, y = boxes[..., 0], boxes[..., 1]
+    centres = np.stack([cos * x - sin * y, sin * x + cos * y], axis=-1) + np.asarray(position)[..., None, :]
+    return centres, heading + boxes[..., 4], boxes[..., 2:4]
+
+
+FOOTPRINT_SPEED_STEP = 0.02  # m/s: a walker's footprint is taken at its speed rounded up to this
+
+
+@dataclass(frozen=True)
+class WalkerBody:
+    """What the crowd steering knows of one person's body: the floor their posed body takes up at `speeds` (S,) m/s,
+    ascending, 0 first (standing), one footprint each (`footprints`, the same height bands): a striding body takes
+    far more floor than one standing, so people can pass closer by someone who stands or walks slowly; and their leg
+    length (m, hip joint above the floor), which scales their preferred speed (REFERENCE_LEG_M)."""
+
+    speeds: tuple[float, ...]
+    footprints: tuple[BodyFootprint, ...]
+    leg_length: float = REFERENCE_LEG_M
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.speeds) != len(self.footprints) or self.speeds[0] != 0.0 or np.any(np.diff(self.speeds) <= 0):
+            raise ValueError(f"a walker's footprints need ascending speeds from 0, one footprint each; got speeds "
+                             f"{self.speeds} for {len(self.footprints)} footprints")
+        if any(not np.array_equal(f.bands, self.footprints[0].bands) for f in self.footprints):
+            raise ValueError("a walker's footprints must cover the same height bands")
+
+    def boxes_at(self, speeds: np.ndarray) -> np.ndarray:
+        """(..., C, 5) the footprint's boxes at speeds (...) m/s, interpolated between the measured speeds."""
+        speeds = np.clip(np.asarray(speeds, dtype=float), 0.0, self.speeds[-1])
+        if len(self.speeds) == 1:
+            return np.broadcast_to(self.footprints[0].boxes, speeds.shape + self.footprints[0].boxes.shape)
+        upper = np.clip(np.searchsorted(self.speeds, speeds), 1, len(self.speeds) - 1)
+        known = np.asarray(self.speeds)
+        share = ((speeds - known[upper - 1]) / (known[upper] - known[upper - 1]))[..., None, None]
+        stacked = np.stack([f.boxes for f in self.footprints])  # (S, C, 5)
+        return (1 - share) * stacked[upper - 1] + share * stacked[upper]
+
+    def placed_at(self, speeds: np.ndarray, position: np.ndarray, heading: np.ndarray) -> tuple[np.ndarray, ...]:
+        """`BodyFootprint.placed` of the footprint at speeds (...) m/s, with its half sizes (..., C, 2) as the third
+        item (footprint_gaps takes them so)."""
+        return _place_boxes(self.boxes_at(speeds), position, heading)
+
+    def at(self, speed: float) -> BodyFootprint:
+        """The footprint at `speed` m/s (rounded up to FOOTPRINT_SPEED_STEP): each box's centre and size
+        interpolated between the measured speeds, so a body's floor grows smoothly as it speeds up (by a centimetre
+        or two per step of the steering); the fastest's beyond them."""
+        key = int(np.ceil(max(speed, 0.0) / FOOTPRINT_SPEED_STEP - 1e-9))
+        footprint = self._cache.get(key)
+        if footprint is None:
+            footprint = self._cache[key] = BodyFootprint(np.array(self.boxes_at(key * FOOTPRINT_SPEED_STEP)),
+                                                         self.footprints[0].bands)
+        return footprint
+
+    @property
+    def widest(self) -> BodyFootprint:
+        """The footprint at the fastest speed: longest strides, widest arm swing."""
+        return self.footprints[-1]
 
 
 def footprint_gap(a: BodyFootprint, a_placed: tuple[np.ndarray, np.ndarray], b: BodyFootprint,
@@ -142,7 +218,9 @@ def footprint_gaps(a: BodyFootprint, a_placed: tuple[np.ndarray, np.ndarray],
     b_halves = np.concatenate([other.boxes[:, 2:4] for other, _ in others])
     offset = b_centres[..., second, :] - a_placed[0][..., first, :]  # (..., P, 2)
     yaw_a, yaw_b = a_placed[1][..., first], b_yaws[..., second]
-    (a_long, a_wide), (b_long, b_wide) = a.boxes[first, 2:4].T, b_halves[second].T
+    # `a`'s half sizes: its own, or those placed with it (a footprint that changes with speed, WalkerBody.placed_at).
+    a_halves = a_placed[2][..., first, :] if len(a_placed) > 2 else a.boxes[first, 2:4]
+    (a_long, a_wide), (b_long, b_wide) = np.moveaxis(a_halves, -1, 0), b_halves[second].T
     cos_a, sin_a, cos_b, sin_b = np.cos(yaw_a), np.sin(yaw_a), np.cos(yaw_b), np.sin(yaw_b)
     # |cos| and |sin| of the angle between the boxes: how much of each one's sides shows along the other's axes.
     cos_ab, sin_ab = np.abs(cos_a * cos_b + sin_a * sin_b), np.abs(sin_a * cos_b - cos_a * sin_b)
@@ -185,6 +263,7 @@ class Agent:
     anchor_facing: float = 0.0  # rad added to the anchor's heading
     keeps_lane: bool = False  # neither steers away from others nor is pushed apart (a lane agreed on beforehand)
     footprint: BodyFootprint = field(default_factory=BodyFootprint.square)  # a virtual anchor's: its people's union
+    walker: WalkerBody | None = None  # a person on their feet: footprints by speed (None: `footprint` at any speed)
     posture: str | None = None  # at rest where the plan stands: 'sit' on a chair (sitting.py), 'kneel' or 'lie'
     # on the floor (resting.py); None: on their feet
 
@@ -268,6 +347,20 @@ class _Crowd:
         if np.all(np.abs(agent.position - inside) < 0.05):  # pushed out a little: back in; far out: entering
             agent.position = inside
 
+    def _footprint(self, i: int, speed: float | None = None) -> BodyFootprint:
+        """Agent i's footprint walking at `speed` m/s (None: its own walking speed now, which pushes apart do not
+        change: they move the body, not its strides); a couple's, or someone's at rest: their one footprint."""
+        agent = self.agents[i]
+        if agent.walker is None or agent.anchor is not None:
+            return agent.footprint
+        return agent.walker.at(float(self.speed[i]) if speed is None else speed)
+
+    def _placed_now(self, i: int) -> tuple[BodyFootprint, tuple[np.ndarray, np.ndarray]]:
+        """Agent i's footprint at its walking speed now, placed where it is."""
+        agent = self.agents[i]
+        footprint = self._footprint(i)
+        return footprint, footprint.placed(agent.position, agent.heading)
+
     def _obstacles(self, i: int) -> list[int]:
         """The people agent i steers clear of: its strangers; a virtual anchor steers for its followers (its
         footprint is theirs) and clears everybody else."""
@@ -301,19 +394,30 @@ class _Crowd:
         candidate_speed = np.tile(speeds, len(headings))
         velocity = candidate_speed[:, None] * np.stack([np.cos(candidate_heading), np.sin(candidate_heading)], 1)
         t = np.linspace(0.0, AVOID_HORIZON_S, AVOID_SAMPLES)  # (M,)
-        mine = me.footprint.placed(me.position + velocity[:, None] * t[None, :, None],
-                                   np.broadcast_to(candidate_heading[:, None], (len(velocity), len(t))))
-        theirs = [(self.agents[j].footprint, self.agents[j].footprint.placed(
-            self.agents[j].position + self.velocity[j] * t[:, None], np.full(len(t), self.agents[j].heading)))
-                  for j in obstacles]
-        gap = np.moveaxis(footprint_gaps(me.footprint, mine, theirs), -1, 1)  # (K, J, M)
+        theirs = []
+        for j in obstacles:
+            footprint = self._footprint(j)
+            theirs.append((footprint, footprint.placed(self.agents[j].position + self.velocity[j] * t[:, None],
+                                                       np.full(len(t), self.agents[j].heading))))
+        positions = me.position + velocity[:, None] * t[None, :, None]
+        headings = np.broadcast_to(candidate_heading[:, None], (len(velocity), len(t)))
+        if me.walker is not None and me.anchor is None:
+            # My body as it changes on the way to each candidate speed: strides lengthen and shorten only as fast as
+            # one speeds up or slows down.
+            now = float(self.speed[i])
+            speeds = now + np.clip(candidate_speed[:, None] - now, -MAX_ACCEL * t, MAX_ACCEL * t)  # (K, M)
+            mine, placed = me.walker.widest, me.walker.placed_at(speeds, positions, headings)
+        else:
+            mine = me.footprint
+            placed = mine.placed(positions, headings)
+        gap = np.moveaxis(footprint_gaps(mine, placed, theirs), -1, 1)  # (K, J, M)
         clash = gap < 0
         # Already too close now: only what opens the gap is acceptable (cost by how much it closes it).
         first = np.where(clash.any(axis=2), np.argmax(clash, axis=2), AVOID_SAMPLES)  # (K, J)
         urgency = np.where(first < AVOID_SAMPLES, 1.0 - first / AVOID_SAMPLES, 0.0)
         now_close = gap[:, :, 0] < 0
         closing = np.where(now_close, np.maximum(gap[:, :, 0] - gap[:, :, 1], 0.0) * 50.0, 0.0)
-        comfort = np.clip((AVOID_COMFORT_M - gap.min(axis=2)) / AVOID_COMFORT_M, 0.0, 1.0)
+        comfort = np.clip((PERSONAL_SPACE_M - gap.min(axis=2)) / PERSONAL_SPACE_M, 0.0, 1.0)
         deviation = np.abs(_wrap(candidate_heading - wished))
         cost = (deviation ** 2 + 0.6 * (1.0 - candidate_speed / speed) ** 2
                 + 4.0 * np.where(now_close, 0.0, urgency).sum(axis=1) + closing.sum(axis=1)
@@ -431,7 +535,7 @@ class _Crowd:
 
     def _strangers(self, i: int, j: int) -> bool:
         a, b = self.agents[i], self.agents[j]
-        if a.virtual or b.virtual or a.anchor == j or b.anchor == i:
+        if i == j or a.virtual or b.virtual or a.anchor == j or b.anchor == i:
             return False
         return a.anchor is None or a.anchor != b.anchor
 
@@ -461,9 +565,7 @@ class _Crowd:
                 np.hypot(*(agents[j].position - me.position))) < self.radii[i] + self.radii[j] + BODY_CLEARANCE]
             if not near:
                 continue
-            gaps = footprint_gaps(me.footprint, me.footprint.placed(me.position, me.heading),
-                                  [(agents[j].footprint, agents[j].footprint.placed(agents[j].position,
-                                                                                     agents[j].heading)) for j in near])
+            gaps = footprint_gaps(*self._placed_now(i), [self._placed_now(j) for j in near])
             for j, gap in zip(near, gaps):
                 if gap >= 0:
                     continue
@@ -684,6 +786,18 @@ def build_agents(name: str, people: int | None, duration: float, mat: MatGeometr
                          float(rng.choice([-np.pi / 2, np.pi / 2]) + rng.uniform(-0.2, 0.2)), 0.0,
                          [Segment("stand")], posture="kneel")
         return [lying, kneeling]
+    if name == "pass_behind":
+        # One stands in the middle of the mat facing across it, shifting their weight; the other walks along the
+        # mat, over it and PASS_BEHIND_RUN_UP_M beyond its ends (room to come at walking speed), on a line through
+        # the stander's back half, and steers round them: behind their back, the narrow way past a standing body.
+        facing = float(rng.choice([0.0, np.pi]))
+        stander = Agent(np.array([width / 2, length / 2]), facing, 0.0,
+                        [Segment("stand", None, shift_amplitude=0.03, shift_period=3.5)])
+        lane = width / 2 - np.cos(facing) * PASS_BEHIND_OFFSET_M
+        start, end = -PASS_BEHIND_RUN_UP_M, length + PASS_BEHIND_RUN_UP_M
+        # Turning about on the spot at the ends, back on the same line: behind the stander again.
+        walker = Agent(np.array([lane, start]), np.pi / 2, speed(), _lane_schedule(lane, start, end, duration))
+        return [stander, walker]
     if name == "run_across":
         # Runs along the mat, over it and off the far end, turns well off it and runs back.
         lane = width / 2 + rng.uniform(-0.15, 0.15)
@@ -760,38 +874,41 @@ def fit_pairs(agents: list[Agent]) -> None:
 
 
 def plan_motion(name: str, people: int | None, duration: float, mat: MatGeometry, rng: np.random.Generator,
-                footprints: list[BodyFootprint] | None = None, lane_gap_m: float | None = None) -> list[MotionPlan]:
-    """Motion plans (world frame) of the people of scenario `name` over `duration` seconds; `footprints` the
-    people's bodies in order (None: 0.5 m squares); `lane_gap_m`: build_agents."""
-    def given(count: int) -> Work[list[BodyFootprint]]:
-        if len(footprints) < count:
-            raise ValueError(f"scenario {name!r} needs {count} footprints, got {len(footprints)}")
-        return footprints[:count]
+                walkers: list[WalkerBody] | None = None, lane_gap_m: float | None = None) -> list[MotionPlan]:
+    """Motion plans (world frame) of the people of scenario `name` over `duration` seconds; `walkers` the
+    people's bodies in order (None: 0.5 m squares and reference legs); `lane_gap_m`: build_agents."""
+    def given(count: int) -> Work[list[WalkerBody]]:
+        if len(walkers) < count:
+            raise ValueError(f"scenario {name!r} needs {count} walkers, got {len(walkers)}")
+        return walkers[:count]
         yield
 
     return run_to_end(plan_motion_stepwise(name, people, duration, mat, rng,
-                                           footprints=None if footprints is None else given, lane_gap_m=lane_gap_m))
+                                           walkers=None if walkers is None else given, lane_gap_m=lane_gap_m))
 
 
 def plan_motion_stepwise(name: str, people: int | None, duration: float, mat: MatGeometry,
                          rng: np.random.Generator, block_steps: int = 60,
-                         footprints: Callable[[int], Work[list[BodyFootprint]]] | None = None,
+                         walkers: Callable[[int], Work[list[WalkerBody]]] | None = None,
                          lane_gap_m: float | None = None) -> Work[list[MotionPlan]]:
     """`plan_motion` in installments: yields after every `block_steps` integration steps (60: one second of
     plan, some milliseconds per person) and returns the plans. Checks its arguments when first advanced.
-    `footprints(count)` (itself in installments) gives the bodies of the scenario's `count` people, once their
-    number is known; None: 0.5 m squares."""
+    `walkers(count)` (itself in installments) gives the bodies of the scenario's `count` people, once their
+    number is known; None: 0.5 m squares and reference legs. Each person's preferred speed is scaled to their legs
+    (REFERENCE_LEG_M)."""
     if not (np.isfinite(duration) and duration > 0):
         raise ValueError(f"scenario duration must be positive seconds, got {duration}")
     if block_steps < 1:
         raise ValueError(f"block_steps must be >= 1, got {block_steps}")
     agents = build_agents(name, people, duration, mat, rng, lane_gap_m)
-    if footprints is not None:
+    if walkers is not None:
         people_agents = [agent for agent in agents if not agent.virtual]
-        for agent, footprint in zip(people_agents, (yield from footprints(len(people_agents)))):
-            agent.footprint = footprint
+        for agent, walker in zip(people_agents, (yield from walkers(len(people_agents)))):
+            agent.walker, agent.footprint = walker, walker.widest
+            agent.preferred_speed *= float(np.sqrt(walker.leg_length / REFERENCE_LEG_M))
     for agent in agents:
         if agent.posture is not None:
+            agent.walker = None
             agent.footprint = BodyFootprint(np.tile(POSTURE_FOOTPRINT_BOX[agent.posture],
                                                     (len(FOOTPRINT_BANDS_M) - 1, 1)),
                                             np.arange(len(FOOTPRINT_BANDS_M) - 1))

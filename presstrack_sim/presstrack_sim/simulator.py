@@ -31,15 +31,15 @@ from presstrack_common.mat_geometry import MatGeometry
 from .jumping import Jump, apply_jumps, plan_jumps
 from .mip_format import Scene
 from .objects import FloorObject, ObjectsConfig, cell_object, object_pressure, place_objects
-from .people import (BodyRanges, body_footprint, body_geometry, sample_body, sample_varied_body, sole_vertex_areas,
+from .people import (BodyRanges, body_geometry, sample_body, sample_varied_body, sole_vertex_areas, walker_body,
                      walking_style)
-from .plantar import (FootType, PlantarModel, heel_loading_bias, lean_towards_heel, sole_coordinates,
-                      sole_load_factors)
+from .plantar import (FootType, PlantarModel, arch_load_factors, frame_load_factors, heel_loading_bias,
+                      lean_towards_heel, sole_coordinates, step_arches)
 from .pressure import feet_pressure
 from .sensor import Sensor, SensorModel
 from .resting import REST_CONTACT_M, Rest, plan_rest, rest
 from .sitting import Seat, chair, plan_seat, sit
-from .scenario import MAX_PEOPLE, PLAN_DT, SCENARIOS, BodyFootprint, plan_motion_stepwise
+from .scenario import MAX_PEOPLE, PLAN_DT, SCENARIOS, WalkerBody, plan_motion_stepwise
 from .stepwise import Work, run_to_end
 
 FOOTPRINT_THRESHOLD_KPA = 0.5  # a cell belongs to a person's footprint above this true pressure
@@ -156,11 +156,12 @@ class _Person:
     sole_ids: tuple[np.ndarray, np.ndarray]
     sole_areas: tuple[np.ndarray, np.ndarray]
     foot: FootType | None = None  # None: the legacy even sole
-    load_factors: tuple[np.ndarray, np.ndarray] | None = None  # (per side) sole_load_factors of `foot`
+    load_factors: tuple[np.ndarray, np.ndarray] | None = None  # (per side) arch_load_factors of `foot` (G, n)
     sole_u: tuple[np.ndarray, np.ndarray] | None = None  # (per side) position of each sole vertex along the foot
     carried_kg: float = 0.0  # a load in the arms, on the back: weight on the feet, not in the body
     jumps: list[Jump] = field(default_factory=list)
     resting: Rest | None = None  # kneeling or lying on the floor: the whole contact presses, not the soles
+    step_arches: np.ndarray | None = None  # (K,) the arch of each footstep (plantar.step_arches)
 
     @property
     def gait(self) -> GaitTrack:
@@ -282,16 +283,18 @@ class _Episode:
 
     def _prepare(self) -> Work[None]:
         config, model = self.config, self.model
-        streams = np.random.SeedSequence([config.seed, self.number]).spawn(10)
-        plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng, jump_rng, gait_rng, seat_rng, step_rng = (
-            np.random.default_rng(s) for s in streams)
+        # (Spawned children do not depend on how many are spawned: a stream added last changes none of the others.)
+        streams = np.random.SeedSequence([config.seed, self.number]).spawn(11)
+        (plan_rng, body_rng, sensor_rng, foot_rng, object_rng, load_rng, jump_rng, gait_rng, seat_rng, step_rng,
+         arch_rng) = (np.random.default_rng(s) for s in streams)
         bodies: list[BodyGeometry] = []
 
-        def draw_bodies(count: int) -> Work[list[BodyFootprint]]:
-            """The people's bodies, drawn once the scenario's cast is known; their footprints steer the crowd."""
+        def draw_bodies(count: int) -> Work[list[WalkerBody]]:
+            """The people's bodies, drawn once the scenario's cast is known; their footprints and legs steer the
+            crowd."""
             if config.subjects is not None and len(config.subjects) < count:
                 raise ValueError(f"scenario {config.scenario!r} needs {count} subjects, got {len(config.subjects)}")
-            footprints = []
+            walkers = []
             for person_id in range(count):
                 if config.subjects is not None:
                     body = body_geometry(model, np.asarray(config.subjects[person_id], dtype=float))
@@ -303,13 +306,13 @@ class _Episode:
                     body = walking_style(body, gait_rng)
                 bodies.append(body)
                 yield
-                footprints.append(body_footprint(model, body))
+                walkers.append(walker_body(model, body))
                 yield
-            return footprints
+            return walkers
 
         # Plan past the end so the last footsteps (which look ahead to mid-stance) are defined.
         plans = yield from plan_motion_stepwise(config.scenario, config.people, config.seconds + 3.0, config.mat,
-                                                plan_rng, block_steps=PLAN_BLOCK_STEPS, footprints=draw_bodies,
+                                                plan_rng, block_steps=PLAN_BLOCK_STEPS, walkers=draw_bodies,
                                                 lane_gap_m=config.lane_gap_m)
         sole_ids = tuple(model.sole_vertex_ids(side) for side in SIDES)
         seats: list[tuple[Seat, float]] = []  # (seat, the sitter's weight on it and their feet, N)
@@ -319,7 +322,7 @@ class _Episode:
             foot = factors = sole_u = None
             if config.plantar is not None:
                 foot = config.plantar.draw(foot_rng)
-                factors = tuple(sole_load_factors(body.sole_points[side], body.toe_mask[side], side, foot, areas[side])
+                factors = tuple(arch_load_factors(body.sole_points[side], body.toe_mask[side], side, foot, areas[side])
                                 for side in range(2))
                 sole_u = tuple(sole_coordinates(body.sole_points[side], body.toe_mask[side], side)[0]
                                for side in range(2))
@@ -341,8 +344,9 @@ class _Episode:
                 jumps = plan_jumps(stream.steps, self.times, config.jump_rate, jump_rng)
             if jumps:
                 stream.adjust = partial(apply_jumps, jumps=jumps, times=self.times)
+            arches = None if foot is None else step_arches(foot, stream.steps, arch_rng)
             self.people.append(_Person(person_id, body, stream, sole_ids, areas, foot, factors, sole_u, carried,
-                                       jumps, resting))
+                                       jumps, resting, arches))
             yield
         keep_feet_apart([person.gait_stream.steps for person in self.people], [person.body for person in self.people])
         if config.objects is not None:
@@ -395,7 +399,9 @@ class _Episode:
                 factors, spread = None, 0.0
                 if person.foot is not None:
                     bias = heel_loading_bias(gait.steps, side, self.times[start:stop])
-                    factors = lean_towards_heel(person.load_factors[side], person.sole_u[side], bias)
+                    step_factors = frame_load_factors(person.load_factors[side], gait.steps, side, person.step_arches,
+                                                      self.times[start:stop])
+                    factors = lean_towards_heel(step_factors, person.sole_u[side], bias)
                     spread = person.foot.spread_m
                 true_pressure[:, p] += feet_pressure(sole, person.sole_areas[side], gait.force[start:stop, side],
                                                      mat, load_factors=factors, spread_m=spread).astype(np.float32)

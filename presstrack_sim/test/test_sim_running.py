@@ -1,4 +1,4 @@
-"""Running: flight phases with no force on the mat, stance peaks of 2-3 body weights."""
+"""Running: flight phases with no force on the mat, stance peaks of 2-3 body weights, a runner's posture."""
 import numpy as np
 
 from presstrack_sim.sensor import SensorModel
@@ -33,3 +33,36 @@ def test_a_runner_flies_between_steps_and_lands_with_two_to_three_body_weights(m
     inside = on_mat & (chunk.box[:, 0, 1] > 2) & (chunk.box[:, 0, 3] < config.mat.rows - 2)
     np.testing.assert_allclose(pressure_force[inside], force[start:stop][inside], rtol=0.03)
     assert np.all(pressure_force[flight] == 0.0)
+
+
+def _knee_flexion(joints: np.ndarray, side: int) -> np.ndarray:
+    """(T,) deg between thigh and shank of the left (0) or right (1) leg; joints (T, 24, 3)."""
+    hip, knee, ankle = (joints[:, k] for k in ((1, 4, 7), (2, 5, 8))[side])
+    thigh, shank = knee - hip, ankle - knee
+    cos = np.einsum("ij,ij->i", thigh, shank) / (np.linalg.norm(thigh, axis=1) * np.linalg.norm(shank, axis=1))
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+def test_a_runner_leans_forward_bends_the_knees_and_rises_in_flight(model):
+    config = SimConfig(scenario="run_across", seconds=10.0, fps=50.0, seed=2, sensor=SensorModel.ideal())
+    [runner] = Simulator(config, model).people
+    gait = runner.gait
+    joints, contact = gait.joints[:config.frames], gait.contact[:config.frames]
+    pelvis_velocity = np.gradient(joints[:, 0, :2], 1.0 / config.fps, axis=0)
+    speed = np.linalg.norm(pelvis_velocity, axis=1)
+    forward = pelvis_velocity / np.maximum(speed[:, None], 1e-9)
+    trunk = joints[:, 12] - joints[:, 0]  # pelvis to neck
+    lean = np.degrees(np.arctan2(np.einsum("ij,ij->i", trunk[:, :2], forward), trunk[:, 2]))
+    running, walking = speed > 2.0, (speed > 0.8) & (speed < 1.6)  # (the runner walks its turns off the mat)
+    assert running.sum() > config.fps and walking.sum() > 5
+    # The trunk leans forward, more than walking (Novacheck 1998).
+    assert np.median(lean[running]) > np.median(lean[walking]) + 5.0
+    # Stance: the supporting knee bends 30-60 deg; swing: the heel comes up behind, the knee bent far more.
+    single = running & (contact.sum(axis=1) == 1)
+    supporting = np.where(contact[:, 0], _knee_flexion(joints, 0), _knee_flexion(joints, 1))[single]
+    assert 30.0 < np.median(supporting) < 60.0
+    flight = running & ~contact.any(axis=1)
+    assert 90.0 < np.maximum(_knee_flexion(joints, 0), _knee_flexion(joints, 1))[running].max() < 130.0
+    # The body rises in flight and sinks in stance (a bouncing centre of mass), the pelvis below its standing height.
+    assert np.median(joints[flight, 0, 2]) > np.median(joints[single, 0, 2]) + 0.02
+    assert joints[running, 0, 2].max() < runner.body.pelvis_height

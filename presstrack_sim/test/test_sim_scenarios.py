@@ -71,3 +71,13 @@ def test_a_lane_walker_is_never_pushed_nor_steered_but_others_steer_around_it():
     crowd._separate()
     assert np.array_equal(lane.position, [0.6, 1.0])  # the other makes all the room
     assert gap() > before + 0.9 * -before  # (a push along the line between the centres, as for anyone at rest)
+
+
+def test_a_walker_is_not_its_own_obstacle():
+    from presstrack_sim.scenario import _Crowd
+
+    agents = build_agents("wander3", None, 10.0, MatGeometry(), np.random.default_rng(0))
+    crowd = _Crowd(agents, MatGeometry(), np.random.default_rng(0))
+    for i in range(len(agents)):
+        assert i not in crowd._obstacles(i)
+        assert sorted(crowd._obstacles(i)) == [j for j in range(len(agents)) if j != i]
