@@ -70,6 +70,16 @@ def test_crowd_plan_keeps_bodies_apart_and_walking(model):
     assert 0.9 < np.median(walking) < 1.4  # before body-aware steering: 0.24-0.60 m/s, shuffling
 
 
+def mutual_penetration(model, scene, frame: int, faces: np.ndarray) -> float:
+    """[m] How deep either of the frame's two posed meshes reaches inside the other."""
+    meshes = []
+    for p in range(2):
+        vertices, _ = model.pose_body(scene.betas[frame, p], scene.pose[frame, p][None], scene.trans[frame, p][None])
+        vertices = vertices[0].double().numpy()
+        meshes.append((vertices, vertex_normals(vertices, faces)))
+    return max(penetration_depth(*meshes[0], meshes[1][0]), penetration_depth(*meshes[1], meshes[0][0]))
+
+
 @pytest.mark.parametrize("scenario, seed, seconds", [("side_by_side", 4, 4.0), ("crossing2", 1, 6.0)])
 def test_close_neighbours_posed_meshes_do_not_interpenetrate(model, scenario, seed, seconds):
     # Side by side 40 cm apart, hands were 2-14 cm inside the partner's hips in every close frame (issue 19).
@@ -80,12 +90,7 @@ def test_close_neighbours_posed_meshes_do_not_interpenetrate(model, scenario, se
     for f in range(len(scene.present)):
         if not scene.present[f].all():
             continue
-        meshes = []
-        for p in range(2):
-            vertices, _ = model.pose_body(scene.betas[f, p], scene.pose[f, p][None], scene.trans[f, p][None])
-            vertices = vertices[0].double().numpy()
-            meshes.append((vertices, vertex_normals(vertices, faces)))
-        deepest = max(deepest, penetration_depth(*meshes[0], meshes[1][0]), penetration_depth(*meshes[1], meshes[0][0]))
+        deepest = max(deepest, mutual_penetration(model, scene, f, faces))
         ankles = scene.keypoints_3d[f, :, ANKLES, :2]
         closest_feet = min(closest_feet, float(np.linalg.norm(ankles[0][:, None] - ankles[1][None], axis=-1).min()))
     assert deepest <= 0.01, f"posed meshes overlap by {100 * deepest:.1f} cm"
@@ -123,12 +128,7 @@ def test_a_walker_passes_close_behind_someone_standing_without_touching(model):
     faces = np.asarray(model.faces)
     deepest = 0.0
     for f in np.flatnonzero(distance < 0.6)[::2]:
-        meshes = []
-        for p in range(2):
-            vertices, _ = model.pose_body(scene.betas[f, p], scene.pose[f, p][None], scene.trans[f, p][None])
-            vertices = vertices[0].double().numpy()
-            meshes.append((vertices, vertex_normals(vertices, faces)))
-        deepest = max(deepest, penetration_depth(*meshes[0], meshes[1][0]), penetration_depth(*meshes[1], meshes[0][0]))
+        deepest = max(deepest, mutual_penetration(model, scene, f, faces))
     assert deepest <= 0.01, f"posed meshes overlap by {100 * deepest:.1f} cm"
 
 
