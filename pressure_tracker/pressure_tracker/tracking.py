@@ -502,8 +502,8 @@ class PeopleTracker:
 
     @staticmethod
     def _record_body(track: Track, detection: PersonDetection, dt: float) -> None:
-        """The current weight from every detection; the signature's weight and foot lengths only from detections
-        wholly on the mat (part of a person may stand off it)."""
+        """The current weight and the signature's weight and foot lengths, from detections wholly on the mat only
+        (part of a person may stand off it)."""
         if detection.touches_edge:
             return
         track.recent_forces.append(detection.force)
@@ -578,17 +578,18 @@ class PeopleTracker:
         are assigned together (one global assignment: an absent person comes back once)."""
         cfg = self.config
         absent = self._absent()
-        weighed = []
+        weighed, signatures = [], []
         for track in newcomers:
             if not absent:
                 track.state = TrackState.CONFIRMED
-            elif track.signature(cfg) is not None:
+            elif (signature := track.signature(cfg)) is not None:
                 weighed.append(track)
+                signatures.append(signature)
             elif self._clock - track.arrived_at >= cfg.identify_time:
                 track.state = TrackState.CONFIRMED
         if not weighed:
             return
-        matches = self._recognise([track.signature(cfg) for track in weighed], absent)
+        matches = self._recognise(signatures, absent)
         for track, (known_id, clear) in zip(weighed, matches):
             settled = track.contact_time >= cfg.settle_time or self._clock - track.arrived_at >= cfg.identify_time
             if not (clear or settled):
