@@ -61,6 +61,8 @@ _SWAP_CHECK_FRAMES = 5    # frames between swap checks (each costs medians of ev
 _FOOT_ELONGATION = 2.0   # a foot's contact is at least this many times as long as its mean width
 _STRAIGHT_WALK = math.radians(30.0)   # feet axis vs walking direction: askew by a step width, toe-out
 _MIN_VELOCITY_SPAN = 0.2  # [s] a younger track's walking velocity is its displacement over this (not yet known)
+_HEEL_TO_TOE_ROLL = 0.05  # [m] a stance foot's centre of pressure rolls from heel to toes (12-18 cm in a walking step);
+                          # standing sway moves it a few cm, either way
 
 
 def box_area(box: Box) -> float:
@@ -198,6 +200,8 @@ class Track:
     seconds_lost: float = 0.0
     heading: float | None = None
     feet_axis: float | None = None   # [rad, mod pi] of the last feet long enough to show one (`_feet_axis`)
+    landings: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # last frame's feet: (cells, CoP
+                                                                                 # (x, y) [m] when it landed)
     recent_forces: deque[float] = field(default_factory=lambda: deque(maxlen=_WEIGHT_SAMPLES))
     forces: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     foot_lengths: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
@@ -494,7 +498,8 @@ class PeopleTracker:
         track.path.append((self._clock, *detection.centroid_m))
         while self._clock - track.path[0][0] > 2.0 * cfg.step_time:
             track.path.popleft()
-        track.heading = _heading(detection, track.walking_velocity(cfg.step_time), track.heading, cfg)
+        rolls, track.landings = _foot_rolls(detection.feet, track.landings)
+        track.heading = _heading(detection.feet, rolls, track.walking_velocity(cfg.step_time), track.heading, cfg)
         axis = _feet_axis(detection.feet, cfg)
         track.feet_axis = axis if axis is not None else track.feet_axis
         if track.state == TrackState.LOST:
@@ -638,19 +643,43 @@ class PeopleTracker:
         return matches
 
 
-def _heading(detection: PersonDetection, velocity: np.ndarray, previous: float | None, config: TrackerConfig
-             ) -> float | None:
-    """[rad] Which way a person faces: along their feet (feet point where people walk, within a few degrees of
-    toe-out; the mean axis of those at least half as long as the longest foot allowed), the end of that axis
-    nearer their walking direction (`velocity`, over their last step), or, slower than heading_min_speed,
-    nearer their previous heading; the walking direction itself where no foot shows an axis; None while
+def _heading(feet: list[Foot], rolls: list[np.ndarray], velocity: np.ndarray, previous: float | None,
+             config: TrackerConfig) -> float | None:
+    """[rad] Which way a person faces: the mean toe direction of their feet that show a long axis (`_shows_axis`;
+    feet point where people walk, within a few degrees of toe-out; a mean of directions, not of axes, so the
+    two feet of a turn give the body's facing between them). A foot's toes are the end of its axis its centre
+    of pressure rolled towards since it landed (`rolls`: heel to toes in stance, whichever way the body moves),
+    once that is _HEEL_TO_TOE_ROLL; a foot not rolled that far (landing, flat in a turn on the spot, standing)
+    points the end nearer the reference: the walking direction (`velocity`, over the last step) from
+    heading_min_speed, else the previous heading. Where no foot shows an axis, that reference itself; None while
     nothing tells."""
     moving = math.hypot(*velocity) >= config.heading_min_speed
     reference = math.atan2(velocity[1], velocity[0]) if moving else previous
-    axis = _feet_axis(detection.feet, config)
-    if reference is None or axis is None:
-        return reference
-    return axis if abs(math.remainder(axis - reference, 2 * math.pi)) <= math.pi / 2 else axis + math.pi
+    toes = np.zeros(2)
+    for foot, roll in zip(feet, rolls):
+        if not _shows_axis(foot, config):
+            continue
+        toe = np.array([math.cos(foot.axis), math.sin(foot.axis)])
+        rolled = roll @ toe
+        if abs(rolled) >= _HEEL_TO_TOE_ROLL:
+            toes += foot.area * (toe if rolled > 0 else -toe)
+        elif reference is not None:
+            toes += foot.area * (toe if math.cos(foot.axis - reference) >= 0 else -toe)
+    return math.atan2(toes[1], toes[0]) if toes.any() else reference
+
+
+def _foot_rolls(feet: list[Foot], landings: list[tuple[np.ndarray, np.ndarray]]
+                ) -> tuple[list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """(x, y) [m] how far each of `feet`'s centre of pressure moved since the foot landed, and their landings
+    for the next frame. A foot in stance does not move: one sharing a cell with a foot of the last frame
+    (`landings`: its cells and the CoP it landed with) is that foot, any other has just landed."""
+    rolls, now = [], []
+    for foot in feet:
+        landed = next((cop for cells, cop in landings if np.isin(foot.cells, cells, assume_unique=True).any()),
+                      np.asarray(foot.centroid_m, dtype=float))
+        rolls.append(np.asarray(foot.centroid_m) - landed)
+        now.append((foot.cells, landed))
+    return rolls, now
 
 
 def _walking_axis(track: Track, config: TrackerConfig) -> np.ndarray | None:
@@ -668,16 +697,21 @@ def _walking_axis(track: Track, config: TrackerConfig) -> np.ndarray | None:
 
 
 def _feet_axis(feet, config: TrackerConfig) -> float | None:
-    """[rad, mod pi] the contact-area-weighted mean long axis of those `feet` that show one: at least half as
-    long as the longest foot allowed and _FOOT_ELONGATION times as long as their mean width (area / length; a
-    foot's is ~3: a heel or toes alone, or two feet pressed side by side, show no walking axis); None if none."""
-    long_feet = [foot for foot in feet if foot.length_m >= 0.5 * config.foot_length_max
-                 and foot.length_m * foot.length_m >= _FOOT_ELONGATION * foot.area]
+    """[rad, mod pi] the contact-area-weighted mean long axis of those `feet` that show one (`_shows_axis`);
+    None if none."""
+    long_feet = [foot for foot in feet if _shows_axis(foot, config)]
     if not long_feet:
         return None
     # Angles doubled: an axis is a direction modulo pi.
     return 0.5 * math.atan2(sum(f.area * math.sin(2 * f.axis) for f in long_feet),
                             sum(f.area * math.cos(2 * f.axis) for f in long_feet))
+
+
+def _shows_axis(foot: Foot, config: TrackerConfig) -> bool:
+    """Whether `foot` shows a walking axis: at least half as long as the longest foot allowed and
+    _FOOT_ELONGATION times as long as its mean width (area / length; a foot's is ~3: a heel or toes alone, or two
+    feet pressed side by side, show none)."""
+    return foot.length_m >= 0.5 * config.foot_length_max and foot.length_m * foot.length_m >= _FOOT_ELONGATION * foot.area
 
 
 def _pair_new_feet(feet: list[Foot], config: TrackerConfig) -> list[list[Foot]]:
