@@ -200,8 +200,8 @@ class Track:
     seconds_lost: float = 0.0
     heading: float | None = None
     feet_axis: float | None = None   # [rad, mod pi] of the last feet long enough to show one (`_feet_axis`)
-    landings: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # last frame's feet: (cells, CoP
-                                                                                 # (x, y) [m] when it landed)
+    landings: list[tuple[Foot, np.ndarray]] = field(default_factory=list)  # last frame's feet, each with its CoP
+                                                                           # (x, y) [m] when it landed
     recent_forces: deque[float] = field(default_factory=lambda: deque(maxlen=_WEIGHT_SAMPLES))
     forces: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     foot_lengths: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
@@ -655,31 +655,42 @@ def _heading(feet: list[Foot], rolls: list[np.ndarray], velocity: np.ndarray, pr
     nothing tells."""
     moving = math.hypot(*velocity) >= config.heading_min_speed
     reference = math.atan2(velocity[1], velocity[0]) if moving else previous
-    toes = np.zeros(2)
-    for foot, roll in zip(feet, rolls):
+    toes_x = toes_y = 0.0   # area-weighted sum of the toe directions
+    for foot, (roll_x, roll_y) in zip(feet, rolls):
         if not _shows_axis(foot, config):
             continue
-        toe = np.array([math.cos(foot.axis), math.sin(foot.axis)])
-        rolled = roll @ toe
+        c, s = math.cos(foot.axis), math.sin(foot.axis)
+        rolled = roll_x * c + roll_y * s
         if abs(rolled) >= _HEEL_TO_TOE_ROLL:
-            toes += foot.area * (toe if rolled > 0 else -toe)
+            sign = 1.0 if rolled > 0 else -1.0
         elif reference is not None:
-            toes += foot.area * (toe if math.cos(foot.axis - reference) >= 0 else -toe)
-    return math.atan2(toes[1], toes[0]) if toes.any() else reference
+            sign = 1.0 if math.cos(foot.axis - reference) >= 0 else -1.0
+        else:
+            continue
+        toes_x += sign * foot.area * c
+        toes_y += sign * foot.area * s
+    return math.atan2(toes_y, toes_x) if toes_x or toes_y else reference
 
 
-def _foot_rolls(feet: list[Foot], landings: list[tuple[np.ndarray, np.ndarray]]
-                ) -> tuple[list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+def _foot_rolls(feet: list[Foot], landings: list[tuple[Foot, np.ndarray]]
+                ) -> tuple[list[np.ndarray], list[tuple[Foot, np.ndarray]]]:
     """(x, y) [m] how far each of `feet`'s centre of pressure moved since the foot landed, and their landings
     for the next frame. A foot in stance does not move: one sharing a cell with a foot of the last frame
-    (`landings`: its cells and the CoP it landed with) is that foot, any other has just landed."""
+    (`landings`: each with the CoP it landed with) is that foot, any other has just landed."""
     rolls, now = [], []
     for foot in feet:
-        landed = next((cop for cells, cop in landings if np.isin(foot.cells, cells, assume_unique=True).any()),
-                      np.asarray(foot.centroid_m, dtype=float))
-        rolls.append(np.asarray(foot.centroid_m) - landed)
-        now.append((foot.cells, landed))
+        landed = next((cop for before, cop in landings if _same_cells(foot, before)), foot.centroid_m)
+        rolls.append(foot.centroid_m - landed)
+        now.append((foot, landed))
     return rolls, now
+
+
+def _same_cells(a: Foot, b: Foot) -> bool:
+    """Whether feet `a` and `b` share a cell (their boxes first: most pairs are far apart)."""
+    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = a.box, b.box
+    if ax1 >= bx2 or bx1 >= ax2 or ay1 >= by2 or by1 >= ay2:
+        return False
+    return bool(np.isin(a.cells, b.cells, assume_unique=True).any())
 
 
 def _walking_axis(track: Track, config: TrackerConfig) -> np.ndarray | None:
