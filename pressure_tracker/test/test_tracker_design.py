@@ -261,3 +261,21 @@ def test_a_foot_touching_lightly_is_contact_and_the_noise_around_makes_none():
     assert len(feet(landing, None)) == 4
     touching = [foot for foot in feet(landing, light) if foot.box == (60, 100, 63, 106)]
     assert len(touching) == 1 and len(feet(landing, light)) == 5
+
+
+def test_a_rim_joins_the_one_person_it_touches_and_no_cell_twice():
+    from pressure_tracker.detection import person_detection, with_rim
+
+    frame = np.zeros((40, 80), dtype=np.float32)
+    for left in (10, 40, 60):           # the feet of three people
+        frame[10:20, left:left + 5] = 50.0
+    frame[8:22, 9:16] += 2.0            # a faint rim around the first foot only
+    frame[14:16, 45:60] = 2.0           # a faint bridge between the second and third: nobody's
+    pitch = 0.01
+    feet = sorted(detect_feet(frame, 10.0, pitch, 0.0, 4e-4), key=lambda foot: foot.box[0])
+    people = [person_detection([foot], frame.shape, pitch) for foot in feet]
+    grown = with_rim(people, frame, 1.0, pitch)
+    assert all(np.unique(p.cells).size == p.cells.size for p in grown)
+    assert grown[0].box == (9, 8, 16, 22) and grown[0].cells.size == 14 * 7
+    assert [p.box for p in grown[1:]] == [p.box for p in people[1:]]
+    assert [p.cells.size for p in grown[1:]] == [50, 50]
