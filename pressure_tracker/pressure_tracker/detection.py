@@ -13,9 +13,11 @@ Pipeline, three steps and no special cases:
    `contact_sigmas` robust standard deviations, estimated from the frames themselves. The threshold
    scales with the data, so a file in another pressure unit gives the same contact; so does its floor of
    `min_contact_share` of the highest reading (a noise-free mat); an absolute floor (`min_contact_kpa`)
-   applies only where the unit is known.
-2. `detect_feet`: 8-connected contact pieces of a single cell are sensor noise (a spike, a hot or stuck
-   cell) and are dropped; a cell alone like that for `stuck_time` seconds is defective (`DefectiveCells`) and
+   applies only where the unit is known. A foot touching lightly (landing, lifting) reads above the limit
+   of detection (`light_sigmas`, 3) before it reaches contact: a piece of LIGHT_MIN_CELLS connected cells
+   above that, none in contact, is contact too (noise makes no such piece).
+2. `detect_feet`: contact cells alone among the light cells (8-connected) are sensor noise (a spike, a hot
+   or stuck cell) and are dropped; a cell alone like that for `stuck_time` seconds is defective (`DefectiveCells`) and
    stays out of contact and rims even when a foot lands beside it; the remaining pieces closer than `foot_gap` [m] to each other are one foot by
    construction (heel, arch band, ball and toe pads of a foot are separated by at most a few cm), by
    labelling the pieces dilated by half that gap (a square: gaps along rows and columns). Linked contact
