@@ -1,7 +1,7 @@
 """The robustness grid: simulated scenes varied one axis at a time around a default scene, ours and peers scored.
 
     presstrack-track-suite --grid [--split heldout|tuning] [--repeats N] [--axes AXIS ...] [--seconds S]
-                           [--cache DIR] [--out grid.md] [--json grid.json]
+                           [--old-labels] [--cache DIR] [--out grid.md] [--json grid.json]
 
 The default scene: 3 people wandering for 20 s on a 238 x 120-cell mat of 1 cm cells at 15 Hz, barefoot with
 a normal arch (toe pads apart from the forefoot), adults of 40-100 kg, read by `grid_sensor` with 0.5 kPa
@@ -10,6 +10,10 @@ the noise axis adds the mat's defective cells (0.1 % dead, 0.01 % stuck, 0.02 % 
 beside the default without them. The pressure-scale axis stores the default scene in a file, as MIP's
 raw units times a factor, with or without the 'pressure_unit' / 'pressure_scale_kpa' keys, and reads it back
 through presstrack-track's loader: without the keys the tracker sees kPa times the factor.
+
+Labels are the simulator's (`presstrack_sim.simulator.label_box`: a person's cells read above max(1.5 kPa, 3
+noise sigmas), in regions of more than one cell); `--old-labels` gives the labels of before issue 20's labeller (a
+fixed 1.5 kPa, inside the noise of the 1 and 2 kPa cells, single cells kept), so a figure can be given under both.
 
 Seeds: `--split tuning` draws seeds 0-999 (the range the tracker's development may look at: the fixed suite
 uses 11-61), `--split heldout` (the default) seeds 10000 and up, never used while tuning. Every cell of a
@@ -48,7 +52,8 @@ class GridScene:
     """What to simulate: scenario and people (None: its own count), length [s], frame rate [Hz], cell pitch
     [m], sensor noise [kPa], whether the mat has defective cells (`grid_sensor`), feet ('shod': pads joined
     by the outsole, 'barefoot': toe pads apart, 'high_arch': toe pads and a midfoot gap), body (None: adults
-    of 40-100 kg; else stature [m] and BMI ranges) and crossing2's lane gap [m] (None: not set)."""
+    of 40-100 kg; else stature [m] and BMI ranges), crossing2's lane gap [m] (None: not set) and whether its boxes
+    are labelled as before issue 20's labeller (`SimConfig.old_labels`)."""
 
     scenario: str = "wander"
     people: int | None = 3
@@ -60,6 +65,7 @@ class GridScene:
     feet: str = "barefoot"
     body: tuple[tuple[float, float], tuple[float, float]] | None = None
     lane_gap_m: float | None = None
+    old_labels: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,7 @@ def sim_config(scene: GridScene, seed: int):
     mat = MatGeometry(int(round(238 / scale)), int(round(120 / scale)), scene.pitch)
     return SimConfig(scenario=scene.scenario, people=scene.people, seconds=scene.seconds, fps=scene.fps, seed=seed,
                      mat=mat, sensor=grid_sensor(scene.noise_kpa, scene.defects), plantar=plantar, bodies=bodies,
-                     lane_gap_m=scene.lane_gap_m)
+                     lane_gap_m=scene.lane_gap_m, old_labels=scene.old_labels)
 
 
 def _cache_path(cache: Path, scene: GridScene, seed: int) -> Path:
@@ -192,14 +198,18 @@ class CellResult:
 
 
 def run_grid(axes: Sequence[str], split: str = "heldout", repeats: int = 1, seconds: float | None = None,
-             cache: Path | None = None, peers: Sequence[str] = PEERS, log=print) -> list[CellResult]:
+             cache: Path | None = None, peers: Sequence[str] = PEERS, log=print, old_labels: bool = False
+             ) -> list[CellResult]:
     """Every cell of `axes` (AXES names), `repeats` seeds each, scored for ours, the baseline and `peers`.
-    `seconds` overrides every scene's length (quick runs)."""
-    return run_cells([cell for axis in axes for cell in AXES[axis]], split, repeats, seconds, cache, peers, log)
+    `seconds` overrides every scene's length (quick runs); `old_labels` labels every scene as before issue 20's
+    labeller (`GridScene`)."""
+    return run_cells([cell for axis in axes for cell in AXES[axis]], split, repeats, seconds, cache, peers, log,
+                     old_labels)
 
 
 def run_cells(cells: Sequence[GridCell], split: str = "heldout", repeats: int = 1, seconds: float | None = None,
-              cache: Path | None = None, peers: Sequence[str] = PEERS, log=print) -> list[CellResult]:
+              cache: Path | None = None, peers: Sequence[str] = PEERS, log=print, old_labels: bool = False
+              ) -> list[CellResult]:
     """`run_grid` of the given cells."""
     if split not in SPLIT_SEEDS:
         raise ValueError(f"unknown split {split!r}; known: {', '.join(SPLIT_SEEDS)}")
@@ -209,6 +219,8 @@ def run_cells(cells: Sequence[GridCell], split: str = "heldout", repeats: int = 
     for cell in cells:
         if seconds is not None:
             cell = replace(cell, scene=replace(cell.scene, seconds=seconds))
+        if old_labels:
+            cell = replace(cell, scene=replace(cell.scene, old_labels=True))
         for repeat in range(repeats):
             seed = SPLIT_SEEDS[split] + repeat
             start = time.perf_counter()

@@ -1,7 +1,8 @@
 """Tracking benchmark on simulated crowd scenes: PressureTracker against the baseline and peer trackers.
 
     presstrack-track-suite [--out suite.md] [--json suite.json] [--cache DIR] [--seconds S] [--scenes NAME ...]
-    presstrack-track-suite --grid [--split heldout|tuning] [--repeats N] [--axes AXIS ...] [--cache DIR] [--out ...]
+    presstrack-track-suite --grid [--split heldout|tuning] [--repeats N] [--axes AXIS ...] [--old-labels]
+                           [--cache DIR] [--out ...]
     presstrack-track-suite --long [--long-minutes M] [--long-people N] [--split ...] [--out ...]
 
 --grid: the robustness grid (track_grid.py); --long: one long session of people leaving and coming back
@@ -11,7 +12,8 @@ Scenes come from the crowd simulator (presstrack_sim) with fixed seeds, so every
 recordings: two people crossing, three wandering, a couple side by side 40 cm apart, a face-to-face
 couple, one standing while another passes, people entering and leaving. The ground truth is the
 simulator's per-person box, labelled as MIP's are: around the person's own cells that the mat reads
-above 1.5 kPa (presstrack_sim.simulator.label_box).
+above 1.5 kPa, or 3 noise sigmas on a noisier mat, in regions of more than one cell
+(presstrack_sim.simulator.label_box).
 Generating a scene costs seconds (the simulator renders ~60 frames/s); with --cache DIR each scene is
 stored there once as .npz (pressure, box, fps) and reused.
 
@@ -297,6 +299,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="grid / long session seeds: tuning 0-999, heldout 10000+ (default)")
     parser.add_argument("--repeats", type=int, default=1, help="grid: seeds per cell (default 1)")
     parser.add_argument("--axes", nargs="+", choices=tuple(AXES), help="grid: only these axes (default: all)")
+    parser.add_argument("--old-labels", action="store_true",
+                        help="grid: boxes labelled as before issue 20's labeller (a fixed 1.5 kPa, inside the noise "
+                             "of a noisy mat) instead of above the noise (max(1.5 kPa, 3 noise sigmas))")
     parser.add_argument("--long-minutes", type=float, default=30.0, help="long session length [min] (default 30)")
     parser.add_argument("--long-people", type=int, default=4, help="long session people, 3-5 (default 4)")
     args = parser.parse_args(argv)
@@ -315,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.grid:
             from .track_grid import report as grid_report, run_grid
 
-            results = run_grid(args.axes or tuple(AXES), args.split, args.repeats, args.seconds, args.cache)
+            results = run_grid(args.axes or tuple(AXES), args.split, args.repeats, args.seconds, args.cache,
+                               old_labels=args.old_labels)
             return _write(*grid_report(results, args.split), args.out, args.json)
         if args.long:
             from .track_long import report as long_report, run_long

@@ -132,3 +132,12 @@ def test_switches_are_counted_in_the_window_they_happen():
     result = score_rows(rows, box, "switches", 1.0)
     facts = {"fps": 5 / (60.0 * WINDOW_MINUTES), "frames": 12}  # a window of 5 frames
     assert result.scores.id_switches == 3 and switches_in_windows(result, facts) == [1, 1, 1]
+
+
+def test_old_labels_are_a_scene_of_their_own(tmp_path):
+    """--old-labels asks the simulator for the labels of before (a fixed 1.5 kPa) and never shares a cached
+    scene with the labels above the noise."""
+    old = replace(track_grid.DEFAULT, noise_kpa=2.0, old_labels=True)
+    new = replace(old, old_labels=False)
+    assert track_grid.sim_config(old, 0).old_labels and not track_grid.sim_config(new, 0).old_labels
+    assert track_grid._cache_path(tmp_path, old, 0) != track_grid._cache_path(tmp_path, new, 0)

@@ -21,7 +21,7 @@ from functools import partial
 
 import numpy as np
 import torch
-from scipy.ndimage import maximum_filter
+from scipy.ndimage import correlate, maximum_filter
 
 from presstrack_body.model import BodyModel
 
@@ -45,6 +45,9 @@ from .stepwise import Work, run_to_end
 FOOTPRINT_THRESHOLD_KPA = 0.5  # a cell belongs to a person's footprint above this true pressure
 LABEL_THRESHOLD_KPA = 1.5  # a person's box holds their cells measured above this, as MIP's labels threshold the reading
 LABEL_MIN_CELLS = 4  # ... when there are this many (fewer are a foot grazing the floor, lost in the sensor noise)
+# ... and above this many noise sigmas of the unloaded mat: a labeller sets a threshold above the sensor's noise floor
+# (the 3-sigma limit of detection; 1.5 kPa is 3 sigmas of the 0.5 kPa mat), or the box grows with the noise.
+LABEL_NOISE_SIGMAS = 3.0
 GAIT_BLOCK_FRAMES = 30  # leg poses synthesised per unit of work (some milliseconds per person)
 PLAN_BLOCK_STEPS = 30  # crowd integration steps per unit of work (half a second of plan)
 LOOKAHEAD_CHUNKS = 2  # step() renders up to this many chunks ahead of the frame it hands out
@@ -97,6 +100,7 @@ class SimConfig:
     carrying: float = 0.0
     jump_rate: float = 0.0
     lane_gap_m: float | None = None  # crossing2: the walkers' lanes this far apart (scenario.build_agents)
+    old_labels: bool = False  # label_box as before issue 20's labeller: a fixed 1.5 kPa, one-cell regions kept
     subjects: tuple[np.ndarray, ...] | None = None
     model_path: str | None = None
     chunk_frames: int = 10  # frames rendered together: larger is a little faster overall, but makes longer steps
@@ -207,9 +211,27 @@ def footprint_box(footprint: np.ndarray) -> np.ndarray:
     return _mask_box(np.asarray(footprint) > FOOTPRINT_THRESHOLD_KPA)
 
 
-def label_box(measured: np.ndarray, owner: np.ndarray, contact_box: np.ndarray) -> np.ndarray:
+_NEIGHBOURS = np.ones((1, 3, 3), dtype=np.uint8)   # the 8 neighbours of a cell within its frame
+_NEIGHBOURS[0, 1, 1] = 0
+
+
+def label_threshold_kpa(sensor: SensorModel) -> float:
+    """[kPa] The reading above which a labeller counts a cell as shown: LABEL_THRESHOLD_KPA, raised to
+    LABEL_NOISE_SIGMAS times the noise of the sensor's unloaded cells (`noise_kpa`) on a noisier mat.
+
+    Nobody labelling a mat sets the threshold inside its noise: at 2 kPa noise a 1.5 kPa threshold passes 23 % of
+    the unloaded cells, so a box would take in every cell near a foot where the noise happens to be high and grow
+    with the sensor's noise, not with the foot. 3 sigmas is the usual limit of detection (0.13 % of unloaded
+    cells pass, and `label_box` drops those that pass alone) and is what 1.5 kPa already was on the 0.5 kPa mat,
+    so quiet mats keep their threshold."""
+    return max(LABEL_THRESHOLD_KPA, LABEL_NOISE_SIGMAS * sensor.noise_kpa)
+
+
+def label_box(measured: np.ndarray, owner: np.ndarray, contact_box: np.ndarray,
+              threshold_kpa: float = LABEL_THRESHOLD_KPA, drop_speckle: bool = True) -> np.ndarray:
     """The boxes MIP's labelling gives: (F, P, 4) float32 around each person's own cells (`owner`, (F, rows, cols))
-    whose reading (`measured`, (F, rows, cols) kPa) exceeds LABEL_THRESHOLD_KPA.
+    whose reading (`measured`, (F, rows, cols) kPa) exceeds `threshold_kpa` (`label_threshold_kpa`), in regions of
+    more than one cell (8-connected) with `drop_speckle` (without it, as the simulator labelled before issue 20).
 
     MIP thresholds the measured pressure into regions and gives each the nearest foot's identity (PressTrack-HMR), so
     its boxes hold what the mat shows; a heel that has only begun to touch down is outside them. A person with fewer
@@ -217,7 +239,11 @@ def label_box(measured: np.ndarray, owner: np.ndarray, contact_box: np.ndarray) 
     box is zero exactly when its person is off the mat.
     """
     persons = np.arange(contact_box.shape[1], dtype=owner.dtype)
-    visible = (measured[:, None] > LABEL_THRESHOLD_KPA) & (owner[:, None] == persons[None, :, None, None])
+    above = measured > threshold_kpa
+    # A region of one cell is speckle, not pressure: even 3 sigmas above the noise, one cell in 750 passes.
+    if drop_speckle:
+        above &= correlate(above.view(np.uint8), _NEIGHBOURS, mode="constant") > 0
+    visible = above[:, None] & (owner[:, None] == persons[None, :, None, None])
     enough = visible.sum(axis=(-2, -1)) >= LABEL_MIN_CELLS
     return np.where(enough[..., None], _mask_box(visible), contact_box).astype(np.float32)
 
@@ -410,7 +436,9 @@ class _Episode:
         pressure = self.sensor.measure(true_pressure.sum(axis=1) + objects.sum(axis=0))
         owner = cell_owner(true_pressure)
         contact_box = footprint_box(true_pressure)
-        return SceneChunk(start, pressure, true_pressure, owner, label_box(pressure, owner, contact_box),
+        labels = label_box(pressure, owner, contact_box, *((LABEL_THRESHOLD_KPA, False) if config.old_labels
+                                                           else (label_threshold_kpa(config.sensor), True)))
+        return SceneChunk(start, pressure, true_pressure, owner, labels,
                           contact_box[..., 2] > 0, vertices_out, cell_object(objects))
 
 

@@ -255,3 +255,32 @@ def test_cli_refuses_an_unwritable_output_before_simulating(tmp_path, capsys):
         error = capsys.readouterr().err
         assert error.count("\n") == 1 and message in error and "Traceback" not in error
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_label_threshold_stays_above_the_sensor_noise():
+    from presstrack_sim.sensor import SensorModel
+    from presstrack_sim.simulator import LABEL_NOISE_SIGMAS, LABEL_THRESHOLD_KPA, label_threshold_kpa
+
+    # A quiet mat keeps the fixed threshold (1.5 kPa is 3 sigmas of the 0.5 kPa mat); a noisier one raises it.
+    assert label_threshold_kpa(SensorModel(noise_kpa=0.5)) == LABEL_THRESHOLD_KPA
+    assert label_threshold_kpa(SensorModel(noise_kpa=0.3)) == LABEL_THRESHOLD_KPA
+    assert label_threshold_kpa(SensorModel(noise_kpa=2.0)) == pytest.approx(LABEL_NOISE_SIGMAS * 2.0)
+
+
+def test_noisy_mat_labels_hold_the_feet_not_the_noise():
+    """On a 2 kPa mat the fixed 1.5 kPa threshold passes 23 % of the cells near a foot that carry no load, so the
+    label box grows far beyond the foot's load; the threshold above the noise, without single cells, keeps it to
+    the loaded cells (the labels of before: `drop_speckle=False`)."""
+    from presstrack_sim.simulator import label_box
+
+    rng = np.random.default_rng(0)
+    truth = np.zeros((1, 40, 40), dtype=np.float32)
+    truth[0, 15:25, 17:22] = 80.0                        # a foot: 10 x 5 cells well above any threshold
+    owner = np.full((1, 40, 40), -1, dtype=np.int8)
+    owner[0, 5:35, 7:32] = 0                             # the person's own cells, far into the pressure's faint tail
+    measured = truth + rng.normal(0.0, 2.0, truth.shape).astype(np.float32)
+    contact = np.array([[[17, 15, 22, 25]]], dtype=np.float32)
+    fixed = label_box(measured, owner, contact, 1.5, drop_speckle=False)[0, 0]
+    above_noise = label_box(measured, owner, contact, 6.0)[0, 0]
+    assert (fixed[2] - fixed[0]) * (fixed[3] - fixed[1]) > 10 * 50      # the box of the noise
+    np.testing.assert_array_equal(above_noise, [17, 15, 22, 25])         # the box of the foot

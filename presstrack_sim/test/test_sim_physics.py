@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 # mesh_recovery (the body model) is a sibling package; make it importable when not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mesh_recovery"))
@@ -14,7 +15,7 @@ from presstrack_sim import gait  # noqa: E402
 from presstrack_common.mat_geometry import MatGeometry  # noqa: E402
 from presstrack_sim.sensor import SensorModel  # noqa: E402
 from presstrack_sim.scenario import PLAN_DT, MotionPlan  # noqa: E402
-from presstrack_sim.simulator import (FOOTPRINT_THRESHOLD_KPA, LABEL_MIN_CELLS, LABEL_THRESHOLD_KPA,  # noqa: E402
+from presstrack_sim.simulator import (FOOTPRINT_THRESHOLD_KPA, LABEL_MIN_CELLS, label_threshold_kpa,  # noqa: E402
                                       SimConfig, Simulator)
 
 
@@ -98,11 +99,15 @@ def test_pressure_integral_equals_vertical_force(crossing):
 
 def test_boxes_enclose_the_cells_each_person_shows_on_the_mat(crossing):
     simulator, chunk = crossing
+    threshold = label_threshold_kpa(simulator.config.sensor)
     relabelled = 0
     for frame in range(len(chunk.pressure)):
         for person in range(len(simulator.people)):
             touching = chunk.true_pressure[frame, person] > FOOTPRINT_THRESHOLD_KPA
-            shown = (chunk.pressure[frame] > LABEL_THRESHOLD_KPA) & (chunk.owner[frame] == person)
+            above = chunk.pressure[frame] > threshold
+            above &= ndimage.correlate(above.astype(np.uint8), np.array([[1, 1, 1], [1, 0, 1], [1, 1, 1]]),
+                                       mode="constant") > 0   # no region of one cell
+            shown = above & (chunk.owner[frame] == person)
             cells = np.argwhere(shown if shown.sum() >= LABEL_MIN_CELLS else touching)
             relabelled += shown.sum() >= LABEL_MIN_CELLS and not np.array_equal(cells, np.argwhere(touching))
             x1, y1, x2, y2 = chunk.box[frame, person]

@@ -18,9 +18,12 @@ class TrackerConfig:
     Contact (detection.py)
       contact_sigmas: a cell is in contact above the unloaded cells' median plus this many robust standard
         deviations of their noise (from the frames themselves: scale-free).
+      light_sigmas: a piece of at least 4 connected cells above the median plus this many sigmas, none of them
+        above contact_sigmas, is contact too: a foot landing or lifting, lightly loaded (3 sigmas: the limit of
+        detection, where the simulator's labeller counts a cell as shown; noise makes no such piece).
       rim_sigmas: a person's box and mask also cover the cells connected to their contact above the median
-        plus this many sigmas (a foot's rim, where its pressure fades into the noise); tracking does not use
-        them.
+        plus this many sigmas (a foot's rim, where its pressure fades into the noise, down to the limit of
+        detection, 3 sigmas, where a labeller stops too); tracking does not use them.
       min_contact_share: nor below this share (0.3 %) of the frame's highest reading (a foot's pressure falls
         smoothly from a peak of hundreds of kPa: a noise-free mat shows its faint tail far beyond the foot).
       min_contact_kpa [kPa]: absolute floor of the contact threshold, for a mat whose unit is known;
@@ -74,7 +77,8 @@ class TrackerConfig:
     report_tentative: bool = True
     cell_pitch: float = 0.01
     contact_sigmas: float = 5.0
-    rim_sigmas: float = 2.0
+    light_sigmas: float = 3.0
+    rim_sigmas: float = 3.0
     min_contact_kpa: float = 0.0
     min_contact_share: float = 0.003
     stuck_time: float = 1.0

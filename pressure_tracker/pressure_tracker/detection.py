@@ -13,9 +13,11 @@ Pipeline, three steps and no special cases:
    `contact_sigmas` robust standard deviations, estimated from the frames themselves. The threshold
    scales with the data, so a file in another pressure unit gives the same contact; so does its floor of
    `min_contact_share` of the highest reading (a noise-free mat); an absolute floor (`min_contact_kpa`)
-   applies only where the unit is known.
-2. `detect_feet`: 8-connected contact pieces of a single cell are sensor noise (a spike, a hot or stuck
-   cell) and are dropped; a cell alone like that for `stuck_time` seconds is defective (`DefectiveCells`) and
+   applies only where the unit is known. A foot touching lightly (landing, lifting) reads above the limit
+   of detection (`light_sigmas`, 3) before it reaches contact: a piece of LIGHT_MIN_CELLS connected cells
+   above that, none in contact, is contact too (noise makes no such piece).
+2. `detect_feet`: contact cells alone among the light cells (8-connected) are sensor noise (a spike, a hot
+   or stuck cell) and are dropped; a cell alone like that for `stuck_time` seconds is defective (`DefectiveCells`) and
    stays out of contact and rims even when a foot lands beside it; the remaining pieces closer than `foot_gap` [m] to each other are one foot by
    construction (heel, arch band, ball and toe pads of a foot are separated by at most a few cm), by
    labelling the pieces dilated by half that gap (a square: gaps along rows and columns). Linked contact
@@ -38,6 +40,9 @@ from scipy import ndimage
 _EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 # Quantile one standard deviation above the median of a Gaussian, Phi(1).
 _ONE_SIGMA_QUANTILE = 0.5 * (1.0 + math.erf(1.0 / math.sqrt(2.0)))
+# A light foot (no cell above the contact threshold) needs this many connected cells above the light threshold:
+# noise passes 3 sigmas in 0.13 % of cells, so four connected ones (~1e-5 per frame on a whole mat) are a load.
+LIGHT_MIN_CELLS = 4
 # Noise floor estimate: every n-th row and column of every n-th frame (the floor drifts slowly).
 _NOISE_SAMPLE_STRIDE = 3
 _NOISE_UPDATE_INTERVAL = 4
@@ -160,10 +165,12 @@ class Foot:
 
 
 def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap: float, min_foot_area: float,
-                foot_length_max: float = math.inf, defects: DefectiveCells | None = None, dt: float = 0.0
-                ) -> list[Foot]:
+                foot_length_max: float = math.inf, defects: DefectiveCells | None = None, dt: float = 0.0,
+                light_threshold: float | None = None) -> list[Foot]:
     """The feet of `frame` (rows, cols): see the module docstring, steps 2 and 3. `defects`, if given, keeps its
-    defective cells out of contact and learns from this frame, taken dt [s] after the last."""
+    defective cells out of contact and learns from this frame, taken dt [s] after the last. With
+    `light_threshold` (below `threshold`), a piece of at least LIGHT_MIN_CELLS connected cells above it and none
+    above `threshold` is contact too: a foot touching lightly (landing, lifting), near the other people's feet."""
     contact = frame > threshold
     if defects is not None:
         contact.ravel()[defects.defective] = False
@@ -177,14 +184,27 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
     r0, r1 = max(0, rows_any[0] - reach), min(frame.shape[0], rows_any[-1] + reach + 1)
     c0, c1 = max(0, cols_any[0] - reach), min(frame.shape[1], cols_any[-1] + reach + 1)
     window = contact[r0:r1, c0:c1]
-    pieces, count = ndimage.label(window, structure=_EIGHT_CONNECTED)
-    sizes = np.bincount(pieces.ravel(), minlength=count + 1)
-    keep = sizes[pieces] > 1
-    keep[pieces == 0] = False
+    if light_threshold is None:
+        pieces, count = ndimage.label(window, structure=_EIGHT_CONNECTED)
+        sizes = np.bincount(pieces.ravel(), minlength=count + 1)
+        keep = sizes[pieces] > 1
+        keep[pieces == 0] = False
+    else:
+        # One labelling of the light cells serves both: a contact cell alone among them is noise, a piece of
+        # light cells without contact is a light foot when it is too large for noise.
+        light = frame[r0:r1, c0:c1] > light_threshold
+        if defects is not None and defects.defective.size:
+            light.ravel()[_window_cells(defects.defective, frame.shape, r0, r1, c0, c1)] = False
+        light |= window
+        pieces, count = ndimage.label(light, structure=_EIGHT_CONNECTED)
+        sizes = np.bincount(pieces.ravel(), minlength=count + 1)
+        sizes[0] = 0
+        with_contact = np.bincount(pieces[window], minlength=count + 1) > 0
+        keep = np.where(with_contact[pieces], window & (sizes[pieces] > 1), sizes[pieces] >= LIGHT_MIN_CELLS)
     if defects is not None:
         single = sizes == 1
         single[0] = False
-        alone = np.flatnonzero(single[pieces]) if single.any() else np.zeros(0, dtype=np.int64)
+        alone = np.flatnonzero(single[pieces] & window) if single.any() else np.zeros(0, dtype=np.int64)
         defects.update(frame, threshold, (alone // window.shape[1] + r0) * frame.shape[1] + alone % window.shape[1] + c0,
                        dt)
     if not keep.any():
@@ -207,6 +227,14 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
         _add_feet(feet, rows[start:end], cols[start:end], values[start:end], flat[start:end], frame.shape,
                   cell_pitch, min_foot_area, foot_length_max, reach)
     return feet
+
+
+def _window_cells(flat: np.ndarray, shape: tuple[int, int], r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    """Flat indices inside the window [r0, r1) x [c0, c1) of the cells `flat` (flat indices of a frame of `shape`)
+    that lie in it."""
+    rows, cols = np.divmod(flat, shape[1])
+    inside = (rows >= r0) & (rows < r1) & (cols >= c0) & (cols < c1)
+    return (rows[inside] - r0) * (c1 - c0) + cols[inside] - c0
 
 
 def _add_feet(feet: list[Foot], rows: np.ndarray, cols: np.ndarray, values: np.ndarray, flat: np.ndarray,
@@ -325,26 +353,31 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
     c1 = min(frame.shape[1], max(p.box[2] for p in people) + margin)
     above = frame[r0:r1, c0:c1] > rim_threshold
     if defective is not None and defective.size:
-        rows, cols = np.divmod(defective, frame.shape[1])
-        inside = (rows >= r0) & (rows < r1) & (cols >= c0) & (cols < c1)
-        above[rows[inside] - r0, cols[inside] - c0] = False
+        above.ravel()[_window_cells(defective, frame.shape, r0, r1, c0, c1)] = False
     window, count = ndimage.label(above, structure=_EIGHT_CONNECTED)
+    regions = window.ravel()
     owner = np.full(count + 1, -1)        # person index of each rim region; -1: nobody's, -2: shared
+    person_regions = []
     for index, person in enumerate(people):
         rows, cols = np.divmod(person.cells, frame.shape[1])
-        regions = np.unique(window[rows - r0, cols - c0])
-        regions = regions[regions > 0]
-        owner[regions] = np.where(np.isin(owner[regions], (-1, index)), index, -2)
-    local = np.flatnonzero(window)
+        own = regions[(rows - r0) * window.shape[1] + cols - c0]
+        person_regions.append(own)
+        touched = np.zeros(count + 1, dtype=bool)
+        touched[own] = True
+        touched[0] = False
+        claimed = owner[touched]
+        owner[touched] = np.where((claimed == -1) | (claimed == index), index, -2)
+    local = np.flatnonzero(regions)
     in_rim = (local // window.shape[1] + r0) * frame.shape[1] + local % window.shape[1] + c0
-    rim_owner = owner[window.ravel()[local]]
+    rim_owner = owner[regions[local]]
     grown = []
     for index, person in enumerate(people):
         extra = in_rim[rim_owner == index]
         if extra.size == 0:
             grown.append(person)
             continue
-        cells = np.union1d(person.cells, extra)
+        # The rim regions hold the person's own cells in them; the rest of their cells lie in shared regions.
+        cells = np.concatenate([extra, person.cells[owner[person_regions[index]] != index]])
         rows, cols = np.divmod(cells, frame.shape[1])
         box = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
         area = cells.size * cell_pitch * cell_pitch

@@ -171,7 +171,7 @@ class PressureTracker:
         dt = self._input.period(stamp)
         threshold = self.noise_floor.update(frame, dt)
         feet = detect_feet(frame, threshold, cfg.cell_pitch, cfg.foot_gap, cfg.min_foot_area, cfg.foot_length_max,
-                           self.defects, dt)
+                           self.defects, dt, self.noise_floor.rim_threshold(cfg.light_sigmas))
         plan = self.tracker.plan(feet, frame, dt)
         with_rims(plan, frame, self.noise_floor.rim_threshold(cfg.rim_sigmas), cfg.cell_pitch, self.defects.defective)
         self.frame_detections = plan.detections

@@ -84,7 +84,7 @@ def test_the_rim_of_a_foot_widens_its_box_but_isolated_noise_and_tracking_do_not
     noise = np.abs(rng.normal(0, 1.0, SHAPE)).astype(np.float32)
     plain = standing((0.6, 1.2)) + noise
     rimmed = plain.copy()
-    rimmed[112:130, 74] = 3.5         # a faint strip along the right foot's outer edge (above 2, below 5 sigmas)
+    rimmed[112:130, 74] = 3.5         # a faint strip along the right foot's outer edge (above 3, below 5 sigmas)
     rimmed[20, 20] = rimmed[21, 21] = 3.5   # the same faintness far from anybody
     results = {}
     for name, frame in (("plain", plain), ("rimmed", rimmed)):
@@ -238,3 +238,44 @@ def test_a_hot_cell_next_to_a_foot_does_not_grow_its_box(stuck_time):
         assert boxes["hot"] != boxes["clean"] and hot_in_mask
     else:
         assert boxes["hot"] == boxes["clean"] and not hot_in_mask
+
+
+def test_a_foot_touching_lightly_is_contact_and_the_noise_around_makes_none():
+    """A foot landing reads above the limit of detection (3 sigmas) before it reaches contact (5 sigmas): it is a
+    foot, while a whole mat of noise at the same threshold makes no foot (four connected cells above 3 sigmas)."""
+    rng = np.random.default_rng(3)
+    frame = rng.normal(0.0, 1.0, SHAPE).astype(np.float32)
+    frame += standing((0.25, 0.3)) + standing((0.95, 2.1))     # two people in opposite corners: the whole mat is looked at
+    noise_floor = NoiseFloor(5.0)
+    threshold = noise_floor.update(frame, 1 / 15)
+    light = noise_floor.rim_threshold(3.0)
+    config = TrackerConfig()
+
+    def feet(image, light_threshold):
+        return detect_feet(image, threshold, config.cell_pitch, config.foot_gap, config.min_foot_area,
+                           config.foot_length_max, light_threshold=light_threshold)
+
+    assert len(feet(frame, light)) == len(feet(frame, None)) == 4   # the noise made no light foot
+    landing = frame.copy()
+    landing[100:106, 60:63] = 0.5 * (threshold + light)              # a heel touching down, between 3 and 5 sigmas
+    assert len(feet(landing, None)) == 4
+    touching = [foot for foot in feet(landing, light) if foot.box == (60, 100, 63, 106)]
+    assert len(touching) == 1 and len(feet(landing, light)) == 5
+
+
+def test_a_rim_joins_the_one_person_it_touches_and_no_cell_twice():
+    from pressure_tracker.detection import person_detection, with_rim
+
+    frame = np.zeros((40, 80), dtype=np.float32)
+    for left in (10, 40, 60):           # the feet of three people
+        frame[10:20, left:left + 5] = 50.0
+    frame[8:22, 9:16] += 2.0            # a faint rim around the first foot only
+    frame[14:16, 45:60] = 2.0           # a faint bridge between the second and third: nobody's
+    pitch = 0.01
+    feet = sorted(detect_feet(frame, 10.0, pitch, 0.0, 4e-4), key=lambda foot: foot.box[0])
+    people = [person_detection([foot], frame.shape, pitch) for foot in feet]
+    grown = with_rim(people, frame, 1.0, pitch)
+    assert all(np.unique(p.cells).size == p.cells.size for p in grown)
+    assert grown[0].box == (9, 8, 16, 22) and grown[0].cells.size == 14 * 7
+    assert [p.box for p in grown[1:]] == [p.box for p in people[1:]]
+    assert [p.cells.size for p in grown[1:]] == [50, 50]
