@@ -27,7 +27,7 @@ def _graph_actions(context, *args, **kwargs):
                             namespace=plan.namespace, ros_arguments=plan.parameter_arguments(node.name),
                             output="screen", **respawn))
     if plan.rviz:
-        actions.append(Node(package="rviz2", executable="rviz2", name="rviz2",
+        actions.append(Node(package="rviz2", executable="rviz2", name="rviz2", namespace=plan.namespace,
                             arguments=["-d", str(default_rviz_path())], output="screen"))
     if plan.record:
         # The regex also takes the per-person topics presstrack/persons/person_<id>/pressure as they appear.

@@ -91,7 +91,7 @@ def process_specs(plan: GraphPlan, composed: bool, record_out: str | None) -> li
         rviz = shutil.which("rviz2")
         if rviz is None:
             raise UsageError("rviz:=true: rviz2 is not installed here; use `presstrack render` for a headless view")
-        specs.append(ProcessSpec("rviz2", (rviz, "-d", str(default_rviz_path()))))
+        specs.append(ProcessSpec("rviz2", (rviz, "-d", str(default_rviz_path()), "--ros-args", "-r", f"__ns:={plan.namespace}")))
     return specs
 
 

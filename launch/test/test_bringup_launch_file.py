@@ -120,6 +120,10 @@ def test_launch_file_matches_presstrack_up(stand_in_launch, overrides, monkeypat
     if rviz:
         assert rviz[0].kwargs["arguments"][0] == "-d"
         assert rviz[0].kwargs["arguments"][1].endswith("presstrack.rviz")
+        # The config's topics are relative: RViz runs in the graph's namespace, as `presstrack up` starts it.
+        assert rviz[0].kwargs["namespace"] == plan.namespace
+        rviz_spec = next(s for s in up_specs if s.name == "rviz2")
+        assert rviz_spec.argv[-2:] == ("-r", f"__ns:={plan.namespace}")
     records = [a for a in actions if type(a).__name__ == "ExecuteProcess"]
     assert len(records) == (overrides.get("record") == "true")
     if records:
