@@ -5,9 +5,12 @@ being settled is settled on departure, and a person who walks off the mat's edge
 on there next."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from test_tracker_design import SHAPE, standing
+from pressure_tracker.motchallenge import MotRow, Scene, relabelled, track_scene
 from pressure_tracker.tracker import PressureTracker, TrackerConfig
 from pressure_tracker.tracking import TrackState
 
@@ -99,3 +102,17 @@ def test_whoever_steps_on_where_a_person_walked_off_the_edge_is_not_taken_for_th
     session.stay(EMPTY, 2 / FPS)                                      # off the mat for two frames
     ids = session.stay(standing((0.6, 0.12), peak_kpa=HEAVY), 2.0)[-1]
     assert len(ids) == 1 and 1 not in ids
+
+
+def test_an_offline_track_file_writes_a_recognised_return_under_the_known_id_from_its_first_frame():
+    light, heavy = standing((0.6, 0.5), peak_kpa=LIGHT), standing((0.6, 1.8), peak_kpa=HEAVY)
+    back = standing((0.5, 1.0), peak_kpa=LIGHT)
+    frames = np.stack([light + heavy] * 30 + [heavy] * 75 + [back + heavy] * 45)
+    rows = track_scene(Scene(Path('return.npz'), frames, None, FPS, 0.01, 0), PressureTracker(TrackerConfig(report_lost=False)))
+    assert {r.track_id for r in rows} == {1, 2}                       # provisional id 3 relabelled as 1 ...
+    assert {r.frame for r in rows if r.track_id == 1 and r.frame > 105} == set(range(106 + 2, 151))  # ... from min_hits
+
+
+def test_relabelling_follows_a_chain_of_recognitions():
+    rows = [MotRow(1, 5, 0, 0, 1, 1, 1.0), MotRow(2, 7, 0, 0, 1, 1, 1.0), MotRow(2, 2, 5, 5, 1, 1, 1.0)]
+    assert [(r.frame, r.track_id) for r in relabelled(rows, {7: 5, 5: 1})] == [(1, 1), (2, 1), (2, 2)]
