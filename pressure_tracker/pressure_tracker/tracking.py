@@ -26,7 +26,8 @@ Per frame (`PeopleTracker.plan`, then `commit`):
    settled later: at once if nobody is away; else by one assignment of the newcomers weighed in that frame to
    the departed and lost people within reid_gate, taken once weighed (signature_time of contact) if the match is
    clear, else after settle_time, when matching nobody keeps the provisional id; one who leaves before that is
-   settled on departure. A recognised newcomer takes the known id (`recognised`: provisional -> known). Two
+   settled on departure. A recognised newcomer takes the known id (`recognised`: provisional -> known); so does
+   a departing person whose signature matches an older entry of the gallery (one person under two ids). Two
    people whose recent weights each fit the other's long-standing weight have been swapped and get their ids
    back (`_repair_swaps`). Ids come from a monotonic counter.
 
@@ -608,15 +609,23 @@ class PeopleTracker:
 
     def _depart(self, track: Track) -> None:
         """Keep the signature of a person who left (if they were weighed), under their id; one whose id was still
-        provisional is settled now, as the departed person they match best within reid_gate, or nobody. Older entries
-        it is within reid_gate of go: the signature cannot tell them apart, and a person recorded twice (an id
-        given while their signature was still off) would take either id back at random on each return."""
+        provisional is settled now, as the departed person they match best within reid_gate, or nobody. A person
+        whose signature is within reid_gate of an entry of the gallery is that person recorded under a second id
+        (an id given while their signature was off, or taken over at close quarters): their id becomes that
+        entry's (`recognised`), the closest one's, and the gallery keeps one entry per signature it can tell apart
+        (a person recorded twice would take either id back at random on each return)."""
         signature = track.signature(self.config)
         if signature is None:
             return
         if not track.identified:
             gallery = [(person.track_id, person.signature) for person in self.departed]
             self._settle(track, self._recognise([signature], gallery)[0][0] if gallery else None)
+        same = [(signature.distance(person.signature, self.config), person.track_id) for person in self.departed]
+        same = [match for match in same if match[0] <= self.config.reid_gate]
+        if same:
+            known_id = min(same)[1]
+            self.recognised[track.track_id] = known_id
+            track.track_id = known_id
         self.departed = [person for person in self.departed
                          if signature.distance(person.signature, self.config) > self.config.reid_gate]
         self.departed.append(DepartedPerson(track.track_id, signature, self._clock))

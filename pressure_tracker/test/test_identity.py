@@ -89,6 +89,20 @@ def test_a_newcomer_who_leaves_before_being_settled_is_settled_on_departure():
     assert session.recognised == {3: 1}
 
 
+def test_one_who_leaves_matching_an_older_gallery_entry_takes_its_id():
+    # Two people the signature cannot tell apart (same weight, same feet), both new when they arrived (nobody was
+    # away): the first leaves into the gallery; the second, leaving, matches that entry and takes its id, so the
+    # gallery holds one entry and the next return takes one id back, not either at random.
+    session = Session()
+    first, second = standing((0.6, 0.5), peak_kpa=LIGHT), standing((0.6, 1.8), peak_kpa=LIGHT)
+    assert session.stay(first + second, 2.0)[-1] == {1, 2}
+    session.stay(second, 4.0)                                         # the first departs
+    assert not session.recognised
+    session.stay(EMPTY, 4.0)                                          # the second departs: matches entry 1
+    assert session.recognised == {2: 1}
+    assert [person.track_id for person in session.tracker.tracker.departed] == [1]
+
+
 def test_nobody_away_means_confirmed_at_min_hits():
     session = Session(TrackerConfig(report_lost=False, min_hits=3))
     arrival = session.stay(standing((0.6, 1.2)), 1.0)
