@@ -20,6 +20,8 @@ import numpy as np
 
 from .peers import PEERS, make_peer
 from .track_grid import DEFAULT, SPLIT_SEEDS, sim_config
+from pressure_tracker.motchallenge import relabelled
+
 from .track_suite import OURS, TrackerResult, mot_rows, ours, peer_rows, score_rows
 
 LONG_SEED_OFFSET = 500
@@ -48,6 +50,7 @@ def run_long(minutes: float, people: int, split: str = "heldout", peers: Sequenc
     rows: dict[str, list] = {name: [] for name in (OURS, "baseline", *peers)}
     seconds = dict.fromkeys(rows, 0.0)
     pending: dict[str, dict] = {OURS: {}, "baseline": {}}
+    aliases: dict[int, int] = {}   # our provisional ids recognised as known ones
     boxes = np.zeros((frames, len(simulator.people), 4), dtype=np.float32)
     start_time = time.perf_counter()
     for start in range(0, frames, CHUNK_FRAMES):
@@ -57,7 +60,8 @@ def run_long(minutes: float, people: int, split: str = "heldout", peers: Sequenc
         for name, tracker in ((OURS, ours_tracker), ("baseline", baseline)):
             began = time.perf_counter()
             rows[name] += mot_rows(tracker, chunk.pressure, fps, start_frame=start, pending=pending[name],
-                                   detections_out=detections if name == OURS else None)
+                                   detections_out=detections if name == OURS else None,
+                                   aliases=aliases if name == OURS else None)
             seconds[name] += time.perf_counter() - began
         for name, peer in peer_trackers.items():
             began = time.perf_counter()
@@ -66,6 +70,7 @@ def run_long(minutes: float, people: int, split: str = "heldout", peers: Sequenc
         if start // CHUNK_FRAMES % 40 == 0:
             log(f"long session: {start + len(chunk.pressure)} / {frames} frames, "
                 f"{time.perf_counter() - start_time:.0f} s", file=sys.stderr)
+    rows[OURS] = relabelled(rows[OURS], aliases)
     results = {name: score_rows(sorted(r, key=lambda row: (row.frame, row.track_id)), boxes.astype(np.float64),
                                 "long", frames / max(1e-9, seconds[name]))
                for name, r in rows.items()}

@@ -19,7 +19,10 @@ stored there once as .npz (pressure, box, fps) and reused.
 
 MOT rows: confirmed tracks only, as `presstrack-track` writes them; the first min_hits - 1 frames of a
 track, reported tentative at the time, are written retroactively once it is confirmed (an offline
-evaluation may look back; a live consumer sees them as TENTATIVE). Lost tracks are never written.
+evaluation may look back; a live consumer sees them as TENTATIVE). Lost tracks are never written. A newcomer
+is published at once under a provisional id; one later recognised as somebody who had left
+(`PressureTracker.recognised`) has all its rows written under that person's id (a live consumer sees the
+provisional id replaced once).
 Scores (motchallenge.evaluate): MOTA, MOTP (mean IoU of matches), IDF1, id switches, HOTA; the overall
 row pools all frames (motmetrics' OVERALL; HOTA combined as in TrackEval).
 
@@ -41,7 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from presstrack_common.outputs import check_writable_file
-from pressure_tracker.motchallenge import MotRow, Scores, accumulate, combine_hota, ground_truth_frames, hypothesis_frames, scores_from
+from pressure_tracker.motchallenge import (MotRow, Scores, accumulate, combine_hota, ground_truth_frames, hypothesis_frames,
+                                          relabelled, scores_from)
 from pressure_tracker.tracker import BaselineTracker, PressureTracker, TrackerConfig
 from pressure_tracker.tracking import TrackState
 
@@ -108,19 +112,20 @@ def load_or_simulate(scene: SuiteScene, cache: Path | None = None, fps: float = 
 
 
 def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool = True, start_frame: int = 0,
-             detections_out: list | None = None, pending: dict | None = None) -> list[MotRow]:
+             detections_out: list | None = None, pending: dict | None = None, aliases: dict | None = None) -> list[MotRow]:
     """Run `tracker` over `pressure` (T, rows, cols) [kPa]; MOT rows of confirmed tracks, plus (if
-    backfill_tentative) the rows a track had while tentative, written once it is confirmed. `start_frame`:
-    index of pressure[0] in a longer recording fed in pieces (the tracker keeps its state between them, and
-    the caller passes the same `pending` dict to every piece). `detections_out`: each frame's
-    `tracker.frame_detections` as (boxes, confidences) is appended here."""
+    backfill_tentative) the rows a track had while tentative, written once it is confirmed; the rows of a
+    provisional id the tracker recognised as a known one carry the known id. `start_frame`: index of
+    pressure[0] in a longer recording fed in pieces (the tracker keeps its state between them; the caller passes
+    the same `pending` and `aliases` dicts to every piece and relabels the rows of all pieces at the end with
+    `relabelled(rows, aliases)`). `detections_out`: each frame's `tracker.frame_detections` as
+    (boxes, confidences) is appended here."""
     rows: list[MotRow] = []
     pending = {} if pending is None else pending
+    aliases = {} if aliases is None else aliases
     for index, frame in enumerate(pressure, start=start_frame):
         people = tracker.update(frame, index / fps)
-        for provisional, known in getattr(tracker, "recognised", {}).items():   # the baseline recognises nobody
-            # A newcomer recognised as somebody who had left is confirmed under their id: so are its rows.
-            pending[known] = [replace(row, track_id=known) for row in pending.pop(provisional, [])]
+        aliases.update(getattr(tracker, "recognised", {}))   # the baseline recognises nobody
         if detections_out is not None:
             detections_out.append(detection_boxes(tracker.frame_detections))
         for person in people:
@@ -134,8 +139,8 @@ def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool
             if backfill_tentative:
                 rows += pending.pop(person.track_id, [])
             rows.append(row)
-    rows.sort(key=lambda r: (r.frame, r.track_id))
-    return rows
+    return relabelled(rows, aliases)
+
 
 
 def peer_rows(peer, detections: Sequence[tuple[np.ndarray, np.ndarray]], start_frame: int = 0) -> list[MotRow]:

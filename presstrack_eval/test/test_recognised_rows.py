@@ -1,5 +1,5 @@
-"""A person who comes back is tentative under a provisional id until recognised: the suite writes the rows of
-those frames under the id they are confirmed with, so an offline score sees one id for the whole return."""
+"""A person who comes back is published at once under a provisional id until recognised: the suite writes the rows
+of those frames under the id they are recognised as, so an offline score sees one id for the whole return."""
 from __future__ import annotations
 
 import numpy as np
@@ -31,4 +31,5 @@ def test_the_rows_of_a_recognised_return_carry_the_known_id_from_its_first_frame
     assert {r.track_id for r in light_rows} == {light_id}
     # every frame of the return from the third on (min_hits) has its row, the tentative ones written back
     assert len(light_rows) >= len(frames) - returned - 2
-    assert tracker.ids_issued == 3    # the provisional id was handed out, never confirmed
+    assert tracker.ids_issued == 3                   # the provisional id was handed out and published ...
+    assert len({r.track_id for r in rows}) == 2      # ... but no row keeps it

@@ -57,18 +57,18 @@ class TrackerConfig:
       heading_min_speed [m/s]: slower than this, motion does not decide the heading.
     Identity (tracking.py)
       signature_time [s]: contact time clear of the mat's edge before a person's body signature (weight
-        from the mat's force, foot length) is formed; a newcomer who clearly matches one absent person (within
-        half of reid_gate, nobody else absent within it) is recognised then.
-      settle_time [s]: contact time clear of the mat's edge by which a newcomer's identity is decided: the
-        absent person they are assigned to within reid_gate, or nobody (a new person). A first signature can
-        be off (a foot another person took, a light touch): a weak match waits for more steps.
+        from the mat's force, foot length) is formed. A newcomer is published at once (min_hits) under a
+        provisional id; one who clearly matches one absent person (within half of reid_gate, nobody else absent
+        within it) is recognised as them then, and takes their id.
+      settle_time [s]: contact time clear of the mat's edge by which a newcomer's provisional id is settled: the
+        absent person they are assigned to within reid_gate, or nobody (the provisional id is theirs). A first
+        signature can be off (a foot another person took, a light touch): a weak match waits for more steps. One
+        who leaves before that is settled as the departed person they match best, if any.
       reid_memory [s]: a departed person's signature is kept this long.
       weight_tolerance: relative error of a body weight estimate (log ratio).
       foot_length_tolerance [m]: error of a foot length estimate.
       reid_gate: a newcomer farther than this from every absent person's signature (in the tolerances above,
         combined as a Euclidean distance) is a new person.
-      identify_time [s]: a newcomer is confirmed once their identity is decided; one not weighed clear of the
-        mat's edge within this long of arriving is confirmed as a new person.
     """
 
     crop_size: int = 128
@@ -103,7 +103,6 @@ class TrackerConfig:
     foot_length_tolerance: float = 0.015
     reid_gate: float = 1.0
     settle_time: float = 2.0
-    identify_time: float = 10.0
 
     def __post_init__(self) -> None:
         for name in ("crop_size", "min_hits", "first_id"):

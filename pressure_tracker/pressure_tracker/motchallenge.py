@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -103,15 +103,31 @@ class MotRow:
 
 def track_scene(scene: Scene, tracker, confirmed_only: bool = True) -> list[MotRow]:
     """Run `tracker` (PressureTracker or BaselineTracker) over the scene; rows of the people seen in
-    each frame (lost tracks are never written; tentative ones only if confirmed_only is False)."""
-    rows = []
+    each frame (lost tracks are never written; tentative ones only if confirmed_only is False). A provisional id
+    the tracker later recognised as somebody who had left (`PressureTracker.recognised`) is written as theirs."""
+    rows, aliases = [], {}
     for index, frame in enumerate(scene.pressure):
-        for person in tracker.update(frame, index / scene.fps):
+        people = tracker.update(frame, index / scene.fps)
+        aliases.update(getattr(tracker, "recognised", {}))   # the baseline recognises nobody
+        for person in people:
             if person.state == TrackState.LOST or (confirmed_only and person.state != TrackState.CONFIRMED):
                 continue
             x1, y1, x2, y2 = person.box
             rows.append(MotRow(index + 1, person.track_id, x1, y1, x2 - x1, y2 - y1, person.confidence))
-    return rows
+    return relabelled(rows, aliases)
+
+
+def relabelled(rows: Sequence[MotRow], aliases: dict[int, int]) -> list[MotRow]:
+    """`rows` sorted by frame and id, with each provisional id of `aliases` (provisional id -> the known id it was
+    recognised as) replaced by the known one: ids are never reused, so all of a provisional id's rows are that
+    person's, and an offline file shows one id per person from their first frame back."""
+    def known(track_id: int) -> int:
+        while track_id in aliases:
+            track_id = aliases[track_id]
+        return track_id
+
+    return sorted((replace(row, track_id=known(row.track_id)) if row.track_id in aliases else row for row in rows),
+                  key=lambda r: (r.frame, r.track_id))
 
 
 def write_mot(rows: Sequence[MotRow], path: str | Path) -> None:

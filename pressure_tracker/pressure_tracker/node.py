@@ -263,6 +263,10 @@ class PressureTrackerNode(Node):
             self.bad_input("too_many_people", f"{storm} (a storm of noise blobs?); frame skipped, tracks kept")
             return
         self.mat.confirm(frame.shape)
+        for provisional, known in self.tracker.recognised.items():
+            # A newcomer was published at once under a provisional id; from this frame on it is published as the
+            # person they were recognised as (their per-person topic moves to that id).
+            self.get_logger().info(f"track {provisional} recognised as {known}, who had left; {known} from now on")
         self.keep_last_id(max((p.track_id for p in people), default=0))
         self.frames += 1
         self.judge_contact(frame, people)

@@ -22,13 +22,14 @@ Per frame (`PeopleTracker.plan`, then `commit`):
    (whoever steps on there next may be somebody else);
 5. identity: a person's body signature is their weight (median force) and foot length, from frames clear
    of the mat's edge. A departed person's signature is kept reid_memory seconds (one entry per signature
-   the others cannot be told from). A newcomer is confirmed once its identity is decided: at once if nobody
-   is away; else by one assignment of the newcomers weighed in that frame to the departed and lost people
-   within reid_gate, taken once weighed (signature_time of contact) if the match is clear, else after
-   settle_time, when matching nobody makes a new person (one never weighed clear of the edge within
-   identify_time on the mat is new too). Two people whose recent weights each fit the other's long-standing
-   weight have been swapped and get their ids back (`_repair_swaps`). Ids come from a monotonic counter; a
-   recognised newcomer's provisional id is never confirmed.
+   the others cannot be told from). A newcomer is published at once (min_hits) under a provisional id, which is
+   settled later: at once if nobody is away; else by one assignment of the newcomers weighed in that frame to
+   the departed and lost people within reid_gate, taken once weighed (signature_time of contact) if the match is
+   clear, else after settle_time, when matching nobody keeps the provisional id; one who leaves before that is
+   settled on departure. A recognised newcomer takes the known id (`recognised`: provisional -> known); so does
+   a departing person whose signature matches an older entry of the gallery (one person under two ids). Two
+   people whose recent weights each fit the other's long-standing weight have been swapped and get their ids
+   back (`_repair_swaps`). Ids come from a monotonic counter.
 
 The frame is decided in `plan` without touching any state, so a frame that proves to hold too many
 people (a noise storm) can be dropped for free. Boxes are x1,y1,x2,y2 in cells with exclusive ends.
@@ -206,6 +207,7 @@ class Track:
     forces: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     foot_lengths: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     contact_time: float = 0.0
+    identified: bool = False   # whether their id is settled (a newcomer's is provisional until then)
     path: deque[tuple[float, float, float]] = field(default_factory=deque)   # (clock [s], x, y [m]) of the CoP
 
     def walking_velocity(self, span: float | None = None) -> np.ndarray:
@@ -242,7 +244,7 @@ class Track:
         if self.contact_time < config.signature_time or not self.forces or not self.foot_lengths:
             return None
         weight = float(np.median(np.fromiter(self.forces, float, len(self.forces))))
-        foot = float(np.quantile(np.fromiter(self.foot_lengths, float, len(self.foot_lengths)), 0.9))
+        foot = float(np.median(np.fromiter(self.foot_lengths, float, len(self.foot_lengths))))
         return BodySignature(weight, foot) if weight > 0 else None
 
 
@@ -395,9 +397,9 @@ class PeopleTracker:
         for t, track in enumerate(self.tracks):
             # A person without feet for a moment (a jump) can be anywhere within walk_speed times that of where
             # they were; after a stride's time, or at once if they may have walked off the mat (the next person
-            # there may be somebody else), they come back through re-identification. A newcomer not yet
-            # identified has no identity to lose: its flickering first touches at the edge are continued.
-            walked_off = track.state != TrackState.TENTATIVE and track.left_over_edge(cfg)
+            # there may be somebody else), they come back through re-identification. A newcomer whose id is
+            # still provisional has no identity to lose: its flickering first touches at the edge are continued.
+            walked_off = track.identified and track.left_over_edge(cfg)
             if track.seconds_lost > 2.0 * cfg.step_time or (track.seconds_lost > 0 and walked_off):
                 continue
             grown = cfg.walk_speed * track.seconds_lost
@@ -447,6 +449,7 @@ class PeopleTracker:
         cfg = self.config
         self._clock += plan.dt
         self._frames += 1
+        self.recognised = {}
         self.departed = [p for p in self.departed if self._clock - p.departed_at <= cfg.reid_memory]
         survivors = []
         for t, track in enumerate(self.tracks):
@@ -478,9 +481,11 @@ class PeopleTracker:
             survivors.append(track)
         self.tracks = survivors
         self._repair_swaps()
-        self.recognised = {}
-        self._identify([track for track in self.tracks if track.state == TrackState.TENTATIVE and
-                        track.frames_since_update == 0 and track.hits >= cfg.min_hits])
+        for track in self.tracks:
+            if track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits:
+                track.state = TrackState.CONFIRMED   # published at once; the id may still be provisional
+        self._identify([track for track in self.tracks if not track.identified and track.frames_since_update == 0
+                        and track.state == TrackState.CONFIRMED])
         self._paint_owners(frame_shape, plan.foot_ages)
         return list(self.tracks)
 
@@ -505,15 +510,15 @@ class PeopleTracker:
         if track.state == TrackState.LOST:
             track.state = TrackState.CONFIRMED
 
-    @staticmethod
-    def _record_body(track: Track, detection: PersonDetection, dt: float) -> None:
+    def _record_body(self, track: Track, detection: PersonDetection, dt: float) -> None:
         """The current weight and the signature's weight and foot lengths, from detections wholly on the mat only
-        (part of a person may stand off it)."""
+        (part of a person may stand off it); foot lengths of whole feet only (`_shows_axis`: a heel landing or
+        toes lifting are shorter, two feet pressed together or another person's foot merged in are wider)."""
         if detection.touches_edge:
             return
         track.recent_forces.append(detection.force)
         track.forces.append(detection.force)
-        track.foot_lengths.extend(foot.length_m for foot in detection.feet)
+        track.foot_lengths.extend(foot.length_m for foot in detection.feet if _shows_axis(foot, self.config))
         track.contact_time += dt
 
     def _paint_owners(self, shape: tuple[int, int], foot_ages: dict[int, float]) -> None:
@@ -575,54 +580,66 @@ class PeopleTracker:
         a.foot_lengths, b.foot_lengths = b.foot_lengths, a.foot_lengths
 
     def _identify(self, newcomers: list[Track]) -> None:
-        """Decide who each newcomer (tentative, min_hits frames with feet) is, and confirm them. With nobody
-        absent to be: a new person at once. Else, once weighed (signature_time of contact clear of the mat's
-        edge), the absent person (departed within reid_memory, or lost) they are assigned to, at once if the
-        match is clear, else once settle_time of contact has made it firm; matching nobody by then, a new person.
-        One never weighed within identify_time on the mat is a new person. Newcomers weighed in the same frame
-        are assigned together (one global assignment: an absent person comes back once)."""
+        """Settle the id of each confirmed newcomer whose id is still provisional. With nobody absent to be: a new
+        person at once. Else, once weighed (signature_time of contact clear of the mat's edge), the absent person
+        (departed within reid_memory, or lost) they are assigned to, at once if the match is clear, else once
+        settle_time of contact has made it firm; matching nobody by then, a new person. Newcomers weighed in the
+        same frame are assigned together (one global assignment: an absent person comes back once). One who
+        leaves before that is settled on departure (`_depart`)."""
         cfg = self.config
         absent = self._absent()
         weighed, signatures = [], []
         for track in newcomers:
             if not absent:
-                track.state = TrackState.CONFIRMED
+                track.identified = True
             elif (signature := track.signature(cfg)) is not None:
                 weighed.append(track)
                 signatures.append(signature)
-            elif self._clock - track.arrived_at >= cfg.identify_time:
-                track.state = TrackState.CONFIRMED
         if not weighed:
             return
-        matches = self._recognise(signatures, absent)
-        for track, (known_id, clear) in zip(weighed, matches):
-            settled = track.contact_time >= cfg.settle_time or self._clock - track.arrived_at >= cfg.identify_time
-            if not (clear or settled):
-                continue
-            track.state = TrackState.CONFIRMED
-            if known_id is None:
-                continue
-            self.recognised[track.track_id] = known_id
-            self.departed = [person for person in self.departed if person.track_id != known_id]
-            self.tracks = [t for t in self.tracks if t.track_id != known_id]
-            track.track_id = known_id
+        for track, (known_id, clear) in zip(weighed, self._recognise(signatures, absent)):
+            if clear or track.contact_time >= cfg.settle_time:
+                self._settle(track, known_id)
+
+    def _settle(self, track: Track, known_id: int | None) -> None:
+        """Settle `track`'s id: it is `known_id` (an absent person's, who is then no longer absent; their provisional
+        id goes to `recognised`), or, None, their own."""
+        track.identified = True
+        if known_id is None:
+            return
+        self.recognised[track.track_id] = known_id
+        self.departed = [person for person in self.departed if person.track_id != known_id]
+        self.tracks = [t for t in self.tracks if t.track_id != known_id]
+        track.track_id = known_id
 
     def _depart(self, track: Track) -> None:
-        """Keep the signature of a person who left (if they were weighed). Older entries it is within reid_gate of
-        go: the signature cannot tell them apart, and a person recorded twice (an id given while their signature was
-        still off) would take either id back at random on each return."""
+        """Keep the signature of a person who left (if they were weighed), under their id; one whose id was still
+        provisional is settled now, as the departed person they match best within reid_gate, or nobody. A person
+        whose signature is within reid_gate of an entry of the gallery is that person recorded under a second id
+        (an id given while their signature was off, or taken over at close quarters): their id becomes that
+        entry's (`recognised`), the closest one's, and the gallery keeps one entry per signature it can tell apart
+        (a person recorded twice would take either id back at random on each return)."""
         signature = track.signature(self.config)
         if signature is None:
             return
+        if not track.identified:
+            gallery = [(person.track_id, person.signature) for person in self.departed]
+            self._settle(track, self._recognise([signature], gallery)[0][0] if gallery else None)
+        same = [(signature.distance(person.signature, self.config), person.track_id) for person in self.departed]
+        same = [match for match in same if match[0] <= self.config.reid_gate]
+        if same:
+            known_id = min(same)[1]
+            self.recognised[track.track_id] = known_id
+            track.track_id = known_id
         self.departed = [person for person in self.departed
                          if signature.distance(person.signature, self.config) > self.config.reid_gate]
         self.departed.append(DepartedPerson(track.track_id, signature, self._clock))
 
     def _absent(self) -> list[tuple[int, BodySignature]]:
         """(id, signature) of the people who may come back: departed within reid_memory, and lost (without
-        feet, not yet departed) with a signature."""
+        feet, not yet departed) with a settled id and a signature."""
         lost = [(track.track_id, signature) for track in self.tracks
-                if track.state == TrackState.LOST and (signature := track.signature(self.config)) is not None]
+                if track.state == TrackState.LOST and track.identified and (signature := track.signature(self.config)) is not None]
         return [(person.track_id, person.signature) for person in self.departed] + lost
 
     def _recognise(self, signatures: list[BodySignature], absent: list[tuple[int, BodySignature]]
@@ -719,9 +736,9 @@ def _feet_axis(feet, config: TrackerConfig) -> float | None:
 
 
 def _shows_axis(foot: Foot, config: TrackerConfig) -> bool:
-    """Whether `foot` shows a walking axis: at least half as long as the longest foot allowed and
-    _FOOT_ELONGATION times as long as its mean width (area / length; a foot's is ~3: a heel or toes alone, or two
-    feet pressed side by side, show none)."""
+    """Whether `foot` is a whole foot's contact, which shows a walking axis and a foot's length: at least half
+    as long as the longest foot allowed and _FOOT_ELONGATION times as long as its mean width (area / length; a
+    foot's is ~3: a heel or toes alone, or two feet pressed side by side, are not)."""
     return foot.length_m >= 0.5 * config.foot_length_max and foot.length_m * foot.length_m >= _FOOT_ELONGATION * foot.area
 
 
