@@ -177,6 +177,11 @@ class StampGaps:
     to a new timeline, followed from its second stamp there). A gap under it counts whatever its cause: lost
     messages, or a source that paused while its clock ran (a stalled sender that then flushes its backlog
     looks the same). The default covers 1000 frames of a 15 Hz mat.
+
+    The count is exact for a source that stamps each message with its acquisition time on its schedule (the
+    driver does so for the simulator and replays, however late a loaded host sends a frame, and the tracker's
+    persons carry their frame's stamp). Where messages are stamped when they arrive or are sent (a live mat's
+    frames), one stamped over half a period late reads as one missing.
     """
 
     def __init__(self, history: int = 300, max_gap_s: float = 120.0) -> None:
