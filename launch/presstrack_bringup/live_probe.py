@@ -20,6 +20,8 @@ from pathlib import Path
 
 import psutil
 
+from presstrack_common.cpu import describe_cpu
+
 NODE_NAMES = ("mat_driver", "pressure_tracker", "mesh_recovery")
 
 
@@ -31,27 +33,15 @@ def isolate_ros() -> None:
     os.environ.setdefault("ROS_LOG_DIR", str(Path.cwd() / "log" / "ros"))
 
 
-SPEED_FLAGS = {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16"}
-
-
 def machine_description() -> dict:
     """CPU model, cores, RAM, Python, torch threads, load and date of this run (for every report)."""
     import torch
 
-    model, flags = "", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and not model:
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    except OSError:
-        pass
+    cpu = describe_cpu()
     return {
-        "cpu_model": model or platform.processor(),
+        "cpu_model": f"{cpu.model_name} ({cpu.family_model()})" if cpu.family_model() else cpu.model_name,
         # what decides the network's speed: vector width, int8 dot products (VNNI), bf16 and AMX units
-        "cpu_flags": " ".join(sorted(f for f in flags if f in SPEED_FLAGS or f.startswith("amx"))) or "unknown",
+        "cpu_flags": cpu.flags_text(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
         "logical_cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
