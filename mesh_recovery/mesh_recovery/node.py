@@ -10,11 +10,12 @@ Publishes   presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
             /diagnostics        "mesh_recovery: bodies": STALE when no persons message comes, ERROR when people
                                 are tracked but no bodies come or bodies flow but no meshes, WARN when bodies go
                                 out slower than the persons' stamps advance; frames, frames_skipped (behind by
-                                more than max_lag: on to the newest message), mesh_worker_restarts,
+                                more than max_lag: on to the newest message), bursts (messages arriving back
+                                to back: a loaded host, not bad input), mesh_worker_restarts,
                                 latency_p50_ms (bodies out after their stamps, for stamps on this node's clock;
                                 the others counted as latency_stamps_off_clock), bad input ...
 
-Bad input (stamps going back or jumping, bursts, duplicate ids, more people than max_people, persons with
+Bad input (stamps going back or jumping, duplicate ids, more people than max_people, persons with
 non-finite or out-of-range fields, crops that are not 32FC1, empty, malformed or off the mat, NaN/Inf,
 negative or above-full-scale cells, crops larger than any person's, a malformed /mat/info, messages missing
 between the stamps that arrive) is counted per kind in /diagnostics as
@@ -429,7 +430,7 @@ class MeshRecoveryNode(Node):
     def publish_diagnostics(self) -> None:
         # Stamped before the counters are read: what happened before the stamp is in them.
         stamp = self.get_clock().now().to_msg()
-        counters = {"frames": self.frames, "frames_skipped": self.frame_worker.skipped,
+        counters = {"frames": self.frames, "frames_skipped": self.frame_worker.skipped, "bursts": self.timing.bursts_seen,
                     "tracks_live": len(self.live_ids), "mesh_worker_restarts": self.mesh_worker.restarts,
                     **self.latency.values(),
                     **self.bad_input.diagnostic_values()}
