@@ -12,7 +12,8 @@ Writes DIR/soak.json and DIR/soak.md (default ./soak).
 With ``--faults-every S`` a fault is injected every S seconds, in turn: a /mat/info that says the mat is
 100 x 50 cells, a second of noise-storm frames on /mat/pressure, and the driver killed with SIGKILL (the
 launcher respawns it and the simulation starts over). Reported: frames without bodies outside the faults
-(the noise frames themselves, and the FAULT_SETTLE_S after a driver restart, are the injected seconds) and,
+(the noise burst's second, and a driver restart until FAULT_SETTLE_S after it, are the injected seconds;
+the mat's frames without bodies within a burst are reported apart) and,
 for each noise burst, whether the confirmed identities before it are the ones after it.
 """
 from __future__ import annotations
@@ -83,7 +84,7 @@ class FaultInjector:
 
     def inject(self, sampler: ProcessSampler) -> None:
         kind = FAULTS[len(self.injected) % len(FAULTS)]
-        start_ns = time.time_ns()
+        fault = {"kind": kind, "start_ns": time.time_ns()}
         if kind == "bad_mat_info":
             self._info.publish(self._mat_info(rows=100, cols=50, cell_pitch=0.01, pressure_unit="kPa", full_scale=600.0,
                                               noise_floor=1.0, world_frame="world"))
@@ -92,7 +93,8 @@ class FaultInjector:
 
             from presstrack_common.conversions import array_to_image
 
-            stamp = 0
+            # The mat's newest frame heard may be still on its way to the tracker: the burst's seconds start there.
+            fault["overtakable_from_ns"] = stamp = self.between_the_mats_frames_ns() - self._period_ns // 2
             for _ in range(BURST_FRAMES):
                 stamp = max(stamp + 1, self.between_the_mats_frames_ns())
                 header = Header(frame_id="mat")
@@ -102,7 +104,7 @@ class FaultInjector:
                 spin_for(self._node, 1.0 / BURST_FRAMES, sampler)
         else:
             self._graph.node_processes()["mat_driver"].kill()
-        self.injected.append({"kind": kind, "start_ns": start_ns, "stop_ns": time.time_ns()})
+        self.injected.append(fault | {"stop_ns": time.time_ns()})
         print(f"[presstrack-soak] injected {kind}", file=sys.stderr, flush=True)
 
     def between_the_mats_frames_ns(self) -> int:
@@ -115,6 +117,12 @@ class FaultInjector:
     def restart_windows_ns(self) -> list[tuple[int, int]]:
         return [(f["start_ns"], f["stop_ns"] + int(FAULT_SETTLE_S * 1e9)) for f in self.injected
                 if f["kind"] == "driver_restart"]
+
+    def burst_windows_ns(self) -> list[tuple[int, int]]:
+        """The seconds of the noise bursts: a second publisher on /mat/pressure, whose frames can overtake one
+        of the driver's still on its way and make it a stamp going back (a fault of the injection)."""
+        return [(min(f["start_ns"], f.get("overtakable_from_ns", f["start_ns"])), f["stop_ns"]) for f in self.injected
+                if f["kind"] == "noise_burst"]
 
     def identities_across_bursts(self, tracked_boxes: dict[int, dict], truth_boxes: dict[int, dict]) -> list[dict]:
         """Per noise burst, the last frame before it and the first frame 2 s after it: each simulated person
@@ -202,10 +210,12 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
                 probe.pressure.pop(stamp, None)  # the injected frames are not the mat's
             result |= probe.frame_accounting(start_ns, stop_ns)
             if faults:
-                windows = faults.restart_windows_ns()
+                windows, bursts = faults.restart_windows_ns(), faults.burst_windows_ns()
                 without = [s for s in set(probe.pressure) - set(probe.bodies) if start_ns <= s < stop_ns]
                 result["faults"] = faults.injected
-                outside = sorted(s for s in without if not any(a <= s < b for a, b in windows))
+                in_bursts = sorted(s for s in without if any(a <= s <= b for a, b in bursts))
+                result["frames_without_bodies_in_noise_bursts"] = len(in_bursts)
+                outside = sorted(s for s in without if not any(a <= s < b for a, b in windows) and s not in in_bursts)
                 result["frames_without_bodies_outside_faults"] = len(outside)
                 # Their stamps, to find them in the nodes' logs (DIR/logs/graph.log stamps its warnings alike),
                 # and where each stopped: no persons message heard (the tracker did not get or passed over the
@@ -274,7 +284,8 @@ def write_report(out: Path, report: dict) -> None:
             parts += [f"Faults every {soak['faults_every_s']:g} s: " + ", ".join(f"{kinds.count(k)} {k}" for k in FAULTS)
                       + f". Frames without bodies outside the faults: {soak['frames_without_bodies_outside_faults']} "
                       f"({soak.get('frames_without_bodies_outside_faults_with_persons', 0)} of them with a persons "
-                      f"message). Identities kept across noise bursts: {sum(k['kept'] for k in judged)} of {len(judged)}"
+                      f"message), within the noise bursts' seconds: {soak.get('frames_without_bodies_in_noise_bursts', 0)}. "
+                      f"Identities kept across noise bursts: {sum(k['kept'] for k in judged)} of {len(judged)}"
                       + (f" ({len(kept) - len(judged)} with no one tracked both before and after)" if len(judged) < len(kept)
                          else "") + ".", ""]
         if soak.get("node_counters"):

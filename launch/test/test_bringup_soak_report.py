@@ -71,3 +71,13 @@ def test_the_nodes_counters_that_grew_are_reported_across_a_respawn():
         (3.0, {"frames": "5", "frames_skipped": "0", "tracks_live": "2", "bad_input_burst": "0"}),  # respawned
         (9.0, {"frames": "900", "frames_skipped": "0", "tracks_live": "2"})]}
     assert probe.counter_increases("mesh_recovery", 0.0, 4.0) == {"frames": 20, "frames_skipped": 2, "bad_input_burst": 4}
+
+
+def test_a_noise_burst_window_starts_at_the_mats_frame_it_could_overtake():
+    from presstrack_bringup.soak import FAULT_SETTLE_S, FaultInjector
+
+    faults = FaultInjector.__new__(FaultInjector)
+    faults.injected = [{"kind": "noise_burst", "start_ns": 100, "overtakable_from_ns": 40, "stop_ns": 200},
+                       {"kind": "driver_restart", "start_ns": 300, "stop_ns": 310}]
+    assert faults.burst_windows_ns() == [(40, 200)]
+    assert faults.restart_windows_ns() == [(300, 310 + int(FAULT_SETTLE_S * 1e9))]
