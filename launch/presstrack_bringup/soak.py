@@ -138,6 +138,7 @@ class FaultInjector:
             ids_before, ids_after = (matched_track_ids(tracked_boxes[s], truth_boxes[s]) for s in (before[-1], after[0]))
             people = sorted(set(ids_before) & set(ids_after))
             outcome.append({"ids_before": sorted(tracked_boxes[before[-1]]), "ids_after": sorted(tracked_boxes[after[0]]),
+                            "people_before": len(truth_boxes[before[-1]]), "people_after": len(truth_boxes[after[0]]),
                             "person_ids": {int(person): [ids_before[person], ids_after[person]] for person in people},
                             "kept": all(ids_before[p] == ids_after[p] for p in people) if people else None})
         return outcome

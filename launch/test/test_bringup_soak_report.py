@@ -54,7 +54,8 @@ def test_identities_across_a_noise_burst_are_judged_per_simulated_person():
     # Person 1 keeps track 7; person 2 walked on and is tracked as 9 (their old track 8 was lost with them).
     tracked = {3 * s: {7: box(0), 8: box(50)}, 5 * s: {}, 8 * s: {7: box(2), 9: box(90)}}
     outcome = faults.identities_across_bursts(tracked, truth)
-    assert outcome == [{"ids_before": [7, 8], "ids_after": [7, 9], "person_ids": {1: [7, 7], 2: [8, 9]}, "kept": False}]
+    assert outcome == [{"ids_before": [7, 8], "ids_after": [7, 9], "people_before": 2, "people_after": 2,
+                        "person_ids": {1: [7, 7], 2: [8, 9]}, "kept": False}]
     tracked[8 * s] = {7: box(2), 8: box(90)}
     assert faults.identities_across_bursts(tracked, truth)[0]["kept"] is True
     truth[8 * s], tracked[8 * s] = {}, {}  # everyone left the mat: nothing to judge
