@@ -188,9 +188,11 @@ def diagnostic_values(msg, name_prefix: str) -> dict[str, str] | None:
     return None
 
 
-# The counters (never gauges) among the nodes' diagnostics values: frames in and out, drops and skips per kind,
-# worker restarts, latency samples whose stamps were on another clock.
-COUNTER_PREFIXES = ("frames", "bad_input_", "mesh_worker_restarts", "latency_stamps_off_clock")
+# The counters (never gauges such as a rate check's frames_rate_hz) among the nodes' diagnostics values: frames
+# in and out, drops and skips per kind, bursts, worker restarts, latency samples whose stamps were on another clock.
+COUNTERS = ("frames", "frames_published", "frames_late", "frames_lost", "frames_rejected", "frames_received",
+            "frames_skipped", "bursts", "mesh_worker_restarts", "latency_stamps_off_clock")
+COUNTER_PREFIXES = ("bad_input_",)
 
 
 class TopicProbe:
@@ -242,12 +244,11 @@ class TopicProbe:
             return None
         return counter_increase([value for _, value in inside]), inside[-1][0] - inside[0][0]
 
-    def counter_increases(self, node: str, start: float, stop: float,
-                          prefixes: tuple[str, ...] = COUNTER_PREFIXES) -> dict[str, int]:
-        """How much each counter of ``node``'s diagnostics (a key starting with one of ``prefixes``) grew in
-        [start, stop]; those that did not grow are left out."""
+    def counter_increases(self, node: str, start: float, stop: float) -> dict[str, int]:
+        """How much each counter of ``node``'s diagnostics (COUNTERS, and keys starting with COUNTER_PREFIXES)
+        grew in [start, stop]; those that did not grow are left out."""
         keys = {k for t, v in self.diagnostics[node] if start <= t <= stop for k, value in v.items()
-                if k.startswith(prefixes) and value.isdigit()}
+                if (k in COUNTERS or k.startswith(COUNTER_PREFIXES)) and value.isdigit()}
         increases = {key: self.counter(node, key, start, stop) for key in sorted(keys)}
         return {key: grew[0] for key, grew in increases.items() if grew and grew[0]}
 

@@ -68,10 +68,13 @@ def test_the_nodes_counters_that_grew_are_reported_across_a_respawn():
     probe = TopicProbe.__new__(TopicProbe)  # the bookkeeping alone, without a node
     probe.diagnostics = {"mesh_recovery": [
         (1.0, {"frames": "10", "frames_skipped": "0", "tracks_live": "3", "latency_p50_ms": "12.5"}),
-        (2.0, {"frames": "25", "frames_skipped": "2", "tracks_live": "1", "bad_input_burst": "4"}),
+        (2.0, {"frames": "25", "frames_skipped": "2", "tracks_live": "1", "bad_input_burst": "4", "bursts": "3",
+               "frames_rate_hz": "15", "frames_in_window": "75"}),
         (3.0, {"frames": "5", "frames_skipped": "0", "tracks_live": "2", "bad_input_burst": "0"}),  # respawned
         (9.0, {"frames": "900", "frames_skipped": "0", "tracks_live": "2"})]}
-    assert probe.counter_increases("mesh_recovery", 0.0, 4.0) == {"frames": 20, "frames_skipped": 2, "bad_input_burst": 4}
+    # Gauges (tracks_live, the rate check's frames_rate_hz and frames_in_window) are not counters.
+    assert probe.counter_increases("mesh_recovery", 0.0, 4.0) == {"frames": 20, "frames_skipped": 2, "bad_input_burst": 4,
+                                                                   "bursts": 3}
 
 
 def test_a_noise_burst_window_starts_at_the_mats_frame_it_could_overtake():
