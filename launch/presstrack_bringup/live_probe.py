@@ -20,6 +20,8 @@ from pathlib import Path
 
 import psutil
 
+from presstrack_common.cpu import describe_cpu
+
 NODE_NAMES = ("mat_driver", "pressure_tracker", "mesh_recovery")
 
 
@@ -31,27 +33,15 @@ def isolate_ros() -> None:
     os.environ.setdefault("ROS_LOG_DIR", str(Path.cwd() / "log" / "ros"))
 
 
-SPEED_FLAGS = {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16"}
-
-
 def machine_description() -> dict:
     """CPU model, cores, RAM, Python, torch threads, load and date of this run (for every report)."""
     import torch
 
-    model, flags = "", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and not model:
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    except OSError:
-        pass
+    cpu = describe_cpu()
     return {
-        "cpu_model": model or platform.processor(),
+        "cpu_model": f"{cpu.model_name} ({cpu.family_model()})" if cpu.family_model() else cpu.model_name,
         # what decides the network's speed: vector width, int8 dot products (VNNI), bf16 and AMX units
-        "cpu_flags": " ".join(sorted(f for f in flags if f in SPEED_FLAGS or f.startswith("amx"))) or "unknown",
+        "cpu_flags": cpu.flags_text(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
         "logical_cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
@@ -198,8 +188,15 @@ def diagnostic_values(msg, name_prefix: str) -> dict[str, str] | None:
     return None
 
 
+# The counters (never gauges such as a rate check's frames_rate_hz) among the nodes' diagnostics values: frames
+# in and out, drops and skips per kind, bursts, worker restarts, latency samples whose stamps were on another clock.
+COUNTERS = ("frames", "frames_published", "frames_late", "frames_lost", "frames_rejected", "frames_received",
+            "frames_skipped", "bursts", "mesh_worker_restarts", "latency_stamps_off_clock")
+COUNTER_PREFIXES = ("bad_input_",)
+
+
 class TopicProbe:
-    """Records per-stamp arrivals of /mat/pressure and /presstrack/bodies and the driver's diagnostics.
+    """Records per-stamp arrivals of /mat/pressure and /presstrack/bodies and the nodes' diagnostics.
 
     ``node`` is any rclpy node (the probe adds subscriptions to it); callbacks run in its executor.
     """
@@ -214,7 +211,8 @@ class TopicProbe:
         self.pressure: dict[int, float] = {}     # stamp [ns] -> arrival [s, wall clock]
         self.bodies: dict[int, float] = {}       # stamp [ns] -> arrival [s, wall clock]
         self.bodies_people: dict[int, int] = {}  # stamp [ns] -> bodies in the message
-        self.driver_diagnostics: list[tuple[float, dict[str, str]]] = []  # (monotonic s, values)
+        # node name -> (monotonic s, values) of its diagnostics, in arrival order
+        self.diagnostics: dict[str, list[tuple[float, dict[str, str]]]] = {name: [] for name in NODE_NAMES}
         node.create_subscription(Image, "/mat/pressure", self._on_pressure, qos_profile_sensor_data)
         node.create_subscription(SmplBodyArray, "/presstrack/bodies", self._on_bodies, 50)
         node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 50)
@@ -228,18 +226,31 @@ class TopicProbe:
         self.bodies_people[stamp] = len(msg.bodies)
 
     def _on_diagnostics(self, msg) -> None:
-        values = diagnostic_values(msg, "mat_driver")
-        if values is not None:
-            self.driver_diagnostics.append((time.monotonic(), values))
+        for name, received in self.diagnostics.items():
+            values = diagnostic_values(msg, name)
+            if values is not None:
+                received.append((time.monotonic(), values))
 
     def driver_counter(self, key: str, start: float, stop: float) -> tuple[int, float] | None:
-        """(increase, seconds) of the driver's counter ``key`` between its first and last diagnostics
-        received in [start, stop] (monotonic s); None with fewer than two. A counter that goes down is a
-        respawned driver counting from 0 again: what it counted since is added."""
-        inside = [(t, int(float(v[key]))) for t, v in self.driver_diagnostics if start <= t <= stop and key in v]
-        if len(inside) < 2:
+        """(increase, seconds) of the driver's counter ``key``: see ``counter``."""
+        return self.counter("mat_driver", key, start, stop)
+
+    def counter(self, node: str, key: str, start: float, stop: float) -> tuple[int, float] | None:
+        """(increase, seconds) of ``node``'s counter ``key`` between its first and last diagnostics received in
+        [start, stop] (monotonic s); None with fewer than two. A counter that goes down is a respawned node
+        counting from 0 again: what it counted since is added. A counter first seen meanwhile started at 0."""
+        inside = [(t, int(float(v.get(key, 0)))) for t, v in self.diagnostics[node] if start <= t <= stop]
+        if len(inside) < 2 or not any(key in v for t, v in self.diagnostics[node] if start <= t <= stop):
             return None
         return counter_increase([value for _, value in inside]), inside[-1][0] - inside[0][0]
+
+    def counter_increases(self, node: str, start: float, stop: float) -> dict[str, int]:
+        """How much each counter of ``node``'s diagnostics (COUNTERS, and keys starting with COUNTER_PREFIXES)
+        grew in [start, stop]; those that did not grow are left out."""
+        keys = {k for t, v in self.diagnostics[node] if start <= t <= stop for k, value in v.items()
+                if (k in COUNTERS or k.startswith(COUNTER_PREFIXES)) and value.isdigit()}
+        increases = {key: self.counter(node, key, start, stop) for key in sorted(keys)}
+        return {key: grew[0] for key, grew in increases.items() if grew and grew[0]}
 
     def frame_accounting(self, start_ns: int, stop_ns: int) -> dict:
         """Frames stamped in [start_ns, stop_ns): heard on /mat/pressure, with and without a body message,

@@ -12,7 +12,8 @@ Writes DIR/soak.json and DIR/soak.md (default ./soak).
 With ``--faults-every S`` a fault is injected every S seconds, in turn: a /mat/info that says the mat is
 100 x 50 cells, a second of noise-storm frames on /mat/pressure, and the driver killed with SIGKILL (the
 launcher respawns it and the simulation starts over). Reported: frames without bodies outside the faults
-(the noise frames themselves, and the FAULT_SETTLE_S after a driver restart, are the injected seconds) and,
+(the noise burst's second, and a driver restart until FAULT_SETTLE_S after it, are the injected seconds;
+the mat's frames without bodies within a burst are reported apart) and,
 for each noise burst, whether the confirmed identities before it are the ones after it.
 """
 from __future__ import annotations
@@ -65,13 +66,15 @@ BURST_FRAMES = 15       # noise frames in a burst (a second at 15 Hz)
 class FaultInjector:
     """Injects the FAULTS in turn into a running graph; remembers when and what, for the report."""
 
-    def __init__(self, node, graph: Graph, rows: int = 238, cols: int = 120) -> None:
+    def __init__(self, node, graph: Graph, heard_stamps: dict[int, float], rate_hz: float, rows: int = 238,
+                 cols: int = 120) -> None:
         from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
         from sensor_msgs.msg import Image
 
         from presstrack_msgs.msg import MatInfo
 
         self._node, self._graph, self._shape = node, graph, (rows, cols)
+        self._heard, self._period_ns = heard_stamps, round(1e9 / rate_hz)
         self._mat_info = MatInfo
         self._pressure = node.create_publisher(Image, "/mat/pressure", qos_profile_sensor_data)
         self._info = node.create_publisher(MatInfo, "/mat/info", QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL))
@@ -81,7 +84,7 @@ class FaultInjector:
 
     def inject(self, sampler: ProcessSampler) -> None:
         kind = FAULTS[len(self.injected) % len(FAULTS)]
-        start_ns = time.time_ns()
+        fault = {"kind": kind, "start_ns": time.time_ns()}
         if kind == "bad_mat_info":
             self._info.publish(self._mat_info(rows=100, cols=50, cell_pitch=0.01, pressure_unit="kPa", full_scale=600.0,
                                               noise_floor=1.0, world_frame="world"))
@@ -90,8 +93,10 @@ class FaultInjector:
 
             from presstrack_common.conversions import array_to_image
 
+            # The mat's newest frame heard may be still on its way to the tracker: the burst's seconds start there.
+            fault["overtakable_from_ns"] = stamp = self.between_the_mats_frames_ns() - self._period_ns // 2
             for _ in range(BURST_FRAMES):
-                stamp = time.time_ns()
+                stamp = max(stamp + 1, self.between_the_mats_frames_ns())
                 header = Header(frame_id="mat")
                 header.stamp.sec, header.stamp.nanosec = divmod(stamp, 1_000_000_000)
                 self._pressure.publish(array_to_image(noise_storm(self._shape, self._rng), header))
@@ -99,26 +104,64 @@ class FaultInjector:
                 spin_for(self._node, 1.0 / BURST_FRAMES, sampler)
         else:
             self._graph.node_processes()["mat_driver"].kill()
-        self.injected.append({"kind": kind, "start_ns": start_ns, "stop_ns": time.time_ns()})
+        self.injected.append(fault | {"stop_ns": time.time_ns()})
         print(f"[presstrack-soak] injected {kind}", file=sys.stderr, flush=True)
+
+    def between_the_mats_frames_ns(self) -> int:
+        """A stamp half a period after the newest frame of the mat heard: noise frames stamped with this clock's
+        time instead would interleave with the driver's (stamped when due, earlier than sent) and refuse its
+        frames as stamps going back, a fault of the injection, not of the graph."""
+        mats = [stamp for stamp in self._heard if stamp not in self.noise_stamps]
+        return max(mats) + self._period_ns // 2 if mats else time.time_ns()
 
     def restart_windows_ns(self) -> list[tuple[int, int]]:
         return [(f["start_ns"], f["stop_ns"] + int(FAULT_SETTLE_S * 1e9)) for f in self.injected
                 if f["kind"] == "driver_restart"]
 
-    def identities_across_bursts(self, tracked_boxes: dict[int, dict]) -> list[dict]:
-        """Per noise burst: the confirmed ids of the last frame before it and of the first frame 2 s after it."""
-        stamps = sorted(s for s in tracked_boxes if s not in self.noise_stamps)
+    def burst_windows_ns(self) -> list[tuple[int, int]]:
+        """The seconds of the noise bursts: a second publisher on /mat/pressure, whose frames can overtake one
+        of the driver's still on its way and make it a stamp going back (a fault of the injection)."""
+        return [(min(f["start_ns"], f.get("overtakable_from_ns", f["start_ns"])), f["stop_ns"]) for f in self.injected
+                if f["kind"] == "noise_burst"]
+
+    def identities_across_bursts(self, tracked_boxes: dict[int, dict], truth_boxes: dict[int, dict]) -> list[dict]:
+        """Per noise burst, the last frame before it and the first frame 2 s after it: each simulated person
+        tracked (confirmed) in both, by box overlap with the truth, with the id they had before and after;
+        ``kept`` when every such person has the same id (None when no one was tracked in both)."""
+        stamps = sorted(s for s in tracked_boxes if s not in self.noise_stamps and s in truth_boxes)
         outcome = []
         for fault in (f for f in self.injected if f["kind"] == "noise_burst"):
             before = [s for s in stamps if s < fault["start_ns"]]
             after = [s for s in stamps if s > fault["stop_ns"] + 2_000_000_000]
-            if before and after:
-                ids_before, ids_after = sorted(tracked_boxes[before[-1]]), sorted(tracked_boxes[after[0]])
-                # kept: everyone tracked before still has their id (a new id may be someone stepping on)
-                outcome.append({"ids_before": ids_before, "ids_after": ids_after,
-                                "kept": set(ids_before) <= set(ids_after)})
+            if not (before and after):
+                continue
+            ids_before, ids_after = (matched_track_ids(tracked_boxes[s], truth_boxes[s]) for s in (before[-1], after[0]))
+            people = sorted(set(ids_before) & set(ids_after))
+            outcome.append({"ids_before": sorted(tracked_boxes[before[-1]]), "ids_after": sorted(tracked_boxes[after[0]]),
+                            "people_before": len(truth_boxes[before[-1]]), "people_after": len(truth_boxes[after[0]]),
+                            "person_ids": {int(person): [ids_before[person], ids_after[person]] for person in people},
+                            "kept": all(ids_before[p] == ids_after[p] for p in people) if people else None})
         return outcome
+
+
+def matched_track_ids(tracked: dict[int, np.ndarray], truth: dict[int, np.ndarray], min_iou: float = 0.3) -> dict[int, int]:
+    """Simulated person id -> the track id whose box overlaps theirs most (intersection over union at least
+    ``min_iou``), each track given to one person at most, best overlaps first."""
+    pairs = sorted(((box_iou(truth_box, track_box), person, track) for person, truth_box in truth.items()
+                    for track, track_box in tracked.items()), reverse=True)
+    matched: dict[int, int] = {}
+    for iou, person, track in pairs:
+        if iou >= min_iou and person not in matched and track not in matched.values():
+            matched[person] = track
+    return matched
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two [x1, y1, x2, y2] boxes."""
+    width, height = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(0.0, width) * max(0.0, height)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
 
 
 def within(mapping: dict[int, object], start_ns: int, stop_ns: int) -> dict:
@@ -139,7 +182,7 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
     try:
         with Graph(people, rate_hz, extra_sets, log_path=log_dir / "graph.log") as graph:
             sampler = ProcessSampler(graph.node_processes())
-            faults = FaultInjector(scorer, graph) if faults_every_s else None
+            faults = FaultInjector(scorer, graph, probe.pressure, rate_hz) if faults_every_s else None
             if not spin_for(scorer, 60.0, sampler, sample_every_s, until=lambda: len(probe.bodies) > 0):
                 raise RuntimeError("no /presstrack/bodies within 60 s of start")
             spin_for(scorer, warmup_s, sampler, sample_every_s)
@@ -168,14 +211,22 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
                 probe.pressure.pop(stamp, None)  # the injected frames are not the mat's
             result |= probe.frame_accounting(start_ns, stop_ns)
             if faults:
-                windows = faults.restart_windows_ns()
+                windows, bursts = faults.restart_windows_ns(), faults.burst_windows_ns()
                 without = [s for s in set(probe.pressure) - set(probe.bodies) if start_ns <= s < stop_ns]
                 result["faults"] = faults.injected
-                outside = sorted(s for s in without if not any(a <= s < b for a, b in windows))
+                in_bursts = sorted(s for s in without if any(a <= s <= b for a, b in bursts))
+                result["frames_without_bodies_in_noise_bursts"] = len(in_bursts)
+                outside = sorted(s for s in without if not any(a <= s < b for a, b in windows) and s not in in_bursts)
                 result["frames_without_bodies_outside_faults"] = len(outside)
-                # Their stamps, to find them in the nodes' logs (DIR/logs/graph.log stamps its warnings alike).
+                # Their stamps, to find them in the nodes' logs (DIR/logs/graph.log stamps its warnings alike),
+                # and where each stopped: no persons message heard (the tracker did not get or passed over the
+                # frame), or persons heard but no bodies (the mesh node skipped it, or the listener missed them).
                 result["frames_without_bodies_outside_faults_stamps_ns"] = outside
-                result["identities_across_noise_bursts"] = faults.identities_across_bursts(scorer.tracked_boxes)
+                result["frames_without_bodies_outside_faults_with_persons"] = sum(s in scorer.tracked_boxes for s in outside)
+                result["identities_across_noise_bursts"] = faults.identities_across_bursts(scorer.tracked_boxes,
+                                                                                        scorer.truth_boxes)
+            # What the nodes counted over the measured time: frames skipped or dropped, and why.
+            result["node_counters"] = {name: probe.counter_increases(name, start, stop) for name in probe.diagnostics}
             published, late = (probe.driver_counter(key, start, stop) for key in ("frames_published", "frames_late"))
             result["published_rate_hz"] = published[0] / published[1] if published else float("nan")
             result["driver_frames_late"] = late[0] if late else None
@@ -230,9 +281,18 @@ def write_report(out: Path, report: dict) -> None:
         if soak.get("faults_every_s"):
             kept = soak["identities_across_noise_bursts"]
             kinds = [f["kind"] for f in soak["faults"]]
+            judged = [k for k in kept if k["kept"] is not None]
             parts += [f"Faults every {soak['faults_every_s']:g} s: " + ", ".join(f"{kinds.count(k)} {k}" for k in FAULTS)
-                      + f". Frames without bodies outside the faults: {soak['frames_without_bodies_outside_faults']}. "
-                      f"Identities kept across noise bursts: {sum(k['kept'] for k in kept)} of {len(kept)}.", ""]
+                      + f". Frames without bodies outside the faults: {soak['frames_without_bodies_outside_faults']} "
+                      f"({soak.get('frames_without_bodies_outside_faults_with_persons', 0)} of them with a persons "
+                      f"message), within the noise bursts' seconds: {soak.get('frames_without_bodies_in_noise_bursts', 0)}. "
+                      f"Identities kept across noise bursts: {sum(k['kept'] for k in judged)} of {len(judged)}"
+                      + (f" ({len(kept) - len(judged)} with no one tracked both before and after)" if len(judged) < len(kept)
+                         else "") + ".", ""]
+        if soak.get("node_counters"):
+            parts += [markdown_table(["node", "counters grown over the measured time"],
+                                     [[name, ", ".join(f"{k} {v}" for k, v in grown.items()) or "none"]
+                                      for name, grown in soak["node_counters"].items()]), ""]
     (out / "soak.md").write_text("\n".join(parts))
 
 

@@ -35,3 +35,53 @@ def test_a_respawned_node_is_judged_on_its_last_process_and_its_counters_are_sum
     assert abs(growth["cpu_percent"] - 10.0) < 0.5  # 0.1 CPU s per s in each process, not a negative jump
     # frames_published of two driver processes: 0..900, then from 0 again to 600.
     assert counter_increase([0, 450, 900, 30, 600]) == 900 + 600
+
+
+def test_identities_across_a_noise_burst_are_judged_per_simulated_person():
+    import numpy as np
+
+    from presstrack_bringup.soak import FaultInjector, matched_track_ids
+
+    box = lambda x: np.array([x, 10.0, x + 20.0, 40.0])  # noqa: E731
+    assert matched_track_ids({7: box(0), 8: box(50)}, {1: box(52), 2: box(1)}) == {1: 8, 2: 7}
+    assert matched_track_ids({7: box(0)}, {1: box(100)}) == {}  # no overlap: no one matched
+
+    faults = FaultInjector.__new__(FaultInjector)  # the bookkeeping alone, without a graph
+    faults.noise_stamps = {5_000_000_000}
+    faults.injected = [{"kind": "noise_burst", "start_ns": 4_000_000_000, "stop_ns": 5_500_000_000}]
+    s = 1_000_000_000
+    truth = {3 * s: {1: box(0), 2: box(50)}, 8 * s: {1: box(2), 2: box(90)}}
+    # Person 1 keeps track 7; person 2 walked on and is tracked as 9 (their old track 8 was lost with them).
+    tracked = {3 * s: {7: box(0), 8: box(50)}, 5 * s: {}, 8 * s: {7: box(2), 9: box(90)}}
+    outcome = faults.identities_across_bursts(tracked, truth)
+    assert outcome == [{"ids_before": [7, 8], "ids_after": [7, 9], "people_before": 2, "people_after": 2,
+                        "person_ids": {1: [7, 7], 2: [8, 9]}, "kept": False}]
+    tracked[8 * s] = {7: box(2), 8: box(90)}
+    assert faults.identities_across_bursts(tracked, truth)[0]["kept"] is True
+    truth[8 * s], tracked[8 * s] = {}, {}  # everyone left the mat: nothing to judge
+    assert faults.identities_across_bursts(tracked, truth)[0]["kept"] is None
+
+
+def test_the_nodes_counters_that_grew_are_reported_across_a_respawn():
+    from presstrack_bringup.live_probe import TopicProbe
+
+    probe = TopicProbe.__new__(TopicProbe)  # the bookkeeping alone, without a node
+    probe.diagnostics = {"mesh_recovery": [
+        (1.0, {"frames": "10", "frames_skipped": "0", "tracks_live": "3", "latency_p50_ms": "12.5"}),
+        (2.0, {"frames": "25", "frames_skipped": "2", "tracks_live": "1", "bad_input_burst": "4", "bursts": "3",
+               "frames_rate_hz": "15", "frames_in_window": "75"}),
+        (3.0, {"frames": "5", "frames_skipped": "0", "tracks_live": "2", "bad_input_burst": "0"}),  # respawned
+        (9.0, {"frames": "900", "frames_skipped": "0", "tracks_live": "2"})]}
+    # Gauges (tracks_live, the rate check's frames_rate_hz and frames_in_window) are not counters.
+    assert probe.counter_increases("mesh_recovery", 0.0, 4.0) == {"frames": 20, "frames_skipped": 2, "bad_input_burst": 4,
+                                                                   "bursts": 3}
+
+
+def test_a_noise_burst_window_starts_at_the_mats_frame_it_could_overtake():
+    from presstrack_bringup.soak import FAULT_SETTLE_S, FaultInjector
+
+    faults = FaultInjector.__new__(FaultInjector)
+    faults.injected = [{"kind": "noise_burst", "start_ns": 100, "overtakable_from_ns": 40, "stop_ns": 200},
+                       {"kind": "driver_restart", "start_ns": 300, "stop_ns": 310}]
+    assert faults.burst_windows_ns() == [(40, 200)]
+    assert faults.restart_windows_ns() == [(300, 310 + int(FAULT_SETTLE_S * 1e9))]

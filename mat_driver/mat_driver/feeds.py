@@ -5,6 +5,7 @@ hardware frames are released as they arrive. No ROS import.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,10 +20,12 @@ from mat_driver.transports import FrameSource, SourceStats
 @dataclass(frozen=True)
 class FeedFrame:
     raw: np.ndarray                    # (rows, cols) in the source's units: kPa for sim and replays, raw for hardware
-    stamp_ns: int | None               # recorded acquisition stamp; None: stamp it when published
+    stamp_ns: int | None               # recorded acquisition stamp; None: stamp it when published (at due_s)
     ground_truth: Any = None           # what a simulated source knows of the frame (presstrack_sim's SimFrame)
     counter: int | None = None         # hardware frame counter
     device_time_us: int | None = None  # hardware clock at acquisition
+    due_s: float | None = None         # [s, the feed's monotonic clock] when a paced frame was due: its acquisition
+                                       # time, however late the reader took it; None: when it arrived (hardware)
 
 
 class EndOfFeed(Exception):
@@ -33,7 +36,9 @@ class PacedFeed:
     """Releases (offset_s, FeedFrame) pairs when ``offset_s`` has elapsed since the first read.
 
     A reader that falls behind gets the overdue frames at once, none are skipped; ``late_frames``
-    counts frames released more than one period after their time.
+    counts frames released more than one period after their time. Each frame carries its due time (``due_s``):
+    a frame stamped then keeps the source's schedule however late it is sent, so a gap between stamps means
+    frames missing, never a loaded reader.
     """
 
     def __init__(self, frames: Iterator[tuple[float, FeedFrame]], period_s: float,
@@ -64,10 +69,22 @@ class PacedFeed:
         elif -wait > self._period_s:
             self.late_frames += 1
         self._pending = None
-        return frame
+        return dataclasses.replace(frame, due_s=self._start + offset)
 
     def stop(self) -> None:
         pass
+
+
+def acquisition_stamp_ns(frame: FeedFrame, now_ns: int, now_s: float) -> int:
+    """The frame's stamp, for a frame published at ``now_ns`` (the node's clock) = ``now_s`` (the feeds'
+    monotonic clock): its recorded stamp, else now back-dated to when a paced frame was due. A loaded host that
+    sends a frame late must not stamp it late: the spacing of the stamps would say frames are missing where
+    none is (the tracker and mesh node count missing frames from it)."""
+    if frame.stamp_ns is not None:
+        return frame.stamp_ns
+    if frame.due_s is None:
+        return now_ns
+    return now_ns - max(0, round((now_s - frame.due_s) * 1e9))
 
 
 class HardwareFeed:

@@ -4,7 +4,8 @@ The simulator (package presstrack_sim) publishes the same topics through a subcl
 graph runs the same on a simulated and a real mat; nothing here imports it.
 
 Publishes
-  mat/pressure      sensor_msgs/Image 32FC1 [kPa], frame_id = the mat frame, stamp = acquisition time;
+  mat/pressure      sensor_msgs/Image 32FC1 [kPa], frame_id = the mat frame, stamp = acquisition time (a
+                    replay's and the simulator's: when the frame was due, on their schedule; hardware's: arrival);
                     system default QoS (reliable) per REP-2003
   mat/info          presstrack_msgs/MatInfo, latched, again whenever the calibration changes
   /tf_static         world -> mat from the configured mat pose
@@ -35,7 +36,7 @@ from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
 from mat_driver.calibration import Calibration
-from mat_driver.feeds import EndOfFeed, FeedFrame, HardwareFeed, bag_feed, mip_feed
+from mat_driver.feeds import EndOfFeed, FeedFrame, HardwareFeed, acquisition_stamp_ns, bag_feed, mip_feed
 from mat_driver.transports import SerialSource, SourceStats, UdpSource
 from presstrack_common.conversions import array_to_image, quaternion_from_rpy, status_from_report
 from presstrack_common.health import ERROR, OK, WARN, FrequencyBounds, FrequencyStatus, Report, Staleness, merge
@@ -269,9 +270,8 @@ class MatDriverNode(Node):
             pressure = self.calibrated(frame)
             if pressure is None:
                 continue
-            stamp = (self.get_clock().now().to_msg() if frame.stamp_ns is None
-                     else rclpy.time.Time(nanoseconds=frame.stamp_ns).to_msg())
-            header = Header(stamp=stamp, frame_id=frame_id)
+            stamp_ns = acquisition_stamp_ns(frame, self.get_clock().now().nanoseconds, time.monotonic())
+            header = Header(stamp=rclpy.time.Time(nanoseconds=stamp_ns).to_msg(), frame_id=frame_id)
             try:
                 self.pressure_pub.publish(array_to_image(pressure, header))
                 self.publish_extras(header, frame)

@@ -10,9 +10,12 @@ Publishes   presstrack/bodies  presstrack_msgs/SmplBodyArray, frame = world
             /diagnostics        "mesh_recovery: bodies": STALE when no persons message comes, ERROR when people
                                 are tracked but no bodies come or bodies flow but no meshes, WARN when bodies go
                                 out slower than the persons' stamps advance; frames, frames_skipped (behind by
-                                more than max_lag: on to the newest message), mesh_worker_restarts, bad input ...
+                                more than max_lag: on to the newest message), bursts (messages arriving back
+                                to back: a loaded host, not bad input), mesh_worker_restarts,
+                                latency_p50_ms (bodies out after their stamps, for stamps on this node's clock;
+                                the others counted as latency_stamps_off_clock), bad input ...
 
-Bad input (stamps going back or jumping, bursts, duplicate ids, more people than max_people, persons with
+Bad input (stamps going back or jumping, duplicate ids, more people than max_people, persons with
 non-finite or out-of-range fields, crops that are not 32FC1, empty, malformed or off the mat, NaN/Inf,
 negative or above-full-scale cells, crops larger than any person's, a malformed /mat/info, messages missing
 between the stamps that arrive) is counted per kind in /diagnostics as
@@ -50,7 +53,7 @@ from mesh_recovery.hri_interface import HriBodies
 from mesh_recovery.markers import delete_markers, label_marker, mesh_marker, serialize_markers
 from mesh_recovery.meshes import ClusteredMesh, decimated_faces, id_colour
 from presstrack_common.conversions import image_to_array, quaternion_from_matrix, status_from_report
-from presstrack_common.health import OK, STALE, WARN, FrequencyBounds, FrequencyStatus, Staleness, merge
+from presstrack_common.health import OK, STALE, WARN, FrequencyBounds, FrequencyStatus, Staleness, StampLatency, merge
 from presstrack_common.input_checks import (MAX_CROP_SIDE, MAX_TRACK_ID, SANITISED_AS, BadInputCounter, StampGaps,
                                           StreamTiming, check_mat_info, sanitise_pressure)
 from presstrack_common.mat_geometry import DataDecideTheMat, MatGeometry
@@ -146,7 +149,7 @@ class MeshRecoveryNode(Node):
         self.live_ids: set[int] = set()
         self.last_mesh_time = -math.inf
         self.frames = 0
-        self.latency_ms: list[float] = []
+        self.latency = StampLatency(MAX_STAMP_GAP_S)
         self.bad_input = BadInputCounter(self.get_logger().warning)
         self.timing = StreamTiming(self.bad_input, "message", MAX_STAMP_GAP_S)
         self.full_scale = float("inf")  # [kPa] from /mat/info
@@ -239,8 +242,9 @@ class MeshRecoveryNode(Node):
         missing = self.gaps(stamp_ns)  # every arrival, before any check drops it
         if missing:
             self.bad_input("messages_missing", f"{missing} persons message(s) missing before stamp "
-                                               f"{stamp_ns * 1e-9:.3f} s (a full subscription queue or a lost "
-                                               "message)", missing)
+                                               f"{stamp_ns * 1e-9:.3f} s (a full subscription queue, a lost "
+                                               "message, or frames the tracker dropped: see its /diagnostics)",
+                           missing)
         if not self.timing.accept(stamp_ns):
             return
         stamp = stamp_ns * 1e-9
@@ -283,8 +287,7 @@ class MeshRecoveryNode(Node):
         self.live_ids = seen
         if self.hri is not None:
             self.hri.publish(bodies.header, self.mat_frame, estimates, people)
-        self.latency_ms.append((self.get_clock().now().nanoseconds * 1e-9 - stamp) * 1e3)
-        self.latency_ms = self.latency_ms[-300:]
+        self.latency.add(self.get_clock().now().nanoseconds * 1e-9, stamp)
 
     def person_input(self, person: PersonPressure, stamp: float) -> PersonInput | None:
         """The estimator's input for one person, its crop sanitised; None (counted) if the person is unusable."""
@@ -427,9 +430,9 @@ class MeshRecoveryNode(Node):
     def publish_diagnostics(self) -> None:
         # Stamped before the counters are read: what happened before the stamp is in them.
         stamp = self.get_clock().now().to_msg()
-        counters = {"frames": self.frames, "frames_skipped": self.frame_worker.skipped,
+        counters = {"frames": self.frames, "frames_skipped": self.frame_worker.skipped, "bursts": self.timing.bursts_seen,
                     "tracks_live": len(self.live_ids), "mesh_worker_restarts": self.mesh_worker.restarts,
-                    "latency_p50_ms": float(np.percentile(self.latency_ms, 50)) if self.latency_ms else 0.0,
+                    **self.latency.values(),
                     **self.bad_input.diagnostic_values()}
         period = self.gaps.period_s
         self.persons_seen.max_silence_s = max(SILENT_AFTER_S, SILENT_PERIODS * (period or 0.0))

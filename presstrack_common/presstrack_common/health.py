@@ -137,3 +137,30 @@ class Staleness:
         if silent > self.max_silence_s:
             return Report(self.level, f"{self.message} for {silent:.1f} s", values)
         return Report(OK, "OK", values)
+
+
+class StampLatency:
+    """How long after their stamps the last ``history`` outputs went out, for stamps on this node's clock.
+
+    A stamp more than ``max_latency_s`` before now, or after now, is on another clock (a replay that keeps
+    its recorded stamps, a source restarted on its own timeline, another host's clock): it says nothing about
+    this node's delay, so it is counted as ``latency_stamps_off_clock`` instead of becoming a latency of years.
+    """
+
+    def __init__(self, max_latency_s: float, history: int = 300) -> None:
+        self.max_latency_s = max_latency_s
+        self._latencies_s: deque[float] = deque(maxlen=history)
+        self.off_clock = 0
+
+    def add(self, now_s: float, stamp_s: float) -> None:
+        latency = now_s - stamp_s
+        if 0.0 <= latency <= self.max_latency_s:
+            self._latencies_s.append(latency)
+        else:
+            self.off_clock += 1
+
+    def values(self) -> dict[str, float | int]:
+        """``latency_p50_ms`` (NaN until an output's stamp was on this clock) and ``latency_stamps_off_clock``."""
+        ordered = sorted(self._latencies_s)
+        p50_ms = 1e3 * ordered[len(ordered) // 2] if ordered else math.nan
+        return {"latency_p50_ms": p50_ms, "latency_stamps_off_clock": self.off_clock}

@@ -61,26 +61,38 @@ class StampCheck:
     A stamp that goes back (or repeats) or jumps ahead is refused. When the next stamp continues from the
     refused one, the source has really moved to a new timeline (restarted, replaying another recording)
     and that stamp is accepted: one bad stamp costs one message, never the rest of the stream.
+
+    With a ``clock`` (arrival time, s), a jump is judged against the time that passed: a stamp may be
+    ``max_gap_s`` further ahead than the silence since the previous accepted message. A source that was silent
+    (killed and restarted, paused) and comes back with stamps that advanced as long as it was away continues
+    its stream, and its first message is used; stamps that run ahead of the clock are still refused.
     """
 
     NOT_INCREASING = "stamp_not_increasing"
     JUMP = "stamp_jump"
 
-    def __init__(self, max_gap_s: float = 5.0) -> None:
+    def __init__(self, max_gap_s: float = 5.0, clock: Callable[[], float] | None = None) -> None:
         self.max_gap_ns = int(max_gap_s * 1e9)
         self.last_ns: int | None = None
-        self._refused_ns: int | None = None
+        self._clock = clock
+        self._last_arrival: float | None = None
+        self._refused: tuple[int, float | None] | None = None  # (stamp ns, arrival s)
 
-    def _continues(self, previous_ns: int | None, stamp_ns: int) -> bool:
-        return previous_ns is None or previous_ns < stamp_ns <= previous_ns + self.max_gap_ns
+    def _continues(self, previous_ns: int | None, previous_arrival: float | None, stamp_ns: int,
+                   arrival: float | None) -> bool:
+        if previous_ns is None:
+            return True
+        silence_ns = 0 if arrival is None or previous_arrival is None else max(0, round((arrival - previous_arrival) * 1e9))
+        return previous_ns < stamp_ns <= previous_ns + self.max_gap_ns + silence_ns
 
     def __call__(self, stamp_ns: int) -> str | None:
         """None if ``stamp_ns`` is accepted, else why not (``NOT_INCREASING`` or ``JUMP``)."""
-        if self._continues(self.last_ns, stamp_ns) or (
-                self._refused_ns is not None and self._continues(self._refused_ns, stamp_ns)):
-            self.last_ns, self._refused_ns = stamp_ns, None
+        arrival = None if self._clock is None else self._clock()
+        if self._continues(self.last_ns, self._last_arrival, stamp_ns, arrival) or (
+                self._refused is not None and self._continues(*self._refused, stamp_ns, arrival)):
+            self.last_ns, self._last_arrival, self._refused = stamp_ns, arrival, None
             return None
-        self._refused_ns = stamp_ns
+        self._refused = (stamp_ns, arrival)
         return self.NOT_INCREASING if stamp_ns <= self.last_ns else self.JUMP
 
 
@@ -105,14 +117,19 @@ class BurstCheck:
 
 
 class StreamTiming:
-    """StampCheck and BurstCheck of one subscribed stream, counted in a BadInputCounter.
+    """StampCheck and BurstCheck of one subscribed stream: bad stamps counted in a BadInputCounter, bursts in
+    ``bursts_seen``. A burst is not bad input: each message of it is used, and on a loaded host (a sender or
+    this node catching up after a stall) bursts come every few seconds; any message lost on the way is
+    counted exactly by StampGaps, so a burst needs no warning of its own.
 
     ``what`` names one message of the stream in the warnings ('frame', 'message').
     """
 
-    def __init__(self, count: BadInputCounter, what: str, max_gap_s: float = 5.0) -> None:
-        self.stamps, self.bursts = StampCheck(max_gap_s), BurstCheck()
+    def __init__(self, count: BadInputCounter, what: str, max_gap_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.stamps, self.bursts = StampCheck(max_gap_s, clock), BurstCheck(clock=clock)
         self.count, self.what = count, what
+        self.bursts_seen = 0
 
     def accept(self, stamp_ns: int) -> bool:
         """False (counted) for a stamp going back, repeating or jumping; a burst is counted and accepted."""
@@ -122,8 +139,7 @@ class StreamTiming:
                                 f"{self.stamps.last_ns * 1e-9:.3f} s; {self.what} dropped")
             return False
         if self.bursts(stamp_ns):
-            self.count("burst", f"{self.what}s arrive much faster than their stamps advance; each is used, "
-                                "those the subscription queue could not hold are lost")
+            self.bursts_seen += 1
         return True
 
 
@@ -177,6 +193,11 @@ class StampGaps:
     to a new timeline, followed from its second stamp there). A gap under it counts whatever its cause: lost
     messages, or a source that paused while its clock ran (a stalled sender that then flushes its backlog
     looks the same). The default covers 1000 frames of a 15 Hz mat.
+
+    The count is exact for a source that stamps each message with its acquisition time on its schedule (the
+    driver does so for the simulator and replays, however late a loaded host sends a frame, and the tracker's
+    persons carry their frame's stamp). Where messages are stamped when they arrive or are sent (a live mat's
+    frames), one stamped over half a period late reads as one missing.
     """
 
     def __init__(self, history: int = 300, max_gap_s: float = 120.0) -> None:

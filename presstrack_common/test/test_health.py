@@ -2,7 +2,12 @@
 the stream gaps that count messages lost before they arrived."""
 from __future__ import annotations
 
-from presstrack_common.health import ERROR, OK, STALE, WARN, FrequencyBounds, FrequencyStatus, Report, Staleness, merge
+import math
+
+import pytest
+
+from presstrack_common.health import (ERROR, OK, STALE, WARN, FrequencyBounds, FrequencyStatus, Report, Staleness,
+                                      StampLatency, merge)
 from presstrack_common.input_checks import StampGaps
 
 
@@ -110,3 +115,15 @@ def test_stamp_gaps_keep_the_period_when_late_frames_are_stamped_late():
     stamps = [i * period + (25_000_000 if i % 20 == 10 else 0) for i in range(600)]
     assert sum(gaps(stamp) for stamp in stamps) == 0
     assert abs(gaps.period_s - period * 1e-9) < 1e-9
+
+
+def test_stamp_latency_counts_stamps_of_another_clock_instead_of_a_latency_of_years():
+    latency = StampLatency(max_latency_s=5.0)
+    assert math.isnan(latency.values()["latency_p50_ms"])
+    now = 1_796_638_835.0
+    for delay_s in (0.010, 0.012, 0.030):
+        latency.add(now, now - delay_s)
+    latency.add(now, 0.0)           # a source restarted with stamps from 0
+    latency.add(now, now + 2.0)     # another host's clock, ahead of this one
+    latency.add(now, now - 3600.0)  # a replay keeping its recorded stamps
+    assert latency.values() == {"latency_p50_ms": pytest.approx(12.0, abs=0.01), "latency_stamps_off_clock": 3}

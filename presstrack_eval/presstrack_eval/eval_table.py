@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from mesh_recovery.hmr.body_layer import BodyLayer
 from mesh_recovery.hmr.checkpoint import shipped_checkpoint
 from mesh_recovery.hmr.inference import INFERENCE_PATHS
 from mesh_recovery.metrics import SMPL_VERTEX_COUNT
+from presstrack_common.cpu import describe_cpu
 from presstrack_common.outputs import check_output_folder
 
 COLUMNS = ("MPJPE", "PA-MPJPE", "PVE", "W-MPJPE100", "W-MPJPE100 all starts", "W-MPJPE100 spread", "WA-MPJPE100",
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     seconds = time.perf_counter() - started_all
     run = dict(device=args.device, inference_path=args.inference_path, torch=torch.__version__,
-               torch_threads=torch.get_num_threads(), cpu=cpu_name(), seconds=round(seconds))
+               torch_threads=torch.get_num_threads(), cpu=str(describe_cpu()), seconds=round(seconds))
     text = format_tables(results, run)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "table.md").write_text(text)
@@ -124,17 +124,6 @@ def table_rows(args: argparse.Namespace, body: BodyLayer | None = None) -> list[
                   f"{summary['WA-MPJPE100']:.1f} mm ({person_frames} person-frames)", file=sys.stderr, flush=True)
         print(f"  ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
     return results
-
-
-def cpu_name() -> str:
-    """The CPU's model name (Linux), else what platform says."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def table_differences(a: dict, b: dict, tolerance: float) -> tuple[list[str], float]:

@@ -9,10 +9,11 @@ Publishes
   /diagnostics                        diagnostic_msgs/DiagnosticArray, "pressure_tracker: tracking": STALE
                                       when no frame comes, ERROR when the mat is pressed (contact_force) but no
                                       one is tracked for CONTACT_WITHOUT_PERSONS_S, WARN when persons go out
-                                      slower than the frames' stamps advance; counters of frames and bad input
+                                      slower than the frames' stamps advance; counters of frames, bursts (frames
+                                      arriving back to back: a loaded host, not bad input) and bad input
 
 Bad input (wrong encoding, empty or malformed images, a size other than the frames' so far (or, before
-the first frame, /mat/info's), stamps going back or jumping, bursts, NaN/Inf, negative cells or cells
+the first frame, /mat/info's), stamps going back or jumping, NaN/Inf, negative cells or cells
 above full scale, more people than max_people, a malformed /mat/info or one the frames contradict) is
 counted per kind in /diagnostics as bad_input_<kind>, warned about (throttled per kind), and the frame
 dropped or sanitised; tracking goes on, and no single message resets it. The frames decide the mat's size:
@@ -341,7 +342,8 @@ class PressureTrackerNode(Node):
     def publish_diagnostics(self) -> None:
         # Stamped before the counters are read: what happened before the stamp is in them.
         stamp = self.get_clock().now().to_msg()
-        counters = {"frames": self.frames, "frames_received": self.frames_received, "tracks_live": len(self.crop_pubs),
+        counters = {"frames": self.frames, "frames_received": self.frames_received, "bursts": self.timing.bursts_seen,
+                    "tracks_live": len(self.crop_pubs),
                     "ids_issued": self.tracker.tracker.next_id - self.first_id,
                     "last_id_not_saved": self.last_id_not_saved, **self.bad_input.diagnostic_values()}
         period = self.gaps.period_s
