@@ -438,7 +438,7 @@ class MeshRecoveryNode(Node):
         self.persons_seen.max_silence_s = max(SILENT_AFTER_S, SILENT_PERIODS * (period or 0.0))
         self.meshes_for_bodies.max_silence_s = max(OUTPUT_STOPPED_S, 3.0 / self.get_parameter("mesh_rate").value)
         # The bounds of the bodies' rate follow the persons' rate, as their stamps give it.
-        self.bodies_rate.bounds.min_hz = self.bodies_rate.bounds.max_hz = 0.0 if period is None else 1.0 / period
+        self.bodies_rate.bounds.min_hz = self.bodies_rate.bounds.max_hz = 1.0 / period if period else 0.0
         stale = self.persons_seen.report()
         if stale.level:  # no input: no output is due
             self.bodies_for_people.expect(False)
@@ -447,7 +447,7 @@ class MeshRecoveryNode(Node):
         if period is None or stale.level:
             bodies.level, bodies.message = OK, "OK"  # no bounds without persons messages and their rate
         report = merge([stale, bodies, self.bodies_for_people.report(), self.meshes_for_bodies.report()])
-        report.values = {**counters, "persons_rate_hz": 0.0 if period is None else 1.0 / period, **report.values}
+        report.values = {**counters, "persons_rate_hz": 1.0 / period if period else 0.0, **report.values}
         if not report.level and (self.bad_input.any_counted or self.mesh_worker.restarts):
             report.level, report.message = WARN, "bad input dropped or sanitised, or the mesh worker restarted"
         self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=stamp), status=[

@@ -219,6 +219,8 @@ class StampGaps:
             return 0
         period = self.period_s
         spacing = stamp_ns - previous
+        if spacing <= 0:  # a repeated stamp says nothing of the period
+            return 0
         self._spacings.append(spacing)
         if period is None:
             return 0

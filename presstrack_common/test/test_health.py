@@ -117,6 +117,19 @@ def test_stamp_gaps_keep_the_period_when_late_frames_are_stamped_late():
     assert abs(gaps.period_s - period * 1e-9) < 1e-9
 
 
+def test_stamp_gaps_keep_a_positive_period_across_a_source_restarted_on_an_earlier_timeline():
+    # A respawned source whose clock starts earlier: its second stamp is accepted (a new timeline) and its
+    # spacing to the old timeline's last stamp is negative; only positive spacings make the period, which the
+    # nodes' diagnostics divide by.
+    gaps = StampGaps()
+    period = 66_666_667
+    for i in range(5):
+        gaps(10**12 + i * period)
+    for i in range(1, 40):
+        gaps(i * period)
+    assert abs(gaps.period_s - period * 1e-9) < 1e-9
+
+
 def test_stamp_latency_counts_stamps_of_another_clock_instead_of_a_latency_of_years():
     latency = StampLatency(max_latency_s=5.0)
     assert math.isnan(latency.values()["latency_p50_ms"])

@@ -349,7 +349,7 @@ class PressureTrackerNode(Node):
         period = self.gaps.period_s
         self.frames_seen.max_silence_s = max(SILENT_AFTER_S, SILENT_PERIODS * (period or 0.0))
         # The bounds of the persons' rate follow the mat's rate, as the frames' stamps give it.
-        self.persons_rate.bounds.min_hz = self.persons_rate.bounds.max_hz = 0.0 if period is None else 1.0 / period
+        self.persons_rate.bounds.min_hz = self.persons_rate.bounds.max_hz = 1.0 / period if period else 0.0
         stale = self.frames_seen.report()
         if stale.level:  # no frames: nothing to track and nothing pressed that we know of
             self.tracked_on_contact.expect(False)
@@ -357,7 +357,7 @@ class PressureTrackerNode(Node):
         if period is None or stale.level:
             persons.level, persons.message = OK, "OK"  # no bounds without frames and their rate
         report = merge([stale, persons, contact])
-        report.values = {**counters, "mat_rate_hz": 0.0 if period is None else 1.0 / period, **report.values}
+        report.values = {**counters, "mat_rate_hz": 1.0 / period if period else 0.0, **report.values}
         if not report.level and (self.bad_input.any_counted or self.last_id_not_saved):
             report.level, report.message = WARN, "bad input dropped or sanitised, or last id not saved"
         self.diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=stamp),
