@@ -52,6 +52,15 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _all_gone(pids: list[int], within: float = 2.0) -> bool:
+    """Whether every one of `pids` has ended within `within` seconds (a signal is delivered, and a process dies,
+    a moment after it is sent)."""
+    deadline = time.monotonic() + within
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(_alive(pid) for pid in pids)
+
+
 def _pids(path: Path, timeout: float = 10.0) -> list[int]:
     deadline = time.monotonic() + timeout
     while not (path.exists() and path.read_text()):
@@ -67,7 +76,7 @@ def test_a_node_that_dies_stops_the_graph_with_failure(tmp_path):
         ProcessSpec("mesh", _after(survivor, "raise SystemExit(3)")),
     ], sigint_timeout=5.0)
     assert supervisor.run(duration=30) == 1
-    assert not any(_alive(pid) for pid in _pids(survivor))
+    assert _all_gone(_pids(survivor))
 
 
 def test_the_driver_is_respawned_before_giving_up(tmp_path):
@@ -186,10 +195,7 @@ def test_children_die_with_a_supervisor_killed_by_sigkill(tmp_path):
     pids = _pids(tmp_path / "a.pid") + _pids(tmp_path / "b.pid")
     supervisor.kill()
     supervisor.wait(timeout=10)
-    deadline = time.monotonic() + 2.0
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(_alive(pid) for pid in pids), "a node outlived its launcher"
+    assert _all_gone(pids), "a node outlived its launcher"
 
 
 def test_one_graph_per_ros_domain(tmp_path, monkeypatch):
