@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from presstrack_common.faults import noise_storm
+from pressure_tracker.tracking import iou
 from presstrack_common.outputs import check_output_folder
 from presstrack_bringup.live_probe import (Graph, ProcessSampler, TopicProbe, isolate_ros, machine_description,
                                            machine_markdown, markdown_table, spin_for)
@@ -147,21 +148,13 @@ class FaultInjector:
 def matched_track_ids(tracked: dict[int, np.ndarray], truth: dict[int, np.ndarray], min_iou: float = 0.3) -> dict[int, int]:
     """Simulated person id -> the track id whose box overlaps theirs most (intersection over union at least
     ``min_iou``), each track given to one person at most, best overlaps first."""
-    pairs = sorted(((box_iou(truth_box, track_box), person, track) for person, truth_box in truth.items()
+    pairs = sorted(((iou(truth_box, track_box), person, track) for person, truth_box in truth.items()
                     for track, track_box in tracked.items()), reverse=True)
     matched: dict[int, int] = {}
-    for iou, person, track in pairs:
-        if iou >= min_iou and person not in matched and track not in matched.values():
+    for overlap, person, track in pairs:
+        if overlap >= min_iou and person not in matched and track not in matched.values():
             matched[person] = track
     return matched
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two [x1, y1, x2, y2] boxes."""
-    width, height = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(0.0, width) * max(0.0, height)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 def within(mapping: dict[int, object], start_ns: int, stop_ns: int) -> dict:
