@@ -37,7 +37,7 @@ from presstrack_common.mip_format import MIP_KPA_PER_RAW
 from pressure_tracker.motchallenge import load_scene
 
 from .peers import PEERS
-from .track_suite import OURS, SceneData, TrackerResult, score_scene
+from .track_suite import OURS, SceneData, TrackerResult, score_scene, store_scene
 
 SPLIT_SEEDS = {"tuning": 0, "heldout": 10000}  # first seed of each split; a split holds 1000 seeds
 SPLIT_SIZE = 1000
@@ -164,10 +164,7 @@ def simulate(scene: GridScene, seed: int, cache: Path | None = None) -> SceneDat
     data = SceneData(np.asarray(simulated.pressure, dtype=np.float32), np.asarray(simulated.box, dtype=np.float64),
                      scene.fps, scene.pitch)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial.npz")
-        np.savez_compressed(partial, pressure=data.pressure, box=data.box, fps=data.fps, pitch=data.cell_pitch)
-        partial.replace(path)
+        store_scene(path, pressure=data.pressure, box=data.box, fps=data.fps, pitch=data.cell_pitch)
     return data
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -104,11 +105,17 @@ def load_or_simulate(scene: SuiteScene, cache: Path | None = None, fps: float = 
     simulated = simulate_scene(SimConfig(scenario=scene.scenario, seconds=scene.seconds, seed=scene.seed, fps=fps))
     data = SceneData(np.asarray(simulated.pressure, dtype=np.float32), np.asarray(simulated.box, dtype=np.float64), fps)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial.npz")
-        np.savez_compressed(partial, pressure=data.pressure, box=data.box, fps=fps)
-        partial.replace(path)
+        store_scene(path, pressure=data.pressure, box=data.box, fps=fps)
     return data
+
+
+def store_scene(path: Path, **arrays: np.ndarray | float) -> None:
+    """Write a cached scene atomically. The temporary name holds the process id, so runs sharing a cache
+    never write into each other's file; the last rename wins with a whole file either way."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial.npz")
+    np.savez_compressed(partial, **arrays)
+    partial.replace(path)
 
 
 def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool = True, start_frame: int = 0,

@@ -12,7 +12,7 @@ pytest.importorskip("presstrack_sim.simulator")
 
 from pressure_tracker.motchallenge import evaluate
 from presstrack_eval.peers import PEERS
-from presstrack_eval.track_suite import SuiteScene, load_or_simulate, main, mot_rows
+from presstrack_eval.track_suite import SuiteScene, load_or_simulate, main, mot_rows, store_scene
 from pressure_tracker.tracker import PressureTracker, TrackerConfig
 
 SHORT_SCENES = [SuiteScene("crossing2-a", "crossing2", 11, 8.0), SuiteScene("stand_and_pass", "stand_and_pass", 51, 8.0)]
@@ -71,3 +71,12 @@ def test_tentative_rows_are_written_once_confirmed(cache):
 def test_unknown_scene_is_a_clear_error(capsys):
     assert main(["--scenes", "no_such_scene"]) == 2
     assert "no_such_scene" in capsys.readouterr().err
+
+
+def test_store_scene_is_atomic_and_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "cache" / "scene.npz"
+    store_scene(path, pressure=np.ones((2, 3, 4), np.float32), fps=15.0)
+    store_scene(path, pressure=np.zeros((2, 3, 4), np.float32), fps=15.0)  # a second writer replaces it whole
+    assert [p.name for p in path.parent.iterdir()] == ["scene.npz"]
+    with np.load(path) as data:
+        assert data["pressure"].sum() == 0 and float(data["fps"]) == 15.0
