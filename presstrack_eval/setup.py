@@ -23,6 +23,7 @@ setup(
             "presstrack-train = presstrack_eval.train:main",
             "presstrack-eval = presstrack_eval.evaluate:main",
             "presstrack-eval-table = presstrack_eval.eval_table:main",
+            "presstrack-heading = presstrack_eval.heading_turns:main",
         ],
     },
 )

@@ -60,6 +60,7 @@ def person(track_id: int) -> PersonPressure:
                    step=128 * 4, data=crop.tobytes()),
         crop_row0=-3,
         crop_col0=-5 - track_id,
+        renamed_from=100 + track_id,
     )
 
 

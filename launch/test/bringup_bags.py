@@ -39,7 +39,7 @@ def _persons(index: int, stamp_ns: int):
                                       is_bigendian=0, step=0, data=np.zeros(0, np.uint8))
     person = T["presstrack_msgs/msg/PersonPressure"](
         track_id=TRACK_ID, state=1, confidence=0.9, box=box, centroid=T["geometry_msgs/msg/Point"](x=0.0, y=0.0, z=0.0),
-        heading=0.0, total_force=600.0, contact_area=0.02, crop=crop, crop_row0=0, crop_col0=0)
+        heading=0.0, total_force=600.0, contact_area=0.02, crop=crop, crop_row0=0, crop_col0=0, renamed_from=0)
     return T["presstrack_msgs/msg/PersonPressureArray"](header=_header(stamp_ns, "mat"), persons=[person])
 
 

@@ -2,6 +2,11 @@
 
 ``update_frame(people: list[PersonInput]) -> {track_id: BodyEstimate}`` for the people of one mat
 frame, ``drop(track_id)`` when a track ends, ``set_geometry(geometry)`` when /mat/info changes.
+
+A person renamed by the tracker (a newcomer's provisional id replaced once they are recognised as someone who
+had left: `PersonInput.renamed_from`) keeps what the backend holds of them, the learned backend's temporal
+window and the footprint backend's memory (heading, path, last stances), under the new id: their body goes
+on smoothly instead of starting over.
 """
 from __future__ import annotations
 
@@ -24,6 +29,12 @@ class PersonInput:
     box: tuple[int, int, int, int]         # x1, y1, x2, y2 cells, exclusive ends
     heading: float | None                  # [rad] walking direction in the world frame, None if unknown
     stamp: float                           # [s]
+    renamed_from: int = 0                  # the id this person had until now (the tracker renamed them); 0: none
+
+
+def renames(people: list[PersonInput]) -> list[tuple[int, int]]:
+    """(old id, new id) of the people of a frame whom the tracker renamed."""
+    return [(p.renamed_from, p.track_id) for p in people if p.renamed_from and p.renamed_from != p.track_id]
 
 
 class FootprintEstimator:
@@ -37,6 +48,8 @@ class FootprintEstimator:
         self.baseline = FootprintBaseline(rest_joints, foot, geometry, betas[0])
 
     def update_frame(self, people: list[PersonInput]) -> dict[int, BodyEstimate]:
+        for old_id, new_id in renames(people):
+            self.baseline.rename(old_id, new_id)
         placements = {}
         for person in people:
             placement = self.baseline.place(person.track_id, person.crop, person.crop_origin, person.heading,
@@ -81,6 +94,10 @@ class LearnedEstimator:
     def update_frame(self, people: list[PersonInput]) -> dict[int, BodyEstimate]:
         from mesh_recovery.hmr.inputs import frame_numbers
 
+        for old_id, new_id in renames(people):
+            self.bank.rename(old_id, new_id)
+            if old_id in self.last_bodies:
+                self.last_bodies[new_id] = self.last_bodies.pop(old_id)
         corners = self.geometry.corners_world()
         inputs = {p.track_id: (normalise_kpa(p.crop), frame_numbers(np.asarray(p.box), self.geometry.rows,
                                                                    self.geometry.cols, corners))

@@ -173,6 +173,11 @@ class FootprintBaseline:
     def drop(self, track_id: int) -> None:
         self.tracks.pop(track_id, None)
 
+    def rename(self, old_id: int, new_id: int) -> None:
+        """The track `old_id` goes on as `new_id` (its memory with it); whatever `new_id` had is replaced."""
+        if old_id in self.tracks:
+            self.tracks[new_id] = self.tracks.pop(old_id)
+
     def place(self, track_id: int, crop: np.ndarray, crop_origin: tuple[int, int], heading: float | None,
               stamp: float) -> Placement | None:
         """This track's feet, pelvis and arms for this frame (its memory moves on), or None while it has no

@@ -297,7 +297,8 @@ class MeshRecoveryNode(Node):
             ("track_id", 0 < track_id <= MAX_TRACK_ID), ("state", person.state in VALID_STATES), ("confidence", 0.0 <= person.confidence <= 1.0),
             ("centroid", all(math.isfinite(v) for v in centroid)),
             ("total_force", 0.0 <= person.total_force < math.inf),
-            ("contact_area", 0.0 <= person.contact_area < math.inf)) if not right]  # NaN fails every comparison
+            ("contact_area", 0.0 <= person.contact_area < math.inf),
+            ("renamed_from", person.renamed_from <= MAX_TRACK_ID)) if not right]  # NaN fails every comparison
         if wrong:
             self.bad_input("malformed_person", f"person {track_id}: {', '.join(wrong)} not finite or out of range; "
                                                "dropped")
@@ -333,7 +334,8 @@ class MeshRecoveryNode(Node):
             if count:
                 self.bad_input(f"crop_{kind}", f"person {track_id}: {count} crop cells {SANITISED_AS[kind]}")
         heading = person.heading + self.geometry.yaw_world_from_mat if math.isfinite(person.heading) else None
-        return PersonInput(track_id, cells, (person.crop_row0, person.crop_col0), box, heading, stamp)
+        return PersonInput(track_id, cells, (person.crop_row0, person.crop_col0), box, heading, stamp,
+                           person.renamed_from)
 
     def body_message(self, track_id: int, estimate) -> SmplBody:
         return SmplBody(

@@ -150,3 +150,24 @@ def test_frame_batch_equals_one_person_at_a_time(body_model):
             assert body.confidence == single[track_id].confidence
             bodies += 1
     assert bodies > 40
+
+
+def test_a_renamed_person_keeps_their_memory(body_model):
+    """The tracker renames a newcomer once it recognises them (provisional id 4 -> known id 9): the body goes on
+    from the memory kept under 4 (here: where the lifted foot last stood), as if the id had never changed."""
+    heading_mat, feet = math.pi / 2, [(110.0, 50.0), (125.0, 70.0)]
+    both, origin = crop_of(feet, heading_mat)
+    one, _ = crop_of(feet[1:], heading_mat)   # the left foot lifts off
+
+    def second_frame(track_id, renamed_from):
+        estimator = FootprintEstimator(body_model, GEOMETRY)
+        estimator.update_frame([PersonInput(4, both, origin, (0, 0, 0, 0), world_heading(heading_mat), 0.0)])
+        person = PersonInput(track_id, one, origin, (0, 0, 0, 0), world_heading(heading_mat), 0.2, renamed_from)
+        return estimator.update_frame([person])[track_id], estimator
+
+    unchanged, _ = second_frame(4, 0)
+    renamed, estimator = second_frame(9, 4)
+    forgotten, _ = second_frame(9, 0)
+    np.testing.assert_array_equal(renamed.joints, unchanged.joints)
+    assert not np.allclose(forgotten.joints, unchanged.joints), "a new id without the memory starts over"
+    assert set(estimator.baseline.tracks) == {9}

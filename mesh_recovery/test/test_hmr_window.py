@@ -97,3 +97,22 @@ def test_bank_batches_tracks_like_separate_windows():
     assert bank.counters.encoder_frames == FRAMES + FRAMES - 2
     assert len(bank.remove("b", flush=True)) == net.config.lag
     assert set(bank.windows) == {"a"} and bank.step_many({}) == {}
+
+
+def test_a_renamed_track_keeps_its_window():
+    """A track renamed mid-way (the tracker recognised a newcomer: provisional id -> known id) gives the outputs it
+    would have given under one id; under a new id without the rename its window would start over."""
+    net = make_net()
+    crops, numbers = track_inputs(3)
+    one_id, renamed = WindowBank(net), WindowBank(net)
+    for t in range(FRAMES):
+        expected = one_id.step_many({"a": (crops[t], numbers[t])})["a"]
+        if t == 3:
+            renamed.rename("provisional", "known")
+        name = "provisional" if t < 3 else "known"
+        got = renamed.step_many({name: (crops[t], numbers[t])})[name]
+        assert (got is None) == (expected is None)
+        if got is not None:
+            assert torch.allclose(got.rotmats, expected.rotmats, atol=1e-6)
+    assert set(renamed.windows) == {"known"}
+    assert renamed.windows["known"].counters.frames == FRAMES

@@ -206,3 +206,32 @@ def test_a_three_person_mesh_message_stays_under_one_megabyte(default_body_path)
     markers = deserialize_message(message, MarkerArray).markers
     meshes = [m for m in markers if m.ns == "presstrack_meshes" and m.action == Marker.ADD]
     assert [m.id for m in meshes] == [1, 2, 3] and all(len(m.points) == 3 * len(node.rviz_mesh.faces) for m in meshes)
+
+
+def test_a_renamed_body_goes_on_from_its_state(tmp_path, listener, default_body_path):
+    """The tracker renames a newcomer it recognised (provisional id 5 -> known id 6, `renamed_from`): the body of 6
+    goes on from what the node held of 5 — here the footprint backend's last stance, which lifts the foot that
+    left the mat — while 8, new with the same feet, starts over with both ankles on the floor."""
+    listener.listen("/presstrack/bodies", SmplBodyArray)
+    publisher = listener.node.create_publisher(PersonPressureArray, "/presstrack/persons", 10)
+    node = start_node("mesh_recovery", {"smpl_model_path": str(default_body_path), "publish_meshes": False,
+                                        "ros4hri": False, "max_lag": 10.0}, tmp_path)
+    both, one = [(110, 50), (125, 70)], [(125, 70)]   # then the left foot lifts off
+    try:
+        assert listener.spin_until(lambda: publisher.get_subscription_count() > 0, 30.0), "node did not start"
+        first, then = Time(sec=100), Time(sec=100, nanosec=200_000_000)
+        publisher.publish(PersonPressureArray(header=Header(stamp=first, frame_id="mat"),
+                                              persons=[person(5, both, first)]))
+        renamed = person(6, one, then)
+        renamed.renamed_from = 5
+        fresh = person(8, [(row, col - 40) for row, col in one], then)
+        publisher.publish(PersonPressureArray(header=Header(stamp=then, frame_id="mat"), persons=[renamed, fresh]))
+        assert listener.spin_until(lambda: len(listener.messages["/presstrack/bodies"]) >= 2, 20.0)
+    finally:
+        assert stop_node(node) == 0
+    bodies = {b.track_id: b for b in listener.messages["/presstrack/bodies"][-1].bodies}
+    assert set(bodies) == {6, 8}
+    left, right = (bodies[6].joints[j].z for j in (7, 8))   # SMPL left_ankle, right_ankle
+    assert left > right + 0.04, "the renamed body's left foot swings, as it would have under its old id"
+    left, right = (bodies[8].joints[j].z for j in (7, 8))
+    assert abs(left - right) < 0.01, "a body without a past stands on both feet"

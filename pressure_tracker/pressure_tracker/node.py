@@ -301,6 +301,7 @@ class PressureTrackerNode(Node):
     def publish(self, source: Image, frame: np.ndarray, people) -> None:
         header = source.header
         persons = PersonPressureArray(header=header)
+        renamed_from = {known: provisional for provisional, known in self.tracker.recognised.items()}
         confirmed = []
         for person in people:
             crop = array_to_image(person.crop, header)
@@ -318,6 +319,7 @@ class PressureTrackerNode(Node):
                 crop=crop,
                 crop_row0=int(person.crop_origin[0]),
                 crop_col0=int(person.crop_origin[1]),
+                renamed_from=renamed_from.get(person.track_id, 0),
             ))
             if person.state is not TrackState.TENTATIVE:
                 confirmed.append(person.track_id)

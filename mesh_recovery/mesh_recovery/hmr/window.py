@@ -206,6 +206,11 @@ class WindowBank:
                     results[track_id] = outputs[row : row + 1]
         return results
 
+    def rename(self, old_id: Hashable, new_id: Hashable) -> None:
+        """The track `old_id` goes on as `new_id` (its window with it); whatever `new_id` had is replaced."""
+        if old_id in self.windows:
+            self.windows[new_id] = self.windows.pop(old_id)
+
     def remove(self, track_id: Hashable, flush: bool = False) -> list[SMPLOutput]:
         """Forget a track; with ``flush`` return its outputs for the frames still pending."""
         window = self.windows.pop(track_id, None)

@@ -1,0 +1,24 @@
+"""presstrack-heading on one short simulated walk: walking frames are found, the heading and the true stance foot
+are scored on the same frames, and the report names every scene and the pooled figures."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("presstrack_sim.simulator")
+
+from presstrack_eval.heading_turns import HeadingScene, report, scene_angles
+
+SCENE = HeadingScene("crossing2", 1, 6.0)
+
+
+def test_a_short_crossing_is_scored_and_reported(tmp_path):
+    angles = scene_angles(SCENE, tmp_path)
+    assert len(angles["heading"]) > 30, "two people cross the mat walking"
+    assert len(angles["stance_foot"]) == len(angles["heading"])
+    assert ((angles["heading"] >= 0) & (angles["heading"] <= 180)).all()
+    # People walking straight across face their walk, and so do their planted feet, within a few degrees.
+    assert np.median(angles["heading"]) < 15.0 and np.median(angles["stance_foot"]) < 15.0
+    lines = report([SCENE], "tuning", tmp_path)   # from the cache this time
+    assert lines[0] == "## tuning" and lines[1].startswith("crossing2/seed1: heading ")
+    assert lines[-1].startswith("pooled: heading ") and len(list(tmp_path.glob("*.npz"))) == 1
