@@ -47,7 +47,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .config import TrackerConfig
-from .detection import Foot, PersonDetection, person_detection
+from .detection import Foot, PersonDetection, person_detection, split_by_owner
 
 Box = tuple[float, float, float, float]
 _NEVER = 1e6            # cost of a pair outside the gate
@@ -275,7 +275,8 @@ class PeopleTracker:
         self._clock = 0.0
         self._frames = 0
         self._owner: np.ndarray | None = None   # flat: 1 + index into _held of the foot that held each cell last frame
-        self._held: list[tuple[int, float]] = []   # last frame's feet: (index of their track, age [s])
+        self._held: list[tuple[int, float, bool]] = []   # last frame's feet: (index of their track, age [s], whether
+                                                         # it was a whole foot's contact, `_shows_axis`)
         self.recognised: dict[int, int] = {}   # last frame's newcomers who took a known id: provisional id -> it
 
     @property
@@ -296,6 +297,7 @@ class PeopleTracker:
         """Decide which feet of `frame` belong to whom, without changing any state."""
         cfg = self.config
         frame_shape = frame.shape
+        feet = self._split_by_history(feet, frame)
         owner = np.full(len(feet), -1)   # track index of each foot, -1: a new person's
         share, ages = self._continuity(feet)
         if self.tracks and feet:
@@ -426,6 +428,29 @@ class PeopleTracker:
             cost[:, t] = np.where(inside | (share[:, t] > 0), distance - continuity[:, t], _NEVER)
         return cost
 
+    def _split_by_history(self, feet: list[Foot], frame: np.ndarray) -> list[Foot]:
+        """`feet` with each foot whose cells two or more people's whole feet (`_shows_axis`) held in the previous frame
+        (at least min_foot_area each) cut into one foot per person (`split_by_owner`): feet of two people pressed together,
+        side by side or toe to heel, read as one contact no wider or longer than a foot, but a foot in stance does not
+        move, so each keeps the cells it held."""
+        if self._owner is None or not self._held:
+            return feet
+        cfg = self.config
+        # By _owner's value (0: nobody's); only whole feet count: a part of a foot cut from another contact may be
+        # a mix of two people's feet, which history must not carry on.
+        held_track = np.array([-1] + [t if whole else -1 for t, _, whole in self._held])
+        min_cells = cfg.min_foot_area / (cfg.cell_pitch * cfg.cell_pitch)
+        out = []
+        for foot in feet:
+            owner = held_track[self._owner[foot.cells]]
+            counts = np.bincount(owner + 1, minlength=len(self.tracks) + 1)[1:]
+            if np.count_nonzero(counts >= min_cells) < 2:
+                out.append(foot)
+                continue
+            owner = np.where((owner >= 0) & (counts[owner] >= min_cells), owner, -1)   # a few cells of somebody are nobody's
+            out += split_by_owner(foot, owner, frame, cfg.cell_pitch, cfg.foot_gap, cfg.foot_length_max)
+        return out
+
     def _continuity(self, feet: list[Foot]) -> tuple[np.ndarray, np.ndarray]:
         """(feet, tracks) share of each foot's cells that the track's feet held in the previous frame, and
         (feet,) each foot's age [s] then: of the oldest foot whose cells it holds, 0 for a foot just landed."""
@@ -433,8 +458,8 @@ class PeopleTracker:
         ages = np.zeros(len(feet))
         if self._owner is None or not self._held:
             return share, ages
-        held_track = np.array([t for t, _ in self._held])
-        held_age = np.array([age for _, age in self._held])
+        held_track = np.array([t for t, _, _ in self._held])
+        held_age = np.array([age for _, age, _ in self._held])
         for f, foot in enumerate(feet):
             counts = np.bincount(self._owner[foot.cells], minlength=len(self._held) + 1)[1:]
             overlapped = counts > 0
@@ -531,7 +556,7 @@ class PeopleTracker:
         for t, track in enumerate(self.tracks):
             if track.frames_since_update == 0:
                 for foot in track.detection.feet:
-                    self._held.append((t, foot_ages.get(id(foot), 0.0)))
+                    self._held.append((t, foot_ages.get(id(foot), 0.0), _shows_axis(foot, self.config)))
                     self._owner[foot.cells] = len(self._held)
 
     # --- identity ---------------------------------------------------------------------------------
