@@ -332,8 +332,9 @@ class PeopleTracker:
         """Improve the assignment `owner` (in place) by moving single feet between people (or to a new
         person) while that lowers the total cost: the feet's costs plus, per person of known weight, step_reach
         times the misfit log(force of their feet / body weight) / load_tolerance (below their weight capped
-        at _MAX_MISFIT, that of a person without feet). The mat carries a person's whole weight at every
-        instant: two people whose feet came close get theirs back by it, which position alone cannot tell."""
+        at _MAX_MISFIT, that of a person without feet; none for a person with a foot at the mat's border, who may
+        stand partly off it). The mat carries a person's whole weight at every instant: two people whose feet came
+        close get theirs back by it, which position alone cannot tell."""
         cfg = self.config
         weights = np.array([track.weight_n for track in self.tracks])
         if not (weights > 0).any():
@@ -341,33 +342,51 @@ class PeopleTracker:
         forces = np.array([foot.force for foot in feet])
         move_cost = np.concatenate([cost, np.full((len(feet), 1), cfg.new_person_cost * cfg.step_reach)], axis=1)  # last column: new
 
-        def misfit(load: float, weight: float) -> float:
+        at_edge = np.array([foot.touches_edge for foot in feet])
+
+        def misfit(t: int, load: float) -> float:
             # Less load than weight is common (a foot off the mat, a light touch): it counts up to a cap, the
-            # misfit of a person without feet. More is not (walking loads the feet by at most ~1.2 x weight).
+            # misfit of a person without feet, and not at all while a foot of theirs reaches the mat's border (the
+            # rest of them may stand beyond it). More is not (walking loads the feet by at most ~1.2 x weight).
+            weight = weights[t]
             if weight <= 0:
                 return 0.0
             if load >= weight:
                 return math.log(load / weight) / cfg.load_tolerance
+            if edge_feet[t]:
+                return 0.0
             return min(_MAX_MISFIT, math.log(weight / load) / cfg.load_tolerance) if load > 0 else _MAX_MISFIT
 
         loads = np.zeros(len(self.tracks))
         counts = np.zeros(len(self.tracks), dtype=int)
+        edge_feet = np.zeros(len(self.tracks), dtype=int)
         for f, t in enumerate(owner):
             if t >= 0:
                 loads[t] += forces[f]
                 counts[t] += 1
+                edge_feet[t] += at_edge[f]
         for _ in range(2 * len(feet)):
             best_gain, best_move = 1e-9, None
             for f, source in enumerate(owner):
                 here = move_cost[f, source] if source >= 0 else move_cost[f, -1]
-                leave = (cfg.step_reach * (misfit(loads[source] - forces[f], weights[source])
-                                           - misfit(loads[source], weights[source])) if source >= 0 else 0.0)
+                if source >= 0:
+                    edge_feet[source] -= at_edge[f]   # as it would be without the foot
+                    without = misfit(source, loads[source] - forces[f])
+                    edge_feet[source] += at_edge[f]
+                    leave = cfg.step_reach * (without - misfit(source, loads[source]))
+                else:
+                    leave = 0.0
                 for target in range(-1, len(self.tracks)):
                     if target == source or (target >= 0 and (counts[target] >= _FOOT_SLOTS or cost[f, target] >= _NEVER)):
                         continue
                     there = move_cost[f, target] if target >= 0 else move_cost[f, -1]
-                    join = (cfg.step_reach * (misfit(loads[target] + forces[f], weights[target])
-                                              - misfit(loads[target], weights[target])) if target >= 0 else 0.0)
+                    if target >= 0:
+                        before = misfit(target, loads[target])
+                        edge_feet[target] += at_edge[f]   # as it would be with the foot
+                        join = cfg.step_reach * (misfit(target, loads[target] + forces[f]) - before)
+                        edge_feet[target] -= at_edge[f]
+                    else:
+                        join = 0.0
                     gain = here - there - leave - join
                     if leave + join < 0 and gain > best_gain:   # moved for weight, not for position alone
                         best_gain, best_move = gain, (f, source, target)
@@ -378,9 +397,11 @@ class PeopleTracker:
             if source >= 0:
                 loads[source] -= forces[f]
                 counts[source] -= 1
+                edge_feet[source] -= at_edge[f]
             if target >= 0:
                 loads[target] += forces[f]
                 counts[target] += 1
+                edge_feet[target] += at_edge[f]
 
     def _costs(self, feet: list[Foot], dt: float, share: np.ndarray, ages: np.ndarray) -> np.ndarray:
         """(feet, tracks) cost [m] of each foot joining each person; _NEVER outside the gate. share, ages: see
