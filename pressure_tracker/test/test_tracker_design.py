@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from painted_footprints import FootShape, Walker, render_foot, walking_scene
-from pressure_tracker.detection import NoiseFloor, detect_feet
+from pressure_tracker.detection import Foot, NoiseFloor, detect_feet
 from pressure_tracker.motchallenge import MotRow, evaluate
 from pressure_tracker.tracker import PressureTracker, TooManyPeople, TrackerConfig
 from pressure_tracker.tracking import TrackState
@@ -306,3 +306,26 @@ def test_two_people_whose_feet_press_together_stay_two_people_by_the_cells_each_
             assert [p.track_id for p in people] == ids and len(ids) == 2
             a, b = people
             assert a.box[2] <= 56 and b.box[0] >= 54, (index, a.box, b.box)   # A's inner foot ends at ~55 cells
+
+
+@pytest.mark.parametrize("at_border", [True, False])
+def test_a_person_at_the_mat_border_keeps_a_foot_their_weight_does_not_show(at_border):
+    # Two people, each with one foot at the border (at_border) and one clear of it, both carrying less than
+    # their weight. B would fit its weight with A's clear foot (0.52 m from B, 0.15 m from A): with a foot at
+    # the border a person may stand partly off the mat, so their underload tells nothing and A keeps the foot;
+    # clear of the border, the weights decide.
+    from pressure_tracker.tracking import _NEVER, ConstantVelocityKalman, PeopleTracker, Track
+
+    def foot(force: float, edge: bool) -> Foot:
+        return Foot(np.arange(30), (0, 0, 5, 6), np.zeros(2), force, 0.003, 0.2, 0.0, edge)
+
+    tracker = PeopleTracker(TrackerConfig())
+    for track_id, weight in ((1, 694.0), (2, 602.0)):
+        track = Track(track_id, TrackState.CONFIRMED, ConstantVelocityKalman(np.zeros(2), 4.0, 0.05), None, 0.0)
+        track.recent_forces.extend([weight] * 15)
+        tracker.tracks.append(track)
+    feet = [foot(40.0, at_border), foot(233.0, False), foot(94.0, at_border), foot(276.0, False)]
+    owner = np.array([0, 0, 1, 1])
+    cost = np.array([[0.0, _NEVER], [0.15, 0.52], [_NEVER, 0.0], [_NEVER, 0.0]])
+    tracker._balance_weights(feet, cost, owner)
+    assert owner[1] == (0 if at_border else 1)
