@@ -1,6 +1,9 @@
 """People from feet: which feet belong to whom, frame by frame, and who is who over hours.
 
 Per frame (`PeopleTracker.plan`, then `commit`):
+0. a contact whose cells two people's whole feet held in the previous frame is cut into one foot per person by
+   those cells (`_split_by_history`): two people's feet pressed together show no gap and no excess length, but a
+   foot in stance does not move;
 1. every person's centre of pressure (CoP) is predicted by a constant-velocity Kalman filter; where their
    next foot can land is the segment from that prediction to one step ahead of it (their walking velocity,
    the CoP's displacement over the last stride, times step_time);
@@ -16,7 +19,8 @@ Per frame (`PeopleTracker.plan`, then `commit`):
    within a step of each other, in the frame of their axis, are one person);
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
-   holding far more force than their weight holds someone else's foot;
+   holding far more force than their weight holds someone else's foot (less than their weight says nothing
+   of a person with a foot at the mat's border, who may stand partly beyond it);
 4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; one whose
    last feet came within a foot's length of the border may have walked off and is not continued by position
    (whoever steps on there next may be somebody else);
