@@ -298,6 +298,33 @@ def _foot(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, flat: np.ndarr
                 box_reaches_border(box, shape))
 
 
+def split_by_owner(foot: Foot, owner: np.ndarray, frame: np.ndarray, cell_pitch: float, foot_gap: float,
+                   foot_length_max: float) -> list[Foot]:
+    """`foot` cut into one foot per owner: `owner` holds, per cell of `foot.cells`, who held it before (an integer;
+    -1: nobody, or somebody holding too little of it to count), and each cell nobody held goes to the owner of the
+    nearest cell held. The contact of two people's feet pressed together is shaped like one foot (no gap, no
+    excess length): what tells the feet apart is that a foot in stance does not move, so each keeps the cells it
+    held (tracking.py gives the owners)."""
+    rows, cols = np.divmod(foot.cells, frame.shape[1])
+    r0, c0 = rows.min(), cols.min()
+    known = np.zeros((rows.max() - r0 + 1, cols.max() - c0 + 1), dtype=bool)
+    held = owner >= 0
+    known[rows[held] - r0, cols[held] - c0] = True
+    # Index of the nearest held cell of every cell of the foot's box (Euclidean, in cells).
+    _, (near_r, near_c) = ndimage.distance_transform_edt(~known, return_indices=True)
+    owner_at = np.full(known.shape, -1)
+    owner_at[rows[held] - r0, cols[held] - c0] = owner[held]
+    owners = owner_at[near_r[rows - r0, cols - c0], near_c[rows - r0, cols - c0]]
+    values = frame.ravel()[foot.cells].astype(np.float64)
+    reach = int(round(0.5 * foot_gap / cell_pitch))
+    parts: list[Foot] = []
+    for part in np.unique(owners):
+        cells = owners == part
+        _add_feet(parts, rows[cells], cols[cells], values[cells], foot.cells[cells], frame.shape, cell_pitch, 0.0,
+                  foot_length_max, reach)
+    return parts
+
+
 def box_reaches_border(box: tuple[int, int, int, int], shape: tuple[int, int]) -> bool:
     return box[0] <= 0 or box[1] <= 0 or box[2] >= shape[1] or box[3] >= shape[0]
 

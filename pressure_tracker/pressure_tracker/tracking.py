@@ -1,6 +1,9 @@
 """People from feet: which feet belong to whom, frame by frame, and who is who over hours.
 
 Per frame (`PeopleTracker.plan`, then `commit`):
+0. a contact whose cells two people's whole feet held in the previous frame is cut into one foot per person by
+   those cells (`_split_by_history`): two people's feet pressed together show no gap and no excess length, but a
+   foot in stance does not move;
 1. every person's centre of pressure (CoP) is predicted by a constant-velocity Kalman filter; where their
    next foot can land is the segment from that prediction to one step ahead of it (their walking velocity,
    the CoP's displacement over the last stride, times step_time);
@@ -16,7 +19,8 @@ Per frame (`PeopleTracker.plan`, then `commit`):
    within a step of each other, in the frame of their axis, are one person);
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
-   holding far more force than their weight holds someone else's foot;
+   holding far more force than their weight holds someone else's foot (less than their weight says nothing
+   of a person with a foot at the mat's border, who may stand partly beyond it);
 4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; one whose
    last feet came within a foot's length of the border may have walked off and is not continued by position
    (whoever steps on there next may be somebody else);
@@ -47,7 +51,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .config import TrackerConfig
-from .detection import Foot, PersonDetection, person_detection
+from .detection import Foot, PersonDetection, person_detection, split_by_owner
 
 Box = tuple[float, float, float, float]
 _NEVER = 1e6            # cost of a pair outside the gate
@@ -275,7 +279,8 @@ class PeopleTracker:
         self._clock = 0.0
         self._frames = 0
         self._owner: np.ndarray | None = None   # flat: 1 + index into _held of the foot that held each cell last frame
-        self._held: list[tuple[int, float]] = []   # last frame's feet: (index of their track, age [s])
+        self._held: list[tuple[int, float, bool]] = []   # last frame's feet: (index of their track, age [s], whether
+                                                         # it was a whole foot's contact, `_shows_axis`)
         self.recognised: dict[int, int] = {}   # last frame's newcomers who took a known id: provisional id -> it
 
     @property
@@ -296,6 +301,7 @@ class PeopleTracker:
         """Decide which feet of `frame` belong to whom, without changing any state."""
         cfg = self.config
         frame_shape = frame.shape
+        feet = self._split_by_history(feet, frame)
         owner = np.full(len(feet), -1)   # track index of each foot, -1: a new person's
         share, ages = self._continuity(feet)
         if self.tracks and feet:
@@ -330,8 +336,9 @@ class PeopleTracker:
         """Improve the assignment `owner` (in place) by moving single feet between people (or to a new
         person) while that lowers the total cost: the feet's costs plus, per person of known weight, step_reach
         times the misfit log(force of their feet / body weight) / load_tolerance (below their weight capped
-        at _MAX_MISFIT, that of a person without feet). The mat carries a person's whole weight at every
-        instant: two people whose feet came close get theirs back by it, which position alone cannot tell."""
+        at _MAX_MISFIT, that of a person without feet; none for a person with a foot at the mat's border, who may
+        stand partly off it). The mat carries a person's whole weight at every instant: two people whose feet came
+        close get theirs back by it, which position alone cannot tell."""
         cfg = self.config
         weights = np.array([track.weight_n for track in self.tracks])
         if not (weights > 0).any():
@@ -339,33 +346,51 @@ class PeopleTracker:
         forces = np.array([foot.force for foot in feet])
         move_cost = np.concatenate([cost, np.full((len(feet), 1), cfg.new_person_cost * cfg.step_reach)], axis=1)  # last column: new
 
-        def misfit(load: float, weight: float) -> float:
+        at_edge = np.array([foot.touches_edge for foot in feet])
+
+        def misfit(t: int, load: float) -> float:
             # Less load than weight is common (a foot off the mat, a light touch): it counts up to a cap, the
-            # misfit of a person without feet. More is not (walking loads the feet by at most ~1.2 x weight).
+            # misfit of a person without feet, and not at all while a foot of theirs reaches the mat's border (the
+            # rest of them may stand beyond it). More is not (walking loads the feet by at most ~1.2 x weight).
+            weight = weights[t]
             if weight <= 0:
                 return 0.0
             if load >= weight:
                 return math.log(load / weight) / cfg.load_tolerance
+            if edge_feet[t]:
+                return 0.0
             return min(_MAX_MISFIT, math.log(weight / load) / cfg.load_tolerance) if load > 0 else _MAX_MISFIT
 
         loads = np.zeros(len(self.tracks))
         counts = np.zeros(len(self.tracks), dtype=int)
+        edge_feet = np.zeros(len(self.tracks), dtype=int)
         for f, t in enumerate(owner):
             if t >= 0:
                 loads[t] += forces[f]
                 counts[t] += 1
+                edge_feet[t] += at_edge[f]
         for _ in range(2 * len(feet)):
             best_gain, best_move = 1e-9, None
             for f, source in enumerate(owner):
                 here = move_cost[f, source] if source >= 0 else move_cost[f, -1]
-                leave = (cfg.step_reach * (misfit(loads[source] - forces[f], weights[source])
-                                           - misfit(loads[source], weights[source])) if source >= 0 else 0.0)
+                if source >= 0:
+                    edge_feet[source] -= at_edge[f]   # as it would be without the foot
+                    without = misfit(source, loads[source] - forces[f])
+                    edge_feet[source] += at_edge[f]
+                    leave = cfg.step_reach * (without - misfit(source, loads[source]))
+                else:
+                    leave = 0.0
                 for target in range(-1, len(self.tracks)):
                     if target == source or (target >= 0 and (counts[target] >= _FOOT_SLOTS or cost[f, target] >= _NEVER)):
                         continue
                     there = move_cost[f, target] if target >= 0 else move_cost[f, -1]
-                    join = (cfg.step_reach * (misfit(loads[target] + forces[f], weights[target])
-                                              - misfit(loads[target], weights[target])) if target >= 0 else 0.0)
+                    if target >= 0:
+                        before = misfit(target, loads[target])
+                        edge_feet[target] += at_edge[f]   # as it would be with the foot
+                        join = cfg.step_reach * (misfit(target, loads[target] + forces[f]) - before)
+                        edge_feet[target] -= at_edge[f]
+                    else:
+                        join = 0.0
                     gain = here - there - leave - join
                     if leave + join < 0 and gain > best_gain:   # moved for weight, not for position alone
                         best_gain, best_move = gain, (f, source, target)
@@ -376,9 +401,11 @@ class PeopleTracker:
             if source >= 0:
                 loads[source] -= forces[f]
                 counts[source] -= 1
+                edge_feet[source] -= at_edge[f]
             if target >= 0:
                 loads[target] += forces[f]
                 counts[target] += 1
+                edge_feet[target] += at_edge[f]
 
     def _costs(self, feet: list[Foot], dt: float, share: np.ndarray, ages: np.ndarray) -> np.ndarray:
         """(feet, tracks) cost [m] of each foot joining each person; _NEVER outside the gate. share, ages: see
@@ -426,6 +453,29 @@ class PeopleTracker:
             cost[:, t] = np.where(inside | (share[:, t] > 0), distance - continuity[:, t], _NEVER)
         return cost
 
+    def _split_by_history(self, feet: list[Foot], frame: np.ndarray) -> list[Foot]:
+        """`feet` with each foot whose cells two or more people's whole feet (`_shows_axis`) held in the previous frame
+        (at least min_foot_area each) cut into one foot per person (`split_by_owner`): feet of two people pressed together,
+        side by side or toe to heel, read as one contact no wider or longer than a foot, but a foot in stance does not
+        move, so each keeps the cells it held."""
+        if self._owner is None or not self._held:
+            return feet
+        cfg = self.config
+        # By _owner's value (0: nobody's); only whole feet count: a part of a foot cut from another contact may be
+        # a mix of two people's feet, which history must not carry on.
+        held_track = np.array([-1] + [t if whole else -1 for t, _, whole in self._held])
+        min_cells = cfg.min_foot_area / (cfg.cell_pitch * cfg.cell_pitch)
+        out = []
+        for foot in feet:
+            owner = held_track[self._owner[foot.cells]]
+            counts = np.bincount(owner + 1, minlength=len(self.tracks) + 1)[1:]
+            if np.count_nonzero(counts >= min_cells) < 2:
+                out.append(foot)
+                continue
+            owner = np.where((owner >= 0) & (counts[owner] >= min_cells), owner, -1)   # a few cells of somebody are nobody's
+            out += split_by_owner(foot, owner, frame, cfg.cell_pitch, cfg.foot_gap, cfg.foot_length_max)
+        return out
+
     def _continuity(self, feet: list[Foot]) -> tuple[np.ndarray, np.ndarray]:
         """(feet, tracks) share of each foot's cells that the track's feet held in the previous frame, and
         (feet,) each foot's age [s] then: of the oldest foot whose cells it holds, 0 for a foot just landed."""
@@ -433,8 +483,8 @@ class PeopleTracker:
         ages = np.zeros(len(feet))
         if self._owner is None or not self._held:
             return share, ages
-        held_track = np.array([t for t, _ in self._held])
-        held_age = np.array([age for _, age in self._held])
+        held_track = np.array([t for t, _, _ in self._held])
+        held_age = np.array([age for _, age, _ in self._held])
         for f, foot in enumerate(feet):
             counts = np.bincount(self._owner[foot.cells], minlength=len(self._held) + 1)[1:]
             overlapped = counts > 0
@@ -531,7 +581,7 @@ class PeopleTracker:
         for t, track in enumerate(self.tracks):
             if track.frames_since_update == 0:
                 for foot in track.detection.feet:
-                    self._held.append((t, foot_ages.get(id(foot), 0.0)))
+                    self._held.append((t, foot_ages.get(id(foot), 0.0), _shows_axis(foot, self.config)))
                     self._owner[foot.cells] = len(self._held)
 
     # --- identity ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from painted_footprints import FootShape, Walker, render_foot, walking_scene
-from pressure_tracker.detection import NoiseFloor, detect_feet
+from pressure_tracker.detection import Foot, NoiseFloor, detect_feet
 from pressure_tracker.motchallenge import MotRow, evaluate
 from pressure_tracker.tracker import PressureTracker, TooManyPeople, TrackerConfig
 from pressure_tracker.tracking import TrackState
@@ -279,3 +279,53 @@ def test_a_rim_joins_the_one_person_it_touches_and_no_cell_twice():
     assert grown[0].box == (9, 8, 16, 22) and grown[0].cells.size == 14 * 7
     assert [p.box for p in grown[1:]] == [p.box for p in people[1:]]
     assert [p.cells.size for p in grown[1:]] == [50, 50]
+
+
+def test_two_people_whose_feet_press_together_stay_two_people_by_the_cells_each_foot_held():
+    # A stands on feet at x 0.30 and 0.50 m, B on feet at 0.82 and 1.02 m; B's inner foot then slides 1 cm a frame
+    # towards A's until they touch: one contact no longer or wider than a pair of feet side by side (under
+    # foot_length_max, no gap), which only the cells each foot held tell apart.
+    frames = []
+    for index in range(40):
+        frame = np.zeros(SHAPE, dtype=np.float32)
+        b_inner = max(0.60, 0.82 - 0.01 * max(0, index - 10))
+        for x, side in ((0.30, 1.0), (0.50, -1.0), (b_inner, 1.0), (1.02, -1.0)):
+            render_foot(frame, (x, 1.2), math.pi / 2, 0.5, 220.0, side, shape=APART, midfoot=False)
+        frames.append(frame)
+    config = TrackerConfig(report_lost=False)
+    touching = detect_feet(frames[-1], 5.0, config.cell_pitch, config.foot_gap, config.min_foot_area,
+                           config.foot_length_max)
+    assert len(touching) == 3   # the inner feet are one contact
+    tracker = PressureTracker(config)
+    ids = None
+    for index, frame in enumerate(frames):
+        people = sorted((p for p in tracker.update(frame, index / 15) if p.state == TrackState.CONFIRMED),
+                        key=lambda p: p.box[0])
+        if index >= 3:
+            ids = ids or [p.track_id for p in people]
+            assert [p.track_id for p in people] == ids and len(ids) == 2
+            a, b = people
+            assert a.box[2] <= 56 and b.box[0] >= 54, (index, a.box, b.box)   # A's inner foot ends at ~55 cells
+
+
+@pytest.mark.parametrize("at_border", [True, False])
+def test_a_person_at_the_mat_border_keeps_a_foot_their_weight_does_not_show(at_border):
+    # Two people, each with one foot at the border (at_border) and one clear of it, both carrying less than
+    # their weight. B would fit its weight with A's clear foot (0.52 m from B, 0.15 m from A): with a foot at
+    # the border a person may stand partly off the mat, so their underload tells nothing and A keeps the foot;
+    # clear of the border, the weights decide.
+    from pressure_tracker.tracking import _NEVER, ConstantVelocityKalman, PeopleTracker, Track
+
+    def foot(force: float, edge: bool) -> Foot:
+        return Foot(np.arange(30), (0, 0, 5, 6), np.zeros(2), force, 0.003, 0.2, 0.0, edge)
+
+    tracker = PeopleTracker(TrackerConfig())
+    for track_id, weight in ((1, 694.0), (2, 602.0)):
+        track = Track(track_id, TrackState.CONFIRMED, ConstantVelocityKalman(np.zeros(2), 4.0, 0.05), None, 0.0)
+        track.recent_forces.extend([weight] * 15)
+        tracker.tracks.append(track)
+    feet = [foot(40.0, at_border), foot(233.0, False), foot(94.0, at_border), foot(276.0, False)]
+    owner = np.array([0, 0, 1, 1])
+    cost = np.array([[0.0, _NEVER], [0.15, 0.52], [_NEVER, 0.0], [_NEVER, 0.0]])
+    tracker._balance_weights(feet, cost, owner)
+    assert owner[1] == (0 if at_border else 1)
