@@ -185,43 +185,47 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
     c0, c1 = max(0, cols_any[0] - reach), min(frame.shape[1], cols_any[-1] + reach + 1)
     window = contact[r0:r1, c0:c1]
     if light_threshold is None:
-        pieces, count = ndimage.label(window, structure=_EIGHT_CONNECTED)
-        sizes = np.bincount(pieces.ravel(), minlength=count + 1)
-        keep = sizes[pieces] > 1
-        keep[pieces == 0] = False
+        shown = window
     else:
         # One labelling of the light cells serves both: a contact cell alone among them is noise, a piece of
         # light cells without contact is a light foot when it is too large for noise.
-        light = frame[r0:r1, c0:c1] > light_threshold
+        shown = frame[r0:r1, c0:c1] > light_threshold
         if defects is not None and defects.defective.size:
-            light.ravel()[_window_cells(defects.defective, frame.shape, r0, r1, c0, c1)] = False
-        light |= window
-        pieces, count = ndimage.label(light, structure=_EIGHT_CONNECTED)
-        sizes = np.bincount(pieces.ravel(), minlength=count + 1)
-        sizes[0] = 0
-        with_contact = np.bincount(pieces[window], minlength=count + 1) > 0
-        keep = np.where(with_contact[pieces], window & (sizes[pieces] > 1), sizes[pieces] >= LIGHT_MIN_CELLS)
+            shown.ravel()[_window_cells(defects.defective, frame.shape, r0, r1, c0, c1)] = False
+        shown |= window
+    pieces, count = ndimage.label(shown, structure=_EIGHT_CONNECTED)
+    # The rest works on the shown cells only (flat indices into the window, in raster order): a few % of it.
+    cells = np.flatnonzero(shown)
+    piece_of = pieces.ravel()[cells]
+    piece_size = np.bincount(piece_of, minlength=count + 1)[piece_of]
+    if light_threshold is None:
+        in_contact = np.ones(cells.size, dtype=bool)
+        kept = piece_size > 1
+    else:
+        in_contact = window.ravel()[cells]
+        with_contact = np.bincount(piece_of[in_contact], minlength=count + 1) > 0
+        kept = np.where(with_contact[piece_of], in_contact & (piece_size > 1), piece_size >= LIGHT_MIN_CELLS)
     if defects is not None:
-        single = sizes == 1
-        single[0] = False
-        alone = np.flatnonzero(single[pieces] & window) if single.any() else np.zeros(0, dtype=np.int64)
+        alone = cells[(piece_size == 1) & in_contact]
         defects.update(frame, threshold, (alone // window.shape[1] + r0) * frame.shape[1] + alone % window.shape[1] + c0,
                        dt)
-    if not keep.any():
+    local = cells[kept]
+    if not local.size:
         return []
     if reach:
+        keep = np.zeros(window.shape, dtype=bool)
+        keep.ravel()[local] = True
         labels, _ = ndimage.label(_grown(keep, reach), structure=_EIGHT_CONNECTED)
+        foot_of = labels.ravel()[local]
     else:
-        labels = pieces
-    local = np.flatnonzero(keep)
-    foot_of = labels.ravel()[local]
+        foot_of = piece_of[kept]
     rows = local // window.shape[1] + r0
     cols = local % window.shape[1] + c0
     flat = rows * frame.shape[1] + cols
     values = frame.ravel()[flat].astype(np.float64)
     order = np.argsort(foot_of, kind="stable")
     foot_of, rows, cols, flat, values = foot_of[order], rows[order], cols[order], flat[order], values[order]
-    starts = np.flatnonzero(np.r_[True, foot_of[1:] != foot_of[:-1], True])
+    starts = np.concatenate(([0], np.flatnonzero(foot_of[1:] != foot_of[:-1]) + 1, [foot_of.size]))
     feet: list[Foot] = []
     for start, end in zip(starts[:-1], starts[1:]):
         _add_feet(feet, rows[start:end], cols[start:end], values[start:end], flat[start:end], frame.shape,
