@@ -250,7 +250,8 @@ def _add_feet(feet: list[Foot], rows: np.ndarray, cols: np.ndarray, values: np.n
     total = float(values.sum())
     if n * cell_pitch * cell_pitch < min_foot_area or not total > 0:
         return
-    dr, dc = rows - rows.mean(), cols - cols.mean()
+    # The float64 sums ndarray.mean takes, without its Python layers (called per foot, every frame).
+    dr, dc = rows - np.add.reduce(rows, dtype=np.float64) / n, cols - np.add.reduce(cols, dtype=np.float64) / n
     vrr, vcc, vrc = float(dr @ dr) / n, float(dc @ dc) / n, float(dr @ dc) / n
     axis = 0.5 * math.atan2(2.0 * vrc, vcc - vrr)
     along = dc * math.cos(axis) + dr * math.sin(axis)
@@ -260,7 +261,7 @@ def _add_feet(feet: list[Foot], rows: np.ndarray, cols: np.ndarray, values: np.n
             _add_feet(feet, rows[half], cols[half], values[half], flat[half], shape, cell_pitch, min_foot_area,
                       foot_length_max, reach)
         return
-    feet.append(_foot(rows, cols, values, flat, axis, length, shape, cell_pitch))
+    feet.append(_foot(rows, cols, values, flat, axis, length, shape, cell_pitch, total))
 
 
 def _grown(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -293,8 +294,8 @@ def _parts(rows: np.ndarray, cols: np.ndarray, along: np.ndarray, reach: int) ->
 
 
 def _foot(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, flat: np.ndarray, axis: float, length: float,
-          shape: tuple[int, int], cell_pitch: float) -> Foot:
-    total = float(values.sum())
+          shape: tuple[int, int], cell_pitch: float, total: float) -> Foot:
+    """The foot of these cells; total: the sum of their `values` [kPa]."""
     cr, cc = float(rows @ values) / total, float(cols @ values) / total
     box = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
     return Foot(flat, box, np.array([(cc + 0.5) * cell_pitch, (cr + 0.5) * cell_pitch]),
