@@ -137,9 +137,12 @@ class ConstantVelocityKalman:
 
     def update(self, position: np.ndarray) -> None:
         """Correct with a measured position (x, y) [m]."""
-        (a, b), (c, d) = self.covariance[:2, :2] + np.eye(2) * self.measurement_variance
+        (a, b), (c, d) = self.covariance[:2, :2].tolist()
+        # As adding the identity times the variance did: + 0.0 off the diagonal (a -0.0 becomes 0.0).
+        a, b, c, d = a + self.measurement_variance, b + 0.0, c + 0.0, d + self.measurement_variance
         # Closed-form inverse of the 2x2 innovation covariance (positive definite: det > 0).
-        inverse = np.array([[d, -b], [-c, a]]) / (a * d - b * c)
+        det = a * d - b * c
+        inverse = np.array([[d / det, -b / det], [-c / det, a / det]])
         gain = self.covariance[:, :2] @ inverse
         self.state = self.state + gain @ (np.asarray(position) - self.state[:2])
         self.covariance = self.covariance - gain @ self.covariance[:2, :]
