@@ -265,10 +265,27 @@ def _add_feet(feet: list[Foot], rows: np.ndarray, cols: np.ndarray, values: np.n
 
 
 def _grown(mask: np.ndarray, radius: int) -> np.ndarray:
-    """`mask` dilated by a square of half-side `radius` [cells] (two 1-D maximum filters: fast)."""
+    """`mask` dilated by a square of half-side `radius` [cells]: along columns, then along rows, the OR over
+    2 * radius + 1 cells, built by doubling (OR with itself shifted by 1, 2, 4, ... cells) on a copy padded with
+    radius empty cells each side (several times faster than scipy's 1-D maximum filters on these small bool
+    images). The result is C-contiguous (labelling a strided view is slower)."""
     size = 2 * radius + 1
-    grown = ndimage.maximum_filter1d(mask.view(np.uint8), size, axis=0)
-    return ndimage.maximum_filter1d(grown, size, axis=1).view(bool)
+    rows, cols = mask.shape
+    wide = np.zeros((rows, cols + 2 * radius), dtype=bool)
+    wide[:, radius:radius + cols] = mask
+    tall = np.zeros((rows + 2 * radius, cols), dtype=bool)
+    covered = 1   # cell i holds the OR of the padded cells i .. i + covered - 1
+    while covered < size:
+        step = min(covered, size - covered)
+        wide[:, :-step] |= wide[:, step:]
+        covered += step
+    tall[radius:radius + rows] = wide[:, :cols]
+    covered = 1
+    while covered < size:
+        step = min(covered, size - covered)
+        tall[:-step] |= tall[step:]
+        covered += step
+    return tall[:rows]
 
 
 def _parts(rows: np.ndarray, cols: np.ndarray, along: np.ndarray, reach: int) -> list[np.ndarray]:
