@@ -296,12 +296,20 @@ def _parts(rows: np.ndarray, cols: np.ndarray, along: np.ndarray, reach: int) ->
     r0, c0 = rows.min() - reach, cols.min() - reach
     image = np.zeros((rows.max() - r0 + reach + 1, cols.max() - c0 + reach + 1), dtype=bool)
     image[rows - r0, cols - c0] = True
-    for radius in range(reach - 1, -1, -1):
-        grown = _grown(image, radius) if radius else image
-        labels, count = ndimage.label(grown, structure=_EIGHT_CONNECTED)
+    # A larger dilation only joins parts, never splits one: the radii that leave more than one part are 0 up to
+    # some radius, found by bisection (two or three labellings instead of up to `reach`).
+    found, low, high = None, 0, reach - 1
+    while low <= high:
+        radius = (low + high) // 2
+        labels, count = ndimage.label(_grown(image, radius) if radius else image, structure=_EIGHT_CONNECTED)
         if count >= 2:
-            part_of = labels[rows - r0, cols - c0]
-            return [np.flatnonzero(part_of == part) for part in range(1, count + 1)]
+            found, low = (labels, count), radius + 1
+        else:
+            high = radius - 1
+    if found is not None:
+        labels, count = found
+        part_of = labels[rows - r0, cols - c0]
+        return [np.flatnonzero(part_of == part) for part in range(1, count + 1)]
     order = np.argsort(along, kind="stable")
     cumulative = np.cumsum(along[order] - along.mean())[:-1]
     k = np.arange(1, along.size)
