@@ -212,15 +212,20 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
     local = cells[kept]
     if not local.size:
         return []
+    rows, cols = np.divmod(local, window.shape[1])
     if reach:
-        keep = np.zeros(window.shape, dtype=bool)
-        keep.ravel()[local] = True
+        # Dilated and labelled around the kept cells only (their box plus the reach, inside the window): the
+        # dilation lies within it, so the labels are the same, and stray contact cells (noise) widen nothing.
+        k0, k1 = max(0, rows[0] - reach), min(window.shape[0], rows[-1] + reach + 1)   # rows ascend
+        j0, j1 = max(0, cols.min() - reach), min(window.shape[1], cols.max() + reach + 1)
+        keep = np.zeros((k1 - k0, j1 - j0), dtype=bool)
+        keep[rows - k0, cols - j0] = True
         labels, _ = ndimage.label(_grown(keep, reach), structure=_EIGHT_CONNECTED)
-        foot_of = labels.ravel()[local]
+        foot_of = labels[rows - k0, cols - j0]
     else:
         foot_of = piece_of[kept]
-    rows = local // window.shape[1] + r0
-    cols = local % window.shape[1] + c0
+    rows += r0
+    cols += c0
     flat = rows * frame.shape[1] + cols
     values = frame.ravel()[flat].astype(np.float64)
     order = np.argsort(foot_of, kind="stable")
