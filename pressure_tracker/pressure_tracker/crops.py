@@ -38,8 +38,11 @@ def person_crop(frame: np.ndarray, cells: np.ndarray, box: tuple[int, int, int, 
         return crop, (row0, col0)
     rows, cols = np.divmod(cells, frame.shape[1])
     values = frame.ravel()[cells]
-    rows = rows - row0
-    cols = cols - col0
+    rows -= row0
+    cols -= col0
+    if rows.min() >= 0 and rows.max() < size[0] and cols.min() >= 0 and cols.max() < size[1]:
+        crop[rows, cols] = values   # the usual case, a person smaller than the canvas: no cell to drop
+        return crop, (row0, col0)
     inside = (rows >= 0) & (rows < size[0]) & (cols >= 0) & (cols < size[1])
     crop[rows[inside], cols[inside]] = values[inside]
     return crop, (row0, col0)

@@ -141,9 +141,12 @@ class ConstantVelocityKalman:
 
     def update(self, position: np.ndarray) -> None:
         """Correct with a measured position (x, y) [m]."""
-        (a, b), (c, d) = self.covariance[:2, :2] + np.eye(2) * self.measurement_variance
+        (a, b), (c, d) = self.covariance[:2, :2].tolist()
+        # As adding the identity times the variance did: + 0.0 off the diagonal (a -0.0 becomes 0.0).
+        a, b, c, d = a + self.measurement_variance, b + 0.0, c + 0.0, d + self.measurement_variance
         # Closed-form inverse of the 2x2 innovation covariance (positive definite: det > 0).
-        inverse = np.array([[d, -b], [-c, a]]) / (a * d - b * c)
+        det = a * d - b * c
+        inverse = np.array([[d / det, -b / det], [-c / det, a / det]])
         gain = self.covariance[:, :2] @ inverse
         self.state = self.state + gain @ (np.asarray(position) - self.state[:2])
         self.covariance = self.covariance - gain @ self.covariance[:2, :]
@@ -757,7 +760,12 @@ def _same_cells(a: Foot, b: Foot) -> bool:
     (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = a.box, b.box
     if ax1 >= bx2 or bx1 >= ax2 or ay1 >= by2 or by1 >= ay2:
         return False
-    return bool(np.isin(a.cells, b.cells, assume_unique=True).any())
+    # A table over the span of b's flat indices (a few thousand cells): cheaper than np.isin's sort.
+    low = int(b.cells.min())
+    table = np.zeros(int(b.cells.max()) - low + 1, dtype=bool)
+    table[b.cells - low] = True
+    shifted = a.cells - low
+    return bool(table[shifted[(shifted >= 0) & (shifted < table.size)]].any())
 
 
 def _walking_axis(track: Track, config: TrackerConfig) -> np.ndarray | None:
