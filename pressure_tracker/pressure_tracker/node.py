@@ -265,11 +265,9 @@ class PressureTrackerNode(Node):
             return
         self.mat.confirm(frame.shape)
         for provisional, known in self.tracker.recognised.items():
-            # A newcomer is somebody who had left, or a person lost a moment ago (a step off the edge): from this
-            # frame on it is published under that person's id (their per-person topic moves to it). Mostly before
-            # the newcomer was ever published, so the live stream shows no change.
-            self.get_logger().info(f"track {provisional} recognised as {known}, who had left or was lost; "
-                                   f"{known} from now on")
+            # A newcomer was published at once under a provisional id; from this frame on it is published as the
+            # person they were recognised as (their per-person topic moves to that id).
+            self.get_logger().info(f"track {provisional} recognised as {known}, who had left; {known} from now on")
         self.keep_last_id(max((p.track_id for p in people), default=0))
         self.frames += 1
         self.judge_contact(frame, people)

@@ -152,8 +152,8 @@ class PressureTracker:
 
     @property
     def recognised(self) -> dict[int, int]:
-        """Newcomers of the last update() recognised as somebody who had left or was lost: their provisional id -> the
-        id they are published under from now on (an offline consumer relabels what it kept of them while tentative)."""
+        """Newcomers of the last update() recognised as somebody who had left: their id while tentative -> the
+        id they are confirmed under (an offline consumer relabels what it kept of them while tentative)."""
         return self.tracker.recognised
 
     def update(self, frame: np.ndarray, stamp: float | None = None, max_people: int | None = None) -> list[TrackedPerson]:
