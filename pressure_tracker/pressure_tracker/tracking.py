@@ -18,12 +18,8 @@ Per frame (`PeopleTracker.plan`, then `commit`):
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
    holding far more force than their weight holds someone else's foot;
 4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; one whose
-   last feet came within a foot's length of the border may have walked off and is not continued by the
-   association. A newcomer whose feet appeared within a stride's time of a person's loss (before or after it),
-   within that person's reach (step_reach + walk_speed x the time between, at least a step's time) of where
-   their feet were last, is that person and takes their id (`_continue_lost`: a brief exit over the edge, or a
-   foot landed beyond the step's reach as the other lifted); once the newcomer is weighed, a signature farther
-   than reid_gate from the one they were continued under gives them a new id (`_check_continued`);
+   last feet came within a foot's length of the border may have walked off and is not continued by position
+   (whoever steps on there next may be somebody else);
 5. identity: a person's body signature is their weight (median force) and foot length, from frames clear
    of the mat's edge. A departed person's signature is kept reid_memory seconds (one entry per signature
    the others cannot be told from). A newcomer is published at once (min_hits) under a provisional id, which is
