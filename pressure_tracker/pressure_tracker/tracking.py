@@ -196,7 +196,6 @@ class Track:
     kalman: ConstantVelocityKalman
     detection: PersonDetection
     arrived_at: float   # [s] first frame of their current run of frames with feet
-    born_at: float      # [s] first frame of the track
     hits: int = 1
     frames_since_update: int = 0
     seconds_lost: float = 0.0
@@ -209,8 +208,6 @@ class Track:
     foot_lengths: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     contact_time: float = 0.0
     identified: bool = False   # whether their id is settled (a newcomer's is provisional until then)
-    claimed: BodySignature | None = None   # of the identity a track continued after a loss holds until its own
-                                           # body, weighed afresh since, confirms or contradicts it
     path: deque[tuple[float, float, float]] = field(default_factory=deque)   # (clock [s], x, y [m]) of the CoP
 
     def walking_velocity(self, span: float | None = None) -> np.ndarray:
@@ -249,12 +246,6 @@ class Track:
         weight = float(np.median(np.fromiter(self.forces, float, len(self.forces))))
         foot = float(np.median(np.fromiter(self.foot_lengths, float, len(self.foot_lengths))))
         return BodySignature(weight, foot) if weight > 0 else None
-
-    def identity_signature(self, config: TrackerConfig) -> BodySignature | None:
-        """The signature of the person this track's id stands for: its own, or, while that is not formed since
-        the track was continued after a loss, the one it had then (`claimed`)."""
-        own = self.signature(config)
-        return own if own is not None else self.claimed
 
 
 @dataclass
@@ -484,14 +475,11 @@ class PeopleTracker:
             survivors.append(track)
         for detection in plan.new_people:
             kalman = ConstantVelocityKalman(np.asarray(detection.centroid_m), cfg.motion_noise, cfg.cop_noise)
-            track = Track(self._next_id, TrackState.TENTATIVE, kalman, detection, arrived_at=self._clock,
-                          born_at=self._clock)
+            track = Track(self._next_id, TrackState.TENTATIVE, kalman, detection, arrived_at=self._clock)
             self._record_body(track, detection, plan.dt)
             self._next_id += 1
             survivors.append(track)
         self.tracks = survivors
-        self._continue_lost()
-        self._check_continued()
         self._repair_swaps()
         for track in self.tracks:
             if track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits:
@@ -500,53 +488,6 @@ class PeopleTracker:
                         and track.state == TrackState.CONFIRMED])
         self._paint_owners(frame_shape, plan.foot_ages)
         return list(self.tracks)
-
-    def _continue_lost(self) -> None:
-        """Settle newcomers as the lost people they continue: a person whose feet went (over the mat's edge, or
-        unseen) and a newcomer whose feet appeared within a stride's time (2 step_time) before or after that, within
-        their reach of where the person's feet were last, are one person (a brief exit over the edge, or a foot
-        that landed beyond the step's reach as the other lifted, is not a departure and an arrival). The reach: step_reach plus walk_speed times the time lost, at least a step's time (the foot that
-        lands as the last one lifts can be a whole step from it). One global assignment, nearest first; the
-        newcomer takes the person's id (`recognised`), at once if not yet published. The signature they had is
-        `claimed` until the newcomer's own body is weighed (`_check_continued`)."""
-        cfg = self.config
-        lost = [track for track in self.tracks if track.state == TrackState.LOST and track.identified]
-        if not lost:
-            return
-        last_seen = np.array([self._clock - track.seconds_lost for track in lost])
-        stride = 2.0 * cfg.step_time
-        newcomers = [track for track in self.tracks if track.frames_since_update == 0 and track.claimed is None
-                     and abs(track.born_at - last_seen).min() <= stride]
-        if not newcomers:
-            return
-        centres = np.array([track.detection.centroid_m for track in newcomers])
-        last = np.array([track.detection.centroid_m for track in lost])
-        gap = np.array([track.born_at for track in newcomers])[:, None] - last_seen[None, :]
-        reach = cfg.step_reach + cfg.walk_speed * np.maximum(cfg.step_time, np.abs(gap))
-        distance = np.linalg.norm(centres[:, None, :] - last[None, :, :], axis=2)
-        inside = (distance <= reach) & (np.abs(gap) <= stride)
-        cost = np.where(inside, distance, _NEVER)
-        for n, t in zip(*linear_sum_assignment(cost)):
-            if cost[n, t] < _NEVER:
-                newcomers[n].claimed = lost[t].identity_signature(cfg)
-                self._settle(newcomers[n], lost[t].track_id)
-
-    def _check_continued(self) -> None:
-        """A person continued after a loss (`_continue_lost`) whose body, once weighed, lies farther than
-        reid_gate from the signature they were continued under is somebody else: that identity goes to the
-        gallery as a departure, and the track gets a new, provisional id (`_identify` settles it). Within the
-        gate, the continuation stands."""
-        cfg = self.config
-        for track in self.tracks:
-            if track.claimed is None or track.frames_since_update or (own := track.signature(cfg)) is None:
-                continue
-            claimed, track.claimed = track.claimed, None
-            if own.distance(claimed, cfg) <= cfg.reid_gate:
-                continue
-            self.departed.append(DepartedPerson(track.track_id, claimed, self._clock))
-            track.track_id = self._next_id
-            self._next_id += 1
-            track.identified = False
 
     def _apply(self, track: Track, detection: PersonDetection, dt: float) -> None:
         cfg = self.config
@@ -678,7 +619,7 @@ class PeopleTracker:
         (an id given while their signature was off, or taken over at close quarters): their id becomes that
         entry's (`recognised`), the closest one's, and the gallery keeps one entry per signature it can tell apart
         (a person recorded twice would take either id back at random on each return)."""
-        signature = track.identity_signature(self.config)
+        signature = track.signature(self.config)
         if signature is None:
             return
         if not track.identified:
@@ -698,8 +639,7 @@ class PeopleTracker:
         """(id, signature) of the people who may come back: departed within reid_memory, and lost (without
         feet, not yet departed) with a settled id and a signature."""
         lost = [(track.track_id, signature) for track in self.tracks
-                if track.state == TrackState.LOST and track.identified
-                and (signature := track.identity_signature(self.config)) is not None]
+                if track.state == TrackState.LOST and track.identified and (signature := track.signature(self.config)) is not None]
         return [(person.track_id, person.signature) for person in self.departed] + lost
 
     def _recognise(self, signatures: list[BodySignature], absent: list[tuple[int, BodySignature]]
