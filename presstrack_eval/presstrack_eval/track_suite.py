@@ -119,14 +119,16 @@ def store_scene(path: Path, **arrays: np.ndarray | float) -> None:
 
 
 def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool = True, start_frame: int = 0,
-             detections_out: list | None = None, pending: dict | None = None, aliases: dict | None = None) -> list[MotRow]:
+             detections_out: list | None = None, pending: dict | None = None, aliases: dict | None = None,
+             published_out: list | None = None) -> list[MotRow]:
     """Run `tracker` over `pressure` (T, rows, cols) [kPa]; MOT rows of confirmed tracks, plus (if
     backfill_tentative) the rows a track had while tentative, written once it is confirmed; the rows of a
     provisional id the tracker recognised as a known one carry the known id. `start_frame`: index of
     pressure[0] in a longer recording fed in pieces (the tracker keeps its state between them; the caller passes
     the same `pending` and `aliases` dicts to every piece and relabels the rows of all pieces at the end with
     `relabelled(rows, aliases)`). `detections_out`: each frame's `tracker.frame_detections` as
-    (boxes, confidences) is appended here."""
+    (boxes, confidences) is appended here. `published_out`: the confirmed rows as a live subscriber sees them (no
+    back-fill, no relabelling: each id as published on its frame) are appended here."""
     rows: list[MotRow] = []
     pending = {} if pending is None else pending
     aliases = {} if aliases is None else aliases
@@ -146,6 +148,8 @@ def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool
             if backfill_tentative:
                 rows += pending.pop(person.track_id, [])
             rows.append(row)
+            if published_out is not None:
+                published_out.append(row)
     return relabelled(rows, aliases)
 
 

@@ -108,13 +108,13 @@ def test_a_recording_fed_in_chunks_tracks_as_one_pass(tiny_results):
 
 
 def test_a_short_long_session_reports_every_tracker_per_person_and_window():
-    from presstrack_eval.track_long import report as long_report, run_long
+    from presstrack_eval.track_long import LIVE_NAME, report as long_report, run_long
 
     results, facts = run_long(0.1, 3, log=lambda *a, **k: None)
     assert facts["frames"] == 90 and facts["people"] == 3 and facts["seed"] == SPLIT_SEEDS["heldout"] + 500
-    assert list(results) == [OURS, "baseline", *PEERS]
+    assert list(results) == [OURS, LIVE_NAME, "baseline", *PEERS]   # ours offline (relabelled) and as published
     markdown, payload = long_report(results, facts)
-    assert "IDsw / person / 5 min" in markdown and len(payload["trackers"]) == 2 + len(PEERS)
+    assert "IDsw / person / 5 min" in markdown and len(payload["trackers"]) == 3 + len(PEERS)
     ours_scores = payload["trackers"][OURS]
     assert ours_scores["id_switches_per_person_per_5_min"] == pytest.approx(ours_scores["id_switches"] / 3 / (0.1 / 5))
     for scores in payload["trackers"].values():  # a 6 s session is one (short) window
