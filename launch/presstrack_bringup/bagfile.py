@@ -34,11 +34,11 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
-from rosbags.interfaces import Connection, Qos
+from rosbags.interfaces import Connection, MessageDefinitionFormat, Qos
 from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer
 from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
 from rosbags.rosbag2.storage_mcap import Channel, McapWriter, write_channel, write_string
-from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+from rosbags.typesys import Stores, TypesysError, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
 from presstrack_bringup.graph import package_share
@@ -61,16 +61,38 @@ def interface_directory(package: str) -> Path | None:
     return source if source.is_dir() else None
 
 
-def suite_typestore() -> Typestore:
-    """ROS 2 Kilted's standard types plus presstrack_msgs, read from the package's .msg files."""
-    typestore = get_typestore(Stores.ROS2_KILTED)
+def _presstrack_types() -> dict[str, Any]:
     folder = interface_directory("presstrack_msgs")
     if folder is None:
         raise BagError("presstrack_msgs: no .msg files found (run make build)")
     types: dict[str, Any] = {}
     for path in sorted(folder.glob("*.msg")):
         types.update(get_types_from_msg(path.read_text(), f"presstrack_msgs/msg/{path.stem}"))
-    typestore.register(types)
+    return types
+
+
+def suite_typestore() -> Typestore:
+    """ROS 2 Kilted's standard types plus presstrack_msgs, read from the package's .msg files."""
+    typestore = get_typestore(Stores.ROS2_KILTED)
+    typestore.register(_presstrack_types())
+    return typestore
+
+
+def recorded_typestore(reader: Reader) -> Typestore:
+    """The types to decode ``reader``'s messages with: our messages as the bag recorded them (a bag written
+    before a message gained a field decodes as it was written), then this suite's for any it does not define,
+    and Kilted's standard types."""
+    typestore = get_typestore(Stores.ROS2_KILTED)
+    recorded: dict[str, Any] = {}
+    for connection in reader.connections:
+        if connection.msgdef.format == MessageDefinitionFormat.MSG and connection.msgdef.data:
+            try:
+                recorded.update(get_types_from_msg(connection.msgdef.data, connection.msgtype))
+            except TypesysError as error:
+                raise BagError(f"{connection.topic}: unreadable message definition in the bag ({error})") from None
+    ours = {name: fields for name, fields in recorded.items() if name.startswith("presstrack_msgs/")}
+    ours.update({name: fields for name, fields in _presstrack_types().items() if name not in ours})
+    typestore.register(ours)
     return typestore
 
 

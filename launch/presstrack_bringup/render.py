@@ -20,7 +20,7 @@ import numpy as np
 from visualization_msgs.msg import Marker
 
 from presstrack_body.kinematics import PARENTS
-from presstrack_bringup.bagfile import open_bag, require_topic, suite_typestore
+from presstrack_bringup.bagfile import open_bag, recorded_typestore, require_topic
 
 PRESSURE_TOPIC = "/mat/pressure"
 INFO_TOPIC = "/mat/info"
@@ -139,7 +139,7 @@ def load_session(
     reader = open_bag(path)
     try:
         require_topic(reader, path, PRESSURE_TOPIC)
-        typestore = suite_typestore()
+        typestore = recorded_typestore(reader)
         by_topic = {c.topic: c for c in reader.connections}
         if frame_ns is None:
             first_ns = min(t for _, t, _ in reader.messages([by_topic[PRESSURE_TOPIC]]))

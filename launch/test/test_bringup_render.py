@@ -7,8 +7,11 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from bringup_bags import COLS, FRAMES, ROWS, SECOND, START, TRACK_ID, write_session
 from presstrack_bringup import render
+from presstrack_bringup.bagfile import interface_directory, suite_typestore
 from presstrack_bringup.cli import main
 from presstrack_bringup.render import PressureFrame, latest_at, load_session, select_frames
 
@@ -127,14 +130,49 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, case):
 def test_png_decodes_only_its_frame_and_that_frames_overlays(tmp_path, monkeypatch):
     bag = write_session(tmp_path / "session")
     decoded: list[str] = []
-    typestore = render.suite_typestore()
+    typestore = suite_typestore()
 
     class CountingTypestore:
         def deserialize_cdr(self, data, msgtype):
             decoded.append(msgtype)
             return typestore.deserialize_cdr(data, msgtype)
 
-    monkeypatch.setattr(render, "suite_typestore", CountingTypestore)
+    monkeypatch.setattr(render, "recorded_typestore", lambda reader: CountingTypestore())
     assert main(["render", str(bag), "--out", str(tmp_path / "middle.png")]) == 0
     assert decoded.count("sensor_msgs/msg/Image") == 1, "one pressure frame of the recording's " + str(FRAMES)
     assert _has_red(iio.imread(tmp_path / "middle.png")[:, :640]), "with its overlays"
+
+
+def test_a_bag_recorded_before_a_message_gained_a_field_still_renders(tmp_path):
+    """PersonPressure gained `renamed_from`; a session recorded with the older definition decodes with the
+    definition the bag holds, not this suite's."""
+    older = get_typestore(Stores.ROS2_KILTED)
+    types = {}
+    for path in sorted(interface_directory("presstrack_msgs").glob("*.msg")):
+        text = "\n".join(line for line in path.read_text().splitlines() if not line.startswith("uint32 renamed_from"))
+        types.update(get_types_from_msg(text, f"presstrack_msgs/msg/{path.stem}"))
+    older.register(types)
+    T = older.types
+    assert "renamed_from" not in dict(older.fielddefs["presstrack_msgs/msg/PersonPressure"][1])
+    bag = tmp_path / "older"
+    image = np.zeros((ROWS, COLS), np.float32)
+    image[10:20, 5:12] = 100.0
+    header = T["std_msgs/msg/Header"](stamp=T["builtin_interfaces/msg/Time"](sec=START // SECOND, nanosec=0), frame_id="mat")
+    frame = T["sensor_msgs/msg/Image"](header=header, height=ROWS, width=COLS, encoding="32FC1", is_bigendian=0,
+                                       step=COLS * 4, data=image.view(np.uint8).ravel())
+    person = T["presstrack_msgs/msg/PersonPressure"](
+        track_id=TRACK_ID, state=1, confidence=0.9,
+        box=T["sensor_msgs/msg/RegionOfInterest"](x_offset=5, y_offset=10, height=10, width=7, do_rectify=False),
+        centroid=T["geometry_msgs/msg/Point"](x=0.0, y=0.0, z=0.0), heading=0.0, total_force=600.0, contact_area=0.02,
+        crop=T["sensor_msgs/msg/Image"](header=header, height=0, width=0, encoding="32FC1", is_bigendian=0, step=0,
+                                        data=np.zeros(0, np.uint8)), crop_row0=0, crop_col0=0)
+    persons = T["presstrack_msgs/msg/PersonPressureArray"](header=header, persons=[person])
+    with Writer(bag, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        for topic, msgtype, message in (("/mat/pressure", "sensor_msgs/msg/Image", frame),
+                                        ("/presstrack/persons", "presstrack_msgs/msg/PersonPressureArray", persons)):
+            connection = writer.add_connection(topic, msgtype, typestore=older)
+            writer.write(connection, START, older.serialize_cdr(message, msgtype))
+    session = load_session(bag)
+    assert len(session.frames) == 1
+    assert main(["render", str(bag), "--out", str(tmp_path / "older.png")]) == 0
+    assert _has_red(iio.imread(tmp_path / "older.png")[:, :640]), "the recorded person's box is drawn"
