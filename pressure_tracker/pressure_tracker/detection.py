@@ -278,19 +278,20 @@ def _grown(mask: np.ndarray, radius: int) -> np.ndarray:
     rows, cols = mask.shape
     wide = np.zeros((rows, cols + 2 * radius), dtype=bool)
     wide[:, radius:radius + cols] = mask
+    _or_forward(wide.T, size)
     tall = np.zeros((rows + 2 * radius, cols), dtype=bool)
-    covered = 1   # cell i holds the OR of the padded cells i .. i + covered - 1
-    while covered < size:
-        step = min(covered, size - covered)
-        wide[:, :-step] |= wide[:, step:]
-        covered += step
     tall[radius:radius + rows] = wide[:, :cols]
-    covered = 1
+    _or_forward(tall, size)
+    return tall[:rows]
+
+
+def _or_forward(padded: np.ndarray, size: int) -> None:
+    """In place along axis 0: row i becomes the OR of rows i .. i + size - 1 (rows past the end count as empty)."""
+    covered = 1   # row i holds the OR of rows i .. i + covered - 1
     while covered < size:
         step = min(covered, size - covered)
-        tall[:-step] |= tall[step:]
+        padded[:-step] |= padded[step:]
         covered += step
-    return tall[:rows]
 
 
 def _parts(rows: np.ndarray, cols: np.ndarray, along: np.ndarray, reach: int) -> list[np.ndarray]:
@@ -421,8 +422,9 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
     # The rim region of each person's cells, all people at once (the loop per person was most of the cost).
     rows, cols = np.divmod(np.concatenate([person.cells for person in people]), frame.shape[1])
     own = regions[(rows - r0) * window.shape[1] + cols - c0]
-    index_of = np.repeat(np.arange(len(people)), [person.cells.size for person in people])
-    person_regions = np.split(own, np.cumsum([person.cells.size for person in people])[:-1])
+    sizes = [person.cells.size for person in people]
+    index_of = np.repeat(np.arange(len(people)), sizes)
+    person_regions = np.split(own, np.cumsum(sizes)[:-1])
     # Person index of each rim region: the one person touching it; -1: nobody's, -2: shared.
     lowest, highest = np.full(count + 1, len(people)), np.full(count + 1, -1)
     np.minimum.at(lowest, own, index_of)

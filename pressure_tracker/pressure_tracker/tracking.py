@@ -351,7 +351,7 @@ class PeopleTracker:
 
         at_edge = np.array([foot.touches_edge for foot in feet])
 
-        def misfit(t: int, load: float) -> float:
+        def misfit(t: int, load: float, edge: int) -> float:
             # Less load than weight is common (a foot off the mat, a light touch): it counts up to a cap, the
             # misfit of a person without feet, and not at all while a foot of theirs reaches the mat's border (the
             # rest of them may stand beyond it). More is not (walking loads the feet by at most ~1.2 x weight).
@@ -360,7 +360,7 @@ class PeopleTracker:
                 return 0.0
             if load >= weight:
                 return math.log(load / weight) / cfg.load_tolerance
-            if edge_feet[t]:
+            if edge:
                 return 0.0
             return min(_MAX_MISFIT, math.log(weight / load) / cfg.load_tolerance) if load > 0 else _MAX_MISFIT
 
@@ -376,24 +376,14 @@ class PeopleTracker:
             best_gain, best_move = 1e-9, None
             for f, source in enumerate(owner):
                 here = move_cost[f, source] if source >= 0 else move_cost[f, -1]
-                if source >= 0:
-                    edge_feet[source] -= at_edge[f]   # as it would be without the foot
-                    without = misfit(source, loads[source] - forces[f])
-                    edge_feet[source] += at_edge[f]
-                    leave = cfg.step_reach * (without - misfit(source, loads[source]))
-                else:
-                    leave = 0.0
+                leave = (cfg.step_reach * (misfit(source, loads[source] - forces[f], edge_feet[source] - at_edge[f])
+                                           - misfit(source, loads[source], edge_feet[source])) if source >= 0 else 0.0)
                 for target in range(-1, len(self.tracks)):
                     if target == source or (target >= 0 and (counts[target] >= _FOOT_SLOTS or cost[f, target] >= _NEVER)):
                         continue
                     there = move_cost[f, target] if target >= 0 else move_cost[f, -1]
-                    if target >= 0:
-                        before = misfit(target, loads[target])
-                        edge_feet[target] += at_edge[f]   # as it would be with the foot
-                        join = cfg.step_reach * (misfit(target, loads[target] + forces[f]) - before)
-                        edge_feet[target] -= at_edge[f]
-                    else:
-                        join = 0.0
+                    join = (cfg.step_reach * (misfit(target, loads[target] + forces[f], edge_feet[target] + at_edge[f])
+                                              - misfit(target, loads[target], edge_feet[target])) if target >= 0 else 0.0)
                     gain = here - there - leave - join
                     if leave + join < 0 and gain > best_gain:   # moved for weight, not for position alone
                         best_gain, best_move = gain, (f, source, target)
