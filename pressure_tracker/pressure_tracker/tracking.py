@@ -52,7 +52,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .config import TrackerConfig
 from .detection import Foot, PersonDetection, person_detection, split_by_owner
-from .heading import foot_rolls, heading_from_feet
+from .heading import Stance, follow_stances, heading_from_feet
 from .heading import shows_axis as _shows_axis   # the tracker's own name for it, used throughout
 
 Box = tuple[float, float, float, float]
@@ -207,8 +207,7 @@ class Track:
     seconds_lost: float = 0.0
     heading: float | None = None
     feet_axis: float | None = None   # [rad, mod pi] of the last feet long enough to show one (`_feet_axis`)
-    landings: list[tuple[Foot, np.ndarray]] = field(default_factory=list)  # last frame's feet, each with its CoP
-                                                                           # (x, y) [m] when it landed
+    stances: list[Stance] = field(default_factory=list)   # last frame's feet, followed while down (heading.py)
     recent_forces: deque[float] = field(default_factory=lambda: deque(maxlen=_WEIGHT_SAMPLES))
     forces: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     foot_lengths: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
@@ -545,9 +544,9 @@ class PeopleTracker:
         track.path.append((self._clock, *detection.centroid_m))
         while self._clock - track.path[0][0] > 2.0 * cfg.step_time:
             track.path.popleft()
-        rolls, track.landings = foot_rolls(detection.feet, track.landings)
-        track.heading = heading_from_feet(detection.feet, rolls, track.walking_velocity(cfg.step_time), track.heading,
-                                          cfg)
+        track.stances = follow_stances(detection.feet, track.stances)
+        track.heading = heading_from_feet(track.stances, track.walking_velocity(cfg.step_time), track.heading, cfg,
+                                          detection.frame_shape[1])
         axis = _feet_axis(detection.feet, cfg)
         track.feet_axis = axis if axis is not None else track.feet_axis
         if track.state == TrackState.LOST:
