@@ -58,8 +58,8 @@ def heading_from_feet(stances: list[Stance], velocity: np.ndarray, previous: flo
       (`velocity`, over the last step) from heading_min_speed, else the previous heading.
     A foot's told toe direction is kept in its stance. Where no foot shows an axis (a heel or forefoot alone),
     the reference, unless it points more than 90 degrees from the previous heading: a body does not turn about
-    between two feet, and the motion would face a backward walk the wrong way. None while nothing tells. cols: the mat's columns (`Foot.cells`
-    are flat indices)."""
+    between two feet, and the motion would face a backward walk the wrong way. None while nothing tells.
+    cols: the mat's columns (`Foot.cells` are flat indices)."""
     moving = math.hypot(*velocity) >= config.heading_min_speed
     reference = math.atan2(velocity[1], velocity[0]) if moving else previous
     toes_x = toes_y = 0.0   # area-weighted sum of the toe directions
@@ -94,7 +94,8 @@ def toes_by_shape(foot: Foot, cols: int) -> float:
     A whole foot's contact is wide at the forefoot (metatarsal heads and toes) and narrow along the midfoot to
     the heel, so its cells bunch towards the toes with a long tail towards the heel: their skewness along the
     axis is negative towards the toes. No pressure and no motion needed: a foot walking backwards, or flat on
-    the spot, shows it too (on the simulator's tuning scenes 97 % of whole feet whose axis is right)."""
+    the spot, shows it too (on the simulator's tuning scenes it tells 97 % of the whole feet whose axis is right,
+    and is right for 98.6 % of those: `presstrack-heading`)."""
     rows, columns = np.divmod(foot.cells, cols)
     along = columns * math.cos(foot.axis) + rows * math.sin(foot.axis)   # [cells]: skewness has no unit
     along = along - along.mean()
