@@ -6,11 +6,13 @@ frame, ``drop(track_id)`` when a track ends, ``set_geometry(geometry)`` when /ma
 A person renamed by the tracker (a newcomer's provisional id replaced once they are recognised as someone who
 had left: `PersonInput.renamed_from`) keeps what the backend holds of them, the learned backend's temporal
 window and the footprint backend's memory (heading, path, last stances), under the new id: their body goes
-on smoothly instead of starting over.
+on smoothly instead of starting over. The tracker announces a rename in one frame only; `PendingRenames` carries it
+on the frames after it until a frame that holds it reaches the backend, as the node skips frames when busy.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -35,6 +37,42 @@ class PersonInput:
 def renames(people: list[PersonInput]) -> list[tuple[int, int]]:
     """(old id, new id) of the people of a frame whom the tracker renamed."""
     return [(p.renamed_from, p.track_id) for p in people if p.renamed_from and p.renamed_from != p.track_id]
+
+
+class PendingRenames:
+    """Renames announced to a consumer that may skip frames (the node's worker takes the newest frame when
+    busy): `carry` stamps each frame, as it arrives, with every rename of its people not yet applied;
+    `applied` is told of each frame the backend took. Renaming is idempotent in the backends (an old id they do
+    not hold renames nothing), so a rename carried once more than needed is harmless. Thread-safe: frames arrive
+    on one thread, are processed on another."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._old_id: dict[int, int] = {}   # new id -> the id the backend may still hold them under
+
+    def carry(self, people: list[PersonInput]) -> list[PersonInput]:
+        """`people` with `renamed_from` set for each person renamed in this frame or in a frame that may have
+        been skipped. A rename whose new id is absent from a frame is forgotten: a backend that takes that frame
+        ends the person anyway."""
+        with self._lock:
+            carried = {}
+            for person in people:
+                old_id = self._old_id.get(person.track_id, 0)
+                if person.renamed_from and person.renamed_from != person.track_id:
+                    # Renamed twice before the first reached the backend: it holds them under the first id.
+                    old_id = self._old_id.get(person.renamed_from, person.renamed_from)
+                if old_id:
+                    carried[person.track_id] = old_id
+            self._old_id = carried
+            return [replace(person, renamed_from=carried[person.track_id]) if person.track_id in carried else person
+                    for person in people]
+
+    def applied(self, people: list[PersonInput]) -> None:
+        """The backend took this frame: its renames are done."""
+        with self._lock:
+            for person in people:
+                if person.renamed_from and self._old_id.get(person.track_id) == person.renamed_from:
+                    del self._old_id[person.track_id]
 
 
 class FootprintEstimator:

@@ -46,7 +46,7 @@ from presstrack_body.kinematics import JOINT_NAMES
 from presstrack_body.model import BodyModel
 from mesh_recovery.body_frames import body_transforms
 from mesh_recovery.bounded_lag import BoundedLagWorker
-from mesh_recovery.estimators import PersonInput, make_estimator
+from mesh_recovery.estimators import PendingRenames, PersonInput, make_estimator
 from mesh_recovery.hmr.checkpoint import shipped_checkpoint
 from mesh_recovery.hmr.inference import DEVICES, INFERENCE_PATHS
 from mesh_recovery.hri_interface import HriBodies
@@ -147,6 +147,7 @@ class MeshRecoveryNode(Node):
                                              np.zeros((1, 3), dtype=np.float32))[0][0].numpy()
         self.set_mesh_detail(float(values["mesh_resolution"]), int(values["mesh_decimation"]))
         self.live_ids: set[int] = set()
+        self.renames = PendingRenames()   # a rename rides on the frames after its own until one is processed
         self.last_mesh_time = -math.inf
         self.frames = 0
         self.latency = StampLatency(MAX_STAMP_GAP_S)
@@ -266,13 +267,14 @@ class MeshRecoveryNode(Node):
             self.check_announced_geometry(list(candidates.values()))
         people = [p for p in (self.person_input(person, stamp) for person in candidates.values()) if p is not None]
         self.bodies_for_people.expect(bool(people))
-        self.frame_worker.submit((msg.header, stamp, people))
+        self.frame_worker.submit((msg.header, stamp, self.renames.carry(people)))
 
     def process_frame(self, frame: tuple[Header, float, list[PersonInput]]) -> None:
         """A checked frame's bodies (on the BoundedLagWorker's thread)."""
         header, stamp, people = frame
         seen = {p.track_id for p in people}
         estimates = self.estimator.update_frame(people)
+        self.renames.applied(people)
         bodies = SmplBodyArray(header=Header(stamp=header.stamp, frame_id=self.get_parameter("world_frame").value),
                                bodies=[self.body_message(track_id, e) for track_id, e in estimates.items()])
         for ended in self.live_ids - seen:

@@ -137,9 +137,11 @@ def ground_truth_tracks(recording: Recording, start: int, stop: int, size: int =
     return tracks
 
 
-def _confirmed_people(recording: Recording, start: int, stop: int, size: int = CROP_SIZE) -> Iterator[tuple[int, list, MatGeometry]]:
+def _confirmed_people(recording: Recording, start: int, stop: int, size: int = CROP_SIZE
+                      ) -> Iterator[tuple[int, list, MatGeometry, dict[int, int]]]:
     """The pressure tracker run on frames [start, stop) as live: per frame, the confirmed tracks seen in
-    it (``pressure_tracker.tracker.TrackedPerson`` with their own footprints), and the mat's placement."""
+    it (``pressure_tracker.tracker.TrackedPerson`` with their own footprints), the mat's placement, and the
+    newcomers recognised in it (``PressureTracker.recognised``: provisional id -> the known id they go on under)."""
     from pressure_tracker.tracker import PressureTracker, TrackerConfig, TrackState
 
     rows, cols = recording.pressure.shape[1:]
@@ -147,14 +149,19 @@ def _confirmed_people(recording: Recording, start: int, stop: int, size: int = C
     tracker = PressureTracker(TrackerConfig(crop_size=size, cell_pitch=geometry.pitch))
     for frame in range(start, stop):
         kpa = recording.pressure[frame] * np.float32(MIP_FULL_SCALE_KPA)
-        yield frame, [p for p in tracker.update(kpa, frame / recording.fps) if p.state is TrackState.CONFIRMED], geometry
+        people = [p for p in tracker.update(kpa, frame / recording.fps) if p.state is TrackState.CONFIRMED]
+        yield frame, people, geometry, dict(tracker.recognised)
 
 
 def tracker_tracks(recording: Recording, start: int, stop: int, size: int = CROP_SIZE) -> list[PersonTrack]:
     """The pressure tracker run on the frames, as live: each confirmed track's runs of frames with its own
-    footprints, and its own crops, boxes, headings and id (end to end)."""
+    footprints, and its own crops, boxes, headings and id (end to end). A newcomer recognised as somebody who had
+    left goes on under the known id in one run, as the node carries their window over (`renamed_from`): the
+    backend's window does not start over at the rename."""
     seen: dict[int, list] = {}
-    for frame, people, geometry in _confirmed_people(recording, start, stop, size):
+    for frame, people, geometry, recognised in _confirmed_people(recording, start, stop, size):
+        for provisional, known in recognised.items():
+            seen[known] = seen.get(known, []) + seen.pop(provisional, [])
         for person in people:
             heading = person.heading + geometry.yaw_world_from_mat
             seen.setdefault(person.track_id, []).append((frame, person.crop, person.box, person.crop_origin, heading))
@@ -196,7 +203,7 @@ def tracked_recording(recording: Recording, ranges: list[tuple[int, int]] | None
     paired: list[tuple[int, int, object, int]] = []  # frame, slot, tracked person, ground-truth slot
     slot_of_track: dict[tuple[int, int], int] = {}  # (range, track id) -> slot
     for number, (start, stop) in enumerate(ranges if ranges is not None else [(0, frames)]):
-        for frame, people, _ in _confirmed_people(recording, start, stop):
+        for frame, people, _, _ in _confirmed_people(recording, start, stop):
             truth = np.flatnonzero(recording.present[frame])
             if not people or len(truth) == 0:
                 continue

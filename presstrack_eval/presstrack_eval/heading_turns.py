@@ -11,6 +11,12 @@ test/test_body_frames.py. Printed per scene and pooled:
   percentile, reversed (over 150 degrees);
 - stance foot: the same for the true lower foot's direction (ankle to toes joints), what a heading read off a
   planted foot can at best show; it points where the foot landed while the body turns on over it;
+- feet down: the mean direction of the true feet touching the mat (heel or toes within FOOT_DOWN of flat), what
+  a reading of every foot on the mat, each axis and toe end right, would show: the ceiling of a heading from
+  the feet alone;
+- whole feet (every frame, not only walking ones): of the tracker's whole feet (`shows_axis`) whose axis is within
+  30 degrees of the true foot's, how often their shape alone (`toes_by_shape`) tells the toe end and is right,
+  by contact area, and on the same feet seen on 2 cm cells (each 2 x 2 block of cells one cell);
 - backwards: frames where the true body faces over 150 degrees from its walk (a dancer stepping back), and the
   share of them where the heading is within 30 degrees of where the body faces.
 Tuning and held-out scenes (two seeds and one scenario never looked at while designing) are reported apart.
@@ -21,7 +27,7 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +39,11 @@ FORWARD = 30.0      # [deg] the true body faces its walk this closely in a walki
 BACKWARD = 150.0    # [deg] ... and this far off it when it walks backwards
 NEAR = 0.3          # [m] centre of pressure to the true hip midpoint, to pair a track with a person
 HIP_L, HIP_R, ANKLE_L, ANKLE_R, FOOT_L, FOOT_R = 1, 2, 7, 8, 10, 11   # SMPL joints
+FLAT_ANKLE, FLAT_TOES = 0.077, 0.028   # [m] the simulated ankle and toes joints' height with the foot flat
+FOOT_DOWN = 0.008   # [m] a foot touches the mat while its ankle or toes joint is this close to flat
+FOOT_MATCH = 0.12   # [m] a tracked foot's centre of pressure to the true foot's (ankle to toes) midpoint
+AREA_BINS = (0.016, 0.020)   # [m^2] whole feet by contact area: below, between, above
+AXIS_RIGHT = math.radians(30.0)   # a tracked foot's axis this close to the true foot's is scored on its toe end
 
 
 @dataclass(frozen=True)
@@ -88,10 +99,12 @@ def scene_angles(scene: HeadingScene, cache: Path | None = None) -> dict[str, np
     mat = MatGeometry()
     hips = (joints[:, :, HIP_L] + joints[:, :, HIP_R]) / 2.0
     tracker = PressureTracker()
-    angles: dict[str, list[float]] = {"heading": [], "stance_foot": [], "backwards": []}
+    angles: dict[str, list[float]] = {"heading": [], "stance_foot": [], "feet_down": [], "backwards": [],
+                                      "shape": [], "shape_2cm": [], "shape_area": []}
     w = WINDOW_FRAMES
     for t, frame in enumerate(pressure):
         people = [p for p in tracker.update(frame, t / FPS) if p.state == TrackState.CONFIRMED and p.mask.any()]
+        _score_shapes(tracker, joints[t][present[t]], mat, pressure.shape[2], angles)
         if not w <= t < len(pressure) - w:
             continue
         on_mat = [q for q in range(hips.shape[1]) if present[t - w:t + w + 1, q].all()]
@@ -118,7 +131,39 @@ def scene_angles(scene: HeadingScene, cache: Path | None = None) -> dict[str, np
             ankle, toes = min(((ANKLE_L, FOOT_L), (ANKLE_R, FOOT_R)), key=lambda j: joints[t, nearest, j[1], 2])
             foot = joints[t, nearest, toes] - joints[t, nearest, ankle]
             angles["stance_foot"].append(_angle(math.atan2(foot[1], foot[0]) - walk_yaw))
+            body = joints[t, nearest]
+            down = [(body[toes] - body[ankle])[:2] for ankle, toes in ((ANKLE_L, FOOT_L), (ANKLE_R, FOOT_R))
+                    if body[ankle, 2] < FLAT_ANKLE + FOOT_DOWN or body[toes, 2] < FLAT_TOES + FOOT_DOWN]
+            mean = sum(direction / np.linalg.norm(direction) for direction in down) if down else foot[:2]
+            angles["feet_down"].append(_angle(math.atan2(mean[1], mean[0]) - walk_yaw))
     return {key: np.array(value) for key, value in angles.items()}
+
+
+def _score_shapes(tracker, people_joints: np.ndarray, mat, cols: int, scores: dict[str, list[float]]) -> None:
+    """Appends to scores['shape'] / ['shape_2cm'], per whole foot of the tracker's people this frame whose axis is
+    within 30 degrees of its true foot's: 1 if its shape names the right toe end, 0 the wrong one, NaN neither;
+    and its contact area [m^2] to scores['shape_area']."""
+    from pressure_tracker.heading import shows_axis, toes_by_shape
+
+    truth = [((people_joints[q, ankle] + people_joints[q, toes])[:2] / 2.0,
+              math.atan2(*(people_joints[q, toes] - people_joints[q, ankle])[1::-1]) - mat.yaw_world_from_mat)
+             for q in range(len(people_joints)) for ankle, toes in ((ANKLE_L, FOOT_L), (ANKLE_R, FOOT_R))]
+    for track in tracker.tracker.tracks:
+        for stance in track.stances if track.frames_since_update == 0 else ():
+            foot = stance.foot
+            if not truth or not shows_axis(foot, tracker.config):
+                continue
+            cop = mat.mat_to_world(np.array([*foot.centroid_m, 0.0]))[:2]
+            middle, toes = min(truth, key=lambda item: np.linalg.norm(item[0] - cop))
+            if np.linalg.norm(middle - cop) > FOOT_MATCH or abs(math.cos(toes - foot.axis)) < math.cos(AXIS_RIGHT):
+                continue
+            right = 1.0 if math.cos(toes - foot.axis) > 0 else -1.0
+            rows, columns = np.divmod(foot.cells, cols)
+            coarse = replace(foot, cells=np.unique(rows // 2 * (cols // 2 + 1) + columns // 2))
+            for key, sign in (("shape", toes_by_shape(foot, cols)),
+                              ("shape_2cm", toes_by_shape(coarse, cols // 2 + 1))):
+                scores[key].append(float(sign == right) if sign else math.nan)
+            scores["shape_area"].append(foot.area)
 
 
 def _figures(angles: np.ndarray) -> str:
@@ -128,19 +173,35 @@ def _figures(angles: np.ndarray) -> str:
             f"95th pct. {np.percentile(angles, 95):.1f}°, reversed {100 * np.mean(angles > 150.0):.1f} %")
 
 
+def _shape_figures(right: np.ndarray) -> str:
+    """right: 1 / 0 / NaN per whole foot (see `_score_shapes`)."""
+    told = right[np.isfinite(right)]
+    if not len(told):
+        return "no feet"
+    return f"{len(right)} feet, told {100 * len(told) / len(right):.0f} %, right {100 * np.mean(told):.1f} %"
+
+
+def _line(name: str, angles: dict[str, np.ndarray]) -> str:
+    back, area = angles["backwards"], angles["shape_area"]
+    by_area = "; ".join(f"{label} {_shape_figures(angles['shape'][pick])}" for label, pick in (
+        (f"< {AREA_BINS[0] * 1e4:.0f} cm²", area < AREA_BINS[0]),
+        (f"{AREA_BINS[0] * 1e4:.0f}-{AREA_BINS[1] * 1e4:.0f} cm²", (area >= AREA_BINS[0]) & (area < AREA_BINS[1])),
+        (f">= {AREA_BINS[1] * 1e4:.0f} cm²", area >= AREA_BINS[1])))
+    return (f"{name}: heading {_figures(angles['heading'])}; stance foot {_figures(angles['stance_foot'])}; "
+            f"feet down {_figures(angles['feet_down'])}; backwards {len(back)} frames"
+            + (f", {100 * np.mean(back < 30.0):.1f} % facing the body's way" if len(back) else "")
+            + f"; whole feet' shape: {_shape_figures(angles['shape'])} ({by_area}); on 2 cm cells "
+            + _shape_figures(angles["shape_2cm"]))
+
+
 def report(scenes: Sequence[HeadingScene], label: str, cache: Path | None) -> list[str]:
-    lines, pooled = [f"## {label}"], {"heading": [], "stance_foot": [], "backwards": []}
+    lines, pooled = [f"## {label}"], {}
     for scene in scenes:
         angles = scene_angles(scene, cache)
         for key, value in angles.items():
-            pooled[key].append(value)
-        lines.append(f"{scene.name}: heading {_figures(angles['heading'])}; stance foot "
-                     f"{_figures(angles['stance_foot'])}; backwards {len(angles['backwards'])} frames"
-                     + (f", {100 * np.mean(angles['backwards'] < 30.0):.1f} % facing the body's way"
-                        if len(angles["backwards"]) else ""))
-    heading, foot, back = (np.concatenate(pooled[key]) for key in ("heading", "stance_foot", "backwards"))
-    lines.append(f"pooled: heading {_figures(heading)}; stance foot {_figures(foot)}; backwards {len(back)} frames"
-                 + (f", {100 * np.mean(back < 30.0):.1f} % facing the body's way" if len(back) else ""))
+            pooled.setdefault(key, []).append(value)
+        lines.append(_line(scene.name, angles))
+    lines.append(_line("pooled", {key: np.concatenate(value) for key, value in pooled.items()}))
     return lines
 
 

@@ -1,5 +1,6 @@
-"""presstrack-heading on one short simulated walk: walking frames are found, the heading and the true stance foot
-are scored on the same frames, and the report names every scene and the pooled figures."""
+"""presstrack-heading on one short simulated walk: walking frames are found, the heading, the true stance foot and
+the true feet down are scored on the same frames, whole feet on their shape, and the report names every scene and
+the pooled figures."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +16,11 @@ SCENE = HeadingScene("crossing2", 1, 6.0)
 def test_a_short_crossing_is_scored_and_reported(tmp_path):
     angles = scene_angles(SCENE, tmp_path)
     assert len(angles["heading"]) > 30, "two people cross the mat walking"
-    assert len(angles["stance_foot"]) == len(angles["heading"])
+    assert len(angles["stance_foot"]) == len(angles["heading"]) == len(angles["feet_down"])
+    # Whole feet are scored on their shape, each right, wrong or untold, on 1 cm and on 2 cm cells.
+    assert len(angles["shape"]) == len(angles["shape_2cm"]) == len(angles["shape_area"]) > 30
+    told = angles["shape"][np.isfinite(angles["shape"])]
+    assert set(np.unique(told)) <= {0.0, 1.0} and np.mean(told) > 0.9
     assert ((angles["heading"] >= 0) & (angles["heading"] <= 180)).all()
     # People walking straight across face their walk, and so do their planted feet, within a few degrees.
     assert np.median(angles["heading"]) < 15.0 and np.median(angles["stance_foot"]) < 15.0

@@ -2,6 +2,8 @@
 of those frames under the id they are recognised as, so an offline score sees one id for the whole return."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from presstrack_eval.track_suite import mot_rows
@@ -46,3 +48,29 @@ def test_the_rows_as_published_keep_the_provisional_id_and_no_back_fill():
     first_light = min(r.frame for r in published if r.track_id == 1)
     assert first_light == TrackerConfig.min_hits                     # published from confirmation, not back-filled
     assert len(published) < len(rows)
+
+
+def test_the_evaluated_track_of_a_recognised_return_is_one_run_under_the_known_id():
+    """presstrack-eval's backends see the tracker's tracks: a return published under a provisional id until
+    recognised is one run under the known id, its window carried over the rename as the node does
+    (`renamed_from`), not a run that stops at the rename and another that starts over."""
+    from presstrack_common.mat_geometry import MatGeometry
+    from presstrack_common.mip_format import MIP_FULL_SCALE_KPA
+    from presstrack_eval.dataset import Recording
+    from presstrack_eval.evaluate import tracker_tracks
+
+    light, heavy = standing(30, 40, 60.0), standing(50, 170, 90.0)
+    phases = [(light + heavy, 2.0), (heavy, 5.0), (standing(60, 20, 60.0) + heavy, 3.0)]
+    frames = np.stack([frame for frame, seconds in phases for _ in range(int(seconds * FPS))])
+    count = len(frames)
+    recording = Recording(Path("standing"), "standing", frames / np.float32(MIP_FULL_SCALE_KPA),
+                          np.zeros((count, 1, 4)), np.zeros((count, 1), bool), np.zeros((count, 1, 72), np.float32),
+                          np.zeros((count, 1, 10), np.float32), np.zeros((count, 1, 3), np.float32),
+                          np.zeros((count, 1, 24, 3), np.float32), np.array([[0, count]]), FPS,
+                          MatGeometry().corners_world())
+    tracks = tracker_tracks(recording, 0, count)
+    returned = int(7.0 * FPS)
+    light_id = next(t.track_id for t in tracks if t.frames[0] < returned and t.boxes[0][1] < 150)
+    (back,) = [t for t in tracks if t.frames[-1] >= returned and t.boxes[-1][1] < 150]
+    assert back.track_id == light_id and back.frames[0] <= returned + TrackerConfig.min_hits
+    assert back.frames[-1] == count - 1 and np.all(np.diff(back.frames) == 1)

@@ -52,6 +52,8 @@ from scipy.optimize import linear_sum_assignment
 
 from .config import TrackerConfig
 from .detection import Foot, PersonDetection, person_detection, split_by_owner
+from .heading import Stance, follow_stances, heading_from_feet
+from .heading import shows_axis as _shows_axis   # the tracker's own name for it, used throughout
 
 Box = tuple[float, float, float, float]
 _NEVER = 1e6            # cost of a pair outside the gate
@@ -63,11 +65,8 @@ _WEIGHT_SAMPLES = 15      # frames whose median force is a person's current body
 _WEIGHT_MIN_SAMPLES = 5   # frames before a person's weight counts
 _IDENTITY_MIN_SAMPLES = 60  # frames before those that a person's identity weight needs (swap repair)
 _SWAP_CHECK_FRAMES = 5    # frames between swap checks (each costs medians of every person's forces)
-_FOOT_ELONGATION = 2.0   # a foot's contact is at least this many times as long as its mean width
 _STRAIGHT_WALK = math.radians(30.0)   # feet axis vs walking direction: askew by a step width, toe-out
 _MIN_VELOCITY_SPAN = 0.2  # [s] a younger track's walking velocity is its displacement over this (not yet known)
-_HEEL_TO_TOE_ROLL = 0.05  # [m] a stance foot's centre of pressure rolls from heel to toes (12-18 cm in a walking step);
-                          # standing sway moves it a few cm, either way
 
 
 def box_area(box: Box) -> float:
@@ -208,8 +207,7 @@ class Track:
     seconds_lost: float = 0.0
     heading: float | None = None
     feet_axis: float | None = None   # [rad, mod pi] of the last feet long enough to show one (`_feet_axis`)
-    landings: list[tuple[Foot, np.ndarray]] = field(default_factory=list)  # last frame's feet, each with its CoP
-                                                                           # (x, y) [m] when it landed
+    stances: list[Stance] = field(default_factory=list)   # last frame's feet, followed while down (heading.py)
     recent_forces: deque[float] = field(default_factory=lambda: deque(maxlen=_WEIGHT_SAMPLES))
     forces: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     foot_lengths: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
@@ -546,8 +544,9 @@ class PeopleTracker:
         track.path.append((self._clock, *detection.centroid_m))
         while self._clock - track.path[0][0] > 2.0 * cfg.step_time:
             track.path.popleft()
-        rolls, track.landings = _foot_rolls(detection.feet, track.landings)
-        track.heading = _heading(detection.feet, rolls, track.walking_velocity(cfg.step_time), track.heading, cfg)
+        track.stances = follow_stances(detection.feet, track.stances)
+        track.heading = heading_from_feet(track.stances, track.walking_velocity(cfg.step_time), track.heading, cfg,
+                                          detection.frame_shape[1])
         axis = _feet_axis(detection.feet, cfg)
         track.feet_axis = axis if axis is not None else track.feet_axis
         if track.state == TrackState.LOST:
@@ -703,61 +702,6 @@ class PeopleTracker:
         return matches
 
 
-def _heading(feet: list[Foot], rolls: list[np.ndarray], velocity: np.ndarray, previous: float | None,
-             config: TrackerConfig) -> float | None:
-    """[rad] Which way a person faces: the mean toe direction of their feet that show a long axis (`_shows_axis`;
-    feet point where people walk, within a few degrees of toe-out; a mean of directions, not of axes, so the
-    two feet of a turn give the body's facing between them). A foot's toes are the end of its axis its centre
-    of pressure rolled towards since it landed (`rolls`: heel to toes in stance, whichever way the body moves),
-    once that is _HEEL_TO_TOE_ROLL; a foot not rolled that far (landing, flat in a turn on the spot, standing)
-    points the end nearer the reference: the walking direction (`velocity`, over the last step) from
-    heading_min_speed, else the previous heading. Where no foot shows an axis, that reference itself; None while
-    nothing tells."""
-    moving = math.hypot(*velocity) >= config.heading_min_speed
-    reference = math.atan2(velocity[1], velocity[0]) if moving else previous
-    toes_x = toes_y = 0.0   # area-weighted sum of the toe directions
-    for foot, (roll_x, roll_y) in zip(feet, rolls):
-        if not _shows_axis(foot, config):
-            continue
-        c, s = math.cos(foot.axis), math.sin(foot.axis)
-        rolled = roll_x * c + roll_y * s
-        if abs(rolled) >= _HEEL_TO_TOE_ROLL:
-            sign = 1.0 if rolled > 0 else -1.0
-        elif reference is not None:
-            sign = 1.0 if math.cos(foot.axis - reference) >= 0 else -1.0
-        else:
-            continue
-        toes_x += sign * foot.area * c
-        toes_y += sign * foot.area * s
-    return math.atan2(toes_y, toes_x) if toes_x or toes_y else reference
-
-
-def _foot_rolls(feet: list[Foot], landings: list[tuple[Foot, np.ndarray]]
-                ) -> tuple[list[np.ndarray], list[tuple[Foot, np.ndarray]]]:
-    """(x, y) [m] how far each of `feet`'s centre of pressure moved since the foot landed, and their landings
-    for the next frame. A foot in stance does not move: one sharing a cell with a foot of the last frame
-    (`landings`: each with the CoP it landed with) is that foot, any other has just landed."""
-    rolls, now = [], []
-    for foot in feet:
-        landed = next((cop for before, cop in landings if _same_cells(foot, before)), foot.centroid_m)
-        rolls.append(foot.centroid_m - landed)
-        now.append((foot, landed))
-    return rolls, now
-
-
-def _same_cells(a: Foot, b: Foot) -> bool:
-    """Whether feet `a` and `b` share a cell (their boxes first: most pairs are far apart)."""
-    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = a.box, b.box
-    if ax1 >= bx2 or bx1 >= ax2 or ay1 >= by2 or by1 >= ay2:
-        return False
-    # A table over the span of b's flat indices (a few thousand cells): cheaper than np.isin's sort.
-    low = int(b.cells.min())
-    table = np.zeros(int(b.cells.max()) - low + 1, dtype=bool)
-    table[b.cells - low] = True
-    shifted = a.cells - low
-    return bool(table[shifted[(shifted >= 0) & (shifted < table.size)]].any())
-
-
 def _walking_axis(track: Track, config: TrackerConfig) -> np.ndarray | None:
     """Unit vector (x, y) along which `track` walks in a line (modulo pi): the long axis its feet showed last
     (feet point where people walk, within a few degrees of toe-out; the centre of pressure jumps from foot to
@@ -781,13 +725,6 @@ def _feet_axis(feet, config: TrackerConfig) -> float | None:
     # Angles doubled: an axis is a direction modulo pi.
     return 0.5 * math.atan2(sum(f.area * math.sin(2 * f.axis) for f in long_feet),
                             sum(f.area * math.cos(2 * f.axis) for f in long_feet))
-
-
-def _shows_axis(foot: Foot, config: TrackerConfig) -> bool:
-    """Whether `foot` is a whole foot's contact, which shows a walking axis and a foot's length: at least half
-    as long as the longest foot allowed and _FOOT_ELONGATION times as long as its mean width (area / length; a
-    foot's is ~3: a heel or toes alone, or two feet pressed side by side, are not)."""
-    return foot.length_m >= 0.5 * config.foot_length_max and foot.length_m * foot.length_m >= _FOOT_ELONGATION * foot.area
 
 
 def _pair_new_feet(feet: list[Foot], config: TrackerConfig) -> list[list[Foot]]:

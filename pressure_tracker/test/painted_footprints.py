@@ -114,6 +114,7 @@ class Walker:
     first_foot_left: bool = True
     turn_back_after: float | None = None   # [m] walk back and forth along the first this many metres of the path
     weight_n: float | None = 700.0     # [N] the force on the walker's feet at every instant (None: as painted)
+    backwards: bool = False            # steps back along the path: toes against it, each foot landing forefoot first
 
     def path_pose(self, s: float) -> tuple[np.ndarray, float]:
         """Position [m] and tangent angle [rad] at arc length s along the path."""
@@ -172,7 +173,10 @@ class Walker:
             if not 0.0 <= phase < 1.0:
                 continue
             centre, heading = self._placement(k)
-            feet.append((centre, heading, phase, 1.0 if self._is_left(k) else -1.0))
+            side = 1.0 if self._is_left(k) else -1.0
+            if self.backwards:   # the stance runs toes to heel; the foot left of the path is the body's right one
+                heading, phase, side = heading + math.pi, 1.0 - phase, -side
+            feet.append((centre, heading, phase, side))
         return feet
 
 

@@ -5,7 +5,7 @@ import numpy as np
 from scipy import ndimage
 
 from pressure_tracker.detection import Foot, _grown, _parts
-from pressure_tracker.tracking import _same_cells
+from pressure_tracker.heading import same_cells
 
 
 def test_square_dilation_is_scipys_binary_dilation():
@@ -32,7 +32,7 @@ def test_same_cells_is_any_shared_cell():
     for _ in range(500):
         a, b = (rng.permutation(rng.choice(shape[0] * shape[1], int(rng.integers(1, 60)), replace=False))
                 for _ in range(2))
-        assert _same_cells(_foot(a, shape[1]), _foot(b, shape[1])) == bool(np.isin(a, b).any())
+        assert same_cells(_foot(a, shape[1]), _foot(b, shape[1])) == bool(np.isin(a, b).any())
 
 
 def _parts_by_linear_search(rows, cols, reach):
