@@ -20,7 +20,10 @@ Per frame (`PeopleTracker.plan`, then `commit`):
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
    holding far more force than their weight holds someone else's foot (less than their weight says nothing
-   of a person with a foot at the mat's border, who may stand partly beyond it);
+   of a person with a foot at the mat's border, who may stand partly beyond it); then a person walking forward
+   (from heading_min_speed) whose feet lie farther apart across the walk than lateral_reach holds somebody
+   else's: their feet are parted at the widest sideways gap, the far side starting a new person
+   (`_part_wide_people`);
 4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; one whose
    last feet came within a foot's length of the border may have walked off and is not continued by position
    (whoever steps on there next may be somebody else);
@@ -325,6 +328,7 @@ class PeopleTracker:
                     if returning[f, t] < _NEVER:
                         owner[free[f]] = t
             self._balance_weights(feet, cost, owner)
+            self._part_wide_people(feet, cost, share, owner)
         matched: dict[int, list[Foot]] = {}
         for foot, t in zip(feet, owner):
             if t >= 0:
@@ -385,8 +389,9 @@ class PeopleTracker:
                     join = (cfg.step_reach * (misfit(target, loads[target] + forces[f], edge_feet[target] + at_edge[f])
                                               - misfit(target, loads[target], edge_feet[target])) if target >= 0 else 0.0)
                     gain = here - there - leave - join
-                    if leave + join < 0 and gain > best_gain:   # moved for weight, not for position alone
-                        best_gain, best_move = gain, (f, source, target)
+                    if leave + join < 0 and gain > best_gain and \
+                            not (target >= 0 and self._too_wide(feet, np.append(np.flatnonzero(owner == target), f), target)):
+                        best_gain, best_move = gain, (f, source, target)   # moved for weight, not for position alone
             if best_move is None:
                 return
             f, source, target = best_move
@@ -399,6 +404,34 @@ class PeopleTracker:
                 loads[target] += forces[f]
                 counts[target] += 1
                 edge_feet[target] += at_edge[f]
+
+    def _part_wide_people(self, feet: list[Foot], cost: np.ndarray, share: np.ndarray, owner: np.ndarray) -> None:
+        """Release to new people (in `owner`, in place) the feet that make a person walking forward wider than one
+        person: one person's feet lie within lateral_reach of each other across the line they walk (`_across`); two
+        people walking side by side taken for one are wider (a merged birth, a foot given to the wrong one). Such a
+        person's feet are cut at the widest sideways gap between them, when each side holds a whole foot
+        (`_shows_axis`); the person keeps the side holding more of the cells their feet held in the last frame (a
+        foot in stance does not move), else the side nearer where they were predicted."""
+        for t in np.unique(owner[owner >= 0]):
+            mine = np.flatnonzero(owner == t)
+            while mine.size >= 2:
+                across = _across(feet, mine, self.tracks[t], self.config)
+                if across is None or across.max() - across.min() <= self.config.lateral_reach:
+                    break
+                order = np.argsort(across)
+                cut = int(np.argmax(np.diff(across[order]))) + 1
+                sides = (mine[order[:cut]], mine[order[cut:]])
+                if not all(any(_shows_axis(feet[f], self.config) for f in side) for side in sides):
+                    break   # the pieces of a foot landing or lifting may lie anywhere about it
+                held = [(sum(share[f, t] * feet[f].area for f in side), -cost[side, t].min()) for side in sides]
+                kept, released = sides if held[0] >= held[1] else sides[::-1]
+                owner[released] = -1
+                mine = kept
+
+    def _too_wide(self, feet: list[Foot], mine: np.ndarray, t: int) -> bool:
+        """Whether `feet[mine]` are wider than person `t` can stand (`_part_wide_people`)."""
+        across = _across(feet, mine, self.tracks[t], self.config)
+        return across is not None and across.max() - across.min() > self.config.lateral_reach
 
     def _costs(self, feet: list[Foot], dt: float, share: np.ndarray, ages: np.ndarray) -> np.ndarray:
         """(feet, tracks) cost [m] of each foot joining each person; _NEVER outside the gate. share, ages: see
@@ -758,18 +791,29 @@ def _same_cells(a: Foot, b: Foot) -> bool:
     return bool(table[shifted[(shifted >= 0) & (shifted < table.size)]].any())
 
 
-def _walking_axis(track: Track, config: TrackerConfig) -> np.ndarray | None:
+def _walking_axis(track: Track, config: TrackerConfig, min_speed: float | None = None) -> np.ndarray | None:
     """Unit vector (x, y) along which `track` walks in a line (modulo pi): the long axis its feet showed last
     (feet point where people walk, within a few degrees of toe-out; the centre of pressure jumps from foot to
     foot a step width sideways, so its path points askew by up to atan(step width / step length), ~15 degrees),
-    when it walks at least steady_walk_speed within _STRAIGHT_WALK of that axis. None otherwise: a person
-    standing, starting off or turning may step any way."""
+    when it walks at least `min_speed` (default steady_walk_speed) within _STRAIGHT_WALK of that axis. None
+    otherwise: a person standing, starting off or turning may step any way."""
     velocity = track.walking_velocity()
     speed = math.hypot(*velocity)
-    if speed < config.steady_walk_speed or track.feet_axis is None:
+    if speed < (config.steady_walk_speed if min_speed is None else min_speed) or track.feet_axis is None:
         return None
     axis = np.array([math.cos(track.feet_axis), math.sin(track.feet_axis)])
     return axis if abs(float(axis @ velocity)) >= speed * math.cos(_STRAIGHT_WALK) else None
+
+
+def _across(feet: list[Foot], mine: np.ndarray, track: Track, config: TrackerConfig) -> np.ndarray | None:
+    """[m] Where each of `feet[mine]`, one person's feet, lies across the line `track` walks along (`_walking_axis`,
+    at any walking pace from heading_min_speed); None while they do not walk forward in a line (standing, turning,
+    stepping aside: a side step reaches 0.5 m). Walking, one person's feet lie within lateral_reach of each other
+    that way: a step width apart (0.05-0.2 m), never more than hip width."""
+    axis = _walking_axis(track, config, config.heading_min_speed)
+    if axis is None:
+        return None
+    return np.array([feet[f].centroid_m for f in mine]) @ np.array([-axis[1], axis[0]])
 
 
 def _feet_axis(feet, config: TrackerConfig) -> float | None:
