@@ -285,8 +285,8 @@ class PeopleTracker:
         self._clock = 0.0
         self._frames = 0
         self._owner: np.ndarray | None = None   # flat: 1 + index into _held of the foot that held each cell last frame
-        self._held: list[tuple[int, float, bool]] = []   # last frame's feet: (index of their track, age [s], whether
-                                                         # it was a whole foot's contact, `_shows_axis`)
+        self._held: list[tuple[int, float, bool, float]] = []   # last frame's feet: (index of their track, age [s],
+                                                         # whether it was a whole foot's contact (`_shows_axis`), its axis)
         self.recognised: dict[int, int] = {}   # last frame's newcomers who took a known id: provisional id -> it
 
     @property
@@ -480,27 +480,49 @@ class PeopleTracker:
         return cost
 
     def _split_by_history(self, feet: list[Foot], frame: np.ndarray) -> list[Foot]:
-        """`feet` with each foot whose cells two or more people's whole feet (`_shows_axis`) held in the previous frame
-        (at least min_foot_area each) cut into one foot per person (`split_by_owner`): feet of two people pressed together,
-        side by side or toe to heel, read as one contact no wider or longer than a foot, but a foot in stance does not
-        move, so each keeps the cells it held."""
+        """`feet` with each foot that holds other people's feet as well cut into one foot per person (`split_by_owner`):
+        feet of two people pressed together, side by side or toe to heel, read as one contact no wider or longer
+        than a foot, but a foot in stance does not move. A contact whose cells two or more people's whole feet
+        (`_shows_axis`) held in the previous frame (at least min_foot_area each) is cut so that each keeps the cells
+        it held; one holding a single person's whole foot and, beside it (`_beside`), at least min_foot_area of
+        cells nobody held is that foot and a foot landing next to it (two people's feet closer than a foot gap)."""
         if self._owner is None or not self._held:
             return feet
         cfg = self.config
         # By _owner's value (0: nobody's); only whole feet count: a part of a foot cut from another contact may be
         # a mix of two people's feet, which history must not carry on.
-        held_track = np.array([-1] + [t if whole else -1 for t, _, whole in self._held])
+        held_track = np.array([-1] + [t if whole else -1 for t, _, whole, _ in self._held])
         min_cells = cfg.min_foot_area / (cfg.cell_pitch * cfg.cell_pitch)
         out = []
         for foot in feet:
-            owner = held_track[self._owner[foot.cells]]
+            held = self._owner[foot.cells]
+            owner = held_track[held]
             counts = np.bincount(owner + 1, minlength=len(self.tracks) + 1)[1:]
-            if np.count_nonzero(counts >= min_cells) < 2:
+            holders = np.flatnonzero(counts >= min_cells)
+            owner = np.where((owner >= 0) & (counts[owner] >= min_cells), owner, -1)   # a few cells of somebody are nobody's
+            if holders.size == 1:
+                beside = self._beside(foot, held, owner, frame.shape)
+                if np.count_nonzero(beside) < min_cells:
+                    out.append(foot)
+                    continue
+                owner[beside] = len(self.tracks)   # somebody else's foot
+            elif holders.size < 2:
                 out.append(foot)
                 continue
-            owner = np.where((owner >= 0) & (counts[owner] >= min_cells), owner, -1)   # a few cells of somebody are nobody's
             out += split_by_owner(foot, owner, frame, cfg.cell_pitch, cfg.foot_gap, cfg.foot_length_max)
         return out
+
+    def _beside(self, foot: Foot, held: np.ndarray, owner: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """Which cells of `foot` nobody held (`owner` -1) lie beside the whole foot that held most of the others
+        (`held`: 1 + index into _held per cell) by more than half a foot gap across its axis: a foot in stance does
+        not move or widen, so they are a foot landing next to it."""
+        index = int(np.argmax(np.bincount(held, weights=owner >= 0)))
+        axis = self._held[index - 1][3]
+        rows, cols = np.divmod(foot.cells, shape[1])
+        across = (rows * math.cos(axis) - cols * math.sin(axis)) * self.config.cell_pitch
+        own = across[held == index]
+        margin = 0.5 * self.config.foot_gap
+        return (owner < 0) & ((across < own.min() - margin) | (across > own.max() + margin))
 
     def _continuity(self, feet: list[Foot]) -> tuple[np.ndarray, np.ndarray]:
         """(feet, tracks) share of each foot's cells that the track's feet held in the previous frame, and
@@ -509,8 +531,8 @@ class PeopleTracker:
         ages = np.zeros(len(feet))
         if self._owner is None or not self._held:
             return share, ages
-        held_track = np.array([t for t, _, _ in self._held])
-        held_age = np.array([age for _, age, _ in self._held])
+        held_track = np.array([t for t, _, _, _ in self._held])
+        held_age = np.array([age for _, age, _, _ in self._held])
         for f, foot in enumerate(feet):
             counts = np.bincount(self._owner[foot.cells], minlength=len(self._held) + 1)[1:]
             overlapped = counts > 0
@@ -607,7 +629,7 @@ class PeopleTracker:
         for t, track in enumerate(self.tracks):
             if track.frames_since_update == 0:
                 for foot in track.detection.feet:
-                    self._held.append((t, foot_ages.get(id(foot), 0.0), _shows_axis(foot, self.config)))
+                    self._held.append((t, foot_ages.get(id(foot), 0.0), _shows_axis(foot, self.config), foot.axis))
                     self._owner[foot.cells] = len(self._held)
 
     # --- identity ---------------------------------------------------------------------------------
