@@ -829,11 +829,14 @@ def _walking_axis(track: Track, config: TrackerConfig, min_speed: float | None =
 
 def _across(feet: list[Foot], mine: np.ndarray, track: Track, config: TrackerConfig) -> np.ndarray | None:
     """[m] Where each of `feet[mine]`, one person's feet, lies across the line `track` walks along (`_walking_axis`,
-    at any walking pace from heading_min_speed); None while they do not walk forward in a line (standing, turning,
-    stepping aside: a side step reaches 0.5 m). Walking, one person's feet lie within lateral_reach of each other
-    that way: a step width apart (0.05-0.2 m), never more than hip width."""
+    at any walking pace from heading_min_speed); None while they do not walk forward in a line: standing, stepping
+    aside (a side step reaches 0.5 m), or turning, where a foot that shows an axis (`_shows_axis`) points more than
+    _STRAIGHT_WALK off the line (a turning step lands a foot at a new angle, anywhere about the other). Walking, one
+    person's feet lie within lateral_reach of each other that way: a step width apart (0.05-0.2 m), never more
+    than hip width."""
     axis = _walking_axis(track, config, config.heading_min_speed)
-    if axis is None:
+    if axis is None or any(abs(math.sin(feet[f].axis - track.feet_axis)) > math.sin(_STRAIGHT_WALK)
+                           for f in mine if _shows_axis(feet[f], config)):
         return None
     return np.array([feet[f].centroid_m for f in mine]) @ np.array([-axis[1], axis[0]])
 
