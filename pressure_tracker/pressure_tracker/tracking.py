@@ -501,8 +501,9 @@ class PeopleTracker:
             holders = np.flatnonzero(counts >= min_cells)
             owner = np.where((owner >= 0) & (counts[owner] >= min_cells), owner, -1)   # a few cells of somebody are nobody's
             if holders.size == 1:
-                beside = self._beside(foot, held, owner, frame.shape)
-                if np.count_nonzero(beside) < min_cells:
+                # Cheap test first: most feet are one person's foot in stance, with few cells nobody held.
+                beside = None if np.count_nonzero(owner < 0) < min_cells else self._beside(foot, held, owner, frame.shape)
+                if beside is None or np.count_nonzero(beside) < min_cells:
                     out.append(foot)
                     continue
                 owner[beside] = len(self.tracks)   # somebody else's foot
