@@ -307,7 +307,7 @@ class PeopleTracker:
         """Decide which feet of `frame` belong to whom, without changing any state."""
         cfg = self.config
         frame_shape = frame.shape
-        feet = self._split_by_history(feet, frame)
+        feet, landed_beside = self._split_by_history(feet, frame)
         owner = np.full(len(feet), -1)   # track index of each foot, -1: a new person's
         share, ages = self._continuity(feet)
         if self.tracks and feet:
@@ -329,6 +329,9 @@ class PeopleTracker:
                         owner[free[f]] = t
             self._balance_weights(feet, cost, owner)
             self._part_wide_people(feet, cost, share, owner)
+            for f, holder in landed_beside.items():
+                if owner[f] < 0:   # nobody else present took it: the holder's own other foot (a narrow step, a turn)
+                    owner[f] = holder
         matched: dict[int, list[Foot]] = {}
         for foot, t in zip(feet, owner):
             if t >= 0:
@@ -479,15 +482,18 @@ class PeopleTracker:
             cost[:, t] = np.where(inside | (share[:, t] > 0), distance - continuity[:, t], _NEVER)
         return cost
 
-    def _split_by_history(self, feet: list[Foot], frame: np.ndarray) -> list[Foot]:
+    def _split_by_history(self, feet: list[Foot], frame: np.ndarray) -> tuple[list[Foot], dict[int, int]]:
         """`feet` with each foot that holds other people's feet as well cut into one foot per person (`split_by_owner`):
         feet of two people pressed together, side by side or toe to heel, read as one contact no wider or longer
         than a foot, but a foot in stance does not move. A contact whose cells two or more people's whole feet
         (`_shows_axis`) held in the previous frame (at least min_foot_area each) is cut so that each keeps the cells
         it held; one holding a single person's whole foot and, beside it (`_beside`), at least min_foot_area of
-        cells nobody held is that foot and a foot landing next to it (two people's feet closer than a foot gap)."""
+        cells nobody held is that foot and a foot landing next to it (two people's feet closer than a foot gap);
+        the second value maps each such landing foot (index into the feet returned) to the track that holds the
+        foot it landed beside: it is somebody else's only if somebody else present takes it (`plan`)."""
+        landed_beside: dict[int, int] = {}
         if self._owner is None or not self._held:
-            return feet
+            return feet, landed_beside
         cfg = self.config
         # By _owner's value (0: nobody's); only whole feet count: a part of a foot cut from another contact may be
         # a mix of two people's feet, which history must not carry on.
@@ -510,8 +516,11 @@ class PeopleTracker:
             elif holders.size < 2:
                 out.append(foot)
                 continue
-            out += split_by_owner(foot, owner, frame, cfg.cell_pitch, cfg.foot_gap, cfg.foot_length_max)
-        return out
+            for part in split_by_owner(foot, owner, frame, cfg.cell_pitch, cfg.foot_gap, cfg.foot_length_max):
+                if holders.size == 1 and not np.any(held_track[self._owner[part.cells]] == holders[0]):
+                    landed_beside[len(out)] = int(holders[0])
+                out.append(part)
+        return out, landed_beside
 
     def _beside(self, foot: Foot, held: np.ndarray, owner: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         """Which cells of `foot` nobody held (`owner` -1) lie beside the whole foot that held most of the others
