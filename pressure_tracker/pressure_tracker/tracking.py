@@ -505,17 +505,17 @@ class PeopleTracker:
             owner = held_track[held]
             counts = np.bincount(owner + 1, minlength=len(self.tracks) + 1)[1:]
             holders = np.flatnonzero(counts >= min_cells)
+            # Most feet are one person's foot in stance, with fewer than min_cells cells they did not hold.
+            if holders.size == 0 or (holders.size == 1 and foot.cells.size - counts[holders[0]] < min_cells):
+                out.append(foot)
+                continue
             owner = np.where((owner >= 0) & (counts[owner] >= min_cells), owner, -1)   # a few cells of somebody are nobody's
             if holders.size == 1:
-                # Cheap test first: most feet are one person's foot in stance, with few cells nobody held.
-                beside = None if np.count_nonzero(owner < 0) < min_cells else self._beside(foot, held, owner, frame.shape)
-                if beside is None or np.count_nonzero(beside) < min_cells:
+                beside = self._beside(foot, held, owner, frame.shape)
+                if np.count_nonzero(beside) < min_cells:
                     out.append(foot)
                     continue
                 owner[beside] = len(self.tracks)   # somebody else's foot
-            elif holders.size < 2:
-                out.append(foot)
-                continue
             for part in split_by_owner(foot, owner, frame, cfg.cell_pitch, cfg.foot_gap, cfg.foot_length_max):
                 if holders.size == 1 and not np.any(held_track[self._owner[part.cells]] == holders[0]):
                     landed_beside[len(out)] = int(holders[0])
