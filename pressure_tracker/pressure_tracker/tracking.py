@@ -328,10 +328,10 @@ class PeopleTracker:
                     if returning[f, t] < _NEVER:
                         owner[free[f]] = t
             self._balance_weights(feet, cost, owner)
-            self._part_wide_people(feet, cost, share, owner)
             for f, holder in landed_beside.items():
                 if owner[f] < 0:   # nobody else present took it: the holder's own other foot (a narrow step, a turn)
                     owner[f] = holder
+            self._part_wide_people(feet, cost, share, owner)
         matched: dict[int, list[Foot]] = {}
         for foot, t in zip(feet, owner):
             if t >= 0:
