@@ -3,7 +3,9 @@
 Per frame (`PeopleTracker.plan`, then `commit`):
 0. a contact whose cells two people's whole feet held in the previous frame is cut into one foot per person by
    those cells (`_split_by_history`): two people's feet pressed together show no gap and no excess length, but a
-   foot in stance does not move;
+   foot in stance does not move; nor does it widen: cells nobody held, more than half a foot gap beside one
+   person's whole foot across its axis, are another foot landing next to it (somebody else's if somebody else
+   takes it in step 2, else still that person's);
 1. every person's centre of pressure (CoP) is predicted by a constant-velocity Kalman filter; where their
    next foot can land is the segment from that prediction to one step ahead of it (their walking velocity,
    the CoP's displacement over the last stride, times step_time);
