@@ -42,7 +42,9 @@ class TrackerConfig:
         beside the other: 0.1-0.3 m while walking; two people side by side are ~0.4 m apart), while they
         walk at least steady_walk_speed [m/s] along the long axis of their feet (within 30 degrees: slower,
         starting, turning or shuffling, a step may go any way, step_reach every way). New feet without a
-        long axis (heels, toes) make one person only within lateral_reach of each other.
+        long axis (heels, toes) make one person only within lateral_reach of each other. A person walking forward
+        along their feet (from heading_min_speed) whose feet lie farther apart across the walk than lateral_reach
+        holds somebody else's (two people side by side taken for one): their feet are parted.
       step_time [s]: duration of one step: a new foot lands about velocity * step_time ahead; a foot
         holds its cells against other claims fully once it has been down this long.
       new_person_cost: a foot no present person can take starts a new person at this many step_reach
@@ -54,7 +56,8 @@ class TrackerConfig:
       lost_time [s]: a person without feet is kept (lost) this long, then departs.
       motion_noise [m/s^2]: acceleration noise of the constant-velocity model of the centre of pressure;
       cop_noise [m]: its measurement noise (the centre of pressure jumps heel to toe, foot to foot).
-      heading_min_speed [m/s]: slower than this, motion does not decide the heading.
+      heading_min_speed [m/s]: slower than this, motion does not decide the heading, nor is a person walking
+        forward (lateral_reach between their feet).
     Identity (tracking.py)
       signature_time [s]: contact time clear of the mat's edge before a person's body signature (weight
         from the mat's force, foot length) is formed. A newcomer is published at once (min_hits) under a

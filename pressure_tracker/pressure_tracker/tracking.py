@@ -3,7 +3,9 @@
 Per frame (`PeopleTracker.plan`, then `commit`):
 0. a contact whose cells two people's whole feet held in the previous frame is cut into one foot per person by
    those cells (`_split_by_history`): two people's feet pressed together show no gap and no excess length, but a
-   foot in stance does not move;
+   foot in stance does not move; nor does it widen: cells nobody held, more than half a foot gap beside one
+   person's whole foot across its axis, are another foot landing next to it (somebody else's if somebody else
+   takes it in step 2, else still that person's);
 1. every person's centre of pressure (CoP) is predicted by a constant-velocity Kalman filter; where their
    next foot can land is the segment from that prediction to one step ahead of it (their walking velocity,
    the CoP's displacement over the last stride, times step_time);
@@ -20,7 +22,10 @@ Per frame (`PeopleTracker.plan`, then `commit`):
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
    holding far more force than their weight holds someone else's foot (less than their weight says nothing
-   of a person with a foot at the mat's border, who may stand partly beyond it);
+   of a person with a foot at the mat's border, who may stand partly beyond it); then a person walking forward
+   (from heading_min_speed) whose feet lie farther apart across the walk than lateral_reach holds somebody
+   else's: their feet are parted at the widest sideways gap, the far side starting a new person
+   (`_part_wide_people`);
 4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; one whose
    last feet came within a foot's length of the border may have walked off and is not continued by position
    (whoever steps on there next may be somebody else);
@@ -280,8 +285,8 @@ class PeopleTracker:
         self._clock = 0.0
         self._frames = 0
         self._owner: np.ndarray | None = None   # flat: 1 + index into _held of the foot that held each cell last frame
-        self._held: list[tuple[int, float, bool]] = []   # last frame's feet: (index of their track, age [s], whether
-                                                         # it was a whole foot's contact, `_shows_axis`)
+        self._held: list[tuple[int, float, bool, float]] = []   # last frame's feet: (index of their track, age [s],
+                                                         # whether it was a whole foot's contact (`_shows_axis`), its axis)
         self.recognised: dict[int, int] = {}   # last frame's newcomers who took a known id: provisional id -> it
 
     @property
@@ -302,7 +307,7 @@ class PeopleTracker:
         """Decide which feet of `frame` belong to whom, without changing any state."""
         cfg = self.config
         frame_shape = frame.shape
-        feet = self._split_by_history(feet, frame)
+        feet, landed_beside = self._split_by_history(feet, frame)
         owner = np.full(len(feet), -1)   # track index of each foot, -1: a new person's
         share, ages = self._continuity(feet)
         if self.tracks and feet:
@@ -323,6 +328,10 @@ class PeopleTracker:
                     if returning[f, t] < _NEVER:
                         owner[free[f]] = t
             self._balance_weights(feet, cost, owner)
+            for f, holder in landed_beside.items():
+                if owner[f] < 0:   # nobody else present took it: the holder's own other foot (a narrow step, a turn)
+                    owner[f] = holder
+            self._part_wide_people(feet, cost, share, owner)
         matched: dict[int, list[Foot]] = {}
         for foot, t in zip(feet, owner):
             if t >= 0:
@@ -383,8 +392,9 @@ class PeopleTracker:
                     join = (cfg.step_reach * (misfit(target, loads[target] + forces[f], edge_feet[target] + at_edge[f])
                                               - misfit(target, loads[target], edge_feet[target])) if target >= 0 else 0.0)
                     gain = here - there - leave - join
-                    if leave + join < 0 and gain > best_gain:   # moved for weight, not for position alone
-                        best_gain, best_move = gain, (f, source, target)
+                    if leave + join < 0 and gain > best_gain and \
+                            not (target >= 0 and self._too_wide(feet, np.append(np.flatnonzero(owner == target), f), target)):
+                        best_gain, best_move = gain, (f, source, target)   # moved for weight, not for position alone
             if best_move is None:
                 return
             f, source, target = best_move
@@ -397,6 +407,34 @@ class PeopleTracker:
                 loads[target] += forces[f]
                 counts[target] += 1
                 edge_feet[target] += at_edge[f]
+
+    def _part_wide_people(self, feet: list[Foot], cost: np.ndarray, share: np.ndarray, owner: np.ndarray) -> None:
+        """Release to new people (in `owner`, in place) the feet that make a person walking forward wider than one
+        person: one person's feet lie within lateral_reach of each other across the line they walk (`_across`); two
+        people walking side by side taken for one are wider (a merged birth, a foot given to the wrong one). Such a
+        person's feet are cut at the widest sideways gap between them, when each side holds a whole foot
+        (`_shows_axis`); the person keeps the side holding more of the cells their feet held in the last frame (a
+        foot in stance does not move), else the side nearer where they were predicted."""
+        for t in np.unique(owner[owner >= 0]):
+            mine = np.flatnonzero(owner == t)
+            while mine.size >= 2:
+                across = _across(feet, mine, self.tracks[t], self.config)
+                if across is None or across.max() - across.min() <= self.config.lateral_reach:
+                    break
+                order = np.argsort(across)
+                cut = int(np.argmax(np.diff(across[order]))) + 1
+                sides = (mine[order[:cut]], mine[order[cut:]])
+                if not all(any(_shows_axis(feet[f], self.config) for f in side) for side in sides):
+                    break   # the pieces of a foot landing or lifting may lie anywhere about it
+                held = [(sum(share[f, t] * feet[f].area for f in side), -cost[side, t].min()) for side in sides]
+                kept, released = sides if held[0] >= held[1] else sides[::-1]
+                owner[released] = -1
+                mine = kept
+
+    def _too_wide(self, feet: list[Foot], mine: np.ndarray, t: int) -> bool:
+        """Whether `feet[mine]` are wider than person `t` can stand (`_part_wide_people`)."""
+        across = _across(feet, mine, self.tracks[t], self.config)
+        return across is not None and across.max() - across.min() > self.config.lateral_reach
 
     def _costs(self, feet: list[Foot], dt: float, share: np.ndarray, ages: np.ndarray) -> np.ndarray:
         """(feet, tracks) cost [m] of each foot joining each person; _NEVER outside the gate. share, ages: see
@@ -444,28 +482,57 @@ class PeopleTracker:
             cost[:, t] = np.where(inside | (share[:, t] > 0), distance - continuity[:, t], _NEVER)
         return cost
 
-    def _split_by_history(self, feet: list[Foot], frame: np.ndarray) -> list[Foot]:
-        """`feet` with each foot whose cells two or more people's whole feet (`_shows_axis`) held in the previous frame
-        (at least min_foot_area each) cut into one foot per person (`split_by_owner`): feet of two people pressed together,
-        side by side or toe to heel, read as one contact no wider or longer than a foot, but a foot in stance does not
-        move, so each keeps the cells it held."""
+    def _split_by_history(self, feet: list[Foot], frame: np.ndarray) -> tuple[list[Foot], dict[int, int]]:
+        """`feet` with each foot that holds other people's feet as well cut into one foot per person (`split_by_owner`):
+        feet of two people pressed together, side by side or toe to heel, read as one contact no wider or longer
+        than a foot, but a foot in stance does not move. A contact whose cells two or more people's whole feet
+        (`_shows_axis`) held in the previous frame (at least min_foot_area each) is cut so that each keeps the cells
+        it held; one holding a single person's whole foot and, beside it (`_beside`), at least min_foot_area of
+        cells nobody held is that foot and a foot landing next to it (two people's feet closer than a foot gap);
+        the second value maps each such landing foot (index into the feet returned) to the track that holds the
+        foot it landed beside: it is somebody else's only if somebody else present takes it (`plan`)."""
+        landed_beside: dict[int, int] = {}
         if self._owner is None or not self._held:
-            return feet
+            return feet, landed_beside
         cfg = self.config
         # By _owner's value (0: nobody's); only whole feet count: a part of a foot cut from another contact may be
         # a mix of two people's feet, which history must not carry on.
-        held_track = np.array([-1] + [t if whole else -1 for t, _, whole in self._held])
+        held_track = np.array([-1] + [t if whole else -1 for t, _, whole, _ in self._held])
         min_cells = cfg.min_foot_area / (cfg.cell_pitch * cfg.cell_pitch)
         out = []
         for foot in feet:
-            owner = held_track[self._owner[foot.cells]]
+            held = self._owner[foot.cells]
+            owner = held_track[held]
             counts = np.bincount(owner + 1, minlength=len(self.tracks) + 1)[1:]
-            if np.count_nonzero(counts >= min_cells) < 2:
+            holders = np.flatnonzero(counts >= min_cells)
+            # Most feet are one person's foot in stance, with fewer than min_cells cells they did not hold.
+            if holders.size == 0 or (holders.size == 1 and foot.cells.size - counts[holders[0]] < min_cells):
                 out.append(foot)
                 continue
             owner = np.where((owner >= 0) & (counts[owner] >= min_cells), owner, -1)   # a few cells of somebody are nobody's
-            out += split_by_owner(foot, owner, frame, cfg.cell_pitch, cfg.foot_gap, cfg.foot_length_max)
-        return out
+            if holders.size == 1:
+                beside = self._beside(foot, held, owner, frame.shape)
+                if np.count_nonzero(beside) < min_cells:
+                    out.append(foot)
+                    continue
+                owner[beside] = len(self.tracks)   # somebody else's foot
+            for part in split_by_owner(foot, owner, frame, cfg.cell_pitch, cfg.foot_gap, cfg.foot_length_max):
+                if holders.size == 1 and not np.any(held_track[self._owner[part.cells]] == holders[0]):
+                    landed_beside[len(out)] = int(holders[0])
+                out.append(part)
+        return out, landed_beside
+
+    def _beside(self, foot: Foot, held: np.ndarray, owner: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """Which cells of `foot` nobody held (`owner` -1) lie beside the whole foot that held most of the others
+        (`held`: 1 + index into _held per cell) by more than half a foot gap across its axis: a foot in stance does
+        not move or widen, so they are a foot landing next to it."""
+        index = int(np.argmax(np.bincount(held, weights=owner >= 0)))
+        axis = self._held[index - 1][3]
+        rows, cols = np.divmod(foot.cells, shape[1])
+        across = (rows * math.cos(axis) - cols * math.sin(axis)) * self.config.cell_pitch
+        own = across[held == index]
+        margin = 0.5 * self.config.foot_gap
+        return (owner < 0) & ((across < own.min() - margin) | (across > own.max() + margin))
 
     def _continuity(self, feet: list[Foot]) -> tuple[np.ndarray, np.ndarray]:
         """(feet, tracks) share of each foot's cells that the track's feet held in the previous frame, and
@@ -474,8 +541,8 @@ class PeopleTracker:
         ages = np.zeros(len(feet))
         if self._owner is None or not self._held:
             return share, ages
-        held_track = np.array([t for t, _, _ in self._held])
-        held_age = np.array([age for _, age, _ in self._held])
+        held_track = np.array([t for t, _, _, _ in self._held])
+        held_age = np.array([age for _, age, _, _ in self._held])
         for f, foot in enumerate(feet):
             counts = np.bincount(self._owner[foot.cells], minlength=len(self._held) + 1)[1:]
             overlapped = counts > 0
@@ -573,7 +640,7 @@ class PeopleTracker:
         for t, track in enumerate(self.tracks):
             if track.frames_since_update == 0:
                 for foot in track.detection.feet:
-                    self._held.append((t, foot_ages.get(id(foot), 0.0), _shows_axis(foot, self.config)))
+                    self._held.append((t, foot_ages.get(id(foot), 0.0), _shows_axis(foot, self.config), foot.axis))
                     self._owner[foot.cells] = len(self._held)
 
     # --- identity ---------------------------------------------------------------------------------
@@ -702,18 +769,32 @@ class PeopleTracker:
         return matches
 
 
-def _walking_axis(track: Track, config: TrackerConfig) -> np.ndarray | None:
+def _walking_axis(track: Track, config: TrackerConfig, min_speed: float | None = None) -> np.ndarray | None:
     """Unit vector (x, y) along which `track` walks in a line (modulo pi): the long axis its feet showed last
     (feet point where people walk, within a few degrees of toe-out; the centre of pressure jumps from foot to
     foot a step width sideways, so its path points askew by up to atan(step width / step length), ~15 degrees),
-    when it walks at least steady_walk_speed within _STRAIGHT_WALK of that axis. None otherwise: a person
-    standing, starting off or turning may step any way."""
+    when it walks at least `min_speed` (default steady_walk_speed) within _STRAIGHT_WALK of that axis. None
+    otherwise: a person standing, starting off or turning may step any way."""
     velocity = track.walking_velocity()
     speed = math.hypot(*velocity)
-    if speed < config.steady_walk_speed or track.feet_axis is None:
+    if speed < (config.steady_walk_speed if min_speed is None else min_speed) or track.feet_axis is None:
         return None
     axis = np.array([math.cos(track.feet_axis), math.sin(track.feet_axis)])
     return axis if abs(float(axis @ velocity)) >= speed * math.cos(_STRAIGHT_WALK) else None
+
+
+def _across(feet: list[Foot], mine: np.ndarray, track: Track, config: TrackerConfig) -> np.ndarray | None:
+    """[m] Where each of `feet[mine]`, one person's feet, lies across the line `track` walks along (`_walking_axis`,
+    at any walking pace from heading_min_speed); None while they do not walk forward in a line: standing, stepping
+    aside (a side step reaches 0.5 m), or turning, where a foot that shows an axis (`_shows_axis`) points more than
+    _STRAIGHT_WALK off the line (a turning step lands a foot at a new angle, anywhere about the other). Walking, one
+    person's feet lie within lateral_reach of each other that way: a step width apart (0.05-0.2 m), never more
+    than hip width."""
+    axis = _walking_axis(track, config, config.heading_min_speed)
+    if axis is None or any(abs(math.sin(feet[f].axis - track.feet_axis)) > math.sin(_STRAIGHT_WALK)
+                           for f in mine if _shows_axis(feet[f], config)):
+        return None
+    return np.array([feet[f].centroid_m for f in mine]) @ np.array([-axis[1], axis[0]])
 
 
 def _feet_axis(feet, config: TrackerConfig) -> float | None:
