@@ -166,7 +166,7 @@ class PressureTracker:
         the frame touches no state (`PeopleTracker.plan`), so the check costs nothing.
         """
         cfg = self.config
-        self.tracker.recognised = {}   # a frame skipped below recognises nobody
+        self.tracker.identities.recognised = {}   # a frame skipped below recognises nobody
         frame = self._input(frame)
         dt = self._input.period(stamp)
         threshold = self.noise_floor.update(frame, dt)

@@ -24,16 +24,10 @@ Per frame (`PeopleTracker.plan`, then `commit`):
 4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; one whose
    last feet came within a foot's length of the border may have walked off and is not continued by position
    (whoever steps on there next may be somebody else);
-5. identity: a person's body signature is their weight (median force) and foot length, from frames clear
-   of the mat's edge. A departed person's signature is kept reid_memory seconds (one entry per signature
-   the others cannot be told from). A newcomer is published at once (min_hits) under a provisional id, which is
-   settled later: at once if nobody is away; else by one assignment of the newcomers weighed in that frame to
-   the departed and lost people within reid_gate, taken once weighed (signature_time of contact) if the match is
-   clear, else after settle_time, when matching nobody keeps the provisional id; one who leaves before that is
-   settled on departure. A recognised newcomer takes the known id (`recognised`: provisional -> known); so does
-   a departing person whose signature matches an older entry of the gallery (one person under two ids). Two
-   people whose recent weights each fit the other's long-standing weight have been swapped and get their ids
-   back (`_repair_swaps`). Ids come from a monotonic counter.
+5. identity (identity.py, `IdentityMemory`): a newcomer is published at once under a provisional id, settled as a
+   returning person by their body signature (weight, foot length) or as a new one; departed people are kept in a
+   gallery. Two people whose recent weights each fit the other's long-standing weight have been swapped and get
+   their ids back (`_repair_swaps`). Ids come from a monotonic counter.
 
 The frame is decided in `plan` without touching any state, so a frame that proves to hold too many
 people (a noise storm) can be dropped for free. Boxes are x1,y1,x2,y2 in cells with exclusive ends.
@@ -52,6 +46,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .config import TrackerConfig
 from .detection import Foot, PersonDetection, person_detection, split_by_owner
+from .identity import BodySignature, IdentityMemory
 
 Box = tuple[float, float, float, float]
 _NEVER = 1e6            # cost of a pair outside the gate
@@ -167,30 +162,6 @@ class ConstantVelocityKalman:
         return self.state[2:].copy()
 
 
-@dataclass(frozen=True)
-class BodySignature:
-    """What a person's footprints tell about their body: weight_n [N] and foot_length_m [m]."""
-
-    weight_n: float
-    foot_length_m: float
-
-    def distance(self, other: BodySignature, config: TrackerConfig) -> float:
-        """Distance in estimation errors: weight as a log ratio (errors scale with weight, and the unit
-        cancels), foot length in metres."""
-        weight = math.log(self.weight_n / other.weight_n) / config.weight_tolerance
-        foot = (self.foot_length_m - other.foot_length_m) / config.foot_length_tolerance
-        return math.hypot(weight, foot)
-
-
-@dataclass(frozen=True)
-class DepartedPerson:
-    """A person who left the mat: their id, signature and when they left [s, tracker clock]."""
-
-    track_id: int
-    signature: BodySignature
-    departed_at: float
-
-
 @dataclass(eq=False)
 class Track:
     """One person. detection: the last frame they had feet in; frames_since_update / seconds_lost: since
@@ -276,7 +247,7 @@ class PeopleTracker:
     def __init__(self, config: TrackerConfig = TrackerConfig()) -> None:
         self.config = config
         self.tracks: list[Track] = []
-        self.departed: list[DepartedPerson] = []
+        self.identities = IdentityMemory(config)
         self._next_id = config.first_id
         self._first_id = config.first_id
         self._clock = 0.0
@@ -284,7 +255,16 @@ class PeopleTracker:
         self._owner: np.ndarray | None = None   # flat: 1 + index into _held of the foot that held each cell last frame
         self._held: list[tuple[int, float, bool]] = []   # last frame's feet: (index of their track, age [s], whether
                                                          # it was a whole foot's contact, `_shows_axis`)
-        self.recognised: dict[int, int] = {}   # last frame's newcomers who took a known id: provisional id -> it
+
+    @property
+    def recognised(self) -> dict[int, int]:
+        """Last frame's people who took a known id: provisional id -> it."""
+        return self.identities.recognised
+
+    @property
+    def departed(self):
+        """The gallery: people who left within reid_memory (`identity.DepartedPerson`)."""
+        return self.identities.departed
 
     @property
     def next_id(self) -> int:
@@ -492,8 +472,7 @@ class PeopleTracker:
         cfg = self.config
         self._clock += plan.dt
         self._frames += 1
-        self.recognised = {}
-        self.departed = [p for p in self.departed if self._clock - p.departed_at <= cfg.reid_memory]
+        self.identities.start_frame(self._clock)
         survivors = []
         for t, track in enumerate(self.tracks):
             track.kalman.predict(plan.dt)
@@ -512,7 +491,7 @@ class PeopleTracker:
                     survivors.append(track)
                 continue
             if track.seconds_lost > cfg.lost_time:
-                self._depart(track)
+                self.identities.depart(track, self._clock)
                 continue
             track.state = TrackState.LOST
             survivors.append(track)
@@ -527,8 +506,11 @@ class PeopleTracker:
         for track in self.tracks:
             if track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits:
                 track.state = TrackState.CONFIRMED   # published at once; the id may still be provisional
-        self._identify([track for track in self.tracks if not track.identified and track.frames_since_update == 0
-                        and track.state == TrackState.CONFIRMED])
+        taken = self.identities.identify([track for track in self.tracks if not track.identified
+                                          and track.frames_since_update == 0 and track.state == TrackState.CONFIRMED],
+                                         [track for track in self.tracks if track.state == TrackState.LOST])
+        if taken:
+            self.tracks = [track for track in self.tracks if all(track is not other for other in taken)]
         self._paint_owners(frame_shape, plan.foot_ages)
         return list(self.tracks)
 
@@ -621,86 +603,6 @@ class PeopleTracker:
         a.forces = deque(forces_b[:-_WEIGHT_SAMPLES] + forces_a[-_WEIGHT_SAMPLES:], maxlen=_SIGNATURE_SAMPLES)
         b.forces = deque(forces_a[:-_WEIGHT_SAMPLES] + forces_b[-_WEIGHT_SAMPLES:], maxlen=_SIGNATURE_SAMPLES)
         a.foot_lengths, b.foot_lengths = b.foot_lengths, a.foot_lengths
-
-    def _identify(self, newcomers: list[Track]) -> None:
-        """Settle the id of each confirmed newcomer whose id is still provisional. With nobody absent to be: a new
-        person at once. Else, once weighed (signature_time of contact clear of the mat's edge), the absent person
-        (departed within reid_memory, or lost) they are assigned to, at once if the match is clear, else once
-        settle_time of contact has made it firm; matching nobody by then, a new person. Newcomers weighed in the
-        same frame are assigned together (one global assignment: an absent person comes back once). One who
-        leaves before that is settled on departure (`_depart`)."""
-        cfg = self.config
-        absent = self._absent()
-        weighed, signatures = [], []
-        for track in newcomers:
-            if not absent:
-                track.identified = True
-            elif (signature := track.signature(cfg)) is not None:
-                weighed.append(track)
-                signatures.append(signature)
-        if not weighed:
-            return
-        for track, (known_id, clear) in zip(weighed, self._recognise(signatures, absent)):
-            if clear or track.contact_time >= cfg.settle_time:
-                self._settle(track, known_id)
-
-    def _settle(self, track: Track, known_id: int | None) -> None:
-        """Settle `track`'s id: it is `known_id` (an absent person's, who is then no longer absent; their provisional
-        id goes to `recognised`), or, None, their own."""
-        track.identified = True
-        if known_id is None:
-            return
-        self.recognised[track.track_id] = known_id
-        self.departed = [person for person in self.departed if person.track_id != known_id]
-        self.tracks = [t for t in self.tracks if t.track_id != known_id]
-        track.track_id = known_id
-
-    def _depart(self, track: Track) -> None:
-        """Keep the signature of a person who left (if they were weighed), under their id; one whose id was still
-        provisional is settled now, as the departed person they match best within reid_gate, or nobody. A person
-        whose signature is within reid_gate of an entry of the gallery is that person recorded under a second id
-        (an id given while their signature was off, or taken over at close quarters): their id becomes that
-        entry's (`recognised`), the closest one's, and the gallery keeps one entry per signature it can tell apart
-        (a person recorded twice would take either id back at random on each return)."""
-        signature = track.signature(self.config)
-        if signature is None:
-            return
-        if not track.identified:
-            gallery = [(person.track_id, person.signature) for person in self.departed]
-            self._settle(track, self._recognise([signature], gallery)[0][0] if gallery else None)
-        same = [(signature.distance(person.signature, self.config), person.track_id) for person in self.departed]
-        same = [match for match in same if match[0] <= self.config.reid_gate]
-        if same:
-            known_id = min(same)[1]
-            self.recognised[track.track_id] = known_id
-            track.track_id = known_id
-        self.departed = [person for person in self.departed
-                         if signature.distance(person.signature, self.config) > self.config.reid_gate]
-        self.departed.append(DepartedPerson(track.track_id, signature, self._clock))
-
-    def _absent(self) -> list[tuple[int, BodySignature]]:
-        """(id, signature) of the people who may come back: departed within reid_memory, and lost (without
-        feet, not yet departed) with a settled id and a signature."""
-        lost = [(track.track_id, signature) for track in self.tracks
-                if track.state == TrackState.LOST and track.identified and (signature := track.signature(self.config)) is not None]
-        return [(person.track_id, person.signature) for person in self.departed] + lost
-
-    def _recognise(self, signatures: list[BodySignature], absent: list[tuple[int, BodySignature]]
-                   ) -> list[tuple[int | None, bool]]:
-        """Per signature, the id it is recognised as (None: nobody absent) and whether that is clear: the
-        assignment of signatures to absent people of least total distance (in tolerances,
-        `BodySignature.distance`), where a pair farther than reid_gate is never made; clear when the pair is
-        within half the gate and nobody else absent is within the gate. Present people are not candidates:
-        nobody is in two places."""
-        cfg = self.config
-        distance = np.array([[signature.distance(other, cfg) for _, other in absent] for signature in signatures])
-        cost = np.where(distance <= cfg.reid_gate, distance, _NEVER)
-        matches: list[tuple[int | None, bool]] = [(None, False)] * len(signatures)
-        for s, a in zip(*linear_sum_assignment(cost)):
-            if cost[s, a] < _NEVER:
-                rivals = np.count_nonzero(distance[s] <= cfg.reid_gate) - 1
-                matches[s] = (absent[a][0], distance[s, a] <= 0.5 * cfg.reid_gate and rivals == 0)
-        return matches
 
 
 def _heading(feet: list[Foot], rolls: list[np.ndarray], velocity: np.ndarray, previous: float | None,
