@@ -10,6 +10,13 @@ settled on departure (`IdentityMemory.depart`). A recognised newcomer takes the 
 -> known); so does a departing person whose signature matches an older entry of the gallery (one person under two
 ids).
 
+Live, every change of the id a person is published under is an id switch, and a provisional id replaced by the known
+one is two (the provisional id, then the known). So a newcomer whose id is still provisional is published under a
+guess (`IdentityMemory.guess`): the id of the absent person who left the mat nearest to where the newcomer stepped
+on (people come back where they left: an edge walker stepping off and on, a person waiting by the mat), and keeps
+it if settled as them. The guess changes only what is published (`published_id`), never
+the track's own id: offline files and the gallery are as without it.
+
 The tracks handed in are `tracking.Track`s; only their id, whether it is settled (`identified`), their contact
 time and signature are read here.
 """
@@ -43,11 +50,13 @@ class BodySignature:
 
 @dataclass(frozen=True)
 class DepartedPerson:
-    """A person who left the mat: their id, signature and when they left [s, tracker clock]."""
+    """A person who left the mat: their id, signature, when they left [s, tracker clock] and where: the centre of
+    pressure (x, y) [m] of their last feet."""
 
     track_id: int
     signature: BodySignature
     departed_at: float
+    last_seen_m: tuple[float, float]
 
 
 class IdentityMemory:
@@ -57,11 +66,13 @@ class IdentityMemory:
         self.config = config
         self.departed: list[DepartedPerson] = []
         self.recognised: dict[int, int] = {}   # this frame's people who took a known id: provisional id -> it
+        self.renamed: dict[int, int] = {}      # this frame's changes of a published id: the one before -> now
 
-    def start_frame(self, clock: float) -> None:
-        """Forget this frame's renames and the people who left more than reid_memory ago."""
-        self.recognised = {}
-        self.departed = [p for p in self.departed if clock - p.departed_at <= self.config.reid_memory]
+    def start_frame(self, clock: float | None) -> None:
+        """Forget the last frame's renames and (at `clock`) the people who left more than reid_memory ago."""
+        self.recognised, self.renamed = {}, {}
+        if clock is not None:
+            self.departed = [p for p in self.departed if clock - p.departed_at <= self.config.reid_memory]
 
     def identify(self, newcomers: list, lost: list) -> list:
         """Settle the id of each confirmed newcomer whose id is still provisional. With nobody absent to be: a new
@@ -72,7 +83,7 @@ class IdentityMemory:
         back once). One who leaves before that is settled on departure (`depart`). Returns the lost tracks whose
         id a newcomer took (they are that newcomer: the caller drops them)."""
         cfg = self.config
-        absent = self._absent(lost)
+        absent = [(person_id, signature) for person_id, signature, _ in self._absent(lost)]
         weighed, signatures = [], []
         for track in newcomers:
             if not absent:
@@ -88,6 +99,35 @@ class IdentityMemory:
                 self._settle(track, known_id)
                 taken += [other for other in lost if known_id is not None and other.track_id == known_id]
         return taken
+
+    def guess(self, confirmed: list, present: list, lost: list) -> None:
+        """Publish each newcomer just `confirmed` whose id is still provisional under the id of the absent person
+        (departed within reid_memory, or `lost`, with a signature) whose last feet were nearest to the newcomer's
+        first and whom nobody `present` is published as; and drop the guesses that no longer hold: the newcomer's id settled, or the person guessed
+        back under their own id (a lost person who found their feet, or a newcomer settled as them)."""
+        for track in present:
+            if track.shown_as is not None and (track.identified or any(
+                    other.track_id == track.shown_as for other in present)):
+                self._publish_as(track, None)
+        guesses = [track for track in confirmed if not track.identified]
+        if not guesses:
+            return
+        shown = {track.published_id for track in present}
+        absent = [(person_id, where) for person_id, _, where in self._absent(lost) if person_id not in shown]
+        for track in guesses:
+            if not absent:
+                return
+            arrived = np.array(track.path[0][1:])
+            nearest = min(absent, key=lambda person: float(np.hypot(*(np.asarray(person[1]) - arrived))))
+            absent.remove(nearest)
+            self._publish_as(track, nearest[0])
+
+    def _publish_as(self, track, person_id: int | None) -> None:
+        """Publish `track` under `person_id` while its id is provisional (None: under its own id)."""
+        before = track.published_id
+        track.shown_as = person_id
+        if track.published_id != before:
+            self.renamed[before] = track.published_id
 
     def depart(self, track, clock: float) -> None:
         """Keep the signature of a person who left (if they were weighed), under their id; one whose id was still
@@ -110,24 +150,27 @@ class IdentityMemory:
             self.recognised[track.track_id] = known_id
             track.track_id = known_id
         self.departed = [person for person in self.departed if signature.distance(person.signature, cfg) > cfg.reid_gate]
-        self.departed.append(DepartedPerson(track.track_id, signature, clock))
+        self.departed.append(DepartedPerson(track.track_id, signature, clock, track.detection.centroid_m))
 
     def _settle(self, track, known_id: int | None) -> None:
         """Settle `track`'s id: it is `known_id` (an absent person's, who is then no longer absent; their provisional
         id goes to `recognised`), or, None, their own."""
         track.identified = True
-        if known_id is None:
-            return
-        self.recognised[track.track_id] = known_id
-        self.departed = [person for person in self.departed if person.track_id != known_id]
-        track.track_id = known_id
+        before = track.published_id
+        track.shown_as = None
+        if known_id is not None:
+            self.recognised[track.track_id] = known_id
+            self.departed = [person for person in self.departed if person.track_id != known_id]
+            track.track_id = known_id
+        if track.published_id != before:
+            self.renamed[before] = track.published_id
 
-    def _absent(self, lost: list) -> list[tuple[int, BodySignature]]:
-        """(id, signature) of the people who may come back: departed within reid_memory, and the `lost` (without
-        feet, not yet departed) with a settled id and a signature."""
-        waiting = [(track.track_id, signature) for track in lost
+    def _absent(self, lost: list) -> list[tuple[int, BodySignature, tuple[float, float]]]:
+        """(id, signature, where their last feet were (x, y) [m]) of the people who may come back: departed within
+        reid_memory, and the `lost` (without feet, not yet departed) with a settled id and a signature."""
+        waiting = [(track.track_id, signature, track.detection.centroid_m) for track in lost
                    if track.identified and (signature := track.signature(self.config)) is not None]
-        return [(person.track_id, person.signature) for person in self.departed] + waiting
+        return [(person.track_id, person.signature, person.last_seen_m) for person in self.departed] + waiting
 
     def _recognise(self, signatures: list[BodySignature], absent: list[tuple[int, BodySignature]]
                    ) -> list[tuple[int | None, bool]]:

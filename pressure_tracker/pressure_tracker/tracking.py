@@ -186,7 +186,13 @@ class Track:
     foot_lengths: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     contact_time: float = 0.0
     identified: bool = False   # whether their id is settled (a newcomer's is provisional until then)
+    shown_as: int | None = None   # while their id is provisional, the absent person's id they are published under
     path: deque[tuple[float, float, float]] = field(default_factory=deque)   # (clock [s], x, y [m]) of the CoP
+
+    @property
+    def published_id(self) -> int:
+        """The id a live subscriber sees: shown_as while set (`IdentityMemory.guess`), else track_id."""
+        return self.track_id if self.shown_as is None else self.shown_as
 
     def walking_velocity(self, span: float | None = None) -> np.ndarray:
         """(vx, vy) [m/s]: the CoP's displacement over the last stride (its own velocity swings heel to toe
@@ -503,14 +509,19 @@ class PeopleTracker:
             survivors.append(track)
         self.tracks = survivors
         self._repair_swaps()
+        confirmed = []
         for track in self.tracks:
             if track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits:
                 track.state = TrackState.CONFIRMED   # published at once; the id may still be provisional
+                confirmed.append(track)
+        lost = [track for track in self.tracks if track.state == TrackState.LOST]
         taken = self.identities.identify([track for track in self.tracks if not track.identified
                                           and track.frames_since_update == 0 and track.state == TrackState.CONFIRMED],
-                                         [track for track in self.tracks if track.state == TrackState.LOST])
+                                         lost)
         if taken:
             self.tracks = [track for track in self.tracks if all(track is not other for other in taken)]
+            lost = [track for track in lost if all(track is not other for other in taken)]
+        self.identities.guess(confirmed, [track for track in self.tracks if track.state != TrackState.LOST], lost)
         self._paint_owners(frame_shape, plan.foot_ages)
         return list(self.tracks)
 
