@@ -105,14 +105,15 @@ class IdentityMemory:
         (departed within reid_memory, or `lost`, with a signature) whose last feet were nearest to the newcomer's
         first and whom nobody `present` is published as; and drop the guesses that no longer hold: the newcomer's id settled, or the person guessed
         back under their own id (a lost person who found their feet, or a newcomer settled as them)."""
-        for track in present:
+        for track in present + lost:
             if track.shown_as is not None and (track.identified or any(
                     other.track_id == track.shown_as for other in present)):
                 self._publish_as(track, None)
         guesses = [track for track in confirmed if not track.identified]
         if not guesses:
             return
-        shown = {track.published_id for track in present}
+        # Guesses held by newcomers lost for a moment count too; a lost person's own id is what may be guessed.
+        shown = {track.published_id for track in present} | {track.shown_as for track in lost if track.shown_as is not None}
         absent = [(person_id, where) for person_id, _, where in self._absent(lost) if person_id not in shown]
         for track in guesses:
             if not absent:

@@ -182,3 +182,34 @@ def test_a_lost_person_shown_by_a_newcomer_is_not_published_beside_them():
     session.published(person, (TrackerConfig.min_hits - 1) / FPS)     # back: a newcomer, confirmed on the next frame
     shown = [p.published_id for p in session.tracker.update(person, session.frame / FPS)]
     assert shown == [1]                                               # the newcomer, shown as 1; not the lost 1 too
+
+
+class _Newcomer:
+    """What IdentityMemory.guess reads of a track."""
+
+    def __init__(self, track_id: int, arrived_m: tuple[float, float]) -> None:
+        self.track_id, self.shown_as, self.identified = track_id, None, False
+        self.path = [(0.0, *arrived_m)]
+
+    @property
+    def published_id(self) -> int:
+        return self.track_id if self.shown_as is None else self.shown_as
+
+
+def test_a_guess_is_never_published_twice_not_even_while_its_newcomer_is_lost():
+    from pressure_tracker.identity import BodySignature, DepartedPerson, IdentityMemory
+
+    memory = IdentityMemory(TrackerConfig())
+    memory.departed = [DepartedPerson(1, BodySignature(600.0, 0.26), 0.0, (0.5, 0.1)),
+                       DepartedPerson(2, BodySignature(700.0, 0.27), 0.0, (0.5, 2.3))]
+    first = _Newcomer(5, (0.5, 0.2))
+    memory.guess([first], [first], [])
+    assert first.published_id == 1                                   # who left nearest
+    second = _Newcomer(6, (0.5, 0.2))                                # the first newcomer is lost meanwhile
+    memory.guess([second], [second], [first])
+    assert (first.published_id, second.published_id) == (1, 2)
+    settled = _Newcomer(7, (1.0, 1.0))
+    settled.identified = True
+    memory._settle(settled, 2)                                       # somebody is recognised as 2
+    memory.guess([], [settled], [first, second])
+    assert (first.published_id, second.published_id) == (1, 6)      # 2's guess dropped, lost or not
