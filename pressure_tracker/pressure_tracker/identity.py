@@ -103,8 +103,9 @@ class IdentityMemory:
     def guess(self, confirmed: list, present: list, lost: list) -> None:
         """Publish each newcomer just `confirmed` whose id is still provisional under the id of the absent person
         (departed within reid_memory, or `lost`, with a signature) whose last feet were nearest to the newcomer's
-        first and whom nobody `present` is published as; and drop the guesses that no longer hold: the newcomer's id settled, or the person guessed
-        back under their own id (a lost person who found their feet, or a newcomer settled as them)."""
+        first and whom nobody is published as; and drop the guesses that no longer hold: the newcomer's id settled,
+        or the person guessed back under their own id (a lost person who found their feet, or a newcomer settled as
+        them)."""
         for track in present + lost:
             if track.shown_as is not None and (track.identified or any(
                     other.track_id == track.shown_as for other in present)):
@@ -113,13 +114,14 @@ class IdentityMemory:
         if not guesses:
             return
         # Guesses held by newcomers lost for a moment count too; a lost person's own id is what may be guessed.
-        shown = {track.published_id for track in present} | {track.shown_as for track in lost if track.shown_as is not None}
+        shown = {track.published_id for track in present} | {track.shown_as for track in lost
+                                                              if track.shown_as is not None}
         absent = [(person_id, where) for person_id, _, where in self._absent(lost) if person_id not in shown]
         for track in guesses:
             if not absent:
                 return
-            arrived = np.array(track.path[0][1:])
-            nearest = min(absent, key=lambda person: float(np.hypot(*(np.asarray(person[1]) - arrived))))
+            _, x, y = track.path[0]   # where they stepped on
+            nearest = min(absent, key=lambda person: math.hypot(person[1][0] - x, person[1][1] - y))
             absent.remove(nearest)
             self._publish_as(track, nearest[0])
 
@@ -150,7 +152,8 @@ class IdentityMemory:
             known_id = min(same)[1]
             self.recognised[track.track_id] = known_id
             track.track_id = known_id
-        self.departed = [person for person in self.departed if signature.distance(person.signature, cfg) > cfg.reid_gate]
+        self.departed = [person for person in self.departed
+                         if signature.distance(person.signature, cfg) > cfg.reid_gate]
         self.departed.append(DepartedPerson(track.track_id, signature, clock, track.detection.centroid_m))
 
     def _settle(self, track, known_id: int | None) -> None:
