@@ -149,7 +149,7 @@ def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool
                 rows += pending.pop(person.track_id, [])
             rows.append(row)
             if published_out is not None:
-                published_out.append(row)
+                published_out.append(replace(row, track_id=person.published_id))
     return relabelled(rows, aliases)
 
 

@@ -58,11 +58,12 @@ class TrackerConfig:
       cop_noise [m]: its measurement noise (the centre of pressure jumps heel to toe, foot to foot).
       heading_min_speed [m/s]: slower than this, motion does not decide the heading, nor is a person walking
         forward (lateral_reach between their feet).
-    Identity (tracking.py)
+    Identity (identity.py)
       signature_time [s]: contact time clear of the mat's edge before a person's body signature (weight
-        from the mat's force, foot length) is formed. A newcomer is published at once (min_hits) under a
-        provisional id; one who clearly matches one absent person (within half of reid_gate, nobody else absent
-        within it) is recognised as them then, and takes their id.
+        from the mat's force, foot length) is formed. A newcomer is published at once (min_hits), under the id
+        of the absent person who left the mat nearest to where they stepped on while their own id is provisional
+        (identity.py; no parameter); one who clearly matches one absent person (within half of reid_gate, nobody
+        else absent within it) is recognised as them then, and takes their id.
       settle_time [s]: contact time clear of the mat's edge by which a newcomer's provisional id is settled: the
         absent person they are assigned to within reid_gate, or nobody (the provisional id is theirs). A first
         signature can be off (a foot another person took, a light touch): a weak match waits for more steps. One

@@ -264,10 +264,10 @@ class PressureTrackerNode(Node):
             self.bad_input("too_many_people", f"{storm} (a storm of noise blobs?); frame skipped, tracks kept")
             return
         self.mat.confirm(frame.shape)
-        for provisional, known in self.tracker.recognised.items():
-            # A newcomer was published at once under a provisional id; from this frame on it is published as the
-            # person they were recognised as (their per-person topic moves to that id).
-            self.get_logger().info(f"track {provisional} recognised as {known}, who had left; {known} from now on")
+        for before, now in self.tracker.renamed.items():
+            # A newcomer is published at once under a provisional id or a guess of who they are; from this frame on
+            # it is published as who they were recognised as (their per-person topic moves to that id).
+            self.get_logger().info(f"track {before} is {now} from now on (recognised on return, or a new person)")
         self.keep_last_id(max((p.track_id for p in people), default=0))
         self.frames += 1
         self.judge_contact(frame, people)
@@ -301,12 +301,12 @@ class PressureTrackerNode(Node):
     def publish(self, source: Image, frame: np.ndarray, people) -> None:
         header = source.header
         persons = PersonPressureArray(header=header)
-        renamed_from = {known: provisional for provisional, known in self.tracker.recognised.items()}
+        renamed_from = {now: before for before, now in self.tracker.renamed.items()}
         confirmed = []
         for person in people:
             crop = array_to_image(person.crop, header)
             persons.persons.append(PersonPressure(
-                track_id=person.track_id,
+                track_id=person.published_id,
                 state=STATE_TO_MSG[person.state],
                 confidence=float(person.confidence),
                 box=RegionOfInterest(x_offset=int(person.box[0]), y_offset=int(person.box[1]),
@@ -319,11 +319,11 @@ class PressureTrackerNode(Node):
                 crop=crop,
                 crop_row0=int(person.crop_origin[0]),
                 crop_col0=int(person.crop_origin[1]),
-                renamed_from=renamed_from.get(person.track_id, 0),
+                renamed_from=renamed_from.get(person.published_id, 0),
             ))
             if person.state is not TrackState.TENTATIVE:
-                confirmed.append(person.track_id)
-                self.crop_publisher(person.track_id).publish(crop)
+                confirmed.append(person.published_id)
+                self.crop_publisher(person.published_id).publish(crop)
         self.persons_pub.publish(persons)
         self.tracked_pub.publish(TrackedIds(header=header, ids=sorted(confirmed)))
         self.release_crop_publishers(set(confirmed))

@@ -29,16 +29,10 @@ Per frame (`PeopleTracker.plan`, then `commit`):
 4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; one whose
    last feet came within a foot's length of the border may have walked off and is not continued by position
    (whoever steps on there next may be somebody else);
-5. identity: a person's body signature is their weight (median force) and foot length, from frames clear
-   of the mat's edge. A departed person's signature is kept reid_memory seconds (one entry per signature
-   the others cannot be told from). A newcomer is published at once (min_hits) under a provisional id, which is
-   settled later: at once if nobody is away; else by one assignment of the newcomers weighed in that frame to
-   the departed and lost people within reid_gate, taken once weighed (signature_time of contact) if the match is
-   clear, else after settle_time, when matching nobody keeps the provisional id; one who leaves before that is
-   settled on departure. A recognised newcomer takes the known id (`recognised`: provisional -> known); so does
-   a departing person whose signature matches an older entry of the gallery (one person under two ids). Two
-   people whose recent weights each fit the other's long-standing weight have been swapped and get their ids
-   back (`_repair_swaps`). Ids come from a monotonic counter.
+5. identity (identity.py, `IdentityMemory`): a newcomer is published at once under a provisional id, settled as a
+   returning person by their body signature (weight, foot length) or as a new one; departed people are kept in a
+   gallery. Two people whose recent weights each fit the other's long-standing weight have been swapped and get
+   their ids back (`_repair_swaps`). Ids come from a monotonic counter.
 
 The frame is decided in `plan` without touching any state, so a frame that proves to hold too many
 people (a noise storm) can be dropped for free. Boxes are x1,y1,x2,y2 in cells with exclusive ends.
@@ -57,8 +51,8 @@ from scipy.optimize import linear_sum_assignment
 
 from .config import TrackerConfig
 from .detection import Foot, PersonDetection, person_detection, split_by_owner
-from .heading import Stance, follow_stances, heading_from_feet
-from .heading import shows_axis as _shows_axis   # the tracker's own name for it, used throughout
+from .heading import Stance, follow_stances, heading_from_feet, shows_axis
+from .identity import BodySignature, IdentityMemory
 
 Box = tuple[float, float, float, float]
 _NEVER = 1e6            # cost of a pair outside the gate
@@ -171,30 +165,6 @@ class ConstantVelocityKalman:
         return self.state[2:].copy()
 
 
-@dataclass(frozen=True)
-class BodySignature:
-    """What a person's footprints tell about their body: weight_n [N] and foot_length_m [m]."""
-
-    weight_n: float
-    foot_length_m: float
-
-    def distance(self, other: BodySignature, config: TrackerConfig) -> float:
-        """Distance in estimation errors: weight as a log ratio (errors scale with weight, and the unit
-        cancels), foot length in metres."""
-        weight = math.log(self.weight_n / other.weight_n) / config.weight_tolerance
-        foot = (self.foot_length_m - other.foot_length_m) / config.foot_length_tolerance
-        return math.hypot(weight, foot)
-
-
-@dataclass(frozen=True)
-class DepartedPerson:
-    """A person who left the mat: their id, signature and when they left [s, tracker clock]."""
-
-    track_id: int
-    signature: BodySignature
-    departed_at: float
-
-
 @dataclass(eq=False)
 class Track:
     """One person. detection: the last frame they had feet in; frames_since_update / seconds_lost: since
@@ -218,7 +188,13 @@ class Track:
     foot_lengths: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     contact_time: float = 0.0
     identified: bool = False   # whether their id is settled (a newcomer's is provisional until then)
+    shown_as: int | None = None   # while their id is provisional, the absent person's id they are published under
     path: deque[tuple[float, float, float]] = field(default_factory=deque)   # (clock [s], x, y [m]) of the CoP
+
+    @property
+    def published_id(self) -> int:
+        """The id a live subscriber sees: shown_as while set (`IdentityMemory.guess`), else track_id."""
+        return self.track_id if self.shown_as is None else self.shown_as
 
     def walking_velocity(self, span: float | None = None) -> np.ndarray:
         """(vx, vy) [m/s]: the CoP's displacement over the last stride (its own velocity swings heel to toe
@@ -279,15 +255,24 @@ class PeopleTracker:
     def __init__(self, config: TrackerConfig = TrackerConfig()) -> None:
         self.config = config
         self.tracks: list[Track] = []
-        self.departed: list[DepartedPerson] = []
+        self.identities = IdentityMemory(config)
         self._next_id = config.first_id
         self._first_id = config.first_id
         self._clock = 0.0
         self._frames = 0
         self._owner: np.ndarray | None = None   # flat: 1 + index into _held of the foot that held each cell last frame
         self._held: list[tuple[int, float, bool, float]] = []   # last frame's feet: (index of their track, age [s],
-                                                         # whether it was a whole foot's contact (`_shows_axis`), its axis)
-        self.recognised: dict[int, int] = {}   # last frame's newcomers who took a known id: provisional id -> it
+                                                         # whether it was a whole foot's contact (`shows_axis`), its axis)
+
+    @property
+    def recognised(self) -> dict[int, int]:
+        """Last frame's people who took a known id: provisional id -> it."""
+        return self.identities.recognised
+
+    @property
+    def departed(self):
+        """The gallery: people who left within reid_memory (`identity.DepartedPerson`)."""
+        return self.identities.departed
 
     @property
     def next_id(self) -> int:
@@ -413,7 +398,7 @@ class PeopleTracker:
         person: one person's feet lie within lateral_reach of each other across the line they walk (`_across`); two
         people walking side by side taken for one are wider (a merged birth, a foot given to the wrong one). Such a
         person's feet are cut at the widest sideways gap between them, when each side holds a whole foot
-        (`_shows_axis`); the person keeps the side holding more of the cells their feet held in the last frame (a
+        (`shows_axis`); the person keeps the side holding more of the cells their feet held in the last frame (a
         foot in stance does not move), else the side nearer where they were predicted."""
         for t in np.unique(owner[owner >= 0]):
             mine = np.flatnonzero(owner == t)
@@ -424,7 +409,7 @@ class PeopleTracker:
                 order = np.argsort(across)
                 cut = int(np.argmax(np.diff(across[order]))) + 1
                 sides = (mine[order[:cut]], mine[order[cut:]])
-                if not all(any(_shows_axis(feet[f], self.config) for f in side) for side in sides):
+                if not all(any(shows_axis(feet[f], self.config) for f in side) for side in sides):
                     break   # the pieces of a foot landing or lifting may lie anywhere about it
                 held = [(sum(share[f, t] * feet[f].area for f in side), -cost[side, t].min()) for side in sides]
                 kept, released = sides if held[0] >= held[1] else sides[::-1]
@@ -486,7 +471,7 @@ class PeopleTracker:
         """`feet` with each foot that holds other people's feet as well cut into one foot per person (`split_by_owner`):
         feet of two people pressed together, side by side or toe to heel, read as one contact no wider or longer
         than a foot, but a foot in stance does not move. A contact whose cells two or more people's whole feet
-        (`_shows_axis`) held in the previous frame (at least min_foot_area each) is cut so that each keeps the cells
+        (`shows_axis`) held in the previous frame (at least min_foot_area each) is cut so that each keeps the cells
         it held; one holding a single person's whole foot and, beside it (`_beside`), at least min_foot_area of
         cells nobody held is that foot and a foot landing next to it (two people's feet closer than a foot gap);
         the second value maps each such landing foot (index into the feet returned) to the track that holds the
@@ -557,8 +542,7 @@ class PeopleTracker:
         cfg = self.config
         self._clock += plan.dt
         self._frames += 1
-        self.recognised = {}
-        self.departed = [p for p in self.departed if self._clock - p.departed_at <= cfg.reid_memory]
+        self.identities.start_frame(self._clock)
         survivors = []
         for t, track in enumerate(self.tracks):
             track.kalman.predict(plan.dt)
@@ -577,7 +561,7 @@ class PeopleTracker:
                     survivors.append(track)
                 continue
             if track.seconds_lost > cfg.lost_time:
-                self._depart(track)
+                self.identities.depart(track, self._clock)
                 continue
             track.state = TrackState.LOST
             survivors.append(track)
@@ -589,11 +573,19 @@ class PeopleTracker:
             survivors.append(track)
         self.tracks = survivors
         self._repair_swaps()
+        confirmed = []
         for track in self.tracks:
             if track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits:
                 track.state = TrackState.CONFIRMED   # published at once; the id may still be provisional
-        self._identify([track for track in self.tracks if not track.identified and track.frames_since_update == 0
-                        and track.state == TrackState.CONFIRMED])
+                confirmed.append(track)
+        lost = [track for track in self.tracks if track.state == TrackState.LOST]
+        taken = self.identities.identify([track for track in self.tracks if not track.identified
+                                          and track.frames_since_update == 0 and track.state == TrackState.CONFIRMED],
+                                         lost)
+        if taken:
+            self.tracks = [track for track in self.tracks if all(track is not other for other in taken)]
+            lost = [track for track in lost if all(track is not other for other in taken)]
+        self.identities.guess(confirmed, [track for track in self.tracks if track.state != TrackState.LOST], lost)
         self._paint_owners(frame_shape, plan.foot_ages)
         return list(self.tracks)
 
@@ -621,13 +613,13 @@ class PeopleTracker:
 
     def _record_body(self, track: Track, detection: PersonDetection, dt: float) -> None:
         """The current weight and the signature's weight and foot lengths, from detections wholly on the mat only
-        (part of a person may stand off it); foot lengths of whole feet only (`_shows_axis`: a heel landing or
+        (part of a person may stand off it); foot lengths of whole feet only (`shows_axis`: a heel landing or
         toes lifting are shorter, two feet pressed together or another person's foot merged in are wider)."""
         if detection.touches_edge:
             return
         track.recent_forces.append(detection.force)
         track.forces.append(detection.force)
-        track.foot_lengths.extend(foot.length_m for foot in detection.feet if _shows_axis(foot, self.config))
+        track.foot_lengths.extend(foot.length_m for foot in detection.feet if shows_axis(foot, self.config))
         track.contact_time += dt
 
     def _paint_owners(self, shape: tuple[int, int], foot_ages: dict[int, float]) -> None:
@@ -640,7 +632,7 @@ class PeopleTracker:
         for t, track in enumerate(self.tracks):
             if track.frames_since_update == 0:
                 for foot in track.detection.feet:
-                    self._held.append((t, foot_ages.get(id(foot), 0.0), _shows_axis(foot, self.config), foot.axis))
+                    self._held.append((t, foot_ages.get(id(foot), 0.0), shows_axis(foot, self.config), foot.axis))
                     self._owner[foot.cells] = len(self._held)
 
     # --- identity ---------------------------------------------------------------------------------
@@ -688,86 +680,6 @@ class PeopleTracker:
         b.forces = deque(forces_a[:-_WEIGHT_SAMPLES] + forces_b[-_WEIGHT_SAMPLES:], maxlen=_SIGNATURE_SAMPLES)
         a.foot_lengths, b.foot_lengths = b.foot_lengths, a.foot_lengths
 
-    def _identify(self, newcomers: list[Track]) -> None:
-        """Settle the id of each confirmed newcomer whose id is still provisional. With nobody absent to be: a new
-        person at once. Else, once weighed (signature_time of contact clear of the mat's edge), the absent person
-        (departed within reid_memory, or lost) they are assigned to, at once if the match is clear, else once
-        settle_time of contact has made it firm; matching nobody by then, a new person. Newcomers weighed in the
-        same frame are assigned together (one global assignment: an absent person comes back once). One who
-        leaves before that is settled on departure (`_depart`)."""
-        cfg = self.config
-        absent = self._absent()
-        weighed, signatures = [], []
-        for track in newcomers:
-            if not absent:
-                track.identified = True
-            elif (signature := track.signature(cfg)) is not None:
-                weighed.append(track)
-                signatures.append(signature)
-        if not weighed:
-            return
-        for track, (known_id, clear) in zip(weighed, self._recognise(signatures, absent)):
-            if clear or track.contact_time >= cfg.settle_time:
-                self._settle(track, known_id)
-
-    def _settle(self, track: Track, known_id: int | None) -> None:
-        """Settle `track`'s id: it is `known_id` (an absent person's, who is then no longer absent; their provisional
-        id goes to `recognised`), or, None, their own."""
-        track.identified = True
-        if known_id is None:
-            return
-        self.recognised[track.track_id] = known_id
-        self.departed = [person for person in self.departed if person.track_id != known_id]
-        self.tracks = [t for t in self.tracks if t.track_id != known_id]
-        track.track_id = known_id
-
-    def _depart(self, track: Track) -> None:
-        """Keep the signature of a person who left (if they were weighed), under their id; one whose id was still
-        provisional is settled now, as the departed person they match best within reid_gate, or nobody. A person
-        whose signature is within reid_gate of an entry of the gallery is that person recorded under a second id
-        (an id given while their signature was off, or taken over at close quarters): their id becomes that
-        entry's (`recognised`), the closest one's, and the gallery keeps one entry per signature it can tell apart
-        (a person recorded twice would take either id back at random on each return)."""
-        signature = track.signature(self.config)
-        if signature is None:
-            return
-        if not track.identified:
-            gallery = [(person.track_id, person.signature) for person in self.departed]
-            self._settle(track, self._recognise([signature], gallery)[0][0] if gallery else None)
-        same = [(signature.distance(person.signature, self.config), person.track_id) for person in self.departed]
-        same = [match for match in same if match[0] <= self.config.reid_gate]
-        if same:
-            known_id = min(same)[1]
-            self.recognised[track.track_id] = known_id
-            track.track_id = known_id
-        self.departed = [person for person in self.departed
-                         if signature.distance(person.signature, self.config) > self.config.reid_gate]
-        self.departed.append(DepartedPerson(track.track_id, signature, self._clock))
-
-    def _absent(self) -> list[tuple[int, BodySignature]]:
-        """(id, signature) of the people who may come back: departed within reid_memory, and lost (without
-        feet, not yet departed) with a settled id and a signature."""
-        lost = [(track.track_id, signature) for track in self.tracks
-                if track.state == TrackState.LOST and track.identified and (signature := track.signature(self.config)) is not None]
-        return [(person.track_id, person.signature) for person in self.departed] + lost
-
-    def _recognise(self, signatures: list[BodySignature], absent: list[tuple[int, BodySignature]]
-                   ) -> list[tuple[int | None, bool]]:
-        """Per signature, the id it is recognised as (None: nobody absent) and whether that is clear: the
-        assignment of signatures to absent people of least total distance (in tolerances,
-        `BodySignature.distance`), where a pair farther than reid_gate is never made; clear when the pair is
-        within half the gate and nobody else absent is within the gate. Present people are not candidates:
-        nobody is in two places."""
-        cfg = self.config
-        distance = np.array([[signature.distance(other, cfg) for _, other in absent] for signature in signatures])
-        cost = np.where(distance <= cfg.reid_gate, distance, _NEVER)
-        matches: list[tuple[int | None, bool]] = [(None, False)] * len(signatures)
-        for s, a in zip(*linear_sum_assignment(cost)):
-            if cost[s, a] < _NEVER:
-                rivals = np.count_nonzero(distance[s] <= cfg.reid_gate) - 1
-                matches[s] = (absent[a][0], distance[s, a] <= 0.5 * cfg.reid_gate and rivals == 0)
-        return matches
-
 
 def _walking_axis(track: Track, config: TrackerConfig, min_speed: float | None = None) -> np.ndarray | None:
     """Unit vector (x, y) along which `track` walks in a line (modulo pi): the long axis its feet showed last
@@ -786,21 +698,21 @@ def _walking_axis(track: Track, config: TrackerConfig, min_speed: float | None =
 def _across(feet: list[Foot], mine: np.ndarray, track: Track, config: TrackerConfig) -> np.ndarray | None:
     """[m] Where each of `feet[mine]`, one person's feet, lies across the line `track` walks along (`_walking_axis`,
     at any walking pace from heading_min_speed); None while they do not walk forward in a line: standing, stepping
-    aside (a side step reaches 0.5 m), or turning, where a foot that shows an axis (`_shows_axis`) points more than
+    aside (a side step reaches 0.5 m), or turning, where a foot that shows an axis (`shows_axis`) points more than
     _STRAIGHT_WALK off the line (a turning step lands a foot at a new angle, anywhere about the other). Walking, one
     person's feet lie within lateral_reach of each other that way: a step width apart (0.05-0.2 m), never more
     than hip width."""
     axis = _walking_axis(track, config, config.heading_min_speed)
     if axis is None or any(abs(math.sin(feet[f].axis - track.feet_axis)) > math.sin(_STRAIGHT_WALK)
-                           for f in mine if _shows_axis(feet[f], config)):
+                           for f in mine if shows_axis(feet[f], config)):
         return None
     return np.array([feet[f].centroid_m for f in mine]) @ np.array([-axis[1], axis[0]])
 
 
 def _feet_axis(feet, config: TrackerConfig) -> float | None:
-    """[rad, mod pi] the contact-area-weighted mean long axis of those `feet` that show one (`_shows_axis`);
+    """[rad, mod pi] the contact-area-weighted mean long axis of those `feet` that show one (`shows_axis`);
     None if none."""
-    long_feet = [foot for foot in feet if _shows_axis(foot, config)]
+    long_feet = [foot for foot in feet if shows_axis(foot, config)]
     if not long_feet:
         return None
     # Angles doubled: an axis is a direction modulo pi.

@@ -1,0 +1,194 @@
+"""Who is who over hours: the body signatures of the people who left, and the ids of the people who come back.
+
+A person's body signature is their weight (median force on the mat) and foot length, from frames clear of the
+mat's edge. A departed person's signature is kept reid_memory seconds, one entry per signature the others cannot be
+told from (the gallery). A newcomer is published at once under a provisional id, settled later
+(`IdentityMemory.identify`): at once if nobody is away; else by one assignment of the newcomers weighed in that
+frame to the departed and lost people within reid_gate, taken once weighed (signature_time of contact) if the match
+is clear, else after settle_time, when matching nobody keeps the provisional id; one who leaves before that is
+settled on departure (`IdentityMemory.depart`). A recognised newcomer takes the known id (`recognised`: provisional
+-> known); so does a departing person whose signature matches an older entry of the gallery (one person under two
+ids).
+
+Live, every change of the id a person is published under is an id switch, and a provisional id replaced by the known
+one is two (the provisional id, then the known). So a newcomer whose id is still provisional is published under a
+guess (`IdentityMemory.guess`): the id of the absent person who left the mat nearest to where the newcomer stepped
+on (people come back where they left: an edge walker stepping off and on, a person waiting by the mat), and keeps
+it if settled as them. The guess changes only what is published (`published_id`), never
+the track's own id: offline files and the gallery are as without it.
+
+The tracks handed in are `tracking.Track`s; only their id, whether it is settled (`identified`), their contact
+time and signature are read here.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .config import TrackerConfig
+
+_NEVER = 1e6   # cost of a pair outside the gate
+
+
+@dataclass(frozen=True)
+class BodySignature:
+    """What a person's footprints tell about their body: weight_n [N] and foot_length_m [m]."""
+
+    weight_n: float
+    foot_length_m: float
+
+    def distance(self, other: BodySignature, config: TrackerConfig) -> float:
+        """Distance in estimation errors: weight as a log ratio (errors scale with weight, and the unit
+        cancels), foot length in metres."""
+        weight = math.log(self.weight_n / other.weight_n) / config.weight_tolerance
+        foot = (self.foot_length_m - other.foot_length_m) / config.foot_length_tolerance
+        return math.hypot(weight, foot)
+
+
+@dataclass(frozen=True)
+class DepartedPerson:
+    """A person who left the mat: their id, signature, when they left [s, tracker clock] and where: the centre of
+    pressure (x, y) [m] of their last feet."""
+
+    track_id: int
+    signature: BodySignature
+    departed_at: float
+    last_seen_m: tuple[float, float]
+
+
+class IdentityMemory:
+    """The gallery of departed people and the settling of newcomers' ids (see the module docstring)."""
+
+    def __init__(self, config: TrackerConfig) -> None:
+        self.config = config
+        self.departed: list[DepartedPerson] = []
+        self.recognised: dict[int, int] = {}   # this frame's people who took a known id: provisional id -> it
+        self.renamed: dict[int, int] = {}      # this frame's changes of a published id: the one before -> now
+
+    def start_frame(self, clock: float | None) -> None:
+        """Forget the last frame's renames and (at `clock`) the people who left more than reid_memory ago."""
+        self.recognised, self.renamed = {}, {}
+        if clock is not None:
+            self.departed = [p for p in self.departed if clock - p.departed_at <= self.config.reid_memory]
+
+    def identify(self, newcomers: list, lost: list) -> list:
+        """Settle the id of each confirmed newcomer whose id is still provisional. With nobody absent to be: a new
+        person at once. Else, once weighed (signature_time of contact clear of the mat's edge), the absent person
+        (departed within reid_memory, or one of the `lost` tracks) they are assigned to, at once if the match is
+        clear, else once settle_time of contact has made it firm; matching nobody by then, a new person.
+        Newcomers weighed in the same frame are assigned together (one global assignment: an absent person comes
+        back once). One who leaves before that is settled on departure (`depart`). Returns the lost tracks whose
+        id a newcomer took (they are that newcomer: the caller drops them)."""
+        cfg = self.config
+        absent = [(person_id, signature) for person_id, signature, _ in self._absent(lost)]
+        weighed, signatures = [], []
+        for track in newcomers:
+            if not absent:
+                track.identified = True
+            elif (signature := track.signature(cfg)) is not None:
+                weighed.append(track)
+                signatures.append(signature)
+        taken = []
+        if not weighed:
+            return taken
+        for track, (known_id, clear) in zip(weighed, self._recognise(signatures, absent)):
+            if clear or track.contact_time >= cfg.settle_time:
+                self._settle(track, known_id)
+                taken += [other for other in lost if known_id is not None and other.track_id == known_id]
+        return taken
+
+    def guess(self, confirmed: list, present: list, lost: list) -> None:
+        """Publish each newcomer just `confirmed` whose id is still provisional under the id of the absent person
+        (departed within reid_memory, or `lost`, with a signature) whose last feet were nearest to the newcomer's
+        first and whom nobody is published as; and drop the guesses that no longer hold: the newcomer's id settled,
+        or the person guessed back under their own id (a lost person who found their feet, or a newcomer settled as
+        them)."""
+        for track in present + lost:
+            if track.shown_as is not None and (track.identified or any(
+                    other.track_id == track.shown_as for other in present)):
+                self._publish_as(track, None)
+        guesses = [track for track in confirmed if not track.identified]
+        if not guesses:
+            return
+        # Guesses held by newcomers lost for a moment count too; a lost person's own id is what may be guessed.
+        shown = {track.published_id for track in present} | {track.shown_as for track in lost
+                                                              if track.shown_as is not None}
+        absent = [(person_id, where) for person_id, _, where in self._absent(lost) if person_id not in shown]
+        for track in guesses:
+            if not absent:
+                return
+            _, x, y = track.path[0]   # where they stepped on
+            nearest = min(absent, key=lambda person: math.hypot(person[1][0] - x, person[1][1] - y))
+            absent.remove(nearest)
+            self._publish_as(track, nearest[0])
+
+    def _publish_as(self, track, person_id: int | None) -> None:
+        """Publish `track` under `person_id` while its id is provisional (None: under its own id)."""
+        before = track.published_id
+        track.shown_as = person_id
+        if track.published_id != before:
+            self.renamed[before] = track.published_id
+
+    def depart(self, track, clock: float) -> None:
+        """Keep the signature of a person who left (if they were weighed), under their id; one whose id was still
+        provisional is settled now, as the departed person they match best within reid_gate, or nobody. A person
+        whose signature is within reid_gate of an entry of the gallery is that person recorded under a second id
+        (an id given while their signature was off, or taken over at close quarters): their id becomes that
+        entry's (`recognised`), the closest one's, and the gallery keeps one entry per signature it can tell apart
+        (a person recorded twice would take either id back at random on each return)."""
+        cfg = self.config
+        signature = track.signature(cfg)
+        if signature is None:
+            return
+        if not track.identified:
+            gallery = [(person.track_id, person.signature) for person in self.departed]
+            self._settle(track, self._recognise([signature], gallery)[0][0] if gallery else None)
+        same = [(signature.distance(person.signature, cfg), person.track_id) for person in self.departed]
+        same = [match for match in same if match[0] <= cfg.reid_gate]
+        if same:
+            known_id = min(same)[1]
+            self.recognised[track.track_id] = known_id
+            track.track_id = known_id
+        self.departed = [person for person in self.departed
+                         if signature.distance(person.signature, cfg) > cfg.reid_gate]
+        self.departed.append(DepartedPerson(track.track_id, signature, clock, track.detection.centroid_m))
+
+    def _settle(self, track, known_id: int | None) -> None:
+        """Settle `track`'s id: it is `known_id` (an absent person's, who is then no longer absent; their provisional
+        id goes to `recognised`), or, None, their own."""
+        track.identified = True
+        before = track.published_id
+        track.shown_as = None
+        if known_id is not None:
+            self.recognised[track.track_id] = known_id
+            self.departed = [person for person in self.departed if person.track_id != known_id]
+            track.track_id = known_id
+        if track.published_id != before:
+            self.renamed[before] = track.published_id
+
+    def _absent(self, lost: list) -> list[tuple[int, BodySignature, tuple[float, float]]]:
+        """(id, signature, where their last feet were (x, y) [m]) of the people who may come back: departed within
+        reid_memory, and the `lost` (without feet, not yet departed) with a settled id and a signature."""
+        waiting = [(track.track_id, signature, track.detection.centroid_m) for track in lost
+                   if track.identified and (signature := track.signature(self.config)) is not None]
+        return [(person.track_id, person.signature, person.last_seen_m) for person in self.departed] + waiting
+
+    def _recognise(self, signatures: list[BodySignature], absent: list[tuple[int, BodySignature]]
+                   ) -> list[tuple[int | None, bool]]:
+        """Per signature, the id it is recognised as (None: nobody absent) and whether that is clear: the
+        assignment of signatures to absent people of least total distance (in tolerances,
+        `BodySignature.distance`), where a pair farther than reid_gate is never made; clear when the pair is
+        within half the gate and nobody else absent is within the gate. Present people are not candidates:
+        nobody is in two places."""
+        cfg = self.config
+        distance = np.array([[signature.distance(other, cfg) for _, other in absent] for signature in signatures])
+        cost = np.where(distance <= cfg.reid_gate, distance, _NEVER)
+        matches: list[tuple[int | None, bool]] = [(None, False)] * len(signatures)
+        for s, a in zip(*linear_sum_assignment(cost)):
+            if cost[s, a] < _NEVER:
+                rivals = np.count_nonzero(distance[s] <= cfg.reid_gate) - 1
+                matches[s] = (absent[a][0], distance[s, a] <= 0.5 * cfg.reid_gate and rivals == 0)
+        return matches
