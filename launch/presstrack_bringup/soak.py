@@ -13,8 +13,9 @@ With ``--faults-every S`` a fault is injected every S seconds, in turn: a /mat/i
 100 x 50 cells, a second of noise-storm frames on /mat/pressure, and the driver killed with SIGKILL (the
 launcher respawns it and the simulation starts over). Reported: frames without bodies outside the faults
 (the noise burst's second, and a driver restart until FAULT_SETTLE_S after it, are the injected seconds;
-the mat's frames without bodies within a burst are reported apart) and,
-for each noise burst, whether the confirmed identities before it are the ones after it.
+the mat's frames without bodies within a burst are reported apart), the id switches within those seconds
+apart from the rest, and, for each noise burst, whether the confirmed identities before it are the ones after it.
+DIR/logs/scored_boxes.json holds what was scored (the true and tracked boxes per stamp) to score it again.
 """
 from __future__ import annotations
 
@@ -125,6 +126,11 @@ class FaultInjector:
         return [(min(f["start_ns"], f.get("overtakable_from_ns", f["start_ns"])), f["stop_ns"]) for f in self.injected
                 if f["kind"] == "noise_burst"]
 
+    def in_injected_seconds(self, stamps_ns: Sequence[int]) -> list[int]:
+        """The stamps within a noise burst's seconds or a driver restart's (until FAULT_SETTLE_S after it)."""
+        windows = self.restart_windows_ns() + self.burst_windows_ns()
+        return [stamp for stamp in stamps_ns if any(start <= stamp <= stop for start, stop in windows)]
+
     def identities_across_bursts(self, tracked_boxes: dict[int, dict], truth_boxes: dict[int, dict]) -> list[dict]:
         """Per noise burst, the last frame before it and the first frame 2 s after it: each simulated person
         tracked (confirmed) in both, by box overlap with the truth, with the id they had before and after;
@@ -157,6 +163,10 @@ def matched_track_ids(tracked: dict[int, np.ndarray], truth: dict[int, np.ndarra
     return matched
 
 
+def boxes_json(boxes: dict[int, dict[int, np.ndarray]]) -> dict[str, dict[str, list[float]]]:
+    return {str(stamp): {str(i): [float(v) for v in box] for i, box in frame.items()} for stamp, frame in boxes.items()}
+
+
 def within(mapping: dict[int, object], start_ns: int, stop_ns: int) -> dict:
     return {stamp: value for stamp, value in mapping.items() if start_ns <= stamp < stop_ns}
 
@@ -165,7 +175,7 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
              extra_sets: Sequence[str] = (), faults_every_s: float | None = None) -> dict:
     import rclpy
 
-    from presstrack_bringup.live_score import LiveScorer, summarise
+    from presstrack_bringup.live_score import LiveScorer, id_switch_stamps, summarise
 
     rclpy.init()
     scorer = LiveScorer()
@@ -229,6 +239,13 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
                                 [(arrival - stamp * 1e-9) * 1e3 for stamp, arrival in probe.bodies.items()
                                  if start_ns <= stamp < stop_ns])
             result["score"] = asdict(summary)
+            truth, tracked = (within(boxes, start_ns, stop_ns) for boxes in (scorer.truth_boxes, scorer.tracked_boxes))
+            switches = id_switch_stamps(truth, tracked)
+            if faults:
+                result["id_switches_in_injected_seconds"] = len(faults.in_injected_seconds(switches))
+            # What was scored, to score it again offline: per stamp, the true and the tracked boxes, and the switches.
+            (log_dir / "scored_boxes.json").write_text(json.dumps(
+                {"truth": boxes_json(truth), "tracked": boxes_json(tracked), "id_switch_stamps_ns": switches}))
     except RuntimeError as error:
         result["error"] = str(error)
     finally:
@@ -279,6 +296,8 @@ def write_report(out: Path, report: dict) -> None:
                       + f". Frames without bodies outside the faults: {soak['frames_without_bodies_outside_faults']} "
                       f"({soak.get('frames_without_bodies_outside_faults_with_persons', 0)} of them with a persons "
                       f"message), within the noise bursts' seconds: {soak.get('frames_without_bodies_in_noise_bursts', 0)}. "
+                      f"Id switches within the injected seconds: {soak.get('id_switches_in_injected_seconds', 0)} "
+                      f"of {score['id_switches']}. "
                       f"Identities kept across noise bursts: {sum(k['kept'] for k in judged)} of {len(judged)}"
                       + (f" ({len(kept) - len(judged)} with no one tracked both before and after)" if len(judged) < len(kept)
                          else "") + ".", ""]
