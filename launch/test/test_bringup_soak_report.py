@@ -102,3 +102,14 @@ def test_the_stamps_of_the_id_switches_are_those_the_score_counts():
     assert id_switch_stamps(truth, tracked) == [3 * s]
     assert summarise(truth, truth, tracked, {}, {}, []).id_switches == 1
     assert id_switch_stamps({}, {}) == []
+
+
+def test_the_soak_plays_one_simulated_scene_for_the_whole_run_unless_told():
+    from presstrack_bringup.graph import plan_graph
+    from presstrack_bringup.soak import scene_sets
+
+    # The simulator's next episode is a new crowd under new ids: the soak's scene must outlast the run.
+    plan = plan_graph({"source": "sim"}, scene_sets(400.0))
+    assert plan.parameters["mat_driver"]["episode_s"] == 400.0
+    assert plan_graph({"source": "sim"}, scene_sets(400.0, ["mat_driver.episode_s=60.0"])).parameters[
+        "mat_driver"]["episode_s"] == 60.0
