@@ -4,7 +4,9 @@
                     [--faults-every S] [--episode S]
 
 The simulated scene (scenario random, seed 1) is one episode for the whole run unless ``--episode`` says
-otherwise: each new episode of the simulator is a new crowd under new ids.
+otherwise: each new episode of the simulator is a new crowd under new ids. The simulated driver fills its scene's
+gait arrays as it plays, so its RSS grows with the scene (~7.7 MiB/min with 3 people), up to the scene's end:
+judge the driver's own memory with ``--episode 60``.
 
 Per node process: RSS sampled every few seconds; growth = mean RSS of the last minute minus the mean of
 the first minute after the warm-up, and the least-squares slope over the measured time (MiB/min). Also
