@@ -91,15 +91,34 @@ class LiveScorer(Node):
                          self.latency_ms)
 
 
-def summarise(frames, truth_boxes, tracked_boxes, truth_joints, body_joints, latency_ms) -> Summary:
-    """Scores over the frames that have ground truth (see the module docstring)."""
+def _accumulated(truth_boxes, tracked_boxes):
+    """(stamps, motmetrics accumulator, HOTA result) over the stamps that have ground truth, in time order (no
+    accumulator and no HOTA result without such stamps)."""
     stamps = sorted(truth_boxes)
+    if not stamps:
+        return stamps, None, None
     gt, hyp = [], []
     for stamp in stamps:
         for frames_of, boxes in ((gt, truth_boxes[stamp]), (hyp, tracked_boxes.get(stamp, {}))):
             ids = np.array(sorted(boxes), dtype=int)
             frames_of.append((ids, np.array([boxes[i] for i in ids], dtype=float).reshape(-1, 4)))
-    tracking = scores_from(*accumulate(gt, hyp), "live") if stamps else None
+    return (stamps, *accumulate(gt, hyp))
+
+
+def id_switch_stamps(truth_boxes, tracked_boxes) -> list[int]:
+    """The stamp of each id switch `summarise` counts (one per switching true person), in time order."""
+    stamps, accumulator, _ = _accumulated(truth_boxes, tracked_boxes)
+    if accumulator is None:
+        return []
+    events = accumulator.mot_events
+    frames = events[events["Type"] == "SWITCH"].index.get_level_values("FrameId")
+    return [stamps[frame] for frame in frames]
+
+
+def summarise(frames, truth_boxes, tracked_boxes, truth_joints, body_joints, latency_ms) -> Summary:
+    """Scores over the frames that have ground truth (see the module docstring)."""
+    stamps, accumulator, hota_result = _accumulated(truth_boxes, tracked_boxes)
+    tracking = scores_from(accumulator, hota_result, "live") if stamps else None
 
     errors, world_errors = [], []
     for stamp, truth in truth_joints.items():

@@ -1,7 +1,12 @@
 """``presstrack-soak``: run the simulated graph for a long time and report what grows or degrades.
 
     presstrack-soak [--duration 600] [--warmup 30] [--people 3] [--rate 15] [--sample-every 5] [--out DIR]
-                    [--faults-every S]
+                    [--faults-every S] [--episode S]
+
+The simulated scene (scenario random, seed 1) is one episode for the whole run unless ``--episode`` says
+otherwise: each new episode of the simulator is a new crowd under new ids. The simulated driver fills its scene's
+gait arrays as it plays, so its RSS grows with the scene (~7.7 MiB/min with 3 people), up to the scene's end:
+judge the driver's own memory with ``--episode 60``.
 
 Per node process: RSS sampled every few seconds; growth = mean RSS of the last minute minus the mean of
 the first minute after the warm-up, and the least-squares slope over the measured time (MiB/min). Also
@@ -13,8 +18,9 @@ With ``--faults-every S`` a fault is injected every S seconds, in turn: a /mat/i
 100 x 50 cells, a second of noise-storm frames on /mat/pressure, and the driver killed with SIGKILL (the
 launcher respawns it and the simulation starts over). Reported: frames without bodies outside the faults
 (the noise burst's second, and a driver restart until FAULT_SETTLE_S after it, are the injected seconds;
-the mat's frames without bodies within a burst are reported apart) and,
-for each noise burst, whether the confirmed identities before it are the ones after it.
+the mat's frames without bodies within a burst are reported apart), the id switches within those seconds
+apart from the rest, and, for each noise burst, whether the confirmed identities before it are the ones after it.
+DIR/logs/scored_boxes.json holds what was scored (the true and tracked boxes per stamp) to score it again.
 """
 from __future__ import annotations
 
@@ -62,6 +68,7 @@ def memory_growth(sampler: ProcessSampler, name: str, start: float, stop: float,
 FAULTS = ("bad_mat_info", "noise_burst", "driver_restart")
 FAULT_SETTLE_S = 10.0   # [s] after a driver restart: respawn delay, the graph's start, tracks confirmed again
 BURST_FRAMES = 15       # noise frames in a burst (a second at 15 Hz)
+FIRST_BODY_TIMEOUT_S = 60.0  # [s] the graph's start: its first /presstrack/bodies message within this
 
 
 class FaultInjector:
@@ -125,6 +132,11 @@ class FaultInjector:
         return [(min(f["start_ns"], f.get("overtakable_from_ns", f["start_ns"])), f["stop_ns"]) for f in self.injected
                 if f["kind"] == "noise_burst"]
 
+    def in_injected_seconds(self, stamps_ns: Sequence[int]) -> list[int]:
+        """The stamps within a noise burst's seconds or a driver restart's (until FAULT_SETTLE_S after it)."""
+        windows = self.restart_windows_ns() + self.burst_windows_ns()
+        return [stamp for stamp in stamps_ns if any(start <= stamp <= stop for start, stop in windows)]
+
     def identities_across_bursts(self, tracked_boxes: dict[int, dict], truth_boxes: dict[int, dict]) -> list[dict]:
         """Per noise burst, the last frame before it and the first frame 2 s after it: each simulated person
         tracked (confirmed) in both, by box overlap with the truth, with the id they had before and after;
@@ -157,27 +169,39 @@ def matched_track_ids(tracked: dict[int, np.ndarray], truth: dict[int, np.ndarra
     return matched
 
 
+def scene_sets(episode_s: float, extra_sets: Sequence[str] = ()) -> list[str]:
+    """The graph's parameter sets for simulated scenes of ``episode_s`` seconds (``extra_sets`` win)."""
+    return [f"mat_driver.episode_s={float(episode_s)!r}", *extra_sets]
+
+
+def boxes_json(boxes: dict[int, dict[int, np.ndarray]]) -> dict[str, dict[str, list[float]]]:
+    return {str(stamp): {str(i): [float(v) for v in box] for i, box in frame.items()} for stamp, frame in boxes.items()}
+
+
 def within(mapping: dict[int, object], start_ns: int, stop_ns: int) -> dict:
     return {stamp: value for stamp, value in mapping.items() if start_ns <= stamp < stop_ns}
 
 
 def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sample_every_s: float, log_dir: Path,
-             extra_sets: Sequence[str] = (), faults_every_s: float | None = None) -> dict:
+             extra_sets: Sequence[str] = (), faults_every_s: float | None = None, episode_s: float | None = None) -> dict:
     import rclpy
 
-    from presstrack_bringup.live_score import LiveScorer, summarise
+    from presstrack_bringup.live_score import LiveScorer, id_switch_stamps, summarise
 
     rclpy.init()
     scorer = LiveScorer()
     probe = TopicProbe(scorer)
+    # One scene for the whole run by default: the simulator's next episode is a new crowd under new ids, not what
+    # a room sees (and the tracker's memory fills with people who will never come back).
+    episode_s = episode_s or FIRST_BODY_TIMEOUT_S + warmup_s + duration_s + 10.0
     result: dict = {"people": people, "rate_hz": rate_hz, "warmup_s": warmup_s, "duration_s": duration_s,
-                    "sample_every_s": sample_every_s, "faults_every_s": faults_every_s}
+                    "sample_every_s": sample_every_s, "faults_every_s": faults_every_s, "episode_s": episode_s}
     try:
-        with Graph(people, rate_hz, extra_sets, log_path=log_dir / "graph.log") as graph:
+        with Graph(people, rate_hz, scene_sets(episode_s, extra_sets), log_path=log_dir / "graph.log") as graph:
             sampler = ProcessSampler(graph.node_processes())
             faults = FaultInjector(scorer, graph, probe.pressure, rate_hz) if faults_every_s else None
-            if not spin_for(scorer, 60.0, sampler, sample_every_s, until=lambda: len(probe.bodies) > 0):
-                raise RuntimeError("no /presstrack/bodies within 60 s of start")
+            if not spin_for(scorer, FIRST_BODY_TIMEOUT_S, sampler, sample_every_s, until=lambda: len(probe.bodies) > 0):
+                raise RuntimeError(f"no /presstrack/bodies within {FIRST_BODY_TIMEOUT_S:g} s of start")
             spin_for(scorer, warmup_s, sampler, sample_every_s)
             start, start_ns = time.monotonic(), time.time_ns()
             last_report = start
@@ -229,6 +253,13 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
                                 [(arrival - stamp * 1e-9) * 1e3 for stamp, arrival in probe.bodies.items()
                                  if start_ns <= stamp < stop_ns])
             result["score"] = asdict(summary)
+            truth, tracked = (within(boxes, start_ns, stop_ns) for boxes in (scorer.truth_boxes, scorer.tracked_boxes))
+            switches = id_switch_stamps(truth, tracked)
+            if faults:
+                result["id_switches_in_injected_seconds"] = len(faults.in_injected_seconds(switches))
+            # What was scored, to score it again offline: per stamp, the true and the tracked boxes, and the switches.
+            (log_dir / "scored_boxes.json").write_text(json.dumps(
+                {"truth": boxes_json(truth), "tracked": boxes_json(tracked), "id_switch_stamps_ns": switches}))
     except RuntimeError as error:
         result["error"] = str(error)
     finally:
@@ -250,7 +281,8 @@ def write_report(out: Path, report: dict) -> None:
     if "error" in soak:
         parts += [f"**error**: {soak['error']}"]
     else:
-        parts += [f"{soak['people']} simulated people at {soak['rate_hz']:g} Hz; {soak['warmup_s']:g} s warm-up after the "
+        scene = f" (simulated scenes of {soak['episode_s']:g} s)" if soak.get("episode_s") else ""
+        parts += [f"{soak['people']} simulated people at {soak['rate_hz']:g} Hz{scene}; {soak['warmup_s']:g} s warm-up after the "
                   f"first body, then {soak['duration_s']:g} s measured; RSS every {soak['sample_every_s']:g} s; growth = "
                   f"mean of the last {soak['memory_window_s']:.0f} s minus mean of the first {soak['memory_window_s']:.0f} s.",
                   "", markdown_table(
@@ -279,6 +311,8 @@ def write_report(out: Path, report: dict) -> None:
                       + f". Frames without bodies outside the faults: {soak['frames_without_bodies_outside_faults']} "
                       f"({soak.get('frames_without_bodies_outside_faults_with_persons', 0)} of them with a persons "
                       f"message), within the noise bursts' seconds: {soak.get('frames_without_bodies_in_noise_bursts', 0)}. "
+                      f"Id switches within the injected seconds: {soak.get('id_switches_in_injected_seconds', 0)} "
+                      f"of {score['id_switches']}. "
                       f"Identities kept across noise bursts: {sum(k['kept'] for k in judged)} of {len(judged)}"
                       + (f" ({len(kept) - len(judged)} with no one tracked both before and after)" if len(judged) < len(kept)
                          else "") + ".", ""]
@@ -301,8 +335,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default="out/soak", metavar="DIR", help="where soak.json and soak.md go (default ./out/soak)")
     parser.add_argument("--faults-every", type=float, metavar="S", help="inject a fault every S seconds, in turn: "
                         + ", ".join(FAULTS) + " (default: none)")
+    parser.add_argument("--episode", type=float, metavar="S", help="length of a simulated scene; the next is a new "
+                        "crowd under new ids (default: one scene for the whole run, as the offline tools score it)")
     options = parser.parse_args(argv)
-    for name in ("duration", "warmup", "rate", "sample_every", "faults_every"):
+    for name in ("duration", "warmup", "rate", "sample_every", "faults_every", "episode"):
         value = getattr(options, name)
         if value is None:
             continue
@@ -318,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (out / "logs").mkdir(parents=True, exist_ok=True)
     report: dict = {"machine": machine_description()}
     report["soak"] = run_soak(options.people, options.rate, options.warmup, options.duration, options.sample_every,
-                              out / "logs", options.sets, options.faults_every)
+                              out / "logs", options.sets, options.faults_every, options.episode)
     report["machine"]["load_average_at_end"] = machine_description()["load_average_1_5_15"]
     write_report(out, report)
     print((out / "soak.md").read_text())

@@ -85,3 +85,31 @@ def test_a_noise_burst_window_starts_at_the_mats_frame_it_could_overtake():
                        {"kind": "driver_restart", "start_ns": 300, "stop_ns": 310}]
     assert faults.burst_windows_ns() == [(40, 200)]
     assert faults.restart_windows_ns() == [(300, 310 + int(FAULT_SETTLE_S * 1e9))]
+    settled = 310 + int(FAULT_SETTLE_S * 1e9)
+    assert faults.in_injected_seconds([39, 40, 150, 250, 300, settled, settled + 1]) == [40, 150, 300, settled]
+
+
+def test_the_stamps_of_the_id_switches_are_those_the_score_counts():
+    import numpy as np
+
+    from presstrack_bringup.live_score import id_switch_stamps, summarise
+
+    box = lambda x: np.array([x, 10.0, x + 20.0, 40.0])  # noqa: E731
+    s = 1_000_000_000
+    truth = {t * s: {1: box(t), 2: box(60 + t)} for t in range(6)}
+    # Person 1 is track 7, then 9 from 3 s on; person 2 is track 8 throughout (a miss at 4 s is no switch).
+    tracked = {t * s: {7 if t < 3 else 9: box(t)} | ({8: box(60 + t)} if t != 4 else {}) for t in range(6)}
+    assert id_switch_stamps(truth, tracked) == [3 * s]
+    assert summarise(truth, truth, tracked, {}, {}, []).id_switches == 1
+    assert id_switch_stamps({}, {}) == []
+
+
+def test_the_soak_plays_one_simulated_scene_for_the_whole_run_unless_told():
+    from presstrack_bringup.graph import plan_graph
+    from presstrack_bringup.soak import scene_sets
+
+    # The simulator's next episode is a new crowd under new ids: the soak's scene must outlast the run.
+    plan = plan_graph({"source": "sim"}, scene_sets(400.0))
+    assert plan.parameters["mat_driver"]["episode_s"] == 400.0
+    assert plan_graph({"source": "sim"}, scene_sets(400.0, ["mat_driver.episode_s=60.0"])).parameters[
+        "mat_driver"]["episode_s"] == 60.0

@@ -31,6 +31,8 @@ SIM_PARAMETERS = {
                             read_only=True),
     "seed": ParameterSpec(1, "random seed of the simulated scene", limits=(0, 2**31 - 1), read_only=True),
     "scenario": ParameterSpec("random", "simulated scene", choices=SCENARIOS, read_only=True),
+    "episode_s": ParameterSpec(60.0, "[s] length of a scene; the next is a new crowd (new people, new ids, new seed)",
+                               limits=(1.0, 86400.0), read_only=True),
     "publish_ground_truth": ParameterSpec(True, "publish mat/sim/persons and mat/sim/bodies (ground truth)",
                                           read_only=True),
     # The realism options of presstrack-sim (README, "Bodies, the simulator and its data").
@@ -75,7 +77,7 @@ class SimMatNode(MatDriverNode):
     def make_feed(self, values: dict) -> PacedFeed:
         config = with_realism(
             SimConfig(scenario=values["scenario"], people=int(values["people"]), seed=int(values["seed"]),
-                      fps=float(values["rate"]), mat=self.geometry),
+                      seconds=float(values["episode_s"]), fps=float(values["rate"]), mat=self.geometry),
             sensor=values["sensor"], feet=values["feet"], shoes=float(values["shoes"]), objects=bool(values["objects"]),
             carrying=float(values["carrying"]), jump_rate=float(values["jump_rate"]),
             randomize_seed=int(values["randomize_seed"]) if values["randomize"] else None)

@@ -126,7 +126,9 @@ class SimConfig:
 
 @dataclass
 class SimPerson:
-    """One person in one frame. box (4,) x1, y1, x2, y2 in cells (x = column, y = row; the cell edges enclosing the
+    """One person in one frame. id: unique over the simulator's run, episode * MAX_PEOPLE + their index in the
+    episode (a new episode is a new crowd: the same id for two of its people would have a scorer count a switch
+    where the tracker rightly sees someone new). box (4,) x1, y1, x2, y2 in cells (x = column, y = row; the cell edges enclosing the
     footprint); pose (72,), betas (10,), trans (3,) SMPL in the world; joints (24, 3) world; contact (2,) bool
     (left, right foot in stance); force (2,) N vertical on each foot."""
 
@@ -507,7 +509,7 @@ class Simulator:
                 continue
             gait = person.gait_stream.track
             persons.append(SimPerson(
-                id=person.id, box=chunk.box[local, p], pose=gait.pose[index].astype(np.float32),
+                id=self.episode * MAX_PEOPLE + person.id, box=chunk.box[local, p], pose=gait.pose[index].astype(np.float32),
                 betas=person.body.betas.astype(np.float32), trans=gait.transl[index].astype(np.float32),
                 joints=gait.joints[index].astype(np.float32), contact=gait.contact[index].copy(),
                 force=gait.force[index].astype(np.float32)))

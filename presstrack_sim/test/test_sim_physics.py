@@ -214,6 +214,10 @@ def test_step_streams_frames_with_the_people_on_the_mat(model):
             footprint = frame.pressure[int(y1):int(y2), int(x1):int(x2)]
             assert footprint.max() > 1.0
             assert person.pose.shape == (72,) and person.joints.shape == (24, 3)
+    # The new episode is a new crowd: no id of the first one names one of its people (a live scorer would count
+    # every episode's start as id switches of people who were never tracked before).
+    first, second = ({p.id for f in part for p in f.persons} for part in (frames[:10], frames[10:]))
+    assert first == {0, 1} and second.isdisjoint(first)
 
 
 def test_side_by_side_walkers_keep_the_room_their_bodies_need(model):
