@@ -29,7 +29,6 @@ Pipeline, three steps and no special cases:
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -426,27 +425,34 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
     index_of = np.repeat(np.arange(len(people)), sizes)
     person_regions = np.split(own, np.cumsum(sizes)[:-1])
     # Person index of each rim region: the one person touching it; -1: nobody's, -2: shared.
-    lowest, highest = np.full(count + 1, len(people)), np.full(count + 1, -1)
-    np.minimum.at(lowest, own, index_of)
-    np.maximum.at(highest, own, index_of)
-    owner = np.where(highest < 0, -1, np.where(lowest == highest, highest, -2))
+    touched = np.zeros((len(people), count + 1), dtype=bool)
+    touched[index_of, own] = True
+    owner = np.where(touched.any(axis=0), np.argmax(touched, axis=0), -1)
+    owner[touched.sum(axis=0) > 1] = -2
     owner[0] = -1
     local = np.flatnonzero(regions)
-    in_rim = (local // window.shape[1] + r0) * frame.shape[1] + local % window.shape[1] + c0
+    rim_rows, rim_cols = np.divmod(local, window.shape[1])
+    rim_rows += r0
+    rim_cols += c0
+    in_rim = rim_rows * frame.shape[1] + rim_cols
     rim_owner = owner[regions[local]]
     grown = []
     for index, person in enumerate(people):
-        extra = in_rim[rim_owner == index]
+        mine = rim_owner == index
+        extra = in_rim[mine]
         if extra.size == 0:
             grown.append(person)
             continue
-        # The rim regions hold the person's own cells in them; the rest of their cells lie in shared regions.
+        # The rim regions hold the person's own cells in them; the rest of their cells lie in shared regions. All
+        # their cells are in the new cells: the box is theirs grown by the rim's.
         cells = np.concatenate([extra, person.cells[owner[person_regions[index]] != index]])
-        rows, cols = np.divmod(cells, frame.shape[1])
-        box = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
+        rows, cols = rim_rows[mine], rim_cols[mine]
+        box = (min(person.box[0], int(cols.min())), min(person.box[1], int(rows.min())),
+               max(person.box[2], int(cols.max()) + 1), max(person.box[3], int(rows.max()) + 1))
         area = cells.size * cell_pitch * cell_pitch
-        grown.append(dataclasses.replace(person, cells=cells, box=box, contact_area=area,
-                                         force=float(force_n(float(frame.ravel()[cells].sum()), cell_pitch))))
+        grown.append(PersonDetection(person.feet, box, cells, person.frame_shape, person.centroid_rc, person.centroid_m,
+                                     float(force_n(float(frame.ravel()[cells].sum()), cell_pitch)), area,
+                                     person.confidence, person.foot_axis))
     return grown
 
 

@@ -322,10 +322,11 @@ class PeopleTracker:
             if t >= 0:
                 matched.setdefault(int(t), []).append(foot)
         free = [foot for foot, t in zip(feet, owner) if t < 0]
+        continued = share.any(axis=1)
         return FramePlan(dt, {t: person_detection(group, frame_shape, cfg.cell_pitch) for t, group in matched.items()},
                          [person_detection(group, frame_shape, cfg.cell_pitch)
                           for group in _pair_new_feet(free, cfg)],
-                         {id(foot): age + dt if share[f].any() else 0.0 for f, (foot, age) in enumerate(zip(feet, ages))})
+                         {id(foot): age + dt if continued[f] else 0.0 for f, (foot, age) in enumerate(zip(feet, ages))})
 
     def _balance_weights(self, feet: list[Foot], cost: np.ndarray, owner: np.ndarray) -> None:
         """Improve the assignment `owner` (in place) by moving single feet between people (or to a new
@@ -440,8 +441,8 @@ class PeopleTracker:
             # they were; after a stride's time, or at once if they may have walked off the mat (the next person
             # there may be somebody else), they come back through re-identification. A newcomer whose id is
             # still provisional has no identity to lose: its flickering first touches at the edge are continued.
-            walked_off = track.identified and track.left_over_edge(cfg)
-            if track.seconds_lost > 2.0 * cfg.step_time or (track.seconds_lost > 0 and walked_off):
+            if track.seconds_lost > 2.0 * cfg.step_time or \
+                    (track.seconds_lost > 0 and track.identified and track.left_over_edge(cfg)):
                 continue
             grown = cfg.walk_speed * track.seconds_lost
             forward_reach = cfg.step_reach + grown
@@ -455,10 +456,11 @@ class PeopleTracker:
             offset = centres - start
             along = offset @ axis
             across = offset @ np.array([-axis[1], axis[0]])
-            length = abs(float(ahead @ axis))
+            ahead_along = float(ahead @ axis)
+            length = abs(ahead_along)
             # The segment runs forward from the prediction; a walking axis is known modulo pi.
-            low, high = (0.0, length) if float(ahead @ axis) >= 0 else (-length, 0.0)
-            beyond = along - np.clip(along, low, high)
+            low, high = (0.0, length) if ahead_along >= 0 else (-length, 0.0)
+            beyond = along - np.minimum(np.maximum(along, low), high)
             distance = np.hypot(beyond, across)
             if walking:
                 inside = (np.abs(beyond) <= forward_reach) & (np.abs(across) <= cfg.lateral_reach + grown)
