@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from mat_driver.calibration import Calibration
 from mat_driver.fake_device import FakeMat
-from pressure_tracker.tracker import PressureTracker
-from pressure_tracker.tracking import TrackState
+from pressure_tracker.tracker import PressureTracker, TrackState
 
 
 def test_the_tracker_follows_the_fake_mats_default_person_with_one_id():

@@ -187,7 +187,7 @@ def bench_bodies(tracked: dict[int, list], repeats: int) -> list[dict]:
     from mesh_recovery.markers import label_marker, mesh_marker, serialize_markers
     from mesh_recovery.meshes import ClusteredMesh, id_colour
     from presstrack_common.mat_geometry import MatGeometry
-    from pressure_tracker.tracking import TrackState
+    from pressure_tracker.tracker import TrackState
 
     rows_out = []
     model = BodyModel()

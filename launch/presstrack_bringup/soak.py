@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from presstrack_common.faults import noise_storm
-from pressure_tracker.tracking import iou
+from pressure_tracker.motchallenge import iou
 from presstrack_common.outputs import check_output_folder
 from presstrack_bringup.live_probe import (Graph, ProcessSampler, TopicProbe, isolate_ros, machine_description,
                                            machine_markdown, markdown_table, spin_for)

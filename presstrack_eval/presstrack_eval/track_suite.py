@@ -47,8 +47,7 @@ import numpy as np
 from presstrack_common.outputs import check_writable_file
 from pressure_tracker.motchallenge import (MotRow, Scores, accumulate, combine_hota, ground_truth_frames, hypothesis_frames,
                                           relabelled, scores_from)
-from pressure_tracker.tracker import BaselineTracker, PressureTracker, TrackerConfig
-from pressure_tracker.tracking import TrackState
+from pressure_tracker.tracker import BaselineTracker, PressureTracker, TrackState, TrackerConfig
 
 from .peers import PEERS, detection_boxes, make_peer
 

@@ -35,7 +35,7 @@ class TrackerConfig:
       min_foot_area [m^2]: less contact is not a foot (a heel's first touch already covers more).
       foot_length_max [m]: no foot is longer: longer linked contact is the feet of two people (face to face,
         passing close) and is split in two along its long axis.
-    People (tracking.py)
+    People (assignment.py, tracking.py)
       step_reach [m]: along their walking direction, a foot belongs to a person only within this of the path
         their centre of pressure is predicted to take over the next step (one step forward reaches ~0.55 m);
       lateral_reach [m]: across it, only within this (a foot lands at most a step width, at most hip width,

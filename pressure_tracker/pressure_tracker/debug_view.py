@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .motion import TrackState
 from .tracker import TrackedPerson
-from .tracking import TrackState
 
 # 3 x 5 bitmaps of the digits 0-9, rows top to bottom, 3 bits per row (left bit first).
 _DIGITS = ("111101101101111", "010110010010111", "111001111100111", "111001111001111", "101101111001001",

@@ -26,7 +26,7 @@ from scipy.optimize import linear_sum_assignment
 
 from presstrack_common.mip_format import MipArchive, open_mip, read_mip_pressure
 
-from .tracking import TrackState
+from .motion import TrackState
 
 HOTA_ALPHAS = np.linspace(0.05, 0.95, 19)
 
@@ -161,6 +161,34 @@ def read_mot(path: str | Path) -> list[MotRow]:
                              f"with frame >= 1 and non-negative size, got {line.strip()!r}")
         rows.append(MotRow(int(values[0]), int(values[1]), *values[2:7]))
     return rows
+
+
+Box = tuple[float, float, float, float]
+
+
+def box_area(box: Box) -> float:
+    """Area [cells^2] of x1,y1,x2,y2 (exclusive ends); 0 for an empty box."""
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def iou(box_a: Box, box_b: Box) -> float:
+    """Intersection over union of two x1,y1,x2,y2 boxes; 0 if both are empty."""
+    inter = box_area((max(box_a[0], box_b[0]), max(box_a[1], box_b[1]), min(box_a[2], box_b[2]), min(box_a[3], box_b[3])))
+    union = box_area(box_a) + box_area(box_b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def uoe(box_a: Box, box_b: Box) -> float:
+    """Union over Enclosure (PressTrack-HMR's box similarity) of two x1,y1,x2,y2 boxes, in [0, 1].
+
+    UoE = |A ∪ B| / |C|, with C the smallest axis-aligned box enclosing A and B (= 1 + GIoU - IoU).
+    A walking person's box grows from one foot to two feet containing it: IoU falls, UoE stays 1.
+    Returns 0 when C is empty.
+    """
+    inter = box_area((max(box_a[0], box_b[0]), max(box_a[1], box_b[1]), min(box_a[2], box_b[2]), min(box_a[3], box_b[3])))
+    union = box_area(box_a) + box_area(box_b) - inter
+    enclosure = box_area((min(box_a[0], box_b[0]), min(box_a[1], box_b[1]), max(box_a[2], box_b[2]), max(box_a[3], box_b[3])))
+    return union / enclosure if enclosure > 0 else 0.0
 
 
 def iou_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:

@@ -14,9 +14,11 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .config import TrackerConfig
+from .contact import DefectiveCells, NoiseFloor
 from .crops import DEFAULT_CROP_SIZE, person_crop
-from .detection import DefectiveCells, NoiseFloor, PersonDetection, detect_feet, person_detection, with_rim
-from .tracking import PeopleTracker, Track, TrackState
+from .detection import PersonDetection, detect_feet, person_detection, with_rim
+from .motion import Track, TrackState
+from .tracking import PeopleTracker
 
 __all__ = ["BaselineTracker", "PressureTracker", "TooManyPeople", "TrackedPerson", "TrackerConfig", "TrackState"]
 

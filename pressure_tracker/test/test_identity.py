@@ -11,8 +11,7 @@ import numpy as np
 
 from test_tracker_design import SHAPE, standing
 from pressure_tracker.motchallenge import MotRow, Scene, relabelled, track_scene
-from pressure_tracker.tracker import PressureTracker, TrackerConfig
-from pressure_tracker.tracking import TrackState
+from pressure_tracker.tracker import PressureTracker, TrackState, TrackerConfig
 
 FPS = 15.0
 EMPTY = np.zeros(SHAPE, dtype=np.float32)

@@ -9,8 +9,7 @@ import pytest
 from painted_footprints import Walker, walking_scene
 from presstrack_common.faults import noise_storm
 from pressure_tracker import node
-from pressure_tracker.tracker import PressureTracker, TooManyPeople
-from pressure_tracker.tracking import TrackState
+from pressure_tracker.tracker import PressureTracker, TooManyPeople, TrackState
 
 
 def confirmed_ids(people) -> set[int]:

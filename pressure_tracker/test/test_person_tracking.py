@@ -9,8 +9,7 @@ import pytest
 
 from pressure_tracker.motchallenge import MotRow, evaluate
 from painted_footprints import Walker, render_foot, walking_scene
-from pressure_tracker.tracker import BaselineTracker, PressureTracker, TrackerConfig
-from pressure_tracker.tracking import TrackState
+from pressure_tracker.tracker import BaselineTracker, PressureTracker, TrackState, TrackerConfig
 
 
 def run(tracker, pressure: np.ndarray, fps: float = 15.0):

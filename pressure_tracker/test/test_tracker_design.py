@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from painted_footprints import FootShape, Walker, render_foot, walking_scene
-from pressure_tracker.detection import Foot, NoiseFloor, detect_feet
+from pressure_tracker.contact import NoiseFloor
+from pressure_tracker.detection import Foot, detect_feet
 from pressure_tracker.motchallenge import MotRow, evaluate
-from pressure_tracker.tracker import PressureTracker, TooManyPeople, TrackerConfig
-from pressure_tracker.tracking import TrackState
+from pressure_tracker.tracker import PressureTracker, TooManyPeople, TrackState, TrackerConfig
 
 SHAPE = (238, 120)
 # Toe pads 3 cm ahead of the ball, and no midfoot band: heel and ball 7 cm apart (a high arch).
@@ -314,7 +314,9 @@ def test_a_person_at_the_mat_border_keeps_a_foot_their_weight_does_not_show(at_b
     # their weight. B would fit its weight with A's clear foot (0.52 m from B, 0.15 m from A): with a foot at
     # the border a person may stand partly off the mat, so their underload tells nothing and A keeps the foot;
     # clear of the border, the weights decide.
-    from pressure_tracker.tracking import _NEVER, ConstantVelocityKalman, PeopleTracker, Track
+    from pressure_tracker.assignment import _NEVER
+    from pressure_tracker.motion import ConstantVelocityKalman, Track
+    from pressure_tracker.tracking import PeopleTracker
 
     def foot(force: float, edge: bool) -> Foot:
         return Foot(np.arange(30), (0, 0, 5, 6), np.zeros(2), force, 0.003, 0.2, 0.0, edge)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pressure_tracker.tracking import iou, uoe
+from pressure_tracker.motchallenge import iou, uoe
 
 
 def giou(a, b):
