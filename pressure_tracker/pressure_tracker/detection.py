@@ -241,15 +241,7 @@ def split_by_owner(foot: Foot, owner: np.ndarray, frame: np.ndarray, cell_pitch:
     excess length): what tells the feet apart is that a foot in stance does not move, so each keeps the cells it
     held (assignment.py gives the owners)."""
     rows, cols = np.divmod(foot.cells, frame.shape[1])
-    r0, c0 = rows.min(), cols.min()
-    known = np.zeros((rows.max() - r0 + 1, cols.max() - c0 + 1), dtype=bool)
-    held = owner >= 0
-    known[rows[held] - r0, cols[held] - c0] = True
-    # Index of the nearest held cell of every cell of the foot's box (Euclidean, in cells).
-    _, (near_r, near_c) = ndimage.distance_transform_edt(~known, return_indices=True)
-    owner_at = np.full(known.shape, -1)
-    owner_at[rows[held] - r0, cols[held] - c0] = owner[held]
-    owners = owner_at[near_r[rows - r0, cols - c0], near_c[rows - r0, cols - c0]]
+    owners = _nearest_owner(rows, cols, owner)
     values = frame.ravel()[foot.cells].astype(np.float64)
     reach = int(round(0.5 * foot_gap / cell_pitch))
     parts: list[Foot] = []
@@ -258,6 +250,35 @@ def split_by_owner(foot: Foot, owner: np.ndarray, frame: np.ndarray, cell_pitch:
         _add_feet(parts, rows[cells], cols[cells], values[cells], foot.cells[cells], frame.shape, cell_pitch, 0.0,
                   foot_length_max, reach)
     return parts
+
+
+def _nearest_owner(rows: np.ndarray, cols: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Per cell (rows, cols), its `owner`, or for a cell nobody held (-1) the owner of the nearest held cell
+    (Euclidean, in cells)."""
+    held = owner >= 0
+    free = np.flatnonzero(~held)
+    if not free.size:
+        return owner
+    if held.any():
+        # Squared distances in cells are whole numbers: where all the nearest held cells of each free cell have one
+        # owner, that owner is the answer whichever of them a distance transform picks (the usual case: a few dozen
+        # free cells, found at a fraction of its cost).
+        distance = (rows[free, None] - rows[held]) ** 2 + (cols[free, None] - cols[held]) ** 2
+        nearest = distance == distance.min(axis=1, keepdims=True)
+        held_owner = owner[held]
+        first = held_owner[np.argmax(nearest, axis=1)]
+        if np.all(~nearest | (held_owner == first[:, None])):
+            owners = owner.copy()
+            owners[free] = first
+            return owners
+    r0, c0 = rows.min(), cols.min()
+    known = np.zeros((rows.max() - r0 + 1, cols.max() - c0 + 1), dtype=bool)
+    known[rows[held] - r0, cols[held] - c0] = True
+    # Index of the nearest held cell of every cell of the foot's box.
+    _, (near_r, near_c) = ndimage.distance_transform_edt(~known, return_indices=True)
+    owner_at = np.full(known.shape, -1)
+    owner_at[rows[held] - r0, cols[held] - c0] = owner[held]
+    return owner_at[near_r[rows - r0, cols - c0], near_c[rows - r0, cols - c0]]
 
 
 def box_reaches_border(box: tuple[int, int, int, int], shape: tuple[int, int]) -> bool:

@@ -179,12 +179,12 @@ class PeopleTracker(FramePlanner):
                 len(track.forces) < _IDENTITY_MIN_SAMPLES + _WEIGHT_SAMPLES:
             return None
         forces = np.fromiter(track.forces, float, len(track.forces))
-        identity, recent = forces[:-_WEIGHT_SAMPLES], float(np.median(forces[-_WEIGHT_SAMPLES:]))
+        identity, recent = forces[:-_WEIGHT_SAMPLES], _median(forces[-_WEIGHT_SAMPLES:])
         half = len(identity) // 2
-        first, second = float(np.median(identity[:half])), float(np.median(identity[half:]))
+        first, second = _median(identity[:half]), _median(identity[half:])
         if min(first, second, recent) <= 0 or abs(math.log(first / second)) > self.config.weight_tolerance:
             return None
-        return recent, float(np.median(identity))
+        return recent, _median(identity)
 
     def _repair_swaps(self) -> None:
         """Give two people whose tracks exchanged them (feet given to the wrong person at close quarters, then
@@ -213,3 +213,11 @@ class PeopleTracker(FramePlanner):
         a.forces = deque(forces_b[:-_WEIGHT_SAMPLES] + forces_a[-_WEIGHT_SAMPLES:], maxlen=_SIGNATURE_SAMPLES)
         b.forces = deque(forces_a[:-_WEIGHT_SAMPLES] + forces_b[-_WEIGHT_SAMPLES:], maxlen=_SIGNATURE_SAMPLES)
         a.foot_lengths, b.foot_lengths = b.foot_lengths, a.foot_lengths
+
+
+def _median(values: np.ndarray) -> float:
+    """np.median of finite `values` from one sort, without its Python layers (every person, every few frames): the
+    middle value, or the mean of the middle two as np.median takes it ((a + b) / 2)."""
+    ordered = np.sort(values)
+    middle = ordered.size // 2
+    return float(ordered[middle]) if ordered.size % 2 else float((ordered[middle - 1] + ordered[middle]) / 2.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from pressure_tracker.detection import Foot, _grown, _parts
+from pressure_tracker.detection import Foot, _grown, _nearest_owner, _parts
 from pressure_tracker.heading import same_cells
 
 
@@ -69,3 +69,21 @@ def test_parts_cut_at_the_widest_gap_by_bisection():
         assert [list(part) for part in got] == [list(part) for part in expected]
         checked += 1
     assert checked > 100
+
+
+def test_nearest_owner_is_the_distance_transforms_where_the_nearest_cells_agree():
+    # Cells of a blob, a few owners on some of them: every cell nobody held takes the owner of a nearest held cell
+    # (ties between owners go to the distance transform, as before).
+    rng = np.random.default_rng(22)
+    for _ in range(300):
+        cells = np.sort(rng.choice(24 * 16, int(rng.integers(2, 200)), replace=False))
+        rows, cols = np.divmod(cells, 16)
+        owner = np.where(rng.random(cells.size) < rng.uniform(0.05, 0.9), rng.integers(0, 3, cells.size), -1)
+        owners = _nearest_owner(rows, cols, owner)
+        held = owner >= 0
+        np.testing.assert_array_equal(owners[held], owner[held])
+        if held.any():
+            distance = (rows[:, None] - rows[held]) ** 2 + (cols[:, None] - cols[held]) ** 2
+            nearest = distance == distance.min(axis=1, keepdims=True)
+            assert all(owners[c] in owner[held][nearest[c]] for c in np.flatnonzero(~held))
+
