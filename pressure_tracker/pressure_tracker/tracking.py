@@ -51,7 +51,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .config import TrackerConfig
 from .detection import Foot, PersonDetection, person_detection, split_by_owner
-from .heading import Stance, follow_stances, heading_from_feet, shows_axis
+from .heading import Stance, follow_stances, heading_along_path, heading_from_feet, shows_axis
 from .identity import BodySignature, IdentityMemory
 
 Box = tuple[float, float, float, float]
@@ -604,8 +604,9 @@ class PeopleTracker:
         while self._clock - track.path[0][0] > 2.0 * cfg.step_time:
             track.path.popleft()
         track.stances = follow_stances(detection.feet, track.stances)
-        track.heading = heading_from_feet(track.stances, track.walking_velocity(cfg.step_time), track.heading, cfg,
-                                          detection.frame_shape[1])
+        feet_heading = heading_from_feet(track.stances, track.walking_velocity(cfg.step_time), track.heading, cfg,
+                                         detection.frame_shape[1])
+        track.heading = heading_along_path(feet_heading, track.walking_velocity(cfg.heading_path_time), cfg)
         axis = _feet_axis(detection.feet, cfg)
         track.feet_axis = axis if axis is not None else track.feet_axis
         if track.state == TrackState.LOST:
