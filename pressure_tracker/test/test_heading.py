@@ -81,3 +81,10 @@ def test_standing_side_steps_and_turns_on_the_spot_keep_the_feet():
     assert _along_path(0.0, 90.0, 0.5) == pytest.approx(0.0)                                # a side step
     assert _along_path(0.0, config.side_step_angle + 1.0, 0.5) == pytest.approx(0.0)
     assert _along_path(None, 30.0, 1.0) is None                                             # nothing tells yet
+
+
+def test_heading_parameters_out_of_range_are_refused():
+    with pytest.raises(ValueError, match="heading_path_time"):
+        TrackerConfig(heading_path_time=1.5, step_time=0.5)   # more path than a track keeps
+    with pytest.raises(ValueError, match="side_step_angle"):
+        TrackerConfig(side_step_angle=120.0)
