@@ -99,7 +99,7 @@ def estimated_walk(default_body_path):
     """The recorded session's scene (two people stepping on and off the mat, seed 3, 30 s) through the tracker and
     the footprint backend offline, every frame. Per frame where a person walks forward (the simulator's people
     also sidestep and step back while they dodge each other: a body facing exactly right is askew of that walk):
-    the angle [deg] of the estimated body frame's x to their walking direction."""
+    the angles [deg] of the estimated body frame's x to their walking direction and of its z to world up."""
     from mesh_recovery.body_frames import body_pose
     from mesh_recovery.estimators import FootprintEstimator, PersonInput
     from presstrack_sim.simulator import simulate_scene
@@ -109,7 +109,7 @@ def estimated_walk(default_body_path):
     scene = simulate_scene(SimConfig(scenario="enter_leave", people=2, seed=3, seconds=30.0, fps=FPS), model)
     hips = (scene.keypoints_3d[:, :, 1] + scene.keypoints_3d[:, :, 2]) / 2.0   # (T, P, 3) world
     tracker, estimator = PressureTracker(), FootprintEstimator(model, mat)
-    angles = []
+    angles, tilts = [], []
     for t, frame in enumerate(scene.pressure):
         people = [p for p in tracker.update(frame, t / FPS) if p.state == TrackState.CONFIRMED and p.mask.any()]
         inputs = [PersonInput(p.track_id, p.crop, p.crop_origin, p.box,
@@ -132,15 +132,20 @@ def estimated_walk(default_body_path):
             if np.degrees(np.arccos(np.clip(true_rotation[:2, 0] @ walk, -1, 1))) > FORWARD:
                 continue
             angles.append(np.degrees(np.arccos(np.clip(rotation[:2, 0] @ walk / np.linalg.norm(rotation[:2, 0]), -1, 1))))
-    return np.array(angles)
+            tilts.append(np.degrees(np.arccos(np.clip(rotation[2, 2], -1, 1))))
+    return np.array(angles), np.array(tilts)
 
 
 def test_estimated_body_frames_face_the_walk_through_turns(estimated_walk):
-    """The body frames the footprint backend gives (their yaw is the tracker's heading) against the walk, turns
-    included: 92 % of 357 walking frames within 30 degrees, median 7 degrees. Most of the rest lag a turn by
-    30-45 degrees (a foot points where it landed while the body turns on over its stance) or are a new person's
-    first frames, before anything tells which way they face."""
-    angles = estimated_walk
+    """The body frames the footprint backend gives (their yaw is the tracker's heading) stand up (z within 10
+    degrees of world up) and face the walk, turns included: 93.6 % of 388 walking frames within 30 degrees, median
+    5.4 degrees, 95th percentile 31.7 (before the heading followed the path as well as the feet: 93.0 %, 6.8 and
+    34.5, which fail the median and the 95th percentile asserted here). Not "nearly every walking frame": the
+    rest lag a turn by 30-45 degrees, or are a new person's first frames, before anything tells which way they
+    face; a live heading knows only the path so far, and even the true hips' path over the last 0.2 s is within
+    30 degrees of this walk in only 97 % of such frames (`presstrack-heading`)."""
+    angles, tilts = estimated_walk
     assert len(angles) > 200, "people walk in the scene"
-    assert np.mean(angles < 30.0) >= 0.9 and np.median(angles) < 10.0 and np.mean(angles > 150.0) < 0.03, \
-        np.percentile(angles, [50, 90, 95, 99])
+    assert tilts.max() < 10.0
+    assert np.mean(angles < 30.0) >= 0.93 and np.median(angles) < 6.0 and np.percentile(angles, 95) < 33.0 \
+        and np.mean(angles > 150.0) < 0.03, np.percentile(angles, [50, 90, 95, 99])

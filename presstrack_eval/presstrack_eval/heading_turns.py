@@ -1,6 +1,6 @@
 """How the tracker's heading faces the walk, per simulated scene: the diagnosis behind README's heading figures.
 
-    presstrack-heading [--split tuning|heldout|all] [--cache DIR]
+    presstrack-heading [--split tuning|heldout|backwards|all] [--cache DIR]
 
 Per scene, every frame where a confirmed track's centre of pressure is within 0.3 m of a true person's hip
 midpoint who is on the mat from 1/3 s before to 1/3 s after: the walking direction is that person's hip path
@@ -17,8 +17,12 @@ test/test_body_frames.py. Printed per scene and pooled:
 - whole feet (every frame, not only walking ones): of the tracker's whole feet (`shows_axis`) whose axis is within
   30 degrees of the true foot's, how often their shape alone (`toes_by_shape`) tells the toe end and is right,
   by contact area, and on the same feet seen on 2 cm cells (each 2 x 2 block of cells one cell);
-- backwards: frames where the true body faces over 150 degrees from its walk (a dancer stepping back), and the
-  share of them where the heading is within 30 degrees of where the body faces.
+- true past path: the true hip midpoint's path over the last heading_path_time only (what a live heading can know
+  of the walk at best: a causal path lags a turn), within 30 degrees of the walk;
+- per activity, the share of frames where the heading is within 30 degrees of where the true body faces:
+  standing (hips under STANDING_SPEED, the body turning less than STILL over the 2/3 s), turning on the spot
+  (under WALK_SPEED, the body turning TURN_RATE or faster), sideways (walking with the body SIDEWAYS off the
+  walk: a side step) and backwards (walking with the body over 150 degrees off it: a dancer stepping back).
 Tuning and held-out scenes (two seeds and one scenario never looked at while designing) are reported apart.
 """
 from __future__ import annotations
@@ -44,6 +48,11 @@ FOOT_DOWN = 0.008   # [m] a foot touches the mat while its ankle or toes joint i
 FOOT_MATCH = 0.12   # [m] a tracked foot's centre of pressure to the true foot's (ankle to toes) midpoint
 AREA_BINS = (0.016, 0.020)   # [m^2] whole feet by contact area: below, between, above
 AXIS_RIGHT = math.radians(30.0)   # a tracked foot's axis this close to the true foot's is scored on its toe end
+SIDEWAYS = (60.0, 120.0)   # [deg] walking, the true body faces this far off its walk: a side step
+STANDING_SPEED = 0.1   # [m/s] the true hips move slower than this ...
+STILL = 15.0           # [deg] ... and the true body turns less than this over the 2/3 s: standing
+TURN_RATE = 45.0       # [deg/s] slower than WALK_SPEED, the true body turns this fast: turning on the spot
+ACTIVITIES = ("standing", "turning", "sideways", "backwards")   # heading to where the true body faces
 
 
 @dataclass(frozen=True)
@@ -99,9 +108,15 @@ def scene_angles(scene: HeadingScene, cache: Path | None = None) -> dict[str, np
     mat = MatGeometry()
     hips = (joints[:, :, HIP_L] + joints[:, :, HIP_R]) / 2.0
     tracker = PressureTracker()
-    angles: dict[str, list[float]] = {"heading": [], "stance_foot": [], "feet_down": [], "backwards": [],
-                                      "shape": [], "shape_2cm": [], "shape_area": []}
+    past = max(1, round(tracker.config.heading_path_time * FPS))   # frames of the path the live heading follows
+    angles: dict[str, list[float]] = {"heading": [], "stance_foot": [], "feet_down": [], "past_path": [],
+                                      "shape": [], "shape_2cm": [], "shape_area": [], **{a: [] for a in ACTIVITIES}}
     w = WINDOW_FRAMES
+
+    def body_yaw(t: int, q: int) -> float:
+        _, rotation = body_pose(joints[t, q])
+        return math.atan2(rotation[1, 0], rotation[0, 0])
+
     for t, frame in enumerate(pressure):
         people = [p for p in tracker.update(frame, t / FPS) if p.state == TrackState.CONFIRMED and p.mask.any()]
         _score_shapes(tracker, joints[t][present[t]], mat, pressure.shape[2], angles)
@@ -116,18 +131,27 @@ def scene_angles(scene: HeadingScene, cache: Path | None = None) -> dict[str, np
             if nearest is None or np.linalg.norm(hips[t, nearest, :2] - cop) > NEAR:
                 continue
             walk = (hips[t + w, nearest] - hips[t - w, nearest])[:2]
+            heading = person.heading + mat.yaw_world_from_mat
+            faces = body_yaw(t, nearest)
             if np.linalg.norm(walk) < WALK_SPEED * 2 * w / FPS:
+                turned = _angle(body_yaw(t + w, nearest) - body_yaw(t - w, nearest))
+                if turned >= TURN_RATE * 2 * w / FPS:
+                    angles["turning"].append(_angle(heading - faces))
+                elif turned < STILL and np.linalg.norm(walk) < STANDING_SPEED * 2 * w / FPS:
+                    angles["standing"].append(_angle(heading - faces))
                 continue
             walk_yaw = math.atan2(walk[1], walk[0])
-            _, rotation = body_pose(joints[t, nearest])
-            body_yaw = math.atan2(rotation[1, 0], rotation[0, 0])
-            heading = person.heading + mat.yaw_world_from_mat
-            off_walk = _angle(body_yaw - walk_yaw)
+            off_walk = _angle(faces - walk_yaw)
             if off_walk > BACKWARD:
-                angles["backwards"].append(_angle(heading - body_yaw))
+                angles["backwards"].append(_angle(heading - faces))
+            elif SIDEWAYS[0] <= off_walk <= SIDEWAYS[1]:
+                angles["sideways"].append(_angle(heading - faces))
             if off_walk > FORWARD:
                 continue
             angles["heading"].append(_angle(heading - walk_yaw))
+            if t >= past and present[t - past, nearest]:
+                went = (hips[t, nearest] - hips[t - past, nearest])[:2]
+                angles["past_path"].append(_angle(math.atan2(went[1], went[0]) - walk_yaw))
             ankle, toes = min(((ANKLE_L, FOOT_L), (ANKLE_R, FOOT_R)), key=lambda j: joints[t, nearest, j[1], 2])
             foot = joints[t, nearest, toes] - joints[t, nearest, ankle]
             angles["stance_foot"].append(_angle(math.atan2(foot[1], foot[0]) - walk_yaw))
@@ -182,15 +206,17 @@ def _shape_figures(right: np.ndarray) -> str:
 
 
 def _line(name: str, angles: dict[str, np.ndarray]) -> str:
-    back, area = angles["backwards"], angles["shape_area"]
+    area = angles["shape_area"]
     by_area = "; ".join(f"{label} {_shape_figures(angles['shape'][pick])}" for label, pick in (
         (f"< {AREA_BINS[0] * 1e4:.0f} cm²", area < AREA_BINS[0]),
         (f"{AREA_BINS[0] * 1e4:.0f}-{AREA_BINS[1] * 1e4:.0f} cm²", (area >= AREA_BINS[0]) & (area < AREA_BINS[1])),
         (f">= {AREA_BINS[1] * 1e4:.0f} cm²", area >= AREA_BINS[1])))
+    activities = "; ".join(f"{activity} {len(angles[activity])} frames"
+                           + (f", {100 * np.mean(angles[activity] < 30.0):.1f} % facing the body's way"
+                              if len(angles[activity]) else "") for activity in ACTIVITIES)
     return (f"{name}: heading {_figures(angles['heading'])}; stance foot {_figures(angles['stance_foot'])}; "
-            f"feet down {_figures(angles['feet_down'])}; backwards {len(back)} frames"
-            + (f", {100 * np.mean(back < 30.0):.1f} % facing the body's way" if len(back) else "")
-            + f"; whole feet' shape: {_shape_figures(angles['shape'])} ({by_area}); on 2 cm cells "
+            f"feet down {_figures(angles['feet_down'])}; true past path {_figures(angles['past_path'])}; "
+            f"{activities}; whole feet' shape: {_shape_figures(angles['shape'])} ({by_area}); on 2 cm cells "
             + _shape_figures(angles["shape_2cm"]))
 
 

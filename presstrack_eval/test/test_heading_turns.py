@@ -1,6 +1,6 @@
 """presstrack-heading on one short simulated walk: walking frames are found, the heading, the true stance foot and
-the true feet down are scored on the same frames, whole feet on their shape, and the report names every scene and
-the pooled figures."""
+the true feet down are scored on the same frames, whole feet on their shape, each activity against where the body
+faces, and the report names every scene and the pooled figures."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("presstrack_sim.simulator")
 
-from presstrack_eval.heading_turns import HeadingScene, report, scene_angles
+from presstrack_eval.heading_turns import ACTIVITIES, HeadingScene, report, scene_angles
 
 SCENE = HeadingScene("crossing2", 1, 6.0)
 
@@ -24,6 +24,11 @@ def test_a_short_crossing_is_scored_and_reported(tmp_path):
     assert ((angles["heading"] >= 0) & (angles["heading"] <= 180)).all()
     # People walking straight across face their walk, and so do their planted feet, within a few degrees.
     assert np.median(angles["heading"]) < 15.0 and np.median(angles["stance_foot"]) < 15.0
+    # Walking straight, the true hips' past path points along the walk too; every activity is scored against
+    # where the true body faces (angles in [0, 180]).
+    assert 0 < len(angles["past_path"]) <= len(angles["heading"]) and np.median(angles["past_path"]) < 10.0
+    assert all(((angles[a] >= 0) & (angles[a] <= 180)).all() for a in ACTIVITIES)
     lines = report([SCENE], "tuning", tmp_path)   # from the cache this time
     assert lines[0] == "## tuning" and lines[1].startswith("crossing2/seed1: heading ")
     assert lines[-1].startswith("pooled: heading ") and len(list(tmp_path.glob("*.npz"))) == 1
+    assert all(f"; {activity} " in lines[-1] for activity in ACTIVITIES) and "true past path" in lines[-1]

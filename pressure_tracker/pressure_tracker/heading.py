@@ -1,6 +1,7 @@
-"""Which way a tracked person faces, from their feet on the mat: each whole foot's long axis, its toe end told
-by the foot's shape (a wide forefoot, a narrow midfoot and heel), else by the heel-to-toe roll of its centre of
-pressure since it landed."""
+"""Which way a tracked person faces. From their feet on the mat: each whole foot's long axis, its toe end told by
+the foot's shape (a wide forefoot, a narrow midfoot and heel), else by the heel-to-toe roll of its centre of
+pressure since it landed. Walking, between that and their own path (a walking body faces where it goes, or
+straight away from it walking backwards); the feet tell which of the two, and tell sideways steps apart."""
 from __future__ import annotations
 
 import math
@@ -87,6 +88,24 @@ def heading_from_feet(stances: list[Stance], velocity: np.ndarray, previous: flo
     if previous is not None and reference is not None and math.cos(reference - previous) < 0:
         return previous
     return reference
+
+
+def heading_along_path(feet_heading: float | None, path_velocity: np.ndarray, config: TrackerConfig) -> float | None:
+    """[rad] Which way a person faces: `feet_heading` (`heading_from_feet`), and while they walk, the mean of it
+    and their path's direction. Walking (the centre of pressure's `path_velocity` over heading_path_time at
+    least heading_min_speed), the body faces along its path, which turns with the body while a planted foot
+    points where it landed, but sways a step width from foot to foot: two estimates of one direction that
+    err apart. The feet tell forward from backward (the path's direction if they point within 90 degrees of
+    it, else the opposite), and steps sideways or turns on the spot from walking: feet pointing more than
+    side_step_angle across the path keep the feet's heading alone."""
+    if feet_heading is None or math.hypot(*path_velocity) < config.heading_min_speed:
+        return feet_heading
+    path = math.atan2(path_velocity[1], path_velocity[0])
+    if abs(math.sin(feet_heading - path)) > math.sin(math.radians(config.side_step_angle)):
+        return feet_heading
+    if math.cos(feet_heading - path) < 0:
+        path += math.pi
+    return math.atan2(math.sin(path) + math.sin(feet_heading), math.cos(path) + math.cos(feet_heading))
 
 
 def toes_by_shape(foot: Foot, cols: int) -> float:

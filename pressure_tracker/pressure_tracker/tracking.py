@@ -24,7 +24,7 @@ import numpy as np
 from .assignment import FramePlan, FramePlanner
 from .config import TrackerConfig
 from .detection import PersonDetection
-from .heading import follow_stances, heading_from_feet, shows_axis
+from .heading import follow_stances, heading_along_path, heading_from_feet, shows_axis
 from .identity import IdentityMemory
 from .motion import _SIGNATURE_SAMPLES, _WEIGHT_SAMPLES, ConstantVelocityKalman, Track, TrackState, _feet_axis
 
@@ -138,8 +138,9 @@ class PeopleTracker(FramePlanner):
         while self._clock - track.path[0][0] > 2.0 * cfg.step_time:
             track.path.popleft()
         track.stances = follow_stances(detection.feet, track.stances)
-        track.heading = heading_from_feet(track.stances, track.walking_velocity(cfg.step_time), track.heading, cfg,
-                                          detection.frame_shape[1])
+        feet_heading = heading_from_feet(track.stances, track.walking_velocity(cfg.step_time), track.heading, cfg,
+                                         detection.frame_shape[1])
+        track.heading = heading_along_path(feet_heading, track.walking_velocity(cfg.heading_path_time), cfg)
         axis = _feet_axis(detection.feet, cfg)
         track.feet_axis = axis if axis is not None else track.feet_axis
         if track.state == TrackState.LOST:

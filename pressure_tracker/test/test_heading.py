@@ -1,13 +1,16 @@
 """A tracked person's heading: the way their feet point, the toe end told by each whole foot's shape (a wide
 forefoot, a narrow heel), else by the heel-to-toe roll of its centre of pressure, so neither turning about on the
-spot nor walking backwards leaves it reversed."""
+spot nor walking backwards leaves it reversed; walking, between that and their path (`heading_along_path`)."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import pytest
 
 from painted_footprints import Walker, walking_scene
+from pressure_tracker.config import TrackerConfig
+from pressure_tracker.heading import heading_along_path
 from pressure_tracker.tracker import PressureTracker, TrackState
 
 FPS = 15.0
@@ -32,12 +35,15 @@ def test_heading_is_not_left_reversed_by_turns_about_on_the_spot():
     """Pacing 1.2 m along the mat and back, turning about on the spot at each end (five turns in 14 s). Right
     after a turn the painted first foot lands on the last one's toes, so for a frame or two they are one contact
     and no heading can be right; the heading taken from the walking direction alone stayed reversed for about
-    half a second after most turns (15 % of frames reversed, 69 % within 30 degrees)."""
+    half a second after most turns (15 % of frames reversed, 69 % within 30 degrees). The painted feet point
+    exactly along the walk (no toe-out), so the heading's mean with the centre of pressure's path, which hops a step
+    width from foot to foot, is a few degrees off them while walking (median 7.5 degrees, 1.2 from the feet alone;
+    on the simulator's people, whose feet toe out, it brings the median to the walk down: `presstrack-heading`)."""
     walker = Walker((0.45, 0.5), math.pi / 2, speed=0.9, step_length=0.5, turn_back_after=1.2)
     errors = heading_errors(walker, 14.0)
     assert len(errors) > 10 * FPS
     figures = np.percentile(errors, [50, 90, 99])
-    assert np.mean(errors > 150.0) < 0.05 and np.mean(errors < 30.0) >= 0.8 and np.median(errors) < 5.0, figures
+    assert np.mean(errors > 150.0) < 0.05 and np.mean(errors < 30.0) >= 0.8 and np.median(errors) < 10.0, figures
 
 
 def test_heading_on_a_straight_walk():
@@ -53,3 +59,32 @@ def test_a_backward_walk_is_faced_by_the_feet_not_the_motion():
     errors = heading_errors(Walker((0.6, 1.8), -math.pi / 2, speed=0.6, step_length=0.35, backwards=True), 3.0)
     assert len(errors) > 2 * FPS
     assert np.mean(errors < 30.0) >= 0.85 and np.mean(errors > 150.0) < 0.1, np.percentile(errors, [50, 90, 100])
+
+
+def _along_path(feet_deg: float | None, path_deg: float, speed: float) -> float | None:
+    """[deg] heading_along_path for feet pointing feet_deg and a path at path_deg, speed [m/s], default config."""
+    velocity = speed * np.array([math.cos(math.radians(path_deg)), math.sin(math.radians(path_deg))])
+    heading = heading_along_path(None if feet_deg is None else math.radians(feet_deg), velocity, TrackerConfig())
+    return None if heading is None else math.degrees(math.remainder(heading, 2 * math.pi))
+
+
+def test_walking_faces_between_the_feet_and_the_path():
+    """Walking forward (the feet within side_step_angle of the path): the mean of the two directions; walking
+    backwards (the feet within it of the path's opposite): the mean of the feet and that opposite."""
+    assert _along_path(10.0, 30.0, 1.0) == pytest.approx(20.0)
+    assert _along_path(170.0, -30.0, 0.6) == pytest.approx(160.0)
+
+
+def test_standing_side_steps_and_turns_on_the_spot_keep_the_feet():
+    config = TrackerConfig()
+    assert _along_path(10.0, 30.0, 0.9 * config.heading_min_speed) == pytest.approx(10.0)   # swaying, not walking
+    assert _along_path(0.0, 90.0, 0.5) == pytest.approx(0.0)                                # a side step
+    assert _along_path(0.0, config.side_step_angle + 1.0, 0.5) == pytest.approx(0.0)
+    assert _along_path(None, 30.0, 1.0) is None                                             # nothing tells yet
+
+
+def test_heading_parameters_out_of_range_are_refused():
+    with pytest.raises(ValueError, match="heading_path_time"):
+        TrackerConfig(heading_path_time=1.5, step_time=0.5)   # more path than a track keeps
+    with pytest.raises(ValueError, match="side_step_angle"):
+        TrackerConfig(side_step_angle=120.0)
