@@ -1,7 +1,7 @@
 """``presstrack-soak``: run the simulated graph for a long time and report what grows or degrades.
 
     presstrack-soak [--duration 600] [--warmup 30] [--people 3] [--rate 15] [--sample-every 5] [--out DIR]
-                    [--faults-every S] [--episode S]
+                    [--faults-every S] [--episode S] [--set NODE.PARAM=VALUE ...]
 
 The simulated scene (scenario random, seed 1) is one episode for the whole run unless ``--episode`` says
 otherwise: each new episode of the simulator is a new crowd under new ids. The simulated driver fills its scene's
@@ -12,7 +12,7 @@ Per node process: RSS sampled every few seconds; growth = mean RSS of the last m
 the first minute after the warm-up, and the least-squares slope over the measured time (MiB/min). Also
 dropped frames (/mat/pressure stamps without a /presstrack/bodies message), the driver's late frames,
 latency, and tracking scores with id switches from ``live_score.summarise`` against the simulator's truth.
-Writes DIR/soak.json and DIR/soak.md (default ./soak).
+Writes DIR/soak.json and DIR/soak.md (default ./out/soak).
 
 With ``--faults-every S`` a fault is injected every S seconds, in turn: a /mat/info that says the mat is
 100 x 50 cells, a second of noise-storm frames on /mat/pressure, and the driver killed with SIGKILL (the
