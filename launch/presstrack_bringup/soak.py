@@ -26,6 +26,7 @@ DIR/logs/scored_boxes.json holds what was scored (the true and tracked boxes per
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -35,6 +36,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from presstrack_common.faults import noise_storm
 from pressure_tracker.tracking import iou
@@ -75,6 +77,7 @@ FAULT_SETTLE_S = 10.0   # [s] after the first frame of a restarted driver: track
 BURST_FRAMES = 15       # noise frames in a burst (a second at 15 Hz)
 END_OF_RUN_NS = 2**63 - 1  # a stamp later than any of the run's
 FIRST_BODY_TIMEOUT_S = 60.0  # [s] the graph's start: its first /presstrack/bodies message within this
+RESPAWN_TIMEOUT_S = 10.0     # [s] a killed driver is gone (reaped by the launcher) within this
 
 
 class FaultInjector:
@@ -117,7 +120,12 @@ class FaultInjector:
                 self.noise_stamps.add(stamp)
                 spin_for(self._node, 1.0 / BURST_FRAMES, sampler)
         else:
-            self._graph.node_processes()["mat_driver"].kill()
+            driver = self._graph.node_processes()["mat_driver"]
+            driver.kill()
+            # Until the launcher has reaped it: else the caller's next look at the graph can find the dead driver
+            # and sample nothing of its successor until the next fault.
+            with contextlib.suppress(psutil.TimeoutExpired):
+                driver.wait(timeout=RESPAWN_TIMEOUT_S)
         self.injected.append(fault | {"stop_ns": time.time_ns()})
         print(f"[presstrack-soak] injected {kind}", file=sys.stderr, flush=True)
 

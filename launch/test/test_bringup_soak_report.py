@@ -107,6 +107,34 @@ def test_a_noise_burst_starts_at_the_mats_frame_it_could_overtake_and_a_restart_
     assert faults.in_injected_seconds([290, 300, 10**6 * s]) == [300, 10**6 * s]
 
 
+def test_a_killed_driver_is_gone_when_the_restart_fault_returns():
+    """The soak looks at the graph's processes right after the fault: a killed driver still there (not yet reaped)
+    would be sampled in its successor's place until the next fault."""
+    import subprocess
+
+    import psutil
+
+    from presstrack_bringup.soak import FaultInjector
+
+    child = subprocess.Popen(["sleep", "60"])
+    driver = psutil.Process(child.pid)
+
+    class OneDriverGraph:
+        def node_processes(self):
+            return {"mat_driver": driver}
+
+    faults = FaultInjector.__new__(FaultInjector)
+    faults._graph = OneDriverGraph()
+    faults.injected = [{"kind": "bad_mat_info"}, {"kind": "noise_burst"}]   # the driver restart is next
+    try:
+        faults.inject(sampler=None)
+        assert faults.injected[-1]["kind"] == "driver_restart"
+        assert not driver.is_running() and not psutil.pid_exists(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_the_soak_report_says_how_long_each_driver_restart_kept_the_frames_away():
     from presstrack_bringup.soak import FAULT_SETTLE_S, restart_outages_sentence
 
