@@ -13,7 +13,6 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import rclpy
 from rclpy.executors import SingleThreadedExecutor

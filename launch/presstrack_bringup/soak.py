@@ -1,7 +1,7 @@
 """``presstrack-soak``: run the simulated graph for a long time and report what grows or degrades.
 
     presstrack-soak [--duration 600] [--warmup 30] [--people 3] [--rate 15] [--sample-every 5] [--out DIR]
-                    [--faults-every S] [--episode S]
+                    [--faults-every S] [--episode S] [--set NODE.PARAM=VALUE ...]
 
 The simulated scene (scenario random, seed 1) is one episode for the whole run unless ``--episode`` says
 otherwise: each new episode of the simulator is a new crowd under new ids. The simulated driver fills its scene's
@@ -12,12 +12,13 @@ Per node process: RSS sampled every few seconds; growth = mean RSS of the last m
 the first minute after the warm-up, and the least-squares slope over the measured time (MiB/min). Also
 dropped frames (/mat/pressure stamps without a /presstrack/bodies message), the driver's late frames,
 latency, and tracking scores with id switches from ``live_score.summarise`` against the simulator's truth.
-Writes DIR/soak.json and DIR/soak.md (default ./soak).
+Writes DIR/soak.json and DIR/soak.md (default ./out/soak).
 
 With ``--faults-every S`` a fault is injected every S seconds, in turn: a /mat/info that says the mat is
 100 x 50 cells, a second of noise-storm frames on /mat/pressure, and the driver killed with SIGKILL (the
 launcher respawns it and the simulation starts over). Reported: frames without bodies outside the faults
-(the noise burst's second, and a driver restart until FAULT_SETTLE_S after it, are the injected seconds;
+(the noise burst's second, and a driver restart until FAULT_SETTLE_S after the restarted driver's first frame
+heard, are the injected seconds; the report says how long each restart kept the mat's frames away;
 the mat's frames without bodies within a burst are reported apart), the id switches within those seconds
 apart from the rest, and, for each noise burst, whether the confirmed identities before it are the ones after it.
 DIR/logs/scored_boxes.json holds what was scored (the true and tracked boxes per stamp) to score it again.
@@ -25,6 +26,7 @@ DIR/logs/scored_boxes.json holds what was scored (the true and tracked boxes per
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -34,6 +36,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from presstrack_common.faults import noise_storm
 from pressure_tracker.motchallenge import iou
@@ -42,15 +45,19 @@ from presstrack_bringup.live_probe import (Graph, ProcessSampler, TopicProbe, is
                                            machine_markdown, markdown_table, spin_for)
 
 
-def memory_growth(sampler: ProcessSampler, name: str, start: float, stop: float, window_s: float) -> dict:
+def memory_growth(sampler: ProcessSampler, name: str, start: float, stop: float, window_s: float,
+                  respawn_settled: float | None = None) -> dict:
     """RSS statistics of one node over [start, stop] (monotonic s); ``window_s`` is the averaging window. A node
-    respawned meanwhile (the driver-restart fault) is judged on the process that ran last, from FAULT_SETTLE_S
-    after its first sample: a new process's RSS says nothing about the old one's growth. CPU counts them all."""
+    respawned meanwhile (the driver-restart fault) is judged on the process that ran last, from ``respawn_settled``
+    (monotonic s; for the restarted driver, FAULT_SETTLE_S after its first frame: it plans its scene again first)
+    or else FAULT_SETTLE_S after its first sample: a new process's RSS says nothing about the old one's growth,
+    nor does its start-up. CPU counts them all."""
     window = sampler.between(name, start, stop)
     restarts = len({s.pid for s in window}) - 1 if window else 0
     samples = [s for s in window if s.pid == window[-1].pid] if window else []
-    if restarts:  # the new process's start-up is not growth
-        samples = [s for s in samples if s.t >= samples[0].t + FAULT_SETTLE_S]
+    if restarts:
+        settled = samples[0].t + FAULT_SETTLE_S if respawn_settled is None else respawn_settled
+        samples = [s for s in samples if s.t >= settled]
     if len(samples) < 2:
         return {"samples": len(samples), "restarts": restarts}
     start = samples[0].t
@@ -66,9 +73,11 @@ def memory_growth(sampler: ProcessSampler, name: str, start: float, stop: float,
 
 
 FAULTS = ("bad_mat_info", "noise_burst", "driver_restart")
-FAULT_SETTLE_S = 10.0   # [s] after a driver restart: respawn delay, the graph's start, tracks confirmed again
+FAULT_SETTLE_S = 10.0   # [s] after the first frame of a restarted driver: tracks confirmed again, identities settled
 BURST_FRAMES = 15       # noise frames in a burst (a second at 15 Hz)
+END_OF_RUN_NS = 2**63 - 1  # a stamp later than any of the run's
 FIRST_BODY_TIMEOUT_S = 60.0  # [s] the graph's start: its first /presstrack/bodies message within this
+RESPAWN_TIMEOUT_S = 10.0     # [s] a killed driver is gone (reaped by the launcher) within this
 
 
 class FaultInjector:
@@ -111,7 +120,12 @@ class FaultInjector:
                 self.noise_stamps.add(stamp)
                 spin_for(self._node, 1.0 / BURST_FRAMES, sampler)
         else:
-            self._graph.node_processes()["mat_driver"].kill()
+            driver = self._graph.node_processes()["mat_driver"]
+            driver.kill()
+            # Until the launcher has reaped it: else the caller's next look at the graph can find the dead driver
+            # and sample nothing of its successor until the next fault.
+            with contextlib.suppress(psutil.TimeoutExpired):
+                driver.wait(timeout=RESPAWN_TIMEOUT_S)
         self.injected.append(fault | {"stop_ns": time.time_ns()})
         print(f"[presstrack-soak] injected {kind}", file=sys.stderr, flush=True)
 
@@ -122,9 +136,18 @@ class FaultInjector:
         mats = [stamp for stamp in self._heard if stamp not in self.noise_stamps]
         return max(mats) + self._period_ns // 2 if mats else time.time_ns()
 
+    def restarts_ns(self) -> list[tuple[int, int | None]]:
+        """Per driver restart: when it was killed, and the stamp of the restarted driver's first frame heard (None:
+        none yet). The simulated driver plans its scene again before its first frame, for tens of seconds."""
+        return [(f["start_ns"], min((stamp for stamp in self._heard if stamp > f["stop_ns"] and stamp not in
+                                     self.noise_stamps), default=None))
+                for f in self.injected if f["kind"] == "driver_restart"]
+
     def restart_windows_ns(self) -> list[tuple[int, int]]:
-        return [(f["start_ns"], f["stop_ns"] + int(FAULT_SETTLE_S * 1e9)) for f in self.injected
-                if f["kind"] == "driver_restart"]
+        """Each driver restart from the kill until FAULT_SETTLE_S after the restarted driver's first frame heard
+        (until the run's end if none was)."""
+        return [(killed, END_OF_RUN_NS if resumed is None else resumed + int(FAULT_SETTLE_S * 1e9))
+                for killed, resumed in self.restarts_ns()]
 
     def burst_windows_ns(self) -> list[tuple[int, int]]:
         """The seconds of the noise bursts: a second publisher on /mat/pressure, whose frames can overtake one
@@ -133,7 +156,7 @@ class FaultInjector:
                 if f["kind"] == "noise_burst"]
 
     def in_injected_seconds(self, stamps_ns: Sequence[int]) -> list[int]:
-        """The stamps within a noise burst's seconds or a driver restart's (until FAULT_SETTLE_S after it)."""
+        """The stamps within a noise burst's seconds or a driver restart's (`restart_windows_ns`)."""
         windows = self.restart_windows_ns() + self.burst_windows_ns()
         return [stamp for stamp in stamps_ns if any(start <= stamp <= stop for start, stop in windows)]
 
@@ -221,7 +244,11 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
             spin_for(scorer, 3.0, sampler, sample_every_s)
             window_s = min(60.0, (stop - start) / 3)
             result["memory_window_s"] = window_s
-            result["processes"] = {name: memory_growth(sampler, name, start, stop, window_s) for name in sampler.processes}
+            # The restarted driver settled, on this monotonic clock (the restart windows are stamps, wall clock).
+            respawn_settled = {"mat_driver": start + (faults.restart_windows_ns()[-1][1] - start_ns) * 1e-9} if (
+                faults and faults.restart_windows_ns()) else {}
+            result["processes"] = {name: memory_growth(sampler, name, start, stop, window_s, respawn_settled.get(name))
+                                   for name in sampler.processes}
             result["rss_series_mib"] = {name: [[round(s.t - start, 1), round(s.rss_bytes / 2**20, 2)]
                                                for s in sampler.samples[name]] for name in sampler.processes}
             for stamp in faults.noise_stamps if faults else ():
@@ -231,6 +258,8 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
                 windows, bursts = faults.restart_windows_ns(), faults.burst_windows_ns()
                 without = [s for s in set(probe.pressure) - set(probe.bodies) if start_ns <= s < stop_ns]
                 result["faults"] = faults.injected
+                result["driver_restart_outages_s"] = [None if resumed is None else (resumed - killed) * 1e-9
+                                                      for killed, resumed in faults.restarts_ns()]
                 in_bursts = sorted(s for s in without if any(a <= s <= b for a, b in bursts))
                 result["frames_without_bodies_in_noise_bursts"] = len(in_bursts)
                 outside = sorted(s for s in without if not any(a <= s < b for a, b in windows) and s not in in_bursts)
@@ -271,6 +300,15 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
 def switches_per_person_window(switches: int, people: int, duration_s: float, window_s: float = 300.0) -> float:
     """Id switches per person per `window_s` (5 minutes) of a run of `duration_s`."""
     return switches / max(1, people) / (duration_s / window_s)
+
+
+def restart_outages_sentence(outages_s: Sequence[float | None]) -> str:
+    """How long each driver restart kept the mat's frames away, for the report ('' without restarts)."""
+    if not outages_s:
+        return ""
+    each = ", ".join("none before the end" if s is None else f"{s:.1f} s" for s in outages_s)
+    return (f" Driver restarts: the mat's frames back after {each} (injected seconds until {FAULT_SETTLE_S:g} s "
+            "after that).")
 
 
 def write_report(out: Path, report: dict) -> None:
@@ -315,7 +353,7 @@ def write_report(out: Path, report: dict) -> None:
                       f"of {score['id_switches']}. "
                       f"Identities kept across noise bursts: {sum(k['kept'] for k in judged)} of {len(judged)}"
                       + (f" ({len(kept) - len(judged)} with no one tracked both before and after)" if len(judged) < len(kept)
-                         else "") + ".", ""]
+                         else "") + "." + restart_outages_sentence(soak.get("driver_restart_outages_s", [])), ""]
         if soak.get("node_counters"):
             parts += [markdown_table(["node", "counters grown over the measured time"],
                                      [[name, ", ".join(f"{k} {v}" for k, v in grown.items()) or "none"]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import stat
-from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np

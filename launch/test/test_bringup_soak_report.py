@@ -33,6 +33,15 @@ def test_a_respawned_node_is_judged_on_its_last_process_and_its_counters_are_sum
     assert growth["restarts"] == 1 and growth["growth_mib"] == 0.0  # not -100 (old vs new), nor the start-up
     assert growth["judged_s"] == 300 - 5 - 100 - FAULT_SETTLE_S
     assert abs(growth["cpu_percent"] - 10.0) < 0.5  # 0.1 CPU s per s in each process, not a negative jump
+    # The restarted simulated driver plans its scene first (300 MiB), then plays it (340 MiB from 150 s on, its
+    # first frame at 150 s): judged from FAULT_SETTLE_S after that first frame, it did not grow.
+    planning = [ProcessSample(t, 0.1 * (t - 100), (60 if t == 100 else 300 if t < 150 else 340) * mib, pid=12)
+                for t in range(100, 300, 5)]
+    sampler = ProcessSampler(processes={}, samples={"mat_driver": old + planning})
+    assert memory_growth(sampler, "mat_driver", 0.0, 300.0, 60.0)["growth_mib"] > 20.0    # its first frame unknown
+    growth = memory_growth(sampler, "mat_driver", 0.0, 300.0, 60.0, respawn_settled=150 + FAULT_SETTLE_S)
+    assert growth["growth_mib"] == 0.0 and abs(growth["slope_mib_per_min"]) < 1e-9
+    assert growth["judged_s"] == 295 - 150 - FAULT_SETTLE_S
     # frames_published of two driver processes: 0..900, then from 0 again to 600.
     assert counter_increase([0, 450, 900, 30, 600]) == 900 + 600
 
@@ -77,16 +86,61 @@ def test_the_nodes_counters_that_grew_are_reported_across_a_respawn():
                                                                    "bursts": 3}
 
 
-def test_a_noise_burst_window_starts_at_the_mats_frame_it_could_overtake():
+def test_a_noise_burst_starts_at_the_mats_frame_it_could_overtake_and_a_restart_ends_after_frames_flow_again():
     from presstrack_bringup.soak import FAULT_SETTLE_S, FaultInjector
 
+    s = 1_000_000_000
     faults = FaultInjector.__new__(FaultInjector)
     faults.injected = [{"kind": "noise_burst", "start_ns": 100, "overtakable_from_ns": 40, "stop_ns": 200},
                        {"kind": "driver_restart", "start_ns": 300, "stop_ns": 310}]
+    faults.noise_stamps = {150}
+    # The mat's frames up to the kill, then none while the restarted driver plans its scene (37 s), then again.
+    faults._heard = dict.fromkeys([40, 150, 290, 305, 37 * s, 37 * s + s // 15])
     assert faults.burst_windows_ns() == [(40, 200)]
-    assert faults.restart_windows_ns() == [(300, 310 + int(FAULT_SETTLE_S * 1e9))]
-    settled = 310 + int(FAULT_SETTLE_S * 1e9)
-    assert faults.in_injected_seconds([39, 40, 150, 250, 300, settled, settled + 1]) == [40, 150, 300, settled]
+    settled = 37 * s + int(FAULT_SETTLE_S * 1e9)
+    assert faults.restart_windows_ns() == [(300, settled)]
+    assert faults.restarts_ns() == [(300, 37 * s)]
+    assert faults.in_injected_seconds([39, 40, 150, 250, 300, 20 * s, settled, settled + 1]) == [40, 150, 300, 20 * s,
+                                                                                                settled]
+    faults._heard = dict.fromkeys([40, 150, 290, 305])   # the restarted driver sent nothing before the run's end
+    assert faults.restarts_ns() == [(300, None)]
+    assert faults.in_injected_seconds([290, 300, 10**6 * s]) == [300, 10**6 * s]
+
+
+def test_a_killed_driver_is_gone_when_the_restart_fault_returns():
+    """The soak looks at the graph's processes right after the fault: a killed driver still there (not yet reaped)
+    would be sampled in its successor's place until the next fault."""
+    import subprocess
+
+    import psutil
+
+    from presstrack_bringup.soak import FaultInjector
+
+    child = subprocess.Popen(["sleep", "60"])
+    driver = psutil.Process(child.pid)
+
+    class OneDriverGraph:
+        def node_processes(self):
+            return {"mat_driver": driver}
+
+    faults = FaultInjector.__new__(FaultInjector)
+    faults._graph = OneDriverGraph()
+    faults.injected = [{"kind": "bad_mat_info"}, {"kind": "noise_burst"}]   # the driver restart is next
+    try:
+        faults.inject(sampler=None)
+        assert faults.injected[-1]["kind"] == "driver_restart"
+        assert not driver.is_running() and not psutil.pid_exists(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_the_soak_report_says_how_long_each_driver_restart_kept_the_frames_away():
+    from presstrack_bringup.soak import FAULT_SETTLE_S, restart_outages_sentence
+
+    assert restart_outages_sentence([]) == ""
+    sentence = restart_outages_sentence([37.04, None])
+    assert "37.0 s, none before the end" in sentence and f"until {FAULT_SETTLE_S:g} s after" in sentence
 
 
 def test_the_stamps_of_the_id_switches_are_those_the_score_counts():

@@ -1,7 +1,6 @@
 """The SMPL adapter against the real body layer."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 

@@ -56,7 +56,7 @@ import torch
 from presstrack_common.mip_format import (MIP_FPS, MIP_MAT_CORNERS_WORLD, MipArchive, kpa_per_unit, nonfinite_message,
                                         normalise_kpa, open_mip, read_mip_pressure)
 
-from mesh_recovery.hmr.inputs import crop_person, frame_numbers
+from mesh_recovery.hmr.inputs import frame_numbers
 from mesh_recovery.hmr.losses import HMRTargets
 from .streamed import StreamedFrames, member_size
 

@@ -191,7 +191,9 @@ def tracked_recording(recording: Recording, ranges: list[tuple[int, int]] | None
     """The recording as the tracker sees it, for training on the crops the live graph makes.
 
     Person slot k is the tracker's k-th confirmed track: its boxes and its own cells (``cell_owner``), so a
-    neighbour's foot it took is in its crop and a foot it missed is not.  On each frame the tracks are
+    neighbour's foot it took is in its crop and a foot it missed is not.  A newcomer recognised as somebody who
+    had left goes on in its slot under the known id, as ``tracker_tracks`` and the node carry its window over
+    the rename (`renamed_from`).  On each frame the tracks are
     paired with the ground-truth people by the Hungarian algorithm on box IoU; a paired track (IoU >=
     ``min_iou``) gets its person's pose, shape, translation and joints as targets.  Frames where a track is
     lost or paired with nobody are absent, their cells dropped (no body to learn there), and the windows
@@ -202,17 +204,22 @@ def tracked_recording(recording: Recording, ranges: list[tuple[int, int]] | None
     frames, rows, cols = recording.pressure.shape
     paired: list[tuple[int, int, object, int]] = []  # frame, slot, tracked person, ground-truth slot
     slot_of_track: dict[tuple[int, int], int] = {}  # (range, track id) -> slot
+    count = 0  # slots
     for number, (start, stop) in enumerate(ranges if ranges is not None else [(0, frames)]):
-        for frame, people, _, _ in _confirmed_people(recording, start, stop):
+        for frame, people, _, recognised in _confirmed_people(recording, start, stop):
+            for provisional, known in recognised.items():
+                if (number, provisional) in slot_of_track:
+                    slot_of_track[number, known] = slot_of_track.pop((number, provisional))
             truth = np.flatnonzero(recording.present[frame])
             if not people or len(truth) == 0:
                 continue
             iou = box_iou(np.array([p.box for p in people], dtype=np.float64), recording.boxes[frame, truth])
             for i, j in zip(*linear_sum_assignment(iou, maximize=True)):
                 if iou[i, j] >= min_iou:
-                    slot = slot_of_track.setdefault((number, people[i].track_id), len(slot_of_track))
-                    paired.append((frame, slot, people[i], int(truth[j])))
-    count = len(slot_of_track)
+                    if (number, people[i].track_id) not in slot_of_track:
+                        slot_of_track[number, people[i].track_id] = count
+                        count += 1
+                    paired.append((frame, slot_of_track[number, people[i].track_id], people[i], int(truth[j])))
     boxes, present = np.zeros((frames, count, 4)), np.zeros((frames, count), dtype=bool)
     targets = {key: np.zeros((frames, count, *getattr(recording, key).shape[2:]), dtype=np.float32)
                for key in ("pose", "betas", "transl", "joints")}

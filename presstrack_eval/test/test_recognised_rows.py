@@ -78,3 +78,35 @@ def test_the_evaluated_track_of_a_recognised_return_is_one_run_under_the_known_i
     (back,) = [t for t in tracks if t.frames[-1] >= returned and t.boxes[-1][1] < 150]
     assert back.track_id == light_id and back.frames[0] <= returned + TrackerConfig.min_hits
     assert back.frames[-1] == count - 1 and np.all(np.diff(back.frames) == 1)
+
+
+def test_the_training_slot_of_a_recognised_return_goes_on_over_the_rename():
+    """Training on the tracker's crops (`tracked_recording`) sees the same tracks as presstrack-eval: a return
+    recognised as the person who left goes on in one slot over the rename, so its windows do not start over."""
+    from presstrack_common.mat_geometry import MatGeometry
+    from presstrack_common.mip_format import MIP_FULL_SCALE_KPA
+    from presstrack_eval.dataset import Recording
+    from presstrack_eval.evaluate import tracked_recording
+
+    def sole_pair_box(col: int, row: int) -> list[int]:   # the box of `standing(col, row, ...)`
+        return [col, row, col + 29, row + 26]
+
+    fps = int(FPS)
+    # (frame, truth box of the light person or None, of the heavy one): they stand, the light one leaves, comes back
+    phases = [(standing(30, 40, 60.0), sole_pair_box(30, 40), 2 * fps), (None, None, 5 * fps),
+              (standing(60, 20, 60.0), sole_pair_box(60, 20), 3 * fps)]
+    heavy = standing(50, 170, 90.0)
+    frames = np.stack([heavy + (light if light is not None else 0) for light, _, n in phases for _ in range(n)])
+    boxes = np.array([[box or [0, 0, 0, 0], sole_pair_box(50, 170)] for _, box, n in phases for _ in range(n)], float)
+    present = np.array([[box is not None, True] for _, box, n in phases for _ in range(n)])
+    count = len(frames)
+    recording = Recording(Path("standing"), "standing", frames / np.float32(MIP_FULL_SCALE_KPA), boxes, present,
+                          np.zeros((count, 2, 72), np.float32), np.zeros((count, 2, 10), np.float32),
+                          np.zeros((count, 2, 3), np.float32), np.zeros((count, 2, 24, 3), np.float32),
+                          np.array([[0, count]]), FPS, MatGeometry().corners_world())
+    tracked = tracked_recording(recording)
+    returned = 7 * fps
+    (slot,) = [k for k in range(tracked.num_slots) if tracked.present[-1, k] and tracked.boxes[-1, k, 1] < 150]
+    back = np.flatnonzero(tracked.present[returned:, slot]) + returned
+    assert back[0] <= returned + TrackerConfig.min_hits and back[-1] == count - 1 and np.all(np.diff(back) == 1)
+    assert tracked.present[returned:].any(axis=0).sum() == 2          # the return's slot and the heavy one's

@@ -264,14 +264,15 @@ class PressureTrackerNode(Node):
             self.bad_input("too_many_people", f"{storm} (a storm of noise blobs?); frame skipped, tracks kept")
             return
         self.mat.confirm(frame.shape)
-        for before, now in self.tracker.renamed.items():
-            # A newcomer is published at once under a provisional id or a guess of who they are; from this frame on
-            # it is published as who they were recognised as (their per-person topic moves to that id).
+        # A newcomer is published at once under a provisional id or a guess of who they are; from this frame on
+        # it is published as who they were recognised as (their per-person topic moves to that id).
+        renamed_from = {now: before for before, now in self.tracker.renamed.items()}   # this frame's renames
+        for now, before in renamed_from.items():
             self.get_logger().info(f"track {before} is {now} from now on (recognised on return, or a new person)")
         self.keep_last_id(max((p.track_id for p in people), default=0))
         self.frames += 1
         self.judge_contact(frame, people)
-        self.publish(msg, frame, people)
+        self.publish(msg, frame, people, renamed_from)
         self.persons_rate.tick()
 
     def judge_contact(self, frame: np.ndarray, people) -> None:
@@ -298,10 +299,10 @@ class PressureTrackerNode(Node):
             self.get_logger().warning(f"cannot keep the last track id ({problem})", throttle_duration_sec=60.0)
 
     # --- output -----------------------------------------------------------------------------------
-    def publish(self, source: Image, frame: np.ndarray, people) -> None:
+    def publish(self, source: Image, frame: np.ndarray, people, renamed_from: dict[int, int]) -> None:
+        """`renamed_from`: the id each person renamed in this frame was published under until now."""
         header = source.header
         persons = PersonPressureArray(header=header)
-        renamed_from = {now: before for before, now in self.tracker.renamed.items()}
         confirmed = []
         for person in people:
             crop = array_to_image(person.crop, header)

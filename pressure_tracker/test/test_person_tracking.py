@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pressure_tracker.motchallenge import MotRow, evaluate
-from painted_footprints import Walker, render_foot, walking_scene
+from painted_footprints import Walker, walking_scene
 from pressure_tracker.tracker import BaselineTracker, PressureTracker, TrackState, TrackerConfig
 
 

@@ -11,7 +11,7 @@ import pytest
 from painted_footprints import FootShape, Walker, render_foot, walking_scene
 from pressure_tracker.contact import NoiseFloor
 from pressure_tracker.detection import Foot, detect_feet
-from pressure_tracker.motchallenge import MotRow, evaluate
+from pressure_tracker.motchallenge import MotRow, Scores, evaluate
 from pressure_tracker.tracker import PressureTracker, TooManyPeople, TrackState, TrackerConfig
 
 SHAPE = (238, 120)
@@ -36,6 +36,13 @@ def rows_of(tracker, frames, fps: float = 15.0) -> list[MotRow]:
         rows += [MotRow(index + 1, p.track_id, *p.box[:2], p.box[2] - p.box[0], p.box[3] - p.box[1], p.confidence)
                  for p in tracker.update(frame, index / fps) if p.state == TrackState.CONFIRMED]
     return rows
+
+
+def tracked_walkers(walkers: list[Walker], n_frames: int, seed: int) -> tuple[set[int], Scores]:
+    """The walkers' scene at 15 Hz with 1 kPa noise, tracked: the confirmed track ids and the scene's scores."""
+    scene = walking_scene(walkers, n_frames=n_frames, noise_kpa=1.0, seed=seed)
+    rows = rows_of(PressureTracker(TrackerConfig(report_lost=False)), scene.pressure)
+    return {r.track_id for r in rows}, evaluate(scene.boxes, rows)
 
 
 def test_separate_pads_of_a_foot_are_one_foot():
@@ -122,11 +129,9 @@ def test_people_crossing_at_25_cm_keep_their_ids(closest):
     assert closest - 0.005 < gap < closest + 0.005
     alone = [walking_scene([walker], n_frames=45, noise_kpa=0.0).pressure > 0 for walker in walkers]
     assert not (alone[0] & alone[1]).any()            # nobody steps on a footprint of the other
-    scene = walking_scene(walkers, n_frames=45, noise_kpa=1.0, seed=2)
-    rows = rows_of(PressureTracker(TrackerConfig(report_lost=False)), scene.pressure)
-    scores = evaluate(scene.boxes, rows)
+    ids, scores = tracked_walkers(walkers, n_frames=45, seed=2)
     assert scores.id_switches == 0
-    assert len({r.track_id for r in rows}) == 2
+    assert len(ids) == 2
     assert scores.mota > 0.9
 
 
@@ -194,10 +199,8 @@ def test_two_people_walking_side_by_side_42_cm_apart_are_two_people(first_foot_l
     walkers = [Walker((0.39, 0.20), math.pi / 2, speed=1.0, step_length=0.55, weight_n=650.0),
                Walker((0.81, 0.20), math.pi / 2, speed=1.0, step_length=0.55, weight_n=750.0,
                       first_foot_left=first_foot_left_b)]
-    scene = walking_scene(walkers, n_frames=40, noise_kpa=1.0, seed=3)
-    rows = rows_of(PressureTracker(TrackerConfig(report_lost=False)), scene.pressure)
-    scores = evaluate(scene.boxes, rows)
-    assert len({r.track_id for r in rows}) == 2
+    ids, scores = tracked_walkers(walkers, n_frames=40, seed=3)
+    assert len(ids) == 2
     assert scores.id_switches == 0
     assert scores.mota > 0.9
 
@@ -205,10 +208,9 @@ def test_two_people_walking_side_by_side_42_cm_apart_are_two_people(first_foot_l
 def test_one_person_stepping_forward_0_5_m_stays_one_person():
     # The same 0.42 m and more, along the walking direction, is one person's step.
     walker = Walker((0.60, 0.20), math.pi / 2, speed=1.2, step_length=0.65)
-    scene = walking_scene([walker], n_frames=40, noise_kpa=1.0, seed=4)
-    rows = rows_of(PressureTracker(TrackerConfig(report_lost=False)), scene.pressure)
-    assert len({r.track_id for r in rows}) == 1
-    assert evaluate(scene.boxes, rows).mota > 0.9
+    ids, scores = tracked_walkers([walker], n_frames=40, seed=4)
+    assert len(ids) == 1
+    assert scores.mota > 0.9
 
 
 @pytest.mark.parametrize("stuck_time", [1.0, 1e6])
@@ -342,10 +344,8 @@ def test_two_people_walking_side_by_side_30_cm_apart_keep_one_box_each_for_10_s(
                       weight_n=600.0),
                Walker((0.75, 0.30), math.pi / 2, speed=0.9, step_length=0.55, step_width=0.14, turn_back_after=1.65,
                       weight_n=800.0, first_foot_left=first_foot_left_b, start_time=0.15)]
-    scene = walking_scene(walkers, n_frames=150, noise_kpa=1.0, seed=5)
-    rows = rows_of(PressureTracker(TrackerConfig(report_lost=False)), scene.pressure)
-    scores = evaluate(scene.boxes, rows)
-    assert len({r.track_id for r in rows}) == 2
+    ids, scores = tracked_walkers(walkers, n_frames=150, seed=5)
+    assert len(ids) == 2
     assert scores.id_switches == 0
     assert scores.mota > 0.95
 
@@ -357,9 +357,7 @@ def test_two_people_walking_side_by_side_taken_for_one_at_first_are_parted():
                       weight_n=600.0, first_foot_left=False),
                Walker((0.83, 0.30), math.pi / 2, speed=0.9, step_length=0.55, step_width=0.14, turn_back_after=1.65,
                       weight_n=800.0, start_time=0.1)]
-    scene = walking_scene(walkers, n_frames=150, noise_kpa=1.0, seed=5)
-    rows = rows_of(PressureTracker(TrackerConfig(report_lost=False)), scene.pressure)
-    scores = evaluate(scene.boxes, rows)
-    assert len({r.track_id for r in rows}) == 2
+    ids, scores = tracked_walkers(walkers, n_frames=150, seed=5)
+    assert len(ids) == 2
     assert scores.id_switches == 0
     assert scores.mota > 0.85

@@ -126,3 +126,45 @@ def test_a_restarted_tracker_never_reuses_an_id(tmp_path, listener, monkeypatch)
     after = run_until_confirmed(1000 * 1_000_000_000)
     assert before and after
     assert min(after) > max(before), f"ids {sorted(after)} after the restart reuse {sorted(before)}"
+
+
+def test_a_renamed_person_says_the_id_they_were_published_under(tmp_path, listener, monkeypatch):
+    """Two people stand, the lighter leaves, and somebody heavier steps on: tentative under their own new id, then
+    published under the id of the one who left (the guess), then under their own id again once weighed. The
+    message of each such frame says which id they had (`renamed_from`), so the mesh node carries their body over;
+    no other person is marked renamed."""
+    monkeypatch.setenv("ROS_HOME", str(tmp_path / "ros_home"))
+
+    def standing(col: int, row: int, kpa: float) -> np.ndarray:
+        """Two 26 x 9-cell soles 20 cm apart, heels at `row`, left sole from column `col`."""
+        frame = np.zeros((238, 120), dtype=np.float32)
+        for left in (col, col + 20):
+            frame[row:row + 26, left:left + 9] = kpa
+        return frame
+
+    light, heavy, heavier = standing(30, 40, 60.0), standing(50, 170, 90.0), standing(60, 20, 75.0)
+    frames = [frame for frame, seconds in ((light + heavy, 2), (heavy, 5), (heavier + heavy, 3))
+              for _ in range(15 * seconds)]
+    listener.listen("/presstrack/persons", PersonPressureArray, 500)
+    publisher = listener.node.create_publisher(Image, "/mat/pressure", qos_profile_sensor_data)
+    node = start_node("pressure_tracker", {}, tmp_path)
+    try:
+        assert listener.spin_until(lambda: publisher.get_subscription_count() > 0, 20.0)
+        for index, frame in enumerate(frames):
+            stamp = 100_000_000_000 + index * 66_666_667
+            publisher.publish(array_to_image(frame, Header(stamp=Time(sec=stamp // 10**9, nanosec=stamp % 10**9),
+                                                           frame_id="mat")))
+            listener.spin_for(0.03)
+        assert listener.spin_until(lambda: len(listener.messages["/presstrack/persons"]) >= len(frames) - 5, 10.0)
+    finally:
+        assert stop_node(node) == 0
+    messages = listener.messages["/presstrack/persons"]
+    renamed = [(k, p.track_id, p.renamed_from) for k, msg in enumerate(messages) for p in msg.persons
+               if p.renamed_from]
+    (light_id,) = {p.track_id for p in messages[20].persons if p.box.y_offset < 150}
+    (new_id,) = {p.track_id for p in messages[-1].persons if p.box.y_offset < 150}
+    assert new_id != light_id
+    assert [(track_id, before) for _, track_id, before in renamed] == [(light_id, new_id), (new_id, light_id)]
+    (guessed, _, _), (settled, _, _) = renamed
+    for k, before in ((guessed, new_id), (settled, light_id)):   # the id of the frame before
+        assert [p.track_id for p in messages[k - 1].persons if p.box.y_offset < 150] == [before]
