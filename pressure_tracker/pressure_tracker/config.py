@@ -45,6 +45,10 @@ class TrackerConfig:
         long axis (heels, toes) make one person only within lateral_reach of each other. A person walking forward
         along their feet (from heading_min_speed) whose feet lie farther apart across the walk than lateral_reach
         holds somebody else's (two people side by side taken for one): their feet are parted.
+      max_step [m]: the farthest one foot lands from the other (a long stride, a dancer's side step: 0.56-0.78 m
+        from the foot left behind). A foot nobody within reach takes goes to a person present standing on one foot
+        within this of it who shifts weight off that foot the same frame (the weight moves onto the far foot; a
+        newcomer's first foot unloads nobody), within their body weight.
       step_time [s]: duration of one step: a new foot lands about velocity * step_time ahead; a foot
         holds its cells against other claims fully once it has been down this long.
       new_person_cost: a foot no present person can take starts a new person at this many step_reach
@@ -90,6 +94,7 @@ class TrackerConfig:
     min_foot_area: float = 4e-4
     foot_length_max: float = 0.32
     step_reach: float = 0.55
+    max_step: float = 0.8
     lateral_reach: float = 0.3
     steady_walk_speed: float = 0.5
     step_time: float = 0.5

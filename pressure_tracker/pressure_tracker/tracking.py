@@ -312,6 +312,7 @@ class PeopleTracker:
                 for f, t in zip(*linear_sum_assignment(returning)):
                     if returning[f, t] < _NEVER:
                         owner[free[f]] = t
+            self._far_steps(feet, owner)
             self._balance_weights(feet, cost, owner)
             for f, holder in landed_beside.items():
                 if owner[f] < 0:   # nobody else present took it: the holder's own other foot (a narrow step, a turn)
@@ -326,6 +327,33 @@ class PeopleTracker:
                          [person_detection(group, frame_shape, cfg.cell_pitch)
                           for group in _pair_new_feet(free, cfg)],
                          {id(foot): age + dt if share[f].any() else 0.0 for f, (foot, age) in enumerate(zip(feet, ages))})
+
+    def _far_steps(self, feet: list[Foot], owner: np.ndarray) -> None:
+        """Give (in `owner`, in place) a foot nobody took to a person present who stands on one foot within max_step
+        of it and shifts weight off that foot this frame: a long step (a dancer's side step, a stride from one foot
+        at the mat's border) lands beyond step_reach of the centre of pressure, and its weight comes from the foot
+        left behind. A newcomer's first foot adds weight to the mat; nobody present lifts it. The nearest such
+        person takes the foot, each at most one; no more than their body weight (load_tolerance) may land on them."""
+        cfg = self.config
+        pairs = []
+        for f in np.flatnonzero(owner < 0):
+            if feet[f].touches_edge:   # stepping on across the mat's border: somebody arriving
+                continue
+            for t, track in enumerate(self.tracks):
+                mine = np.flatnonzero(owner == t)
+                if track.frames_since_update or mine.size != 1:
+                    continue
+                before = sum(foot.force for foot in track.detection.feet)
+                load = feet[mine[0]].force
+                heaviest = track.weight_n * math.exp(cfg.load_tolerance) if track.weight_n > 0 else math.inf
+                reach = float(np.linalg.norm(feet[f].centroid_m - feet[mine[0]].centroid_m))
+                if reach <= cfg.max_step and load < before and load + feet[f].force <= heaviest:
+                    pairs.append((reach, f, t))
+        taken: set[int] = set()
+        for _, f, t in sorted(pairs):
+            if owner[f] < 0 and t not in taken:
+                owner[f] = t
+                taken.add(t)
 
     def _balance_weights(self, feet: list[Foot], cost: np.ndarray, owner: np.ndarray) -> None:
         """Improve the assignment `owner` (in place) by moving single feet between people (or to a new
