@@ -361,3 +361,25 @@ def test_two_people_walking_side_by_side_taken_for_one_at_first_are_parted():
     assert len({r.track_id for r in rows}) == 2
     assert scores.id_switches == 0
     assert scores.mota > 0.85
+
+
+@pytest.mark.parametrize("weight_moves", [True, False])
+def test_a_far_step_is_the_stepper_s_own_and_a_newcomer_beside_a_person_is_not(weight_moves):
+    # A dancer on one foot steps 0.68 m aside and forward (beyond step_reach of their centre of pressure, within
+    # max_step of the foot left behind) and moves their weight onto the far foot over 4 frames: one person. The same
+    # foot landing while the person's load stays on their foot is somebody arriving: a second person.
+    old, far = (0.50, 1.00), (0.90, 1.55)
+    shares = [0.15, 0.5, 0.85, 1.0]
+    frames = []
+    for index in range(30):
+        frame = np.zeros(SHAPE, dtype=np.float32)
+        landed = index - 12
+        on_far = 0.0 if landed < 0 else shares[min(landed, len(shares) - 1)]
+        on_old = 1.0 - on_far if weight_moves else 1.0
+        if on_old > 0:
+            render_foot(frame, old, math.pi / 2, 0.5, 220.0 * on_old, 1.0, shape=APART, midfoot=False)
+        if on_far > 0:
+            render_foot(frame, far, math.pi / 2, 0.5, 220.0 * on_far, -1.0, shape=APART, midfoot=False)
+        frames.append(frame)
+    rows = rows_of(PressureTracker(TrackerConfig(report_lost=False)), frames)
+    assert len({r.track_id for r in rows}) == (1 if weight_moves else 2)
