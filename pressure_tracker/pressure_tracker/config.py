@@ -44,7 +44,9 @@ class TrackerConfig:
         starting, turning or shuffling, a step may go any way, step_reach every way). New feet without a
         long axis (heels, toes) make one person only within lateral_reach of each other. A person walking forward
         along their feet (from heading_min_speed) whose feet lie farther apart across the walk than lateral_reach
-        holds somebody else's (two people side by side taken for one): their feet are parted.
+        holds somebody else's (two people side by side taken for one): their feet are parted, unless the far side
+        landed less than step_time ago while the near side's force fell by more than load_tolerance this frame (a
+        side step moves the weight onto the landing foot; a second person's foot takes none off the first's).
       max_step [m]: the farthest one foot lands from the other (a long stride, a dancer's side step: 0.56-0.78 m
         from the foot left behind). A foot nobody within reach takes goes to a person present standing on one foot
         within this of it who shifts weight off that foot the same frame (the weight moves onto the far foot; a

@@ -17,15 +17,16 @@ Per frame (`PeopleTracker.plan`, then `commit`):
    lateral_reach across it (a step goes far forward, never far sideways: two people walking abreast stay
    two), while they walk in a line along their feet; standing, starting or turning, step_reach every way.
    People present are served first (_FOOT_SLOTS contact regions each), then people who lost their feet
-   within a stride's time (reach growing at walk_speed), then the feet left start new people (two feet
-   within a step of each other, in the frame of their axis, are one person);
+   within a stride's time (reach growing at walk_speed), then a foot left clear of the border goes to a person
+   present on one foot within max_step of it who shifts weight off that foot (a far step, `_far_steps`), then the
+   feet left start new people (two feet within a step of each other, in the frame of their axis, are one person);
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
    holding far more force than their weight holds someone else's foot (less than their weight says nothing
    of a person with a foot at the mat's border, who may stand partly beyond it); then a person walking forward
    (from heading_min_speed) whose feet lie farther apart across the walk than lateral_reach holds somebody
    else's: their feet are parted at the widest sideways gap, the far side starting a new person
-   (`_part_wide_people`);
+   (`_part_wide_people`), unless that side landed within step_time while the other side unloads (a side step);
 4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; one whose
    last feet came within a foot's length of the border may have walked off and is not continued by position
    (whoever steps on there next may be somebody else);
@@ -317,7 +318,7 @@ class PeopleTracker:
             for f, holder in landed_beside.items():
                 if owner[f] < 0:   # nobody else present took it: the holder's own other foot (a narrow step, a turn)
                     owner[f] = holder
-            self._part_wide_people(feet, cost, share, owner)
+            self._part_wide_people(feet, cost, share, ages, owner)
         matched: dict[int, list[Foot]] = {}
         for foot, t in zip(feet, owner):
             if t >= 0:
@@ -421,13 +422,16 @@ class PeopleTracker:
                 counts[target] += 1
                 edge_feet[target] += at_edge[f]
 
-    def _part_wide_people(self, feet: list[Foot], cost: np.ndarray, share: np.ndarray, owner: np.ndarray) -> None:
+    def _part_wide_people(self, feet: list[Foot], cost: np.ndarray, share: np.ndarray, ages: np.ndarray,
+                          owner: np.ndarray) -> None:
         """Release to new people (in `owner`, in place) the feet that make a person walking forward wider than one
         person: one person's feet lie within lateral_reach of each other across the line they walk (`_across`); two
         people walking side by side taken for one are wider (a merged birth, a foot given to the wrong one). Such a
         person's feet are cut at the widest sideways gap between them, when each side holds a whole foot
         (`shows_axis`); the person keeps the side holding more of the cells their feet held in the last frame (a
-        foot in stance does not move), else the side nearer where they were predicted."""
+        foot in stance does not move), else the side nearer where they were predicted. Not while the released side
+        landed less than step_time ago and the kept side unloads (`_unloading`): a side step (a dancer's), whose weight
+        moves onto the landing foot; a second person's foot landing adds weight and takes none from the first."""
         for t in np.unique(owner[owner >= 0]):
             mine = np.flatnonzero(owner == t)
             while mine.size >= 2:
@@ -441,8 +445,18 @@ class PeopleTracker:
                     break   # the pieces of a foot landing or lifting may lie anywhere about it
                 held = [(sum(share[f, t] * feet[f].area for f in side), -cost[side, t].min()) for side in sides]
                 kept, released = sides if held[0] >= held[1] else sides[::-1]
+                if (ages[released] < self.config.step_time).all() and self._unloading(feet, kept, self.tracks[t]):
+                    break   # a side step: feet landing aside as the weight leaves the feet they landed beside
                 owner[released] = -1
                 mine = kept
+
+    def _unloading(self, feet: list[Foot], side: np.ndarray, track: Track) -> bool:
+        """Whether `feet[side]` carry less than the feet of `track`'s last frame whose cells they hold did, by more
+        than load_tolerance: the weight moves off them (onto a foot landing elsewhere)."""
+        cells = np.concatenate([feet[f].cells for f in side])
+        before = sum(foot.force for foot in track.detection.feet if np.isin(foot.cells, cells).any())
+        now = sum(feet[f].force for f in side)
+        return now < before * math.exp(-self.config.load_tolerance)
 
     def _too_wide(self, feet: list[Foot], mine: np.ndarray, t: int) -> bool:
         """Whether `feet[mine]` are wider than person `t` can stand (`_part_wide_people`)."""
