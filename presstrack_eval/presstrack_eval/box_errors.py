@@ -32,7 +32,7 @@ CAUSES = {
     "miss: short": "our box holds only this person's cells, but too few of them (part of a foot missing)",
     "miss: no box": "no box of ours holds this person's cells (later than 1 s after they stepped on)",
     "miss: late birth": "no box of ours holds this person's cells, within 1 s of their first frame",
-    "miss: edge sliver": "a person all but off the mat: fewer than EDGE_SLIVER_CELLS cells, at its border",
+    "miss: edge sliver": "a person all but off the mat: a box of fewer than EDGE_SLIVER_CELLS cells at its border",
     "miss: box or rim": "our box holds this person's cells alone, most of them, and still IoU < 0.5",
     "false: merged": "our box holds cells of two people",
     "false: split part": "our box holds part of a person whose cells lie in another box of ours too",
@@ -41,7 +41,7 @@ CAUSES = {
 }
 PART_CELLS = 10         # cells of a person a box must hold to count as holding part of them
 FOOT_CELLS = 20         # cells of another person a box must hold to count as holding a foot of theirs
-EDGE_SLIVER_CELLS = 40  # a person at the border with fewer cells on the mat is all but off it
+EDGE_SLIVER_CELLS = 40  # a person at the border whose box covers fewer cells is all but off the mat
 
 
 def classify_frame(truth_boxes: np.ndarray, owner: np.ndarray, ours: list[tuple[tuple, np.ndarray]],
@@ -69,7 +69,7 @@ def classify_frame(truth_boxes: np.ndarray, owner: np.ndarray, ours: list[tuple[
             continue
         cells = int(np.count_nonzero(flat_owner == j))
         x1, y1, x2, y2 = truth_boxes[j]
-        if cells < EDGE_SLIVER_CELLS and (x1 <= 0 or y1 <= 0 or x2 >= cols or y2 >= rows):
+        if (x2 - x1) * (y2 - y1) < EDGE_SLIVER_CELLS and (x1 <= 0 or y1 <= 0 or x2 >= cols or y2 >= rows):
             causes["miss: edge sliver"] += 1
             continue
         holders = [h for h in range(len(ours)) if holds[h][j] >= PART_CELLS]

@@ -54,3 +54,12 @@ def test_a_person_in_two_boxes_is_split_and_part_of_a_foot_is_short():
 def test_held_out_seeds_are_refused():
     with pytest.raises(ValueError, match="held out"):
         load_scene("face_to_face", 10000, None)
+
+
+def test_a_sliver_of_a_person_at_the_border_is_an_edge_sliver():
+    owner = _owner()
+    owner[20:22, 0] = 1   # 2 cells of person 1 at the border, the rest of them off the mat
+    owner[5:15, 25:30] = -1
+    truth = np.array([[5, 5, 10, 15], [0, 20, 1, 22]], dtype=float)
+    ours = [(_box(owner == 0), _cells(owner == 0))]
+    assert classify_frame(truth, owner, ours, NOT_LATE) == {"miss: edge sliver": 1}
