@@ -15,15 +15,16 @@
    lateral_reach across it (a step goes far forward, never far sideways: two people walking abreast stay
    two), while they walk in a line along their feet; standing, starting or turning, step_reach every way.
    People present are served first (_FOOT_SLOTS contact regions each), then people who lost their feet
-   within a stride's time (reach growing at walk_speed), then the feet left start new people (two feet
-   within a step of each other, in the frame of their axis, are one person);
+   within a stride's time (reach growing at walk_speed), then a foot left clear of the border goes to a person
+   present on one foot within max_step of it who shifts weight off that foot (a far step, `_far_steps`), then the
+   feet left start new people (two feet within a step of each other, in the frame of their axis, are one person);
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
    holding far more force than their weight holds someone else's foot (less than their weight says nothing
    of a person with a foot at the mat's border, who may stand partly beyond it); then a person walking forward
    (from heading_min_speed) whose feet lie farther apart across the walk than lateral_reach holds somebody
    else's: their feet are parted at the widest sideways gap, the far side starting a new person
-   (`_part_wide_people`).
+   (`_part_wide_people`), unless that side landed within step_time while the other side unloads (a side step).
 
 A frame that proves to hold too many people (a noise storm) can be dropped for free. `PeopleTracker` (tracking.py)
 applies the plan and holds the state read here.

@@ -44,7 +44,13 @@ class TrackerConfig:
         starting, turning or shuffling, a step may go any way, step_reach every way). New feet without a
         long axis (heels, toes) make one person only within lateral_reach of each other. A person walking forward
         along their feet (from heading_min_speed) whose feet lie farther apart across the walk than lateral_reach
-        holds somebody else's (two people side by side taken for one): their feet are parted.
+        holds somebody else's (two people side by side taken for one): their feet are parted, unless the far side
+        landed less than step_time ago while the near side's force fell by more than load_tolerance this frame (a
+        side step moves the weight onto the landing foot; a second person's foot takes none off the first's).
+      max_step [m]: the farthest one foot lands from the other (a long stride, a dancer's side step: on tuning face
+        to face scenes up to 0.78 m from the foot left behind, 99 % within 0.73 m). A foot nobody within reach takes goes to a person present standing on one foot
+        within this of it who shifts weight off that foot the same frame (the weight moves onto the far foot; a
+        newcomer's first foot unloads nobody), within their body weight.
       step_time [s]: duration of one step: a new foot lands about velocity * step_time ahead; a foot
         holds its cells against other claims fully once it has been down this long.
       new_person_cost: a foot no present person can take starts a new person at this many step_reach
@@ -100,6 +106,7 @@ class TrackerConfig:
     min_foot_area: float = 4e-4
     foot_length_max: float = 0.32
     step_reach: float = 0.55
+    max_step: float = 0.8
     lateral_reach: float = 0.3
     steady_walk_speed: float = 0.5
     step_time: float = 0.5

@@ -361,3 +361,51 @@ def test_two_people_walking_side_by_side_taken_for_one_at_first_are_parted():
     assert len(ids) == 2
     assert scores.id_switches == 0
     assert scores.mota > 0.85
+
+
+@pytest.mark.parametrize("weight_moves", [True, False])
+def test_a_far_step_is_the_stepper_s_own_and_a_newcomer_beside_a_person_is_not(weight_moves):
+    # A dancer on one foot steps 0.68 m aside and forward (beyond step_reach of their centre of pressure, within
+    # max_step of the foot left behind) and moves their weight onto the far foot over 4 frames: one person. The same
+    # foot landing while the person's load stays on their foot is somebody arriving: a second person.
+    old, far = (0.50, 1.00), (0.90, 1.55)
+    shares = [0.15, 0.5, 0.85, 1.0]
+    frames = []
+    for index in range(30):
+        frame = np.zeros(SHAPE, dtype=np.float32)
+        landed = index - 12
+        on_far = 0.0 if landed < 0 else shares[min(landed, len(shares) - 1)]
+        on_old = 1.0 - on_far if weight_moves else 1.0
+        if on_old > 0:
+            render_foot(frame, old, math.pi / 2, 0.5, 220.0 * on_old, 1.0, shape=APART, midfoot=False)
+        if on_far > 0:
+            render_foot(frame, far, math.pi / 2, 0.5, 220.0 * on_far, -1.0, shape=APART, midfoot=False)
+        frames.append(frame)
+    rows = rows_of(PressureTracker(TrackerConfig(report_lost=False)), frames)
+    assert len({r.track_id for r in rows}) == (1 if weight_moves else 2)
+
+
+@pytest.mark.parametrize("stance_unloads", [True, False])
+def test_a_walker_s_side_step_is_not_parted_as_a_second_person(stance_unloads):
+    # A person walking forward (0.4 m/s along their feet) puts a foot down 0.4 m aside, wider than lateral_reach:
+    # while the foot they stand on unloads (600 -> 200 N), the weight moves onto the new foot, a side step of
+    # their own; while it keeps its load, the new foot adds weight: somebody else's, parted to a new person.
+    from collections import deque
+
+    from pressure_tracker.detection import person_detection
+    from pressure_tracker.tracking import ConstantVelocityKalman, PeopleTracker, Track
+
+    def foot(cells: np.ndarray, x: float, force: float) -> Foot:
+        return Foot(cells, (0, 0, 8, 24), np.array([x, 1.0]), force, 0.012, 0.24, math.pi / 2, False)
+
+    stance_cells, landing_cells = np.arange(0, 120), np.arange(1000, 1120)
+    tracker = PeopleTracker(TrackerConfig())
+    track = Track(1, TrackState.CONFIRMED, ConstantVelocityKalman(np.array([0.5, 1.0]), 4.0, 0.05),
+                  person_detection([foot(stance_cells, 0.5, 600.0)], SHAPE, 0.01), 0.0)
+    track.path = deque([(0.0, 0.5, 0.8), (0.5, 0.5, 1.0)])
+    track.feet_axis = math.pi / 2
+    tracker.tracks.append(track)
+    feet = [foot(stance_cells, 0.5, 200.0 if stance_unloads else 590.0), foot(landing_cells, 0.9, 400.0)]
+    owner = np.array([0, 0])
+    tracker._part_wide_people(feet, np.zeros((2, 1)), np.array([[1.0], [0.0]]), np.array([0.3, 0.0]), owner)
+    assert owner.tolist() == ([0, 0] if stance_unloads else [0, -1])
