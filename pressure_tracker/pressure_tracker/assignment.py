@@ -97,11 +97,12 @@ class FramePlanner:
                 for f, t in zip(*linear_sum_assignment(returning)):
                     if returning[f, t] < _NEVER:
                         owner[free[f]] = t
+            self._far_steps(feet, owner)
             self._balance_weights(feet, cost, owner)
             for f, holder in landed_beside.items():
                 if owner[f] < 0:   # nobody else present took it: the holder's own other foot (a narrow step, a turn)
                     owner[f] = holder
-            self._part_wide_people(feet, cost, share, owner)
+            self._part_wide_people(feet, cost, share, ages, owner)
         matched: dict[int, list[Foot]] = {}
         for foot, t in zip(feet, owner):
             if t >= 0:
@@ -112,6 +113,33 @@ class FramePlanner:
                          [person_detection(group, frame_shape, cfg.cell_pitch)
                           for group in _pair_new_feet(free, cfg)],
                          {id(foot): age + dt if continued[f] else 0.0 for f, (foot, age) in enumerate(zip(feet, ages))})
+
+    def _far_steps(self, feet: list[Foot], owner: np.ndarray) -> None:
+        """Give (in `owner`, in place) a foot nobody took to a person present who stands on one foot within max_step
+        of it and shifts weight off that foot this frame: a long step (a dancer's side step, a stride from one foot
+        at the mat's border) lands beyond step_reach of the centre of pressure, and its weight comes from the foot
+        left behind. A newcomer's first foot adds weight to the mat; nobody present lifts it. The nearest such
+        person takes the foot, each at most one; no more than their body weight (load_tolerance) may land on them."""
+        cfg = self.config
+        pairs = []
+        for f in np.flatnonzero(owner < 0):
+            if feet[f].touches_edge:   # stepping on across the mat's border: somebody arriving
+                continue
+            for t, track in enumerate(self.tracks):
+                mine = np.flatnonzero(owner == t)
+                if track.frames_since_update or mine.size != 1:
+                    continue
+                before = sum(foot.force for foot in track.detection.feet)
+                load = feet[mine[0]].force
+                heaviest = track.weight_n * math.exp(cfg.load_tolerance) if track.weight_n > 0 else math.inf
+                reach = float(np.linalg.norm(feet[f].centroid_m - feet[mine[0]].centroid_m))
+                if reach <= cfg.max_step and load < before and load + feet[f].force <= heaviest:
+                    pairs.append((reach, f, t))
+        taken: set[int] = set()
+        for _, f, t in sorted(pairs):
+            if owner[f] < 0 and t not in taken:
+                owner[f] = t
+                taken.add(t)
 
     def _balance_weights(self, feet: list[Foot], cost: np.ndarray, owner: np.ndarray) -> None:
         """Improve the assignment `owner` (in place) by moving single feet between people (or to a new
@@ -179,13 +207,16 @@ class FramePlanner:
                 counts[target] += 1
                 edge_feet[target] += at_edge[f]
 
-    def _part_wide_people(self, feet: list[Foot], cost: np.ndarray, share: np.ndarray, owner: np.ndarray) -> None:
+    def _part_wide_people(self, feet: list[Foot], cost: np.ndarray, share: np.ndarray, ages: np.ndarray,
+                          owner: np.ndarray) -> None:
         """Release to new people (in `owner`, in place) the feet that make a person walking forward wider than one
         person: one person's feet lie within lateral_reach of each other across the line they walk (`_across`); two
         people walking side by side taken for one are wider (a merged birth, a foot given to the wrong one). Such a
         person's feet are cut at the widest sideways gap between them, when each side holds a whole foot
         (`shows_axis`); the person keeps the side holding more of the cells their feet held in the last frame (a
-        foot in stance does not move), else the side nearer where they were predicted."""
+        foot in stance does not move), else the side nearer where they were predicted. Not while the released side
+        landed less than step_time ago and the kept side unloads (`_unloading`): a side step (a dancer's), whose weight
+        moves onto the landing foot; a second person's foot landing adds weight and takes none from the first."""
         for t in np.unique(owner[owner >= 0]):
             mine = np.flatnonzero(owner == t)
             while mine.size >= 2:
@@ -199,8 +230,18 @@ class FramePlanner:
                     break   # the pieces of a foot landing or lifting may lie anywhere about it
                 held = [(sum(share[f, t] * feet[f].area for f in side), -cost[side, t].min()) for side in sides]
                 kept, released = sides if held[0] >= held[1] else sides[::-1]
+                if (ages[released] < self.config.step_time).all() and self._unloading(feet, kept, self.tracks[t]):
+                    break   # a side step: feet landing aside as the weight leaves the feet they landed beside
                 owner[released] = -1
                 mine = kept
+
+    def _unloading(self, feet: list[Foot], side: np.ndarray, track: Track) -> bool:
+        """Whether `feet[side]` carry less than the feet of `track`'s last frame whose cells they hold did, by more
+        than load_tolerance: the weight moves off them (onto a foot landing elsewhere)."""
+        cells = np.concatenate([feet[f].cells for f in side])
+        before = sum(foot.force for foot in track.detection.feet if np.isin(foot.cells, cells).any())
+        now = sum(feet[f].force for f in side)
+        return now < before * math.exp(-self.config.load_tolerance)
 
     def _too_wide(self, feet: list[Foot], mine: np.ndarray, t: int) -> bool:
         """Whether `feet[mine]` are wider than person `t` can stand (`_part_wide_people`)."""
