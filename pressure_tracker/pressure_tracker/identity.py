@@ -23,7 +23,7 @@ time and signature are read here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -31,6 +31,7 @@ from scipy.optimize import linear_sum_assignment
 from .config import TrackerConfig
 
 _NEVER = 1e6   # cost of a pair outside the gate
+_VISITS_KEPT = 9   # visits a gallery entry's signature is the median of (an odd count: one median visit)
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,22 @@ class BodySignature:
 @dataclass(frozen=True)
 class DepartedPerson:
     """A person who left the mat: their id, signature, when they left [s, tracker clock] and where: the centre of
-    pressure (x, y) [m] of their last feet."""
+    pressure (x, y) [m] of their last feet. `visits`: the signatures of their last visits (at most _VISITS_KEPT)
+    that fitted them; `signature` is their median, so one visit weighed wrong (a foot of somebody else's taken, a
+    hand-over) does not move it."""
 
     track_id: int
     signature: BodySignature
     departed_at: float
     last_seen_m: tuple[float, float]
+    visits: tuple[BodySignature, ...] = ()
+
+    def with_visit(self, signature: BodySignature, clock: float, where: tuple[float, float]) -> DepartedPerson:
+        """This person after one more visit that fitted them, which ended at `clock` at `where`."""
+        visits = ((self.visits or (self.signature,)) + (signature,))[-_VISITS_KEPT:]
+        median = BodySignature(float(np.median([v.weight_n for v in visits])),
+                               float(np.median([v.foot_length_m for v in visits])))
+        return DepartedPerson(self.track_id, median, clock, where, visits)
 
 
 class IdentityMemory:
@@ -65,6 +76,7 @@ class IdentityMemory:
     def __init__(self, config: TrackerConfig) -> None:
         self.config = config
         self.departed: list[DepartedPerson] = []
+        self.returned: dict[int, DepartedPerson] = {}   # gallery entries of known people back on the mat, by id
         self.recognised: dict[int, int] = {}   # this frame's people who took a known id: provisional id -> it
         self.renamed: dict[int, int] = {}      # this frame's changes of a published id: the one before -> now
 
@@ -133,37 +145,54 @@ class IdentityMemory:
             self.renamed[before] = track.published_id
 
     def depart(self, track, clock: float) -> None:
-        """Keep the signature of a person who left (if they were weighed), under their id; one whose id was still
-        provisional is settled now, as the departed person they match best within reid_gate, or nobody. A person
-        whose signature is within reid_gate of an entry of the gallery is that person recorded under a second id
-        (an id given while their signature was off, or taken over at close quarters): their id becomes that
-        entry's (`recognised`), the closest one's, and the gallery keeps one entry per signature it can tell apart
-        (a person recorded twice would take either id back at random on each return)."""
+        """Keep what a person who left showed of their body (if they were weighed). One whose id was still
+        provisional is settled now, as the departed person they match best within reid_gate, or nobody.
+        A person who came back as somebody known (recognised, or settled so now) adds this visit to that person's
+        entry if it fits it within reid_gate; one that does not (weighed wrong, or recognised wrongly) leaves the
+        entry as it was, so no visit rewrites a known person, nor merges them with anybody else.
+        A person first seen on this visit whose signature is within reid_gate of an entry of the gallery is that
+        person recorded under a second id (an id given while their signature was off, or taken over at close
+        quarters): their id becomes that entry's (`recognised`; offline the whole visit, all of this id, is
+        relabelled), the closest one's, and the visit is added to it; else they are a new entry of the gallery."""
         cfg = self.config
         signature = track.signature(cfg)
-        if signature is None:
-            return
-        if not track.identified:
+        where = track.detection.centroid_m
+        known = self.returned.pop(track.track_id, None)
+        if signature is not None and not track.identified:
             gallery = [(person.track_id, person.signature) for person in self.departed]
             self._settle(track, self._recognise([signature], gallery)[0][0] if gallery else None)
+            known = self.returned.pop(track.track_id, None)
+        if known is not None:
+            fits = signature is not None and signature.distance(known.signature, cfg) <= cfg.reid_gate
+            self.departed.append(known.with_visit(signature, clock, where) if fits
+                                 else replace(known, departed_at=clock, last_seen_m=where))
+            return
+        if signature is None:
+            return
         same = [(signature.distance(person.signature, cfg), person.track_id) for person in self.departed]
         same = [match for match in same if match[0] <= cfg.reid_gate]
-        if same:
-            known_id = min(same)[1]
-            self.recognised[track.track_id] = known_id
-            track.track_id = known_id
-        self.departed = [person for person in self.departed
-                         if signature.distance(person.signature, cfg) > cfg.reid_gate]
-        self.departed.append(DepartedPerson(track.track_id, signature, clock, track.detection.centroid_m))
+        if not same:
+            self.departed.append(DepartedPerson(track.track_id, signature, clock, where, (signature,)))
+            return
+        known_id = min(same)[1]
+        self.recognised[track.track_id] = known_id
+        track.track_id = known_id
+        entry = next(person for person in self.departed if person.track_id == known_id)
+        self.departed = [person for person in self.departed if person is not entry]
+        self.departed.append(entry.with_visit(signature, clock, where))
 
     def _settle(self, track, known_id: int | None) -> None:
-        """Settle `track`'s id: it is `known_id` (an absent person's, who is then no longer absent; their provisional
-        id goes to `recognised`), or, None, their own."""
+        """Settle `track`'s id: it is `known_id` (an absent person's, who is then no longer absent: their gallery
+        entry waits in `returned` until they leave again; their provisional id goes to `recognised`), or, None,
+        their own."""
         track.identified = True
         before = track.published_id
         track.shown_as = None
         if known_id is not None:
             self.recognised[track.track_id] = known_id
+            for person in self.departed:
+                if person.track_id == known_id:
+                    self.returned[known_id] = person
             self.departed = [person for person in self.departed if person.track_id != known_id]
             track.track_id = known_id
         if track.published_id != before:

@@ -103,6 +103,33 @@ def test_one_who_leaves_matching_an_older_gallery_entry_takes_its_id():
     assert [person.track_id for person in session.tracker.tracker.departed] == [1]
 
 
+def test_a_return_weighed_wrong_neither_merges_two_known_people_nor_rewrites_either():
+    # The light person comes back and is recognised; then their track weighs like the heavy one (a foot of
+    # somebody else's taken, a hand-over) until they leave. That visit must not make the light person's id the
+    # heavy one's (offline: every row of both under one id) nor replace either gallery entry: the light person's
+    # next return is recognised as them again.
+    session = Session()
+    light, heavy = standing((0.6, 0.5), peak_kpa=LIGHT), standing((0.6, 1.8), peak_kpa=HEAVY)
+    assert session.stay(light + heavy, 2.0)[-1] == {1, 2}
+    session.stay(EMPTY, 4.0)                                          # both depart
+    assert session.stay(standing((0.5, 1.0), peak_kpa=LIGHT), 2.0)[-1] == {1}   # recognised
+    session.stay(standing((0.5, 1.0), peak_kpa=HEAVY), 6.0)           # then weighed as the heavy one
+    session.stay(EMPTY, 4.0)                                          # leaves
+    assert session.recognised == {3: 1}                               # no merge of 1 into 2
+    assert sorted(person.track_id for person in session.tracker.tracker.departed) == [1, 2]
+    assert session.stay(standing((0.5, 1.0), peak_kpa=LIGHT), 2.0)[-1] == {1}   # the light one back: still 1
+
+
+def test_a_gallery_entry_is_the_median_of_its_visits():
+    from pressure_tracker.identity import BodySignature, DepartedPerson
+
+    entry = DepartedPerson(1, BodySignature(600.0, 0.26), 0.0, (0.5, 0.1))
+    for weight, clock in ((606.0, 10.0), (690.0, 20.0)):               # the last visit weighed 15 % heavy
+        entry = entry.with_visit(BodySignature(weight, 0.26), clock, (0.5, 0.2))
+    assert entry.signature == BodySignature(606.0, 0.26) and entry.departed_at == 20.0
+    assert len(entry.visits) == 3
+
+
 def test_nobody_away_means_confirmed_at_min_hits():
     session = Session(TrackerConfig(report_lost=False, min_hits=3))
     arrival = session.stay(standing((0.6, 1.2)), 1.0)
