@@ -1,14 +1,18 @@
 """Who is who over hours: the body signatures of the people who left, and the ids of the people who come back.
 
 A person's body signature is their weight (median force on the mat) and foot length, from frames clear of the
-mat's edge. A departed person's signature is kept reid_memory seconds, one entry per signature the others cannot be
-told from (the gallery). A newcomer is published at once under a provisional id, settled later
+mat's edge. A departed person's signature is kept reid_memory seconds (the gallery): the median of the signatures
+of their last visits that fitted it, so one visit weighed wrong (a foot of somebody else's taken, a hand-over) does
+not move it; while they are back on the mat their entry waits for their departure (`returned`), so a return
+recognised wrongly loses nobody's entry. Over 30 minutes a gallery that kept only each person's last visit, dropped
+on every return and rewritten on every departure, decayed: one bad visit lost a person for good. A newcomer is published at once under a provisional id, settled later
 (`IdentityMemory.identify`): at once if nobody is away; else by one assignment of the newcomers weighed in that
 frame to the departed and lost people within reid_gate, taken once weighed (signature_time of contact) if the match
 is clear, else after settle_time, when matching nobody keeps the provisional id; one who leaves before that is
 settled on departure (`IdentityMemory.depart`). A recognised newcomer takes the known id (`recognised`: provisional
--> known); so does a departing person whose signature matches an older entry of the gallery (one person under two
-ids).
+-> known); so does a person first seen on this visit who departs matching an entry of the gallery (one person under
+two ids; offline the whole visit is relabelled). A known person is never renamed as another: an id with visits of
+its own relabelled offline would merge all of them.
 
 Live, every change of the id a person is published under is an id switch, and a provisional id replaced by the known
 one is two (the provisional id, then the known). So a newcomer whose id is still provisional is published under a
