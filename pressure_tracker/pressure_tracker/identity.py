@@ -7,8 +7,8 @@ not move it; while they are back on the mat their entry waits for their departur
 recognised wrongly loses nobody's entry. Over 30 minutes a gallery that kept only each person's last visit, dropped
 on every return and rewritten on every departure, decayed: one bad visit lost a person for good.
 
-A newcomer is published at once under a provisional id, settled later (`IdentityMemory.identify`): at once if nobody is away; else by one assignment of the newcomers weighed in that
-frame to the departed and lost people within reid_gate, taken once weighed (signature_time of contact) if the match
+A newcomer is published at once under a provisional id, settled later (`IdentityMemory.identify`): at once if
+nobody is away; else by one assignment of the newcomers weighed in that frame to the departed and lost people within reid_gate, taken once weighed (signature_time of contact) if the match
 is clear, else after settle_time, when matching nobody keeps the provisional id; one who leaves before that is
 settled on departure (`IdentityMemory.depart`). A recognised newcomer takes the known id (`recognised`: provisional
 -> known); so does a person first seen on this visit who departs matching an entry of the gallery (one person under
