@@ -7,13 +7,14 @@ not move it; while they are back on the mat their entry waits for their departur
 recognised wrongly loses nobody's entry. Over 30 minutes a gallery that kept only each person's last visit, dropped
 on every return and rewritten on every departure, decayed: one bad visit lost a person for good.
 
-A newcomer is published at once under a provisional id, settled later (`IdentityMemory.identify`): at once if
-nobody is away; else by one assignment of the newcomers weighed in that frame to the departed and lost people within reid_gate, taken once weighed (signature_time of contact) if the match
-is clear, else after settle_time, when matching nobody keeps the provisional id; one who leaves before that is
-settled on departure (`IdentityMemory.depart`). A recognised newcomer takes the known id (`recognised`: provisional
--> known); so does a person first seen on this visit who departs matching an entry of the gallery (one person under
-two ids; offline the whole visit is relabelled). A known person is never renamed as another: an id with visits of
-its own relabelled offline would merge all of them.
+A newcomer is published at once under a provisional id, settled later (`IdentityMemory.identify`): at once if nobody
+is away; else by one assignment of the newcomers weighed in that frame to the departed and lost people within
+reid_gate, taken once weighed (signature_time of contact) if the match is clear, else after settle_time, when
+matching nobody keeps the provisional id; one who leaves before that is settled on departure
+(`IdentityMemory.depart`). A recognised newcomer takes the known id (`recognised`: provisional -> known); so does a
+person first seen on this visit who departs matching an entry of the gallery (one person under two ids; offline the
+whole visit is relabelled). A known person is never renamed as another: an id with visits of its own relabelled
+offline would merge all of them.
 
 Live, every change of the id a person is published under is an id switch, and a provisional id replaced by the known
 one is two (the provisional id, then the known). So a newcomer whose id is still provisional is published under a
