@@ -12,9 +12,10 @@ is away; else by one assignment of the newcomers weighed in that frame to the de
 reid_gate, taken once weighed (signature_time of contact) if the match is clear, else after settle_time, when
 matching nobody keeps the provisional id; one who leaves before that is settled on departure
 (`IdentityMemory.depart`). A recognised newcomer takes the known id (`recognised`: provisional -> known); so does a
-person first seen on this visit who departs matching an entry of the gallery (one person under two ids; offline the
-whole visit is relabelled). A known person is never renamed as another: an id with visits of its own relabelled
-offline would merge all of them.
+person who departs with a gallery entry (the median over their visits) within reid_gate of another's: one person
+under two ids, merged into one entry (offline every row of the departing id is relabelled). A single visit that does
+not fit its person's entry changes no entry and merges nobody: relabelled offline, it would merge all the rows of two
+people.
 
 Live, every change of the id a person is published under is an id switch, and a provisional id replaced by the known
 one is two (the provisional id, then the known). So a newcomer whose id is still provisional is published under a
@@ -68,12 +69,22 @@ class DepartedPerson:
     last_seen_m: tuple[float, float]
     visits: tuple[BodySignature, ...] = ()
 
+    @property
+    def all_visits(self) -> tuple[BodySignature, ...]:
+        return self.visits or (self.signature,)
+
     def with_visit(self, signature: BodySignature, clock: float, where: tuple[float, float]) -> DepartedPerson:
         """This person after one more visit that fitted them, which ended at `clock` at `where`."""
-        visits = ((self.visits or (self.signature,)) + (signature,))[-_VISITS_KEPT:]
-        median = BodySignature(float(np.median([v.weight_n for v in visits])),
-                               float(np.median([v.foot_length_m for v in visits])))
-        return DepartedPerson(self.track_id, median, clock, where, visits)
+        return _entry(self.track_id, self.all_visits + (signature,), clock, where)
+
+
+def _entry(track_id: int, visits: tuple[BodySignature, ...], clock: float, where: tuple[float, float]
+           ) -> DepartedPerson:
+    """A gallery entry of the last _VISITS_KEPT of `visits` (oldest first), the person having left at `clock`."""
+    visits = visits[-_VISITS_KEPT:]
+    median = BodySignature(float(np.median([v.weight_n for v in visits])),
+                           float(np.median([v.foot_length_m for v in visits])))
+    return DepartedPerson(track_id, median, clock, where, visits)
 
 
 class IdentityMemory:
@@ -155,11 +166,11 @@ class IdentityMemory:
         provisional is settled now, as the departed person they match best within reid_gate, or nobody.
         A person who came back as somebody known (recognised, or settled so now) adds this visit to that person's
         entry if it fits it within reid_gate; one that does not (weighed wrong, or recognised wrongly) leaves the
-        entry as it was, so no visit rewrites a known person, nor merges them with anybody else.
-        A person first seen on this visit whose signature is within reid_gate of an entry of the gallery is that
-        person recorded under a second id (an id given while their signature was off, or taken over at close
-        quarters): their id becomes that entry's (`recognised`; offline the whole visit, all of this id, is
-        relabelled), the closest one's, and the visit is added to it; else they are a new entry of the gallery."""
+        entry as it was. A person first seen on this visit is a new entry. An entry then within reid_gate of
+        another one of the gallery is that person recorded under a second id (an id given while their signature
+        was off, a return not recognised while their entry was held by somebody recognised wrongly): the two
+        become one under the other's id, the closest one's (`recognised`: offline every row of the departing id is
+        relabelled, as medians over visits make the match that of the people, not of one visit)."""
         cfg = self.config
         signature = track.signature(cfg)
         where = track.detection.centroid_m
@@ -168,24 +179,22 @@ class IdentityMemory:
             gallery = [(person.track_id, person.signature) for person in self.departed]
             self._settle(track, self._recognise([signature], gallery)[0][0] if gallery else None)
             known = self.returned.pop(track.track_id, None)
-        if known is not None:
-            fits = signature is not None and signature.distance(known.signature, cfg) <= cfg.reid_gate
-            self.departed.append(known.with_visit(signature, clock, where) if fits
-                                 else replace(known, departed_at=clock, last_seen_m=where))
-            return
-        if signature is None:
-            return
-        same = [(signature.distance(person.signature, cfg), person.track_id) for person in self.departed]
+        if known is None:
+            if signature is None:
+                return
+            entry = _entry(track.track_id, (signature,), clock, where)
+        elif signature is not None and signature.distance(known.signature, cfg) <= cfg.reid_gate:
+            entry = known.with_visit(signature, clock, where)
+        else:
+            entry = replace(known, departed_at=clock, last_seen_m=where)
+        same = [(entry.signature.distance(person.signature, cfg), index) for index, person in enumerate(self.departed)]
         same = [match for match in same if match[0] <= cfg.reid_gate]
-        if not same:
-            self.departed.append(DepartedPerson(track.track_id, signature, clock, where, (signature,)))
-            return
-        known_id = min(same)[1]
-        self.recognised[track.track_id] = known_id
-        track.track_id = known_id
-        entry = next(person for person in self.departed if person.track_id == known_id)
-        self.departed = [person for person in self.departed if person is not entry]
-        self.departed.append(entry.with_visit(signature, clock, where))
+        if same:
+            other = self.departed.pop(min(same)[1])
+            self.recognised[entry.track_id] = other.track_id
+            track.track_id = other.track_id
+            entry = _entry(other.track_id, other.all_visits + entry.all_visits, clock, where)
+        self.departed.append(entry)
 
     def _settle(self, track, known_id: int | None) -> None:
         """Settle `track`'s id: it is `known_id` (an absent person's, who is then no longer absent: their gallery
