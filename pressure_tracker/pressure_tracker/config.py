@@ -84,7 +84,10 @@ class TrackerConfig:
         absent person they are assigned to within reid_gate, or nobody (the provisional id is theirs). A first
         signature can be off (a foot another person took, a light touch): a weak match waits for more steps. One
         who leaves before that is settled as the departed person they match best, if any.
-      reid_memory [s]: a departed person's signature is kept this long.
+      reid_memory [s]: a departed person's signature is kept this long. Their gallery entry is the median of
+        the signatures of their last visits that fitted it (within reid_gate; identity.py, no parameter): kept
+        while they are back on the mat, never rewritten by a visit that does not fit it; two entries whose
+        medians lie within reid_gate are one person under two ids and become one.
       weight_tolerance: relative error of a body weight estimate (log ratio).
       foot_length_tolerance [m]: error of a foot length estimate.
       reid_gate: a newcomer farther than this from every absent person's signature (in the tolerances above,

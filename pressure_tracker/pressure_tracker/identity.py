@@ -1,14 +1,21 @@
 """Who is who over hours: the body signatures of the people who left, and the ids of the people who come back.
 
 A person's body signature is their weight (median force on the mat) and foot length, from frames clear of the
-mat's edge. A departed person's signature is kept reid_memory seconds, one entry per signature the others cannot be
-told from (the gallery). A newcomer is published at once under a provisional id, settled later
-(`IdentityMemory.identify`): at once if nobody is away; else by one assignment of the newcomers weighed in that
-frame to the departed and lost people within reid_gate, taken once weighed (signature_time of contact) if the match
-is clear, else after settle_time, when matching nobody keeps the provisional id; one who leaves before that is
-settled on departure (`IdentityMemory.depart`). A recognised newcomer takes the known id (`recognised`: provisional
--> known); so does a departing person whose signature matches an older entry of the gallery (one person under two
-ids).
+mat's edge. A departed person's signature is kept reid_memory seconds (the gallery): the median of the signatures
+of their last visits that fitted it, so one visit weighed wrong (a foot of somebody else's taken, a hand-over) does
+not move it; while they are back on the mat their entry waits for their departure (`returned`), so a return
+recognised wrongly loses nobody's entry. Over 30 minutes a gallery that kept only each person's last visit, dropped
+on every return and rewritten on every departure, decayed: one bad visit lost a person for good.
+
+A newcomer is published at once under a provisional id, settled later (`IdentityMemory.identify`): at once if nobody
+is away; else by one assignment of the newcomers weighed in that frame to the departed and lost people within
+reid_gate, taken once weighed (signature_time of contact) if the match is clear, else after settle_time, when
+matching nobody keeps the provisional id; one who leaves before that is settled on departure
+(`IdentityMemory.depart`). A recognised newcomer takes the known id (`recognised`: provisional -> known); so does a
+person who departs with a gallery entry (the median over their visits) within reid_gate of another's: one person
+under two ids, merged into one entry (offline every row of the departing id is relabelled). A single visit that does
+not fit its person's entry changes no entry and merges nobody: relabelled offline, it would merge all the rows of two
+people.
 
 Live, every change of the id a person is published under is an id switch, and a provisional id replaced by the known
 one is two (the provisional id, then the known). So a newcomer whose id is still provisional is published under a
@@ -23,7 +30,7 @@ time and signature are read here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -31,6 +38,7 @@ from scipy.optimize import linear_sum_assignment
 from .config import TrackerConfig
 
 _NEVER = 1e6   # cost of a pair outside the gate
+_VISITS_KEPT = 9   # visits a gallery entry's signature is the median of (an odd count: one median visit)
 
 
 @dataclass(frozen=True)
@@ -51,12 +59,32 @@ class BodySignature:
 @dataclass(frozen=True)
 class DepartedPerson:
     """A person who left the mat: their id, signature, when they left [s, tracker clock] and where: the centre of
-    pressure (x, y) [m] of their last feet."""
+    pressure (x, y) [m] of their last feet. `visits`: the signatures of their last visits (at most _VISITS_KEPT)
+    that fitted them; `signature` is their median, so one visit weighed wrong (a foot of somebody else's taken, a
+    hand-over) does not move it."""
 
     track_id: int
     signature: BodySignature
     departed_at: float
     last_seen_m: tuple[float, float]
+    visits: tuple[BodySignature, ...] = ()
+
+    @property
+    def all_visits(self) -> tuple[BodySignature, ...]:
+        return self.visits or (self.signature,)
+
+    def with_visit(self, signature: BodySignature, clock: float, where: tuple[float, float]) -> DepartedPerson:
+        """This person after one more visit that fitted them, which ended at `clock` at `where`."""
+        return _entry(self.track_id, self.all_visits + (signature,), clock, where)
+
+
+def _entry(track_id: int, visits: tuple[BodySignature, ...], clock: float, where: tuple[float, float]
+           ) -> DepartedPerson:
+    """A gallery entry of the last _VISITS_KEPT of `visits` (oldest first), the person having left at `clock`."""
+    visits = visits[-_VISITS_KEPT:]
+    median = BodySignature(float(np.median([v.weight_n for v in visits])),
+                           float(np.median([v.foot_length_m for v in visits])))
+    return DepartedPerson(track_id, median, clock, where, visits)
 
 
 class IdentityMemory:
@@ -65,6 +93,7 @@ class IdentityMemory:
     def __init__(self, config: TrackerConfig) -> None:
         self.config = config
         self.departed: list[DepartedPerson] = []
+        self.returned: dict[int, DepartedPerson] = {}   # gallery entries of known people back on the mat, by id
         self.recognised: dict[int, int] = {}   # this frame's people who took a known id: provisional id -> it
         self.renamed: dict[int, int] = {}      # this frame's changes of a published id: the one before -> now
 
@@ -133,37 +162,52 @@ class IdentityMemory:
             self.renamed[before] = track.published_id
 
     def depart(self, track, clock: float) -> None:
-        """Keep the signature of a person who left (if they were weighed), under their id; one whose id was still
-        provisional is settled now, as the departed person they match best within reid_gate, or nobody. A person
-        whose signature is within reid_gate of an entry of the gallery is that person recorded under a second id
-        (an id given while their signature was off, or taken over at close quarters): their id becomes that
-        entry's (`recognised`), the closest one's, and the gallery keeps one entry per signature it can tell apart
-        (a person recorded twice would take either id back at random on each return)."""
+        """Keep what a person who left showed of their body (if they were weighed). One whose id was still
+        provisional is settled now, as the departed person they match best within reid_gate, or nobody.
+        A person who came back as somebody known (recognised, or settled so now) adds this visit to that person's
+        entry if it fits it within reid_gate; one that does not (weighed wrong, or recognised wrongly) leaves the
+        entry as it was. A person first seen on this visit is a new entry. An entry then within reid_gate of
+        another one of the gallery is that person recorded under a second id (an id given while their signature
+        was off, a return not recognised while their entry was held by somebody recognised wrongly): the two
+        become one under the other's id, the closest one's (`recognised`: offline every row of the departing id is
+        relabelled, as medians over visits make the match that of the people, not of one visit)."""
         cfg = self.config
         signature = track.signature(cfg)
-        if signature is None:
-            return
-        if not track.identified:
+        where = track.detection.centroid_m
+        known = self.returned.pop(track.track_id, None)
+        if signature is not None and not track.identified:
             gallery = [(person.track_id, person.signature) for person in self.departed]
             self._settle(track, self._recognise([signature], gallery)[0][0] if gallery else None)
-        same = [(signature.distance(person.signature, cfg), person.track_id) for person in self.departed]
+            known = self.returned.pop(track.track_id, None)
+        if known is None:
+            if signature is None:
+                return
+            entry = _entry(track.track_id, (signature,), clock, where)
+        elif signature is not None and signature.distance(known.signature, cfg) <= cfg.reid_gate:
+            entry = known.with_visit(signature, clock, where)
+        else:
+            entry = replace(known, departed_at=clock, last_seen_m=where)
+        same = [(entry.signature.distance(person.signature, cfg), index) for index, person in enumerate(self.departed)]
         same = [match for match in same if match[0] <= cfg.reid_gate]
         if same:
-            known_id = min(same)[1]
-            self.recognised[track.track_id] = known_id
-            track.track_id = known_id
-        self.departed = [person for person in self.departed
-                         if signature.distance(person.signature, cfg) > cfg.reid_gate]
-        self.departed.append(DepartedPerson(track.track_id, signature, clock, track.detection.centroid_m))
+            other = self.departed.pop(min(same)[1])
+            self.recognised[entry.track_id] = other.track_id
+            track.track_id = other.track_id
+            entry = _entry(other.track_id, other.all_visits + entry.all_visits, clock, where)
+        self.departed.append(entry)
 
     def _settle(self, track, known_id: int | None) -> None:
-        """Settle `track`'s id: it is `known_id` (an absent person's, who is then no longer absent; their provisional
-        id goes to `recognised`), or, None, their own."""
+        """Settle `track`'s id: it is `known_id` (an absent person's, who is then no longer absent: their gallery
+        entry waits in `returned` until they leave again; their provisional id goes to `recognised`), or, None,
+        their own."""
         track.identified = True
         before = track.published_id
         track.shown_as = None
         if known_id is not None:
             self.recognised[track.track_id] = known_id
+            for person in self.departed:
+                if person.track_id == known_id:
+                    self.returned[known_id] = person
             self.departed = [person for person in self.departed if person.track_id != known_id]
             track.track_id = known_id
         if track.published_id != before:

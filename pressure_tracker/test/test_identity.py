@@ -102,6 +102,69 @@ def test_one_who_leaves_matching_an_older_gallery_entry_takes_its_id():
     assert [person.track_id for person in session.tracker.tracker.departed] == [1]
 
 
+def test_a_return_weighed_wrong_neither_merges_two_known_people_nor_rewrites_either():
+    # The light person comes back and is recognised; then their track weighs like the heavy one (a foot of
+    # somebody else's taken, a hand-over) until they leave. That visit must not make the light person's id the
+    # heavy one's (offline: every row of both under one id) nor replace either gallery entry: the light person's
+    # next return is recognised as them again.
+    session = Session()
+    light, heavy = standing((0.6, 0.5), peak_kpa=LIGHT), standing((0.6, 1.8), peak_kpa=HEAVY)
+    assert session.stay(light + heavy, 2.0)[-1] == {1, 2}
+    session.stay(EMPTY, 4.0)                                          # both depart
+    assert session.stay(standing((0.5, 1.0), peak_kpa=LIGHT), 2.0)[-1] == {1}   # recognised
+    session.stay(standing((0.5, 1.0), peak_kpa=HEAVY), 6.0)           # then weighed as the heavy one
+    session.stay(EMPTY, 4.0)                                          # leaves
+    assert session.recognised == {3: 1}                               # no merge of 1 into 2
+    assert sorted(person.track_id for person in session.tracker.tracker.departed) == [1, 2]
+    assert session.stay(standing((0.5, 1.0), peak_kpa=LIGHT), 2.0)[-1] == {1}   # the light one back: still 1
+
+
+class _Leaving:
+    """What IdentityMemory.depart reads of a track: a settled id, its signature, where it was last."""
+
+    def __init__(self, track_id: int, signature) -> None:
+        self.track_id, self.identified, self.shown_as = track_id, True, None
+        self._signature = signature
+        self.detection = type("Detection", (), {"centroid_m": (0.5, 0.2)})()
+
+    @property
+    def published_id(self) -> int:
+        return self.track_id
+
+    def signature(self, config: TrackerConfig):
+        return self._signature
+
+
+def test_one_person_under_two_known_ids_becomes_one_entry_when_their_medians_meet():
+    # Person 1 is in the gallery; id 2 (a return not recognised while entry 1 was held) has visits of its own. When 2
+    # leaves with an entry within reid_gate of 1's, both are one person: one entry, under 1, with all the visits.
+    from pressure_tracker.identity import BodySignature, IdentityMemory, _entry
+
+    memory = IdentityMemory(TrackerConfig())
+    memory.departed = [_entry(1, (BodySignature(600.0, 0.26),) * 3, 0.0, (0.5, 0.1))]
+    memory.returned = {2: _entry(2, (BodySignature(606.0, 0.26),) * 2, 5.0, (0.5, 0.1))}
+    leaving = _Leaving(2, BodySignature(603.0, 0.26))
+    memory.depart(leaving, 10.0)
+    assert memory.recognised == {2: 1} and leaving.track_id == 1
+    assert [(person.track_id, len(person.visits)) for person in memory.departed] == [(1, 6)]
+    # a visit that does not fit its own entry merges nobody, even if it fits another's
+    memory.start_frame(10.0)
+    memory.returned = {3: _entry(3, (BodySignature(800.0, 0.28),) * 3, 5.0, (0.5, 0.1))}
+    memory.depart(_Leaving(3, BodySignature(601.0, 0.26)), 11.0)
+    assert not memory.recognised
+    assert sorted(person.track_id for person in memory.departed) == [1, 3]
+
+
+def test_a_gallery_entry_is_the_median_of_its_visits():
+    from pressure_tracker.identity import BodySignature, DepartedPerson
+
+    entry = DepartedPerson(1, BodySignature(600.0, 0.26), 0.0, (0.5, 0.1))
+    for weight, clock in ((606.0, 10.0), (690.0, 20.0)):               # the last visit weighed 15 % heavy
+        entry = entry.with_visit(BodySignature(weight, 0.26), clock, (0.5, 0.2))
+    assert entry.signature == BodySignature(606.0, 0.26) and entry.departed_at == 20.0
+    assert len(entry.visits) == 3
+
+
 def test_nobody_away_means_confirmed_at_min_hits():
     session = Session(TrackerConfig(report_lost=False, min_hits=3))
     arrival = session.stay(standing((0.6, 1.2)), 1.0)
