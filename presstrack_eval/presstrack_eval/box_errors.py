@@ -21,7 +21,7 @@ from scipy.optimize import linear_sum_assignment
 
 from pressure_tracker.motchallenge import iou
 from pressure_tracker.tracker import PressureTracker, TrackerConfig
-from pressure_tracker.tracking import TrackState
+from pressure_tracker.motion import TrackState
 
 from .track_grid import DEFAULT, SPLIT_SEEDS, sim_config
 from .track_suite import store_scene

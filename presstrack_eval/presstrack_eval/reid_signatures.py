@@ -21,7 +21,8 @@ import numpy as np
 
 from .id_switches import _chunks
 from .track_suite import ours
-from pressure_tracker.tracking import TrackState, iou
+from pressure_tracker.motchallenge import iou
+from pressure_tracker.motion import TrackState
 
 GRAVITY = 9.81
 

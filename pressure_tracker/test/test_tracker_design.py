@@ -393,7 +393,8 @@ def test_a_walker_s_side_step_is_not_parted_as_a_second_person(stance_unloads):
     from collections import deque
 
     from pressure_tracker.detection import person_detection
-    from pressure_tracker.tracking import ConstantVelocityKalman, PeopleTracker, Track
+    from pressure_tracker.motion import ConstantVelocityKalman, Track
+    from pressure_tracker.tracking import PeopleTracker
 
     def foot(cells: np.ndarray, x: float, force: float) -> Foot:
         return Foot(cells, (0, 0, 8, 24), np.array([x, 1.0]), force, 0.012, 0.24, math.pi / 2, False)
