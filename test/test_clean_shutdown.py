@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from graph_testing import Listener
+from graph_testing import Listener, start_node, stop_node
 from presstrack_msgs.msg import SmplBodyArray
 
 PRESSTRACK = str(Path(sys.executable).parent / "presstrack")
@@ -35,3 +35,13 @@ def test_sigint_leaves_no_traceback_in_any_node(tmp_path):
     assert time.monotonic() - started < 15.0, "every node stops on the first SIGINT, none needs SIGKILL"
     assert "Traceback" not in output and "context is invalid" not in output, output[-3000:]
     assert "escalating" not in output, output[-3000:]
+
+
+def test_sigint_while_the_simulated_driver_plans_its_scene_leaves_no_traceback(tmp_path):
+    # A 30-minute scene is planned before the first frame (tens of seconds): Ctrl-C lands in the node's constructor.
+    driver = start_node("mat_sim", {"people": 3, "episode_s": 1800.0}, tmp_path, node_name="mat_driver")
+    time.sleep(3.0)
+    assert driver.poll() is None, (tmp_path / "mat_driver.log").read_text()[-3000:]
+    status = stop_node(driver, timeout=15.0)
+    output = (tmp_path / "mat_driver.log").read_text()
+    assert status == 0 and "Traceback" not in output, output[-3000:]

@@ -76,7 +76,9 @@ FAULTS = ("bad_mat_info", "noise_burst", "driver_restart")
 FAULT_SETTLE_S = 10.0   # [s] after the first frame of a restarted driver: tracks confirmed again, identities settled
 BURST_FRAMES = 15       # noise frames in a burst (a second at 15 Hz)
 END_OF_RUN_NS = 2**63 - 1  # a stamp later than any of the run's
-FIRST_BODY_TIMEOUT_S = 60.0  # [s] the graph's start: its first /presstrack/bodies message within this
+SCENE_PLAN_TIMEOUT_S = 600.0  # [s] the simulated driver plans its whole scene before its first frame: ~40 s for a
+                              # 30-minute scene on an idle core, over 60 s on a loaded one
+FIRST_BODY_TIMEOUT_S = 60.0  # [s] the graph's first /presstrack/bodies message within this of the mat's first frame
 RESPAWN_TIMEOUT_S = 10.0     # [s] a killed driver is gone (reaped by the launcher) within this
 
 
@@ -223,8 +225,10 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
         with Graph(people, rate_hz, scene_sets(episode_s, extra_sets), log_path=log_dir / "graph.log") as graph:
             sampler = ProcessSampler(graph.node_processes())
             faults = FaultInjector(scorer, graph, probe.pressure, rate_hz) if faults_every_s else None
+            if not spin_for(scorer, SCENE_PLAN_TIMEOUT_S, sampler, sample_every_s, until=lambda: len(probe.pressure) > 0):
+                raise RuntimeError(f"no /mat/pressure within {SCENE_PLAN_TIMEOUT_S:g} s of start")
             if not spin_for(scorer, FIRST_BODY_TIMEOUT_S, sampler, sample_every_s, until=lambda: len(probe.bodies) > 0):
-                raise RuntimeError(f"no /presstrack/bodies within {FIRST_BODY_TIMEOUT_S:g} s of start")
+                raise RuntimeError(f"no /presstrack/bodies within {FIRST_BODY_TIMEOUT_S:g} s of the mat's first frame")
             spin_for(scorer, warmup_s, sampler, sample_every_s)
             start, start_ns = time.monotonic(), time.time_ns()
             last_report = start

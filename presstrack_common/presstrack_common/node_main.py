@@ -27,6 +27,10 @@ def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = 
         rclpy.logging.get_logger(name).fatal(f"cannot start: {error}")
         rclpy.try_shutdown()
         raise SystemExit(EXIT_CANNOT_START) from None
+    except (KeyboardInterrupt, ExternalShutdownException):
+        # Ctrl-C while the node starts (the simulated driver plans its scene for tens of seconds): stop as asked.
+        rclpy.try_shutdown()
+        return
     try:
         finished = getattr(node, "finished", None)
         if finished is None:
