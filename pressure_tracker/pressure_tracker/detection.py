@@ -73,15 +73,16 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
     contact = frame > threshold
     if defects is not None:
         contact.ravel()[defects.defective] = False
-    if not contact.any():
+    touched = contact.ravel().nonzero()[0]   # in raster order (bool reductions along an axis cost more)
+    if not touched.size:
         if defects is not None:
             defects.update(frame, threshold, np.zeros(0, dtype=np.int64), dt)
         return []
     # Work inside the contact's bounding box (plus the dilation margin): most of a mat is empty.
     reach = int(round(0.5 * foot_gap / cell_pitch))   # 0: every piece is its own foot
-    rows_any, cols_any = np.flatnonzero(contact.any(axis=1)), np.flatnonzero(contact.any(axis=0))
-    r0, r1 = max(0, rows_any[0] - reach), min(frame.shape[0], rows_any[-1] + reach + 1)
-    c0, c1 = max(0, cols_any[0] - reach), min(frame.shape[1], cols_any[-1] + reach + 1)
+    touched_cols = touched % frame.shape[1]
+    r0, r1 = max(0, touched[0] // frame.shape[1] - reach), min(frame.shape[0], touched[-1] // frame.shape[1] + reach + 1)
+    c0, c1 = max(0, touched_cols.min() - reach), min(frame.shape[1], touched_cols.max() + reach + 1)
     window = contact[r0:r1, c0:c1]
     if light_threshold is None:
         shown = window
