@@ -121,19 +121,25 @@ class FramePlanner:
         left behind. A newcomer's first foot adds weight to the mat; nobody present lifts it. The nearest such
         person takes the foot, each at most one; no more than their body weight (load_tolerance) may land on them."""
         cfg = self.config
-        pairs = []
-        for f in np.flatnonzero(owner < 0):
-            if feet[f].touches_edge:   # stepping on across the mat's border: somebody arriving
+        free = [f for f in np.flatnonzero(owner < 0).tolist() if not feet[f].touches_edge]   # at the border: arriving
+        if not free:
+            return
+        # People present on one foot that carries less than their feet did in the last frame: (track, that foot,
+        # the most that may land on them).
+        shifting = []
+        for t, track in enumerate(self.tracks):
+            mine = np.flatnonzero(owner == t)
+            if track.frames_since_update or mine.size != 1:
                 continue
-            for t, track in enumerate(self.tracks):
-                mine = np.flatnonzero(owner == t)
-                if track.frames_since_update or mine.size != 1:
-                    continue
-                before = sum(foot.force for foot in track.detection.feet)
-                load = feet[mine[0]].force
+            before = sum(foot.force for foot in track.detection.feet)
+            if feet[mine[0]].force < before:
                 heaviest = track.weight_n * math.exp(cfg.load_tolerance) if track.weight_n > 0 else math.inf
-                reach = float(np.linalg.norm(feet[f].centroid_m - feet[mine[0]].centroid_m))
-                if reach <= cfg.max_step and load < before and load + feet[f].force <= heaviest:
+                shifting.append((t, feet[mine[0]], heaviest))
+        pairs = []
+        for f in free:
+            for t, standing, heaviest in shifting:
+                reach = float(np.linalg.norm(feet[f].centroid_m - standing.centroid_m))
+                if reach <= cfg.max_step and standing.force + feet[f].force <= heaviest:
                     pairs.append((reach, f, t))
         taken: set[int] = set()
         for _, f, t in sorted(pairs):
