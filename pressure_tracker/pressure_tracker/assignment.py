@@ -57,6 +57,7 @@ class FramePlan:
     matched: dict[int, PersonDetection]
     new_people: list[PersonDetection]
     foot_ages: dict[int, float]   # id(foot) -> its age [s] this frame
+    held_before: dict[int, list[int]]   # id(foot) -> the last frame's feet (indices into _held) whose cells it holds
 
     @property
     def detections(self) -> list[PersonDetection]:
@@ -79,7 +80,7 @@ class FramePlanner:
         frame_shape = frame.shape
         feet, landed_beside = self._split_by_history(feet, frame)
         owner = np.full(len(feet), -1)   # track index of each foot, -1: a new person's
-        share, ages = self._continuity(feet)
+        share, ages, held_before = self._continuity(feet)
         if self.tracks and feet:
             cost = self._costs(feet, dt, share, ages)
             # Feet go to the people present first (a few slots each, or a new person at new_person_cost), then
@@ -112,7 +113,8 @@ class FramePlanner:
         return FramePlan(dt, {t: person_detection(group, frame_shape, cfg.cell_pitch) for t, group in matched.items()},
                          [person_detection(group, frame_shape, cfg.cell_pitch)
                           for group in _pair_new_feet(free, cfg)],
-                         {id(foot): age + dt if continued[f] else 0.0 for f, (foot, age) in enumerate(zip(feet, ages))})
+                         {id(foot): age + dt if continued[f] else 0.0 for f, (foot, age) in enumerate(zip(feet, ages))},
+                         {id(foot): held for foot, held in zip(feet, held_before)})
 
     def _far_steps(self, feet: list[Foot], owner: np.ndarray) -> None:
         """Give (in `owner`, in place) a foot nobody took to a person present who stands on one foot within max_step
@@ -353,13 +355,15 @@ class FramePlanner:
         margin = 0.5 * self.config.foot_gap
         return (owner < 0) & ((across < own.min() - margin) | (across > own.max() + margin))
 
-    def _continuity(self, feet: list[Foot]) -> tuple[np.ndarray, np.ndarray]:
-        """(feet, tracks) share of each foot's cells that the track's feet held in the previous frame, and
-        (feet,) each foot's age [s] then: of the oldest foot whose cells it holds, 0 for a foot just landed."""
+    def _continuity(self, feet: list[Foot]) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
+        """(feet, tracks) share of each foot's cells that the track's feet held in the previous frame,
+        (feet,) each foot's age [s] then: of the oldest foot whose cells it holds, 0 for a foot just landed, and per
+        foot the previous frame's feet (indices into _held, ascending) whose cells it holds."""
         share = np.zeros((len(feet), len(self.tracks)))
         ages = np.zeros(len(feet))
+        held_before: list[list[int]] = [[] for _ in feet]
         if self._owner is None or not self._held:
-            return share, ages
+            return share, ages, held_before
         held_track = np.array([t for t, _, _, _ in self._held])
         held_age = np.array([age for _, age, _, _ in self._held])
         for f, foot in enumerate(feet):
@@ -368,7 +372,8 @@ class FramePlanner:
             if overlapped.any():
                 share[f] = np.bincount(held_track[overlapped], counts[overlapped], len(self.tracks)) / foot.cells.size
                 ages[f] = held_age[overlapped].max()
-        return share, ages
+                held_before[f] = overlapped.nonzero()[0].tolist()
+        return share, ages, held_before
 
 
 def _pair_new_feet(feet: list[Foot], config: TrackerConfig) -> list[list[Foot]]:
