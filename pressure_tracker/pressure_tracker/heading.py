@@ -117,7 +117,7 @@ def toes_by_shape(foot: Foot, cols: int) -> float:
     and is right for 98.6 % of those: `presstrack-heading`)."""
     rows, columns = np.divmod(foot.cells, cols)
     along = columns * math.cos(foot.axis) + rows * math.sin(foot.axis)   # [cells]: skewness has no unit
-    along = along - along.mean()
+    along = along - np.add.reduce(along) / along.size   # ndarray.mean's sum, without its Python layers
     spread = float(np.dot(along, along))
     if spread == 0.0:
         return 0.0
