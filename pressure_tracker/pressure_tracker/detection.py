@@ -257,21 +257,8 @@ def _nearest_owner(rows: np.ndarray, cols: np.ndarray, owner: np.ndarray) -> np.
     """Per cell (rows, cols), its `owner`, or for a cell nobody held (-1) the owner of the nearest held cell
     (Euclidean, in cells)."""
     held = owner >= 0
-    free = np.flatnonzero(~held)
-    if not free.size:
+    if held.all():
         return owner
-    if held.any():
-        # Squared distances in cells are whole numbers: where all the nearest held cells of each free cell have one
-        # owner, that owner is the answer whichever of them a distance transform picks (the usual case: a few dozen
-        # free cells, found at a fraction of its cost).
-        distance = (rows[free, None] - rows[held]) ** 2 + (cols[free, None] - cols[held]) ** 2
-        nearest = distance == distance.min(axis=1, keepdims=True)
-        held_owner = owner[held]
-        first = held_owner[np.argmax(nearest, axis=1)]
-        if np.all(~nearest | (held_owner == first[:, None])):
-            owners = owner.copy()
-            owners[free] = first
-            return owners
     r0, c0 = rows.min(), cols.min()
     known = np.zeros((rows.max() - r0 + 1, cols.max() - c0 + 1), dtype=bool)
     known[rows[held] - r0, cols[held] - c0] = True
