@@ -332,7 +332,7 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
     own = regions[(rows - r0) * window.shape[1] + cols - c0]
     sizes = [person.cells.size for person in people]
     index_of = np.repeat(np.arange(len(people)), sizes)
-    person_regions = np.split(own, np.cumsum(sizes)[:-1])
+    ends = np.cumsum(sizes).tolist()
     # Person index of each rim region: the one person touching it; -1: nobody's, -2: shared.
     touched = np.zeros((len(people), count + 1), dtype=bool)
     touched[index_of, own] = True
@@ -354,7 +354,7 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
             continue
         # The rim regions hold the person's own cells in them; the rest of their cells lie in shared regions. All
         # their cells are in the new cells: the box is theirs grown by the rim's.
-        cells = np.concatenate([extra, person.cells[owner[person_regions[index]] != index]])
+        cells = np.concatenate([extra, person.cells[owner[own[ends[index] - sizes[index]:ends[index]]] != index]])
         rows, cols = rim_rows[mine], rim_cols[mine]
         box = (min(person.box[0], int(cols.min())), min(person.box[1], int(rows.min())),
                max(person.box[2], int(cols.max()) + 1), max(person.box[3], int(rows.max()) + 1))
