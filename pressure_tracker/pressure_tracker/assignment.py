@@ -225,7 +225,7 @@ class FramePlanner:
         foot in stance does not move), else the side nearer where they were predicted. Not while the released side
         landed less than step_time ago and the kept side unloads (`_unloading`): a side step (a dancer's), whose weight
         moves onto the landing foot; a second person's foot landing adds weight and takes none from the first."""
-        for t in np.unique(owner[owner >= 0]):
+        for t in sorted(set(owner[owner >= 0].tolist())):   # np.unique's sort costs more on a few feet
             mine = np.flatnonzero(owner == t)
             while mine.size >= 2:
                 across = _across(feet, mine, self.tracks[t], self.config)
@@ -347,7 +347,7 @@ class FramePlanner:
         """Which cells of `foot` nobody held (`owner` -1) lie beside the whole foot that held most of the others
         (`held`: 1 + index into _held per cell) by more than half a foot gap across its axis: a foot in stance does
         not move or widen, so they are a foot landing next to it."""
-        index = int(np.argmax(np.bincount(held, weights=owner >= 0)))
+        index = int(np.bincount(held, weights=owner >= 0).argmax())
         axis = self._held[index - 1][3]
         rows, cols = np.divmod(foot.cells, shape[1])
         across = (rows * math.cos(axis) - cols * math.sin(axis)) * self.config.cell_pitch
