@@ -24,7 +24,7 @@ import numpy as np
 from .assignment import FramePlan, FramePlanner
 from .config import TrackerConfig
 from .detection import PersonDetection
-from .heading import Stance, follow_stances, heading_along_path, heading_from_feet, shows_axis
+from .heading import Stance, follow_stances, heading_along_path, heading_from_feet, shows_axis, stance_of
 from .identity import IdentityMemory
 from .motion import _SIGNATURE_SAMPLES, _WEIGHT_SAMPLES, ConstantVelocityKalman, Track, TrackState, _feet_axis
 
@@ -130,12 +130,9 @@ class PeopleTracker(FramePlanner):
         feet = plan.matched[t].feet
         if track.frames_since_update:
             return follow_stances(feet, track.stances)
-        now = []
-        for foot in feet:
-            before = next((self._held_stances[h] for h in plan.held_before[id(foot)]
-                           if self._held[h][0] == t and self._held_stances[h] is not None), None)
-            now.append(Stance(foot, before.landed_at, before.toes) if before else Stance(foot, foot.centroid_m))
-        return now
+        return [stance_of(foot, next((self._held_stances[h] for h in plan.held_before[id(foot)]
+                                      if self._held[h][0] == t and self._held_stances[h] is not None), None))
+                for foot in feet]
 
     def _apply(self, track: Track, detection: PersonDetection, dt: float, stances: list[Stance]) -> None:
         cfg = self.config
