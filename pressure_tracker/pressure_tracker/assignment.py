@@ -57,6 +57,7 @@ class FramePlan:
     matched: dict[int, PersonDetection]
     new_people: list[PersonDetection]
     foot_ages: dict[int, float]   # id(foot) -> its age [s] this frame
+    held_before: dict[int, list[int]]   # id(foot) -> the last frame's feet (indices into _held) whose cells it holds
 
     @property
     def detections(self) -> list[PersonDetection]:
@@ -79,7 +80,7 @@ class FramePlanner:
         frame_shape = frame.shape
         feet, landed_beside = self._split_by_history(feet, frame)
         owner = np.full(len(feet), -1)   # track index of each foot, -1: a new person's
-        share, ages = self._continuity(feet)
+        share, ages, held_before = self._continuity(feet)
         if self.tracks and feet:
             cost = self._costs(feet, dt, share, ages)
             # Feet go to the people present first (a few slots each, or a new person at new_person_cost), then
@@ -112,7 +113,8 @@ class FramePlanner:
         return FramePlan(dt, {t: person_detection(group, frame_shape, cfg.cell_pitch) for t, group in matched.items()},
                          [person_detection(group, frame_shape, cfg.cell_pitch)
                           for group in _pair_new_feet(free, cfg)],
-                         {id(foot): age + dt if continued[f] else 0.0 for f, (foot, age) in enumerate(zip(feet, ages))})
+                         {id(foot): age + dt if continued[f] else 0.0 for f, (foot, age) in enumerate(zip(feet, ages))},
+                         {id(foot): held for foot, held in zip(feet, held_before)})
 
     def _far_steps(self, feet: list[Foot], owner: np.ndarray) -> None:
         """Give (in `owner`, in place) a foot nobody took to a person present who stands on one foot within max_step
@@ -121,19 +123,25 @@ class FramePlanner:
         left behind. A newcomer's first foot adds weight to the mat; nobody present lifts it. The nearest such
         person takes the foot, each at most one; no more than their body weight (load_tolerance) may land on them."""
         cfg = self.config
-        pairs = []
-        for f in np.flatnonzero(owner < 0):
-            if feet[f].touches_edge:   # stepping on across the mat's border: somebody arriving
+        free = [f for f in np.flatnonzero(owner < 0).tolist() if not feet[f].touches_edge]   # at the border: arriving
+        if not free:
+            return
+        # People present on one foot that carries less than their feet did in the last frame: (track, that foot,
+        # the most that may land on them).
+        shifting = []
+        for t, track in enumerate(self.tracks):
+            mine = np.flatnonzero(owner == t)
+            if track.frames_since_update or mine.size != 1:
                 continue
-            for t, track in enumerate(self.tracks):
-                mine = np.flatnonzero(owner == t)
-                if track.frames_since_update or mine.size != 1:
-                    continue
-                before = sum(foot.force for foot in track.detection.feet)
-                load = feet[mine[0]].force
+            before = sum(foot.force for foot in track.detection.feet)
+            if feet[mine[0]].force < before:
                 heaviest = track.weight_n * math.exp(cfg.load_tolerance) if track.weight_n > 0 else math.inf
-                reach = float(np.linalg.norm(feet[f].centroid_m - feet[mine[0]].centroid_m))
-                if reach <= cfg.max_step and load < before and load + feet[f].force <= heaviest:
+                shifting.append((t, feet[mine[0]], heaviest))
+        pairs = []
+        for f in free:
+            for t, standing, heaviest in shifting:
+                reach = float(np.linalg.norm(feet[f].centroid_m - standing.centroid_m))
+                if reach <= cfg.max_step and standing.force + feet[f].force <= heaviest:
                     pairs.append((reach, f, t))
         taken: set[int] = set()
         for _, f, t in sorted(pairs):
@@ -217,7 +225,7 @@ class FramePlanner:
         foot in stance does not move), else the side nearer where they were predicted. Not while the released side
         landed less than step_time ago and the kept side unloads (`_unloading`): a side step (a dancer's), whose weight
         moves onto the landing foot; a second person's foot landing adds weight and takes none from the first."""
-        for t in np.unique(owner[owner >= 0]):
+        for t in sorted(set(owner[owner >= 0].tolist())):   # np.unique's sort costs more on a few feet
             mine = np.flatnonzero(owner == t)
             while mine.size >= 2:
                 across = _across(feet, mine, self.tracks[t], self.config)
@@ -339,7 +347,7 @@ class FramePlanner:
         """Which cells of `foot` nobody held (`owner` -1) lie beside the whole foot that held most of the others
         (`held`: 1 + index into _held per cell) by more than half a foot gap across its axis: a foot in stance does
         not move or widen, so they are a foot landing next to it."""
-        index = int(np.argmax(np.bincount(held, weights=owner >= 0)))
+        index = int(np.bincount(held, weights=owner >= 0).argmax())
         axis = self._held[index - 1][3]
         rows, cols = np.divmod(foot.cells, shape[1])
         across = (rows * math.cos(axis) - cols * math.sin(axis)) * self.config.cell_pitch
@@ -347,13 +355,15 @@ class FramePlanner:
         margin = 0.5 * self.config.foot_gap
         return (owner < 0) & ((across < own.min() - margin) | (across > own.max() + margin))
 
-    def _continuity(self, feet: list[Foot]) -> tuple[np.ndarray, np.ndarray]:
-        """(feet, tracks) share of each foot's cells that the track's feet held in the previous frame, and
-        (feet,) each foot's age [s] then: of the oldest foot whose cells it holds, 0 for a foot just landed."""
+    def _continuity(self, feet: list[Foot]) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
+        """(feet, tracks) share of each foot's cells that the track's feet held in the previous frame,
+        (feet,) each foot's age [s] then: of the oldest foot whose cells it holds, 0 for a foot just landed, and per
+        foot the previous frame's feet (indices into _held, ascending) whose cells it holds."""
         share = np.zeros((len(feet), len(self.tracks)))
         ages = np.zeros(len(feet))
+        held_before: list[list[int]] = [[] for _ in feet]
         if self._owner is None or not self._held:
-            return share, ages
+            return share, ages, held_before
         held_track = np.array([t for t, _, _, _ in self._held])
         held_age = np.array([age for _, age, _, _ in self._held])
         for f, foot in enumerate(feet):
@@ -362,7 +372,8 @@ class FramePlanner:
             if overlapped.any():
                 share[f] = np.bincount(held_track[overlapped], counts[overlapped], len(self.tracks)) / foot.cells.size
                 ages[f] = held_age[overlapped].max()
-        return share, ages
+                held_before[f] = overlapped.nonzero()[0].tolist()
+        return share, ages, held_before
 
 
 def _pair_new_feet(feet: list[Foot], config: TrackerConfig) -> list[list[Foot]]:

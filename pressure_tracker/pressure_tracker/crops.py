@@ -26,7 +26,7 @@ def person_crop(frame: np.ndarray, cells: np.ndarray, box: tuple[int, int, int, 
     """Crop (size) float32 [kPa] holding only `cells` of `frame`, and its origin (row, col) in the mat.
 
     frame: (rows, cols) [kPa]; cells: flat indices (row * cols + col) of the person's own cells;
-    box: x1,y1,x2,y2 [cells] around them. Crop pixel (i, j) shows mat cell (row0 + i, col0 + j).
+    box: x1,y1,x2,y2 [cells] around them (all of them inside it). Crop pixel (i, j) shows mat cell (row0 + i, col0 + j).
     """
     if frame.ndim != 2:
         raise ValueError(f"frame must be 2-D (rows, cols), got shape {frame.shape}")
@@ -40,7 +40,8 @@ def person_crop(frame: np.ndarray, cells: np.ndarray, box: tuple[int, int, int, 
     values = frame.ravel()[cells]
     rows -= row0
     cols -= col0
-    if rows.min() >= 0 and rows.max() < size[0] and cols.min() >= 0 and cols.max() < size[1]:
+    x1, y1, x2, y2 = box
+    if y1 >= row0 and y2 <= row0 + size[0] and x1 >= col0 and x2 <= col0 + size[1]:
         crop[rows, cols] = values   # the usual case, a person smaller than the canvas: no cell to drop
         return crop, (row0, col0)
     inside = (rows >= 0) & (rows < size[0]) & (cols >= 0) & (cols < size[1])

@@ -73,15 +73,16 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
     contact = frame > threshold
     if defects is not None:
         contact.ravel()[defects.defective] = False
-    if not contact.any():
+    touched = contact.ravel().nonzero()[0]   # in raster order (bool reductions along an axis cost more)
+    if not touched.size:
         if defects is not None:
             defects.update(frame, threshold, np.zeros(0, dtype=np.int64), dt)
         return []
     # Work inside the contact's bounding box (plus the dilation margin): most of a mat is empty.
     reach = int(round(0.5 * foot_gap / cell_pitch))   # 0: every piece is its own foot
-    rows_any, cols_any = np.flatnonzero(contact.any(axis=1)), np.flatnonzero(contact.any(axis=0))
-    r0, r1 = max(0, rows_any[0] - reach), min(frame.shape[0], rows_any[-1] + reach + 1)
-    c0, c1 = max(0, cols_any[0] - reach), min(frame.shape[1], cols_any[-1] + reach + 1)
+    touched_cols = touched % frame.shape[1]
+    r0, r1 = max(0, touched[0] // frame.shape[1] - reach), min(frame.shape[0], touched[-1] // frame.shape[1] + reach + 1)
+    c0, c1 = max(0, touched_cols.min() - reach), min(frame.shape[1], touched_cols.max() + reach + 1)
     window = contact[r0:r1, c0:c1]
     if light_threshold is None:
         shown = window
@@ -256,21 +257,8 @@ def _nearest_owner(rows: np.ndarray, cols: np.ndarray, owner: np.ndarray) -> np.
     """Per cell (rows, cols), its `owner`, or for a cell nobody held (-1) the owner of the nearest held cell
     (Euclidean, in cells)."""
     held = owner >= 0
-    free = np.flatnonzero(~held)
-    if not free.size:
+    if held.all():
         return owner
-    if held.any():
-        # Squared distances in cells are whole numbers: where all the nearest held cells of each free cell have one
-        # owner, that owner is the answer whichever of them a distance transform picks (the usual case: a few dozen
-        # free cells, found at a fraction of its cost).
-        distance = (rows[free, None] - rows[held]) ** 2 + (cols[free, None] - cols[held]) ** 2
-        nearest = distance == distance.min(axis=1, keepdims=True)
-        held_owner = owner[held]
-        first = held_owner[np.argmax(nearest, axis=1)]
-        if np.all(~nearest | (held_owner == first[:, None])):
-            owners = owner.copy()
-            owners[free] = first
-            return owners
     r0, c0 = rows.min(), cols.min()
     known = np.zeros((rows.max() - r0 + 1, cols.max() - c0 + 1), dtype=bool)
     known[rows[held] - r0, cols[held] - c0] = True
@@ -344,7 +332,7 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
     own = regions[(rows - r0) * window.shape[1] + cols - c0]
     sizes = [person.cells.size for person in people]
     index_of = np.repeat(np.arange(len(people)), sizes)
-    person_regions = np.split(own, np.cumsum(sizes)[:-1])
+    ends = np.cumsum(sizes).tolist()
     # Person index of each rim region: the one person touching it; -1: nobody's, -2: shared.
     touched = np.zeros((len(people), count + 1), dtype=bool)
     touched[index_of, own] = True
@@ -366,7 +354,7 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
             continue
         # The rim regions hold the person's own cells in them; the rest of their cells lie in shared regions. All
         # their cells are in the new cells: the box is theirs grown by the rim's.
-        cells = np.concatenate([extra, person.cells[owner[person_regions[index]] != index]])
+        cells = np.concatenate([extra, person.cells[owner[own[ends[index] - sizes[index]:ends[index]]] != index]])
         rows, cols = rim_rows[mine], rim_cols[mine]
         box = (min(person.box[0], int(cols.min())), min(person.box[1], int(rows.min())),
                max(person.box[2], int(cols.max()) + 1), max(person.box[3], int(rows.max()) + 1))

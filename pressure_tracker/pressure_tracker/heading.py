@@ -38,11 +38,13 @@ class Stance:
 def follow_stances(feet: list[Foot], stances: list[Stance]) -> list[Stance]:
     """The stances of `feet`, given the last frame's. A foot in stance does not move: one sharing a cell with a
     foot of the last frame is that foot, any other has just landed."""
-    now = []
-    for foot in feet:
-        before = next((stance for stance in stances if same_cells(foot, stance.foot)), None)
-        now.append(Stance(foot, before.landed_at, before.toes) if before else Stance(foot, foot.centroid_m))
-    return now
+    return [stance_of(foot, next((stance for stance in stances if same_cells(foot, stance.foot)), None))
+            for foot in feet]
+
+
+def stance_of(foot: Foot, before: Stance | None) -> Stance:
+    """`foot`'s stance: `before`, the last frame's stance of the same foot, carried on; None: it has just landed."""
+    return Stance(foot, before.landed_at, before.toes) if before else Stance(foot, foot.centroid_m)
 
 
 def heading_from_feet(stances: list[Stance], velocity: np.ndarray, previous: float | None, config: TrackerConfig,
@@ -117,7 +119,7 @@ def toes_by_shape(foot: Foot, cols: int) -> float:
     and is right for 98.6 % of those: `presstrack-heading`)."""
     rows, columns = np.divmod(foot.cells, cols)
     along = columns * math.cos(foot.axis) + rows * math.sin(foot.axis)   # [cells]: skewness has no unit
-    along = along - along.mean()
+    along = along - np.add.reduce(along) / along.size   # ndarray.mean's sum, without its Python layers
     spread = float(np.dot(along, along))
     if spread == 0.0:
         return 0.0

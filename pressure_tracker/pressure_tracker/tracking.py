@@ -24,7 +24,7 @@ import numpy as np
 from .assignment import FramePlan, FramePlanner
 from .config import TrackerConfig
 from .detection import PersonDetection
-from .heading import follow_stances, heading_along_path, heading_from_feet, shows_axis
+from .heading import Stance, follow_stances, heading_along_path, heading_from_feet, shows_axis, stance_of
 from .identity import IdentityMemory
 from .motion import _SIGNATURE_SAMPLES, _WEIGHT_SAMPLES, ConstantVelocityKalman, Track, TrackState, _feet_axis
 
@@ -46,6 +46,7 @@ class PeopleTracker(FramePlanner):
         self._owner: np.ndarray | None = None   # flat: 1 + index into _held of the foot that held each cell last frame
         self._held: list[tuple[int, float, bool, float]] = []   # last frame's feet: (index of their track, age [s],
                                                          # whether it was a whole foot's contact (`shows_axis`), its axis)
+        self._held_stances: list[Stance | None] = []   # ... and the stance each was (None: a newcomer's first feet)
 
     @property
     def recognised(self) -> dict[int, int]:
@@ -81,7 +82,7 @@ class PeopleTracker(FramePlanner):
         for t, track in enumerate(self.tracks):
             track.kalman.predict(plan.dt)
             if t in plan.matched:
-                self._apply(track, plan.matched[t], plan.dt)
+                self._apply(track, plan.matched[t], plan.dt, self._followed(t, track, plan))
                 survivors.append(track)
                 continue
             if track.frames_since_update == 0:
@@ -123,7 +124,17 @@ class PeopleTracker(FramePlanner):
         self._paint_owners(frame_shape, plan.foot_ages)
         return list(self.tracks)
 
-    def _apply(self, track: Track, detection: PersonDetection, dt: float) -> None:
+    def _followed(self, t: int, track: Track, plan: FramePlan) -> list[Stance]:
+        """The stances of track `t`'s feet in `plan` (`follow_stances`). For a person who had feet in the last frame,
+        from the cells each of those feet held (the plan found them), not by comparing cells again."""
+        feet = plan.matched[t].feet
+        if track.frames_since_update:
+            return follow_stances(feet, track.stances)
+        return [stance_of(foot, next((self._held_stances[h] for h in plan.held_before[id(foot)]
+                                      if self._held[h][0] == t and self._held_stances[h] is not None), None))
+                for foot in feet]
+
+    def _apply(self, track: Track, detection: PersonDetection, dt: float, stances: list[Stance]) -> None:
         cfg = self.config
         track.kalman.update(np.asarray(detection.centroid_m))
         track.detection = detection
@@ -137,7 +148,7 @@ class PeopleTracker(FramePlanner):
         track.path.append((self._clock, *detection.centroid_m))
         while self._clock - track.path[0][0] > 2.0 * cfg.step_time:
             track.path.popleft()
-        track.stances = follow_stances(detection.feet, track.stances)
+        track.stances = stances
         feet_heading = heading_from_feet(track.stances, track.walking_velocity(cfg.step_time), track.heading, cfg,
                                          detection.frame_shape[1])
         track.heading = heading_along_path(feet_heading, track.walking_velocity(cfg.heading_path_time), cfg)
@@ -164,10 +175,13 @@ class PeopleTracker(FramePlanner):
         else:
             self._owner.fill(0)
         self._held = []
+        self._held_stances = []
         for t, track in enumerate(self.tracks):
             if track.frames_since_update == 0:
+                stance_of = {id(stance.foot): stance for stance in track.stances}
                 for foot in track.detection.feet:
                     self._held.append((t, foot_ages.get(id(foot), 0.0), shows_axis(foot, self.config), foot.axis))
+                    self._held_stances.append(stance_of.get(id(foot)))
                     self._owner[foot.cells] = len(self._held)
 
     # --- identity ---------------------------------------------------------------------------------

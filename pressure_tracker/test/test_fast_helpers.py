@@ -1,11 +1,16 @@
 """The tracker's hand-made fast helpers agree with the library routines they replace, on random inputs."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from painted_footprints import Walker, walking_scene
 from scipy import ndimage
 
 from pressure_tracker.detection import Foot, _grown, _nearest_owner, _parts
-from pressure_tracker.heading import same_cells
+from pressure_tracker.heading import follow_stances, same_cells
+from pressure_tracker.tracker import PressureTracker
+from pressure_tracker.tracking import PeopleTracker
 
 
 def test_square_dilation_is_scipys_binary_dilation():
@@ -87,3 +92,26 @@ def test_nearest_owner_is_the_distance_transforms_where_the_nearest_cells_agree(
             nearest = distance == distance.min(axis=1, keepdims=True)
             assert all(owners[c] in owner[held][nearest[c]] for c in np.flatnonzero(~held))
 
+
+
+def test_stances_followed_through_the_owner_map_are_those_of_comparing_cells(monkeypatch):
+    # Three people crossing and walking abreast: each foot's stance (where it landed, its toe end) found from the
+    # cells the last frame's feet held is the one `follow_stances` finds by comparing cells.
+    walkers = [Walker((0.3, 0.2), math.pi / 2), Walker((0.9, 0.25), 2.0, speed=1.0), Walker((0.55, 1.6), -math.pi / 2)]
+    scene = walking_scene(walkers, n_frames=60, noise_kpa=1.0, seed=7)
+    followed = PeopleTracker._followed
+    compared = []
+
+    def checked(self, t, track, plan):
+        stances = followed(self, t, track, plan)
+        expected = follow_stances(plan.matched[t].feet, track.stances)
+        assert [(s.foot, tuple(s.landed_at), s.toes) for s in stances] == \
+            [(s.foot, tuple(s.landed_at), s.toes) for s in expected]
+        compared.append(sum(s.landed_at is not s.foot.centroid_m for s in stances))   # stances carried on
+        return stances
+
+    monkeypatch.setattr(PeopleTracker, "_followed", checked)
+    tracker = PressureTracker()
+    for k, frame in enumerate(scene.pressure):
+        tracker.update(frame, k / scene.fps)
+    assert len(compared) > 80 and sum(compared) > 80
