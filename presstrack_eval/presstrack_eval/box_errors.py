@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from pressure_tracker.motchallenge import iou
 from pressure_tracker.tracker import PressureTracker, TrackerConfig
-from pressure_tracker.tracking import TrackState, iou
+from pressure_tracker.tracking import TrackState
 
 from .track_grid import DEFAULT, SPLIT_SEEDS, sim_config
 from .track_suite import store_scene
