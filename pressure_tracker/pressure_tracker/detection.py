@@ -15,7 +15,7 @@ Pipeline, three steps and no special cases:
    `min_contact_share` of the highest reading (a noise-free mat); an absolute floor (`min_contact_kpa`)
    applies only where the unit is known. A foot touching lightly (landing, lifting) reads above the limit
    of detection (`light_sigmas`, 3) before it reaches contact: a piece of LIGHT_MIN_CELLS connected cells
-   above that, none in contact, is contact too (noise makes no such piece).
+   above that, fewer than LIGHT_MIN_CELLS of them in contact, is contact too (noise makes no such piece).
 2. `detect_feet`: contact cells alone among the light cells (8-connected) are sensor noise (a spike, a hot
    or stuck cell) and are dropped; a cell alone like that for `stuck_time` seconds is defective (`DefectiveCells`) and
    stays out of contact and rims even when a foot lands beside it; the remaining pieces closer than `foot_gap` [m] to each other are one foot by
@@ -68,8 +68,8 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
                 light_threshold: float | None = None) -> list[Foot]:
     """The feet of `frame` (rows, cols): see the module docstring, steps 2 and 3. `defects`, if given, keeps its
     defective cells out of contact and learns from this frame, taken dt [s] after the last. With
-    `light_threshold` (below `threshold`), a piece of at least LIGHT_MIN_CELLS connected cells above it and none
-    above `threshold` is contact too: a foot touching lightly (landing, lifting), near the other people's feet."""
+    `light_threshold` (below `threshold`), a piece of at least LIGHT_MIN_CELLS connected cells above it and fewer
+    than LIGHT_MIN_CELLS of them above `threshold` is contact too: a foot touching lightly (landing, lifting), near the other people's feet."""
     contact = frame > threshold
     if defects is not None:
         contact.ravel()[defects.defective] = False
@@ -102,8 +102,12 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
         kept = piece_size > 1
     else:
         in_contact = window.ravel()[cells]
-        with_contact = np.bincount(piece_of[in_contact], minlength=count + 1) > 0
-        kept = np.where(with_contact[piece_of], in_contact & (piece_size > 1), piece_size >= LIGHT_MIN_CELLS)
+        # A piece with fewer contact cells than a light foot has cells is judged as a light foot, by its light
+        # cells: a foot touching lightly whose peak just passes the contact threshold is no less a foot (its 1-3
+        # contact cells alone fall short of min_foot_area). Contact cells beside others are kept either way (a
+        # small toe pad, linked to its foot by foot_gap).
+        light_foot = np.bincount(piece_of[in_contact], minlength=count + 1)[piece_of] < LIGHT_MIN_CELLS
+        kept = (in_contact & (piece_size > 1)) | (light_foot & (piece_size >= LIGHT_MIN_CELLS))
     if defects is not None:
         alone = cells[(piece_size == 1) & in_contact]
         defects.update(frame, threshold, (alone // window.shape[1] + r0) * frame.shape[1] + alone % window.shape[1] + c0,
