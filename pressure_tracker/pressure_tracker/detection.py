@@ -77,11 +77,15 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
         if defects is not None:
             defects.update(frame, threshold, np.zeros(0, dtype=np.int64), dt)
         return []
-    # Work inside the contact's bounding box (plus the dilation margin): most of a mat is empty.
     reach = int(round(0.5 * foot_gap / cell_pitch))   # 0: every piece is its own foot
-    rows_any, cols_any = np.flatnonzero(contact.any(axis=1)), np.flatnonzero(contact.any(axis=0))
-    r0, r1 = max(0, rows_any[0] - reach), min(frame.shape[0], rows_any[-1] + reach + 1)
-    c0, c1 = max(0, cols_any[0] - reach), min(frame.shape[1], cols_any[-1] + reach + 1)
+    if light_threshold is None:
+        # Work inside the contact's bounding box (plus the dilation margin): most of a mat is empty.
+        rows_any, cols_any = np.flatnonzero(contact.any(axis=1)), np.flatnonzero(contact.any(axis=0))
+        r0, r1 = max(0, rows_any[0] - reach), min(frame.shape[0], rows_any[-1] + reach + 1)
+        c0, c1 = max(0, cols_any[0] - reach), min(frame.shape[1], cols_any[-1] + reach + 1)
+    else:
+        # A light foot may lie away from all contact (a dancer's other foot, half a metre off): the whole mat.
+        r0, r1, c0, c1 = 0, frame.shape[0], 0, frame.shape[1]
     window = contact[r0:r1, c0:c1]
     if light_threshold is None:
         shown = window
