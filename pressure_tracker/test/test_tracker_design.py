@@ -288,6 +288,23 @@ def test_a_light_foot_whose_peak_just_passes_the_contact_threshold_is_still_a_fo
     assert len(feet) == 3                                # the standing person's two feet and the toe
 
 
+def test_a_light_foot_away_from_all_contact_is_found():
+    """A dancer's other foot, touching lightly 60 cm from the only contact on the mat (no cell of it in contact):
+    found wherever it lies, not only near the contact."""
+    rng = np.random.default_rng(6)
+    frame = rng.normal(0.0, 1.0, SHAPE).astype(np.float32)
+    frame += standing((0.25, 0.3))
+    noise_floor = NoiseFloor(5.0)
+    threshold = noise_floor.update(frame, 1 / 15)
+    light = noise_floor.rim_threshold(3.0)
+    config = TrackerConfig()
+    frame[100:106, 90:93] = 0.5 * (threshold + light)    # rows 100-105: 57 cm beyond the feet's last row
+    feet = detect_feet(frame, threshold, config.cell_pitch, config.foot_gap, config.min_foot_area,
+                       config.foot_length_max, light_threshold=light)
+    assert [foot.box for foot in feet if foot.box == (90, 100, 93, 106)] == [(90, 100, 93, 106)]
+    assert len(feet) == 3
+
+
 def test_a_rim_joins_the_one_person_it_touches_and_no_cell_twice():
     from pressure_tracker.detection import person_detection, with_rim
 
