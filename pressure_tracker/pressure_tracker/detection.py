@@ -77,15 +77,14 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
         if defects is not None:
             defects.update(frame, threshold, np.zeros(0, dtype=np.int64), dt)
         return []
+    # Work inside the bounding box (plus the dilation margin) of the contact and of the light cells that have a light
+    # neighbour: a light foot may lie away from all contact (a dancer's other foot, half a metre off), and every
+    # cell of a piece of 2+ cells has a neighbour in it, while the mat's lone noise cells widen nothing.
+    found = contact if light_threshold is None else contact | _paired(frame > light_threshold)
     reach = int(round(0.5 * foot_gap / cell_pitch))   # 0: every piece is its own foot
-    if light_threshold is None:
-        # Work inside the contact's bounding box (plus the dilation margin): most of a mat is empty.
-        rows_any, cols_any = np.flatnonzero(contact.any(axis=1)), np.flatnonzero(contact.any(axis=0))
-        r0, r1 = max(0, rows_any[0] - reach), min(frame.shape[0], rows_any[-1] + reach + 1)
-        c0, c1 = max(0, cols_any[0] - reach), min(frame.shape[1], cols_any[-1] + reach + 1)
-    else:
-        # A light foot may lie away from all contact (a dancer's other foot, half a metre off): the whole mat.
-        r0, r1, c0, c1 = 0, frame.shape[0], 0, frame.shape[1]
+    rows_any, cols_any = np.flatnonzero(found.any(axis=1)), np.flatnonzero(found.any(axis=0))
+    r0, r1 = max(0, rows_any[0] - reach), min(frame.shape[0], rows_any[-1] + reach + 1)
+    c0, c1 = max(0, cols_any[0] - reach), min(frame.shape[1], cols_any[-1] + reach + 1)
     window = contact[r0:r1, c0:c1]
     if light_threshold is None:
         shown = window
@@ -143,6 +142,19 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
         _add_feet(feet, rows[start:end], cols[start:end], values[start:end], flat[start:end], frame.shape,
                   cell_pitch, min_foot_area, foot_length_max, reach)
     return feet
+
+
+def _paired(mask: np.ndarray) -> np.ndarray:
+    """The True cells of `mask` with a True 8-neighbour."""
+    paired = np.zeros_like(mask)
+    for a, b in (((slice(None), slice(1, None)), (slice(None), slice(None, -1))),      # along a row
+                 ((slice(1, None), slice(None)), (slice(None, -1), slice(None))),      # along a column
+                 ((slice(1, None), slice(1, None)), (slice(None, -1), slice(None, -1))),   # diagonal
+                 ((slice(1, None), slice(None, -1)), (slice(None, -1), slice(1, None)))):  # anti-diagonal
+        both = mask[a] & mask[b]
+        paired[a] |= both
+        paired[b] |= both
+    return paired
 
 
 def _window_cells(flat: np.ndarray, shape: tuple[int, int], r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
