@@ -18,9 +18,9 @@ class TrackerConfig:
     Contact (detection.py)
       contact_sigmas: a cell is in contact above the unloaded cells' median plus this many robust standard
         deviations of their noise (from the frames themselves: scale-free).
-      light_sigmas: a piece of at least 4 connected cells above the median plus this many sigmas, none of them
-        above contact_sigmas, is contact too: a foot landing or lifting, lightly loaded (3 sigmas: the limit of
-        detection, where the simulator's labeller counts a cell as shown; noise makes no such piece).
+      light_sigmas: a piece of at least 4 connected cells above the median plus this many sigmas, fewer than 4 of
+        them above contact_sigmas, is contact too: a foot landing or lifting, lightly loaded (3 sigmas: the limit
+        of detection, where the simulator's labeller counts a cell as shown; noise makes no such piece).
       rim_sigmas: a person's box and mask also cover the cells connected to their contact above the median
         plus this many sigmas (a foot's rim, where its pressure fades into the noise, down to the limit of
         detection, 3 sigmas, where a labeller stops too); tracking does not use them.

@@ -15,7 +15,7 @@ Pipeline, three steps and no special cases:
    `min_contact_share` of the highest reading (a noise-free mat); an absolute floor (`min_contact_kpa`)
    applies only where the unit is known. A foot touching lightly (landing, lifting) reads above the limit
    of detection (`light_sigmas`, 3) before it reaches contact: a piece of LIGHT_MIN_CELLS connected cells
-   above that, none in contact, is contact too (noise makes no such piece).
+   above that, fewer than LIGHT_MIN_CELLS of them in contact, is contact too (noise makes no such piece).
 2. `detect_feet`: contact cells alone among the light cells (8-connected) are sensor noise (a spike, a hot
    or stuck cell) and are dropped; a cell alone like that for `stuck_time` seconds is defective (`DefectiveCells`) and
    stays out of contact and rims even when a foot lands beside it; the remaining pieces closer than `foot_gap` [m] to each other are one foot by
@@ -68,8 +68,8 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
                 light_threshold: float | None = None) -> list[Foot]:
     """The feet of `frame` (rows, cols): see the module docstring, steps 2 and 3. `defects`, if given, keeps its
     defective cells out of contact and learns from this frame, taken dt [s] after the last. With
-    `light_threshold` (below `threshold`), a piece of at least LIGHT_MIN_CELLS connected cells above it and none
-    above `threshold` is contact too: a foot touching lightly (landing, lifting), near the other people's feet."""
+    `light_threshold` (below `threshold`), a piece of at least LIGHT_MIN_CELLS connected cells above it and fewer
+    than LIGHT_MIN_CELLS of them above `threshold` is contact too: a foot touching lightly (landing, lifting), near the other people's feet."""
     contact = frame > threshold
     if defects is not None:
         contact.ravel()[defects.defective] = False
@@ -78,11 +78,14 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
         if defects is not None:
             defects.update(frame, threshold, np.zeros(0, dtype=np.int64), dt)
         return []
-    # Work inside the contact's bounding box (plus the dilation margin): most of a mat is empty.
+    # Work inside the bounding box (plus the dilation margin) of the contact and of the light cells that have a light
+    # neighbour: a light foot may lie away from all contact (a dancer's other foot, half a metre off), and every
+    # cell of a piece of 2+ cells has a neighbour in it, while the mat's lone noise cells widen nothing.
+    spanned = touched if light_threshold is None else (contact | _paired(frame > light_threshold)).ravel().nonzero()[0]
     reach = int(round(0.5 * foot_gap / cell_pitch))   # 0: every piece is its own foot
-    touched_cols = touched % frame.shape[1]
-    r0, r1 = max(0, touched[0] // frame.shape[1] - reach), min(frame.shape[0], touched[-1] // frame.shape[1] + reach + 1)
-    c0, c1 = max(0, touched_cols.min() - reach), min(frame.shape[1], touched_cols.max() + reach + 1)
+    spanned_cols = spanned % frame.shape[1]
+    r0, r1 = max(0, spanned[0] // frame.shape[1] - reach), min(frame.shape[0], spanned[-1] // frame.shape[1] + reach + 1)
+    c0, c1 = max(0, spanned_cols.min() - reach), min(frame.shape[1], spanned_cols.max() + reach + 1)
     window = contact[r0:r1, c0:c1]
     if light_threshold is None:
         shown = window
@@ -103,8 +106,12 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
         kept = piece_size > 1
     else:
         in_contact = window.ravel()[cells]
-        with_contact = np.bincount(piece_of[in_contact], minlength=count + 1) > 0
-        kept = np.where(with_contact[piece_of], in_contact & (piece_size > 1), piece_size >= LIGHT_MIN_CELLS)
+        # A piece with fewer contact cells than a light foot has cells is judged as a light foot, by its light
+        # cells: a foot touching lightly whose peak just passes the contact threshold is no less a foot (its 1-3
+        # contact cells alone fall short of min_foot_area). Contact cells beside others are kept either way (a
+        # small toe pad, linked to its foot by foot_gap).
+        light_foot = np.bincount(piece_of[in_contact], minlength=count + 1)[piece_of] < LIGHT_MIN_CELLS
+        kept = (in_contact & (piece_size > 1)) | (light_foot & (piece_size >= LIGHT_MIN_CELLS))
     if defects is not None:
         alone = cells[(piece_size == 1) & in_contact]
         defects.update(frame, threshold, (alone // window.shape[1] + r0) * frame.shape[1] + alone % window.shape[1] + c0,
@@ -136,6 +143,19 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
         _add_feet(feet, rows[start:end], cols[start:end], values[start:end], flat[start:end], frame.shape,
                   cell_pitch, min_foot_area, foot_length_max, reach)
     return feet
+
+
+def _paired(mask: np.ndarray) -> np.ndarray:
+    """The True cells of `mask` with a True 8-neighbour."""
+    paired = np.zeros_like(mask)
+    for a, b in (((slice(None), slice(1, None)), (slice(None), slice(None, -1))),      # along a row
+                 ((slice(1, None), slice(None)), (slice(None, -1), slice(None))),      # along a column
+                 ((slice(1, None), slice(1, None)), (slice(None, -1), slice(None, -1))),   # diagonal
+                 ((slice(1, None), slice(None, -1)), (slice(None, -1), slice(1, None)))):  # anti-diagonal
+        both = mask[a] & mask[b]
+        paired[a] |= both
+        paired[b] |= both
+    return paired
 
 
 def _window_cells(flat: np.ndarray, shape: tuple[int, int], r0: int, r1: int, c0: int, c1: int) -> np.ndarray:

@@ -265,6 +265,46 @@ def test_a_foot_touching_lightly_is_contact_and_the_noise_around_makes_none():
     assert len(touching) == 1 and len(feet(landing, light)) == 5
 
 
+def test_a_light_foot_whose_peak_just_passes_the_contact_threshold_is_still_a_foot():
+    """A dancer's second foot, a toe touching: 18 cells above the limit of detection, its 2 most loaded cells above
+    contact. The 2 contact cells alone fall under min_foot_area; judged by its light cells, as a foot that stays
+    under the contact threshold is, it is a foot with the box of all 18. A contact cell (a hot cell) whose light
+    neighbours are fewer than a light foot has cells is still no foot."""
+    rng = np.random.default_rng(4)
+    frame = rng.normal(0.0, 1.0, SHAPE).astype(np.float32)
+    frame += standing((0.25, 0.3))
+    noise_floor = NoiseFloor(5.0)
+    threshold = noise_floor.update(frame, 1 / 15)
+    light = noise_floor.rim_threshold(3.0)
+    config = TrackerConfig()
+    frame[150:156, 60:63] = 0.5 * (threshold + light)    # the toe, between 3 and 5 sigmas ...
+    frame[152:154, 61] = 2.0 * threshold                 # ... its 2 most loaded cells in contact
+    frame[200, 100] = 60.0                               # a hot cell with 2 light neighbours
+    frame[200, 101:103] = 0.5 * (threshold + light)
+    feet = detect_feet(frame, threshold, config.cell_pitch, config.foot_gap, config.min_foot_area,
+                       config.foot_length_max, light_threshold=light)
+    touching = [foot for foot in feet if foot.box == (60, 150, 63, 156)]
+    assert len(touching) == 1 and touching[0].cells.size == 18
+    assert len(feet) == 3                                # the standing person's two feet and the toe
+
+
+def test_a_light_foot_away_from_all_contact_is_found():
+    """A dancer's other foot, touching lightly 60 cm from the only contact on the mat (no cell of it in contact):
+    found wherever it lies, not only near the contact."""
+    rng = np.random.default_rng(6)
+    frame = rng.normal(0.0, 1.0, SHAPE).astype(np.float32)
+    frame += standing((0.25, 0.3))
+    noise_floor = NoiseFloor(5.0)
+    threshold = noise_floor.update(frame, 1 / 15)
+    light = noise_floor.rim_threshold(3.0)
+    config = TrackerConfig()
+    frame[100:106, 90:93] = 0.5 * (threshold + light)    # rows 100-105: 57 cm beyond the feet's last row
+    feet = detect_feet(frame, threshold, config.cell_pitch, config.foot_gap, config.min_foot_area,
+                       config.foot_length_max, light_threshold=light)
+    assert [foot.box for foot in feet if foot.box == (90, 100, 93, 106)] == [(90, 100, 93, 106)]
+    assert len(feet) == 3
+
+
 def test_a_rim_joins_the_one_person_it_touches_and_no_cell_twice():
     from pressure_tracker.detection import person_detection, with_rim
 
