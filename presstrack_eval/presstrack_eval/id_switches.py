@@ -113,8 +113,9 @@ def diagnose(args, seed: int) -> dict[str, tuple]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def scene_arguments(description: str) -> argparse.ArgumentParser:
+    """The scene options `_chunks` reads (shared with `reid_signatures`)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--scenario", default="random")
     parser.add_argument("--long", action="store_true", help="the long session's scenes (enter_leave, grid default mat)")
     parser.add_argument("--people", type=int, default=3)
@@ -122,7 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--cache", help="folder the simulated scenes are kept in")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = scene_arguments(__doc__.split("\n")[0]).parse_args(argv)
     print("| seed | protocol | MOTA | IDF1 | IDsw | ids | switches by cause |")
     print("|---|---|---:|---:|---:|---:|---|")
     for seed in args.seeds:

@@ -12,14 +12,13 @@ Scenes are simulated as `id_switches` does (same `--cache` layout).
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from collections import Counter, defaultdict
 
 import numpy as np
 
-from .id_switches import _chunks
+from .id_switches import _chunks, scene_arguments
 from .track_suite import ours
 from pressure_tracker.motchallenge import iou
 from pressure_tracker.motion import TrackState
@@ -127,15 +126,7 @@ def report(bodies: list[tuple[float, float]], measured: list[dict], log=print) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scenario", default="random")
-    parser.add_argument("--long", action="store_true", help="the long session's scenes (enter_leave, grid default mat)")
-    parser.add_argument("--people", type=int, default=3)
-    parser.add_argument("--seeds", type=int, nargs="+", required=True)
-    parser.add_argument("--seconds", type=float, default=300.0)
-    parser.add_argument("--fps", type=float, default=15.0)
-    parser.add_argument("--cache", help="folder the simulated scenes are kept in")
-    args = parser.parse_args(argv)
+    args = scene_arguments(__doc__.split("\n")[0]).parse_args(argv)
     for seed in args.seeds:
         print(f"\nseed {seed}\n")
         report(truth_bodies(args, seed), visits(args, seed))

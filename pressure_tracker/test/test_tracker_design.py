@@ -265,18 +265,22 @@ def test_a_foot_touching_lightly_is_contact_and_the_noise_around_makes_none():
     assert len(touching) == 1 and len(feet(landing, light)) == 5
 
 
+def standing_on_noise(seed: int) -> tuple[np.ndarray, float, float, TrackerConfig]:
+    """A person standing on a mat with unit noise: the frame, its contact and light thresholds, the config."""
+    rng = np.random.default_rng(seed)
+    frame = rng.normal(0.0, 1.0, SHAPE).astype(np.float32)
+    frame += standing((0.25, 0.3))
+    noise_floor = NoiseFloor(5.0)
+    threshold = noise_floor.update(frame, 1 / 15)
+    return frame, threshold, noise_floor.rim_threshold(3.0), TrackerConfig()
+
+
 def test_a_light_foot_whose_peak_just_passes_the_contact_threshold_is_still_a_foot():
     """A dancer's second foot, a toe touching: 18 cells above the limit of detection, its 2 most loaded cells above
     contact. The 2 contact cells alone fall under min_foot_area; judged by its light cells, as a foot that stays
     under the contact threshold is, it is a foot with the box of all 18. A contact cell (a hot cell) whose light
     neighbours are fewer than a light foot has cells is still no foot."""
-    rng = np.random.default_rng(4)
-    frame = rng.normal(0.0, 1.0, SHAPE).astype(np.float32)
-    frame += standing((0.25, 0.3))
-    noise_floor = NoiseFloor(5.0)
-    threshold = noise_floor.update(frame, 1 / 15)
-    light = noise_floor.rim_threshold(3.0)
-    config = TrackerConfig()
+    frame, threshold, light, config = standing_on_noise(seed=4)
     frame[150:156, 60:63] = 0.5 * (threshold + light)    # the toe, between 3 and 5 sigmas ...
     frame[152:154, 61] = 2.0 * threshold                 # ... its 2 most loaded cells in contact
     frame[200, 100] = 60.0                               # a hot cell with 2 light neighbours
@@ -291,13 +295,7 @@ def test_a_light_foot_whose_peak_just_passes_the_contact_threshold_is_still_a_fo
 def test_a_light_foot_away_from_all_contact_is_found():
     """A dancer's other foot, touching lightly 60 cm from the only contact on the mat (no cell of it in contact):
     found wherever it lies, not only near the contact."""
-    rng = np.random.default_rng(6)
-    frame = rng.normal(0.0, 1.0, SHAPE).astype(np.float32)
-    frame += standing((0.25, 0.3))
-    noise_floor = NoiseFloor(5.0)
-    threshold = noise_floor.update(frame, 1 / 15)
-    light = noise_floor.rim_threshold(3.0)
-    config = TrackerConfig()
+    frame, threshold, light, config = standing_on_noise(seed=6)
     frame[100:106, 90:93] = 0.5 * (threshold + light)    # rows 100-105: 57 cm beyond the feet's last row
     feet = detect_feet(frame, threshold, config.cell_pitch, config.foot_gap, config.min_foot_area,
                        config.foot_length_max, light_threshold=light)
