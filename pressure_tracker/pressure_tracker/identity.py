@@ -67,24 +67,20 @@ class DepartedPerson:
     signature: BodySignature
     departed_at: float
     last_seen_m: tuple[float, float]
-    visits: tuple[BodySignature, ...] = ()
+    visits: tuple[BodySignature, ...]
 
-    @property
-    def all_visits(self) -> tuple[BodySignature, ...]:
-        return self.visits or (self.signature,)
+    @classmethod
+    def of_visits(cls, track_id: int, visits: tuple[BodySignature, ...], clock: float, where: tuple[float, float]
+                  ) -> DepartedPerson:
+        """A gallery entry of the last _VISITS_KEPT of `visits` (oldest first), the person having left at `clock`."""
+        visits = visits[-_VISITS_KEPT:]
+        median = BodySignature(float(np.median([v.weight_n for v in visits])),
+                               float(np.median([v.foot_length_m for v in visits])))
+        return cls(track_id, median, clock, where, visits)
 
     def with_visit(self, signature: BodySignature, clock: float, where: tuple[float, float]) -> DepartedPerson:
         """This person after one more visit that fitted them, which ended at `clock` at `where`."""
-        return _entry(self.track_id, self.all_visits + (signature,), clock, where)
-
-
-def _entry(track_id: int, visits: tuple[BodySignature, ...], clock: float, where: tuple[float, float]
-           ) -> DepartedPerson:
-    """A gallery entry of the last _VISITS_KEPT of `visits` (oldest first), the person having left at `clock`."""
-    visits = visits[-_VISITS_KEPT:]
-    median = BodySignature(float(np.median([v.weight_n for v in visits])),
-                           float(np.median([v.foot_length_m for v in visits])))
-    return DepartedPerson(track_id, median, clock, where, visits)
+        return DepartedPerson.of_visits(self.track_id, self.visits + (signature,), clock, where)
 
 
 class IdentityMemory:
@@ -182,7 +178,7 @@ class IdentityMemory:
         if known is None:
             if signature is None:
                 return
-            entry = _entry(track.track_id, (signature,), clock, where)
+            entry = DepartedPerson.of_visits(track.track_id, (signature,), clock, where)
         elif signature is not None and signature.distance(known.signature, cfg) <= cfg.reid_gate:
             entry = known.with_visit(signature, clock, where)
         else:
@@ -193,7 +189,7 @@ class IdentityMemory:
             other = self.departed.pop(min(same)[1])
             self.recognised[entry.track_id] = other.track_id
             track.track_id = other.track_id
-            entry = _entry(other.track_id, other.all_visits + entry.all_visits, clock, where)
+            entry = DepartedPerson.of_visits(other.track_id, other.visits + entry.visits, clock, where)
         self.departed.append(entry)
 
     def _settle(self, track, known_id: int | None) -> None:

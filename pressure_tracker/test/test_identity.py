@@ -138,18 +138,18 @@ class _Leaving:
 def test_one_person_under_two_known_ids_becomes_one_entry_when_their_medians_meet():
     # Person 1 is in the gallery; id 2 (a return not recognised while entry 1 was held) has visits of its own. When 2
     # leaves with an entry within reid_gate of 1's, both are one person: one entry, under 1, with all the visits.
-    from pressure_tracker.identity import BodySignature, IdentityMemory, _entry
+    from pressure_tracker.identity import BodySignature, DepartedPerson, IdentityMemory
 
     memory = IdentityMemory(TrackerConfig())
-    memory.departed = [_entry(1, (BodySignature(600.0, 0.26),) * 3, 0.0, (0.5, 0.1))]
-    memory.returned = {2: _entry(2, (BodySignature(606.0, 0.26),) * 2, 5.0, (0.5, 0.1))}
+    memory.departed = [DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26),) * 3, 0.0, (0.5, 0.1))]
+    memory.returned = {2: DepartedPerson.of_visits(2, (BodySignature(606.0, 0.26),) * 2, 5.0, (0.5, 0.1))}
     leaving = _Leaving(2, BodySignature(603.0, 0.26))
     memory.depart(leaving, 10.0)
     assert memory.recognised == {2: 1} and leaving.track_id == 1
     assert [(person.track_id, len(person.visits)) for person in memory.departed] == [(1, 6)]
     # a visit that does not fit its own entry merges nobody, even if it fits another's
     memory.start_frame(10.0)
-    memory.returned = {3: _entry(3, (BodySignature(800.0, 0.28),) * 3, 5.0, (0.5, 0.1))}
+    memory.returned = {3: DepartedPerson.of_visits(3, (BodySignature(800.0, 0.28),) * 3, 5.0, (0.5, 0.1))}
     memory.depart(_Leaving(3, BodySignature(601.0, 0.26)), 11.0)
     assert not memory.recognised
     assert sorted(person.track_id for person in memory.departed) == [1, 3]
@@ -158,7 +158,7 @@ def test_one_person_under_two_known_ids_becomes_one_entry_when_their_medians_mee
 def test_a_gallery_entry_is_the_median_of_its_visits():
     from pressure_tracker.identity import BodySignature, DepartedPerson
 
-    entry = DepartedPerson(1, BodySignature(600.0, 0.26), 0.0, (0.5, 0.1))
+    entry = DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26),), 0.0, (0.5, 0.1))
     for weight, clock in ((606.0, 10.0), (690.0, 20.0)):               # the last visit weighed 15 % heavy
         entry = entry.with_visit(BodySignature(weight, 0.26), clock, (0.5, 0.2))
     assert entry.signature == BodySignature(606.0, 0.26) and entry.departed_at == 20.0
@@ -262,8 +262,8 @@ def test_a_guess_is_never_published_twice_not_even_while_its_newcomer_is_lost():
     from pressure_tracker.identity import BodySignature, DepartedPerson, IdentityMemory
 
     memory = IdentityMemory(TrackerConfig())
-    memory.departed = [DepartedPerson(1, BodySignature(600.0, 0.26), 0.0, (0.5, 0.1)),
-                       DepartedPerson(2, BodySignature(700.0, 0.27), 0.0, (0.5, 2.3))]
+    memory.departed = [DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26),), 0.0, (0.5, 0.1)),
+                       DepartedPerson.of_visits(2, (BodySignature(700.0, 0.27),), 0.0, (0.5, 2.3))]
     first = _Newcomer(5, (0.5, 0.2))
     memory.guess([first], [first], [])
     assert first.published_id == 1                                   # who left nearest
