@@ -249,8 +249,8 @@ def run_soak(people: int, rate_hz: float, warmup_s: float, duration_s: float, sa
             window_s = min(60.0, (stop - start) / 3)
             result["memory_window_s"] = window_s
             # The restarted driver settled, on this monotonic clock (the restart windows are stamps, wall clock).
-            respawn_settled = {"mat_driver": start + (faults.restart_windows_ns()[-1][1] - start_ns) * 1e-9} if (
-                faults and faults.restart_windows_ns()) else {}
+            restarts = faults.restart_windows_ns() if faults else []
+            respawn_settled = {"mat_driver": start + (restarts[-1][1] - start_ns) * 1e-9} if restarts else {}
             result["processes"] = {name: memory_growth(sampler, name, start, stop, window_s, respawn_settled.get(name))
                                    for name in sampler.processes}
             result["rss_series_mib"] = {name: [[round(s.t - start, 1), round(s.rss_bytes / 2**20, 2)]
