@@ -20,9 +20,9 @@ stored there once as .npz (pressure, box, fps) and reused.
 MOT rows: confirmed tracks only, as `presstrack-track` writes them; the first min_hits - 1 frames of a
 track, reported tentative at the time, are written retroactively once it is confirmed (an offline
 evaluation may look back; a live consumer sees them as TENTATIVE). Lost tracks are never written. A newcomer
-is published at once under a provisional id; one later recognised as somebody who had left
-(`PressureTracker.recognised`) has all its rows written under that person's id (a live consumer sees the
-provisional id replaced once).
+is confirmed at once under a provisional id; one later recognised as somebody who had left
+(`PressureTracker.recognised`) has all its rows written under that person's id (a live consumer sees them as
+tentative until their id is settled: `TrackedPerson.withheld`).
 Scores (motchallenge.evaluate): MOTA, MOTP (mean IoU of matches), IDF1, id switches, HOTA; the overall
 row pools all frames (motmetrics' OVERALL; HOTA combined as in TrackEval).
 
@@ -127,7 +127,7 @@ def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool
     the same `pending` and `aliases` dicts to every piece and relabels the rows of all pieces at the end with
     `relabelled(rows, aliases)`). `detections_out`: each frame's `tracker.frame_detections` as
     (boxes, confidences) is appended here. `published_out`: the confirmed rows as a live subscriber sees them (no
-    back-fill, no relabelling: each id as published on its frame) are appended here."""
+    back-fill, no relabelling, no withheld rows: each id as published on its frame) are appended here."""
     rows: list[MotRow] = []
     pending = {} if pending is None else pending
     aliases = {} if aliases is None else aliases
@@ -147,8 +147,8 @@ def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool
             if backfill_tentative:
                 rows += pending.pop(person.track_id, [])
             rows.append(row)
-            if published_out is not None:
-                published_out.append(replace(row, track_id=person.published_id))
+            if published_out is not None and not person.withheld:
+                published_out.append(row)
     return relabelled(rows, aliases)
 
 

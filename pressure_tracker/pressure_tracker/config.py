@@ -76,10 +76,10 @@ class TrackerConfig:
         sideways, more than 30 degrees off it in 83 % (tuning scenes).
     Identity (identity.py)
       signature_time [s]: contact time clear of the mat's edge before a person's body signature (weight
-        from the mat's force, foot length) is formed. A newcomer is published at once (min_hits), under the id
-        of the absent person who left the mat nearest to where they stepped on while their own id is provisional
-        (identity.py; no parameter); one who clearly matches one absent person (within half of reid_gate, nobody
-        else absent within it) is recognised as them then, and takes their id.
+        from the mat's force, foot length) is formed. A newcomer is confirmed at min_hits; while somebody is
+        absent who they may be, their id is provisional and they are withheld (a live consumer sees them as
+        tentative, identity.py; no parameter) until it is settled. One who clearly matches one absent person
+        (within half of reid_gate, nobody else absent within it) is recognised as them then, and takes their id.
       settle_time [s]: contact time clear of the mat's edge by which a newcomer's provisional id is settled: the
         absent person they are assigned to within reid_gate, or nobody (the provisional id is theirs). A first
         signature can be off (a foot another person took, a light touch): a weak match waits for more steps. One

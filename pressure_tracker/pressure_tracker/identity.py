@@ -7,22 +7,21 @@ not move it; while they are back on the mat their entry waits for their departur
 recognised wrongly loses nobody's entry. Over 30 minutes a gallery that kept only each person's last visit, dropped
 on every return and rewritten on every departure, decayed: one bad visit lost a person for good.
 
-A newcomer is published at once under a provisional id, settled later (`IdentityMemory.identify`): at once if nobody
-is away; else by one assignment of the newcomers weighed in that frame to the departed and lost people within
-reid_gate, taken once weighed (signature_time of contact) if the match is clear, else after settle_time, when
-matching nobody keeps the provisional id; one who leaves before that is settled on departure
-(`IdentityMemory.depart`). A recognised newcomer takes the known id (`recognised`: provisional -> known); so does a
-person who departs with a gallery entry (the median over their visits) within reid_gate of another's: one person
-under two ids, merged into one entry (offline every row of the departing id is relabelled). A single visit that does
-not fit its person's entry changes no entry and merges nobody: relabelled offline, it would merge all the rows of two
-people.
+A newcomer's id is provisional until settled (`IdentityMemory.identify`): at once if nobody is away; else by one
+assignment of the newcomers weighed in that frame to the departed and lost people within reid_gate, taken once
+weighed (signature_time of contact) if the match is clear, else after settle_time, when matching nobody keeps the
+provisional id; one who leaves before that is settled on departure (`IdentityMemory.depart`). A recognised newcomer
+takes the known id (`recognised`: provisional -> known); so does a person who departs with a gallery entry (the
+median over their visits) within reid_gate of another's: one person under two ids, merged into one entry (offline
+every row of the departing id is relabelled). A single visit that does not fit its person's entry changes no entry
+and merges nobody: relabelled offline, it would merge all the rows of two people.
 
 Live, every change of the id a person is published under is an id switch, and a provisional id replaced by the known
-one is two (the provisional id, then the known). So a newcomer whose id is still provisional is published under a
-guess (`IdentityMemory.guess`): the id of the absent person who left the mat nearest to where the newcomer stepped
-on (people come back where they left: an edge walker stepping off and on, a person waiting by the mat), and keeps
-it if settled as them. The guess changes only what is published (`published_id`), never
-the track's own id: offline files and the gallery are as without it.
+one is two (the provisional id, then the known). So a newcomer whose id is provisional is withheld (the tracker
+reports them, a live consumer sees them as tentative) until it is settled, and published from then on under the
+settled id only. A guess of who they are by where they stepped on (who left nearest) was right on half the returns of
+the tuning long session (4 people, 10 minutes), and each wrong guess cost two switches. `renamed` holds the changes
+of a withheld person's id (provisional -> known), so a consumer that kept them while tentative carries them over.
 
 The tracks handed in are `tracking.Track`s; only their id, whether it is settled (`identified`), their contact
 time and signature are read here.
@@ -91,7 +90,7 @@ class IdentityMemory:
         self.departed: list[DepartedPerson] = []
         self.returned: dict[int, DepartedPerson] = {}   # gallery entries of known people back on the mat, by id
         self.recognised: dict[int, int] = {}   # this frame's people who took a known id: provisional id -> it
-        self.renamed: dict[int, int] = {}      # this frame's changes of a published id: the one before -> now
+        self.renamed: dict[int, int] = {}      # this frame's changes of a withheld person's id: the one before -> now
 
     def start_frame(self, clock: float | None) -> None:
         """Forget the last frame's renames and (at `clock`) the people who left more than reid_memory ago."""
@@ -124,38 +123,6 @@ class IdentityMemory:
                 self._settle(track, known_id)
                 taken += [other for other in lost if known_id is not None and other.track_id == known_id]
         return taken
-
-    def guess(self, confirmed: list, present: list, lost: list) -> None:
-        """Publish each newcomer just `confirmed` whose id is still provisional under the id of the absent person
-        (departed within reid_memory, or `lost`, with a signature) whose last feet were nearest to the newcomer's
-        first and whom nobody is published as; and drop the guesses that no longer hold: the newcomer's id settled,
-        or the person guessed back under their own id (a lost person who found their feet, or a newcomer settled as
-        them)."""
-        for track in present + lost:
-            if track.shown_as is not None and (track.identified or any(
-                    other.track_id == track.shown_as for other in present)):
-                self._publish_as(track, None)
-        guesses = [track for track in confirmed if not track.identified]
-        if not guesses:
-            return
-        # Guesses held by newcomers lost for a moment count too; a lost person's own id is what may be guessed.
-        shown = {track.published_id for track in present} | {track.shown_as for track in lost
-                                                              if track.shown_as is not None}
-        absent = [(person_id, where) for person_id, _, where in self._absent(lost) if person_id not in shown]
-        for track in guesses:
-            if not absent:
-                return
-            _, x, y = track.path[0]   # where they stepped on
-            nearest = min(absent, key=lambda person: math.hypot(person[1][0] - x, person[1][1] - y))
-            absent.remove(nearest)
-            self._publish_as(track, nearest[0])
-
-    def _publish_as(self, track, person_id: int | None) -> None:
-        """Publish `track` under `person_id` while its id is provisional (None: under its own id)."""
-        before = track.published_id
-        track.shown_as = person_id
-        if track.published_id != before:
-            self.renamed[before] = track.published_id
 
     def depart(self, track, clock: float) -> None:
         """Keep what a person who left showed of their body (if they were weighed). One whose id was still
@@ -197,17 +164,14 @@ class IdentityMemory:
         entry waits in `returned` until they leave again; their provisional id goes to `recognised`), or, None,
         their own."""
         track.identified = True
-        before = track.published_id
-        track.shown_as = None
         if known_id is not None:
             self.recognised[track.track_id] = known_id
+            self.renamed[track.track_id] = known_id
             for person in self.departed:
                 if person.track_id == known_id:
                     self.returned[known_id] = person
             self.departed = [person for person in self.departed if person.track_id != known_id]
             track.track_id = known_id
-        if track.published_id != before:
-            self.renamed[before] = track.published_id
 
     def _absent(self, lost: list) -> list[tuple[int, BodySignature, tuple[float, float]]]:
         """(id, signature, where their last feet were (x, y) [m]) of the people who may come back: departed within

@@ -120,13 +120,7 @@ class Track:
     foot_lengths: deque[float] = field(default_factory=lambda: deque(maxlen=_SIGNATURE_SAMPLES))
     contact_time: float = 0.0
     identified: bool = False   # whether their id is settled (a newcomer's is provisional until then)
-    shown_as: int | None = None   # while their id is provisional, the absent person's id they are published under
     path: deque[tuple[float, float, float]] = field(default_factory=deque)   # (clock [s], x, y [m]) of the CoP
-
-    @property
-    def published_id(self) -> int:
-        """The id a live subscriber sees: shown_as while set (`IdentityMemory.guess`), else track_id."""
-        return self.track_id if self.shown_as is None else self.shown_as
 
     def walking_velocity(self, span: float | None = None) -> np.ndarray:
         """(vx, vy) [m/s]: the CoP's displacement over the last stride (its own velocity swings heel to toe

@@ -264,8 +264,8 @@ class PressureTrackerNode(Node):
             self.bad_input("too_many_people", f"{storm} (a storm of noise blobs?); frame skipped, tracks kept")
             return
         self.mat.confirm(frame.shape)
-        # A newcomer is published at once under a provisional id or a guess of who they are; from this frame on
-        # it is published as who they were recognised as (their per-person topic moves to that id).
+        # A newcomer whose id is provisional is published as tentative; from this frame on it is published as who
+        # they were recognised as.
         renamed_from = {now: before for before, now in self.tracker.renamed.items()}   # this frame's renames
         for now, before in renamed_from.items():
             self.get_logger().info(f"track {before} is {now} from now on (recognised on return, or a new person)")
@@ -307,8 +307,8 @@ class PressureTrackerNode(Node):
         for person in people:
             crop = array_to_image(person.crop, header)
             persons.persons.append(PersonPressure(
-                track_id=person.published_id,
-                state=STATE_TO_MSG[person.state],
+                track_id=person.track_id,
+                state=STATE_TO_MSG[person.published_state],
                 confidence=float(person.confidence),
                 box=RegionOfInterest(x_offset=int(person.box[0]), y_offset=int(person.box[1]),
                                      width=int(person.box[2] - person.box[0]),
@@ -320,11 +320,11 @@ class PressureTrackerNode(Node):
                 crop=crop,
                 crop_row0=int(person.crop_origin[0]),
                 crop_col0=int(person.crop_origin[1]),
-                renamed_from=renamed_from.get(person.published_id, 0),
+                renamed_from=renamed_from.get(person.track_id, 0),
             ))
-            if person.state is not TrackState.TENTATIVE:
-                confirmed.append(person.published_id)
-                self.crop_publisher(person.published_id).publish(crop)
+            if person.published_state is not TrackState.TENTATIVE:
+                confirmed.append(person.track_id)
+                self.crop_publisher(person.track_id).publish(crop)
         self.persons_pub.publish(persons)
         self.tracked_pub.publish(TrackedIds(header=header, ids=sorted(confirmed)))
         self.release_crop_publishers(set(confirmed))

@@ -34,10 +34,10 @@ class TrackedPerson:
     this person's own cells (all False when lost); centroid_rc (row, col) [cells] and centroid_m (x, y)
     [m, mat frame]: centre of pressure (for a lost track: the motion prediction); heading [rad] about +z
     from +x in (-pi, pi], NaN if unknown; force [N]; contact_area [m^2]; crop (crop rows, crop cols) float32 [kPa]
-    with only this person's cells; crop_origin (row, col): mat cell of crop pixel (0, 0); shown_as: while the
-    track's id is provisional, the id it is published under (`identity.IdentityMemory.guess`), else None.
-    track_id is the track's own id (offline files write it, relabelled by `recognised`); a live consumer
-    publishes `published_id`.
+    with only this person's cells; crop_origin (row, col): mat cell of crop pixel (0, 0); withheld: a confirmed
+    person whose id is still provisional (a newcomer who may be somebody who left, not yet weighed:
+    `identity`). Offline files write every confirmed row (relabelled by `recognised`); a live consumer publishes a
+    withheld person as tentative (`published_state`), so the id it sees confirmed is the settled one.
     """
 
     track_id: int
@@ -52,11 +52,11 @@ class TrackedPerson:
     contact_area: float
     crop: np.ndarray
     crop_origin: tuple[int, int]
-    shown_as: int | None = None
+    withheld: bool = False
 
     @property
-    def published_id(self) -> int:
-        return self.track_id if self.shown_as is None else self.shown_as
+    def published_state(self) -> TrackState:
+        return TrackState.TENTATIVE if self.withheld else self.state
 
 
 def _check_frame(frame: np.ndarray, expected_shape: tuple[int, int] | None) -> np.ndarray:
@@ -168,7 +168,7 @@ class PressureTracker:
 
     @property
     def renamed(self) -> dict[int, int]:
-        """Changes of a published id (`TrackedPerson.published_id`) in the last update(): the id before -> now."""
+        """Changes of a withheld person's id in the last update() (provisional -> known): the id before -> now."""
         return self.tracker.identities.renamed
 
     def update(self, frame: np.ndarray, stamp: float | None = None, max_people: int | None = None) -> list[TrackedPerson]:
@@ -196,10 +196,7 @@ class PressureTracker:
                 self._input.undo_period()
                 raise TooManyPeople(people, max_people)
         tracks = self.tracker.commit(plan, frame.shape)
-        # A lost person a newcomer is published as is not published beside them (one id, one person).
-        shown = {track.shown_as for track in tracks if track.shown_as is not None}
-        return [self._person(frame, track) for track in tracks if self._reported(track)
-                and not (track.state == TrackState.LOST and track.track_id in shown)]
+        return [self._person(frame, track) for track in tracks if self._reported(track)]
 
     def _reported(self, track: Track) -> bool:
         if track.state == TrackState.LOST:
@@ -216,13 +213,14 @@ class PressureTracker:
             crop, origin = person_crop(frame, detection.cells, detection.box, size)
             return TrackedPerson(track.track_id, track.state, track.confidence, detection.box, detection.mask,
                                  detection.centroid_rc, detection.centroid_m, heading, detection.force,
-                                 detection.contact_area, crop, origin, track.shown_as)
+                                 detection.contact_area, crop, origin,
+                                 track.state == TrackState.CONFIRMED and not track.identified)
         pitch = self.config.cell_pitch
         x, y = track.kalman.position
         crop, origin = person_crop(frame, np.zeros(0, dtype=np.int64), detection.box, size)
         return TrackedPerson(track.track_id, track.state, track.confidence, detection.box,
                              np.zeros(frame.shape, dtype=bool), (y / pitch - 0.5, x / pitch - 0.5), (float(x), float(y)),
-                             heading, 0.0, 0.0, crop, origin, track.shown_as)
+                             heading, 0.0, 0.0, crop, origin)
 
 
 @dataclass(eq=False)

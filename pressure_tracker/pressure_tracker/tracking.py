@@ -6,7 +6,7 @@ Per frame (`PeopleTracker.plan`, then `commit`):
 4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; one whose
    last feet came within a foot's length of the border may have walked off and is not continued by position
    (whoever steps on there next may be somebody else);
-5. identity (identity.py, `IdentityMemory`): a newcomer is published at once under a provisional id, settled as a
+5. identity (identity.py, `IdentityMemory`): a newcomer's id is provisional (withheld live) until settled as a
    returning person by their body signature (weight, foot length) or as a new one; departed people are kept in a
    gallery. Two people whose recent weights each fit the other's long-standing weight have been swapped and get
    their ids back (`_repair_swaps`). Ids come from a monotonic counter.
@@ -108,19 +108,15 @@ class PeopleTracker(FramePlanner):
             survivors.append(track)
         self.tracks = survivors
         self._repair_swaps()
-        confirmed = []
         for track in self.tracks:
             if track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits:
-                track.state = TrackState.CONFIRMED   # published at once; the id may still be provisional
-                confirmed.append(track)
+                track.state = TrackState.CONFIRMED   # the id may still be provisional (withheld live until settled)
         lost = [track for track in self.tracks if track.state == TrackState.LOST]
         taken = self.identities.identify([track for track in self.tracks if not track.identified
                                           and track.frames_since_update == 0 and track.state == TrackState.CONFIRMED],
                                          lost)
         if taken:
             self.tracks = [track for track in self.tracks if all(track is not other for other in taken)]
-            lost = [track for track in lost if all(track is not other for other in taken)]
-        self.identities.guess(confirmed, [track for track in self.tracks if track.state != TrackState.LOST], lost)
         self._paint_owners(frame_shape, plan.foot_ages)
         return list(self.tracks)
 

@@ -129,10 +129,9 @@ def test_a_restarted_tracker_never_reuses_an_id(tmp_path, listener, monkeypatch)
 
 
 def test_a_renamed_person_says_the_id_they_were_published_under(tmp_path, listener, monkeypatch):
-    """Two people stand, the lighter leaves, and somebody heavier steps on: tentative under their own new id, then
-    published under the id of the one who left (the guess), then under their own id again once weighed. The
-    message of each such frame says which id they had (`renamed_from`), so the mesh node carries their body over;
-    no other person is marked renamed."""
+    """Two people stand, the lighter leaves and comes back: tentative under a provisional id until weighed, then
+    confirmed under their own id. The message of that frame says which id they had (`renamed_from`), so the mesh
+    node carries their body over; no other person is marked renamed."""
     monkeypatch.setenv("ROS_HOME", str(tmp_path / "ros_home"))
 
     def standing(col: int, row: int, kpa: float) -> np.ndarray:
@@ -142,8 +141,8 @@ def test_a_renamed_person_says_the_id_they_were_published_under(tmp_path, listen
             frame[row:row + 26, left:left + 9] = kpa
         return frame
 
-    light, heavy, heavier = standing(30, 40, 60.0), standing(50, 170, 90.0), standing(60, 20, 75.0)
-    frames = [frame for frame, seconds in ((light + heavy, 2), (heavy, 5), (heavier + heavy, 3))
+    light, heavy, back = standing(30, 40, 60.0), standing(50, 170, 90.0), standing(60, 20, 60.0)
+    frames = [frame for frame, seconds in ((light + heavy, 2), (heavy, 5), (back + heavy, 3))
               for _ in range(15 * seconds)]
     listener.listen("/presstrack/persons", PersonPressureArray, 500)
     publisher = listener.node.create_publisher(Image, "/mat/pressure", qos_profile_sensor_data)
@@ -162,9 +161,9 @@ def test_a_renamed_person_says_the_id_they_were_published_under(tmp_path, listen
     renamed = [(k, p.track_id, p.renamed_from) for k, msg in enumerate(messages) for p in msg.persons
                if p.renamed_from]
     (light_id,) = {p.track_id for p in messages[20].persons if p.box.y_offset < 150}
-    (new_id,) = {p.track_id for p in messages[-1].persons if p.box.y_offset < 150}
-    assert new_id != light_id
-    assert [(track_id, before) for _, track_id, before in renamed] == [(light_id, new_id), (new_id, light_id)]
-    (guessed, _, _), (settled, _, _) = renamed
-    for k, before in ((guessed, new_id), (settled, light_id)):   # the id of the frame before
-        assert [p.track_id for p in messages[k - 1].persons if p.box.y_offset < 150] == [before]
+    (k, track_id, provisional), = renamed                          # one rename: the returning person's
+    assert track_id == light_id and provisional != light_id
+    assert [(p.track_id, p.state) for p in messages[k - 1].persons if p.box.y_offset < 150] == \
+        [(provisional, PersonPressure.STATE_TENTATIVE)]              # withheld under the provisional id ...
+    assert [(p.track_id, p.state) for p in messages[-1].persons if p.box.y_offset < 150] == \
+        [(light_id, PersonPressure.STATE_CONFIRMED)]                 # ... then confirmed as who they are
