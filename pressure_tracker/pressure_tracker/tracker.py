@@ -35,7 +35,7 @@ class TrackedPerson:
     [m, mat frame]: centre of pressure (for a lost track: the motion prediction); heading [rad] about +z
     from +x in (-pi, pi], NaN if unknown; force [N]; contact_area [m^2]; crop (crop rows, crop cols) float32 [kPa]
     with only this person's cells; crop_origin (row, col): mat cell of crop pixel (0, 0); withheld: a confirmed
-    person whose id is still provisional (a newcomer who may be somebody who left, not yet weighed:
+    person whose id is still provisional (a newcomer who may be somebody who left, not yet settled:
     `identity`). Offline files write every confirmed row (relabelled by `recognised`); a live consumer publishes a
     withheld person as tentative (`published_state`), so the id it sees confirmed is the settled one.
     """
