@@ -98,6 +98,35 @@ def score(scene_path, tracks_path, fps, names):
                                  "precision", "recall", "num_objects"], name="x")
     ev = acc.mot_events
     matched = ev[ev.Type.isin(["MATCH", "SWITCH", "TRANSFER", "ASCEND", "MIGRATE"])]
+    # identity on return: the id used for most of each visit, compared with the ids used before
+    majors = []     # (start frame, person, majority id or None)
+    vis_of = {}
+    for j in range(N):
+        vis_of[j] = visits_of(present[:, j], int(round(fps)))
+        m = matched[matched.OId == j]
+        frames = m.index.get_level_values(0).to_numpy()
+        hid = m.HId.to_numpy()
+        for a, b in vis_of[j]:
+            sel = (frames >= a + 1) & (frames <= b + 1)
+            vals, cnt = np.unique(hid[sel], return_counts=True) if sel.any() else ([], [])
+            majors.append((a, j, int(vals[np.argmax(cnt)]) if len(vals) else None))
+    majors.sort()
+    returns = {j: dict(same=0, other=0, new=0, none=0) for j in range(N)}
+    owner = {}      # track id -> the person whose visit first used it (as its majority id)
+    seen = set()
+    for a, j, h in majors:
+        if j in seen:                      # a return (not the person's first visit)
+            if h is None:
+                returns[j]["none"] += 1
+            elif h not in owner:
+                returns[j]["new"] += 1
+            elif owner[h] == j:
+                returns[j]["same"] += 1
+            else:
+                returns[j]["other"] += 1
+        seen.add(j)
+        if h is not None and h not in owner:
+            owner[h] = j
     per_person = []
     for j in range(N):
         vis = visits_of(present[:, j], int(round(fps)))
@@ -117,7 +146,8 @@ def score(scene_path, tracks_path, fps, names):
         per_person.append(dict(name=names[j] if j < len(names) else str(j), visits=len(vis), ids=len(ids),
                                max_ids_in_a_visit=max(per_visit) if per_visit else 0,
                                most_visits_one_id=carried,
-                               matched_frac=round(len(m) / max(1, int(present[:, j].sum())), 3)))
+                               matched_frac=round(len(m) / max(1, int(present[:, j].sum())), 3),
+                               returns=returns[j]))
     all_ids = {h[0] for v in by_frame.values() for h in v}
     # frames where one track id is written for two or more boxes (an output defect; scored as is)
     dup_frames = sum(1 for v in by_frame.values() if len({h[0] for h in v}) < len(v))
@@ -125,6 +155,26 @@ def score(scene_path, tracks_path, fps, names):
                 idf1=float(s["idf1"].iloc[0]), switches=int(s["num_switches"].iloc[0]),
                 fp=int(s["num_false_positives"].iloc[0]), fn=int(s["num_misses"].iloc[0]),
                 gt_boxes=int(s["num_objects"].iloc[0]), track_ids=len(all_ids), dup_id_frames=dup_frames, people=per_person)
+
+
+def lowest_free_reference(box, fps):
+    """Chance reference for the 'returns' column: every visit takes the lowest id not in use at its start
+    (perfect boxes, no re-identification). Returns (same, other's, new, returns)."""
+    present = np.abs(box).sum(-1) > 0
+    vis = sorted((a, b, j) for j in range(box.shape[1]) for a, b in visits_of(present[:, j], int(round(fps))))
+    live, owner, seen, out = {}, {}, set(), [0, 0, 0, 0]
+    for a, b, j in vis:
+        live = {i: e for i, e in live.items() if e >= a}
+        i = 0
+        while i in live:
+            i += 1
+        live[i] = b
+        if j in seen:
+            out[3] += 1
+            out[2 if i not in owner else 0 if owner[i] == j else 1] += 1
+        seen.add(j)
+        owner.setdefault(i, j)
+    return tuple(out)
 
 
 def main():
@@ -160,19 +210,31 @@ def main():
     json.dump(dict(venv_bin=args.venv_bin, scenes=metas, results=results),
               open(os.path.join(args.out_dir, "results.json"), "w"), indent=1)
 
-    lines = ["| scene | tracker | MOTA | IDF1 | id sw | track ids | FP / FN (GT boxes) | dup-id frames | ids per person / visits | s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| scene | tracker | MOTA | IDF1 | id sw | track ids | FP / FN (GT boxes) | dup-id frames | ids per person / visits | returns: same / other's / new id | s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if r["rc"] != 0:
-            lines.append(f"| {r['scene']} | {r['mode']} | failed rc={r['rc']}: {r['stderr'][:80]} | | | | | | | {r['wall_s']} |")
+            lines.append(f"| {r['scene']} | {r['mode']} | failed rc={r['rc']}: {r['stderr'][:80]} | | | | | | | | {r['wall_s']} |")
             continue
         pp = ", ".join(f"{p['name']} {p['ids']}/{p['visits']}" for p in r["people"])
+        rt = [p["returns"] for p in r["people"]]
+        nret = sum(sum(x.values()) for x in rt)
+        ret = (f"{sum(x['same'] for x in rt)} / {sum(x['other'] for x in rt)} / {sum(x['new'] for x in rt)} of {nret}"
+               if nret else "-")
         lines.append(f"| {r['scene']} | {r['mode']} | {100 * r['mota']:.1f} | {100 * r['idf1']:.1f} | {r['switches']} | "
-                     f"{r['track_ids']} | {r['fp']} / {r['fn']} ({r['gt_boxes']}) | {r['dup_id_frames']} | {pp} | {r['wall_s']} |")
+                     f"{r['track_ids']} | {r['fp']} / {r['fn']} ({r['gt_boxes']}) | {r['dup_id_frames']} | {pp} | {ret} | {r['wall_s']} |")
     lines.append("")
     lines.append("MOTA / IDF1 in %, IoU >= 0.5. 'ids per person / visits': distinct track ids matched to that person over "
                  "the scene / their visits to the mat (presence runs, gaps up to 1 s merged); 1/N = one id kept over all "
-                 "N visits. 'dup-id frames': frames where the tracker wrote one id on two or more boxes. s = tracker wall time.")
+                 "N visits. 'dup-id frames': frames where the tracker wrote one id on two or more boxes. 'returns': for every visit after "
+                 "a person's first, the id used for most of the visit is owned by that person (its first use was for one of "
+                 "their visits) / owned by another person / never used before (unmatched visits not counted as any). s = tracker wall time.")
+    lines.append("")
+    lines.append("Chance reference for 'returns' (perfect boxes, every visit takes the lowest id not in use, no "
+                 "re-identification): " + "; ".join(
+                     f"{m['name']} {r[0]} / {r[1]} / {r[2]} of {r[3]}" for m in metas
+                     for r in [lowest_free_reference(np.load(os.path.join(args.scene_dir, m['name'] + '.npz'))['box'], m['fps'])]
+                     if r[3]) + ".")
     lines.append("")
     lines.append("Scenes:")
     for m in metas:
