@@ -179,6 +179,16 @@ class Person:
             for f in (lead, trail):
                 self.step(f, self._foot_pose(f, c[0], c[1], th), kind="side", Ts=self.Ts * 1.3)
 
+    def set_stance(self, width, heading):
+        """Two steps that put the feet width apart (centre to centre) facing heading, around the body centre."""
+        c = self.centre()
+        keep = self.step_width
+        self.step_width = width
+        for _ in range(2):
+            foot = self.next_foot
+            self.step(foot, self._foot_pose(foot, c[0], c[1], heading), kind="walk", Ts=self.Ts * 1.2)
+        self.step_width = keep
+
     def stand(self, duration):
         self.t += duration
         c = self.centre()
@@ -559,6 +569,38 @@ def scene_sidestep(rng):
     return spec, [a, b]
 
 
+def scene_stance_probe(rng):
+    """One person at a time standing in stances 12 / 25 cm wide at 90 / 45 / 0 degrees to the mat's long axis."""
+    mat = (2.4, 1.2)
+    ppl = [Person("bare65", 65, 0.25, shoe=False, arch="normal", step_len=0.6, cadence=1.8),
+           Person("shod65", 65, 0.25, shoe=True, step_len=0.6, cadence=1.8),
+           Person("bare115", 115, 0.29, shoe=False, arch="normal", step_len=0.66, cadence=1.7),
+           Person("shod115", 115, 0.29, shoe=True, step_len=0.66, cadence=1.7)]
+    spots = [(0.6, 0.5), (0.6, 1.2), (0.6, 1.9)]
+    t = 0.0
+    for per in ppl:
+        per.appear(t, 0.6, -0.4, math.pi / 2)
+        k = 0
+        for width in (0.12, 0.25):
+            for ang in (90, 45, 0):
+                x, y = spots[k % 3]
+                per.walk_to(x, y)
+                per.set_stance(width, math.radians(ang))
+                per.stand(4.0)
+                k += 1
+        per.walk_to(0.6, 2.85)
+        per.vanish()
+        t = per.t + 3.0
+    dur = math.ceil(t)
+    for per in ppl:
+        per.finish(dur)
+    spec = dict(mat=mat, pitch=0.01, fps=15, duration=dur, threshold=2.1, noise=0.6, store="kpa",
+                desc="probe, one person at a time: 65 kg barefoot, 65 kg shoes, 115 kg barefoot, 115 kg shoes, each "
+                     "standing 4 s in six stances (feet 12 or 25 cm apart centre to centre, facing 90 / 45 / 0 degrees "
+                     "to the mat's long axis)")
+    return spec, ppl
+
+
 # ---- identity scenes: visits ----------------------------------------------------------------
 def _track_pos(per, t):
     tr = per.track
@@ -702,6 +744,7 @@ SCENES = [
     ("id1_weights", scene_id_weights),
     ("id2_similar", scene_id_similar),
     ("id3_four_mixed", scene_id_four),
+    ("s09_stance_probe", scene_stance_probe),   # added last so that the other scenes keep their rng streams
 ]
 
 
