@@ -113,6 +113,7 @@ class Track:
     frames_since_update: int = 0
     seconds_lost: float = 0.0
     heading: float | None = None
+    feet_heading: float | None = None   # [rad] this frame's heading from the feet alone (heading_from_feet)
     feet_axis: float | None = None   # [rad, mod pi] of the last feet long enough to show one (`_feet_axis`)
     stances: list[Stance] = field(default_factory=list)   # last frame's feet, followed while down (heading.py)
     recent_forces: deque[float] = field(default_factory=lambda: deque(maxlen=_WEIGHT_SAMPLES))

@@ -149,9 +149,9 @@ class PeopleTracker(FramePlanner):
         while self._clock - track.path[0][0] > 2.0 * cfg.step_time:
             track.path.popleft()
         track.stances = stances
-        feet_heading = heading_from_feet(track.stances, track.walking_velocity(cfg.step_time), track.heading, cfg,
-                                         detection.frame_shape[1])
-        track.heading = heading_along_path(feet_heading, track.walking_velocity(cfg.heading_path_time), cfg)
+        track.feet_heading = heading_from_feet(track.stances, track.walking_velocity(cfg.step_time), track.heading,
+                                               cfg, detection.frame_shape[1])
+        track.heading = heading_along_path(track.feet_heading, track.walking_velocity(cfg.heading_path_time), cfg)
         axis = _feet_axis(detection.feet, cfg)
         track.feet_axis = axis if axis is not None else track.feet_axis
         if track.state == TrackState.LOST:
