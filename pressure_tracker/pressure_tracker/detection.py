@@ -147,15 +147,19 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
 
 def _paired(mask: np.ndarray) -> np.ndarray:
     """The True cells of `mask` with a True 8-neighbour."""
-    paired = np.zeros_like(mask)
-    for a, b in (((slice(None), slice(1, None)), (slice(None), slice(None, -1))),      # along a row
-                 ((slice(1, None), slice(None)), (slice(None, -1), slice(None))),      # along a column
-                 ((slice(1, None), slice(1, None)), (slice(None, -1), slice(None, -1))),   # diagonal
-                 ((slice(1, None), slice(None, -1)), (slice(None, -1), slice(1, None)))):  # anti-diagonal
-        both = mask[a] & mask[b]
-        paired[a] |= both
-        paired[b] |= both
-    return paired
+    rows, cols = mask.shape
+    # Neighbours as offsets along a flat copy with one empty column after each row (so no row wraps onto the
+    # next): contiguous 1-D operations, about 3 times faster than the same on strided 2-D slices.
+    width = cols + 1
+    padded = np.zeros((rows, width), dtype=bool)
+    padded[:, :cols] = mask
+    flat = padded.ravel()
+    paired = np.zeros_like(flat)
+    for step in (1, width - 1, width, width + 1):   # the neighbour along the row, down-left, down, down-right
+        both = flat[:-step] & flat[step:]
+        paired[:-step] |= both
+        paired[step:] |= both
+    return paired.reshape(rows, width)[:, :cols]
 
 
 def _window_cells(flat: np.ndarray, shape: tuple[int, int], r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
