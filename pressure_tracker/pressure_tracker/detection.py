@@ -29,6 +29,7 @@ Pipeline, three steps and no special cases:
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -71,17 +72,17 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
     `light_threshold` (below `threshold`), a piece of at least LIGHT_MIN_CELLS connected cells above it and fewer
     than LIGHT_MIN_CELLS of them above `threshold` is contact too: a foot touching lightly (landing, lifting), near the other people's feet."""
     contact = frame > threshold
-    if defects is not None:
-        contact.ravel()[defects.defective] = False
-    touched = contact.ravel().nonzero()[0]   # in raster order (bool reductions along an axis cost more)
-    if not touched.size:
+    defective = defects.defective if defects is not None else np.zeros(0, dtype=np.int64)
+    contact.ravel()[defective] = False
+    if not contact.any():
         if defects is not None:
             defects.update(frame, threshold, np.zeros(0, dtype=np.int64), dt)
         return []
     # Work inside the bounding box (plus the dilation margin) of the contact and of the light cells that have a light
     # neighbour: a light foot may lie away from all contact (a dancer's other foot, half a metre off), and every
     # cell of a piece of 2+ cells has a neighbour in it, while the mat's lone noise cells widen nothing.
-    spanned = touched if light_threshold is None else (contact | _paired(frame > light_threshold)).ravel().nonzero()[0]
+    # In raster order: the first and the last give the rows (bool reductions along an axis cost more).
+    spanned = (contact if light_threshold is None else contact | _paired(frame > light_threshold)).ravel().nonzero()[0]
     reach = int(round(0.5 * foot_gap / cell_pitch))   # 0: every piece is its own foot
     spanned_cols = spanned % frame.shape[1]
     r0, r1 = max(0, spanned[0] // frame.shape[1] - reach), min(frame.shape[0], spanned[-1] // frame.shape[1] + reach + 1)
@@ -93,8 +94,8 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
         # One labelling of the light cells serves both: a contact cell alone among them is noise, a piece of
         # light cells without contact is a light foot when it is too large for noise.
         shown = frame[r0:r1, c0:c1] > light_threshold
-        if defects is not None and defects.defective.size:
-            shown.ravel()[_window_cells(defects.defective, frame.shape, r0, r1, c0, c1)] = False
+        if defective.size:
+            shown.ravel()[_window_cells(defective, frame.shape, r0, r1, c0, c1)] = False
         shown |= window
     pieces, count = ndimage.label(shown, structure=_EIGHT_CONNECTED)
     # The rest works on the shown cells only (flat indices into the window, in raster order): a few % of it.
@@ -356,7 +357,7 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
     own = regions[(rows - r0) * window.shape[1] + cols - c0]
     sizes = [person.cells.size for person in people]
     index_of = np.repeat(np.arange(len(people)), sizes)
-    ends = np.cumsum(sizes).tolist()
+    ends = list(itertools.accumulate(sizes))
     # Person index of each rim region: the one person touching it; -1: nobody's, -2: shared.
     touched = np.zeros((len(people), count + 1), dtype=bool)
     touched[index_of, own] = True
