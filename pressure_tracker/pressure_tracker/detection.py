@@ -364,7 +364,7 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
     owner = np.where(touched.any(axis=0), np.argmax(touched, axis=0), -1)
     owner[touched.sum(axis=0) > 1] = -2
     owner[0] = -1
-    local = np.flatnonzero(regions)
+    local = np.flatnonzero(above)   # the labelled cells: nonzero of the bool mask is several times faster
     rim_rows, rim_cols = np.divmod(local, window.shape[1])
     rim_rows += r0
     rim_cols += c0
