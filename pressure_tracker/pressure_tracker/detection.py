@@ -383,9 +383,9 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
         # The rim regions hold the person's own cells in them; the rest of their cells lie in shared regions. All
         # their cells are in the new cells: the box is theirs grown by the rim's.
         cells = np.concatenate([extra, person.cells[owner[own[ends[index] - sizes[index]:ends[index]]] != index]])
-        rows, cols = rim_rows[mine], rim_cols[mine]
-        box = (min(person.box[0], int(cols.min())), min(person.box[1], int(rows.min())),
-               max(person.box[2], int(cols.max()) + 1), max(person.box[3], int(rows.max()) + 1))
+        rows, cols = rim_rows[mine], rim_cols[mine]   # in raster order: rows ascend
+        box = (min(person.box[0], int(cols.min())), min(person.box[1], int(rows[0])),
+               max(person.box[2], int(cols.max()) + 1), max(person.box[3], int(rows[-1]) + 1))
         area = cells.size * cell_pitch * cell_pitch
         grown.append(PersonDetection(person.feet, box, cells, person.frame_shape, person.centroid_rc, person.centroid_m,
                                      float(force_n(float(frame.ravel()[cells].sum()), cell_pitch)), area,
