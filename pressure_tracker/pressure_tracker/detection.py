@@ -203,9 +203,9 @@ def _grown(mask: np.ndarray, radius: int) -> np.ndarray:
     rows, cols = mask.shape
     wide = np.zeros((rows, cols + 2 * radius), dtype=bool)
     wide[:, radius:radius + cols] = mask
-    # Along columns on the flat array (contiguous, ~2x faster than the columns of a transposed view): the
-    # size cells from each cell kept below lie within its own padded row, so what spills into the next one is
-    # never read.
+    # Along columns on the flat array (contiguous, ~2x faster than the columns of a transposed view): the `size`
+    # cells ORed into each of a row's first `cols` cells (those kept below) lie within that padded row, so what
+    # spills into the next row is never read.
     _or_forward(wide.ravel(), size)
     tall = np.zeros((rows + 2 * radius, cols), dtype=bool)
     tall[radius:radius + rows] = wide[:, :cols]
