@@ -2,7 +2,8 @@
 is replaced by their own once they are recognised (and never by anyone else's); people of different weight who come
 back in the other order each get their own, a newcomer who matches nobody keeps their new id, one who leaves before
 being settled is settled on departure, and a person who walks off the mat's edge is not continued by whoever steps
-on there next."""
+on there next, unless they are the only person away and whoever steps on over the edge is within their reach and
+weight."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -201,7 +202,7 @@ def test_a_person_who_steps_off_the_edge_beside_somebody_and_back_on_keeps_their
     session.stay(partner, away_s)                                     # off the mat
     back_on = standing((0.5, back_at_m), peak_kpa=peak_kpa)
     first_foot = back_on.copy()
-    first_foot[:, 50:] = 0.0                                          # one foot first, the other a frame later
+    first_foot[:, 50:] = 0.0                     # the foot beyond x = 0.5 m lands a frame after the other
     back = session.stay(first_foot + partner, 1 / FPS) + session.stay(back_on + partner, 2.0)
     assert all(ids == {1, back_as} for ids in back[TrackerConfig.min_hits - 1:])
     assert session.recognised == recognised
@@ -301,6 +302,6 @@ def test_a_guess_is_never_published_twice_not_even_while_its_newcomer_is_lost():
     assert (first.published_id, second.published_id) == (1, 2)
     settled = _Newcomer(7, (1.0, 1.0))
     settled.identified = True
-    memory.settle(settled, 2)                                       # somebody is recognised as 2
+    memory.settle(settled, 2)                                        # somebody is recognised as 2
     memory.guess([], [settled], [first, second])
     assert (first.published_id, second.published_id) == (1, 6)      # 2's guess dropped, lost or not
