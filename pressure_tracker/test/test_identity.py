@@ -2,12 +2,14 @@
 is replaced by their own once they are recognised (and never by anyone else's); people of different weight who come
 back in the other order each get their own, a newcomer who matches nobody keeps their new id, one who leaves before
 being settled is settled on departure, and a person who walks off the mat's edge is not continued by whoever steps
-on there next."""
+on there next, unless they are the only person away and whoever steps on over the edge is within their reach and
+weight."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from test_tracker_design import SHAPE, standing
 from pressure_tracker.motchallenge import MotRow, Scene, relabelled, track_scene
@@ -180,6 +182,32 @@ def test_whoever_steps_on_where_a_person_walked_off_the_edge_is_not_taken_for_th
     assert len(ids) == 1 and 1 not in ids
 
 
+@pytest.mark.parametrize("peak_kpa, back_at_m, away_s, back_as, recognised", [
+    (LIGHT, 0.08, 0.5, 2, {}),          # back within a stride's time: their foot continues them
+    (LIGHT, 0.08, 1.5, 2, {3: 2}),      # later: a newcomer, settled as them when confirmed
+    (HEAVY, 0.15, 1.5, 3, {})])         # a body 40 % heavier: somebody else
+def test_a_person_who_steps_off_the_edge_beside_somebody_and_back_on_keeps_their_id(peak_kpa, back_at_m, away_s,
+                                                                                     back_as, recognised):
+    # Walking beside somebody along the edge, a person steps off and back on 20 cm further on, heels over the edge,
+    # so not weighed again: the only person away, in reach, no heavier than their weight allows, it is them (offline
+    # too: a provisional id is relabelled). A body 40 % heavier, whole feet on the mat a foot's length from the
+    # edge, is somebody else from the first frame they are published.
+    session = Session()
+    partner = standing((0.9, 1.2), peak_kpa=MIDDLE)
+    assert session.stay(partner, 0.5)[-1] == {1}
+    assert session.stay(standing((0.3, 1.0), peak_kpa=LIGHT) + partner, 2.0)[-1] == {1, 2}   # 2, weighed
+    for y in np.linspace(0.9, 0.1, 9):                                # walks to the edge at 1.5 m/s
+        session.stay(standing((0.3, float(y)), peak_kpa=LIGHT) + partner, 1 / FPS)
+    assert session.stay(standing((0.3, 0.08), peak_kpa=LIGHT) + partner, 0.5)[-1] == {1, 2}   # heels over the edge
+    session.stay(partner, away_s)                                     # off the mat
+    back_on = standing((0.5, back_at_m), peak_kpa=peak_kpa)
+    first_foot = back_on.copy()
+    first_foot[:, 50:] = 0.0                     # the foot beyond x = 0.5 m lands a frame after the other
+    back = session.stay(first_foot + partner, 1 / FPS) + session.stay(back_on + partner, 2.0)
+    assert all(ids == {1, back_as} for ids in back[TrackerConfig.min_hits - 1:])
+    assert session.recognised == recognised
+
+
 def test_an_offline_track_file_writes_a_recognised_return_under_the_known_id_from_its_first_frame():
     light, heavy = standing((0.6, 0.5), peak_kpa=LIGHT), standing((0.6, 1.8), peak_kpa=HEAVY)
     back = standing((0.5, 1.0), peak_kpa=LIGHT)
@@ -237,13 +265,15 @@ def test_a_newcomer_is_shown_as_the_absent_person_who_left_nearest_then_as_who_t
 
 def test_a_lost_person_shown_by_a_newcomer_is_not_published_beside_them():
     session = LiveSession(TrackerConfig(report_lost=True))
+    session.published(standing((0.6, 1.8), peak_kpa=HEAVY), 2.0)
+    session.published(EMPTY, 4.0)                                     # 1 departs: somebody else is away
     person = standing((0.6, 0.08), peak_kpa=LIGHT)                    # at the edge: not continued by position
-    session.published(standing((0.6, 0.5), peak_kpa=LIGHT), 2.0)      # weighed clear of the edge
+    session.published(standing((0.6, 0.5), peak_kpa=LIGHT), 3.0)      # 2, weighed clear of the edge
     session.published(person, 0.5)
     session.published(EMPTY, 2 / FPS)                                 # off the mat for two frames: lost
     session.published(person, (TrackerConfig.min_hits - 1) / FPS)     # back: a newcomer, confirmed on the next frame
     shown = [p.published_id for p in session.tracker.update(person, session.frame / FPS)]
-    assert shown == [1]                                               # the newcomer, shown as 1; not the lost 1 too
+    assert shown == [2]                                               # the newcomer, shown as 2; not the lost 2 too
 
 
 class _Newcomer:
@@ -272,6 +302,6 @@ def test_a_guess_is_never_published_twice_not_even_while_its_newcomer_is_lost():
     assert (first.published_id, second.published_id) == (1, 2)
     settled = _Newcomer(7, (1.0, 1.0))
     settled.identified = True
-    memory._settle(settled, 2)                                       # somebody is recognised as 2
+    memory.settle(settled, 2)                                        # somebody is recognised as 2
     memory.guess([], [settled], [first, second])
     assert (first.published_id, second.published_id) == (1, 6)      # 2's guess dropped, lost or not
