@@ -18,7 +18,7 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "mat_driver = mat_driver.node:main",
+            "mat_driver = mat_driver.entry:main",
             "presstrack-fake-mat = mat_driver.fake_device:main",
             "presstrack-driver-rate = mat_driver.rate_bench:main",
         ],

@@ -21,7 +21,7 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "mesh_recovery = mesh_recovery.node:main",
+            "mesh_recovery = mesh_recovery.entry:main",
         ],
     },
 )

@@ -18,7 +18,7 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "mat_sim = presstrack_sim.node:main",
+            "mat_sim = presstrack_sim.entry:main",
             "presstrack-sim = presstrack_sim.cli:main",
         ],
     },

@@ -18,7 +18,7 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "pressure_tracker = pressure_tracker.node:main",
+            "pressure_tracker = pressure_tracker.entry:main",
             "presstrack-track = pressure_tracker.cli:track_main",
             "presstrack-track-eval = pressure_tracker.cli:eval_main",
         ],

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from graph_testing import Listener, start_node, stop_node
 from presstrack_msgs.msg import SmplBodyArray
 
@@ -44,4 +45,21 @@ def test_sigint_while_the_simulated_driver_plans_its_scene_leaves_no_traceback(t
     assert driver.poll() is None, (tmp_path / "mat_driver.log").read_text()[-3000:]
     status = stop_node(driver, timeout=15.0)
     output = (tmp_path / "mat_driver.log").read_text()
+    assert status == 0 and "Traceback" not in output, output[-3000:]
+
+
+def _loading_torch(pid: int) -> bool:
+    with open(f"/proc/{pid}/maps") as maps:
+        return "libtorch" in maps.read()
+
+
+@pytest.mark.parametrize("executable", ["mat_sim", "mesh_recovery"])
+def test_sigint_while_the_node_imports_torch_leaves_no_traceback(tmp_path, executable):
+    # Ctrl-C as soon as torch's library is mapped: the node's own modules are still importing (seconds under load).
+    node = start_node(executable, {}, tmp_path)
+    deadline = time.monotonic() + 60.0
+    while node.poll() is None and not _loading_torch(node.pid) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    status = stop_node(node, timeout=15.0)
+    output = (tmp_path / f"{executable}.log").read_text()
     assert status == 0 and "Traceback" not in output, output[-3000:]

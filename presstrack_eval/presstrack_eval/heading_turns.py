@@ -19,6 +19,11 @@ test/test_body_frames.py. Printed per scene and pooled:
   by contact area, and on the same feet seen on 2 cm cells (each 2 x 2 block of cells one cell);
 - true past path: the true hip midpoint's path over the last heading_path_time only (what a live heading can know
   of the walk at best: a causal path lags a turn), within 30 degrees of the walk;
+- hindsight: what a body frame published d late could show (HINDSIGHT): the heading of heading_along_path with
+  the track's centre of pressure path over the centred window [t - d, t + d] in place of its last
+  heading_path_time, and the feet's heading of frame t, on the walking frames and, against where the true body
+  faces, on the sideways ones; and that centred path alone over the longest window (turned about where the feet
+  point backwards);
 - per activity, the share of frames where the heading is within 30 degrees of where the true body faces:
   standing (hips under STANDING_SPEED, the body turning less than STILL over the 2/3 s), turning on the spot
   (under WALK_SPEED, the body turning TURN_RATE or faster), sideways (walking with the body SIDEWAYS off the
@@ -53,6 +58,7 @@ STANDING_SPEED = 0.1   # [m/s] the true hips move slower than this ...
 STILL = 15.0           # [deg] ... and the true body turns less than this over the 2/3 s: standing
 TURN_RATE = 45.0       # [deg/s] slower than WALK_SPEED, the true body turns this fast: turning on the spot
 ACTIVITIES = ("standing", "turning", "sideways", "backwards")   # heading to where the true body faces
+HINDSIGHT = (0.1, 0.2, 1.0 / 3.0, 0.5)   # [s] half-widths d of the centred path windows (a body frame published d late)
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,11 @@ def scene_angles(scene: HeadingScene, cache: Path | None = None) -> dict[str, np
     angles: dict[str, list[float]] = {"heading": [], "stance_foot": [], "feet_down": [], "past_path": [],
                                       "shape": [], "shape_2cm": [], "shape_area": [], **{a: [] for a in ACTIVITIES}}
     w = WINDOW_FRAMES
+    # Per track, per frame it had feet: (x, y) [m, mat frame] of its centre of pressure and its feet's heading.
+    seen: dict[int, dict[int, tuple[float, float, float | None]]] = {}
+    # (frame, track id, direction [rad, world]) of each walking frame (the walk) and sideways frame (the body's facing)
+    walks: list[tuple[int, int, float]] = []
+    sidesteps: list[tuple[int, int, float]] = []
 
     def body_yaw(t: int, q: int) -> float:
         _, rotation = body_pose(joints[t, q])
@@ -119,6 +130,9 @@ def scene_angles(scene: HeadingScene, cache: Path | None = None) -> dict[str, np
 
     for t, frame in enumerate(pressure):
         people = [p for p in tracker.update(frame, t / FPS) if p.state == TrackState.CONFIRMED and p.mask.any()]
+        for track in tracker.tracker.tracks:
+            if track.frames_since_update == 0:
+                seen.setdefault(track.track_id, {})[t] = (*track.detection.centroid_m, track.feet_heading)
         _score_shapes(tracker, joints[t][present[t]], mat, pressure.shape[2], angles)
         if not w <= t < len(pressure) - w:
             continue
@@ -146,9 +160,11 @@ def scene_angles(scene: HeadingScene, cache: Path | None = None) -> dict[str, np
                 angles["backwards"].append(_angle(heading - faces))
             elif SIDEWAYS[0] <= off_walk <= SIDEWAYS[1]:
                 angles["sideways"].append(_angle(heading - faces))
+                sidesteps.append((t, person.track_id, faces))
             if off_walk > FORWARD:
                 continue
             angles["heading"].append(_angle(heading - walk_yaw))
+            walks.append((t, person.track_id, walk_yaw))
             if t >= past and present[t - past, nearest]:
                 went = (hips[t, nearest] - hips[t - past, nearest])[:2]
                 angles["past_path"].append(_angle(math.atan2(went[1], went[0]) - walk_yaw))
@@ -160,7 +176,27 @@ def scene_angles(scene: HeadingScene, cache: Path | None = None) -> dict[str, np
                     if body[ankle, 2] < FLAT_ANKLE + FOOT_DOWN or body[toes, 2] < FLAT_TOES + FOOT_DOWN]
             mean = sum(direction / np.linalg.norm(direction) for direction in down) if down else foot[:2]
             angles["feet_down"].append(_angle(math.atan2(mean[1], mean[0]) - walk_yaw))
+    for delay in HINDSIGHT:
+        for key, frames in ((f"hindsight_{delay:.2f}", walks), (f"hindsight_sideways_{delay:.2f}", sidesteps)):
+            angles[key] = [_angle(_hindsight(seen[track_id], t, delay, tracker.config)[0] + mat.yaw_world_from_mat
+                                  - direction) for t, track_id, direction in frames]
+    angles["hindsight_path"] = [_angle(_hindsight(seen[track_id], t, HINDSIGHT[-1], tracker.config)[1]
+                                       + mat.yaw_world_from_mat - walk_yaw) for t, track_id, walk_yaw in walks]
     return {key: np.array(value) for key, value in angles.items()}
+
+
+def _hindsight(seen: dict[int, tuple[float, float, float | None]], t: int, delay: float,
+               config) -> tuple[float, float]:
+    """[rad, mat frame] at frame t, from a track's `seen` (frame: CoP x, y, feet heading) within `delay` [s] either
+    side: heading_along_path with that centred path's velocity, and the path's own direction, turned about where
+    the feet's heading of frame t points more than 90 degrees off it. Frame t is a scored frame: its feet tell."""
+    from pressure_tracker.heading import heading_along_path
+
+    frames = [s for s in sorted(seen) if abs(s - t) <= delay * FPS + 1e-9]
+    (x0, y0, _), (x1, y1, _), feet = seen[frames[0]], seen[frames[-1]], seen[t][2]
+    velocity = np.array([x1 - x0, y1 - y0]) / max((frames[-1] - frames[0]) / FPS, 1.0 / FPS)
+    path = math.atan2(velocity[1], velocity[0])
+    return heading_along_path(feet, velocity, config), path + (math.pi if math.cos(feet - path) < 0 else 0.0)
 
 
 def _score_shapes(tracker, people_joints: np.ndarray, mat, cols: int, scores: dict[str, list[float]]) -> None:
@@ -205,17 +241,24 @@ def _shape_figures(right: np.ndarray) -> str:
     return f"{len(right)} feet, told {100 * len(told) / len(right):.0f} %, right {100 * np.mean(told):.1f} %"
 
 
+def _facing(angles: np.ndarray) -> str:
+    """angles [deg] of a heading to where the true body faces."""
+    facing = f", {100 * np.mean(angles < 30.0):.1f} % facing the body's way" if len(angles) else ""
+    return f"{len(angles)} frames{facing}"
+
+
 def _line(name: str, angles: dict[str, np.ndarray]) -> str:
     area = angles["shape_area"]
     by_area = "; ".join(f"{label} {_shape_figures(angles['shape'][pick])}" for label, pick in (
         (f"< {AREA_BINS[0] * 1e4:.0f} cm²", area < AREA_BINS[0]),
         (f"{AREA_BINS[0] * 1e4:.0f}-{AREA_BINS[1] * 1e4:.0f} cm²", (area >= AREA_BINS[0]) & (area < AREA_BINS[1])),
         (f">= {AREA_BINS[1] * 1e4:.0f} cm²", area >= AREA_BINS[1])))
-    activities = "; ".join(f"{activity} {len(angles[activity])} frames"
-                           + (f", {100 * np.mean(angles[activity] < 30.0):.1f} % facing the body's way"
-                              if len(angles[activity]) else "") for activity in ACTIVITIES)
+    activities = "; ".join(f"{activity} {_facing(angles[activity])}" for activity in ACTIVITIES)
     return (f"{name}: heading {_figures(angles['heading'])}; stance foot {_figures(angles['stance_foot'])}; "
             f"feet down {_figures(angles['feet_down'])}; true past path {_figures(angles['past_path'])}; "
+            + "".join(f"hindsight ±{delay:.2f} s {_figures(angles[f'hindsight_{delay:.2f}'])}, sideways "
+                      f"{_facing(angles[f'hindsight_sideways_{delay:.2f}'])}; " for delay in HINDSIGHT)
+            + f"its path alone ±{HINDSIGHT[-1]:.2f} s {_figures(angles['hindsight_path'])}; "
             f"{activities}; whole feet' shape: {_shape_figures(angles['shape'])} ({by_area}); on 2 cm cells "
             + _shape_figures(angles["shape_2cm"]))
 

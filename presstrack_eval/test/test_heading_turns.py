@@ -1,6 +1,7 @@
 """presstrack-heading on one short simulated walk: walking frames are found, the heading, the true stance foot and
 the true feet down are scored on the same frames, whole feet on their shape, each activity against where the body
-faces, and the report names every scene and the pooled figures."""
+faces, headings with hindsight of the path (a body frame published late) are scored on the same frames, and the
+report names every scene and the pooled figures."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 pytest.importorskip("presstrack_sim.simulator")
 
-from presstrack_eval.heading_turns import ACTIVITIES, HeadingScene, report, scene_angles
+from presstrack_eval.heading_turns import ACTIVITIES, HINDSIGHT, HeadingScene, report, scene_angles
 
 SCENE = HeadingScene("crossing2", 1, 6.0)
 
@@ -28,7 +29,15 @@ def test_a_short_crossing_is_scored_and_reported(tmp_path):
     # where the true body faces (angles in [0, 180]).
     assert 0 < len(angles["past_path"]) <= len(angles["heading"]) and np.median(angles["past_path"]) < 10.0
     assert all(((angles[a] >= 0) & (angles[a] <= 180)).all() for a in ACTIVITIES)
+    # With the path over a centred window, on the same walking frames and sideways ones: people walking straight
+    # face along it as closely as the live heading does.
+    for delay in HINDSIGHT:
+        hindsight = angles[f"hindsight_{delay:.2f}"]
+        assert len(hindsight) == len(angles["heading"]) and np.median(hindsight) < 15.0
+        assert len(angles[f"hindsight_sideways_{delay:.2f}"]) == len(angles["sideways"])
+    assert len(angles["hindsight_path"]) == len(angles["heading"]) and np.median(angles["hindsight_path"]) < 15.0
     lines = report([SCENE], "tuning", tmp_path)   # from the cache this time
     assert lines[0] == "## tuning" and lines[1].startswith("crossing2/seed1: heading ")
     assert lines[-1].startswith("pooled: heading ") and len(list(tmp_path.glob("*.npz"))) == 1
     assert all(f"; {activity} " in lines[-1] for activity in ACTIVITIES) and "true past path" in lines[-1]
+    assert all(f"hindsight ±{delay:.2f} s " in lines[-1] for delay in HINDSIGHT) and "its path alone" in lines[-1]

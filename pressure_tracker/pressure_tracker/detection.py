@@ -29,6 +29,7 @@ Pipeline, three steps and no special cases:
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -71,17 +72,17 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
     `light_threshold` (below `threshold`), a piece of at least LIGHT_MIN_CELLS connected cells above it and fewer
     than LIGHT_MIN_CELLS of them above `threshold` is contact too: a foot touching lightly (landing, lifting), near the other people's feet."""
     contact = frame > threshold
-    if defects is not None:
-        contact.ravel()[defects.defective] = False
-    touched = contact.ravel().nonzero()[0]   # in raster order (bool reductions along an axis cost more)
-    if not touched.size:
+    defective = defects.defective if defects is not None else np.zeros(0, dtype=np.int64)
+    contact.ravel()[defective] = False
+    if not contact.any():
         if defects is not None:
             defects.update(frame, threshold, np.zeros(0, dtype=np.int64), dt)
         return []
     # Work inside the bounding box (plus the dilation margin) of the contact and of the light cells that have a light
     # neighbour: a light foot may lie away from all contact (a dancer's other foot, half a metre off), and every
     # cell of a piece of 2+ cells has a neighbour in it, while the mat's lone noise cells widen nothing.
-    spanned = touched if light_threshold is None else (contact | _paired(frame > light_threshold)).ravel().nonzero()[0]
+    # In raster order: the first and the last give the rows (bool reductions along an axis cost more).
+    spanned = (contact if light_threshold is None else contact | _paired(frame > light_threshold)).ravel().nonzero()[0]
     reach = int(round(0.5 * foot_gap / cell_pitch))   # 0: every piece is its own foot
     spanned_cols = spanned % frame.shape[1]
     r0, r1 = max(0, spanned[0] // frame.shape[1] - reach), min(frame.shape[0], spanned[-1] // frame.shape[1] + reach + 1)
@@ -93,8 +94,8 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
         # One labelling of the light cells serves both: a contact cell alone among them is noise, a piece of
         # light cells without contact is a light foot when it is too large for noise.
         shown = frame[r0:r1, c0:c1] > light_threshold
-        if defects is not None and defects.defective.size:
-            shown.ravel()[_window_cells(defects.defective, frame.shape, r0, r1, c0, c1)] = False
+        if defective.size:
+            shown.ravel()[_window_cells(defective, frame.shape, r0, r1, c0, c1)] = False
         shown |= window
     pieces, count = ndimage.label(shown, structure=_EIGHT_CONNECTED)
     # The rest works on the shown cells only (flat indices into the window, in raster order): a few % of it.
@@ -147,15 +148,19 @@ def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap
 
 def _paired(mask: np.ndarray) -> np.ndarray:
     """The True cells of `mask` with a True 8-neighbour."""
-    paired = np.zeros_like(mask)
-    for a, b in (((slice(None), slice(1, None)), (slice(None), slice(None, -1))),      # along a row
-                 ((slice(1, None), slice(None)), (slice(None, -1), slice(None))),      # along a column
-                 ((slice(1, None), slice(1, None)), (slice(None, -1), slice(None, -1))),   # diagonal
-                 ((slice(1, None), slice(None, -1)), (slice(None, -1), slice(1, None)))):  # anti-diagonal
-        both = mask[a] & mask[b]
-        paired[a] |= both
-        paired[b] |= both
-    return paired
+    rows, cols = mask.shape
+    # Neighbours as offsets along a flat copy with one empty column after each row (so no row wraps onto the
+    # next): contiguous 1-D operations, about 3 times faster than the same on strided 2-D slices.
+    width = cols + 1
+    padded = np.zeros((rows, width), dtype=bool)
+    padded[:, :cols] = mask
+    flat = padded.ravel()
+    paired = np.zeros_like(flat)
+    for step in (1, width - 1, width, width + 1):   # the neighbour along the row, down-left, down, down-right
+        both = flat[:-step] & flat[step:]
+        paired[:-step] |= both
+        paired[step:] |= both
+    return paired.reshape(rows, width)[:, :cols]
 
 
 def _window_cells(flat: np.ndarray, shape: tuple[int, int], r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
@@ -198,7 +203,10 @@ def _grown(mask: np.ndarray, radius: int) -> np.ndarray:
     rows, cols = mask.shape
     wide = np.zeros((rows, cols + 2 * radius), dtype=bool)
     wide[:, radius:radius + cols] = mask
-    _or_forward(wide.T, size)
+    # Along columns on the flat array (contiguous, ~2x faster than the columns of a transposed view): the `size`
+    # cells ORed into each of a row's first `cols` cells (those kept below) lie within that padded row, so what
+    # spills into the next row is never read.
+    _or_forward(wide.ravel(), size)
     tall = np.zeros((rows + 2 * radius, cols), dtype=bool)
     tall[radius:radius + rows] = wide[:, :cols]
     _or_forward(tall, size)
@@ -352,14 +360,14 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
     own = regions[(rows - r0) * window.shape[1] + cols - c0]
     sizes = [person.cells.size for person in people]
     index_of = np.repeat(np.arange(len(people)), sizes)
-    ends = np.cumsum(sizes).tolist()
+    ends = list(itertools.accumulate(sizes))
     # Person index of each rim region: the one person touching it; -1: nobody's, -2: shared.
     touched = np.zeros((len(people), count + 1), dtype=bool)
     touched[index_of, own] = True
     owner = np.where(touched.any(axis=0), np.argmax(touched, axis=0), -1)
     owner[touched.sum(axis=0) > 1] = -2
     owner[0] = -1
-    local = np.flatnonzero(regions)
+    local = np.flatnonzero(above)   # the labelled cells: nonzero of the bool mask is several times faster
     rim_rows, rim_cols = np.divmod(local, window.shape[1])
     rim_rows += r0
     rim_cols += c0
@@ -375,9 +383,9 @@ def with_rim(people: list[PersonDetection], frame: np.ndarray, rim_threshold: fl
         # The rim regions hold the person's own cells in them; the rest of their cells lie in shared regions. All
         # their cells are in the new cells: the box is theirs grown by the rim's.
         cells = np.concatenate([extra, person.cells[owner[own[ends[index] - sizes[index]:ends[index]]] != index]])
-        rows, cols = rim_rows[mine], rim_cols[mine]
-        box = (min(person.box[0], int(cols.min())), min(person.box[1], int(rows.min())),
-               max(person.box[2], int(cols.max()) + 1), max(person.box[3], int(rows.max()) + 1))
+        rows, cols = rim_rows[mine], rim_cols[mine]   # in raster order: rows ascend
+        box = (min(person.box[0], int(cols.min())), min(person.box[1], int(rows[0])),
+               max(person.box[2], int(cols.max()) + 1), max(person.box[3], int(rows[-1]) + 1))
         area = cells.size * cell_pitch * cell_pitch
         grown.append(PersonDetection(person.feet, box, cells, person.frame_shape, person.centroid_rc, person.centroid_m,
                                      float(force_n(float(frame.ravel()[cells].sum()), cell_pitch)), area,

@@ -120,7 +120,7 @@ class IdentityMemory:
             return taken
         for track, (known_id, clear) in zip(weighed, self._recognise(signatures, absent)):
             if clear or track.contact_time >= cfg.settle_time:
-                self._settle(track, known_id)
+                self.settle(track, known_id)
                 taken += [other for other in lost if known_id is not None and other.track_id == known_id]
         return taken
 
@@ -140,7 +140,7 @@ class IdentityMemory:
         known = self.returned.pop(track.track_id, None)
         if signature is not None and not track.identified:
             gallery = [(person.track_id, person.signature) for person in self.departed]
-            self._settle(track, self._recognise([signature], gallery)[0][0] if gallery else None)
+            self.settle(track, self._recognise([signature], gallery)[0][0] if gallery else None)
             known = self.returned.pop(track.track_id, None)
         if known is None:
             if signature is None:
@@ -159,7 +159,7 @@ class IdentityMemory:
             entry = DepartedPerson.of_visits(other.track_id, other.visits + entry.visits, clock, where)
         self.departed.append(entry)
 
-    def _settle(self, track, known_id: int | None) -> None:
+    def settle(self, track, known_id: int | None) -> None:
         """Settle `track`'s id: it is `known_id` (an absent person's, who is then no longer absent: their gallery
         entry waits in `returned` until they leave again; their provisional id goes to `recognised`), or, None,
         their own."""

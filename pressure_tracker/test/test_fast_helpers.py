@@ -7,7 +7,7 @@ import numpy as np
 from painted_footprints import Walker, walking_scene
 from scipy import ndimage
 
-from pressure_tracker.detection import Foot, _grown, _nearest_owner, _parts
+from pressure_tracker.detection import Foot, _grown, _nearest_owner, _paired, _parts
 from pressure_tracker.heading import follow_stances, same_cells
 from pressure_tracker.tracker import PressureTracker
 from pressure_tracker.tracking import PeopleTracker
@@ -23,6 +23,16 @@ def test_square_dilation_is_scipys_binary_dilation():
         grown = _grown(mask, radius)
         assert grown.flags.c_contiguous
         np.testing.assert_array_equal(grown, ndimage.binary_dilation(mask, structure=square))
+
+
+def test_paired_cells_are_those_with_a_neighbour():
+    rng = np.random.default_rng(22)
+    for _ in range(300):
+        rows, cols = (int(n) for n in rng.integers(1, 40, 2))
+        mask = rng.random((rows, cols)) < rng.uniform(0.0, 0.3)
+        # A cell's 3 x 3 neighbourhood counts itself: more than one True there is a True neighbour.
+        around = ndimage.correlate(mask.astype(int), np.ones((3, 3), dtype=int), mode="constant")
+        np.testing.assert_array_equal(_paired(mask), mask & (around > 1))
 
 
 def _foot(cells: np.ndarray, cols: int) -> Foot:

@@ -88,3 +88,21 @@ def test_heading_parameters_out_of_range_are_refused():
         TrackerConfig(heading_path_time=1.5, step_time=0.5)   # more path than a track keeps
     with pytest.raises(ValueError, match="side_step_angle"):
         TrackerConfig(side_step_angle=120.0)
+
+
+def test_a_track_keeps_its_feet_heading_the_heading_is_made_of():
+    """Each frame a track keeps the feet's heading (`heading_from_feet`) its heading is the mean of with the path:
+    `presstrack-heading` scores headings from the same feet and a path known only later (a body frame published
+    late)."""
+    walker = Walker((0.6, 0.2), math.pi / 2 + 0.3, speed=1.1)
+    scene = walking_scene([walker], n_frames=int(2.0 * FPS), noise_kpa=2.0, seed=5)
+    tracker, walking = PressureTracker(), 0
+    for index, frame in enumerate(scene.pressure):
+        tracker.update(frame, index / FPS)
+        for track in tracker.tracker.tracks:
+            if track.frames_since_update or track.feet_heading is None:
+                continue
+            velocity = track.walking_velocity(tracker.config.heading_path_time)
+            assert track.heading == heading_along_path(track.feet_heading, velocity, tracker.config)
+            walking += track.heading != track.feet_heading   # walking: the path moved the heading off the feet
+    assert walking > FPS
