@@ -122,6 +122,16 @@ class Track:
     identified: bool = False   # whether their id is settled (a newcomer's is provisional until then)
     shown_as: int | None = None   # while their id is provisional, the absent person's id they are published under
     path: deque[tuple[float, float, float]] = field(default_factory=deque)   # (clock [s], x, y [m]) of the CoP
+    first_seen: float | None = None   # [s] the track's first frame with feet (None: arrived_at, its creation)
+
+    def __post_init__(self) -> None:
+        if self.first_seen is None:
+            self.first_seen = self.arrived_at
+
+    @property
+    def on_mat(self) -> tuple[float, float]:
+        """[s] the track's first and last frames with feet: offline, every row of its id lies in between."""
+        return self.first_seen, self.path[-1][0] if self.path else self.first_seen
 
     @property
     def published_id(self) -> int:
