@@ -1,6 +1,7 @@
 """The tracking suite's machinery on two short simulated scenes: scenes are cached and reused, the
 footprint tracker beats the nearest-centroid baseline, each person keeps one id, tentative rows are
-back-filled once a track is confirmed, and the Markdown / JSON reports hold every scene."""
+back-filled once a track is confirmed, the Markdown / JSON reports hold every scene, and no frame of our rows holds
+one id twice (on short face-to-face grid scenes of tuning seeds)."""
 from __future__ import annotations
 
 import json
@@ -80,3 +81,17 @@ def test_store_scene_is_atomic_and_leaves_no_temporary_file(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["scene.npz"]
     with np.load(path) as data:
         assert data["pressure"].sum() == 0 and float(data["fps"]) == 15.0
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_no_frame_holds_one_id_twice_when_dancers_lose_and_find_each_others_feet(seed, tmp_path):
+    """Face to face (tuning seeds 1 and 3, 10 s): a dancer whose track lost their feet to the other's is matched by
+    a newcomer while their id was still on the mat; relabelled offline, one id was written on both dancers."""
+    from dataclasses import replace
+
+    from pressure_tracker.motchallenge import ids_twice_in_a_frame
+    from presstrack_eval.track_grid import DEFAULT, simulate
+
+    data = simulate(replace(DEFAULT, scenario="face_to_face", people=None, seconds=10.0), seed, tmp_path)
+    rows = mot_rows(PressureTracker(TrackerConfig(report_lost=False)), data.pressure, data.fps)
+    assert rows and not ids_twice_in_a_frame(rows)

@@ -16,8 +16,9 @@
    two), while they walk in a line along their feet; standing, starting or turning, step_reach every way.
    People present are served first (_FOOT_SLOTS contact regions each), then people who lost their feet
    within a stride's time (reach growing at walk_speed), then a foot left clear of the border goes to a person
-   present on one foot within max_step of it who shifts weight off that foot (a far step, `_far_steps`), then the
-   feet left start new people (two feet within a step of each other, in the frame of their axis, are one person);
+   present on one foot within max_step of it who shifts weight off that foot (a far step, `_far_steps`), a part of
+   a shoe cut for its length to whoever took its other part (`_rejoin_cut_feet`), then the feet left start new
+   people (two feet within a step of each other, in the frame of their axis, are one person);
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
    holding far more force than their weight holds someone else's foot (less than their weight says nothing
@@ -100,6 +101,7 @@ class FramePlanner:
                 for f, t in zip(*linear_sum_assignment(returning)):
                     if returning[f, t] < _NEVER:
                         owner[free[f]] = t
+            _rejoin_cut_feet(feet, cost, owner)
             self._far_steps(feet, owner)
             self._balance_weights(feet, cost, owner)
             for f, holder in landed_beside.items():
@@ -395,20 +397,40 @@ class FramePlanner:
         return share, ages, held_before
 
 
+def _rejoin_cut_feet(feet: list[Foot], cost: np.ndarray, owner: np.ndarray) -> None:
+    """Give (in `owner`, in place) a part of a contact cut in two for its length (`Foot.cut_from`) that nobody took
+    to the person who took the other part, if within their reach: a shoe longer than foot_length_max is one foot,
+    and both shoes of a person standing may be cut, more parts than _FOOT_SLOTS. Contact cut in more parts is not
+    one foot (two people's feet pressed together, toe to heel)."""
+    for f in np.flatnonzero(owner < 0).tolist():
+        if feet[f].cut_from is None:
+            continue
+        others = [g for g, foot in enumerate(feet) if g != f and foot.cut_from == feet[f].cut_from]
+        if len(others) == 1 and owner[others[0]] >= 0 and cost[f, owner[others[0]]] < _NEVER:
+            owner[f] = owner[others[0]]
+
+
 def _pair_new_feet(feet: list[Foot], config: TrackerConfig) -> list[list[Foot]]:
     """Feet nobody claims, as new people: the closest pairs within reach of each other are one person each.
     Along the pair's feet axis (`_feet_axis`) one foot reaches step_reach from the other, across it
     lateral_reach (step width); without an axis (heels or toes alone), lateral_reach every way: two people side
     by side merged into one would keep each other's feet, while one person's two feet taken for two people part
-    as soon as one of them lifts. Closeness is hypot(along / step_reach, across / lateral_reach)."""
-    if len(feet) < 2:
-        return [[foot] for foot in feet]
-    centres = np.array([foot.centroid_m for foot in feet])
-    distance = np.full((len(feet), len(feet)), np.inf)
-    for a in range(len(feet)):
-        for b in range(a + 1, len(feet)):
+    as soon as one of them lifts. Closeness is hypot(along / step_reach, across / lateral_reach). The parts of one
+    contact cut for its length (`Foot.cut_from`: a long shoe, pressed into the mat by a heavy person) pair as one
+    foot: paired with each other, a person standing still would be one person per shoe."""
+    units: dict[object, list[Foot]] = {}
+    for f, foot in enumerate(feet):
+        units.setdefault(("cut", foot.cut_from) if foot.cut_from is not None else f, []).append(foot)
+    units = list(units.values())
+    if len(units) < 2:
+        return units
+    centres = np.array([np.average([foot.centroid_m for foot in unit], axis=0, weights=[foot.force for foot in unit])
+                        for unit in units])
+    distance = np.full((len(units), len(units)), np.inf)
+    for a in range(len(units)):
+        for b in range(a + 1, len(units)):
             offset = centres[b] - centres[a]
-            angle = _feet_axis((feet[a], feet[b]), config)
+            angle = _feet_axis(units[a] + units[b], config)
             if angle is None:   # which way is sideways is unknown: feet beside each other only
                 along, across = 0.0, math.hypot(*offset)
             else:
@@ -418,11 +440,11 @@ def _pair_new_feet(feet: list[Foot], config: TrackerConfig) -> list[list[Foot]]:
                 distance[a, b] = distance[b, a] = math.hypot(along / config.step_reach, across / config.lateral_reach)
     people, used = [], set()
     for flat in np.argsort(distance, axis=None):
-        a, b = divmod(int(flat), len(feet))
+        a, b = divmod(int(flat), len(units))
         if not np.isfinite(distance[a, b]):
             break
         if a in used or b in used:
             continue
         used.update((a, b))
-        people.append([feet[a], feet[b]])
-    return people + [[foot] for f, foot in enumerate(feet) if f not in used]
+        people.append(units[a] + units[b])
+    return people + [unit for u, unit in enumerate(units) if u not in used]

@@ -51,7 +51,9 @@ class Foot:
 
     cells: flat indices (row * cols + col) of its cells; box x1,y1,x2,y2 [cells]; centroid_m (x, y) [m]:
     centre of pressure; force [N]; area [m^2]; length_m [m]: extent of its cells along its long axis;
-    axis [rad, mod pi]: its long axis (of its cells' second moments); touches_edge: reaches the border.
+    axis [rad, mod pi]: its long axis (of its cells' second moments); touches_edge: reaches the border;
+    cut_from: for a part of linked contact longer than foot_length_max, that contact's first cell (shared by all
+    its parts: one long shoe's, or two people's feet), else None.
     """
 
     cells: np.ndarray = field(repr=False)
@@ -62,6 +64,7 @@ class Foot:
     length_m: float
     axis: float
     touches_edge: bool
+    cut_from: int | None = None
 
 
 def detect_feet(frame: np.ndarray, threshold: float, cell_pitch: float, foot_gap: float, min_foot_area: float,
@@ -172,8 +175,8 @@ def _window_cells(flat: np.ndarray, shape: tuple[int, int], r0: int, r1: int, c0
 
 
 def _add_feet(feet: list[Foot], rows: np.ndarray, cols: np.ndarray, values: np.ndarray, flat: np.ndarray,
-              shape: tuple[int, int], cell_pitch: float, min_foot_area: float, foot_length_max: float, reach: int
-              ) -> None:
+              shape: tuple[int, int], cell_pitch: float, min_foot_area: float, foot_length_max: float, reach: int,
+              cut_from: int | None = None) -> None:
     """Append the foot made of these cells to `feet`; if they are longer than a foot, the feet of its two
     parts (`_parts`)."""
     n = rows.size
@@ -189,9 +192,9 @@ def _add_feet(feet: list[Foot], rows: np.ndarray, cols: np.ndarray, values: np.n
     if length > foot_length_max:
         for half in _parts(rows, cols, along, reach):
             _add_feet(feet, rows[half], cols[half], values[half], flat[half], shape, cell_pitch, min_foot_area,
-                      foot_length_max, reach)
+                      foot_length_max, reach, int(flat[0]) if cut_from is None else cut_from)
         return
-    feet.append(_foot(rows, cols, values, flat, axis, length, shape, cell_pitch, total))
+    feet.append(_foot(rows, cols, values, flat, axis, length, shape, cell_pitch, total, cut_from))
 
 
 def _grown(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -253,13 +256,13 @@ def _parts(rows: np.ndarray, cols: np.ndarray, along: np.ndarray, reach: int) ->
 
 
 def _foot(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, flat: np.ndarray, axis: float, length: float,
-          shape: tuple[int, int], cell_pitch: float, total: float) -> Foot:
+          shape: tuple[int, int], cell_pitch: float, total: float, cut_from: int | None = None) -> Foot:
     """The foot of these cells; total: the sum of their `values` [kPa]."""
     cr, cc = float(rows @ values) / total, float(cols @ values) / total
     box = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
     return Foot(flat, box, np.array([(cc + 0.5) * cell_pitch, (cr + 0.5) * cell_pitch]),
                 float(force_n(total, cell_pitch)), rows.size * cell_pitch * cell_pitch, length, axis,
-                box_reaches_border(box, shape))
+                box_reaches_border(box, shape), cut_from)
 
 
 def split_by_owner(foot: Foot, owner: np.ndarray, frame: np.ndarray, cell_pitch: float, foot_gap: float,

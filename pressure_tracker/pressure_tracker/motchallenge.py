@@ -17,6 +17,7 @@ HOTA following Luiten et al. 2020 (`hota`), IoU similarity, averaged over alpha 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -128,6 +129,12 @@ def relabelled(rows: Sequence[MotRow], aliases: dict[int, int]) -> list[MotRow]:
 
     return sorted((replace(row, track_id=known(row.track_id)) if row.track_id in aliases else row for row in rows),
                   key=lambda r: (r.frame, r.track_id))
+
+
+def ids_twice_in_a_frame(rows: Sequence[MotRow]) -> list[tuple[int, int]]:
+    """(frame, id) of every id that `rows` give to more than one box of one frame (a tracker must give none)."""
+    seen = Counter((row.frame, row.track_id) for row in rows)
+    return sorted(key for key, count in seen.items() if count > 1)
 
 
 def write_mot(rows: Sequence[MotRow], path: str | Path) -> None:

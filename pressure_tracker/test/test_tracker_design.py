@@ -448,3 +448,29 @@ def test_a_walker_s_side_step_is_not_parted_as_a_second_person(stance_unloads):
     owner = np.array([0, 0])
     tracker._part_wide_people(feet, np.zeros((2, 1)), np.array([[1.0], [0.0]]), np.array([0.3, 0.0]), owner)
     assert owner.tolist() == ([0, 0] if stance_unloads else [0, -1])
+
+
+# A big shoe (~0.33 m of outsole contact, heel to toe joined by the sole), longer than foot_length_max: a heavy
+# person's load lifts its fading rim above the contact threshold.
+BIG_SHOE = FootShape(heel_offset=-0.12, heel_half_axes=(0.045, 0.038), ball_offset=0.07, ball_half_axes=(0.045, 0.05),
+                     toes_offset=0.13, toes_half_axes=(0.035, 0.045), midfoot_offset=(-0.02, 0.0),
+                     midfoot_half_axes=(0.11, 0.035))
+
+
+@pytest.mark.parametrize("facing", [0.6, 2.2])
+def test_a_heavy_person_standing_in_big_shoes_is_one_person(facing):
+    """Each shoe is cut in two for its length; the two parts of one shoe pair as one foot, so a newcomer standing
+    still with feet 25 cm apart is one person, not one per shoe (parts of a shoe paired with each other)."""
+    frame = np.zeros(SHAPE, dtype=np.float32)
+    left = np.array([-math.sin(facing), math.cos(facing)]) * 0.125
+    for side in (1.0, -1.0):
+        render_foot(frame, tuple(np.array([0.6, 1.2]) + side * left), facing, 0.5, 300.0, side, shape=BIG_SHOE)
+    config = TrackerConfig(report_lost=False)
+    feet = detect_feet(frame, NoiseFloor(config.contact_sigmas).update(frame, 1 / 15), config.cell_pitch,
+                       config.foot_gap, config.min_foot_area, config.foot_length_max)
+    assert len(feet) == 4 and len({foot.cut_from for foot in feet}) == 2 and None not in {f.cut_from for f in feet}
+    tracker = PressureTracker(config)
+    ids = set()
+    for i in range(30):
+        ids |= {p.track_id for p in tracker.update(frame, i / 15) if p.state == TrackState.CONFIRMED}
+    assert ids == {1}
