@@ -128,7 +128,8 @@ class IdentityMemory:
         taken = []
         if not weighed:
             return taken
-        apart = np.array([[_apart([track.on_mat], spans) for spans in absent_spans] for track in weighed])
+        apart = np.array([[_apart([track.on_mat], spans, cfg.step_time) for spans in absent_spans]
+                          for track in weighed])
         for track, (known_id, clear) in zip(weighed, self._recognise(signatures, absent, apart)):
             if clear or track.contact_time >= cfg.settle_time:
                 self.settle(track, known_id)
@@ -151,7 +152,8 @@ class IdentityMemory:
         known = self.returned.pop(track.track_id, None)
         if signature is not None and not track.identified:
             gallery = [(person.track_id, person.signature) for person in self.departed]
-            apart = np.array([[_apart([track.on_mat], self.on_mat.get(person_id, [])) for person_id, _ in gallery]])
+            apart = np.array([[_apart([track.on_mat], self.on_mat.get(person_id, []), self.config.step_time)
+                               for person_id, _ in gallery]])
             self.settle(track, self._recognise([signature], gallery, apart)[0][0] if gallery else None)
             known = self.returned.pop(track.track_id, None)
         spans = self.on_mat.pop(track.track_id, []) + [track.on_mat]
@@ -164,7 +166,7 @@ class IdentityMemory:
         else:
             entry = replace(known, departed_at=clock, last_seen_m=where)
         same = [(entry.signature.distance(person.signature, cfg), index) for index, person in enumerate(self.departed)
-                if _apart(spans, self.on_mat.get(person.track_id, []))]
+                if _apart(spans, self.on_mat.get(person.track_id, []), self.config.step_time)]
         same = [match for match in same if match[0] <= cfg.reid_gate]
         if same:
             other = self.departed.pop(min(same)[1])
@@ -220,6 +222,10 @@ class IdentityMemory:
         return matches
 
 
-def _apart(spans: list[tuple[float, float]], others: list[tuple[float, float]]) -> bool:
-    """Whether no time span [s] of `spans` overlaps one of `others` (ends included: one frame shared is one too many)."""
-    return all(last < start or other_last < first for first, last in spans for start, other_last in others)
+def _apart(spans: list[tuple[float, float]], others: list[tuple[float, float]], handover: float) -> bool:
+    """Whether no time span [s] of `spans` overlaps one of `others` by `handover` [s] or more. Two people cannot be
+    one, but one person's feet pass from an id to the next over a frame or a few (the old id holds a planted foot
+    while the newcomer takes the other); offline those frames keep the newcomer's provisional id
+    (`motchallenge.relabelled`)."""
+    return all(min(last, other_last) - max(first, start) < handover
+               for first, last in spans for start, other_last in others)

@@ -121,14 +121,22 @@ def track_scene(scene: Scene, tracker, confirmed_only: bool = True) -> list[MotR
 def relabelled(rows: Sequence[MotRow], aliases: dict[int, int]) -> list[MotRow]:
     """`rows` sorted by frame and id, with each provisional id of `aliases` (provisional id -> the known id it was
     recognised as) replaced by the known one: ids are never reused, so all of a provisional id's rows are that
-    person's, and an offline file shows one id per person from their first frame back."""
+    person's, and an offline file shows one id per person from their first frame back — but in a frame where the
+    known id has a box already (the frame the person's feet passed from the known id to the provisional one), the
+    row keeps its provisional id: no frame holds one id twice."""
     def known(track_id: int) -> int:
         while track_id in aliases:
             track_id = aliases[track_id]
         return track_id
 
-    return sorted((replace(row, track_id=known(row.track_id)) if row.track_id in aliases else row for row in rows),
-                  key=lambda r: (r.frame, r.track_id))
+    taken = {(row.frame, row.track_id) for row in rows if row.track_id not in aliases}
+    written = []
+    for row in sorted(rows, key=lambda r: (r.frame, r.track_id)):
+        if row.track_id in aliases and (row.frame, known(row.track_id)) not in taken:
+            row = replace(row, track_id=known(row.track_id))
+            taken.add((row.frame, row.track_id))
+        written.append(row)
+    return sorted(written, key=lambda r: (r.frame, r.track_id))
 
 
 def ids_twice_in_a_frame(rows: Sequence[MotRow]) -> list[tuple[int, int]]:

@@ -281,3 +281,22 @@ def test_an_id_on_the_mat_is_never_given_to_a_newcomer_not_even_offline():
                        PressureTracker(TrackerConfig(report_lost=False)))
     assert not ids_twice_in_a_frame(rows)
     assert {r.track_id for r in rows if r.frame == len(frames)} == {1, 3}   # the newcomer keeps their own id
+
+
+def test_relabelling_never_writes_one_id_twice_in_a_frame():
+    # Frame 2: the known id 1 still holds the person's last foot while their provisional id 7 took the next one.
+    rows = [MotRow(1, 1, 0, 0, 1, 1, 1.0), MotRow(2, 1, 0, 0, 1, 1, 1.0), MotRow(2, 7, 3, 0, 1, 1, 1.0),
+            MotRow(3, 7, 3, 0, 1, 1, 1.0)]
+    written = relabelled(rows, {7: 1})
+    assert [(r.frame, r.track_id) for r in written] == [(1, 1), (2, 1), (2, 7), (3, 1)]
+    assert not ids_twice_in_a_frame(written)
+
+
+def test_a_handover_of_a_frame_or_a_few_is_one_person_a_longer_overlap_two():
+    from pressure_tracker.identity import _apart
+
+    step_time = TrackerConfig().step_time
+    last_feet = 7.5
+    assert _apart([(last_feet - 2 / FPS, 9.0)], [(3.0, last_feet)], step_time)      # two frames shared: a handover
+    assert not _apart([(last_feet - 1.0, 9.0)], [(3.0, last_feet)], step_time)      # a second on the mat together
+    assert _apart([(8.0, 9.0)], [(3.0, last_feet)], step_time)
