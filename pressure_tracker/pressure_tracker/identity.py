@@ -15,9 +15,9 @@ takes the known id (`recognised`: provisional -> known); so does a person who de
 median over their visits) within reid_gate of another's: one person under two ids, merged into one entry (offline
 every row of the departing id is relabelled). A single visit that does not fit its person's entry changes no entry
 and merges nobody: relabelled offline, it would merge all the rows of two people. Nor is an id ever given to a person
-who was on the mat while that id was (`on_mat`): offline all their rows would be written under it, and a frame would
-hold one id twice (a lost person whose feet a 2 cm mat missed for a few frames, matched by a newcomer of their build
-standing elsewhere).
+who was on the mat while that id was (`on_mat`) for step_time or longer: they were two people (a lost person whose
+feet a 2 cm mat missed for a few frames, matched by a newcomer of their build standing elsewhere); a shorter overlap
+is one person's feet passing from one id to the next, whose shared frames keep the provisional id offline.
 
 Live, every change of the id a person is published under is an id switch, and a provisional id replaced by the known
 one is two (the provisional id, then the known). So a newcomer whose id is provisional is withheld (the tracker
