@@ -41,7 +41,6 @@ from scipy.optimize import linear_sum_assignment
 from .config import TrackerConfig
 from .detection import Foot, PersonDetection, person_detection, split_by_owner
 from .heading import shows_axis
-from .identity import IdentityMemory
 from .motion import Track, _across, _feet_axis, _walking_axis
 
 _NEVER = 1e6            # cost of a pair outside the gate
@@ -72,7 +71,6 @@ class FramePlanner:
 
     config: TrackerConfig
     tracks: list[Track]
-    identities: IdentityMemory
     _owner: np.ndarray | None
     _held: list[tuple[int, float, bool, float]]
 
@@ -274,15 +272,13 @@ class FramePlanner:
         # A foot in stance does not move: holding cells a person's foot held is worth up to a full step_reach,
         # reached as the foot settles over a step (a foot just landed may still be someone else's).
         continuity = share * cfg.step_reach * np.minimum(1.0, (ages + dt) / cfg.step_time)[:, None]
-        only_away = self._only_one_away()
         for t, track in enumerate(self.tracks):
             # A person without feet for a moment (a jump) can be anywhere within walk_speed times that of where
             # they were; after a stride's time, or at once if they may have walked off the mat (the next person
-            # there may be somebody else) unless nobody else is away (`_only_one_away`), they come back through
-            # re-identification. A newcomer whose id is still provisional has no identity to lose: its flickering
-            # first touches at the edge are continued.
-            if track.seconds_lost > 2.0 * cfg.step_time or (track.seconds_lost > 0 and track.identified
-                                                             and track.feet_at_edge(cfg) and track is not only_away):
+            # there may be somebody else), they come back through re-identification. A newcomer whose id is
+            # still provisional has no identity to lose: its flickering first touches at the edge are continued.
+            if track.seconds_lost > 2.0 * cfg.step_time or \
+                    (track.seconds_lost > 0 and track.identified and track.left_over_edge(cfg)):
                 continue
             grown = cfg.walk_speed * track.seconds_lost
             forward_reach = cfg.step_reach + grown
@@ -306,23 +302,8 @@ class FramePlanner:
                 inside = (np.abs(beyond) <= forward_reach) & (np.abs(across) <= cfg.lateral_reach + grown)
             else:
                 inside = distance <= forward_reach
-            if track is only_away:   # back over the edge they left by: a foot reaching the border
-                inside &= np.array([foot.touches_edge for foot in feet], dtype=bool)
             cost[:, t] = np.where(inside | (share[:, t] > 0), distance - continuity[:, t], _NEVER)
         return cost
-
-    def _only_one_away(self) -> Track | None:
-        """The person without feet who walked off the mat over its edge (`feet_at_edge`), weighed (their weight
-        known), when nobody else is away: no other person without feet, nobody in the identity gallery. A foot
-        stepping on over the edge (reaching the border) within their reach continues them (`_costs`; the weight
-        balance still holds), a newcomer stepping on there is settled as them (`PeopleTracker._back_over_edge`):
-        walking beside somebody along the edge, a person steps off and back on within a second or two."""
-        away = [track for track in self.tracks if track.frames_since_update > 0]
-        if len(away) != 1 or self.identities.departed:
-            return None
-        track = away[0]
-        cfg = self.config
-        return track if track.identified and track.feet_at_edge(cfg) and track.weight_n > 0 else None
 
     def _split_by_history(self, feet: list[Foot], frame: np.ndarray) -> tuple[list[Foot], dict[int, int]]:
         """`feet` with each foot that holds other people's feet as well cut into one foot per person (`split_by_owner`):

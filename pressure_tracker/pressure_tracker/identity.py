@@ -132,7 +132,7 @@ class IdentityMemory:
                           for track in weighed])
         for track, (known_id, clear) in zip(weighed, self._recognise(signatures, absent, apart)):
             if clear or track.contact_time >= cfg.settle_time:
-                self.settle(track, known_id)
+                self._settle(track, known_id)
                 taken += [other for other in lost if known_id is not None and other.track_id == known_id]
         return taken
 
@@ -154,7 +154,7 @@ class IdentityMemory:
             gallery = [(person.track_id, person.signature) for person in self.departed]
             apart = np.array([[_apart([track.on_mat], self.on_mat.get(person_id, []), self.config.step_time)
                                for person_id, _ in gallery]])
-            self.settle(track, self._recognise([signature], gallery, apart)[0][0] if gallery else None)
+            self._settle(track, self._recognise([signature], gallery, apart)[0][0] if gallery else None)
             known = self.returned.pop(track.track_id, None)
         spans = self.on_mat.pop(track.track_id, []) + [track.on_mat]
         if known is None:
@@ -177,7 +177,7 @@ class IdentityMemory:
         self.on_mat[entry.track_id] = spans
         self.departed.append(entry)
 
-    def settle(self, track, known_id: int | None) -> None:
+    def _settle(self, track, known_id: int | None) -> None:
         """Settle `track`'s id: it is `known_id` (an absent person's, who is then no longer absent: their gallery
         entry waits in `returned` until they leave again; their provisional id goes to `recognised`), or, None,
         their own."""

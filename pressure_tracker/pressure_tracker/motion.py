@@ -145,21 +145,12 @@ class Track:
             t0, x0, y0 = next(point for point in self.path if t1 - point[0] <= span)
         return np.array([x1 - x0, y1 - y0]) / max(t1 - t0, _MIN_VELOCITY_SPAN)
 
-    def feet_at_edge(self, config: TrackerConfig) -> bool:
-        """Whether their last feet came within a foot's length (foot_length_max) of the mat's border: for a person
-        without feet, the last contact of somebody stepping off the mat (on tuning sessions, 81 exits: median 1 cm,
-        at most 28 cm); for a newcomer, the first feet of somebody stepping on over it."""
+    def left_over_edge(self, config: TrackerConfig) -> bool:
+        """Whether their last feet came within a foot's length (foot_length_max) of the mat's border: the last
+        contact of somebody stepping off the mat (on tuning sessions, 81 exits: median 1 cm, at most 28 cm)."""
         x1, y1, x2, y2 = self.detection.box
         rows, cols = self.detection.frame_shape
         return min(x1, y1, cols - x2, rows - y2) * config.cell_pitch < config.foot_length_max
-
-    def continue_body(self, before: Track) -> None:
-        """Take on the body measurements of `before`, the same person's track before they stepped off the mat: their
-        weight and signature are known at once (the weight balance of the frame's assignment needs it)."""
-        self.recent_forces = deque([*before.recent_forces, *self.recent_forces], maxlen=_WEIGHT_SAMPLES)
-        self.forces = deque([*before.forces, *self.forces], maxlen=_SIGNATURE_SAMPLES)
-        self.foot_lengths = deque([*before.foot_lengths, *self.foot_lengths], maxlen=_SIGNATURE_SAMPLES)
-        self.contact_time += before.contact_time
 
     @property
     def weight_n(self) -> float:

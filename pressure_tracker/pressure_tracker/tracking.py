@@ -5,9 +5,7 @@ Per frame (`PeopleTracker.plan`, then `commit`):
    held, assigned on predicted motion and continuity, balanced by body weight, people too wide parted;
 4. a person without feet is lost and waits where last seen for lost_time seconds, then departs; one whose
    last feet came within a foot's length of the border may have walked off and is not continued by position
-   (whoever steps on there next may be somebody else), unless they are the only person away: then feet within
-   their reach continue them, and a newcomer stepping on over the edge within their reach and weight is settled as
-   them (`_only_one_away`, `_back_over_edge`);
+   (whoever steps on there next may be somebody else);
 5. identity (identity.py, `IdentityMemory`): a newcomer's id is provisional (withheld live) until settled as a
    returning person by their body signature (weight, foot length) or as a new one; departed people are kept in a
    gallery. Two people whose recent weights each fit the other's long-standing weight have been swapped and get
@@ -110,44 +108,17 @@ class PeopleTracker(FramePlanner):
             survivors.append(track)
         self.tracks = survivors
         self._repair_swaps()
-        confirmed = []
         for track in self.tracks:
             if track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits:
                 track.state = TrackState.CONFIRMED   # the id may still be provisional (withheld live until settled)
-                confirmed.append(track)
         lost = [track for track in self.tracks if track.state == TrackState.LOST]
-        taken = self._back_over_edge(confirmed)
-        lost = [track for track in lost if all(track is not other for other in taken)]
-        taken += self.identities.identify([track for track in self.tracks if not track.identified
-                                           and track.frames_since_update == 0 and track.state == TrackState.CONFIRMED],
-                                          lost)
+        taken = self.identities.identify([track for track in self.tracks if not track.identified
+                                          and track.frames_since_update == 0 and track.state == TrackState.CONFIRMED],
+                                         lost)
         if taken:
             self.tracks = [track for track in self.tracks if all(track is not other for other in taken)]
         self._paint_owners(frame_shape, plan.foot_ages)
         return list(self.tracks)
-
-    def _back_over_edge(self, confirmed: list[Track]) -> list[Track]:
-        """Settle a newcomer just `confirmed` as the one person away (`_only_one_away`: walked off over the edge,
-        weighed, nobody else away) when the newcomer is the only one who steps on over the edge where that person can
-        be back: within step_reach (their first foot) plus walk_speed times the time away of where that person's last
-        feet were, on feet carrying no more than that person's weight allows (load_tolerance: a heavier body is
-        somebody else). Walking beside somebody along the edge, a person steps off and on again within a second or
-        two, often never clear of the edge long enough to be weighed (signature_time), so their signature cannot
-        tell. The newcomer takes on their weight and signature. Returns the lost track taken (the newcomer is them)."""
-        cfg = self.config
-        away = self._only_one_away()
-        if away is None:
-            return []
-        reach = cfg.step_reach + cfg.walk_speed * away.seconds_lost
-        heaviest = away.weight_n * math.exp(cfg.load_tolerance)
-        back = [track for track in confirmed if not track.identified and track.feet_at_edge(cfg)
-                and math.dist(track.path[0][1:], away.detection.centroid_m) <= reach
-                and track.detection.force <= heaviest]
-        if len(back) != 1:
-            return []
-        back[0].continue_body(away)
-        self.identities.settle(back[0], away.track_id)
-        return [away]
 
     def _followed(self, t: int, track: Track, plan: FramePlan) -> list[Stance]:
         """The stances of track `t`'s feet in `plan` (`follow_stances`). For a person who had feet in the last frame,
