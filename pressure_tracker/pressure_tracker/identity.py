@@ -14,10 +14,7 @@ provisional id; one who leaves before that is settled on departure (`IdentityMem
 takes the known id (`recognised`: provisional -> known); so does a person who departs with a gallery entry (the
 median over their visits) within reid_gate of another's: one person under two ids, merged into one entry (offline
 every row of the departing id is relabelled). A single visit that does not fit its person's entry changes no entry
-and merges nobody: relabelled offline, it would merge all the rows of two people. Nor is an id ever given to a person
-who was on the mat while that id was (`on_mat`) for step_time or longer: they were two people (a lost person whose
-feet a 2 cm mat missed for a few frames, matched by a newcomer of their build standing elsewhere); a shorter overlap
-is one person's feet passing from one id to the next, whose shared frames keep the provisional id offline.
+and merges nobody: relabelled offline, it would merge all the rows of two people.
 
 Live, every change of the id a person is published under is an id switch, and a provisional id replaced by the known
 one is two (the provisional id, then the known). So a newcomer whose id is provisional is withheld (the tracker
@@ -94,18 +91,12 @@ class IdentityMemory:
         self.returned: dict[int, DepartedPerson] = {}   # gallery entries of known people back on the mat, by id
         self.recognised: dict[int, int] = {}   # this frame's people who took a known id: provisional id -> it
         self.renamed: dict[int, int] = {}      # this frame's changes of a withheld person's id: the one before -> now
-        self.on_mat: dict[int, list[tuple[float, float]]] = {}   # [s] first and last feet of each visit that
-                                                                   # ended, by the id it ended under
 
     def start_frame(self, clock: float | None) -> None:
         """Forget the last frame's renames and (at `clock`) the people who left more than reid_memory ago."""
         self.recognised, self.renamed = {}, {}
         if clock is not None:
-            kept = [p for p in self.departed if clock - p.departed_at <= self.config.reid_memory]
-            if len(kept) < len(self.departed):
-                ids = {p.track_id for p in kept} | set(self.returned)
-                self.on_mat = {person_id: spans for person_id, spans in self.on_mat.items() if person_id in ids}
-            self.departed = kept
+            self.departed = [p for p in self.departed if clock - p.departed_at <= self.config.reid_memory]
 
     def identify(self, newcomers: list, lost: list) -> list:
         """Settle the id of each confirmed newcomer whose id is still provisional. With nobody absent to be: a new
@@ -117,7 +108,6 @@ class IdentityMemory:
         id a newcomer took (they are that newcomer: the caller drops them)."""
         cfg = self.config
         absent = [(person_id, signature) for person_id, signature, _ in self._absent(lost)]
-        absent_spans = [self._spans(person_id, lost) for person_id, _ in absent]
         weighed, signatures = [], []
         for track in newcomers:
             if not absent:
@@ -128,9 +118,7 @@ class IdentityMemory:
         taken = []
         if not weighed:
             return taken
-        apart = np.array([[_apart([track.on_mat], spans, cfg.step_time) for spans in absent_spans]
-                          for track in weighed])
-        for track, (known_id, clear) in zip(weighed, self._recognise(signatures, absent, apart)):
+        for track, (known_id, clear) in zip(weighed, self._recognise(signatures, absent)):
             if clear or track.contact_time >= cfg.settle_time:
                 self._settle(track, known_id)
                 taken += [other for other in lost if known_id is not None and other.track_id == known_id]
@@ -152,11 +140,8 @@ class IdentityMemory:
         known = self.returned.pop(track.track_id, None)
         if signature is not None and not track.identified:
             gallery = [(person.track_id, person.signature) for person in self.departed]
-            apart = np.array([[_apart([track.on_mat], self.on_mat.get(person_id, []), self.config.step_time)
-                               for person_id, _ in gallery]])
-            self._settle(track, self._recognise([signature], gallery, apart)[0][0] if gallery else None)
+            self._settle(track, self._recognise([signature], gallery)[0][0] if gallery else None)
             known = self.returned.pop(track.track_id, None)
-        spans = self.on_mat.pop(track.track_id, []) + [track.on_mat]
         if known is None:
             if signature is None:
                 return
@@ -165,16 +150,13 @@ class IdentityMemory:
             entry = known.with_visit(signature, clock, where)
         else:
             entry = replace(known, departed_at=clock, last_seen_m=where)
-        same = [(entry.signature.distance(person.signature, cfg), index) for index, person in enumerate(self.departed)
-                if _apart(spans, self.on_mat.get(person.track_id, []), self.config.step_time)]
+        same = [(entry.signature.distance(person.signature, cfg), index) for index, person in enumerate(self.departed)]
         same = [match for match in same if match[0] <= cfg.reid_gate]
         if same:
             other = self.departed.pop(min(same)[1])
             self.recognised[entry.track_id] = other.track_id
             track.track_id = other.track_id
             entry = DepartedPerson.of_visits(other.track_id, other.visits + entry.visits, clock, where)
-            spans += self.on_mat.pop(other.track_id, [])
-        self.on_mat[entry.track_id] = spans
         self.departed.append(entry)
 
     def _settle(self, track, known_id: int | None) -> None:
@@ -198,34 +180,19 @@ class IdentityMemory:
                    if track.identified and (signature := track.signature(self.config)) is not None]
         return [(person.track_id, person.signature, person.last_seen_m) for person in self.departed] + waiting
 
-    def _spans(self, person_id: int, lost: list) -> list[tuple[float, float]]:
-        """[s] first and last feet of every visit of `person_id`'s: those that ended, and a `lost` track's."""
-        return self.on_mat.get(person_id, []) + [track.on_mat for track in lost if track.track_id == person_id]
-
-    def _recognise(self, signatures: list[BodySignature], absent: list[tuple[int, BodySignature]], apart: np.ndarray
+    def _recognise(self, signatures: list[BodySignature], absent: list[tuple[int, BodySignature]]
                    ) -> list[tuple[int | None, bool]]:
         """Per signature, the id it is recognised as (None: nobody absent) and whether that is clear: the
         assignment of signatures to absent people of least total distance (in tolerances,
-        `BodySignature.distance`), where a pair farther than reid_gate, or not `apart` (signature x absent: the
-        absent id was not on the mat with the signature's person), is never made; clear when the pair is within
-        half the gate and nobody else absent who may be them is within the gate. Present people are not
-        candidates: nobody is in two places."""
+        `BodySignature.distance`), where a pair farther than reid_gate is never made; clear when the pair is
+        within half the gate and nobody else absent is within the gate. Present people are not candidates:
+        nobody is in two places."""
         cfg = self.config
         distance = np.array([[signature.distance(other, cfg) for _, other in absent] for signature in signatures])
-        near = (distance <= cfg.reid_gate) & apart
-        cost = np.where(near, distance, _NEVER)
+        cost = np.where(distance <= cfg.reid_gate, distance, _NEVER)
         matches: list[tuple[int | None, bool]] = [(None, False)] * len(signatures)
         for s, a in zip(*linear_sum_assignment(cost)):
             if cost[s, a] < _NEVER:
-                rivals = np.count_nonzero(near[s]) - 1
+                rivals = np.count_nonzero(distance[s] <= cfg.reid_gate) - 1
                 matches[s] = (absent[a][0], distance[s, a] <= 0.5 * cfg.reid_gate and rivals == 0)
         return matches
-
-
-def _apart(spans: list[tuple[float, float]], others: list[tuple[float, float]], handover: float) -> bool:
-    """Whether no time span [s] of `spans` overlaps one of `others` by `handover` [s] or more. Two people cannot be
-    one, but one person's feet pass from an id to the next over a frame or a few (the old id holds a planted foot
-    while the newcomer takes the other); offline those frames keep the newcomer's provisional id
-    (`motchallenge.relabelled`)."""
-    return all(min(last, other_last) - max(first, start) < handover
-               for first, last in spans for start, other_last in others)

@@ -122,8 +122,8 @@ def relabelled(rows: Sequence[MotRow], aliases: dict[int, int]) -> list[MotRow]:
     """`rows` sorted by frame and id, with each provisional id of `aliases` (provisional id -> the known id it was
     recognised as) replaced by the known one: ids are never reused, so all of a provisional id's rows are that
     person's, and an offline file shows one id per person from their first frame back — but in a frame where the
-    known id has a box already (the frame the person's feet passed from the known id to the provisional one), the
-    row keeps its provisional id: no frame holds one id twice."""
+    known id has a box already (one person's feet held by two ids for a moment, or a newcomer taken for a lost
+    person whose feet were missed), the row keeps its provisional id: no frame holds one id twice."""
     def known(track_id: int) -> int:
         while track_id in aliases:
             track_id = aliases[track_id]

@@ -122,16 +122,6 @@ class Track:
     contact_time: float = 0.0
     identified: bool = False   # whether their id is settled (a newcomer's is provisional until then)
     path: deque[tuple[float, float, float]] = field(default_factory=deque)   # (clock [s], x, y [m]) of the CoP
-    first_seen: float | None = None   # [s] the track's first frame with feet (None: arrived_at, its creation)
-
-    def __post_init__(self) -> None:
-        if self.first_seen is None:
-            self.first_seen = self.arrived_at
-
-    @property
-    def on_mat(self) -> tuple[float, float]:
-        """[s] the track's first and last frames with feet: offline, every row of its id lies in between."""
-        return self.first_seen, self.path[-1][0] if self.path else self.first_seen
 
     def walking_velocity(self, span: float | None = None) -> np.ndarray:
         """(vx, vy) [m/s]: the CoP's displacement over the last stride (its own velocity swings heel to toe
