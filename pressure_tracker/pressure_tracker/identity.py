@@ -57,29 +57,26 @@ class BodySignature:
 
 @dataclass(frozen=True)
 class DepartedPerson:
-    """A person who left the mat: their id, signature, when they left [s, tracker clock] and where: the centre of
-    pressure (x, y) [m] of their last feet. `visits`: the signatures of their last visits (at most _VISITS_KEPT)
+    """A person who left the mat: their id, signature and when they left [s, tracker clock]. `visits`: the signatures of their last visits (at most _VISITS_KEPT)
     that fitted them; `signature` is their median, so one visit weighed wrong (a foot of somebody else's taken, a
     hand-over) does not move it."""
 
     track_id: int
     signature: BodySignature
     departed_at: float
-    last_seen_m: tuple[float, float]
     visits: tuple[BodySignature, ...]
 
     @classmethod
-    def of_visits(cls, track_id: int, visits: tuple[BodySignature, ...], clock: float, where: tuple[float, float]
-                  ) -> DepartedPerson:
+    def of_visits(cls, track_id: int, visits: tuple[BodySignature, ...], clock: float) -> DepartedPerson:
         """A gallery entry of the last _VISITS_KEPT of `visits` (oldest first), the person having left at `clock`."""
         visits = visits[-_VISITS_KEPT:]
         median = BodySignature(float(np.median([v.weight_n for v in visits])),
                                float(np.median([v.foot_length_m for v in visits])))
-        return cls(track_id, median, clock, where, visits)
+        return cls(track_id, median, clock, visits)
 
-    def with_visit(self, signature: BodySignature, clock: float, where: tuple[float, float]) -> DepartedPerson:
-        """This person after one more visit that fitted them, which ended at `clock` at `where`."""
-        return DepartedPerson.of_visits(self.track_id, self.visits + (signature,), clock, where)
+    def with_visit(self, signature: BodySignature, clock: float) -> DepartedPerson:
+        """This person after one more visit that fitted them, which ended at `clock`."""
+        return DepartedPerson.of_visits(self.track_id, self.visits + (signature,), clock)
 
 
 class IdentityMemory:
@@ -107,7 +104,7 @@ class IdentityMemory:
         back once). One who leaves before that is settled on departure (`depart`). Returns the lost tracks whose
         id a newcomer took (they are that newcomer: the caller drops them)."""
         cfg = self.config
-        absent = [(person_id, signature) for person_id, signature, _ in self._absent(lost)]
+        absent = self._absent(lost)
         weighed, signatures = [], []
         for track in newcomers:
             if not absent:
@@ -136,7 +133,6 @@ class IdentityMemory:
         relabelled, as medians over visits make the match that of the people, not of one visit)."""
         cfg = self.config
         signature = track.signature(cfg)
-        where = track.detection.centroid_m
         known = self.returned.pop(track.track_id, None)
         if signature is not None and not track.identified:
             gallery = [(person.track_id, person.signature) for person in self.departed]
@@ -145,18 +141,18 @@ class IdentityMemory:
         if known is None:
             if signature is None:
                 return
-            entry = DepartedPerson.of_visits(track.track_id, (signature,), clock, where)
+            entry = DepartedPerson.of_visits(track.track_id, (signature,), clock)
         elif signature is not None and signature.distance(known.signature, cfg) <= cfg.reid_gate:
-            entry = known.with_visit(signature, clock, where)
+            entry = known.with_visit(signature, clock)
         else:
-            entry = replace(known, departed_at=clock, last_seen_m=where)
+            entry = replace(known, departed_at=clock)
         same = [(entry.signature.distance(person.signature, cfg), index) for index, person in enumerate(self.departed)]
         same = [match for match in same if match[0] <= cfg.reid_gate]
         if same:
             other = self.departed.pop(min(same)[1])
             self.recognised[entry.track_id] = other.track_id
             track.track_id = other.track_id
-            entry = DepartedPerson.of_visits(other.track_id, other.visits + entry.visits, clock, where)
+            entry = DepartedPerson.of_visits(other.track_id, other.visits + entry.visits, clock)
         self.departed.append(entry)
 
     def _settle(self, track, known_id: int | None) -> None:
@@ -173,12 +169,12 @@ class IdentityMemory:
             self.departed = [person for person in self.departed if person.track_id != known_id]
             track.track_id = known_id
 
-    def _absent(self, lost: list) -> list[tuple[int, BodySignature, tuple[float, float]]]:
-        """(id, signature, where their last feet were (x, y) [m]) of the people who may come back: departed within
-        reid_memory, and the `lost` (without feet, not yet departed) with a settled id and a signature."""
-        waiting = [(track.track_id, signature, track.detection.centroid_m) for track in lost
+    def _absent(self, lost: list) -> list[tuple[int, BodySignature]]:
+        """(id, signature) of the people who may come back: departed within reid_memory, and the `lost` (without
+        feet, not yet departed) with a settled id and a signature."""
+        waiting = [(track.track_id, signature) for track in lost
                    if track.identified and (signature := track.signature(self.config)) is not None]
-        return [(person.track_id, person.signature, person.last_seen_m) for person in self.departed] + waiting
+        return [(person.track_id, person.signature) for person in self.departed] + waiting
 
     def _recognise(self, signatures: list[BodySignature], absent: list[tuple[int, BodySignature]]
                    ) -> list[tuple[int | None, bool]]:

@@ -132,9 +132,9 @@ def relabelled(rows: Sequence[MotRow], aliases: dict[int, int]) -> list[MotRow]:
     taken = {(row.frame, row.track_id) for row in rows if row.track_id not in aliases}
     written = []
     for row in sorted(rows, key=lambda r: (r.frame, r.track_id)):
-        if row.track_id in aliases and (row.frame, known(row.track_id)) not in taken:
-            row = replace(row, track_id=known(row.track_id))
-            taken.add((row.frame, row.track_id))
+        if row.track_id in aliases and (row.frame, known_id := known(row.track_id)) not in taken:
+            row = replace(row, track_id=known_id)
+            taken.add((row.frame, known_id))
         written.append(row)
     return sorted(written, key=lambda r: (r.frame, r.track_id))
 

@@ -120,12 +120,11 @@ def test_a_return_weighed_wrong_neither_merges_two_known_people_nor_rewrites_eit
 
 
 class _Leaving:
-    """What IdentityMemory.depart reads of a track: a settled id, its signature, where it was last."""
+    """What IdentityMemory.depart reads of a track: a settled id and its signature."""
 
     def __init__(self, track_id: int, signature) -> None:
         self.track_id, self.identified = track_id, True
         self._signature = signature
-        self.detection = type("Detection", (), {"centroid_m": (0.5, 0.2)})()
 
     def signature(self, config: TrackerConfig):
         return self._signature
@@ -137,15 +136,15 @@ def test_one_person_under_two_known_ids_becomes_one_entry_when_their_medians_mee
     from pressure_tracker.identity import BodySignature, DepartedPerson, IdentityMemory
 
     memory = IdentityMemory(TrackerConfig())
-    memory.departed = [DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26),) * 3, 0.0, (0.5, 0.1))]
-    memory.returned = {2: DepartedPerson.of_visits(2, (BodySignature(606.0, 0.26),) * 2, 5.0, (0.5, 0.1))}
+    memory.departed = [DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26),) * 3, 0.0)]
+    memory.returned = {2: DepartedPerson.of_visits(2, (BodySignature(606.0, 0.26),) * 2, 5.0)}
     leaving = _Leaving(2, BodySignature(603.0, 0.26))
     memory.depart(leaving, 10.0)
     assert memory.recognised == {2: 1} and leaving.track_id == 1
     assert [(person.track_id, len(person.visits)) for person in memory.departed] == [(1, 6)]
     # a visit that does not fit its own entry merges nobody, even if it fits another's
     memory.start_frame(10.0)
-    memory.returned = {3: DepartedPerson.of_visits(3, (BodySignature(800.0, 0.28),) * 3, 5.0, (0.5, 0.1))}
+    memory.returned = {3: DepartedPerson.of_visits(3, (BodySignature(800.0, 0.28),) * 3, 5.0)}
     memory.depart(_Leaving(3, BodySignature(601.0, 0.26)), 11.0)
     assert not memory.recognised
     assert sorted(person.track_id for person in memory.departed) == [1, 3]
@@ -154,9 +153,9 @@ def test_one_person_under_two_known_ids_becomes_one_entry_when_their_medians_mee
 def test_a_gallery_entry_is_the_median_of_its_visits():
     from pressure_tracker.identity import BodySignature, DepartedPerson
 
-    entry = DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26),), 0.0, (0.5, 0.1))
+    entry = DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26),), 0.0)
     for weight, clock in ((606.0, 10.0), (690.0, 20.0)):               # the last visit weighed 15 % heavy
-        entry = entry.with_visit(BodySignature(weight, 0.26), clock, (0.5, 0.2))
+        entry = entry.with_visit(BodySignature(weight, 0.26), clock)
     assert entry.signature == BodySignature(606.0, 0.26) and entry.departed_at == 20.0
     assert len(entry.visits) == 3
 
