@@ -24,6 +24,12 @@ test/test_body_frames.py. Printed per scene and pooled:
   heading_path_time, and the feet's heading of frame t, on the walking frames and, against where the true body
   faces, on the sideways ones; and that centred path alone over the longest window (turned about where the feet
   point backwards);
+- side-step rule: what a better rule for feet pointing more than side_step_angle across the path (a side step, or
+  a turn?) could reach live: dropped (heading_along_path with side_step_angle 90 degrees: the feet's mean with
+  the path whenever the path moves), on the walking and the sideways frames; at best (per frame the live heading
+  or that one, whichever is right: what a perfect tell of a turn from a side step gives); and the feet, the path
+  over heading_path_time (turned about where the feet point backwards) or that mean, whichever is right (any
+  live rule choosing among those);
 - per activity, the share of frames where the heading is within 30 degrees of where the true body faces:
   standing (hips under STANDING_SPEED, the body turning less than STILL over the 2/3 s), turning on the spot
   (under WALK_SPEED, the body turning TURN_RATE or faster), sideways (walking with the body SIDEWAYS off the
@@ -116,10 +122,13 @@ def scene_angles(scene: HeadingScene, cache: Path | None = None) -> dict[str, np
     tracker = PressureTracker()
     past = max(1, round(tracker.config.heading_path_time * FPS))   # frames of the path the live heading follows
     angles: dict[str, list[float]] = {"heading": [], "stance_foot": [], "feet_down": [], "past_path": [],
-                                      "shape": [], "shape_2cm": [], "shape_area": [], **{a: [] for a in ACTIVITIES}}
+                                      "shape": [], "shape_2cm": [], "shape_area": [], "no_side_step": [],
+                                      "no_side_step_sideways": [], "side_step_at_best": [], "feet_path_at_best": [],
+                                      **{a: [] for a in ACTIVITIES}}
     w = WINDOW_FRAMES
-    # Per track, per frame it had feet: (x, y) [m, mat frame] of its centre of pressure and its feet's heading.
-    seen: dict[int, dict[int, tuple[float, float, float | None]]] = {}
+    # Per track, per frame it had feet: (x, y) [m, mat frame] of its centre of pressure, its feet's heading and its
+    # path's velocity over heading_path_time (vx, vy) [m/s], the live heading's inputs.
+    seen: dict[int, dict[int, tuple[float, float, float | None, np.ndarray]]] = {}
     # (frame, track id, direction [rad, world]) of each walking frame (the walk) and sideways frame (the body's facing)
     walks: list[tuple[int, int, float]] = []
     sidesteps: list[tuple[int, int, float]] = []
@@ -132,7 +141,8 @@ def scene_angles(scene: HeadingScene, cache: Path | None = None) -> dict[str, np
         people = [p for p in tracker.update(frame, t / FPS) if p.state == TrackState.CONFIRMED and p.mask.any()]
         for track in tracker.tracker.tracks:
             if track.frames_since_update == 0:
-                seen.setdefault(track.track_id, {})[t] = (*track.detection.centroid_m, track.feet_heading)
+                seen.setdefault(track.track_id, {})[t] = (*track.detection.centroid_m, track.feet_heading,
+                                                          track.walking_velocity(tracker.config.heading_path_time))
         _score_shapes(tracker, joints[t][present[t]], mat, pressure.shape[2], angles)
         if not w <= t < len(pressure) - w:
             continue
@@ -156,14 +166,22 @@ def scene_angles(scene: HeadingScene, cache: Path | None = None) -> dict[str, np
                 continue
             walk_yaw = math.atan2(walk[1], walk[0])
             off_walk = _angle(faces - walk_yaw)
+            _, _, feet, path_velocity = seen[person.track_id][t]
+            no_side_step, path = (None if value is None else value + mat.yaw_world_from_mat
+                                  for value in _without_side_steps(feet, path_velocity, tracker.config))
             if off_walk > BACKWARD:
                 angles["backwards"].append(_angle(heading - faces))
             elif SIDEWAYS[0] <= off_walk <= SIDEWAYS[1]:
                 angles["sideways"].append(_angle(heading - faces))
+                angles["no_side_step_sideways"].append(_angle(no_side_step - faces))
                 sidesteps.append((t, person.track_id, faces))
             if off_walk > FORWARD:
                 continue
             angles["heading"].append(_angle(heading - walk_yaw))
+            angles["no_side_step"].append(_angle(no_side_step - walk_yaw))
+            angles["side_step_at_best"].append(min(angles["heading"][-1], angles["no_side_step"][-1]))
+            choices = (feet + mat.yaw_world_from_mat, no_side_step) + (() if path is None else (path,))
+            angles["feet_path_at_best"].append(min(_angle(choice - walk_yaw) for choice in choices))
             walks.append((t, person.track_id, walk_yaw))
             if t >= past and present[t - past, nearest]:
                 went = (hips[t, nearest] - hips[t - past, nearest])[:2]
@@ -185,15 +203,28 @@ def scene_angles(scene: HeadingScene, cache: Path | None = None) -> dict[str, np
     return {key: np.array(value) for key, value in angles.items()}
 
 
-def _hindsight(seen: dict[int, tuple[float, float, float | None]], t: int, delay: float,
+def _without_side_steps(feet: float, path_velocity: np.ndarray, config) -> tuple[float, float | None]:
+    """[rad, mat frame] from a frame's live heading inputs: heading_along_path without its side-step rule
+    (side_step_angle 90 degrees: the feet's mean with the path whenever it moves), and the path's direction
+    turned about where the feet point more than 90 degrees off it (None where it does not move)."""
+    from pressure_tracker.heading import heading_along_path
+
+    no_side_step = heading_along_path(feet, path_velocity, replace(config, side_step_angle=90.0))
+    if not path_velocity.any():
+        return no_side_step, None
+    path = math.atan2(path_velocity[1], path_velocity[0])
+    return no_side_step, path + (math.pi if math.cos(feet - path) < 0 else 0.0)
+
+
+def _hindsight(seen: dict[int, tuple[float, float, float | None, np.ndarray]], t: int, delay: float,
                config) -> tuple[float, float]:
-    """[rad, mat frame] at frame t, from a track's `seen` (frame: CoP x, y, feet heading) within `delay` [s] either
+    """[rad, mat frame] at frame t, from a track's `seen` (frame: CoP x, y, feet heading, ...) within `delay` [s] either
     side: heading_along_path with that centred path's velocity, and the path's own direction, turned about where
     the feet's heading of frame t points more than 90 degrees off it. Frame t is a scored frame: its feet tell."""
     from pressure_tracker.heading import heading_along_path
 
     frames = [s for s in sorted(seen) if abs(s - t) <= delay * FPS + 1e-9]
-    (x0, y0, _), (x1, y1, _), feet = seen[frames[0]], seen[frames[-1]], seen[t][2]
+    (x0, y0), (x1, y1), feet = seen[frames[0]][:2], seen[frames[-1]][:2], seen[t][2]
     velocity = np.array([x1 - x0, y1 - y0]) / max((frames[-1] - frames[0]) / FPS, 1.0 / FPS)
     path = math.atan2(velocity[1], velocity[0])
     return heading_along_path(feet, velocity, config), path + (math.pi if math.cos(feet - path) < 0 else 0.0)
@@ -259,6 +290,10 @@ def _line(name: str, angles: dict[str, np.ndarray]) -> str:
             + "".join(f"hindsight ±{delay:.2f} s {_figures(angles[f'hindsight_{delay:.2f}'])}, sideways "
                       f"{_facing(angles[f'hindsight_sideways_{delay:.2f}'])}; " for delay in HINDSIGHT)
             + f"its path alone ±{HINDSIGHT[-1]:.2f} s {_figures(angles['hindsight_path'])}; "
+            f"side-step rule dropped {_figures(angles['no_side_step'])}, sideways "
+            f"{_facing(angles['no_side_step_sideways'])}; side-step rule at best (the feet alone or their mean with "
+            f"the path, whichever is right) {_figures(angles['side_step_at_best'])}; the feet, the path or that mean "
+            f"at best {_figures(angles['feet_path_at_best'])}; "
             f"{activities}; whole feet' shape: {_shape_figures(angles['shape'])} ({by_area}); on 2 cm cells "
             + _shape_figures(angles["shape_2cm"]))
 

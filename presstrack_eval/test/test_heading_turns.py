@@ -1,7 +1,7 @@
 """presstrack-heading on one short simulated walk: walking frames are found, the heading, the true stance foot and
 the true feet down are scored on the same frames, whole feet on their shape, each activity against where the body
-faces, headings with hindsight of the path (a body frame published late) are scored on the same frames, and the
-report names every scene and the pooled figures."""
+faces, headings with hindsight of the path (a body frame published late) and without the side-step rule, or at
+best with it, are scored on the same frames, and the report names every scene and the pooled figures."""
 from __future__ import annotations
 
 import numpy as np
@@ -36,8 +36,18 @@ def test_a_short_crossing_is_scored_and_reported(tmp_path):
         assert len(hindsight) == len(angles["heading"]) and np.median(hindsight) < 15.0
         assert len(angles[f"hindsight_sideways_{delay:.2f}"]) == len(angles["sideways"])
     assert len(angles["hindsight_path"]) == len(angles["heading"]) and np.median(angles["hindsight_path"]) < 15.0
+    # Without the side-step rule, and at best with it (per frame the live heading or that one), on the same frames:
+    # the best of two is neither worse than the live heading nor than the one without the rule, nor is the best
+    # of the feet, the path and their mean.
+    assert len(angles["no_side_step"]) == len(angles["heading"]) and np.median(angles["no_side_step"]) < 15.0
+    assert len(angles["no_side_step_sideways"]) == len(angles["sideways"])
+    at_best = angles["side_step_at_best"]
+    assert (at_best == np.minimum(angles["heading"], angles["no_side_step"])).all()
+    assert (angles["feet_path_at_best"] <= angles["no_side_step"]).all()
     lines = report([SCENE], "tuning", tmp_path)   # from the cache this time
     assert lines[0] == "## tuning" and lines[1].startswith("crossing2/seed1: heading ")
     assert lines[-1].startswith("pooled: heading ") and len(list(tmp_path.glob("*.npz"))) == 1
     assert all(f"; {activity} " in lines[-1] for activity in ACTIVITIES) and "true past path" in lines[-1]
     assert all(f"hindsight ±{delay:.2f} s " in lines[-1] for delay in HINDSIGHT) and "its path alone" in lines[-1]
+    assert "side-step rule dropped " in lines[-1] and "side-step rule at best " in lines[-1]
+    assert "the feet, the path or that mean at best " in lines[-1]
