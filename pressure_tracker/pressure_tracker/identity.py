@@ -11,9 +11,9 @@ A newcomer's id is provisional until settled (`IdentityMemory.identify`): at onc
 assignment of the newcomers weighed in that frame to the departed and lost people within reid_gate, taken once
 weighed (signature_time of contact) if the match is clear, else after settle_time, when matching nobody keeps the
 provisional id; one who leaves before that is settled on departure (`IdentityMemory.depart`). A recognised newcomer
-takes the known id (`recognised`: provisional -> known); so does a person who departs with a gallery entry (the
-median over their visits) within reid_gate of another's: one person under two ids, merged into one entry (offline
-every row of the departing id is relabelled). A single visit that does not fit its person's entry changes no entry
+takes the known id (`recognised`: provisional -> known); a person who departs with a gallery entry (the median
+over their visits) within reid_gate of another's is one person under two ids, merged into one entry under the id
+given first (offline every row of the later id is relabelled). A single visit that does not fit its person's entry changes no entry
 and merges nobody: relabelled offline, it would merge all the rows of two people.
 
 Live, every change of the id a person is published under is an id switch, and a provisional id replaced by the known
@@ -129,8 +129,11 @@ class IdentityMemory:
         entry as it was. A person first seen on this visit is a new entry. An entry then within reid_gate of
         another one of the gallery is that person recorded under a second id (an id given while their signature
         was off, a return not recognised while their entry was held by somebody recognised wrongly): the two
-        become one under the other's id, the closest one's (`recognised`: offline every row of the departing id is
-        relabelled, as medians over visits make the match that of the people, not of one visit)."""
+        become one under the id given first (ids rise), the one the person was published under first and, but for
+        one visit, longest (`recognised`: offline every row of the later id is relabelled, as medians over visits
+        make the match that of the people, not of one visit). Keeping the other's id instead renamed a person
+        whose entry had been held by a wrong track for the rest of the session (tuning long session, seed 500, 30
+        minutes: published IDF1 58.2 %, 82.2 % this way)."""
         cfg = self.config
         signature = track.signature(cfg)
         known = self.returned.pop(track.track_id, None)
@@ -150,9 +153,10 @@ class IdentityMemory:
         same = [match for match in same if match[0] <= cfg.reid_gate]
         if same:
             other = self.departed.pop(min(same)[1])
-            self.recognised[entry.track_id] = other.track_id
-            track.track_id = other.track_id
-            entry = DepartedPerson.of_visits(other.track_id, other.visits + entry.visits, clock)
+            first, second = sorted((other.track_id, entry.track_id))
+            self.recognised[second] = first
+            track.track_id = first
+            entry = DepartedPerson.of_visits(first, other.visits + entry.visits, clock)
         self.departed.append(entry)
 
     def _settle(self, track, known_id: int | None) -> None:

@@ -150,6 +150,21 @@ def test_one_person_under_two_known_ids_becomes_one_entry_when_their_medians_mee
     assert sorted(person.track_id for person in memory.departed) == [1, 3]
 
 
+def test_one_person_under_two_ids_keeps_the_id_given_first_whichever_of_the_two_leaves_last():
+    # Person 1 (nine visits) was held on the mat by a track that took somebody else's feet; meanwhile they came back
+    # unrecognised as 7 and left. When the track under 1 leaves, its entry (unchanged: the visit did not fit) meets
+    # 7's: one person, kept under 1, the id they were published under first and longest (7's rows become 1's).
+    from pressure_tracker.identity import BodySignature, DepartedPerson, IdentityMemory
+
+    memory = IdentityMemory(TrackerConfig())
+    memory.departed = [DepartedPerson.of_visits(7, (BodySignature(603.0, 0.26),), 8.0)]
+    memory.returned = {1: DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26),) * 9, 0.0)}
+    leaving = _Leaving(1, BodySignature(760.0, 0.29))
+    memory.depart(leaving, 10.0)
+    assert memory.recognised == {7: 1} and leaving.track_id == 1
+    assert [(person.track_id, len(person.visits)) for person in memory.departed] == [(1, 9)]
+
+
 def test_a_gallery_entry_is_the_median_of_its_visits():
     from pressure_tracker.identity import BodySignature, DepartedPerson
 
