@@ -108,6 +108,7 @@ class PeopleTracker(FramePlanner):
             survivors.append(track)
         self.tracks = survivors
         self._repair_swaps()
+        self._hand_overs(plan.dt)
         for track in self.tracks:
             if track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits:
                 track.state = TrackState.CONFIRMED   # the id may still be provisional (withheld live until settled)
@@ -224,6 +225,31 @@ class PeopleTracker(FramePlanner):
         a.forces = deque(forces_b[:-_WEIGHT_SAMPLES] + forces_a[-_WEIGHT_SAMPLES:], maxlen=_SIGNATURE_SAMPLES)
         b.forces = deque(forces_a[:-_WEIGHT_SAMPLES] + forces_b[-_WEIGHT_SAMPLES:], maxlen=_SIGNATURE_SAMPLES)
         a.foot_lengths, b.foot_lengths = b.foot_lengths, a.foot_lengths
+
+
+    def _hand_overs(self, dt: float) -> None:
+        """Make a newcomer of each recognised person's track whose weight over the last settle_time of contact
+        clear of the edge shows that somebody else stands on its feet (`IdentityMemory.left_their_feet`): a new,
+        provisional id (withheld live until settled, as any newcomer's), and a signature of the newer half of those
+        frames only.
+        Checked with the swaps, after them (two present people exchanged get their ids back instead)."""
+        if self._frames % _SWAP_CHECK_FRAMES:
+            return
+        recent = max(1, round(self.config.settle_time / dt))
+        for track in self.tracks:
+            if track.state != TrackState.CONFIRMED or track.frames_since_update or not track.identified or \
+                    len(track.forces) < recent:
+                continue
+            forces = list(track.forces)[-recent:]
+            weight = _median(np.asarray(forces))
+            if weight <= 0 or not self.identities.left_their_feet(track, weight, self._clock):
+                continue
+            track.track_id, self._next_id = self._next_id, self._next_id + 1
+            track.identified = False
+            # The median moved: most of the window is the newcomer's, surely its newer half.
+            track.forces = deque(forces[recent // 2:], maxlen=_SIGNATURE_SAMPLES)
+            track.foot_lengths.clear()   # not kept frame by frame: the next whole feet are the newcomer's
+            track.contact_time = (recent - recent // 2) * dt
 
 
 def _median(values: np.ndarray) -> float:

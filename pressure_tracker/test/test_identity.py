@@ -102,19 +102,24 @@ def test_one_who_leaves_matching_an_older_gallery_entry_takes_its_id():
     assert [person.track_id for person in session.tracker.tracker.departed] == [1]
 
 
-def test_a_return_weighed_wrong_neither_merges_two_known_people_nor_rewrites_either():
-    # The light person comes back and is recognised; then their track weighs like the heavy one (a foot of
-    # somebody else's taken, a hand-over) until they leave. That visit must not make the light person's id the
-    # heavy one's (offline: every row of both under one id) nor replace either gallery entry: the light person's
-    # next return is recognised as them again.
+def test_a_track_that_comes_to_weigh_as_another_is_that_person_and_merges_nobody():
+    # The light person comes back and is recognised; then their track weighs like the heavy one (somebody else on
+    # those feet: a hand-over, an exit and an entry on one spot) until they leave. Within a few seconds the track is
+    # a newcomer, withheld, then recognised as the heavy person; the light person's id is never given to the heavy
+    # one's feet for good, nor the two merged (offline: every row of both under one id), and the light person's next
+    # return is recognised as them again.
     session = Session()
     light, heavy = standing((0.6, 0.5), peak_kpa=LIGHT), standing((0.6, 1.8), peak_kpa=HEAVY)
     assert session.stay(light + heavy, 2.0)[-1] == {1, 2}
     session.stay(EMPTY, 4.0)                                          # both depart
     assert session.stay(standing((0.5, 1.0), peak_kpa=LIGHT), 2.0)[-1] == {1}   # recognised
-    session.stay(standing((0.5, 1.0), peak_kpa=HEAVY), 6.0)           # then weighed as the heavy one
+    taken_over = session.stay(standing((0.5, 1.0), peak_kpa=HEAVY), 6.0)
+    handed_over = next(i for i, ids in enumerate(taken_over) if 1 not in ids)
+    assert handed_over < round(TrackerConfig.settle_time * FPS)      # within the window a weight is firm over
+    assert taken_over[handed_over] == {4}                             # a newcomer (withheld live) ...
+    assert all(ids == {2} for ids in taken_over[handed_over + 1:])    # ... at once recognised as the heavy person
     session.stay(EMPTY, 4.0)                                          # leaves
-    assert session.recognised == {3: 1}                               # no merge of 1 into 2
+    assert session.recognised == {3: 1, 4: 2}                         # no merge of 1 into 2
     assert sorted(person.track_id for person in session.tracker.tracker.departed) == [1, 2]
     assert session.stay(standing((0.5, 1.0), peak_kpa=LIGHT), 2.0)[-1] == {1}   # the light one back: still 1
 
