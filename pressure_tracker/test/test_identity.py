@@ -141,16 +141,16 @@ def test_one_person_under_two_known_ids_becomes_one_entry_when_their_medians_mee
     from pressure_tracker.identity import BodySignature, DepartedPerson, IdentityMemory
 
     memory = IdentityMemory(TrackerConfig())
-    memory.departed = [DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26),) * 3, 0.0)]
-    memory.returned = {2: DepartedPerson.of_visits(2, (BodySignature(606.0, 0.26),) * 2, 5.0)}
-    leaving = _Leaving(2, BodySignature(603.0, 0.26))
+    memory.departed = [DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26, 8.0),) * 3, 0.0)]
+    memory.returned = {2: DepartedPerson.of_visits(2, (BodySignature(606.0, 0.26, 8.0),) * 2, 5.0)}
+    leaving = _Leaving(2, BodySignature(603.0, 0.26, 8.0))
     memory.depart(leaving, 10.0)
     assert memory.recognised == {2: 1} and leaving.track_id == 1
     assert [(person.track_id, len(person.visits)) for person in memory.departed] == [(1, 6)]
     # a visit that does not fit its own entry merges nobody, even if it fits another's
     memory.start_frame(10.0)
-    memory.returned = {3: DepartedPerson.of_visits(3, (BodySignature(800.0, 0.28),) * 3, 5.0)}
-    memory.depart(_Leaving(3, BodySignature(601.0, 0.26)), 11.0)
+    memory.returned = {3: DepartedPerson.of_visits(3, (BodySignature(800.0, 0.28, 8.0),) * 3, 5.0)}
+    memory.depart(_Leaving(3, BodySignature(601.0, 0.26, 8.0)), 11.0)
     assert not memory.recognised
     assert sorted(person.track_id for person in memory.departed) == [1, 3]
 
@@ -162,21 +162,34 @@ def test_one_person_under_two_ids_keeps_the_id_given_first_whichever_of_the_two_
     from pressure_tracker.identity import BodySignature, DepartedPerson, IdentityMemory
 
     memory = IdentityMemory(TrackerConfig())
-    memory.departed = [DepartedPerson.of_visits(7, (BodySignature(603.0, 0.26),), 8.0)]
-    memory.returned = {1: DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26),) * 9, 0.0)}
-    leaving = _Leaving(1, BodySignature(760.0, 0.29))
+    memory.departed = [DepartedPerson.of_visits(7, (BodySignature(603.0, 0.26, 8.0),), 8.0)]
+    memory.returned = {1: DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26, 8.0),) * 9, 0.0)}
+    leaving = _Leaving(1, BodySignature(760.0, 0.29, 8.0))
     memory.depart(leaving, 10.0)
     assert memory.recognised == {7: 1} and leaving.track_id == 1
     assert [(person.track_id, len(person.visits)) for person in memory.departed] == [(1, 9)]
 
 
+def test_people_a_few_percent_apart_are_told_apart_once_each_was_weighed_for_a_while():
+    # Two people with the same feet, 4 % apart in weight: after ten-second visits each (a signature's error shrinks
+    # with the time it was weighed over) they are two entries; from one-second glimpses they cannot be told apart
+    # and are one.
+    from pressure_tracker.identity import BodySignature, DepartedPerson, IdentityMemory
+
+    for seconds, entries in ((10.0, [1, 2]), (1.0, [1])):
+        memory = IdentityMemory(TrackerConfig())
+        memory.departed = [DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26, seconds),), 0.0)]
+        memory.depart(_Leaving(2, BodySignature(624.0, 0.26, seconds)), 10.0)
+        assert sorted(person.track_id for person in memory.departed) == entries
+
+
 def test_a_gallery_entry_is_the_median_of_its_visits():
     from pressure_tracker.identity import BodySignature, DepartedPerson
 
-    entry = DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26),), 0.0)
+    entry = DepartedPerson.of_visits(1, (BodySignature(600.0, 0.26, 8.0),), 0.0)
     for weight, clock in ((606.0, 10.0), (690.0, 20.0)):               # the last visit weighed 15 % heavy
-        entry = entry.with_visit(BodySignature(weight, 0.26), clock)
-    assert entry.signature == BodySignature(606.0, 0.26) and entry.departed_at == 20.0
+        entry = entry.with_visit(BodySignature(weight, 0.26, 8.0), clock)
+    assert entry.signature == BodySignature(606.0, 0.26, 24.0) and entry.departed_at == 20.0
     assert len(entry.visits) == 3
 
 
