@@ -14,7 +14,9 @@ provisional id; one who leaves before that is settled on departure (`IdentityMem
 takes the known id (`recognised`: provisional -> known); a person who departs with a gallery entry (the median
 over their visits) within reid_gate of another's is one person under two ids, merged into one entry under the id
 given first (offline every row of the later id is relabelled). A single visit that does not fit its person's entry changes no entry
-and merges nobody: relabelled offline, it would merge all the rows of two people.
+and merges nobody: relabelled offline, it would merge all the rows of two people. A recognised person whose track
+comes to weigh as somebody else has left it (`left_their_feet`): their entry goes back to the gallery at once.
+How far two signatures may lie apart depends on how long each was weighed (`BodySignature.distance`).
 
 Live, every change of the id a person is published under is an id switch, and a provisional id replaced by the known
 one is two (the provisional id, then the known). So a newcomer whose id is provisional is withheld (the tracker

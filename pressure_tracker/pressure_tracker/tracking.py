@@ -9,7 +9,8 @@ Per frame (`PeopleTracker.plan`, then `commit`):
 5. identity (identity.py, `IdentityMemory`): a newcomer's id is provisional (withheld live) until settled as a
    returning person by their body signature (weight, foot length) or as a new one; departed people are kept in a
    gallery. Two people whose recent weights each fit the other's long-standing weight have been swapped and get
-   their ids back (`_repair_swaps`). Ids come from a monotonic counter.
+   their ids back (`_repair_swaps`); a recognised person's track that comes to weigh as somebody else has another
+   person on its feet and becomes a newcomer (`_hand_overs`). Ids come from a monotonic counter.
 
 The frame is decided in `plan` without touching any state, so a frame that proves to hold too many
 people (a noise storm) can be dropped for free. Boxes are x1,y1,x2,y2 in cells with exclusive ends.
