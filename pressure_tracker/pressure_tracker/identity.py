@@ -13,10 +13,11 @@ weighed (signature_time of contact) if the match is clear, else after settle_tim
 provisional id; one who leaves before that is settled on departure (`IdentityMemory.depart`). A recognised newcomer
 takes the known id (`recognised`: provisional -> known); a person who departs with a gallery entry (the median
 over their visits) within reid_gate of another's is one person under two ids, merged into one entry under the id
-given first (offline every row of the later id is relabelled). A single visit that does not fit its person's entry changes no entry
-and merges nobody: relabelled offline, it would merge all the rows of two people. A recognised person whose track
-comes to weigh as somebody else has left it (`left_their_feet`): their entry goes back to the gallery at once.
-How far two signatures may lie apart depends on how long each was weighed (`BodySignature.distance`).
+given first (offline every row of the later id is relabelled). A single visit that does not fit its person's entry
+changes no entry and merges nobody: relabelled offline, it would merge all the rows of two people. A recognised
+person whose track comes to weigh as somebody else has left it (`left_their_feet`): their entry goes back to the
+gallery at once. How far two signatures may lie apart depends on how long each was weighed
+(`BodySignature.distance`).
 
 Live, every change of the id a person is published under is an id switch, and a provisional id replaced by the known
 one is two (the provisional id, then the known). So a newcomer whose id is provisional is withheld (the tracker
@@ -172,8 +173,9 @@ class IdentityMemory:
     def left_their_feet(self, track, recent_weight_n: float, clock: float) -> bool:
         """Whether the person a track was recognised as no longer stands on its feet: its weight over the last
         settle_time of contact (`recent_weight_n` [N]) is farther than reid_gate from their gallery entry's
-        (`BodySignature.distance`, weight alone). A body's weight does not change while it walks, and over settle_time the mat weighs it to ~1 % (tuning
-        long session, seed 500: 99 % of such checks within 3 %, a track on another person's feet 11-50 % off):
+        (`BodySignature.distance`, weight alone). A body's weight does not change while it walks, and over
+        settle_time the mat weighs it to ~1 % (tuning long session, seed 500: 99 % of such checks within 3 %, a
+        track on another person's feet 11-50 % off):
         that person has left the mat where somebody else took over their track (a hand-over at close quarters, an
         exit and an entry on one spot). Their entry goes back to the gallery as of `clock` (anybody may be them when
         they return); the caller makes the track a newcomer. A person first seen on this visit has no entry yet."""

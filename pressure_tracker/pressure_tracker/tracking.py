@@ -232,8 +232,7 @@ class PeopleTracker(FramePlanner):
         """Make a newcomer of each recognised person's track whose weight over the last settle_time of contact
         clear of the edge shows that somebody else stands on its feet (`IdentityMemory.left_their_feet`): a new,
         provisional id (withheld live until settled, as any newcomer's), and a signature of the newer half of those
-        frames only.
-        Checked with the swaps, after them (two present people exchanged get their ids back instead)."""
+        frames only. Checked with the swaps, after them (two present people exchanged get their ids back instead)."""
         if self._frames % _SWAP_CHECK_FRAMES:
             return
         recent = max(1, round(self.config.settle_time / dt))
@@ -247,7 +246,7 @@ class PeopleTracker(FramePlanner):
                 continue
             track.track_id, self._next_id = self._next_id, self._next_id + 1
             track.identified = False
-            # The median moved: most of the window is the newcomer's, surely its newer half.
+            # The median moved: most of the window is the newcomer's, its newer half the likeliest.
             track.forces = deque(forces[recent // 2:], maxlen=_SIGNATURE_SAMPLES)
             track.foot_lengths.clear()   # not kept frame by frame: the next whole feet are the newcomer's
             track.contact_time = (recent - recent // 2) * dt
