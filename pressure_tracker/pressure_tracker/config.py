@@ -88,10 +88,14 @@ class TrackerConfig:
         the signatures of their last visits that fitted it (within reid_gate; identity.py, no parameter): kept
         while they are back on the mat, never rewritten by a visit that does not fit it; two entries whose
         medians lie within reid_gate are one person under two ids and become one.
-      weight_tolerance: relative error of a body weight estimate (log ratio).
-      foot_length_tolerance [m]: error of a foot length estimate.
+      weight_tolerance: relative error of a body weight weighed over signature_time of contact (log ratio).
+      foot_length_tolerance [m]: error of a foot length measured over signature_time. Both shrink as
+        sqrt(signature_time / T) for a signature measured over T seconds (a gallery entry: its visits' total), as
+        a walk's swings average out step by step; two signatures' errors add in quadrature (identity.py).
       reid_gate: a newcomer farther than this from every absent person's signature (in the tolerances above,
-        combined as a Euclidean distance) is a new person.
+        combined as a Euclidean distance) is a new person. A recognised person's track whose weight over the
+        last settle_time is farther than this from their gallery entry is somebody else on their feet (a
+        hand-over): it becomes a newcomer (tracking.py, `_hand_overs`).
     """
 
     crop_size: int = 128

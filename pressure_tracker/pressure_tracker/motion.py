@@ -158,7 +158,7 @@ class Track:
             return None
         weight = float(np.median(np.fromiter(self.forces, float, len(self.forces))))
         foot = float(np.median(np.fromiter(self.foot_lengths, float, len(self.foot_lengths))))
-        return BodySignature(weight, foot) if weight > 0 else None
+        return BodySignature(weight, foot, self.contact_time) if weight > 0 else None
 
 
 def _walking_axis(track: Track, config: TrackerConfig, min_speed: float | None = None) -> np.ndarray | None:

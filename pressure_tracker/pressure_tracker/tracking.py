@@ -9,7 +9,8 @@ Per frame (`PeopleTracker.plan`, then `commit`):
 5. identity (identity.py, `IdentityMemory`): a newcomer's id is provisional (withheld live) until settled as a
    returning person by their body signature (weight, foot length) or as a new one; departed people are kept in a
    gallery. Two people whose recent weights each fit the other's long-standing weight have been swapped and get
-   their ids back (`_repair_swaps`). Ids come from a monotonic counter.
+   their ids back (`_repair_swaps`); a recognised person's track that comes to weigh as somebody else has another
+   person on its feet and becomes a newcomer (`_hand_overs`). Ids come from a monotonic counter.
 
 The frame is decided in `plan` without touching any state, so a frame that proves to hold too many
 people (a noise storm) can be dropped for free. Boxes are x1,y1,x2,y2 in cells with exclusive ends.
@@ -108,6 +109,7 @@ class PeopleTracker(FramePlanner):
             survivors.append(track)
         self.tracks = survivors
         self._repair_swaps()
+        self._hand_overs(plan.dt)
         for track in self.tracks:
             if track.state == TrackState.TENTATIVE and track.hits >= cfg.min_hits:
                 track.state = TrackState.CONFIRMED   # the id may still be provisional (withheld live until settled)
@@ -224,6 +226,30 @@ class PeopleTracker(FramePlanner):
         a.forces = deque(forces_b[:-_WEIGHT_SAMPLES] + forces_a[-_WEIGHT_SAMPLES:], maxlen=_SIGNATURE_SAMPLES)
         b.forces = deque(forces_a[:-_WEIGHT_SAMPLES] + forces_b[-_WEIGHT_SAMPLES:], maxlen=_SIGNATURE_SAMPLES)
         a.foot_lengths, b.foot_lengths = b.foot_lengths, a.foot_lengths
+
+
+    def _hand_overs(self, dt: float) -> None:
+        """Make a newcomer of each recognised person's track whose weight over the last settle_time of contact
+        clear of the edge shows that somebody else stands on its feet (`IdentityMemory.left_their_feet`): a new,
+        provisional id (withheld live until settled, as any newcomer's), and a signature of the newer half of those
+        frames only. Checked with the swaps, after them (two present people exchanged get their ids back instead)."""
+        if self._frames % _SWAP_CHECK_FRAMES:
+            return
+        recent = max(1, round(self.config.settle_time / dt))
+        for track in self.tracks:
+            if track.state != TrackState.CONFIRMED or track.frames_since_update or not track.identified or \
+                    len(track.forces) < recent:
+                continue
+            forces = list(track.forces)[-recent:]
+            weight = _median(np.asarray(forces))
+            if weight <= 0 or not self.identities.left_their_feet(track, weight, self._clock):
+                continue
+            track.track_id, self._next_id = self._next_id, self._next_id + 1
+            track.identified = False
+            # The median moved: most of the window is the newcomer's, its newer half the likeliest.
+            track.forces = deque(forces[recent // 2:], maxlen=_SIGNATURE_SAMPLES)
+            track.foot_lengths.clear()   # not kept frame by frame: the next whole feet are the newcomer's
+            track.contact_time = (recent - recent // 2) * dt
 
 
 def _median(values: np.ndarray) -> float:
