@@ -12,20 +12,24 @@ the tracker recognised a return), and two tracklets are one person only if:
   without feet on the mat) is a departure and a return: the first ended and the second began within a foot's
   length (foot_length_max) of the mat's border; none is longer than reid_memory;
 - their body signatures (the median over each one's visits of `Track.signature`, as the gallery pools visits)
-  lie within reid_gate (`BodySignature.distance`). A tracklet never weighed (under signature_time of contact clear
-  of the edge: a few frames of feet) links only across junctions of at most lost_time (the person never left),
-  at a cost of reid_gate times the largest share of the walking reach a junction used.
+  lie within reid_gate (`BodySignature.distance`).
+A tracklet never weighed (an edge walker's feet on the border all along, a piece shorter than signature_time) has no
+body to tell: it links to a weighed one only when every other weighed tracklet it may be (by space, time and body)
+may be that one's person too (nobody else it can be: the other people were on the mat meanwhile), or when its
+junctions are steps (at most step_time and max_step: feet missed for a moment), at a cost of reid_gate times the
+largest share of the walking reach a junction used. Two unweighed tracklets are never linked to each other except
+by steps: pieces that can be no weighed person are ghosts or parts of someone present, and who is who among them
+is a guess.
 
 Solved in rounds of one global assignment each (Hungarian): every tracklet may be linked to one tracklet that began
-before it, at the cost above, or to nobody at reid_gate; links are then made cheapest first, skipping one that
-would put two tracklets of one person in one frame. Linked tracklets pool their visits' signatures (more visits, a
-firmer median) and the next round assigns again, until a round links nobody. A person's id is that of their
-earliest tracklet. Pure numpy/scipy: the offline writer (motchallenge.OfflineFile) calls it; the live node's ids are
-never changed by hindsight.
+before it, at the cost above, or to nobody at reid_gate; links are made cheapest first, each tracklet in one link
+per round (a chain waits for the next round). Linked tracklets pool their visits' signatures (more visits, a firmer
+median) and the next round assigns again with their new costs, until a round links nobody. A person's id is that of
+their earliest tracklet. Pure numpy/scipy: the offline writer (motchallenge.OfflineFile) calls it; the live node's
+ids are never changed by hindsight.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -58,6 +62,7 @@ class Tracklet:
                              float(np.median([v.foot_length_m for v in self.visits])))
 
     def merged(self, other: Tracklet) -> Tracklet:
+        """One person's tracklet of both, under the id of the one that began first."""
         order = np.argsort(np.concatenate([self.frames, other.frames]), kind="stable")
         return Tracklet(self.track_id if self.frames[0] <= other.frames[0] else other.track_id,
                         np.concatenate([self.frames, other.frames])[order],
@@ -100,12 +105,9 @@ class Continuity:
 
 def continuity(earlier: Tracklet, later: Tracklet, fps: float, config: TrackerConfig) -> Continuity | None:
     """How `later` may continue `earlier` as one person (see the module docstring); None if it cannot."""
-    if earlier.frames[-1] < later.frames[0]:   # one junction
-        junction = np.array([len(earlier.frames) - 1])
-        frames, centres, border = earlier.frames, earlier.centres, earlier.at_border
-        after = (later.frames[:1], later.centres[:1], later.at_border[:1])
-        frames_a, centres_a, border_a = frames[junction], centres[junction], border[junction]
-        frames_b, centres_b, border_b = after
+    if earlier.frames[-1] < later.frames[0]:   # one junction: the last row of one, the first of the other
+        frames_a, centres_a, border_a = earlier.frames[-1:], earlier.centres[-1:], earlier.at_border[-1:]
+        frames_b, centres_b, border_b = later.frames[:1], later.centres[:1], later.at_border[:1]
     else:   # interleaved: a junction wherever the rows pass from one to the other
         if np.intersect1d(earlier.frames, later.frames, assume_unique=True).size:
             return None
@@ -131,8 +133,8 @@ def continuity(earlier: Tracklet, later: Tracklet, fps: float, config: TrackerCo
 def link_cost(earlier: Tracklet, later: Tracklet, joined: Continuity | None, clear: tuple[bool, bool],
               config: TrackerConfig) -> float:
     """The cost of `later` being the same person as `earlier` (see the module docstring), who join as `joined`;
-    clear: for each, whether everybody else it may be by space and time may be the other one's person too (nobody
-    else it can be). _NEVER if they cannot be one person."""
+    clear: for each, whether every other weighed tracklet it may be may be the other one's person too (nobody else it
+    can be). _NEVER if they cannot be one person."""
     if joined is None:
         return _NEVER
     signature_a, signature_b = earlier.signature, later.signature

@@ -188,21 +188,19 @@ def relabelled(rows: Sequence[MotRow], aliases: dict[int, int]) -> list[MotRow]:
     person's, and an offline file shows one id per person from their first frame back — but in a frame where the
     known id has a box already (one person's feet held by two ids for a moment, or a newcomer taken for a lost
     person whose feet were missed), the row keeps its provisional id: no frame holds one id twice."""
+    def known(track_id: int) -> int:
+        while track_id in aliases:
+            track_id = aliases[track_id]
+        return track_id
+
     taken = {(row.frame, row.track_id) for row in rows if row.track_id not in aliases}
     written = []
     for row in sorted(rows, key=lambda r: (r.frame, r.track_id)):
-        if row.track_id in aliases and (row.frame, known := known_id(row.track_id, aliases)) not in taken:
-            row = replace(row, track_id=known)
-            taken.add((row.frame, known))
+        if row.track_id in aliases and (row.frame, known_id := known(row.track_id)) not in taken:
+            row = replace(row, track_id=known_id)
+            taken.add((row.frame, known_id))
         written.append(row)
     return sorted(written, key=lambda r: (r.frame, r.track_id))
-
-
-def known_id(track_id: int, aliases: dict[int, int]) -> int:
-    """The id `track_id` ends up as through `aliases` (provisional id -> the known id it was recognised as)."""
-    while track_id in aliases:
-        track_id = aliases[track_id]
-    return track_id
 
 
 def ids_twice_in_a_frame(rows: Sequence[MotRow]) -> list[tuple[int, int]]:
