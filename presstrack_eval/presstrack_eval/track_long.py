@@ -9,8 +9,9 @@ a chunk whatever the length. The session's seed is the split's first seed + LONG
 
 Reported per tracker: MOTA, IDF1, id switches in all and per person per 5 minutes, track ids issued. Our tracker is
 scored twice: as the MOT protocol does offline (a provisional id recognised as a known one written under it from its
-first row, tentative rows back-filled) and as published (LIVE_NAME: each confirmed row under the id it had on its
-frame, as a live subscriber and `presstrack-soak` see it: every rename is an id switch).
+first row, tentative rows back-filled, tracklets linked with hindsight: `motchallenge.OfflineFile`) and as published
+(LIVE_NAME: each confirmed row under the id it had on its frame, as a live subscriber and `presstrack-soak` see it:
+every rename is an id switch).
 """
 from __future__ import annotations
 

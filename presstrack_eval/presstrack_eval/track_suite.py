@@ -22,7 +22,9 @@ track, reported tentative at the time, are written retroactively once it is conf
 evaluation may look back; a live consumer sees them as TENTATIVE). Lost tracks are never written. A newcomer
 is confirmed at once under a provisional id; one later recognised as somebody who had left
 (`PressureTracker.recognised`) has all its rows written under that person's id (a live consumer sees them as
-tentative until their id is settled: `TrackedPerson.withheld`).
+tentative until their id is settled: `TrackedPerson.withheld`). Then, with hindsight, the file's tracklets are
+linked into people (pressure_tracker/linking.py: never co-present, reachable at walking speed, one body; offline
+only, as `presstrack-track` writes its files).
 Scores (motchallenge.evaluate): MOTA, MOTP (mean IoU of matches), IDF1, id switches, HOTA; the overall
 row pools all frames (motmetrics' OVERALL; HOTA combined as in TrackEval).
 

@@ -127,7 +127,8 @@ def continuity(earlier: Tracklet, later: Tracklet, fps: float, config: TrackerCo
     departed = gaps > config.lost_time
     if np.any(gaps > config.reid_memory) or np.any(reach_used > 1.0) or np.any(departed & ~(border_a & border_b)):
         return None
-    return Continuity(float(reach_used.max()), bool(np.all((gaps <= config.step_time) & (distances <= config.max_step))))
+    stepped = bool(np.all((gaps <= config.step_time) & (distances <= config.max_step)))
+    return Continuity(float(reach_used.max()), stepped)
 
 
 def link_cost(earlier: Tracklet, later: Tracklet, joined: Continuity | None, clear: tuple[bool, bool],

@@ -72,7 +72,8 @@ def test_a_return_of_the_same_body_is_linked_and_one_of_another_body_is_not():
 def test_two_people_of_one_build_far_apart_in_time_are_not_linked():
     """Alike bodies but more than reid_memory apart: as the live gallery, hindsight forgets a departed person."""
     late = CONFIG.reid_memory + 60.0
-    pieces = [(1, 0.0, 10.0, (0.6, 1.0), (NEAR_LEFT_EDGE, 1.0)), (2, late, late + 10.0, (NEAR_LEFT_EDGE, 1.0), (0.6, 1.0))]
+    pieces = [(1, 0.0, 10.0, (0.6, 1.0), (NEAR_LEFT_EDGE, 1.0)),
+              (2, late, late + 10.0, (NEAR_LEFT_EDGE, 1.0), (0.6, 1.0))]
     assert people(pieces, {1: [LIGHT_BODY], 2: [LIGHT_BODY]}) == {1: 1, 2: 2}
 
 
@@ -112,6 +113,7 @@ def test_the_offline_writer_links_a_return_the_tracker_could_not_weigh_and_keeps
     for index, frame in enumerate(frames):
         live.append({p.track_id for p in tracker.update(frame, index / FPS) if p.state == TrackState.CONFIRMED})
     assert live[-1] == {2, 4}   # live, the return is a newcomer (4; 3 was a blip), never weighed to be recognised
-    rows = track_scene(Scene(Path("edge.npz"), frames, None, FPS, 0.01, 0), PressureTracker(TrackerConfig(report_lost=False)))
+    rows = track_scene(Scene(Path("edge.npz"), frames, None, FPS, 0.01, 0),
+                       PressureTracker(TrackerConfig(report_lost=False)))
     assert {r.track_id for r in rows if r.frame > 90} == {1, 2}
     assert {r.frame for r in rows if r.track_id == 1} == set(range(1, 76)) | set(range(91, 136))
