@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .track_suite import mot_rows, ours, score_rows
-from pressure_tracker.motchallenge import relabelled
+from pressure_tracker.motchallenge import OfflineFile
 
 CAUSES = {
     "rename": "the provisional id replaced by the known id it was recognised as (as published only)",
@@ -94,22 +94,21 @@ def _chunks(args, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
 def diagnose(args, seed: int) -> dict[str, tuple]:
     """Per protocol ('offline', 'published'): (scores, ids, switch causes) of our tracker on the session."""
     tracker = ours()
-    rows, published, boxes = [], [], []
-    pending: dict = {}
-    aliases: dict[int, int] = {}
+    published, boxes = [], []
+    offline = None
     start = 0
     for pressure, box, fps in _chunks(args, seed):
-        rows += mot_rows(tracker, pressure, fps, start_frame=start, pending=pending, aliases=aliases,
-                         published_out=published)
+        offline = offline or OfflineFile(fps)
+        mot_rows(tracker, pressure, fps, start_frame=start, offline=offline, published_out=published)
         boxes.append(box)
         start += len(pressure)
     box = np.concatenate(boxes).astype(np.float64)
     present = np.any(box != 0, axis=2)
     out = {}
-    for protocol, protocol_rows in (("offline", relabelled(rows, aliases)), ("published", published)):
+    for protocol, protocol_rows in (("offline", offline.rows()), ("published", published)):
         result = score_rows(sorted(protocol_rows, key=lambda row: (row.frame, row.track_id)), box, protocol, 0.0)
         out[protocol] = (result.scores, result.ids,
-                         classify_switches(result.accumulator.mot_events, present, aliases))
+                         classify_switches(result.accumulator.mot_events, present, offline.aliases))
     return out
 
 

@@ -9,8 +9,9 @@ a chunk whatever the length. The session's seed is the split's first seed + LONG
 
 Reported per tracker: MOTA, IDF1, id switches in all and per person per 5 minutes, track ids issued. Our tracker is
 scored twice: as the MOT protocol does offline (a provisional id recognised as a known one written under it from its
-first row, tentative rows back-filled) and as published (LIVE_NAME: each confirmed row under the id it had on its
-frame, as a live subscriber and `presstrack-soak` see it: every rename is an id switch).
+first row, tentative rows back-filled, tracklets linked with hindsight: `motchallenge.OfflineFile`) and as published
+(LIVE_NAME: each confirmed row under the id it had on its frame, as a live subscriber and `presstrack-soak` see it:
+every rename is an id switch).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from .peers import PEERS, make_peer
 from .track_grid import DEFAULT, SPLIT_SEEDS, sim_config
-from pressure_tracker.motchallenge import relabelled
+from pressure_tracker.motchallenge import OfflineFile
 
 from .track_suite import OURS, TrackerResult, mot_rows, ours, peer_rows, score_rows
 
@@ -53,8 +54,7 @@ def run_long(minutes: float, people: int, split: str = "heldout", peers: Sequenc
     peer_trackers = {name: make_peer(name, fps) for name in peers}
     rows: dict[str, list] = {name: [] for name in (OURS, LIVE_NAME, "baseline", *peers)}
     seconds = dict.fromkeys(rows, 0.0)
-    pending: dict[str, dict] = {OURS: {}, "baseline": {}}
-    aliases: dict[int, int] = {}   # our provisional ids recognised as known ones
+    offline = {OURS: OfflineFile(fps), "baseline": OfflineFile(fps)}
     boxes = np.zeros((frames, len(simulator.people), 4), dtype=np.float32)
     start_time = time.perf_counter()
     for start in range(0, frames, CHUNK_FRAMES):
@@ -63,10 +63,9 @@ def run_long(minutes: float, people: int, split: str = "heldout", peers: Sequenc
         detections: list = []
         for name, tracker in ((OURS, ours_tracker), ("baseline", baseline)):
             began = time.perf_counter()
-            rows[name] += mot_rows(tracker, chunk.pressure, fps, start_frame=start, pending=pending[name],
-                                   detections_out=detections if name == OURS else None,
-                                   aliases=aliases if name == OURS else None,
-                                   published_out=rows[LIVE_NAME] if name == OURS else None)
+            mot_rows(tracker, chunk.pressure, fps, start_frame=start, offline=offline[name],
+                     detections_out=detections if name == OURS else None,
+                     published_out=rows[LIVE_NAME] if name == OURS else None)
             seconds[name] += time.perf_counter() - began
         for name, peer in peer_trackers.items():
             began = time.perf_counter()
@@ -75,8 +74,11 @@ def run_long(minutes: float, people: int, split: str = "heldout", peers: Sequenc
         if start // CHUNK_FRAMES % 40 == 0:
             log(f"long session: {start + len(chunk.pressure)} / {frames} frames, "
                 f"{time.perf_counter() - start_time:.0f} s", file=sys.stderr)
-    rows[OURS] = relabelled(rows[OURS], aliases)
-    seconds[LIVE_NAME] = seconds[OURS]
+    seconds[LIVE_NAME] = seconds[OURS]   # live, nothing is linked with hindsight
+    for name, file in offline.items():
+        began = time.perf_counter()
+        rows[name] = file.rows()
+        seconds[name] += time.perf_counter() - began
     results = {name: score_rows(sorted(r, key=lambda row: (row.frame, row.track_id)), boxes.astype(np.float64),
                                 "long", frames / max(1e-9, seconds[name]))
                for name, r in rows.items()}

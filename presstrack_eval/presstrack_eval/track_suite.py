@@ -22,7 +22,9 @@ track, reported tentative at the time, are written retroactively once it is conf
 evaluation may look back; a live consumer sees them as TENTATIVE). Lost tracks are never written. A newcomer
 is confirmed at once under a provisional id; one later recognised as somebody who had left
 (`PressureTracker.recognised`) has all its rows written under that person's id (a live consumer sees them as
-tentative until their id is settled: `TrackedPerson.withheld`).
+tentative until their id is settled: `TrackedPerson.withheld`). Then, with hindsight, the file's tracklets are
+linked into people (pressure_tracker/linking.py: never co-present, reachable at walking speed, one body; offline
+only, as `presstrack-track` writes its files).
 Scores (motchallenge.evaluate): MOTA, MOTP (mean IoU of matches), IDF1, id switches, HOTA; the overall
 row pools all frames (motmetrics' OVERALL; HOTA combined as in TrackEval).
 
@@ -45,8 +47,8 @@ from pathlib import Path
 import numpy as np
 
 from presstrack_common.outputs import check_writable_file
-from pressure_tracker.motchallenge import (MotRow, Scores, accumulate, combine_hota, ground_truth_frames, hypothesis_frames,
-                                          relabelled, scores_from)
+from pressure_tracker.motchallenge import (MotRow, OfflineFile, Scores, accumulate, combine_hota, ground_truth_frames,
+                                          hypothesis_frames, scores_from)
 from pressure_tracker.tracker import BaselineTracker, PressureTracker, TrackState, TrackerConfig
 
 from .peers import PEERS, detection_boxes, make_peer
@@ -118,39 +120,29 @@ def store_scene(path: Path, **arrays: np.ndarray | float) -> None:
 
 
 def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool = True, start_frame: int = 0,
-             detections_out: list | None = None, pending: dict | None = None, aliases: dict | None = None,
+             detections_out: list | None = None, offline: OfflineFile | None = None,
              published_out: list | None = None) -> list[MotRow]:
-    """Run `tracker` over `pressure` (T, rows, cols) [kPa]; MOT rows of confirmed tracks, plus (if
-    backfill_tentative) the rows a track had while tentative, written once it is confirmed; the rows of a
-    provisional id the tracker recognised as a known one carry the known id. `start_frame`: index of
-    pressure[0] in a longer recording fed in pieces (the tracker keeps its state between them; the caller passes
-    the same `pending` and `aliases` dicts to every piece and relabels the rows of all pieces at the end with
-    `relabelled(rows, aliases)`). `detections_out`: each frame's `tracker.frame_detections` as
-    (boxes, confidences) is appended here. `published_out`: the confirmed rows as a live subscriber sees them (no
-    back-fill, no relabelling, no withheld rows: each id as published on its frame) are appended here."""
-    rows: list[MotRow] = []
-    pending = {} if pending is None else pending
-    aliases = {} if aliases is None else aliases
+    """Run `tracker` over `pressure` (T, rows, cols) [kPa]; the MOT rows an offline writer writes (`OfflineFile`:
+    confirmed tracks, plus, if backfill_tentative, the rows a track had while tentative, written once it is
+    confirmed; relabelled and linked with hindsight). `offline`: the file of a longer recording fed in pieces
+    (the tracker keeps its state between them; `start_frame` is the index of pressure[0] in it): each piece is
+    added to it and the rows it added are returned, unlabelled; the caller takes `offline.rows()` after the last.
+    `detections_out`: each frame's `tracker.frame_detections` as (boxes, confidences) is appended here.
+    `published_out`: the confirmed rows as a live subscriber sees them (no back-fill, no relabelling, no withheld
+    rows: each id as published on its frame) are appended here."""
+    whole = offline is None
+    offline = OfflineFile(fps, backfill_tentative) if whole else offline
+    added: list[MotRow] = []
     for index, frame in enumerate(pressure, start=start_frame):
         people = tracker.update(frame, index / fps)
-        aliases.update(getattr(tracker, "recognised", {}))   # the baseline recognises nobody
         if detections_out is not None:
             detections_out.append(detection_boxes(tracker.frame_detections))
-        for person in people:
-            if person.state == TrackState.LOST:
-                continue
-            x1, y1, x2, y2 = person.box
-            row = MotRow(index + 1, person.track_id, x1, y1, x2 - x1, y2 - y1, person.confidence)
-            if person.state == TrackState.TENTATIVE:
-                pending.setdefault(person.track_id, []).append(row)
-                continue
-            if backfill_tentative:
-                rows += pending.pop(person.track_id, [])
-            rows.append(row)
-            if published_out is not None and not person.withheld:
-                published_out.append(row)
-    return relabelled(rows, aliases)
-
+        added += offline.add(index, people, tracker, frame.shape)
+        if published_out is not None:
+            published_out += [MotRow(index + 1, p.track_id, p.box[0], p.box[1], p.box[2] - p.box[0],
+                                     p.box[3] - p.box[1], p.confidence)
+                              for p in people if p.state == TrackState.CONFIRMED and not p.withheld]
+    return offline.rows() if whole else added
 
 
 def peer_rows(peer, detections: Sequence[tuple[np.ndarray, np.ndarray]], start_frame: int = 0) -> list[MotRow]:

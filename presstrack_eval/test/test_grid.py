@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("presstrack_sim.simulator")
 
 from presstrack_common.mip_format import MIP_KPA_PER_RAW
+from pressure_tracker.motchallenge import OfflineFile
 from presstrack_eval import track_grid
 from presstrack_eval.peers import PEERS
 from presstrack_eval.track_grid import (AXES, SPLIT_SEEDS, SPLIT_SIZE, GridCell, SceneData, report, run_cells,
@@ -99,11 +100,11 @@ def test_a_recording_fed_in_chunks_tracks_as_one_pass(tiny_results):
     _, cache = tiny_results
     data = track_grid.simulate(TINY, SPLIT_SEEDS["heldout"], cache)
     whole = mot_rows(ours(), data.pressure, data.fps)
-    tracker, pending, pieces, detections = ours(), {}, [], []
+    tracker, offline, detections = ours(), OfflineFile(data.fps), []
     for start in range(0, len(data.pressure), 10):
-        pieces += mot_rows(tracker, data.pressure[start:start + 10], data.fps, start_frame=start, pending=pending,
-                           detections_out=detections)
-    assert sorted(pieces, key=lambda r: (r.frame, r.track_id)) == whole
+        mot_rows(tracker, data.pressure[start:start + 10], data.fps, start_frame=start, offline=offline,
+                 detections_out=detections)
+    assert offline.rows() == whole
     assert len(detections) == len(data.pressure)
 
 

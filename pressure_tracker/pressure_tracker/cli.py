@@ -3,6 +3,10 @@
     presstrack-track SCENE.npz --out tracks.txt [--baseline] [--pressure-scale KPA_PER_UNIT]
     presstrack-track-eval SCENE.npz tracks.txt [SCENE2.npz tracks2.txt ...]
 
+presstrack-track writes the file as `motchallenge.OfflineFile` does: every confirmed row, a visit's tentative first
+frames once it is confirmed, recognised returns under the known id, and the tracklets linked into people with
+hindsight (linking.py; the live node's ids are decided frame by frame and never so).
+
 Exit status: 0 on success, 2 on unusable input (one line on stderr naming the file and the problem), 3 when
 presstrack-track finds nobody in the whole file (one line on stderr: the frames' pressure range, the unit it
 assumed and how to set it; no track file is written).

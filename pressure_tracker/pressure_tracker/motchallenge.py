@@ -27,7 +27,11 @@ from scipy.optimize import linear_sum_assignment
 
 from presstrack_common.mip_format import MipArchive, open_mip, read_mip_pressure
 
-from .motion import TrackState
+from .config import TrackerConfig
+from .identity import BodySignature
+from .linking import link, tracklets_of
+from .motion import Track, TrackState
+from .tracker import PressureTracker
 
 HOTA_ALPHAS = np.linspace(0.05, 0.95, 19)
 
@@ -102,20 +106,80 @@ class MotRow:
     confidence: float
 
 
-def track_scene(scene: Scene, tracker, confirmed_only: bool = True) -> list[MotRow]:
-    """Run `tracker` (PressureTracker or BaselineTracker) over the scene; rows of the people seen in
-    each frame (lost tracks are never written; tentative ones only if confirmed_only is False). A provisional id
-    the tracker later recognised as somebody who had left (`PressureTracker.recognised`) is written as theirs."""
-    rows, aliases = [], {}
+def track_scene(scene: Scene, tracker) -> list[MotRow]:
+    """Run `tracker` (PressureTracker or BaselineTracker) over the scene; the rows of the file as an offline writer
+    writes them (`OfflineFile`)."""
+    offline = OfflineFile(scene.fps)
     for index, frame in enumerate(scene.pressure):
-        people = tracker.update(frame, index / scene.fps)
-        aliases.update(getattr(tracker, "recognised", {}))   # the baseline recognises nobody
+        offline.add(index, tracker.update(frame, index / scene.fps), tracker, frame.shape)
+    return offline.rows()
+
+
+class OfflineFile:
+    """What an offline writer keeps of a recording as it is tracked (fed frame by frame, in one pass or in pieces):
+    the rows of confirmed people, a track's rows while it was tentative (the first min_hits - 1 frames of a visit)
+    written once it is confirmed (an offline file may look back; live they are TENTATIVE; `backfill_tentative`
+    False leaves them out), the provisional ids the tracker recognised as somebody who had left
+    (`PressureTracker.recognised`), and the tracks seen under each id. Lost tracks are never written.
+
+    `rows()`: the file as written: every provisional id recognised as a known one under that id (`relabelled`),
+    then, for a PressureTracker, its tracklets linked into people with hindsight (linking.py: body signatures of
+    the tracks behind each id, space-time continuity)."""
+
+    def __init__(self, fps: float, backfill_tentative: bool = True) -> None:
+        self.fps = fps
+        self.backfill_tentative = backfill_tentative
+        self.aliases: dict[int, int] = {}
+        self._rows: list[MotRow] = []
+        self._pending: dict[int, list[MotRow]] = {}
+        # Each track seen, by object id: the id it is under, and it (a visit). A track whose id changed (recognised,
+        # swapped back) ended a visit under its last id: its signature then is in _visits, by that id.
+        self._holding: dict[int, tuple[int, Track]] = {}
+        self._visits: dict[int, list[BodySignature | None]] = {}
+        self._config: TrackerConfig | None = None   # of a tracker whose tracklets are linked
+        self._shape: tuple[int, int] | None = None
+
+    def add(self, index: int, people: Sequence, tracker, shape: tuple[int, int]) -> list[MotRow]:
+        """Keep frame `index` (0-based) of a mat of `shape` (rows, cols): `people` as `tracker` returned them.
+        Returns the rows written for it (the backfilled ones first)."""
+        self._shape = shape
+        self.aliases.update(getattr(tracker, "recognised", {}))   # the baseline recognises nobody
+        if isinstance(tracker, PressureTracker):
+            self._config = tracker.config
+            for track in tracker.tracker.tracks:
+                held = self._holding.get(id(track))
+                if held is not None and held[0] != track.track_id:   # the visit under its last id ended
+                    self._visits.setdefault(held[0], []).append(track.signature(self._config))
+                if track.frames_since_update == 0 or held is not None:
+                    self._holding[id(track)] = (track.track_id, track)
+        written = []
         for person in people:
-            if person.state == TrackState.LOST or (confirmed_only and person.state != TrackState.CONFIRMED):
+            if person.state == TrackState.LOST:
                 continue
             x1, y1, x2, y2 = person.box
-            rows.append(MotRow(index + 1, person.track_id, x1, y1, x2 - x1, y2 - y1, person.confidence))
-    return relabelled(rows, aliases)
+            row = MotRow(index + 1, person.track_id, x1, y1, x2 - x1, y2 - y1, person.confidence)
+            if person.state == TrackState.TENTATIVE:
+                self._pending.setdefault(person.track_id, []).append(row)
+                continue
+            if self.backfill_tentative:
+                written += self._pending.pop(person.track_id, [])
+            written.append(row)
+        self._rows += written
+        return written
+
+    def rows(self) -> list[MotRow]:
+        """The rows of the file so far, sorted by frame and id, relabelled and (for a PressureTracker) linked."""
+        rows = relabelled(self._rows, self.aliases)
+        if self._config is None or not rows:
+            return rows
+        visits = {track_id: list(signatures) for track_id, signatures in self._visits.items()}
+        for track_id, track in self._holding.values():
+            visits.setdefault(track_id, []).append(track.signature(self._config))
+        person = link(tracklets_of(np.array([r.frame for r in rows]), np.array([r.track_id for r in rows]),
+                                   np.array([(r.left, r.top, r.left + r.width, r.top + r.height) for r in rows]),
+                                   self._shape, visits, self.fps, self._config), self.fps, self._config)
+        return sorted((replace(row, track_id=person[row.track_id]) for row in rows),
+                      key=lambda r: (r.frame, r.track_id))
 
 
 def relabelled(rows: Sequence[MotRow], aliases: dict[int, int]) -> list[MotRow]:
