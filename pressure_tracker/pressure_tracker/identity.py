@@ -32,6 +32,7 @@ time and signature are read here.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -64,6 +65,13 @@ class BodySignature:
         foot = (self.foot_length_m - other.foot_length_m) / (config.foot_length_tolerance * scale)
         return math.hypot(weight, foot)
 
+    @staticmethod
+    def median_of(visits: Sequence[BodySignature]) -> BodySignature:
+        """One signature of several visits: their medians (a visit weighed wrong does not move it), weighed over
+        their total time (a median of visits is about as good as their time)."""
+        return BodySignature(float(np.median([v.weight_n for v in visits])),
+                             float(np.median([v.foot_length_m for v in visits])), sum(v.seconds for v in visits))
+
 
 @dataclass(frozen=True)
 class DepartedPerson:
@@ -80,10 +88,7 @@ class DepartedPerson:
     def of_visits(cls, track_id: int, visits: tuple[BodySignature, ...], clock: float) -> DepartedPerson:
         """A gallery entry of the last _VISITS_KEPT of `visits` (oldest first), the person having left at `clock`."""
         visits = visits[-_VISITS_KEPT:]
-        median = BodySignature(float(np.median([v.weight_n for v in visits])),
-                               float(np.median([v.foot_length_m for v in visits])),
-                               sum(v.seconds for v in visits))   # a median of visits: about as good as their time
-        return cls(track_id, median, clock, visits)
+        return cls(track_id, BodySignature.median_of(visits), clock, visits)
 
     def with_visit(self, signature: BodySignature, clock: float) -> DepartedPerson:
         """This person after one more visit that fitted them, which ended at `clock`."""

@@ -58,8 +58,7 @@ class Tracklet:
         """The median of the visits' signatures (a visit weighed wrong does not move it), None if none was weighed."""
         if not self.visits:
             return None
-        return BodySignature(float(np.median([v.weight_n for v in self.visits])),
-                             float(np.median([v.foot_length_m for v in self.visits])))
+        return BodySignature.median_of(self.visits)
 
     def merged(self, other: Tracklet) -> Tracklet:
         """One person's tracklet of both, under the id of the one that began first."""

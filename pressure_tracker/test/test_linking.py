@@ -17,7 +17,8 @@ from pressure_tracker.tracker import PressureTracker, TrackState, TrackerConfig
 
 FPS = 15.0
 CONFIG = TrackerConfig()
-LIGHT_BODY, HEAVY_BODY = BodySignature(600.0, 0.26), BodySignature(800.0, 0.28)
+WEIGHED = CONFIG.signature_time   # each visit weighed for the shortest time a signature takes
+LIGHT_BODY, HEAVY_BODY = BodySignature(600.0, 0.26, WEIGHED), BodySignature(800.0, 0.28, WEIGHED)
 
 
 def painted(pieces: list[tuple[int, float, float, tuple[float, float], tuple[float, float]]]):
@@ -63,8 +64,8 @@ def test_a_return_of_the_same_body_is_linked_and_one_of_another_body_is_not():
     one 15 % heavier (2.3 weight tolerances off) is a new person."""
     leave = (0.6, 1.0), (NEAR_LEFT_EDGE, 1.0)
     back = (NEAR_LEFT_EDGE, 1.2), (0.6, 1.2)
-    alike = BodySignature(LIGHT_BODY.weight_n * 1.03, LIGHT_BODY.foot_length_m + 0.005)
-    heavier = BodySignature(LIGHT_BODY.weight_n * 1.15, LIGHT_BODY.foot_length_m)
+    alike = BodySignature(LIGHT_BODY.weight_n * 1.03, LIGHT_BODY.foot_length_m + 0.005, WEIGHED)
+    heavier = BodySignature(LIGHT_BODY.weight_n * 1.15, LIGHT_BODY.foot_length_m, WEIGHED)
     assert people([(1, 0.0, 10.0, *leave), (2, 40.0, 50.0, *back)], {1: [LIGHT_BODY], 2: [alike]}) == {1: 1, 2: 1}
     assert people([(1, 0.0, 10.0, *leave), (2, 40.0, 50.0, *back)], {1: [LIGHT_BODY], 2: [heavier]}) == {1: 1, 2: 2}
 
