@@ -12,7 +12,10 @@ the tracker recognised a return), and two tracklets are one person only if:
   without feet on the mat) is a departure and a return: the first ended and the second began within a foot's
   length (foot_length_max) of the mat's border; none is longer than reid_memory;
 - their body signatures (the median over each one's visits of `Track.signature`, as the gallery pools visits)
-  lie within reid_gate (`BodySignature.distance`).
+  lie within reid_gate (`BodySignature.distance`), each judged as weighed over signature_time however long its
+  visits were: a tracklet's rows may hold pieces of other people (a foot taken, a hand-over) and its edge walkers are
+  weighed off, so its median does not sharpen with time as one visit's does (tuning side_by_side seed 3: an edge
+  walker's 2.1 s visit weighed 5.7 % light of their 11 s median; the time-scaled gate left them two people).
 A tracklet never weighed (an edge walker's feet on the border all along, a piece shorter than signature_time) has no
 body to tell: it links to a weighed one only when every other weighed tracklet it may be (by space, time and body)
 may be that one's person too (nobody else it can be: the other people were on the mat meanwhile), or when its
@@ -31,7 +34,7 @@ ids are never changed by hindsight.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -139,7 +142,7 @@ def link_cost(earlier: Tracklet, later: Tracklet, joined: Continuity | None, cle
         return _NEVER
     signature_a, signature_b = earlier.signature, later.signature
     if signature_a is not None and signature_b is not None:
-        return signature_a.distance(signature_b, config) if _same_body(earlier, later, config) else _NEVER
+        return _body_distance(signature_a, signature_b, config) if _same_body(earlier, later, config) else _NEVER
     # Unweighed: one whose feet were missed for a moment, or one who can be nobody but a weighed person.
     if joined.stepped or (signature_a is None and signature_b is not None and clear[0]) or \
             (signature_b is None and signature_a is not None and clear[1]):
@@ -194,7 +197,14 @@ def link(tracklets: list[Tracklet], fps: float, config: TrackerConfig) -> dict[i
 def _same_body(a: Tracklet, b: Tracklet, config: TrackerConfig) -> bool:
     """Whether two tracklets' signatures lie within reid_gate (True when either was not weighed)."""
     signature_a, signature_b = a.signature, b.signature
-    return signature_a is None or signature_b is None or signature_a.distance(signature_b, config) <= config.reid_gate
+    if signature_a is None or signature_b is None:
+        return True
+    return _body_distance(signature_a, signature_b, config) <= config.reid_gate
+
+
+def _body_distance(a: BodySignature, b: BodySignature, config: TrackerConfig) -> float:
+    """`BodySignature.distance` of two tracklets' signatures, each as weighed over signature_time."""
+    return replace(a, seconds=config.signature_time).distance(replace(b, seconds=config.signature_time), config)
 
 
 def _clear(may: np.ndarray, weighed: np.ndarray, i: int, j: int) -> bool:
