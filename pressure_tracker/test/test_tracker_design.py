@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from painted_footprints import FootShape, Walker, render_foot, walking_scene
-from pressure_tracker.contact import NoiseFloor
+from pressure_tracker.contact import NoiseFloor, force_n
 from pressure_tracker.detection import Foot, detect_feet
 from pressure_tracker.motchallenge import MotRow, Scores, evaluate
 from pressure_tracker.tracker import PressureTracker, TooManyPeople, TrackState, TrackerConfig
@@ -369,7 +369,7 @@ def test_a_person_at_the_mat_border_keeps_a_foot_their_weight_does_not_show(at_b
     feet = [foot(40.0, at_border), foot(233.0, False), foot(94.0, at_border), foot(276.0, False)]
     owner = np.array([0, 0, 1, 1])
     cost = np.array([[0.0, _NEVER], [0.15, 0.52], [_NEVER, 0.0], [_NEVER, 0.0]])
-    tracker._balance_weights(feet, cost, owner)
+    tracker._balance_weights(feet, cost, np.zeros(cost.shape, dtype=bool), np.arange(len(feet)), owner)
     assert owner[1] == (0 if at_border else 1)
 
 
@@ -474,3 +474,42 @@ def test_a_heavy_person_standing_in_big_shoes_is_one_person(facing):
     for i in range(30):
         ids |= {p.track_id for p in tracker.update(frame, i / 15) if p.state == TrackState.CONFIRMED}
     assert ids == {1}
+
+
+def test_a_heavy_walker_s_shoe_pieces_of_a_few_newtons_keep_no_landing_foot_from_them():
+    """A 1150 N person in big shoes steps: the shoe lifting beside the stance shoe leaves toe and heel pieces of 4 N
+    each, linked to the stance shoe (a contact longer than foot_length_max, cut into the shoe and the two pieces), then
+    the next shoe lands ahead. Shoe and pieces fill the 3 contact regions a person may hold; the pieces, what is left
+    of a foot of theirs with under minor_contact_share of their weight, take none, so the landing shoe is theirs, not a
+    second person's."""
+    weight, forward = 1150.0, math.pi / 2
+    stance, lifting, landing = (0.62, 1.00), (0.75, 0.90), (0.80, 1.40)
+    piece_shape = FootShape(toes_offset=0.0, toes_half_axes=(0.015, 0.02))
+
+    def loaded(centre: tuple[float, float], force: float, phase: float = 0.5, shape: FootShape = BIG_SHOE,
+               side: float = 1.0) -> np.ndarray:
+        layer = np.zeros(SHAPE, dtype=np.float32)
+        render_foot(layer, centre, forward, phase, 300.0, side, shape=shape, midfoot=shape is BIG_SHOE)
+        return layer * np.float32(force / force_n(float(layer.sum()), 0.01))
+
+    frames = []
+    for index in range(45):
+        if index < 15:   # both shoes down
+            frame = loaded(stance, weight / 2) + loaded(lifting, weight / 2, side=-1.0)
+        else:            # the weight moves onto the landing shoe from frame 28 on
+            on_landing = min(1.0, max(0, index - 27) / 10)
+            frame = loaded(stance, weight * (1.0 - on_landing))
+            if on_landing:
+                frame += loaded(landing, weight * on_landing, 0.05 + 0.03 * (index - 28), side=-1.0)
+        if 15 <= index < 34:   # the lifting shoe's toe and heel pieces
+            frame += loaded((lifting[0], lifting[1] + 0.13), 4.0, 0.9, piece_shape)
+            frame += loaded((lifting[0], lifting[1] - 0.11), 4.0, 0.9, piece_shape)
+        frames.append(frame)
+    config = TrackerConfig(report_lost=False)
+    feet = detect_feet(frames[29], NoiseFloor(config.contact_sigmas).update(frames[29], 1 / 15), config.cell_pitch,
+                       config.foot_gap, config.min_foot_area, config.foot_length_max)
+    pieces = sorted(feet, key=lambda foot: foot.force)[:2]
+    assert len(feet) == 4 and {foot.cut_from for foot in feet if foot.force > 900} == {foot.cut_from for foot in pieces}
+    assert pieces[0].cut_from is not None and all(foot.force < 10 for foot in pieces)   # shoe, 2 pieces, landing heel
+    rows = rows_of(PressureTracker(config), frames)
+    assert {r.track_id for r in rows} == {1}
