@@ -23,8 +23,8 @@
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
    holding far more force than their weight holds someone else's foot (less than their weight says nothing
-   of a person with a foot at the mat's border, who may stand partly beyond it; the two parts of a contact cut in two
-   for its length take one slot between them, `_slot_of`); then a person walking forward
+   of a person with a foot at the mat's border, who may stand partly beyond it; the parts of a contact cut for its
+   length take one slot between them, `_slot_of`); then a person walking forward
    (from heading_min_speed) whose feet lie farther apart across the walk than lateral_reach holds somebody
    else's: their feet are parted at the widest sideways gap, the far side starting a new person
    (`_part_wide_people`), unless that side landed within step_time while the other side unloads (a side step).
@@ -396,24 +396,24 @@ class FramePlanner:
 
 
 def _slot_of(feet: list[Foot]) -> np.ndarray:
-    """Per foot, the slot it takes (an index into `feet`): its own, but the two parts of a contact cut in two for its
-    length (`Foot.cut_from`) share the first's: a shoe longer than foot_length_max is one foot, and both shoes of a
-    heavy person may be cut, more parts than _FOOT_SLOTS. Contact cut in more parts is not one foot (two people's
-    feet pressed together, toe to heel)."""
+    """Per foot, the slot it takes (an index into `feet`): its own, but the parts of a contact cut for its length
+    (`Foot.cut_from`) share the first's: a shoe longer than foot_length_max is one foot, and both shoes of a heavy
+    person may be cut, in up to three parts each, more parts than _FOOT_SLOTS. (Parts of two people's feet pressed
+    together share a slot too, but the balance moves a foot only where it fits a person's weight better.)"""
     slot = np.arange(len(feet))
     parts: dict[int, list[int]] = {}
     for f, foot in enumerate(feet):
         if foot.cut_from is not None:
             parts.setdefault(foot.cut_from, []).append(f)
-    for pair in parts.values():
-        if len(pair) == 2:
-            slot[pair[1]] = pair[0]
+    for group in parts.values():
+        slot[group] = group[0]
     return slot
 
 
 def _rejoin_cut_feet(slot: np.ndarray, cost: np.ndarray, owner: np.ndarray) -> None:
     """Give (in `owner`, in place) a part of a contact cut in two for its length (`_slot_of`) that nobody took to the
-    person who took the other part, if within their reach."""
+    person who took the other part, if within their reach. Contact cut in more parts is not one foot as surely (two
+    people's feet pressed together, toe to heel)."""
     for f in np.flatnonzero(owner < 0).tolist():
         pair = np.flatnonzero(slot == slot[f])
         if pair.size == 2:

@@ -513,3 +513,26 @@ def test_a_heavy_walker_s_shoe_pieces_of_a_few_newtons_keep_no_landing_foot_from
     assert pieces[0].cut_from is not None and all(foot.force < 10 for foot in pieces)   # shoe, 2 pieces, landing heel
     rows = rows_of(PressureTracker(config), frames)
     assert {r.track_id for r in rows} == {1}
+
+
+def test_the_parts_of_a_heavy_person_s_cut_shoes_take_one_slot_each_shoe_so_the_weight_brings_a_part_back():
+    # A 1200 N person stands in two big shoes, each cut for its length (two parts and two parts): 4 contact regions.
+    # Somebody else near holds one part and, with it, 300 N over their weight; the person lacks it. Counted as one
+    # foot per shoe (two of the 3 slots) the person takes the part back; counted part by part their slots are full.
+    from pressure_tracker.assignment import _NEVER, _slot_of
+    from pressure_tracker.motion import ConstantVelocityKalman, Track
+    from pressure_tracker.tracking import PeopleTracker
+
+    def part(force: float, cut_from: int | None) -> Foot:
+        return Foot(np.arange(30), (0, 0, 5, 6), np.zeros(2), force, 0.003, 0.17, 0.0, False, cut_from)
+
+    tracker = PeopleTracker(TrackerConfig())
+    for track_id in (1, 2):
+        track = Track(track_id, TrackState.CONFIRMED, ConstantVelocityKalman(np.zeros(2), 4.0, 0.05), None, 0.0)
+        track.recent_forces.extend([1200.0] * 15)
+        tracker.tracks.append(track)
+    feet = [part(400.0, 10), part(300.0, 10), part(200.0, 20), part(300.0, 20), part(1200.0, None)]
+    owner = np.array([0, 0, 0, 1, 1])
+    cost = np.array([[0.0, _NEVER], [0.0, _NEVER], [0.0, _NEVER], [0.1, 0.5], [_NEVER, 0.0]])
+    tracker._balance_weights(feet, cost, np.zeros(cost.shape, dtype=bool), _slot_of(feet), owner)
+    assert owner.tolist() == [0, 0, 0, 0, 1]
