@@ -411,13 +411,13 @@ def _slot_of(feet: list[Foot]) -> np.ndarray:
 
 
 def _rejoin_cut_feet(slot: np.ndarray, cost: np.ndarray, owner: np.ndarray) -> None:
-    """Give (in `owner`, in place) a part of a contact cut in two for its length (`_slot_of`) that nobody took to the
-    person who took the other part, if within their reach. Contact cut in more parts is not one foot as surely (two
-    people's feet pressed together, toe to heel)."""
+    """Give (in `owner`, in place) a part of a contact cut for its length (`_slot_of`) that nobody took to the person
+    who took all its other parts, if within their reach: a heavy person's two shoes, linked, may be cut in four parts.
+    A contact whose parts went to two people is theirs (feet pressed together, toe to heel)."""
     for f in np.flatnonzero(owner < 0).tolist():
-        pair = np.flatnonzero(slot == slot[f])
-        if pair.size == 2:
-            other = owner[pair[pair != f][0]]
+        others = set(owner[(slot == slot[f]) & (np.arange(slot.size) != f)].tolist())
+        if len(others) == 1:
+            (other,) = others
             if other >= 0 and cost[f, other] < _NEVER:
                 owner[f] = other
 

@@ -536,3 +536,19 @@ def test_the_parts_of_a_heavy_person_s_cut_shoes_take_one_slot_each_shoe_so_the_
     cost = np.array([[0.0, _NEVER], [0.0, _NEVER], [0.0, _NEVER], [0.1, 0.5], [_NEVER, 0.0]])
     tracker._balance_weights(feet, cost, np.zeros(cost.shape, dtype=bool), _slot_of(feet), owner)
     assert owner.tolist() == [0, 0, 0, 0, 1]
+
+
+@pytest.mark.parametrize("split_between_two", [False, True])
+def test_a_part_nobody_took_goes_to_whoever_took_all_other_parts_of_its_contact(split_between_two):
+    # A heavy person standing in big shoes, linked into one contact cut in four parts: three fill the person's slots
+    # (their weight not known yet, nothing to balance), the fourth goes to them too. A contact whose other parts went
+    # to two people holds their feet pressed together: the part left starts nobody's foot.
+    from pressure_tracker.assignment import _rejoin_cut_feet, _slot_of
+
+    def part(cut_from: int | None) -> Foot:
+        return Foot(np.arange(30), (0, 0, 5, 6), np.zeros(2), 300.0, 0.003, 0.17, 0.0, False, cut_from)
+
+    feet = [part(7), part(7), part(7), part(7), part(None)]
+    owner = np.array([0, 1 if split_between_two else 0, 0, -1, 1])
+    _rejoin_cut_feet(_slot_of(feet), np.zeros((5, 2)), owner)
+    assert owner[3] == (-1 if split_between_two else 0)
