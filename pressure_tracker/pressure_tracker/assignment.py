@@ -18,7 +18,7 @@
    off, under minor_contact_share of their weight, takes none, `_minor`), then people who lost their feet
    within a stride's time (reach growing at walk_speed), then a foot left clear of the border goes to a person
    present on one foot within max_step of it who shifts weight off that foot (a far step, `_far_steps`), a part of
-   a shoe cut for its length to whoever took its other part (`_rejoin_cut_feet`), then the feet left start new
+   a shoe cut for its length to whoever took all its other parts (`_rejoin_cut_feet`), then the feet left start new
    people (two feet within a step of each other, in the frame of their axis, are one person);
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
