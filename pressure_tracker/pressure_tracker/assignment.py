@@ -14,17 +14,15 @@
    is within a person's reach up to step_reach from the segment along their walking direction but only
    lateral_reach across it (a step goes far forward, never far sideways: two people walking abreast stay
    two), while they walk in a line along their feet; standing, starting or turning, step_reach every way.
-   People present are served first (_FOOT_SLOTS contact regions each; what is left of a foot of theirs lifting
-   off, under minor_contact_share of their weight, takes none, `_minor`), then people who lost their feet
+   People present are served first (_FOOT_SLOTS contact regions each), then people who lost their feet
    within a stride's time (reach growing at walk_speed), then a foot left clear of the border goes to a person
    present on one foot within max_step of it who shifts weight off that foot (a far step, `_far_steps`), a part of
-   a shoe cut for its length to whoever took all its other parts (`_rejoin_cut_feet`), then the feet left start new
+   a shoe cut for its length to whoever took its other part (`_rejoin_cut_feet`), then the feet left start new
    people (two feet within a step of each other, in the frame of their axis, are one person);
 3. a local search moves single feet between people (or to a new person) where that lowers the cost plus
    the people's weight misfit: the mat carries a person's whole weight at every instant, so a person
    holding far more force than their weight holds someone else's foot (less than their weight says nothing
-   of a person with a foot at the mat's border, who may stand partly beyond it; the parts of a contact cut for its
-   length take one slot between them, `_slot_of`); then a person walking forward
+   of a person with a foot at the mat's border, who may stand partly beyond it); then a person walking forward
    (from heading_min_speed) whose feet lie farther apart across the walk than lateral_reach holds somebody
    else's: their feet are parted at the widest sideways gap, the far side starting a new person
    (`_part_wide_people`), unless that side landed within step_time while the other side unloads (a side step).
@@ -46,8 +44,8 @@ from .heading import shows_axis
 from .motion import Track, _across, _feet_axis, _walking_axis
 
 _NEVER = 1e6            # cost of a pair outside the gate
-_FOOT_SLOTS = 3          # contact regions one person may have: two feet, one of them in two parts (a heel landing at
-                         # the other foot's toes)
+_FOOT_SLOTS = 3          # contact regions one person may have: two feet, one of them in two parts (a foot longer than
+                         # foot_length_max is split; a heel landing at the other foot's toes)
 _MAX_MISFIT = 2.0        # weight misfit (in load_tolerance) of a person without feet, and of any underloaded one at most
 
 
@@ -92,21 +90,18 @@ class FramePlanner:
             new = np.full((len(feet), len(feet)), _NEVER)
             np.fill_diagonal(new, cfg.new_person_cost * cfg.step_reach)
             present = np.where(lost[None, :], _NEVER, cost)
-            # A minor contact takes no slot: it has a place of its own with every person it is minor for.
-            minor = self._minor(feet, share)
-            places = [present] * _FOOT_SLOTS + [np.where(minor, present, _NEVER)] * int(minor.any(axis=1).sum())
-            for f, s in zip(*linear_sum_assignment(np.concatenate(places + [new], axis=1))):
-                owner[f] = s % len(self.tracks) if s < len(places) * len(self.tracks) else -1
+            slots = np.concatenate([present] * _FOOT_SLOTS + [new], axis=1)
+            for f, s in zip(*linear_sum_assignment(slots)):
+                owner[f] = s % len(self.tracks) if s < _FOOT_SLOTS * len(self.tracks) else -1
             free = np.flatnonzero(owner < 0)
             if lost.any() and free.size:
                 returning = np.where(lost[None, :], cost[free], _NEVER)
                 for f, t in zip(*linear_sum_assignment(returning)):
                     if returning[f, t] < _NEVER:
                         owner[free[f]] = t
-            slot = _slot_of(feet)
-            _rejoin_cut_feet(slot, cost, owner)
+            _rejoin_cut_feet(feet, cost, owner)
             self._far_steps(feet, owner)
-            self._balance_weights(feet, cost, minor, slot, owner)
+            self._balance_weights(feet, cost, owner)
             for f, holder in landed_beside.items():
                 if owner[f] < 0:   # nobody else present took it: the holder's own other foot (a narrow step, a turn)
                     owner[f] = holder
@@ -156,23 +151,12 @@ class FramePlanner:
                 owner[f] = t
                 taken.add(t)
 
-    def _minor(self, feet: list[Foot], share: np.ndarray) -> np.ndarray:
-        """(feet, tracks) whether each foot is what is left of a foot of that person lifting off: on cells their feet
-        held in the previous frame (`share`), with less than minor_contact_share of their body weight (none while
-        their weight is not known). Such a contact takes none of their _FOOT_SLOTS; a light foot on new cells may be
-        somebody else's first touch and does."""
-        forces = np.array([foot.force for foot in feet])
-        weights = np.array([track.weight_n for track in self.tracks])
-        return (share > 0) & (forces[:, None] < self.config.minor_contact_share * weights[None, :])
-
-    def _balance_weights(self, feet: list[Foot], cost: np.ndarray, minor: np.ndarray, slot: np.ndarray,
-                         owner: np.ndarray) -> None:
+    def _balance_weights(self, feet: list[Foot], cost: np.ndarray, owner: np.ndarray) -> None:
         """Improve the assignment `owner` (in place) by moving single feet between people (or to a new
         person) while that lowers the total cost: the feet's costs plus, per person of known weight, step_reach
         times the misfit log(force of their feet / body weight) / load_tolerance (below their weight capped
         at _MAX_MISFIT, that of a person without feet; none for a person with a foot at the mat's border, who may
-        stand partly off it), each person holding at most _FOOT_SLOTS slots (`slot`, `_slot_of`), minor contacts
-        (`minor`, `_minor`) none. The mat carries a person's whole weight at every instant: two people whose feet came
+        stand partly off it). The mat carries a person's whole weight at every instant: two people whose feet came
         close get theirs back by it, which position alone cannot tell."""
         cfg = self.config
         weights = np.array([track.weight_n for track in self.tracks])
@@ -196,16 +180,13 @@ class FramePlanner:
                 return 0.0
             return min(_MAX_MISFIT, math.log(weight / load) / cfg.load_tolerance) if load > 0 else _MAX_MISFIT
 
-        def full(t: int, f: int) -> bool:
-            # Whether foot f would need a slot person t has not got (`_slot_of`; minor contacts take none).
-            taken = {slot[g] for g in np.flatnonzero(owner == t) if not minor[g, t]}
-            return not minor[f, t] and slot[f] not in taken and len(taken) >= _FOOT_SLOTS
-
         loads = np.zeros(len(self.tracks))
+        counts = np.zeros(len(self.tracks), dtype=int)
         edge_feet = np.zeros(len(self.tracks), dtype=int)
         for f, t in enumerate(owner):
             if t >= 0:
                 loads[t] += forces[f]
+                counts[t] += 1
                 edge_feet[t] += at_edge[f]
         for _ in range(2 * len(feet)):
             best_gain, best_move = 1e-9, None
@@ -214,7 +195,7 @@ class FramePlanner:
                 leave = (cfg.step_reach * (misfit(source, loads[source] - forces[f], edge_feet[source] - at_edge[f])
                                            - misfit(source, loads[source], edge_feet[source])) if source >= 0 else 0.0)
                 for target in range(-1, len(self.tracks)):
-                    if target == source or (target >= 0 and (cost[f, target] >= _NEVER or full(target, f))):
+                    if target == source or (target >= 0 and (counts[target] >= _FOOT_SLOTS or cost[f, target] >= _NEVER)):
                         continue
                     there = move_cost[f, target] if target >= 0 else move_cost[f, -1]
                     join = (cfg.step_reach * (misfit(target, loads[target] + forces[f], edge_feet[target] + at_edge[f])
@@ -229,9 +210,11 @@ class FramePlanner:
             owner[f] = target
             if source >= 0:
                 loads[source] -= forces[f]
+                counts[source] -= 1
                 edge_feet[source] -= at_edge[f]
             if target >= 0:
                 loads[target] += forces[f]
+                counts[target] += 1
                 edge_feet[target] += at_edge[f]
 
     def _part_wide_people(self, feet: list[Foot], cost: np.ndarray, share: np.ndarray, ages: np.ndarray,
@@ -395,31 +378,17 @@ class FramePlanner:
         return share, ages, held_before
 
 
-def _slot_of(feet: list[Foot]) -> np.ndarray:
-    """Per foot, the slot it takes (an index into `feet`): its own, but the parts of a contact cut for its length
-    (`Foot.cut_from`) share the first's: a shoe longer than foot_length_max is one foot, and both shoes of a heavy
-    person may be cut, in up to three parts each, more parts than _FOOT_SLOTS. (Parts of two people's feet pressed
-    together share a slot too, but the balance moves a foot only where it fits a person's weight better.)"""
-    slot = np.arange(len(feet))
-    parts: dict[int, list[int]] = {}
-    for f, foot in enumerate(feet):
-        if foot.cut_from is not None:
-            parts.setdefault(foot.cut_from, []).append(f)
-    for group in parts.values():
-        slot[group] = group[0]
-    return slot
-
-
-def _rejoin_cut_feet(slot: np.ndarray, cost: np.ndarray, owner: np.ndarray) -> None:
-    """Give (in `owner`, in place) a part of a contact cut for its length (`_slot_of`) that nobody took to the person
-    who took all its other parts, if within their reach: a heavy person's two shoes, linked, may be cut in four parts.
-    A contact whose parts went to two people is theirs (feet pressed together, toe to heel)."""
+def _rejoin_cut_feet(feet: list[Foot], cost: np.ndarray, owner: np.ndarray) -> None:
+    """Give (in `owner`, in place) a part of a contact cut in two for its length (`Foot.cut_from`) that nobody took
+    to the person who took the other part, if within their reach: a shoe longer than foot_length_max is one foot,
+    and both shoes of a person standing may be cut, more parts than _FOOT_SLOTS. Contact cut in more parts is not
+    one foot (two people's feet pressed together, toe to heel)."""
     for f in np.flatnonzero(owner < 0).tolist():
-        others = set(owner[(slot == slot[f]) & (np.arange(slot.size) != f)].tolist())
-        if len(others) == 1:
-            (other,) = others
-            if other >= 0 and cost[f, other] < _NEVER:
-                owner[f] = other
+        if feet[f].cut_from is None:
+            continue
+        others = [g for g, foot in enumerate(feet) if g != f and foot.cut_from == feet[f].cut_from]
+        if len(others) == 1 and owner[others[0]] >= 0 and cost[f, owner[others[0]]] < _NEVER:
+            owner[f] = owner[others[0]]
 
 
 def _pair_new_feet(feet: list[Foot], config: TrackerConfig) -> list[list[Foot]]:

@@ -57,10 +57,6 @@ class TrackerConfig:
         (above the gate: a far step of someone present, or of someone just lost, is likelier).
       load_tolerance: the force on a person's feet stays within about this share of their body weight
         (log ratio; walking loads the feet by up to ~1.2 x weight); a misfit of this much costs a step_reach.
-      minor_contact_share: what is left of a person's foot lifting off (a contact on cells their feet held the
-        frame before) carrying less than this share of their body weight takes none of the 3 contact regions one
-        person may hold (two feet, one of them in two parts: assignment.py): a toe or rim piece of a few newtons,
-        cut off a heavy person's shoe, must not keep from them the foot landing with hundreds.
       walk_speed [m/s]: fastest walk; a lost person's search radius grows at this speed.
       min_hits: consecutive frames with feet before a new person is confirmed.
       lost_time [s]: a person without feet is kept (lost) this long, then departs.
@@ -122,7 +118,6 @@ class TrackerConfig:
     steady_walk_speed: float = 0.5
     step_time: float = 0.5
     load_tolerance: float = 0.25
-    minor_contact_share: float = 0.05
     new_person_cost: float = 2.0
     walk_speed: float = 1.5
     min_hits: int = 3

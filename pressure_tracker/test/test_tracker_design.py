@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from painted_footprints import FootShape, Walker, render_foot, walking_scene
-from pressure_tracker.contact import NoiseFloor, force_n
+from pressure_tracker.contact import NoiseFloor
 from pressure_tracker.detection import Foot, detect_feet
 from pressure_tracker.motchallenge import MotRow, Scores, evaluate
 from pressure_tracker.tracker import PressureTracker, TooManyPeople, TrackState, TrackerConfig
@@ -369,7 +369,7 @@ def test_a_person_at_the_mat_border_keeps_a_foot_their_weight_does_not_show(at_b
     feet = [foot(40.0, at_border), foot(233.0, False), foot(94.0, at_border), foot(276.0, False)]
     owner = np.array([0, 0, 1, 1])
     cost = np.array([[0.0, _NEVER], [0.15, 0.52], [_NEVER, 0.0], [_NEVER, 0.0]])
-    tracker._balance_weights(feet, cost, np.zeros(cost.shape, dtype=bool), np.arange(len(feet)), owner)
+    tracker._balance_weights(feet, cost, owner)
     assert owner[1] == (0 if at_border else 1)
 
 
@@ -474,81 +474,3 @@ def test_a_heavy_person_standing_in_big_shoes_is_one_person(facing):
     for i in range(30):
         ids |= {p.track_id for p in tracker.update(frame, i / 15) if p.state == TrackState.CONFIRMED}
     assert ids == {1}
-
-
-def test_a_heavy_walker_s_shoe_pieces_of_a_few_newtons_keep_no_landing_foot_from_them():
-    """A 1150 N person in big shoes steps: the shoe lifting beside the stance shoe leaves toe and heel pieces of 4 N
-    each, linked to the stance shoe (a contact longer than foot_length_max, cut into the shoe and the two pieces), then
-    the next shoe lands ahead. Shoe and pieces fill the 3 contact regions a person may hold; the pieces, what is left
-    of a foot of theirs with under minor_contact_share of their weight, take none, so the landing shoe is theirs, not a
-    second person's."""
-    weight, forward = 1150.0, math.pi / 2
-    stance, lifting, landing = (0.62, 1.00), (0.75, 0.90), (0.80, 1.40)
-    piece_shape = FootShape(toes_offset=0.0, toes_half_axes=(0.015, 0.02))
-
-    def loaded(centre: tuple[float, float], force: float, phase: float = 0.5, shape: FootShape = BIG_SHOE,
-               side: float = 1.0) -> np.ndarray:
-        layer = np.zeros(SHAPE, dtype=np.float32)
-        render_foot(layer, centre, forward, phase, 300.0, side, shape=shape, midfoot=shape is BIG_SHOE)
-        return layer * np.float32(force / force_n(float(layer.sum()), 0.01))
-
-    frames = []
-    for index in range(45):
-        if index < 15:   # both shoes down
-            frame = loaded(stance, weight / 2) + loaded(lifting, weight / 2, side=-1.0)
-        else:            # the weight moves onto the landing shoe from frame 28 on
-            on_landing = min(1.0, max(0, index - 27) / 10)
-            frame = loaded(stance, weight * (1.0 - on_landing))
-            if on_landing:
-                frame += loaded(landing, weight * on_landing, 0.05 + 0.03 * (index - 28), side=-1.0)
-        if 15 <= index < 34:   # the lifting shoe's toe and heel pieces
-            frame += loaded((lifting[0], lifting[1] + 0.13), 4.0, 0.9, piece_shape)
-            frame += loaded((lifting[0], lifting[1] - 0.11), 4.0, 0.9, piece_shape)
-        frames.append(frame)
-    config = TrackerConfig(report_lost=False)
-    feet = detect_feet(frames[29], NoiseFloor(config.contact_sigmas).update(frames[29], 1 / 15), config.cell_pitch,
-                       config.foot_gap, config.min_foot_area, config.foot_length_max)
-    pieces = sorted(feet, key=lambda foot: foot.force)[:2]
-    assert len(feet) == 4 and {foot.cut_from for foot in feet if foot.force > 900} == {foot.cut_from for foot in pieces}
-    assert pieces[0].cut_from is not None and all(foot.force < 10 for foot in pieces)   # shoe, 2 pieces, landing heel
-    rows = rows_of(PressureTracker(config), frames)
-    assert {r.track_id for r in rows} == {1}
-
-
-def test_the_parts_of_a_heavy_person_s_cut_shoes_take_one_slot_each_shoe_so_the_weight_brings_a_part_back():
-    # A 1200 N person stands in two big shoes, each cut for its length (two parts and two parts): 4 contact regions.
-    # Somebody else near holds one part and, with it, 300 N over their weight; the person lacks it. Counted as one
-    # foot per shoe (two of the 3 slots) the person takes the part back; counted part by part their slots are full.
-    from pressure_tracker.assignment import _NEVER, _slot_of
-    from pressure_tracker.motion import ConstantVelocityKalman, Track
-    from pressure_tracker.tracking import PeopleTracker
-
-    def part(force: float, cut_from: int | None) -> Foot:
-        return Foot(np.arange(30), (0, 0, 5, 6), np.zeros(2), force, 0.003, 0.17, 0.0, False, cut_from)
-
-    tracker = PeopleTracker(TrackerConfig())
-    for track_id in (1, 2):
-        track = Track(track_id, TrackState.CONFIRMED, ConstantVelocityKalman(np.zeros(2), 4.0, 0.05), None, 0.0)
-        track.recent_forces.extend([1200.0] * 15)
-        tracker.tracks.append(track)
-    feet = [part(400.0, 10), part(300.0, 10), part(200.0, 20), part(300.0, 20), part(1200.0, None)]
-    owner = np.array([0, 0, 0, 1, 1])
-    cost = np.array([[0.0, _NEVER], [0.0, _NEVER], [0.0, _NEVER], [0.1, 0.5], [_NEVER, 0.0]])
-    tracker._balance_weights(feet, cost, np.zeros(cost.shape, dtype=bool), _slot_of(feet), owner)
-    assert owner.tolist() == [0, 0, 0, 0, 1]
-
-
-@pytest.mark.parametrize("split_between_two", [False, True])
-def test_a_part_nobody_took_goes_to_whoever_took_all_other_parts_of_its_contact(split_between_two):
-    # A heavy person standing in big shoes, linked into one contact cut in four parts: three fill the person's slots
-    # (their weight not known yet, nothing to balance), the fourth goes to them too. A contact whose other parts went
-    # to two people holds their feet pressed together: the part left starts nobody's foot.
-    from pressure_tracker.assignment import _rejoin_cut_feet, _slot_of
-
-    def part(cut_from: int | None) -> Foot:
-        return Foot(np.arange(30), (0, 0, 5, 6), np.zeros(2), 300.0, 0.003, 0.17, 0.0, False, cut_from)
-
-    feet = [part(7), part(7), part(7), part(7), part(None)]
-    owner = np.array([0, 1 if split_between_two else 0, 0, -1, 1])
-    _rejoin_cut_feet(_slot_of(feet), np.zeros((5, 2)), owner)
-    assert owner[3] == (-1 if split_between_two else 0)
