@@ -139,9 +139,8 @@ def mot_rows(tracker, pressure: np.ndarray, fps: float, backfill_tentative: bool
             detections_out.append(detection_boxes(tracker.frame_detections))
         added += offline.add(index, people, tracker, frame.shape)
         if published_out is not None:
-            published_out += [MotRow(index + 1, p.track_id, p.box[0], p.box[1], p.box[2] - p.box[0],
-                                     p.box[3] - p.box[1], p.confidence)
-                              for p in people if p.state == TrackState.CONFIRMED and not p.withheld]
+            published_out += [MotRow.of_person(index, p) for p in people
+                              if p.state == TrackState.CONFIRMED and not p.withheld]
     return offline.rows() if whole else added
 
 

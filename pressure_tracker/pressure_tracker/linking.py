@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -56,7 +57,7 @@ class Tracklet:
     at_border: np.ndarray
     visits: list[BodySignature]
 
-    @property
+    @cached_property   # read for every pair of every round; a tracklet's visits never change (merged: a new one)
     def signature(self) -> BodySignature | None:
         """The median of the visits' signatures (a visit weighed wrong does not move it), None if none was weighed."""
         if not self.visits:
@@ -142,7 +143,8 @@ def link_cost(earlier: Tracklet, later: Tracklet, joined: Continuity | None, cle
         return _NEVER
     signature_a, signature_b = earlier.signature, later.signature
     if signature_a is not None and signature_b is not None:
-        return _body_distance(signature_a, signature_b, config) if _same_body(earlier, later, config) else _NEVER
+        distance = _body_distance(signature_a, signature_b, config)
+        return distance if distance <= config.reid_gate else _NEVER
     # Unweighed: one whose feet were missed for a moment, or one who can be nobody but a weighed person.
     if joined.stepped or (signature_a is None and signature_b is not None and clear[0]) or \
             (signature_b is None and signature_a is not None and clear[1]):

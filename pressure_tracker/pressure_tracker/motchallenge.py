@@ -105,6 +105,13 @@ class MotRow:
     height: float
     confidence: float
 
+    @classmethod
+    def of_person(cls, index: int, person) -> MotRow:
+        """The row of a tracked person (`TrackedPerson`: id, box x1, y1, x2, y2 [cells], confidence) in frame
+        `index` (0-based)."""
+        x1, y1, x2, y2 = person.box
+        return cls(index + 1, person.track_id, x1, y1, x2 - x1, y2 - y1, person.confidence)
+
 
 def track_scene(scene: Scene, tracker) -> list[MotRow]:
     """Run `tracker` (PressureTracker or BaselineTracker) over the scene; the rows of the file as an offline writer
@@ -156,8 +163,7 @@ class OfflineFile:
         for person in people:
             if person.state == TrackState.LOST:
                 continue
-            x1, y1, x2, y2 = person.box
-            row = MotRow(index + 1, person.track_id, x1, y1, x2 - x1, y2 - y1, person.confidence)
+            row = MotRow.of_person(index, person)
             if person.state == TrackState.TENTATIVE:
                 self._pending.setdefault(person.track_id, []).append(row)
                 continue
